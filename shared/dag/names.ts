@@ -1,0 +1,39 @@
+import { PipelineDefinitionError } from './errors.js';
+
+/** Kinesis stream names: 1-128 characters of `[a-zA-Z0-9_.-]` (Kinesis API reference, StreamName). */
+const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
+
+/**
+ * Pipeline names end up in stream, function and table names; Lambda function names allow 64
+ * characters, and the deployed names add a stage suffix, so the pipeline name is kept short.
+ */
+const PIPELINE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9-]{0,39}$/;
+
+/** Operator names appear in log lines, metrics dimensions and generated stream names. */
+const OPERATOR_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+
+export function assertStreamName(name: unknown, operator: string): asserts name is string {
+  if (typeof name !== 'string' || !STREAM_NAME.test(name)) {
+    throw new PipelineDefinitionError(
+      `invalid Kinesis stream name ${JSON.stringify(name)}: use 1-128 characters of letters, digits, '_', '.' and '-'`,
+      operator,
+    );
+  }
+}
+
+export function assertPipelineName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !PIPELINE_NAME.test(name)) {
+    throw new PipelineDefinitionError(
+      `invalid pipeline name ${JSON.stringify(name)}: use 1-40 characters of letters, digits and '-', starting with a letter or digit`,
+    );
+  }
+}
+
+export function assertOperatorName(name: unknown, operator: string): asserts name is string {
+  if (typeof name !== 'string' || !OPERATOR_NAME.test(name)) {
+    throw new PipelineDefinitionError(
+      `invalid operator name ${JSON.stringify(name)}: use 1-64 characters of letters, digits, '_', '.' and '-'`,
+      operator,
+    );
+  }
+}

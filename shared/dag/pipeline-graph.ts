@@ -1,0 +1,101 @@
+import { PipelineDefinitionError } from './errors.js';
+import type { OperatorKind, PipelineNode } from './graph.js';
+import { assertOperatorName, assertPipelineName, assertStreamName } from './names.js';
+import type { EventSourceSettings } from './plan-types.js';
+
+export interface PipelineOptions {
+  /**
+   * Stream that receives records a stage could not process, with the error and where they came from.
+   * @default '<pipeline>-dead-letters'
+   */
+  readonly deadLetterStream?: string;
+  /** Event source mapping settings for every stage, overridable per source and keyBy. */
+  readonly eventSource?: Partial<EventSourceSettings>;
+  /**
+   * Shards of every stream whose shard count is not given.
+   * @default 1
+   */
+  readonly defaultShards?: number;
+}
+
+/**
+ * The DAG of one pipeline as its builder records it: nodes in creation order, each with its parent.
+ * It checks what can be checked when a node is added (names, duplicate streams); what needs the whole
+ * graph (a branch with no sink) is checked by the planner.
+ */
+export class PipelineGraph {
+  readonly #nodes = new Map<string, PipelineNode>();
+  readonly #children = new Map<string, string[]>();
+  readonly #streams = new Map<string, string>();
+  readonly #counters = new Map<OperatorKind, number>();
+
+  constructor(
+    readonly name: string,
+    readonly options: PipelineOptions = {},
+  ) {
+    assertPipelineName(name);
+    assertStreamName(this.deadLetterStream, `pipeline ${name}`);
+    this.#streams.set(this.deadLetterStream, 'the dead-letter stream');
+  }
+
+  get deadLetterStream(): string {
+    return this.options.deadLetterStream ?? `${this.name}-dead-letters`;
+  }
+
+  /** The name a node gets when the user gives none: `<kind>-<n>`, counted per kind. */
+  nextName(kind: OperatorKind): string {
+    const n = (this.#counters.get(kind) ?? 0) + 1;
+    this.#counters.set(kind, n);
+    return `${kind}-${n}`;
+  }
+
+  add<N extends PipelineNode>(node: N): N {
+    const label = `${node.kind} '${node.name}'`;
+    assertOperatorName(node.name, node.kind);
+    if (this.#nodes.has(node.name)) {
+      throw new PipelineDefinitionError(`an operator named '${node.name}' already exists in pipeline '${this.name}'`, label);
+    }
+    if (node.parent !== undefined && !this.#nodes.has(node.parent)) {
+      throw new PipelineDefinitionError(`reads from '${node.parent}', which is not in pipeline '${this.name}'`, label);
+    }
+    if ('fn' in node && typeof node.fn !== 'function') {
+      throw new PipelineDefinitionError(`expects a function, got ${typeof node.fn}`, label);
+    }
+    if ('shards' in node && node.shards !== undefined) assertShardCount(node.shards, label);
+    if ('stream' in node) this.#claimStream(node.stream, label);
+    this.#nodes.set(node.name, node);
+    if (node.parent !== undefined) this.#children.get(node.parent)?.push(node.name);
+    this.#children.set(node.name, []);
+    return node;
+  }
+
+  node(name: string): PipelineNode {
+    const node = this.#nodes.get(name);
+    if (node === undefined) throw new PipelineDefinitionError(`no operator named '${name}' in pipeline '${this.name}'`);
+    return node;
+  }
+
+  children(name: string): readonly PipelineNode[] {
+    return (this.#children.get(name) ?? []).map((child) => this.node(child));
+  }
+
+  nodes(): readonly PipelineNode[] {
+    return [...this.#nodes.values()];
+  }
+
+  #claimStream(stream: string, label: string): void {
+    assertStreamName(stream, label);
+    const owner = this.#streams.get(stream);
+    if (owner !== undefined) {
+      throw new PipelineDefinitionError(`stream '${stream}' is already used by ${owner}`, label);
+    }
+    this.#streams.set(stream, label);
+  }
+}
+
+/** Kinesis on-demand and provisioned streams: a stream has at least one shard; 500 is the default account quota. */
+export function assertShardCount(shards: number, label: string): void {
+  if (!Number.isInteger(shards) || shards < 1 || shards > 500) {
+    throw new PipelineDefinitionError(`shards must be an integer from 1 to 500, got ${shards}`, label);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The physical plan of a pipeline: which Kinesis streams exist and which Lambda stages read and
+ * write them. Pure data (JSON-serialisable): `infra/` deploys it and `local/` runs it, neither needs
+ * the user's functions.
+ */
+
+/** Why a stream exists; decides how its records are encoded (see docs/architecture.md). */
+export const StreamRoles = {
+  /** Written by producers outside Eddy: plain JSON, validated by the source schema. */
+  source: 'source',
+  /** Between two stages (after keyBy): Eddy's envelope, partitioned by key. */
+  shuffle: 'shuffle',
+  /** Read by consumers outside Eddy: plain JSON values. */
+  sink: 'sink',
+  /** Records that could not be processed, with the error and their origin. */
+  deadLetter: 'dead-letter',
+} as const;
+export type StreamRole = (typeof StreamRoles)[keyof typeof StreamRoles];
+
+export interface StreamSpec {
+  /** The Kinesis stream name (before any deployment prefix). */
+  readonly name: string;
+  readonly role: StreamRole;
+  readonly shardCount: number;
+  /** Stages that write to this stream (none for a source). */
+  readonly producers: readonly string[];
+  /** Stages that read this stream (none for a sink or the dead-letter stream). */
+  readonly consumers: readonly string[];
+}
+
+/** Lambda's Kinesis event source mapping settings, with the same names and units as AWS. */
+export interface EventSourceSettings {
+  /** @default 500 */
+  readonly batchSize: number;
+  /** @default 1 */
+  readonly maxBatchingWindowSeconds: number;
+  /** @default 1 */
+  readonly parallelizationFactor: number;
+  /** @default true */
+  readonly bisectBatchOnFunctionError: boolean;
+  /** -1 retries until the record expires. @default 10 */
+  readonly retryAttempts: number;
+  /** -1 keeps records until they leave the stream's retention. @default -1 */
+  readonly maxRecordAgeSeconds: number;
+  /** @default 'TRIM_HORIZON' */
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+}
+
+export interface StageSpec {
+  /** Unique within the pipeline, also the Lambda's logical name: `stage-<n>-<input stream>`. */
+  readonly id: string;
+  /** The stream whose shards trigger this stage. */
+  readonly input: string;
+  /** Ids of the DAG nodes fused into this stage, in topological order, the input node first. */
+  readonly nodes: readonly string[];
+  /** Streams this stage writes to (sinks, shuffles and the dead-letter stream). */
+  readonly outputs: readonly string[];
+  readonly eventSource: EventSourceSettings;
+}
+
+export interface PipelinePlan {
+  readonly pipeline: string;
+  readonly streams: readonly StreamSpec[];
+  readonly stages: readonly StageSpec[];
+  readonly deadLetterStream: string;
+}

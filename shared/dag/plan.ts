@@ -1,0 +1,72 @@
+import { PipelineDefinitionError } from './errors.js';
+import { resolveEventSourceSettings } from './event-source-settings.js';
+import { isStageInput, type PipelineNode, type StageInputNode, writesStream } from './graph.js';
+import type { PipelineGraph } from './pipeline-graph.js';
+import type { PipelinePlan, StageSpec, StreamSpec } from './plan-types.js';
+
+/**
+ * Cuts the DAG into stages, Flink's operator chaining: stateless operators run in the Lambda of the
+ * operator before them, and each stream a stage reads (a source, or the shuffle stream a keyBy
+ * writes) starts a stage of its own.
+ */
+export function planPipeline(graph: PipelineGraph): PipelinePlan {
+  const nodes = graph.nodes();
+  if (!nodes.some((node) => node.kind === 'source')) {
+    throw new PipelineDefinitionError(`pipeline '${graph.name}' has no source`);
+  }
+  const stages = nodes.filter(isStageInput).map((input) => planStage(graph, input));
+  return { pipeline: graph.name, streams: planStreams(graph, stages), stages, deadLetterStream: graph.deadLetterStream };
+}
+
+function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
+  const fused: PipelineNode[] = [];
+  const visit = (node: PipelineNode): void => {
+    const children = graph.children(node.name);
+    if (children.length === 0 && !(node.kind === 'sink')) {
+      const what = node.kind === 'keyBy' ? 'is followed by no operator' : 'ends a branch with no sink';
+      throw new PipelineDefinitionError(`${what}: every branch must end in .sink(stream)`, `${node.kind} '${node.name}'`);
+    }
+    for (const child of children) {
+      fused.push(child);
+      // A keyBy ends this stage (it writes the shuffle stream) and starts the next one.
+      if (!isStageInput(child)) visit(child);
+    }
+  };
+  visit(input);
+  const outputs = [...new Set(fused.filter(writesStream).map((node) => node.stream)), graph.deadLetterStream];
+  const label = `${input.kind} '${input.name}'`;
+  return {
+    id: `from-${input.stream}`,
+    input: input.stream,
+    nodes: [input.name, ...fused.map((node) => node.name)],
+    outputs,
+    eventSource: resolveEventSourceSettings(label, graph.options.eventSource, input.eventSource),
+  };
+}
+
+function planStreams(graph: PipelineGraph, stages: readonly StageSpec[]): StreamSpec[] {
+  const shardsOf = (shards: number | undefined): number => shards ?? graph.options.defaultShards ?? 1;
+  const producersOf = (stream: string) => stages.filter((stage) => stage.outputs.includes(stream)).map((s) => s.id);
+  const consumersOf = (stream: string) => stages.filter((stage) => stage.input === stream).map((s) => s.id);
+  const streams: StreamSpec[] = [];
+  for (const node of graph.nodes()) {
+    if (node.kind === 'source' || node.kind === 'keyBy' || node.kind === 'sink') {
+      const role = node.kind === 'source' ? 'source' : node.kind === 'keyBy' ? 'shuffle' : 'sink';
+      streams.push({
+        name: node.stream,
+        role,
+        shardCount: shardsOf(node.shards),
+        producers: producersOf(node.stream),
+        consumers: consumersOf(node.stream),
+      });
+    }
+  }
+  streams.push({
+    name: graph.deadLetterStream,
+    role: 'dead-letter',
+    shardCount: shardsOf(undefined),
+    producers: producersOf(graph.deadLetterStream),
+    consumers: [],
+  });
+  return streams;
+}

@@ -1,0 +1,76 @@
+import type { PipelineGraph } from '../dag/pipeline-graph.js';
+import type { KeyByOptions, KeyValue, OperatorOptions, SinkOptions } from './options.js';
+import type { Pipeline } from './pipeline.js';
+
+/**
+ * A stream of values of type T inside a pipeline. Each method adds an operator and returns the
+ * stream it produces; a stream may feed several operators (fan-out).
+ *
+ * @example
+ * clicks.filter((c) => c.kind === 'view').map((c) => c.page).sink('viewed-pages');
+ */
+export class DataStream<T> {
+  /** @internal */
+  constructor(
+    protected readonly pipeline: Pipeline,
+    protected readonly graph: PipelineGraph,
+    /** The operator that produces this stream. */
+    readonly operator: string,
+  ) {}
+
+  map<U>(fn: (value: T) => U, options: OperatorOptions = {}): DataStream<U> {
+    return this.#then<U>('map', fn, options);
+  }
+
+  filter<S extends T>(predicate: (value: T) => value is S, options?: OperatorOptions): DataStream<S>;
+  filter(predicate: (value: T) => boolean, options?: OperatorOptions): DataStream<T>;
+  filter(predicate: (value: T) => boolean, options: OperatorOptions = {}): DataStream<T> {
+    return this.#then<T>('filter', predicate, options);
+  }
+
+  flatMap<U>(fn: (value: T) => Iterable<U>, options: OperatorOptions = {}): DataStream<U> {
+    return this.#then<U>('flatMap', fn, options);
+  }
+
+  /**
+   * Re-partitions the stream by key: records go through a Kinesis stream whose partition key is the
+   * key, so that all records of a key meet on one shard, and the operators after it run in a new stage.
+   */
+  keyBy(keyOf: (value: T) => KeyValue, options: KeyByOptions = {}): KeyedStream<T> {
+    const name = options.name ?? this.graph.nextName('keyBy');
+    this.graph.add({
+      kind: 'keyBy',
+      name,
+      parent: this.operator,
+      fn: keyOf as (value: unknown) => unknown,
+      stream: options.stream ?? `${this.graph.name}-${name}`,
+      ...(options.shards !== undefined && { shards: options.shards }),
+      ...(options.eventSource !== undefined && { eventSource: options.eventSource }),
+    });
+    return new KeyedStream<T>(this.pipeline, this.graph, name);
+  }
+
+  /** Writes the stream's values, as JSON, to a Kinesis stream; returns the pipeline to export. */
+  sink(stream: string, options: SinkOptions = {}): Pipeline {
+    this.graph.add({
+      kind: 'sink',
+      name: options.name ?? this.graph.nextName('sink'),
+      parent: this.operator,
+      stream,
+      ...(options.shards !== undefined && { shards: options.shards }),
+    });
+    return this.pipeline;
+  }
+
+  #then<U>(kind: 'map' | 'filter' | 'flatMap', fn: unknown, options: OperatorOptions): DataStream<U> {
+    const name = options.name ?? this.graph.nextName(kind);
+    this.graph.add({ kind, name, parent: this.operator, fn: fn as (value: unknown) => unknown });
+    return new DataStream<U>(this.pipeline, this.graph, name);
+  }
+}
+
+/**
+ * A stream partitioned by key. Operators after keyBy keep the key: a sink writes each record with it
+ * as the partition key. Windows and joins (which need a key) start from here.
+ */
+export class KeyedStream<T> extends DataStream<T> {}

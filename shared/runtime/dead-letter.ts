@@ -1,0 +1,56 @@
+import type { RecordPosition } from './records.js';
+
+/** Why a record was dead-lettered. */
+export const DeadLetterReasons = {
+  /** The payload is not valid JSON (or not UTF-8). */
+  malformedJson: 'malformed-json',
+  /** The payload does not match the source's schema. */
+  schemaViolation: 'schema-violation',
+  /** A shuffle record that is not an Eddy envelope. */
+  malformedEnvelope: 'malformed-envelope',
+  /** A user function threw or returned something the runtime cannot use. */
+  operatorError: 'operator-error',
+  /** The output cannot be written to Kinesis (too large, not serialisable). */
+  unwritableOutput: 'unwritable-output',
+} as const;
+export type DeadLetterReason = (typeof DeadLetterReasons)[keyof typeof DeadLetterReasons];
+
+export interface FieldIssue {
+  /** Dotted path of the offending field, `(root)` for the record itself. */
+  readonly field: string;
+  readonly message: string;
+}
+
+export interface DeadLetterError {
+  readonly reason: DeadLetterReason;
+  readonly message: string;
+  /** The operator that failed (its name in the pipeline). */
+  readonly operator: string;
+  /** For schema violations: every field that failed. */
+  readonly issues?: readonly FieldIssue[];
+}
+
+/** What the dead-letter stream receives: the error, where the record came from, and its bytes. */
+export interface DeadLetterEnvelope {
+  readonly pipeline: string;
+  readonly stage: string;
+  readonly correlationId: string;
+  readonly error: DeadLetterError;
+  readonly source: RecordPosition;
+  /** The original payload, base64, so that any bytes (even invalid UTF-8) survive. */
+  readonly payload: string;
+  /** Epoch milliseconds. */
+  readonly deadLetteredAt: number;
+}
+
+/** Raised inside a stage for one record; turned into a dead letter, never into a failed batch. */
+export class RecordProcessingError extends Error {
+  override readonly name = 'RecordProcessingError';
+
+  constructor(
+    readonly detail: DeadLetterError,
+    options?: ErrorOptions,
+  ) {
+    super(`${detail.operator}: ${detail.message}`, options);
+  }
+}

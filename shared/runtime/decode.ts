@@ -1,0 +1,104 @@
+import type { z } from 'zod';
+import type { KeyByNode, SourceNode } from '../dag/graph.js';
+import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from './dead-letter.js';
+import { correlationIdOf, type Element, type InputRecord, type ShuffleEnvelope } from './records.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Turns a stage's input record into the element its first operator receives, or throws RecordProcessingError. */
+export type Decoder = (record: InputRecord) => Element;
+
+function parseJson(record: InputRecord, operator: string, reason: 'malformed-json' | 'malformed-envelope'): unknown {
+  try {
+    return JSON.parse(utf8.decode(record.data));
+  } catch (error) {
+    throw new RecordProcessingError(
+      { reason, operator, message: `payload is not valid JSON: ${(error as Error).message}` },
+      { cause: error },
+    );
+  }
+}
+
+export function fieldIssues(error: z.ZodError): FieldIssue[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.'),
+    message: issue.message,
+  }));
+}
+
+function describeIssues(issues: readonly FieldIssue[]): string {
+  return issues.map((issue) => `field '${issue.field}': ${issue.message}`).join('; ');
+}
+
+/** Source records are the producers' plain JSON, checked against the source's schema. */
+export function sourceDecoder(source: SourceNode): Decoder {
+  const operator = source.name;
+  return (record) => {
+    const json = parseJson(record, operator, DeadLetterReasons.malformedJson);
+    const parsed = source.schema.safeParse(json);
+    if (!parsed.success) {
+      const issues = fieldIssues(parsed.error);
+      throw new RecordProcessingError({
+        reason: DeadLetterReasons.schemaViolation,
+        operator,
+        message: `record does not match the schema of source '${source.stream}': ${describeIssues(issues)}`,
+        issues,
+      });
+    }
+    const id = correlationIdOf(record.position);
+    if (source.eventTime === undefined) return { id, value: parsed.data };
+    return { id, value: parsed.data, eventTime: extractEventTime(source, parsed.data) };
+  };
+}
+
+function extractEventTime(source: SourceNode, value: unknown): number {
+  let time: unknown;
+  try {
+    time = source.eventTime?.(value);
+  } catch (error) {
+    throw new RecordProcessingError(
+      {
+        reason: DeadLetterReasons.operatorError,
+        operator: source.name,
+        message: `eventTime threw: ${(error as Error).message}`,
+      },
+      { cause: error },
+    );
+  }
+  const millis = time instanceof Date ? time.getTime() : time;
+  if (typeof millis !== 'number' || !Number.isFinite(millis)) {
+    throw new RecordProcessingError({
+      reason: DeadLetterReasons.operatorError,
+      operator: source.name,
+      message: `eventTime must return epoch milliseconds or a Date, got ${JSON.stringify(time)}`,
+    });
+  }
+  return millis;
+}
+
+/** Shuffle records are envelopes written by the stage before. */
+export function shuffleDecoder(keyBy: KeyByNode): Decoder {
+  return (record) => {
+    const envelope = parseJson(record, keyBy.name, DeadLetterReasons.malformedEnvelope) as Partial<ShuffleEnvelope>;
+    if (
+      typeof envelope !== 'object' ||
+      envelope === null ||
+      typeof envelope.id !== 'string' ||
+      typeof envelope.k !== 'string' ||
+      !('v' in envelope) ||
+      (envelope.t !== undefined && typeof envelope.t !== 'number')
+    ) {
+      throw new RecordProcessingError({
+        reason: DeadLetterReasons.malformedEnvelope,
+        operator: keyBy.name,
+        message: `record on shuffle stream '${keyBy.stream}' is not an Eddy envelope ({ id, k, t?, v })`,
+      });
+    }
+    return {
+      id: envelope.id,
+      key: envelope.k,
+      value: envelope.v,
+      ...(envelope.t !== undefined && { eventTime: envelope.t }),
+    };
+  };
+}

@@ -1,0 +1,126 @@
+import { type KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { type BackoffOptions, backoffDelay, sleep } from '../../util/backoff.js';
+import type { OutputRecord } from '../records.js';
+import type { RecordWriter, WriteOutcome } from './record-writer.js';
+
+export interface KinesisRecordWriterOptions {
+  readonly client: KinesisClient;
+  /** Prepended to every logical stream name. @default '' */
+  readonly streamPrefix?: string;
+  readonly backoff?: BackoffOptions;
+  /** Stop retrying this long before the deadline, to leave time to report the failures. @default 1000 */
+  readonly safetyMarginMs?: number;
+}
+
+/** PutRecords limits: 500 records and 5 MiB per call (partition keys count towards the bytes). */
+const MAX_RECORDS_PER_CALL = 500;
+const MAX_BYTES_PER_CALL = 5 * 1024 * 1024;
+
+/**
+ * Writes with PutRecords. A call can succeed with some records failed (FailedRecordCount, e.g.
+ * ProvisionedThroughputExceededException per record): those, and the records of a call that failed as
+ * a whole, are retried with backoff until the deadline. Streams are written in parallel; the calls of
+ * one stream one after another, so that records of a key keep their order when nothing fails.
+ */
+export class KinesisRecordWriter implements RecordWriter {
+  readonly #client: KinesisClient;
+  readonly #prefix: string;
+  readonly #backoff: BackoffOptions;
+  readonly #margin: number;
+
+  constructor(options: KinesisRecordWriterOptions) {
+    this.#client = options.client;
+    this.#prefix = options.streamPrefix ?? '';
+    this.#backoff = options.backoff ?? {};
+    this.#margin = options.safetyMarginMs ?? 1000;
+  }
+
+  async write(records: readonly OutputRecord[], deadline: number): Promise<WriteOutcome> {
+    const byStream = new Map<string, OutputRecord[]>();
+    for (const record of records) {
+      const list = byStream.get(record.stream);
+      if (list === undefined) byStream.set(record.stream, [record]);
+      else list.push(record);
+    }
+    const results = await Promise.all(
+      [...byStream].map(([stream, list]) => this.#writeStream(stream, list, deadline)),
+    );
+    return {
+      failed: results.flatMap((result) => result.failed),
+      requests: results.reduce((sum, result) => sum + result.requests, 0),
+    };
+  }
+
+  async #writeStream(stream: string, records: OutputRecord[], deadline: number): Promise<WriteOutcome> {
+    let pending = records;
+    let requests = 0;
+    for (let attempt = 0; pending.length > 0; attempt += 1) {
+      if (attempt > 0) {
+        const delay = backoffDelay(attempt - 1, this.#backoff);
+        if (Date.now() + delay + this.#margin > deadline) break;
+        await sleep(delay);
+      }
+      const failed: OutputRecord[] = [];
+      for (const chunk of chunks(pending)) {
+        requests += 1;
+        failed.push(...(await this.#put(stream, chunk)));
+      }
+      pending = failed;
+    }
+    return { failed: pending, requests };
+  }
+
+  /** Returns the records of the chunk that were not written. */
+  async #put(stream: string, chunk: OutputRecord[]): Promise<OutputRecord[]> {
+    const entries: PutRecordsRequestEntry[] = chunk.map((record) => ({
+      PartitionKey: record.partitionKey,
+      Data: Buffer.from(record.data),
+    }));
+    try {
+      const response = await this.#client.send(
+        new PutRecordsCommand({ StreamName: `${this.#prefix}${stream}`, Records: entries }),
+      );
+      if (!response.FailedRecordCount) return [];
+      // The response lists results in request order; failed entries carry an ErrorCode.
+      return chunk.filter((_, index) => response.Records?.[index]?.ErrorCode !== undefined);
+    } catch (error) {
+      // Throttling, 5xx and network errors that outlasted the SDK's own retries: retry the whole call.
+      if (isRetryable(error)) return chunk;
+      throw error;
+    }
+  }
+}
+
+/** Errors that a later attempt can cure; anything else (no such stream, access denied) is a bug to surface. */
+function isRetryable(error: unknown): boolean {
+  const e = error as { name?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
+  const status = e.$metadata?.httpStatusCode;
+  return (
+    e.$retryable !== undefined ||
+    e.name === 'ProvisionedThroughputExceededException' ||
+    e.name === 'LimitExceededException' ||
+    e.name === 'KMSThrottlingException' ||
+    e.name === 'TimeoutError' ||
+    (status !== undefined && status >= 500) ||
+    e.code === 'ECONNRESET' ||
+    e.code === 'ECONNREFUSED' ||
+    e.code === 'EPIPE' ||
+    e.code === 'ETIMEDOUT'
+  );
+}
+
+function* chunks(records: OutputRecord[]): Generator<OutputRecord[]> {
+  let chunk: OutputRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = Buffer.byteLength(record.data) + Buffer.byteLength(record.partitionKey);
+    if (chunk.length === MAX_RECORDS_PER_CALL || (chunk.length > 0 && bytes + size > MAX_BYTES_PER_CALL)) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(record);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
+}

@@ -1,0 +1,101 @@
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import type { Pipeline } from '../dsl/pipeline.js';
+import { KinesisRecordWriter } from './io/kinesis-record-writer.js';
+import type { RecordWriter } from './io/record-writer.js';
+import { fromKinesisEventRecord } from './kinesis-event.js';
+import { type BatchReport, StageRunner } from './stage-runner.js';
+
+export interface LambdaStageHandlerOptions {
+  /** @default process.env.EDDY_STAGE_ID */
+  readonly stageId?: string;
+  /** @default process.env.EDDY_STREAM_PREFIX ?? '' */
+  readonly streamPrefix?: string;
+  /** @default a KinesisRecordWriter over a default KinesisClient */
+  readonly writer?: RecordWriter;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  readonly tracer?: Tracer;
+  /** Called after every batch: the local stack collects its run summary from here. */
+  readonly onBatch?: (report: BatchReport) => void;
+}
+
+export type StageHandler = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse>;
+
+/**
+ * The Lambda handler of one stage: middy with Powertools' logger (one correlation id per record),
+ * metrics (EMF, flushed after each invocation) and tracer around the stage runner. The local stack
+ * calls this same handler, so what runs locally is what runs in Lambda.
+ *
+ * @example
+ * export const handler = createLambdaStageHandler(pipeline); // EDDY_STAGE_ID picks the stage
+ */
+export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStageHandlerOptions = {}): StageHandler {
+  const stageId = options.stageId ?? process.env.EDDY_STAGE_ID;
+  if (stageId === undefined || stageId === '') {
+    throw new Error('EDDY_STAGE_ID is not set: the function does not know which stage of the pipeline it runs');
+  }
+  const serviceName = pipeline.name;
+  const logger = options.logger ?? new Logger({ serviceName });
+  const metrics = options.metrics ?? new Metrics({ serviceName, namespace: 'Eddy' });
+  const tracer = options.tracer ?? new Tracer({ serviceName });
+  metrics.setDefaultDimensions({ pipeline: pipeline.name, stage: stageId });
+  logger.appendPersistentKeys({ pipeline: pipeline.name, stage: stageId });
+
+  const writer =
+    options.writer ??
+    new KinesisRecordWriter({
+      client: tracer.captureAWSv3Client(new KinesisClient({})),
+      streamPrefix: options.streamPrefix ?? process.env.EDDY_STREAM_PREFIX ?? '',
+    });
+  const runner = new StageRunner({ pipeline, stageId, writer });
+
+  const handle = async (event: KinesisStreamEvent, context: Context): Promise<KinesisStreamBatchResponse> => {
+    const started = Date.now();
+    const records = (event.Records ?? []).map(fromKinesisEventRecord);
+    const deadline = started + context.getRemainingTimeInMillis();
+    const { failedSequenceNumbers, report } = await runner.run(records, deadline);
+
+    for (const deadLetter of report.deadLetters) {
+      logger.setCorrelationId(deadLetter.correlationId);
+      logger.warn('record dead-lettered', {
+        reason: deadLetter.error.reason,
+        operator: deadLetter.error.operator,
+        error: deadLetter.error.message,
+        ...(deadLetter.error.issues !== undefined && { issues: deadLetter.error.issues }),
+        source: deadLetter.source,
+      });
+    }
+    const first = records[0]?.position;
+    if (first !== undefined) logger.setCorrelationId(`${first.stream}/${first.shardId}/${first.sequenceNumber}`);
+    if (failedSequenceNumbers.length > 0) {
+      logger.error('outputs could not be written; Lambda will deliver these records again', {
+        failedSequenceNumbers,
+      });
+    }
+    logger.debug('batch processed', { ...report, deadLetters: report.deadLetters.length });
+
+    metrics.addMetric('RecordsIn', MetricUnit.Count, report.recordsIn);
+    metrics.addMetric('RecordsOut', MetricUnit.Count, report.recordsOut);
+    metrics.addMetric('RecordsFiltered', MetricUnit.Count, report.filtered);
+    metrics.addMetric('RecordsDeadLettered', MetricUnit.Count, report.deadLettered);
+    metrics.addMetric('RecordsFailed', MetricUnit.Count, report.failedRecords);
+    metrics.addMetric('PutRecordsRequests', MetricUnit.Count, report.writeRequests);
+    metrics.addMetric('BatchDuration', MetricUnit.Milliseconds, Date.now() - started);
+    options.onBatch?.(report);
+
+    return { batchItemFailures: failedSequenceNumbers.map((itemIdentifier) => ({ itemIdentifier })) };
+  };
+
+  return middy(handle)
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics));
+}

@@ -1,0 +1,59 @@
+/**
+ * The records a stage reads and writes, independent of Lambda's event shape so that the same
+ * operator code runs in Lambda, in the local stack, in tests and in benchmarks.
+ */
+
+/** Where an input record came from: enough to find it again in Kinesis. */
+export interface RecordPosition {
+  readonly stream: string;
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+  readonly partitionKey: string;
+  /** Kinesis' approximate arrival time, epoch milliseconds. */
+  readonly arrivalTime: number;
+}
+
+/** One Kinesis record as a stage receives it. */
+export interface InputRecord {
+  readonly position: RecordPosition;
+  /** The record's payload bytes. */
+  readonly data: Uint8Array;
+}
+
+/** A record a stage writes, tagged with the input record it was derived from. */
+export interface OutputRecord {
+  /** Logical stream name (as in the plan, before any deployment prefix). */
+  readonly stream: string;
+  readonly partitionKey: string;
+  readonly data: string;
+  /** Sequence number of the input record this one was derived from, to report it if the write fails. */
+  readonly origin: string;
+}
+
+/**
+ * What travels on a shuffle stream between two stages. Short field names: this is paid for in
+ * Kinesis bytes on every hop.
+ */
+export interface ShuffleEnvelope {
+  /** Correlation id: the source record's position, extended by `/i` for each flatMap output. */
+  readonly id: string;
+  /** The key set by keyBy (also the Kinesis partition key). */
+  readonly k: string;
+  /** Event time in epoch milliseconds, when the source defines one. */
+  readonly t?: number;
+  /** The value. */
+  readonly v: unknown;
+}
+
+/** A value moving through a stage's operators, with what the runtime carries beside it. */
+export interface Element {
+  readonly id: string;
+  readonly value: unknown;
+  readonly key?: string;
+  readonly eventTime?: number;
+}
+
+/** Correlation id of a source record; logs, dead letters and shuffle envelopes carry it. */
+export function correlationIdOf(position: RecordPosition): string {
+  return `${position.stream}/${position.shardId}/${position.sequenceNumber}`;
+}

@@ -1,0 +1,153 @@
+import type { PipelineNode, SinkNode, KeyByNode } from '../dag/graph.js';
+import type { PipelineGraph } from '../dag/pipeline-graph.js';
+import type { StageSpec } from '../dag/plan-types.js';
+import { applyFilter, applyFlatMap, applyKeyBy, applyMap } from '../operators/stateless.js';
+import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
+import { type Decoder, shuffleDecoder, sourceDecoder } from './decode.js';
+import type { Element, ShuffleEnvelope } from './records.js';
+
+/** A record leaving the stage's operators for a stream, before it is tied to its input record. */
+export interface Emitted {
+  readonly stream: string;
+  readonly partitionKey: string;
+  readonly data: string;
+}
+
+/** Receives what one input record produced: outputs, filtered-out values and per-branch failures. */
+export interface ElementSink {
+  emit(record: Emitted): void;
+  filtered(operator: string): void;
+  failed(error: RecordProcessingError): void;
+}
+
+/** A stage compiled for execution: decode one input record, then push it through the fused operators. */
+export interface StageProgram {
+  readonly stage: StageSpec;
+  readonly decode: Decoder;
+  /** Runs one decoded element through every branch; a failing branch does not stop the others. */
+  run(element: Element, sink: ElementSink): void;
+}
+
+type Step = (element: Element, sink: ElementSink) => void;
+
+/** Kinesis' default maximum record size (data plus partition key), 1 MiB. */
+const MAX_RECORD_BYTES = 1024 * 1024;
+
+export function compileStage(graph: PipelineGraph, stage: StageSpec): StageProgram {
+  const [inputName] = stage.nodes;
+  const input = graph.node(inputName ?? '');
+  const decode =
+    input.kind === 'source' ? sourceDecoder(input) : input.kind === 'keyBy' ? shuffleDecoder(input) : undefined;
+  if (decode === undefined) throw new Error(`stage ${stage.id} starts at ${input.kind} '${input.name}', not a stream`);
+  const fanOut = compileChildren(graph, input.name);
+  return { stage, decode, run: fanOut };
+}
+
+function compileChildren(graph: PipelineGraph, parent: string): Step {
+  const steps = graph.children(parent).map((child) => compileNode(graph, child));
+  if (steps.length === 1 && steps[0] !== undefined) return steps[0];
+  return (element, sink) => {
+    for (const step of steps) step(element, sink);
+  };
+}
+
+function compileNode(graph: PipelineGraph, node: PipelineNode): Step {
+  switch (node.kind) {
+    case 'map': {
+      const next = compileChildren(graph, node.name);
+      return guarded((element, sink) => next({ ...element, value: applyMap(node.name, node.fn, element.value) }, sink));
+    }
+    case 'filter': {
+      const next = compileChildren(graph, node.name);
+      return guarded((element, sink) => {
+        if (applyFilter(node.name, node.fn, element.value)) next(element, sink);
+        else sink.filtered(node.name);
+      });
+    }
+    case 'flatMap': {
+      const next = compileChildren(graph, node.name);
+      return guarded((element, sink) => {
+        const values = applyFlatMap(node.name, node.fn, element.value);
+        // Each output gets its own id so that a sink can tell repeats of one output from distinct outputs.
+        values.forEach((value, index) => {
+          next({ ...element, id: `${element.id}/${index}`, value }, sink);
+        });
+      });
+    }
+    case 'keyBy':
+      return guarded(shuffleWriter(node));
+    case 'sink':
+      return guarded(sinkWriter(node));
+    case 'source':
+      throw new Error(`source '${node.name}' cannot follow another operator`);
+  }
+}
+
+/** A failure ends the branch it happened in, for this element only. */
+function guarded(step: Step): Step {
+  return (element, sink) => {
+    try {
+      step(element, sink);
+    } catch (error) {
+      if (error instanceof RecordProcessingError) sink.failed(error);
+      else throw error;
+    }
+  };
+}
+
+function shuffleWriter(node: KeyByNode): Step {
+  return (element, sink) => {
+    const key = applyKeyBy(node.name, node.fn, element.value);
+    const envelope: ShuffleEnvelope = {
+      id: element.id,
+      k: key,
+      ...(element.eventTime !== undefined && { t: element.eventTime }),
+      v: element.value,
+    };
+    sink.emit({ stream: node.stream, partitionKey: key, data: serialise(node.name, envelope, key) });
+  };
+}
+
+function sinkWriter(node: SinkNode): Step {
+  return (element, sink) => {
+    if (element.value === undefined) {
+      throw new RecordProcessingError({
+        reason: DeadLetterReasons.unwritableOutput,
+        operator: node.name,
+        message: `value is undefined; a sink writes JSON values (did a map forget to return?)`,
+      });
+    }
+    // Keyed records keep their key as partition key so that a consumer sees each key in order;
+    // the others spread over the shards by their id.
+    const partitionKey = element.key ?? element.id.slice(-256);
+    sink.emit({ stream: node.stream, partitionKey, data: serialise(node.name, element.value, partitionKey) });
+  };
+}
+
+function serialise(operator: string, value: unknown, partitionKey: string): string {
+  let data: string | undefined;
+  try {
+    data = JSON.stringify(value);
+  } catch (error) {
+    throw new RecordProcessingError(
+      { reason: DeadLetterReasons.unwritableOutput, operator, message: `value is not JSON: ${(error as Error).message}` },
+      { cause: error },
+    );
+  }
+  if (data === undefined) {
+    throw new RecordProcessingError({
+      reason: DeadLetterReasons.unwritableOutput,
+      operator,
+      message: `value of type ${typeof value} cannot be written as JSON`,
+    });
+  }
+  const bytes = Buffer.byteLength(data) + Buffer.byteLength(partitionKey);
+  if (bytes > MAX_RECORD_BYTES) {
+    throw new RecordProcessingError({
+      reason: DeadLetterReasons.unwritableOutput,
+      operator,
+      message: `record is ${bytes} bytes, over Kinesis' ${MAX_RECORD_BYTES}-byte limit`,
+    });
+  }
+  return data;
+}
