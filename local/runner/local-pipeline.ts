@@ -1,0 +1,196 @@
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Pipeline } from '../../shared/dsl/pipeline.js';
+import type { PipelinePlan, StageSpec } from '../../shared/dag/plan-types.js';
+import { KinesisRecordWriter } from '../../shared/runtime/io/kinesis-record-writer.js';
+import { createLambdaStageHandler, type StageHandler } from '../../shared/runtime/lambda-handler.js';
+import { sleep } from '../../shared/util/backoff.js';
+import { createKinesisClient, defaultLocalRegion } from '../aws-clients.js';
+import { type RunningEmulators, startEmulators } from '../emulators/index.js';
+import { KinesisEventSourceMapping, type MappingStats, type OnFailureRecord } from '../event-source-mapping/index.js';
+import { localLambdaContext } from './lambda-context.js';
+import { SandboxPool } from './sandbox-pool.js';
+import { StageStats } from './stage-stats.js';
+import { ensureStream } from './stream-admin.js';
+import { readWholeStream, type StoredRecord } from './stream-reader.js';
+
+export type LocalLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+
+export interface LocalPipelineOptions {
+  readonly pipeline: Pipeline;
+  /**
+   * A running Kinesis endpoint (LocalStack, `http://localhost:4566`). Without one, the embedded
+   * emulators are started on free ports and stopped with the pipeline.
+   * @default process.env.AWS_ENDPOINT_URL, else embedded
+   */
+  readonly endpoint?: string;
+  /** Prepended to every stream name, as `streamNamePrefix` does in the CDK construct. @default '' */
+  readonly streamPrefix?: string;
+  /** How often an idle shard is polled. Lambda polls about once a second; locally faster keeps runs short. @default 50 */
+  readonly pollIntervalMs?: number;
+  /** Log level of the stage handlers' Powertools logger. @default 'ERROR' */
+  readonly logLevel?: LocalLogLevel;
+  /** The functions' timeout, the time budget each invocation gets. @default 60000 */
+  readonly functionTimeoutMs?: number;
+}
+
+export interface StageStatus {
+  readonly stage: StageSpec;
+  readonly stats: StageStats;
+  readonly mapping: MappingStats;
+  /** Environments started for this stage's function. */
+  readonly sandboxes: number;
+}
+
+/**
+ * A pipeline deployed on a local Kinesis: its streams created, and every stage's Lambda handler
+ * driven by a local event source mapping with the stage's settings, as Lambda would in AWS.
+ */
+export class LocalPipeline {
+  readonly plan: PipelinePlan;
+  /** Batches discarded by an event source mapping (its on-failure destination). */
+  readonly failedBatches: OnFailureRecord[] = [];
+  readonly #mappings = new Map<string, KinesisEventSourceMapping>();
+  readonly #stats = new Map<string, StageStats>();
+  readonly #pools = new Map<string, SandboxPool<StageHandler>>();
+
+  private constructor(
+    readonly pipeline: Pipeline,
+    readonly kinesis: KinesisClient,
+    readonly streamPrefix: string,
+    readonly endpoint: string,
+    readonly emulators: RunningEmulators | undefined,
+  ) {
+    this.plan = pipeline.plan();
+  }
+
+  static async start(options: LocalPipelineOptions): Promise<LocalPipeline> {
+    // Locally the run summary reports what CloudWatch would show; EMF lines on stdout would bury it.
+    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+    const external = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
+    const emulators = external === undefined ? await startEmulators({ dynamodb: false }) : undefined;
+    const endpoint = external ?? emulators?.kinesisEndpoint ?? '';
+    const local = new LocalPipeline(
+      options.pipeline,
+      createKinesisClient(endpoint),
+      options.streamPrefix ?? '',
+      endpoint,
+      emulators,
+    );
+    try {
+      await local.#deploy(options);
+    } catch (error) {
+      await local.stop();
+      throw error;
+    }
+    return local;
+  }
+
+  physicalName(stream: string): string {
+    return `${this.streamPrefix}${stream}`;
+  }
+
+  async #deploy(options: LocalPipelineOptions): Promise<void> {
+    await Promise.all(this.plan.streams.map((s) => ensureStream(this.kinesis, this.physicalName(s.name), s.shardCount)));
+    const region = process.env.AWS_REGION ?? defaultLocalRegion;
+    const timeoutMs = options.functionTimeoutMs ?? 60_000;
+    for (const stage of this.plan.stages) {
+      const stats = new StageStats(stage.id);
+      const functionName = `${this.plan.pipeline}-${stage.id}`.slice(0, 64);
+      const pool = new SandboxPool<StageHandler>(() =>
+        createLambdaStageHandler(this.pipeline, {
+          stageId: stage.id,
+          writer: new KinesisRecordWriter({ client: this.kinesis, streamPrefix: this.streamPrefix }),
+          logger: new Logger({ serviceName: this.plan.pipeline, logLevel: options.logLevel ?? 'ERROR' }),
+          metrics: new Metrics({ namespace: 'Eddy', serviceName: this.plan.pipeline }),
+          onBatch: (report) => stats.add(report),
+        }),
+      );
+      const settings = stage.eventSource;
+      const mapping = new KinesisEventSourceMapping({
+        kinesis: this.kinesis,
+        streamName: this.physicalName(stage.input),
+        functionName,
+        awsRegion: region,
+        batchSize: settings.batchSize,
+        maxBatchingWindowSeconds: settings.maxBatchingWindowSeconds,
+        parallelizationFactor: settings.parallelizationFactor,
+        bisectBatchOnFunctionError: settings.bisectBatchOnFunctionError,
+        maximumRetryAttempts: settings.retryAttempts,
+        maximumRecordAgeSeconds: settings.maxRecordAgeSeconds,
+        reportBatchItemFailures: true,
+        startingPosition: settings.startingPosition,
+        pollIntervalMs: options.pollIntervalMs ?? 50,
+        shardDiscoveryIntervalMs: 500,
+        onFailure: async (record) => {
+          this.failedBatches.push(record);
+        },
+        invoke: (event) =>
+          pool.with(async (handler) => {
+            const started = performance.now();
+            stats.invocations += 1;
+            try {
+              return await handler(event, localLambdaContext(functionName, timeoutMs, region));
+            } catch (error) {
+              stats.functionErrors += 1;
+              throw error;
+            } finally {
+              stats.busyMs += performance.now() - started;
+            }
+          }),
+      });
+      this.#stats.set(stage.id, stats);
+      this.#pools.set(stage.id, pool);
+      this.#mappings.set(stage.id, mapping);
+    }
+    for (const mapping of this.#mappings.values()) mapping.start();
+  }
+
+  status(): StageStatus[] {
+    return this.plan.stages.map((stage) => ({
+      stage,
+      stats: this.#stats.get(stage.id) ?? new StageStats(stage.id),
+      mapping: this.#mappings.get(stage.id)?.stats() ?? { running: false, shards: [] },
+      sandboxes: this.#pools.get(stage.id)?.created ?? 0,
+    }));
+  }
+
+  /**
+   * Resolves once every stage has processed everything in its input, downstream stages included:
+   * all mappings caught up, and no invocation happened for a few poll intervals (an upstream stage's
+   * last writes are seen by the next stage's next poll).
+   */
+  async waitUntilDrained(options: { timeoutMs?: number; quietMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 10 * 60_000;
+    const maxWindowMs = Math.max(...this.plan.stages.map((s) => s.eventSource.maxBatchingWindowSeconds * 1000));
+    const quietMs = options.quietMs ?? 500 + maxWindowMs;
+    const deadline = Date.now() + timeoutMs;
+    const activity = () => this.status().reduce((sum, s) => sum + s.stats.invocations, 0);
+    let last = activity();
+    let quietSince = Date.now();
+    while (Date.now() < deadline) {
+      await sleep(50);
+      const now = activity();
+      const caughtUp = [...this.#mappings.values()].every((mapping) => mapping.isCaughtUp());
+      if (now !== last || !caughtUp) {
+        last = now;
+        quietSince = Date.now();
+      } else if (Date.now() - quietSince >= quietMs) {
+        return;
+      }
+    }
+    throw new Error(`pipeline '${this.plan.pipeline}' did not drain within ${timeoutMs} ms`);
+  }
+
+  /** Every record a stream holds now. */
+  readStream(stream: string): Promise<StoredRecord[]> {
+    return readWholeStream(this.kinesis, this.physicalName(stream));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.#mappings.values()].map((mapping) => mapping.stop()));
+    this.kinesis.destroy();
+    await this.emulators?.stop();
+  }
+}
