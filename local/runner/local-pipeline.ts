@@ -145,6 +145,7 @@ export class LocalPipeline {
       this.#mappings.set(stage.id, mapping);
     }
     for (const mapping of this.#mappings.values()) mapping.start();
+    await Promise.all([...this.#mappings.values()].map((mapping) => mapping.ready()));
   }
 
   status(): StageStatus[] {

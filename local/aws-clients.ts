@@ -1,0 +1,51 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+/** Region used against an emulator when the environment names none. */
+export const defaultLocalRegion = 'us-east-1';
+
+// The emulators answer in milliseconds; a request still open after this is stuck, not slow.
+const localRequestTimeoutMs = 30_000;
+// A few attempts absorb a busy emulator without hiding a real failure behind minutes of back-off.
+const localMaxAttempts = 3;
+
+interface LocalClientConfig {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  readonly requestHandler: NodeHttpHandler;
+  readonly maxAttempts: number;
+}
+
+function localClientConfig(endpoint: string): LocalClientConfig {
+  const env = process.env;
+  const hasEnvCredentials = Boolean(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY);
+  return {
+    endpoint,
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? defaultLocalRegion,
+    // Emulators accept any signature, but the SDK refuses to sign without credentials.
+    ...(hasEnvCredentials ? {} : { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+    // The SDK's default handler negotiates HTTP/2, which both emulators reject with a protocol error.
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: 5_000,
+      requestTimeout: localRequestTimeoutMs,
+      // Otherwise a timeout only logs a warning and the call stays pending for ever.
+      throwOnRequestTimeout: true,
+    }),
+    maxAttempts: localMaxAttempts,
+  };
+}
+
+/**
+ * A Kinesis client. With an endpoint (an emulator), it is set up to work there without an AWS
+ * account; without one it is the SDK's default client (which honours `AWS_ENDPOINT_URL` itself).
+ */
+export function createKinesisClient(endpoint?: string): KinesisClient {
+  return endpoint === undefined ? new KinesisClient({}) : new KinesisClient(localClientConfig(endpoint));
+}
+
+/** A DynamoDB client; see {@link createKinesisClient} for what the endpoint changes. */
+export function createDynamoDbClient(endpoint?: string): DynamoDBClient {
+  return endpoint === undefined ? new DynamoDBClient({}) : new DynamoDBClient(localClientConfig(endpoint));
+}

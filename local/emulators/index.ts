@@ -1,0 +1,2 @@
+export type { RunningEmulators, StartEmulatorsOptions } from './start-emulators.js';
+export { EmulatorError, startEmulators } from './start-emulators.js';

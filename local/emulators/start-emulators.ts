@@ -1,0 +1,87 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import dynalite from 'dynalite';
+import kinesalite from 'kinesalite';
+
+/** Which emulators to start, and where. */
+export interface StartEmulatorsOptions {
+  /** Start kinesalite (default true). */
+  readonly kinesis?: boolean;
+  /** Start dynalite (default true). */
+  readonly dynamodb?: boolean;
+  /** Interface to listen on (default 127.0.0.1); the port is always a free one picked by the OS. */
+  readonly host?: string;
+}
+
+/** Emulators listening on free ports; `stop()` closes them and frees their in-memory data. */
+export interface RunningEmulators {
+  /** `http://host:port` of kinesalite; empty string when it was not started. */
+  readonly kinesisEndpoint: string;
+  readonly dynamodbEndpoint: string | undefined;
+  stop(): Promise<void>;
+}
+
+/** An emulator failed to start or to stop. */
+export class EmulatorError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EmulatorError';
+  }
+}
+
+const defaultHost = '127.0.0.1';
+
+/**
+ * Starts kinesalite and dynalite in this process, each on a free port, with every artificial
+ * delay (stream and table creation, resharding) set to zero so tests need not wait for ACTIVE.
+ */
+export async function startEmulators(options: StartEmulatorsOptions = {}): Promise<RunningEmulators> {
+  const host = options.host ?? defaultHost;
+  const servers: Server[] = [];
+  try {
+    let kinesisEndpoint = '';
+    let dynamodbEndpoint: string | undefined;
+    if (options.kinesis ?? true) {
+      // Resharding tests split and merge many shards; the default limit of 10 is too low.
+      const server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 });
+      servers.push(server);
+      kinesisEndpoint = await listen(server, host, 'kinesalite');
+    }
+    if (options.dynamodb ?? true) {
+      const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+      servers.push(server);
+      dynamodbEndpoint = await listen(server, host, 'dynalite');
+    }
+    return { kinesisEndpoint, dynamodbEndpoint, stop: () => closeAll(servers) };
+  } catch (error) {
+    await closeAll(servers).catch(() => undefined);
+    throw error;
+  }
+}
+
+function listen(server: Server, host: string, name: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void =>
+      reject(new EmulatorError(`${name} failed to listen on ${host}`, { cause: error }));
+    server.once('error', onError);
+    server.listen(0, host, () => {
+      server.off('error', onError);
+      const { port } = server.address() as AddressInfo;
+      resolve(`http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+    });
+  });
+}
+
+async function closeAll(servers: readonly Server[]): Promise<void> {
+  const results = await Promise.allSettled(servers.filter((server) => server.listening).map(close));
+  const failure = results.find((result) => result.status === 'rejected');
+  if (failure) throw new EmulatorError('an emulator failed to stop', { cause: failure.reason });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    // Keep-alive sockets of SDK clients would hold close() open until they time out.
+    server.closeAllConnections();
+  });
+}
