@@ -39,11 +39,13 @@ export function processBatch(program: StageProgram, records: readonly InputRecor
 
   for (const record of records) {
     const origin = record.position.sequenceNumber;
+    // Past decoding, the correlation id is the one the record carries from its source.
+    let correlationId = correlationIdOf(record.position);
     const fail = (error: RecordProcessingError): void => {
       const envelope: DeadLetterEnvelope = {
         pipeline: context.pipeline,
         stage: program.stage.id,
-        correlationId: correlationIdOf(record.position),
+        correlationId,
         error: error.detail,
         source: record.position,
         payload: Buffer.from(record.data).toString('base64'),
@@ -68,6 +70,7 @@ export function processBatch(program: StageProgram, records: readonly InputRecor
       }
       throw error;
     }
+    correlationId = element.id;
     program.run(element, {
       emit: (emitted) => {
         outputs.push({ ...emitted, origin });
