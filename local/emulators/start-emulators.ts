@@ -1,5 +1,7 @@
+import { fork } from 'node:child_process';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
 
@@ -11,6 +13,11 @@ export interface StartEmulatorsOptions {
   readonly dynamodb?: boolean;
   /** Interface to listen on (default 127.0.0.1); the port is always a free one picked by the OS. */
   readonly host?: string;
+  /**
+   * Run the emulators in a child process (default) or in this one. A child process gives them a
+   * core of their own: on 2 cores a local run is about twice as fast.
+   */
+  readonly inProcess?: boolean;
 }
 
 /** Emulators listening on free ports; `stop()` closes them and frees their in-memory data. */
@@ -32,10 +39,39 @@ export class EmulatorError extends Error {
 const defaultHost = '127.0.0.1';
 
 /**
- * Starts kinesalite and dynalite in this process, each on a free port, with every artificial
- * delay (stream and table creation, resharding) set to zero so tests need not wait for ACTIVE.
+ * Starts kinesalite and dynalite, each on a free port, with every artificial delay (stream and
+ * table creation, resharding) set to zero so tests need not wait for ACTIVE.
  */
-export async function startEmulators(options: StartEmulatorsOptions = {}): Promise<RunningEmulators> {
+export function startEmulators(options: StartEmulatorsOptions = {}): Promise<RunningEmulators> {
+  return options.inProcess === true ? startEmulatorsInProcess(options) : startEmulatorsInChild(options);
+}
+
+async function startEmulatorsInChild(options: StartEmulatorsOptions): Promise<RunningEmulators> {
+  const child = fork(fileURLToPath(new URL('./emulator-process.ts', import.meta.url)), [JSON.stringify(options)], {
+    // The child entry is TypeScript like the rest: load it with tsx, resolved from this package.
+    execArgv: ['--import', import.meta.resolve('tsx')],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const endpoints = await new Promise<{ kinesisEndpoint: string; dynamodbEndpoint?: string }>((resolve, reject) => {
+    child.once('message', (message) => resolve(message as { kinesisEndpoint: string; dynamodbEndpoint?: string }));
+    child.once('error', (error) => reject(new EmulatorError('the emulator process failed to start', { cause: error })));
+    child.once('exit', (code) =>
+      reject(new EmulatorError(`the emulator process exited with code ${code} before it was ready`)),
+    );
+  });
+  return {
+    kinesisEndpoint: endpoints.kinesisEndpoint,
+    dynamodbEndpoint: endpoints.dynamodbEndpoint,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Starts the emulators in this process. */
+export async function startEmulatorsInProcess(options: StartEmulatorsOptions = {}): Promise<RunningEmulators> {
   const host = options.host ?? defaultHost;
   const servers: Server[] = [];
   try {

@@ -1,0 +1,17 @@
+/**
+ * Child-process entry of the emulators: starts them in-process here and tells the parent their
+ * endpoints over IPC. Running them in a process of their own puts them on the second core, beside
+ * the stage handlers, and lets a test kill one side without the other.
+ */
+import { type StartEmulatorsOptions, startEmulatorsInProcess } from './start-emulators.js';
+
+const options = JSON.parse(process.argv[2] ?? '{}') as StartEmulatorsOptions;
+const running = await startEmulatorsInProcess(options);
+process.send?.({ kinesisEndpoint: running.kinesisEndpoint, dynamodbEndpoint: running.dynamodbEndpoint });
+
+const shutdown = (): void => {
+  running.stop().finally(() => process.exit(0));
+};
+// The IPC channel closes when the parent exits, even on SIGKILL: never outlive it.
+process.on('disconnect', shutdown);
+process.on('SIGTERM', shutdown);
