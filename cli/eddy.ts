@@ -1,7 +1,7 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { toMermaid } from '../shared/dag/describe.js';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { runPipelineOnFiles, type StreamFile } from '../local/runner/run-files.js';
+import { toMermaid } from '../shared/dag/describe.js';
 import { loadPipeline } from './load-pipeline.js';
 import { formatSummary } from './summary.js';
 
@@ -11,58 +11,80 @@ function streamFile(value: string, previous: StreamFile[] = []): StreamFile[] {
   return [...previous, { stream: value.slice(0, eq), file: value.slice(eq + 1) }];
 }
 
-const program = new Command('eddy').description('Serverless stream processing on Kinesis, Lambda and DynamoDB').showHelpAfterError();
+const program = new Command('eddy')
+  .description('Serverless stream processing on Kinesis, Lambda and DynamoDB')
+  .showHelpAfterError();
 
 program
   .command('run')
   .description('run a pipeline on the local stack over JSON-lines files, until every record is processed')
   .argument('<pipeline>', 'TypeScript file that default-exports the pipeline')
   .requiredOption('-i, --input <stream=file>', 'feed a JSON-lines file into a source stream (repeatable)', streamFile)
-  .option('-o, --output <stream=file>', 'write a stream (sink, shuffle or dead-letter) to a JSON-lines file (repeatable)', streamFile)
+  .option(
+    '-o, --output <stream=file>',
+    'write a stream (sink, shuffle or dead-letter) to a JSON-lines file (repeatable)',
+    streamFile,
+  )
   .option('--endpoint <url>', 'use a running Kinesis endpoint (LocalStack) instead of the embedded emulators')
   .option('--prefix <prefix>', 'prefix of every stream name', '')
-  .addOption(new Option('--log-level <level>', 'stage handlers\' log level').choices(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('ERROR'))
+  .addOption(
+    new Option('--log-level <level>', "stage handlers' log level")
+      .choices(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'])
+      .default('ERROR'),
+  )
   .option('--no-progress', 'no progress bar')
-  .action(async (file: string, options: { input: StreamFile[]; output?: StreamFile[]; endpoint?: string; prefix: string; logLevel: 'ERROR'; progress: boolean }) => {
-    const pipeline = await loadPipeline(file);
-    const bar = options.progress
-      ? new cliProgress.SingleBar(
-          {
-            format: 'eddy run |{bar}| {value}/{total} source records processed | {rate} | fed {fed}',
-            stream: process.stderr,
-            noTTYOutput: !process.stderr.isTTY,
-            notTTYSchedule: 2000,
-            hideCursor: true,
+  .action(
+    async (
+      file: string,
+      options: {
+        input: StreamFile[];
+        output?: StreamFile[];
+        endpoint?: string;
+        prefix: string;
+        logLevel: 'ERROR';
+        progress: boolean;
+      },
+    ) => {
+      const pipeline = await loadPipeline(file);
+      const bar = options.progress
+        ? new cliProgress.SingleBar(
+            {
+              format: 'eddy run |{bar}| {value}/{total} source records processed | {rate} | fed {fed}',
+              stream: process.stderr,
+              noTTYOutput: !process.stderr.isTTY,
+              notTTYSchedule: 2000,
+              hideCursor: true,
+            },
+            cliProgress.Presets.shades_classic,
+          )
+        : undefined;
+      const started = performance.now();
+      bar?.start(1, 0, { rate: '-', fed: 0 });
+      try {
+        const summary = await runPipelineOnFiles({
+          pipeline,
+          inputs: options.input,
+          outputs: options.output ?? [],
+          ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
+          streamPrefix: options.prefix,
+          logLevel: options.logLevel,
+          onProgress: (progress) => {
+            const elapsed = (performance.now() - started) / 1000;
+            bar?.setTotal(Math.max(1, progress.fed));
+            bar?.update(Math.min(progress.sourceRecordsProcessed, progress.fed), {
+              rate: `${Math.round(progress.sourceRecordsProcessed / Math.max(elapsed, 0.001))} rec/s`,
+              fed: progress.fed,
+            });
           },
-          cliProgress.Presets.shades_classic,
-        )
-      : undefined;
-    const started = performance.now();
-    bar?.start(1, 0, { rate: '-', fed: 0 });
-    try {
-      const summary = await runPipelineOnFiles({
-        pipeline,
-        inputs: options.input,
-        outputs: options.output ?? [],
-        ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
-        streamPrefix: options.prefix,
-        logLevel: options.logLevel,
-        onProgress: (progress) => {
-          const elapsed = (performance.now() - started) / 1000;
-          bar?.setTotal(Math.max(1, progress.fed));
-          bar?.update(Math.min(progress.sourceRecordsProcessed, progress.fed), {
-            rate: `${Math.round(progress.sourceRecordsProcessed / Math.max(elapsed, 0.001))} rec/s`,
-            fed: progress.fed,
-          });
-        },
-      });
-      bar?.stop();
-      console.log(formatSummary(summary));
-    } catch (error) {
-      bar?.stop();
-      throw error;
-    }
-  });
+        });
+        bar?.stop();
+        console.log(formatSummary(summary));
+      } catch (error) {
+        bar?.stop();
+        throw error;
+      }
+    },
+  );
 
 program
   .command('graph')
@@ -71,7 +93,9 @@ program
   .option('--json', 'print the plan as JSON instead')
   .action(async (file: string, options: { json?: boolean }) => {
     const pipeline = await loadPipeline(file);
-    console.log(options.json ? JSON.stringify(pipeline.describe(), null, 2) : toMermaid(pipeline.graph, pipeline.plan()));
+    console.log(
+      options.json ? JSON.stringify(pipeline.describe(), null, 2) : toMermaid(pipeline.graph, pipeline.plan()),
+    );
   });
 
 try {

@@ -9,7 +9,11 @@ function rate(records: number, ms: number): string {
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
   return rows
-    .map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  '))
+    .map((row) =>
+      row
+        .map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
+        .join('  '),
+    )
     .join('\n');
 }
 
@@ -17,7 +21,9 @@ function table(rows: string[][]): string {
 export function formatSummary(summary: RunSummary, maxDeadLetters = 10): string {
   const seconds = summary.elapsedMs / 1000;
   const lines: string[] = [];
-  lines.push(`pipeline ${summary.pipeline}: ${integer.format(summary.inputRecords)} input records in ${seconds.toFixed(1)} s (${rate(summary.inputRecords, summary.elapsedMs)} end to end)`);
+  lines.push(
+    `pipeline ${summary.pipeline}: ${integer.format(summary.inputRecords)} input records in ${seconds.toFixed(1)} s (${rate(summary.inputRecords, summary.elapsedMs)} end to end)`,
+  );
   lines.push('');
   lines.push(
     table([
@@ -36,27 +42,36 @@ export function formatSummary(summary: RunSummary, maxDeadLetters = 10): string 
     ]),
   );
   lines.push('');
-  for (const [stream, records] of Object.entries(summary.sinkRecords)) lines.push(`sink ${stream}: ${integer.format(records)} records`);
-  for (const output of summary.outputs) lines.push(`wrote ${integer.format(output.records)} records of ${output.stream} to ${output.file}`);
+  for (const [stream, records] of Object.entries(summary.sinkRecords))
+    lines.push(`sink ${stream}: ${integer.format(records)} records`);
+  for (const output of summary.outputs)
+    lines.push(`wrote ${integer.format(output.records)} records of ${output.stream} to ${output.file}`);
   const records = summary.stages.reduce((sum, s) => sum + s.stats.recordsIn, 0);
   const out = summary.stages.reduce((sum, s) => sum + s.stats.recordsOut, 0);
   const failed = summary.stages.reduce((sum, s) => sum + s.stats.failedRecords, 0);
-  lines.push(`records in ${integer.format(records)}, out ${integer.format(out)}, failed ${integer.format(failed)}, dead-lettered ${integer.format(summary.deadLetters.length)} (all stages)`);
+  lines.push(
+    `records in ${integer.format(records)}, out ${integer.format(out)}, failed ${integer.format(failed)}, dead-lettered ${integer.format(summary.deadLetters.length)} (all stages)`,
+  );
   if (summary.deadLetters.length > 0) {
     lines.push('');
-    lines.push(`dead letters (${summary.deadLetters.length}, in stream ${summary.pipeline}-dead-letters or as configured):`);
+    lines.push(
+      `dead letters (${summary.deadLetters.length}, in stream ${summary.pipeline}-dead-letters or as configured):`,
+    );
     for (const { envelope, origin } of summary.deadLetters.slice(0, maxDeadLetters)) {
       const where = origin === undefined ? envelope.correlationId : `${origin.file}:${origin.line}`;
       lines.push(`  ${where}: ${envelope.error.reason} in ${envelope.error.operator}: ${envelope.error.message}`);
     }
-    if (summary.deadLetters.length > maxDeadLetters) lines.push(`  ... and ${summary.deadLetters.length - maxDeadLetters} more`);
+    if (summary.deadLetters.length > maxDeadLetters)
+      lines.push(`  ... and ${summary.deadLetters.length - maxDeadLetters} more`);
   }
   if (summary.failedBatches.length > 0) {
     lines.push('');
     lines.push(`${summary.failedBatches.length} batch(es) discarded after retries (on-failure destination):`);
     for (const failure of summary.failedBatches.slice(0, maxDeadLetters)) {
       const info = failure.KinesisBatchInfo;
-      lines.push(`  ${info.streamArn} ${info.shardId} ${info.startingSequenceNumber}..${info.endingSequenceNumber} (${info.batchSize} records): ${failure.requestContext.condition}`);
+      lines.push(
+        `  ${info.streamArn} ${info.shardId} ${info.startingSequenceNumber}..${info.endingSequenceNumber} (${info.batchSize} records): ${failure.requestContext.condition}`,
+      );
     }
   }
   return lines.join('\n');

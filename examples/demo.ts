@@ -12,7 +12,9 @@ import { runPipelineOnFiles } from '../local/runner/run-files.js';
 import { writeClickSample } from './data/click-generator.js';
 import pageViews from './page-views.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '50000' }, out: { type: 'string', default: '.eddy/demo' } } });
+const { values } = parseArgs({
+  options: { events: { type: 'string', default: '50000' }, out: { type: 'string', default: '.eddy/demo' } },
+});
 const events = Number(values.events);
 const dir = values.out ?? '.eddy/demo';
 mkdirSync(dir, { recursive: true });
@@ -35,10 +37,14 @@ const summary = await runPipelineOnFiles({
 process.stderr.write('\n');
 console.log(formatSummary(summary, 5));
 
-const views = readFileSync(output, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { page: string });
+const views = readFileSync(output, 'utf8')
+  .trim()
+  .split('\n')
+  .map((line) => JSON.parse(line) as { page: string });
 const perPage = new Map<string, number>();
 for (const view of views) perPage.set(view.page, (perPage.get(view.page) ?? 0) + 1);
 console.log('\ntop pages by views in the sink:');
-for (const [page, count] of [...perPage].sort((a, b) => b[1] - a[1]).slice(0, 5)) console.log(`  ${page.padEnd(10)} ${count}`);
+for (const [page, count] of [...perPage].sort((a, b) => b[1] - a[1]).slice(0, 5))
+  console.log(`  ${page.padEnd(10)} ${count}`);
 console.log(`\nfirst records of page-views-by-page (${output}):`);
 for (const view of views.slice(0, 3)) console.log(`  ${JSON.stringify(view)}`);

@@ -5,6 +5,7 @@
  */
 declare module '@eddy/user-pipeline' {
   import type { Pipeline } from '../shared/index.js';
+
   const pipeline: Pipeline;
   export default pipeline;
 }

@@ -1,5 +1,5 @@
-import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 
 /** mulberry32: a small, fast seeded PRNG, so that a seed always gives the same sample. */
 export function seededRandom(seed: number): () => number {

@@ -15,5 +15,9 @@ const { values } = parseArgs({
   },
 });
 const file = values.out ?? 'clicks.jsonl';
-await writeClickSample(file, { events: Number(values.events), seed: Number(values.seed), badLineRate: Number(values['bad-line-rate']) });
+await writeClickSample(file, {
+  events: Number(values.events),
+  seed: Number(values.seed),
+  badLineRate: Number(values['bad-line-rate']),
+});
 console.log(`wrote ${values.events} click events to ${file}`);

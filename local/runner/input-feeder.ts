@@ -40,7 +40,10 @@ export async function feedJsonLines(
       const response = await client.send(
         new PutRecordsCommand({
           StreamName: stream,
-          Records: pending.map((entry) => ({ PartitionKey: `${file}:${entry.line}`.slice(-256), Data: Buffer.from(entry.text) })),
+          Records: pending.map((entry) => ({
+            PartitionKey: `${file}:${entry.line}`.slice(-256),
+            Data: Buffer.from(entry.text),
+          })),
         }),
       );
       const failed: typeof pending = [];

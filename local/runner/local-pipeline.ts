@@ -1,8 +1,8 @@
-import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { Pipeline } from '../../shared/dsl/pipeline.js';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { PipelinePlan, StageSpec } from '../../shared/dag/plan-types.js';
+import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import { KinesisRecordWriter } from '../../shared/runtime/io/kinesis-record-writer.js';
 import { createLambdaStageHandler, type StageHandler } from '../../shared/runtime/lambda-handler.js';
 import { sleep } from '../../shared/util/backoff.js';
@@ -68,7 +68,8 @@ export class LocalPipeline {
   static async start(options: LocalPipelineOptions): Promise<LocalPipeline> {
     // Locally the run summary reports what CloudWatch would show; EMF lines on stdout would bury it.
     process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-    const external = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
+    // An empty value means none, as it does for the AWS CLI.
+    const external = options.endpoint || process.env.AWS_ENDPOINT_URL || undefined;
     const emulators = external === undefined ? await startEmulators({ dynamodb: false }) : undefined;
     const endpoint = external ?? emulators?.kinesisEndpoint ?? '';
     const local = new LocalPipeline(
@@ -92,7 +93,9 @@ export class LocalPipeline {
   }
 
   async #deploy(options: LocalPipelineOptions): Promise<void> {
-    await Promise.all(this.plan.streams.map((s) => ensureStream(this.kinesis, this.physicalName(s.name), s.shardCount)));
+    await Promise.all(
+      this.plan.streams.map((s) => ensureStream(this.kinesis, this.physicalName(s.name), s.shardCount)),
+    );
     const region = process.env.AWS_REGION ?? defaultLocalRegion;
     const timeoutMs = options.functionTimeoutMs ?? 60_000;
     for (const stage of this.plan.stages) {

@@ -1,10 +1,10 @@
-import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
-import { feedJsonLines, type LineOrigin } from './input-feeder.js';
-import { LocalPipeline, type LocalLogLevel, type StageStatus } from './local-pipeline.js';
 import type { OnFailureRecord } from '../event-source-mapping/index.js';
+import { feedJsonLines, type LineOrigin } from './input-feeder.js';
+import { type LocalLogLevel, LocalPipeline, type StageStatus } from './local-pipeline.js';
 
 export interface StreamFile {
   readonly stream: string;
@@ -63,12 +63,16 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     const spec = plan.streams.find((s) => s.name === input.stream);
     if (spec?.role !== 'source') {
       const sources = plan.streams.filter((s) => s.role === 'source').map((s) => s.name);
-      throw new RunOptionsError(`--input ${input.stream}: not a source of '${plan.pipeline}' (sources: ${sources.join(', ')})`);
+      throw new RunOptionsError(
+        `--input ${input.stream}: not a source of '${plan.pipeline}' (sources: ${sources.join(', ')})`,
+      );
     }
   }
   for (const output of options.outputs) {
     if (!streamNames.has(output.stream)) {
-      throw new RunOptionsError(`--output ${output.stream}: no such stream in '${plan.pipeline}' (streams: ${[...streamNames].join(', ')})`);
+      throw new RunOptionsError(
+        `--output ${output.stream}: no such stream in '${plan.pipeline}' (streams: ${[...streamNames].join(', ')})`,
+      );
     }
   }
 
@@ -80,17 +84,22 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     ...(options.logLevel !== undefined && { logLevel: options.logLevel }),
   });
   const fedPerInput = options.inputs.map(() => 0);
-  const sourceStages = new Set(plan.stages.filter((stage) => options.inputs.some((i) => i.stream === stage.input)).map((s) => s.id));
+  const sourceStages = new Set(
+    plan.stages.filter((stage) => options.inputs.some((i) => i.stream === stage.input)).map((s) => s.id),
+  );
   const progress = (): RunProgress => {
     const stages = local.status();
     return {
       inputRecords: fedPerInput.reduce((a, b) => a + b, 0),
       fed: fedPerInput.reduce((a, b) => a + b, 0),
-      sourceRecordsProcessed: stages.filter((s) => sourceStages.has(s.stage.id)).reduce((sum, s) => sum + s.stats.recordsIn, 0),
+      sourceRecordsProcessed: stages
+        .filter((s) => sourceStages.has(s.stage.id))
+        .reduce((sum, s) => sum + s.stats.recordsIn, 0),
       stages,
     };
   };
-  const ticker = options.onProgress === undefined ? undefined : setInterval(() => options.onProgress?.(progress()), 200);
+  const ticker =
+    options.onProgress === undefined ? undefined : setInterval(() => options.onProgress?.(progress()), 200);
   try {
     const origins = new Map<string, LineOrigin>();
     const fed = await Promise.all(

@@ -1,4 +1,10 @@
-import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type KinesisClient,
+  ListShardsCommand,
+  type Shard,
+} from '@aws-sdk/client-kinesis';
 
 export interface StoredRecord {
   readonly shardId: string;
@@ -30,7 +36,9 @@ export async function readWholeStream(client: KinesisClient, stream: string): Pr
   for (const shard of await listShards(client, stream)) {
     const shardId = shard.ShardId ?? '';
     let iterator = (
-      await client.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }))
+      await client.send(
+        new GetShardIteratorCommand({ StreamName: stream, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
+      )
     ).ShardIterator;
     while (iterator !== undefined) {
       const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));

@@ -3,7 +3,12 @@ import type { PipelinePlan } from './plan-types.js';
 
 export interface PipelineDescription {
   readonly pipeline: string;
-  readonly nodes: readonly { readonly name: string; readonly kind: string; readonly parent?: string; readonly stream?: string }[];
+  readonly nodes: readonly {
+    readonly name: string;
+    readonly kind: string;
+    readonly parent?: string;
+    readonly stream?: string;
+  }[];
   readonly plan: PipelinePlan;
 }
 
@@ -26,13 +31,16 @@ export function toMermaid(graph: PipelineGraph, plan: PipelinePlan): string {
   const id = (name: string) => name.replace(/[^a-zA-Z0-9_]/g, '_');
   const lines = ['flowchart LR'];
   for (const stream of plan.streams) {
-    lines.push(`  ${id(`stream_${stream.name}`)}[("${stream.name}<br/>${stream.role}, ${stream.shardCount} shard(s)")]`);
+    lines.push(
+      `  ${id(`stream_${stream.name}`)}[("${stream.name}<br/>${stream.role}, ${stream.shardCount} shard(s)")]`,
+    );
   }
   for (const stage of plan.stages) {
     lines.push(`  subgraph ${id(stage.id)}["λ ${stage.id}"]`);
     for (const name of stage.nodes.slice(1)) {
       const node = graph.node(name);
-      if (node.kind !== 'sink' && node.kind !== 'keyBy') lines.push(`    ${id(`${stage.id}_${name}`)}["${node.kind}: ${name}"]`);
+      if (node.kind !== 'sink' && node.kind !== 'keyBy')
+        lines.push(`    ${id(`${stage.id}_${name}`)}["${node.kind}: ${name}"]`);
     }
     lines.push('  end');
     const entry = (name: string) => {

@@ -53,7 +53,10 @@ export class PipelineGraph {
     const label = `${node.kind} '${node.name}'`;
     assertOperatorName(node.name, node.kind);
     if (this.#nodes.has(node.name)) {
-      throw new PipelineDefinitionError(`an operator named '${node.name}' already exists in pipeline '${this.name}'`, label);
+      throw new PipelineDefinitionError(
+        `an operator named '${node.name}' already exists in pipeline '${this.name}'`,
+        label,
+      );
     }
     if (node.parent !== undefined && !this.#nodes.has(node.parent)) {
       throw new PipelineDefinitionError(`reads from '${node.parent}', which is not in pipeline '${this.name}'`, label);

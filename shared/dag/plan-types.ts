@@ -47,7 +47,7 @@ export interface EventSourceSettings {
 }
 
 export interface StageSpec {
-  /** Unique within the pipeline, also the Lambda's logical name: `stage-<n>-<input stream>`. */
+  /** Unique within the pipeline, also the Lambda's logical name: `from-<input stream>`. */
   readonly id: string;
   /** The stream whose shards trigger this stage. */
   readonly input: string;

@@ -15,7 +15,12 @@ export function planPipeline(graph: PipelineGraph): PipelinePlan {
     throw new PipelineDefinitionError(`pipeline '${graph.name}' has no source`);
   }
   const stages = nodes.filter(isStageInput).map((input) => planStage(graph, input));
-  return { pipeline: graph.name, streams: planStreams(graph, stages), stages, deadLetterStream: graph.deadLetterStream };
+  return {
+    pipeline: graph.name,
+    streams: planStreams(graph, stages),
+    stages,
+    deadLetterStream: graph.deadLetterStream,
+  };
 }
 
 function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
@@ -24,7 +29,10 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
     const children = graph.children(node.name);
     if (children.length === 0 && !(node.kind === 'sink')) {
       const what = node.kind === 'keyBy' ? 'is followed by no operator' : 'ends a branch with no sink';
-      throw new PipelineDefinitionError(`${what}: every branch must end in .sink(stream)`, `${node.kind} '${node.name}'`);
+      throw new PipelineDefinitionError(
+        `${what}: every branch must end in .sink(stream)`,
+        `${node.kind} '${node.name}'`,
+      );
     }
     for (const child of children) {
       fused.push(child);

@@ -31,7 +31,11 @@ export interface BatchContext {
  * Runs a batch through a stage's operators. Pure apart from the clock: no I/O, so the same code runs
  * in Lambda, in the local stack, in tests and in benchmarks.
  */
-export function processBatch(program: StageProgram, records: readonly InputRecord[], context: BatchContext): ProcessedBatch {
+export function processBatch(
+  program: StageProgram,
+  records: readonly InputRecord[],
+  context: BatchContext,
+): ProcessedBatch {
   const outputs: OutputRecord[] = [];
   const deadLetters: OutputRecord[] = [];
   const failures: DeadLetterEnvelope[] = [];

@@ -1,10 +1,10 @@
-import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
 import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import type { Pipeline } from '../dsl/pipeline.js';
@@ -44,7 +44,8 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
   }
   const serviceName = pipeline.name;
   const logger = options.logger ?? new Logger({ serviceName });
-  const metrics = options.metrics ?? new Metrics({ serviceName, namespace: 'Eddy' });
+  const metrics =
+    options.metrics ?? new Metrics({ serviceName, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Eddy' });
   const tracer = options.tracer ?? new Tracer({ serviceName });
   metrics.setDefaultDimensions({ pipeline: pipeline.name, stage: stageId });
   logger.appendPersistentKeys({ pipeline: pipeline.name, stage: stageId });

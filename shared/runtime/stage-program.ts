@@ -1,4 +1,4 @@
-import type { PipelineNode, SinkNode, KeyByNode } from '../dag/graph.js';
+import type { KeyByNode, PipelineNode, SinkNode } from '../dag/graph.js';
 import type { PipelineGraph } from '../dag/pipeline-graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
 import { applyFilter, applyFlatMap, applyKeyBy, applyMap } from '../operators/stateless.js';
@@ -130,7 +130,11 @@ function serialise(operator: string, value: unknown, partitionKey: string): stri
     data = JSON.stringify(value);
   } catch (error) {
     throw new RecordProcessingError(
-      { reason: DeadLetterReasons.unwritableOutput, operator, message: `value is not JSON: ${(error as Error).message}` },
+      {
+        reason: DeadLetterReasons.unwritableOutput,
+        operator,
+        message: `value is not JSON: ${(error as Error).message}`,
+      },
       { cause: error },
     );
   }

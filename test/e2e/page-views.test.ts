@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeClickSample } from '../../examples/data/click-generator.js';
 import pageViews from '../../examples/page-views.js';
-import { runPipelineOnFiles, type RunSummary } from '../../local/runner/run-files.js';
+import { type RunSummary, runPipelineOnFiles } from '../../local/runner/run-files.js';
 
 interface View {
   page: string;
@@ -26,9 +26,13 @@ function expectedViews(lines: string[]): { views: View[]; rejectedLines: number[
       return;
     }
     const valid =
-      typeof click.user === 'string' && typeof click.page === 'string' && typeof click.kind === 'string' && typeof click.ts === 'number';
+      typeof click.user === 'string' &&
+      typeof click.page === 'string' &&
+      typeof click.kind === 'string' &&
+      typeof click.ts === 'number';
     if (!valid) rejectedLines.push(index + 1);
-    else if (click.kind === 'view') views.push({ page: click.page as string, user: click.user as string, ts: click.ts as number });
+    else if (click.kind === 'view')
+      views.push({ page: click.page as string, user: click.user as string, ts: click.ts as number });
   });
   return { views, rejectedLines };
 }
@@ -59,7 +63,10 @@ describe('eddy run: the page-views example end to end on the embedded stack', ()
   it('writes exactly the independently computed views, record by record, each key in input order', () => {
     const lines = readFileSync(input, 'utf8').split('\n');
     const { views: expected } = expectedViews(lines);
-    const actual = readFileSync(output, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as View);
+    const actual = readFileSync(output, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as View);
 
     expect(actual.length).toBe(expected.length);
     expect(actual.map((v) => JSON.stringify(v)).sort()).toEqual(expected.map((v) => JSON.stringify(v)).sort());
@@ -74,7 +81,9 @@ describe('eddy run: the page-views example end to end on the embedded stack', ()
     expect(rejectedLines.length).toBeGreaterThan(5);
     expect(summary.deadLetters.map((d) => d.origin?.line).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(rejectedLines);
     expect(summary.deadLetters.every((d) => d.origin?.file === input)).toBe(true);
-    expect(new Set(summary.deadLetters.map((d) => d.envelope.error.reason))).toEqual(new Set(['malformed-json', 'schema-violation']));
+    expect(new Set(summary.deadLetters.map((d) => d.envelope.error.reason))).toEqual(
+      new Set(['malformed-json', 'schema-violation']),
+    );
   });
 
   it('accounts for every record: in = out + filtered + dead-lettered in each stage', () => {

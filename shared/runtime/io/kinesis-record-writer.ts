@@ -42,9 +42,7 @@ export class KinesisRecordWriter implements RecordWriter {
       if (list === undefined) byStream.set(record.stream, [record]);
       else list.push(record);
     }
-    const results = await Promise.all(
-      [...byStream].map(([stream, list]) => this.#writeStream(stream, list, deadline)),
-    );
+    const results = await Promise.all([...byStream].map(([stream, list]) => this.#writeStream(stream, list, deadline)));
     return {
       failed: results.flatMap((result) => result.failed),
       requests: results.reduce((sum, result) => sum + result.requests, 0),

@@ -1,7 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { pipeline, PipelineDefinitionError, toMermaid } from '../../../shared/index.js';
 import examplePipeline from '../../../examples/page-views.js';
+import { PipelineDefinitionError, pipeline, toMermaid } from '../../../shared/index.js';
 
 const Click = z.object({ user: z.string(), page: z.string(), kind: z.string(), ts: z.number() });
 
@@ -12,8 +12,18 @@ describe('pipeline builder', () => {
 
     // Assess
     expect(plan.stages.map((s) => [s.id, s.input, s.nodes, s.outputs])).toEqual([
-      ['from-clicks', 'clicks', ['clicks', 'filter-1', 'map-1', 'keyBy-1'], ['page-views-keyBy-1', 'page-views-dead-letters']],
-      ['from-page-views-keyBy-1', 'page-views-keyBy-1', ['keyBy-1', 'sink-1'], ['page-views-by-page', 'page-views-dead-letters']],
+      [
+        'from-clicks',
+        'clicks',
+        ['clicks', 'filter-1', 'map-1', 'keyBy-1'],
+        ['page-views-keyBy-1', 'page-views-dead-letters'],
+      ],
+      [
+        'from-page-views-keyBy-1',
+        'page-views-keyBy-1',
+        ['keyBy-1', 'sink-1'],
+        ['page-views-by-page', 'page-views-dead-letters'],
+      ],
     ]);
     expect(plan.streams.map((s) => [s.name, s.role, s.shardCount])).toEqual([
       ['clicks', 'source', 1],
@@ -41,7 +51,9 @@ describe('pipeline builder', () => {
     const a = p.source('a', { schema: Click, shards: 4 });
     const b = p.source('b', { schema: Click });
     a.keyBy((c) => c.user, { name: 'by-user' }).sink('users');
-    a.keyBy((c) => c.page, { name: 'by-page', shards: 3 }).map((c) => c.page).sink('pages');
+    a.keyBy((c) => c.page, { name: 'by-page', shards: 3 })
+      .map((c) => c.page)
+      .sink('pages');
     b.filter((c) => c.ts > 0).sink('b-out');
 
     // Act
@@ -63,54 +75,107 @@ describe('pipeline builder', () => {
   });
 
   it.each([
-    ['a duplicate stream name', () => {
-      const p = pipeline('dup');
-      p.source('in', { schema: Click }).sink('in');
-    }, /sink 'sink-1': stream 'in' is already used by source 'in'/],
-    ['a sink named like the dead-letter stream', () => {
-      pipeline('dup').source('in', { schema: Click }).sink('dup-dead-letters');
-    }, /already used by the dead-letter stream/],
-    ['an invalid stream name', () => {
-      pipeline('bad').source('in', { schema: Click }).sink('no spaces allowed');
-    }, /sink 'sink-1': invalid Kinesis stream name "no spaces allowed"/],
+    [
+      'a duplicate stream name',
+      () => {
+        const p = pipeline('dup');
+        p.source('in', { schema: Click }).sink('in');
+      },
+      /sink 'sink-1': stream 'in' is already used by source 'in'/,
+    ],
+    [
+      'a sink named like the dead-letter stream',
+      () => {
+        pipeline('dup').source('in', { schema: Click }).sink('dup-dead-letters');
+      },
+      /already used by the dead-letter stream/,
+    ],
+    [
+      'an invalid stream name',
+      () => {
+        pipeline('bad').source('in', { schema: Click }).sink('no spaces allowed');
+      },
+      /sink 'sink-1': invalid Kinesis stream name "no spaces allowed"/,
+    ],
     ['an invalid pipeline name', () => pipeline('has space'), /invalid pipeline name "has space"/],
-    ['a duplicate operator name', () => {
-      pipeline('names').source('in', { schema: Click }).map((c) => c, { name: 'x' }).map((c) => c, { name: 'x' });
-    }, /map 'x': an operator named 'x' already exists/],
-    ['a function that is not a function', () => {
-      pipeline('f').source('in', { schema: Click }).map(42 as never);
-    }, /map 'map-1': expects a function, got number/],
-    ['a bad shard count', () => {
-      pipeline('s').source('in', { schema: Click, shards: 0 });
-    }, /source 'in': shards must be an integer from 1 to 500, got 0/],
+    [
+      'a duplicate operator name',
+      () => {
+        pipeline('names')
+          .source('in', { schema: Click })
+          .map((c) => c, { name: 'x' })
+          .map((c) => c, { name: 'x' });
+      },
+      /map 'x': an operator named 'x' already exists/,
+    ],
+    [
+      'a function that is not a function',
+      () => {
+        pipeline('f')
+          .source('in', { schema: Click })
+          .map(42 as never);
+      },
+      /map 'map-1': expects a function, got number/,
+    ],
+    [
+      'a bad shard count',
+      () => {
+        pipeline('s').source('in', { schema: Click, shards: 0 });
+      },
+      /source 'in': shards must be an integer from 1 to 500, got 0/,
+    ],
   ])('rejects %s when it is added', (_, build, message) => {
     expect(build).toThrow(PipelineDefinitionError);
     expect(build).toThrow(message);
   });
 
   it.each([
-    ['a branch with no sink', () => {
-      const p = pipeline('open');
-      p.source('in', { schema: Click }).map((c) => c.page);
-      return p;
-    }, /map 'map-1': ends a branch with no sink/],
-    ['a keyBy followed by nothing', () => {
-      const p = pipeline('open');
-      p.source('in', { schema: Click }).keyBy((c) => c.page);
-      return p;
-    }, /keyBy 'keyBy-1': is followed by no operator/],
-    ['a source that feeds nothing', () => {
-      const p = pipeline('open');
-      p.source('in', { schema: Click });
-      return p;
-    }, /source 'in': ends a branch with no sink/],
+    [
+      'a branch with no sink',
+      () => {
+        const p = pipeline('open');
+        p.source('in', { schema: Click }).map((c) => c.page);
+        return p;
+      },
+      /map 'map-1': ends a branch with no sink/,
+    ],
+    [
+      'a keyBy followed by nothing',
+      () => {
+        const p = pipeline('open');
+        p.source('in', { schema: Click }).keyBy((c) => c.page);
+        return p;
+      },
+      /keyBy 'keyBy-1': is followed by no operator/,
+    ],
+    [
+      'a source that feeds nothing',
+      () => {
+        const p = pipeline('open');
+        p.source('in', { schema: Click });
+        return p;
+      },
+      /source 'in': ends a branch with no sink/,
+    ],
     ['no source at all', () => pipeline('empty'), /has no source/],
-    ['an event source setting out of range', () => {
-      return pipeline('esm', { eventSource: { batchSize: 20_000 } }).source('in', { schema: Click }).sink('out');
-    }, /source 'in': eventSource.batchSize must be an integer from 1 to 10000, got 20000/],
-    ['a record age AWS does not accept', () => {
-      return pipeline('esm').source('in', { schema: Click, eventSource: { maxRecordAgeSeconds: 10 } }).sink('out');
-    }, /maxRecordAgeSeconds must be an integer from 60 to 604800 or -1, got 10/],
+    [
+      'an event source setting out of range',
+      () => {
+        return pipeline('esm', { eventSource: { batchSize: 20_000 } })
+          .source('in', { schema: Click })
+          .sink('out');
+      },
+      /source 'in': eventSource.batchSize must be an integer from 1 to 10000, got 20000/,
+    ],
+    [
+      'a record age AWS does not accept',
+      () => {
+        return pipeline('esm')
+          .source('in', { schema: Click, eventSource: { maxRecordAgeSeconds: 10 } })
+          .sink('out');
+      },
+      /maxRecordAgeSeconds must be an integer from 60 to 604800 or -1, got 10/,
+    ],
   ])('rejects %s when planned', (_, build, message) => {
     const p = build();
     expect(() => p.plan()).toThrow(message);

@@ -14,7 +14,13 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 const quiet = () => ({ logger: new Logger({ logLevel: 'SILENT' }), metrics: new Metrics({ namespace: 'test' }) });
 
 const Click = z.object({ user: z.string(), page: z.string(), kind: z.string(), ts: z.number() });
-const click = (over: Partial<z.infer<typeof Click>> = {}) => ({ user: 'u1', page: '/a', kind: 'view', ts: 1000, ...over });
+const click = (over: Partial<z.infer<typeof Click>> = {}) => ({
+  user: 'u1',
+  page: '/a',
+  kind: 'view',
+  ts: 1000,
+  ...over,
+});
 
 function examplePipeline() {
   return pipeline('page-views')
@@ -30,7 +36,11 @@ describe('stage handler', () => {
     // Prepare
     const writer = new MemoryRecordWriter();
     const handler = createLambdaStageHandler(examplePipeline(), { stageId: 'from-clicks', writer, ...quiet() });
-    const event = kinesisEvent([{ data: click() }, { data: click({ kind: 'click' }) }, { data: click({ page: '/b', ts: 7 }) }]);
+    const event = kinesisEvent([
+      { data: click() },
+      { data: click({ kind: 'click' }) },
+      { data: click({ page: '/b', ts: 7 }) },
+    ]);
 
     // Act
     const response = await handler(event, lambdaContext());
@@ -40,7 +50,12 @@ describe('stage handler', () => {
     const written = writer.streams.get('page-views-keyBy-1') ?? [];
     expect(written.map((r) => r.partitionKey)).toEqual(['/a', '/b']);
     expect(written.map((r) => JSON.parse(r.data))).toEqual([
-      { id: expect.stringMatching(/^clicks\/shardId-000000000000\/\d+$/), k: '/a', t: 1000, v: { page: '/a', user: 'u1', ts: 1000 } },
+      {
+        id: expect.stringMatching(/^clicks\/shardId-000000000000\/\d+$/),
+        k: '/a',
+        t: 1000,
+        v: { page: '/a', user: 'u1', ts: 1000 },
+      },
       { id: expect.any(String), k: '/b', t: 7, v: { page: '/b', user: 'u1', ts: 7 } },
     ]);
   });
@@ -48,11 +63,18 @@ describe('stage handler', () => {
   it('writes plain values to the sink with the key as partition key', async () => {
     // Prepare
     const writer = new MemoryRecordWriter();
-    const handler = createLambdaStageHandler(examplePipeline(), { stageId: 'from-page-views-keyBy-1', writer, ...quiet() });
+    const handler = createLambdaStageHandler(examplePipeline(), {
+      stageId: 'from-page-views-keyBy-1',
+      writer,
+      ...quiet(),
+    });
     const envelope = { id: 'clicks/s/1', k: '/a', t: 5, v: { page: '/a', user: 'u', ts: 5 } };
 
     // Act
-    await handler(kinesisEvent([{ stream: 'page-views-keyBy-1', partitionKey: '/a', data: envelope }]), lambdaContext());
+    await handler(
+      kinesisEvent([{ stream: 'page-views-keyBy-1', partitionKey: '/a', data: envelope }]),
+      lambdaContext(),
+    );
 
     // Assess
     expect(writer.values('page-views-by-page')).toEqual([{ page: '/a', user: 'u', ts: 5 }]);

@@ -1,0 +1,58 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { App } from 'aws-cdk-lib';
+import { Pipeline } from '../shared/index.js';
+import { EddyPipelineStack } from './pipeline-stack.js';
+
+/**
+ * The CDK app: `cdk deploy -c pipeline=<file> [-c prefix=<stream name prefix>]` deploys the pipeline
+ * that file default-exports. It runs under tsx, so the file may be TypeScript.
+ */
+const DEFAULT_PIPELINE_FILE = 'examples/page-views.ts';
+
+const app = new App();
+const pipelineFile = contextString(app, 'pipeline') ?? DEFAULT_PIPELINE_FILE;
+const prefix = contextString(app, 'prefix');
+const pipeline = await loadPipeline(pipelineFile);
+
+new EddyPipelineStack(app, stackName(pipeline.name, prefix), {
+  pipeline,
+  pipelineEntry: resolve(pipelineFile),
+  ...(prefix !== undefined && { streamNamePrefix: prefix }),
+});
+app.synth();
+
+function contextString(app: App, key: string): string | undefined {
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string') throw new Error(`context '${key}' must be a string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+async function loadPipeline(file: string): Promise<Pipeline> {
+  const module: { default?: unknown } = await import(pathToFileURL(resolve(file)).href);
+  const exported = module.default;
+  if (!isPipeline(exported)) {
+    throw new Error(
+      `${file} must default-export a pipeline (export default pipeline('name')...sink('stream')), ` +
+        `but its default export is ${exported === undefined ? 'missing' : typeof exported}`,
+    );
+  }
+  return exported;
+}
+
+/** instanceof fails when the file imports another copy of Eddy, so the shape is accepted too. */
+function isPipeline(value: unknown): value is Pipeline {
+  if (value instanceof Pipeline) return true;
+  const candidate = value as Partial<Pipeline> | null | undefined;
+  return typeof candidate?.name === 'string' && typeof candidate.plan === 'function';
+}
+
+/**
+ * `Eddy-<pipeline>`, with the prefix when there is one: copies of a pipeline that differ by prefix
+ * must be different stacks, or deploying one would rename the other's streams.
+ */
+function stackName(pipelineName: string, prefix: string | undefined): string {
+  const tag = prefix?.replace(/[^a-zA-Z0-9-]/g, '-').replace(/^-+|-+$/g, '');
+  return tag ? `Eddy-${tag}-${pipelineName}` : `Eddy-${pipelineName}`;
+}

@@ -1,0 +1,269 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { CfnOutput, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { Pipeline, PipelinePlan, StreamRole } from '../shared/index.js';
+import { DEFAULT_HANDLER_ENTRY } from './paths.js';
+import { StageFunction } from './stage-function.js';
+import {
+  PipelineStreams,
+  validateRetentionPeriod,
+  validateShardOverrides,
+  validateStreamNamePrefix,
+} from './streams.js';
+
+/** Lambda's memory range in MB (CreateFunction). */
+const MIN_MEMORY_MB = 128;
+const MAX_MEMORY_MB = 10_240;
+/** Lambda's timeout range in seconds (CreateFunction). */
+const MIN_TIMEOUT_SECONDS = 1;
+const MAX_TIMEOUT_SECONDS = 900;
+/** SQS keeps messages at most 14 days: the longest time an operator has to look at a failed batch. */
+const FAILURE_QUEUE_RETENTION = Duration.days(14);
+
+export interface EddyPipelineProps {
+  /** The pipeline to deploy. */
+  readonly pipeline: Pipeline;
+  /**
+   * Path of the module that default-exports `pipeline` (absolute, or relative to the working
+   * directory). It is bundled into every stage function.
+   */
+  readonly pipelineEntry: string;
+  /**
+   * Prepended to every stream name of the plan to get the physical Kinesis stream name, so that
+   * several copies of a pipeline can run in one account and region. Letters, digits, `_`, `.`, `-`.
+   * @default '' (physical names are the pipeline's stream names)
+   */
+  readonly streamNamePrefix?: string;
+  /**
+   * Shard counts by stream name (the pipeline's names, without prefix) that replace the plan's.
+   * @default the plan's shard counts
+   */
+  readonly shards?: Readonly<Record<string, number>>;
+  /**
+   * Customer managed KMS key for the streams and the failure queue.
+   * @default the AWS managed keys: `alias/aws/kinesis` for streams, SQS-managed encryption for the queue
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * How long the streams keep records: from 24 hours to 365 days. It bounds how far a new stage can
+   * replay and how long a failing shard can wait.
+   * @default Duration.hours(24)
+   */
+  readonly retentionPeriod?: Duration;
+  /**
+   * Memory of every stage function, in MB, from 128 to 10,240 (CPU grows with it).
+   * @default 1024
+   */
+  readonly memorySize?: number;
+  /**
+   * Timeout of every stage function, from 1 second to 15 minutes.
+   * @default Duration.seconds(60)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Retention of each stage function's log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the streams, the failure queue and the log groups when they leave the stack.
+   * The streams have fixed names: while a retained stream exists, the stack cannot be deployed
+   * again with the same prefix. Use DESTROY for development copies.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * The Lambda entry point of every stage.
+   * @default functions/stage-handler.ts of the Eddy package
+   */
+  readonly handlerEntry?: string;
+}
+
+/**
+ * Deploys a pipeline: one Kinesis stream per stream of its plan, and per stage one Lambda function
+ * triggered by its input stream, allowed to read that stream and write its output streams only.
+ * Batches that fail all their retries are reported to one encrypted SQS queue.
+ *
+ * @example
+ * import clicks from './pipelines/clicks.js';
+ * new EddyPipeline(this, 'Clicks', { pipeline: clicks, pipelineEntry: 'pipelines/clicks.ts' });
+ */
+export class EddyPipeline extends Construct {
+  /** The physical plan that was deployed. */
+  readonly plan: PipelinePlan;
+  /** The prefix of every physical stream name ('' when none). */
+  readonly streamNamePrefix: string;
+  /** Streams by the pipeline's (logical) stream name. */
+  readonly streams: ReadonlyMap<string, kinesis.IStream>;
+  /** Stage functions by stage id. */
+  readonly functions: ReadonlyMap<string, lambda.IFunction>;
+  /** Receives the metadata (shard, sequence numbers) of batches that a stage gave up on. */
+  readonly failureQueue: sqs.IQueue;
+
+  readonly #streams: PipelineStreams;
+  /** Stage constructs by stage id: resources added per stage (state tables) grant to their functions. */
+  readonly #stages: ReadonlyMap<string, StageFunction>;
+
+  constructor(scope: Construct, id: string, props: EddyPipelineProps) {
+    super(scope, id);
+    const settings = resolveSettings(props);
+    this.plan = settings.plan;
+    this.streamNamePrefix = settings.streamNamePrefix;
+
+    this.#streams = new PipelineStreams(this, 'Streams', {
+      plan: this.plan,
+      streamNamePrefix: settings.streamNamePrefix,
+      shards: settings.shards,
+      ...(props.encryptionKey !== undefined && { encryptionKey: props.encryptionKey }),
+      retentionPeriod: settings.retentionPeriod,
+      removalPolicy: settings.removalPolicy,
+    });
+    this.streams = this.#streams.streams;
+
+    this.failureQueue = new sqs.Queue(this, 'FailedBatches', {
+      retentionPeriod: FAILURE_QUEUE_RETENTION,
+      enforceSSL: true,
+      removalPolicy: settings.removalPolicy,
+      ...(props.encryptionKey === undefined
+        ? { encryption: sqs.QueueEncryption.SQS_MANAGED }
+        : { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }),
+    });
+
+    const stagesScope = new Construct(this, 'Stages');
+    const stages = new Map<string, StageFunction>();
+    for (const stage of this.plan.stages) {
+      stages.set(
+        stage.id,
+        new StageFunction(stagesScope, stage.id, {
+          stage,
+          pipelineName: this.plan.pipeline,
+          pipelineEntry: settings.pipelineEntry,
+          handlerEntry: settings.handlerEntry,
+          streamNamePrefix: settings.streamNamePrefix,
+          inputStream: this.#streams.get(stage.input),
+          outputStreams: stage.outputs.map((name) => this.#streams.get(name)),
+          failureQueue: this.failureQueue,
+          memorySize: settings.memorySize,
+          timeout: settings.timeout,
+          logRetention: settings.logRetention,
+          removalPolicy: settings.removalPolicy,
+        }),
+      );
+    }
+    this.#stages = stages;
+    this.functions = new Map([...stages].map(([stageId, stage]) => [stageId, stage.function]));
+
+    this.#addOutputs();
+  }
+
+  /**
+   * Lets a producer outside the pipeline write to one of its source streams (and use the
+   * stream's key, when it has one).
+   */
+  grantWriteToSource(sourceName: string, grantee: iam.IGrantable): iam.Grant {
+    return this.#streamOfRole(sourceName, ['source'], 'grantWriteToSource').grantWrite(grantee);
+  }
+
+  /** Lets a consumer outside the pipeline read one of its sink streams, or its dead-letter stream. */
+  grantReadFromSink(sinkName: string, grantee: iam.IGrantable): iam.Grant {
+    return this.#streamOfRole(sinkName, ['sink', 'dead-letter'], 'grantReadFromSink').grantRead(grantee);
+  }
+
+  #streamOfRole(name: string, roles: readonly StreamRole[], method: string): kinesis.IStream {
+    const spec = this.#streams.specs.get(name);
+    if (spec === undefined || !roles.includes(spec.role)) {
+      const allowed = this.plan.streams.filter((s) => roles.includes(s.role)).map((s) => s.name);
+      const what = spec === undefined ? 'no stream' : `a ${spec.role} stream`;
+      throw new Error(
+        `${method}: '${name}' is ${what} of pipeline '${this.plan.pipeline}'; expected one of: ${allowed.join(', ')}`,
+      );
+    }
+    return this.#streams.get(name);
+  }
+
+  /** Stack outputs for the streams outside code talks to: sources, sinks and the dead letters. */
+  #addOutputs(): void {
+    for (const spec of this.plan.streams) {
+      if (spec.role === 'shuffle') continue;
+      const stream = this.#streams.get(spec.name);
+      const what = `${spec.role} stream '${spec.name}' of pipeline '${this.plan.pipeline}'`;
+      new CfnOutput(stream, 'NameOutput', { value: stream.streamName, description: `Name of the ${what}` });
+      new CfnOutput(stream, 'ArnOutput', { value: stream.streamArn, description: `ARN of the ${what}` });
+    }
+    new CfnOutput(this, 'FailedBatchesQueueUrl', {
+      value: this.failureQueue.queueUrl,
+      description: `Queue of batches pipeline '${this.plan.pipeline}' gave up on`,
+    });
+  }
+}
+
+interface ResolvedSettings {
+  readonly plan: PipelinePlan;
+  readonly pipelineEntry: string;
+  readonly handlerEntry: string;
+  readonly streamNamePrefix: string;
+  readonly shards: Readonly<Record<string, number>>;
+  readonly retentionPeriod: Duration;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** Applies the defaults and validates every prop before any resource is created. */
+function resolveSettings(props: EddyPipelineProps): ResolvedSettings {
+  const plan = props.pipeline.plan();
+  const streamNamePrefix = props.streamNamePrefix ?? '';
+  validateStreamNamePrefix(streamNamePrefix, plan);
+  const shards = props.shards ?? {};
+  validateShardOverrides(shards, plan);
+  const retentionPeriod = props.retentionPeriod ?? Duration.hours(24);
+  validateRetentionPeriod(retentionPeriod);
+
+  const memorySize = props.memorySize ?? 1024;
+  if (!Token.isUnresolved(memorySize)) {
+    if (!Number.isInteger(memorySize) || memorySize < MIN_MEMORY_MB || memorySize > MAX_MEMORY_MB) {
+      throw new Error(`memorySize must be an integer from ${MIN_MEMORY_MB} to ${MAX_MEMORY_MB} MB, got ${memorySize}`);
+    }
+  }
+  const timeout = props.timeout ?? Duration.seconds(60);
+  const timeoutSeconds = timeout.toSeconds({ integral: false });
+  if (
+    !Number.isInteger(timeoutSeconds) ||
+    timeoutSeconds < MIN_TIMEOUT_SECONDS ||
+    timeoutSeconds > MAX_TIMEOUT_SECONDS
+  ) {
+    throw new Error(
+      `timeout must be a whole number of seconds from ${MIN_TIMEOUT_SECONDS} to ${MAX_TIMEOUT_SECONDS}, got ${timeoutSeconds} seconds`,
+    );
+  }
+
+  return {
+    plan,
+    pipelineEntry: existingFile(props.pipelineEntry, 'pipelineEntry'),
+    handlerEntry: existingFile(props.handlerEntry ?? DEFAULT_HANDLER_ENTRY, 'handlerEntry'),
+    streamNamePrefix,
+    shards,
+    retentionPeriod,
+    memorySize,
+    timeout,
+    logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+  };
+}
+
+/** The absolute path of a file that must exist: esbuild would otherwise fail later, less clearly. */
+function existingFile(path: string, prop: string): string {
+  const absolute = isAbsolute(path) ? path : resolve(path);
+  if (!existsSync(absolute)) {
+    throw new Error(`${prop}: no file at '${path}' (resolved to '${absolute}')`);
+  }
+  return absolute;
+}

@@ -1,0 +1,4 @@
+export { EddyPipeline, type EddyPipelineProps } from './eddy-pipeline.js';
+export { EddyPipelineStack, type EddyPipelineStackProps } from './pipeline-stack.js';
+export { StageFunction, type StageFunctionProps } from './stage-function.js';
+export { PipelineStreams, type PipelineStreamsProps } from './streams.js';

@@ -1,0 +1,143 @@
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { StageSpec } from '../shared/index.js';
+import { PACKAGE_LOCK_FILE, PACKAGE_ROOT } from './paths.js';
+
+/**
+ * ESM bundles of CommonJS dependencies (the AWS SDK, the X-Ray SDK) call `require` for Node built-ins;
+ * an ES module has none, so the bundle defines one. The import is renamed so it cannot clash with
+ * a `createRequire` in the bundled code.
+ */
+const CREATE_REQUIRE_BANNER =
+  "import { createRequire as eddyCreateRequire } from 'node:module'; const require = eddyCreateRequire(import.meta.url);";
+
+/** The module specifier `functions/stage-handler.ts` imports the user's pipeline from. */
+const USER_PIPELINE_SPECIFIER = '@eddy/user-pipeline';
+
+export interface StageFunctionProps {
+  /** The stage this function runs. */
+  readonly stage: StageSpec;
+  /** Name of the pipeline: the Powertools service name. */
+  readonly pipelineName: string;
+  /** Absolute path of the module that default-exports the pipeline. */
+  readonly pipelineEntry: string;
+  /** Absolute path of the Lambda entry point. */
+  readonly handlerEntry: string;
+  /** Prefix of physical stream names, passed to the runtime. */
+  readonly streamNamePrefix: string;
+  /** The stream that triggers the stage. */
+  readonly inputStream: kinesis.IStream;
+  /** The streams the stage writes to, the dead-letter stream included. */
+  readonly outputStreams: readonly kinesis.IStream[];
+  /** Receives the metadata of batches that ran out of retries. */
+  readonly failureQueue: sqs.IQueue;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  /**
+   * Variables added to the runtime contract's (state table names, for instance).
+   * @default none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The Lambda function of one stage, its log group, its role and the Kinesis event source mapping that
+ * triggers it. The role starts empty: it gets write access to its own log group (instead of the
+ * managed `AWSLambdaBasicExecutionRole`, which allows every log group), read access to the input
+ * stream and write access to the output streams, and nothing else; resources added later (state
+ * tables) grant to {@link StageFunction.function} themselves.
+ */
+export class StageFunction extends Construct {
+  /** The function: grant it access to whatever else the stage uses. */
+  readonly function: nodejs.NodejsFunction;
+  /** The function's execution role, the principal of every grant. */
+  readonly role: iam.Role;
+  /** Where the function logs, with the pipeline's retention. */
+  readonly logGroup: logs.LogGroup;
+  /** The Kinesis event source mapping that triggers the function. */
+  readonly eventSource: KinesisEventSource;
+
+  constructor(scope: Construct, id: string, props: StageFunctionProps) {
+    super(scope, id);
+    const { stage } = props;
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Eddy stage ${stage.id} of pipeline ${props.pipelineName}`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: props.handlerEntry,
+      handler: 'handler',
+      projectRoot: PACKAGE_ROOT,
+      depsLockFilePath: PACKAGE_LOCK_FILE,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      description: `Eddy pipeline ${props.pipelineName}, stage ${stage.id}: ${stage.nodes.join(' > ')}`.slice(0, 256),
+      environment: {
+        ...props.environment,
+        EDDY_STAGE_ID: stage.id,
+        EDDY_STREAM_PREFIX: props.streamNamePrefix,
+        POWERTOOLS_SERVICE_NAME: props.pipelineName,
+        POWERTOOLS_METRICS_NAMESPACE: 'Eddy',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        // Mapped stack traces need names and lines, not the sources: this keeps the asset small.
+        sourcesContent: false,
+        // Prefer the ESM builds of dependencies that ship both.
+        mainFields: ['module', 'main'],
+        banner: CREATE_REQUIRE_BANNER,
+        // Bundle the AWS SDK instead of using the runtime's copy: the function then runs the SDK
+        // versions the runtime was tested with, not whatever Lambda ships that month.
+        externalModules: [],
+        esbuildArgs: { [`--alias:${USER_PIPELINE_SPECIFIER}`]: props.pipelineEntry },
+      },
+    });
+
+    const settings = stage.eventSource;
+    this.eventSource = new KinesisEventSource(props.inputStream, {
+      startingPosition:
+        settings.startingPosition === 'LATEST' ? lambda.StartingPosition.LATEST : lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: settings.batchSize,
+      maxBatchingWindow: Duration.seconds(settings.maxBatchingWindowSeconds),
+      parallelizationFactor: settings.parallelizationFactor,
+      bisectBatchOnError: settings.bisectBatchOnFunctionError,
+      retryAttempts: settings.retryAttempts,
+      // -1 is Lambda's "no limit", which CloudFormation expresses by leaving the property out.
+      ...(settings.maxRecordAgeSeconds !== -1 && { maxRecordAge: Duration.seconds(settings.maxRecordAgeSeconds) }),
+      reportBatchItemFailures: true,
+      onFailure: new SqsDlq(props.failureQueue),
+    });
+    this.function.addEventSource(this.eventSource);
+
+    // The event source grants the input's read access as well; granting it here keeps the least
+    // privilege of the function explicit and independent of how the mapping is built.
+    props.inputStream.grantRead(this.function);
+    for (const output of props.outputStreams) output.grantWrite(this.function);
+  }
+}

@@ -1,0 +1,127 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { App, type Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const PAGE_VIEWS_ENTRY = join(REPO_ROOT, 'examples/page-views.ts');
+export const FAN_OUT_ENTRY = fileURLToPath(new URL('./fixtures/fan-out-pipeline.ts', import.meta.url));
+
+/** The feature flags of cdk.json, so that tests synthesize what `cdk synth` does. */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+  return cdkJson.context;
+}
+
+/** An App writing to a temporary folder; `dispose` removes it. */
+export function testApp(extraContext: Record<string, unknown> = {}): { app: App; dispose: () => void } {
+  const outdir = mkdtempSync(join(tmpdir(), 'eddy-infra-test-'));
+  const app = new App({ outdir, context: { ...cdkJsonContext(), ...extraContext } });
+  return { app, dispose: () => rmSync(outdir, { recursive: true, force: true }) };
+}
+
+export interface Synthesized {
+  readonly template: Template;
+  readonly json: CfnTemplate;
+  readonly assembly: CloudAssembly;
+}
+
+export function synthesize(app: App, stack: Stack): Synthesized {
+  const assembly = app.synth();
+  const template = Template.fromStack(stack);
+  return { template, json: template.toJSON() as CfnTemplate, assembly };
+}
+
+export interface CfnResource {
+  readonly Type: string;
+  readonly Properties: Record<string, unknown>;
+  readonly DependsOn?: string[];
+  readonly Metadata?: Record<string, unknown>;
+}
+
+export interface CfnTemplate {
+  readonly Resources: Record<string, CfnResource>;
+  readonly Outputs?: Record<string, { Value: unknown; Description?: string }>;
+}
+
+export function resourcesOfType(json: CfnTemplate, type: string): [string, CfnResource][] {
+  return Object.entries(json.Resources).filter(([, resource]) => resource.Type === type);
+}
+
+/** Logical id of the resource a `Ref` or `Fn::GetAtt` points to, or the literal string (such as '*'). */
+export function referencedId(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const ref = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+  if (ref.Ref !== undefined) return ref.Ref;
+  if (ref['Fn::GetAtt'] !== undefined) return ref['Fn::GetAtt'][0];
+  throw new Error(`unexpected reference ${JSON.stringify(value)}`);
+}
+
+/** Logical stream name (physical name without the prefix) by the stream's logical id. */
+export function streamsByLogicalId(json: CfnTemplate, prefix = ''): Map<string, string> {
+  const streams = new Map<string, string>();
+  for (const [id, resource] of resourcesOfType(json, 'AWS::Kinesis::Stream')) {
+    const name = resource.Properties.Name as string;
+    if (!name.startsWith(prefix)) throw new Error(`stream ${name} lacks the prefix '${prefix}'`);
+    streams.set(id, name.slice(prefix.length));
+  }
+  return streams;
+}
+
+/** The function whose EDDY_STAGE_ID is the stage. */
+export function functionOfStage(json: CfnTemplate, stageId: string): [string, CfnResource] {
+  const matches = resourcesOfType(json, 'AWS::Lambda::Function').filter(
+    ([, fn]) =>
+      (fn.Properties.Environment as { Variables: Record<string, string> }).Variables.EDDY_STAGE_ID === stageId,
+  );
+  if (matches.length !== 1) throw new Error(`expected one function of stage ${stageId}, found ${matches.length}`);
+  return matches[0] as [string, CfnResource];
+}
+
+interface PolicyStatement {
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Condition?: unknown;
+}
+
+/**
+ * Every (action, resource) a role is allowed, from all the policies attached to it, expanded one
+ * pair per row: statements merged by `minimizePolicies` or split over several policies compare the same.
+ * Resources are logical ids (or '*'). Throws on what the tests do not expect at all: Deny
+ * statements, NotAction/NotResource, inline or managed policies on the role.
+ */
+export function allowedPairs(json: CfnTemplate, roleId: string): Map<string, Set<string>> {
+  const role = json.Resources[roleId];
+  if (role?.Type !== 'AWS::IAM::Role') throw new Error(`${roleId} is not a role`);
+  if (role.Properties.ManagedPolicyArns !== undefined) {
+    throw new Error(`role ${roleId} has managed policies: ${JSON.stringify(role.Properties.ManagedPolicyArns)}`);
+  }
+  if (role.Properties.Policies !== undefined) throw new Error(`role ${roleId} has inline policies`);
+  const pairs = new Map<string, Set<string>>();
+  for (const [, policy] of resourcesOfType(json, 'AWS::IAM::Policy')) {
+    const roles = (policy.Properties.Roles as unknown[]).map(referencedId);
+    if (!roles.includes(roleId)) continue;
+    const document = policy.Properties.PolicyDocument as { Statement: PolicyStatement[] };
+    for (const statement of document.Statement) {
+      if (statement.Effect !== 'Allow' || statement.Action === undefined || statement.Resource === undefined) {
+        throw new Error(`unexpected statement ${JSON.stringify(statement)}`);
+      }
+      const actions = [statement.Action].flat();
+      const resources = [statement.Resource].flat().map(referencedId);
+      for (const action of actions) {
+        const set = pairs.get(action) ?? new Set<string>();
+        for (const resource of resources) set.add(resource);
+        pairs.set(action, set);
+      }
+    }
+  }
+  return pairs;
+}
+
+export function sorted(values: Iterable<string>): string[] {
+  return [...values].sort();
+}
