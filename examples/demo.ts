@@ -32,9 +32,13 @@ const summary = await runPipelineOnFiles({
     { stream: 'page-views-by-page', file: output },
     { stream: 'page-views-dead-letters', file: deadLetters },
   ],
-  onProgress: (p) => process.stderr.write(`\r  fed ${p.fed}, processed ${p.sourceRecordsProcessed} source records   `),
+  // A live line on a terminal; nothing when the output is a log.
+  ...(process.stderr.isTTY && {
+    onProgress: (p) =>
+      process.stderr.write(`\r  fed ${p.fed}, processed ${p.sourceRecordsProcessed} source records   `),
+  }),
 });
-process.stderr.write('\n');
+if (process.stderr.isTTY) process.stderr.write('\n');
 console.log(formatSummary(summary, 5));
 
 const views = readFileSync(output, 'utf8')

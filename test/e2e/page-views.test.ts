@@ -5,43 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeClickSample } from '../../examples/data/click-generator.js';
 import pageViews from '../../examples/page-views.js';
 import { type RunSummary, runPipelineOnFiles } from '../../local/runner/run-files.js';
-
-interface View {
-  page: string;
-  user: string;
-  ts: number;
-}
-
-/** The example's semantics written out by hand, without Eddy or zod: what the sink must hold. */
-function expectedViews(lines: string[]): { views: View[]; rejectedLines: number[] } {
-  const views: View[] = [];
-  const rejectedLines: number[] = [];
-  lines.forEach((line, index) => {
-    if (line.trim() === '') return;
-    let click: Record<string, unknown>;
-    try {
-      click = JSON.parse(line);
-    } catch {
-      rejectedLines.push(index + 1);
-      return;
-    }
-    const valid =
-      typeof click.user === 'string' &&
-      typeof click.page === 'string' &&
-      typeof click.kind === 'string' &&
-      typeof click.ts === 'number';
-    if (!valid) rejectedLines.push(index + 1);
-    else if (click.kind === 'view')
-      views.push({ page: click.page as string, user: click.user as string, ts: click.ts as number });
-  });
-  return { views, rejectedLines };
-}
-
-const byKey = (views: View[]) => {
-  const groups = new Map<string, string[]>();
-  for (const view of views) groups.set(view.page, [...(groups.get(view.page) ?? []), JSON.stringify(view)]);
-  return groups;
-};
+import { expectedPageViews, groupByPage, type View } from '../reference/page-views.js';
 
 describe('eddy run: the page-views example end to end on the embedded stack', () => {
   const dir = mkdtempSync(join(tmpdir(), 'eddy-e2e-'));
@@ -62,7 +26,7 @@ describe('eddy run: the page-views example end to end on the embedded stack', ()
 
   it('writes exactly the independently computed views, record by record, each key in input order', () => {
     const lines = readFileSync(input, 'utf8').split('\n');
-    const { views: expected } = expectedViews(lines);
+    const { views: expected } = expectedPageViews(lines);
     const actual = readFileSync(output, 'utf8')
       .trim()
       .split('\n')
@@ -71,12 +35,12 @@ describe('eddy run: the page-views example end to end on the embedded stack', ()
     expect(actual.length).toBe(expected.length);
     expect(actual.map((v) => JSON.stringify(v)).sort()).toEqual(expected.map((v) => JSON.stringify(v)).sort());
     // keyBy routes a page to one shard and Kinesis keeps a shard's order: each page's views stay in input order.
-    expect(byKey(actual)).toEqual(byKey(expected));
+    expect(groupByPage(actual)).toEqual(groupByPage(expected));
   });
 
   it('dead-letters every broken line, naming its file and line', () => {
     const lines = readFileSync(input, 'utf8').split('\n');
-    const { rejectedLines } = expectedViews(lines);
+    const { rejectedLines } = expectedPageViews(lines);
 
     expect(rejectedLines.length).toBeGreaterThan(5);
     expect(summary.deadLetters.map((d) => d.origin?.line).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(rejectedLines);

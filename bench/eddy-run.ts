@@ -1,0 +1,102 @@
+/**
+ * End-to-end throughput of `eddy run` on the embedded stack, beside the emulator's own ceiling
+ * measured in the same run: the same number of records put into a fresh kinesalite (in a child
+ * process, as eddy run uses it) and read back, with no Eddy in between. Checks the output against
+ * the reference computation, so a fast wrong run does not count.
+ *
+ *   npx tsx bench/eddy-run.ts [--events 100000]
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { GetRecordsCommand, GetShardIteratorCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { writeClickSample } from '../examples/data/click-generator.js';
+import pageViews from '../examples/page-views.js';
+import { createKinesisClient } from '../local/aws-clients.js';
+import { startEmulators } from '../local/emulators/index.js';
+import { runPipelineOnFiles } from '../local/runner/run-files.js';
+import { ensureStream } from '../local/runner/stream-admin.js';
+import { expectedPageViews } from '../test/reference/page-views.js';
+
+const { values } = parseArgs({ options: { events: { type: 'string', default: '100000' } } });
+const events = Number(values.events);
+const dir = '.eddy/bench';
+mkdirSync(dir, { recursive: true });
+const input = join(dir, 'clicks.jsonl');
+const output = join(dir, 'views.jsonl');
+await writeClickSample(input, { events, seed: 5, badLineRate: 0.001 });
+const lines = readFileSync(input, 'utf8').split('\n');
+
+/** Kinesis work eddy run does for this input: every record put once and read once per hop. */
+async function emulatorCeiling(records: number): Promise<number> {
+  const emulators = await startEmulators({ dynamodb: false });
+  const client = createKinesisClient(emulators.kinesisEndpoint);
+  try {
+    await ensureStream(client, 'ceiling', 1);
+    const started = performance.now();
+    for (let i = 0; i < records; i += 500) {
+      const batch = lines
+        .slice(i, Math.min(i + 500, records))
+        .map((line, j) => ({ PartitionKey: String(i + j), Data: Buffer.from(line) }));
+      await client.send(new PutRecordsCommand({ StreamName: 'ceiling', Records: batch }));
+    }
+    let iterator = (
+      await client.send(
+        new GetShardIteratorCommand({
+          StreamName: 'ceiling',
+          ShardId: 'shardId-000000000000',
+          ShardIteratorType: 'TRIM_HORIZON',
+        }),
+      )
+    ).ShardIterator;
+    let read = 0;
+    while (iterator !== undefined && read < records) {
+      const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 500 }));
+      read += page.Records?.length ?? 0;
+      iterator = page.NextShardIterator;
+    }
+    return performance.now() - started;
+  } finally {
+    client.destroy();
+    await emulators.stop();
+  }
+}
+
+const summary = await runPipelineOnFiles({
+  pipeline: pageViews,
+  inputs: [{ stream: 'clicks', file: input }],
+  outputs: [{ stream: 'page-views-by-page', file: output }],
+});
+const expected = expectedPageViews(lines)
+  .views.map((v) => JSON.stringify(v))
+  .sort();
+const actual = readFileSync(output, 'utf8').trim().split('\n').sort();
+const exact = expected.length === actual.length && expected.every((line, i) => line === actual[i]);
+
+// Records that crossed Kinesis in the run: the input, the shuffle hop and the sink.
+const hops = summary.stages.reduce((sum, s) => sum + s.stats.recordsIn, 0) + summary.sinkRecords['page-views-by-page']!;
+const ceilingMs = await emulatorCeiling(events);
+const eddyRate = (summary.inputRecords / summary.elapsedMs) * 1000;
+const ceilingRate = (events / ceilingMs) * 1000;
+const results = [
+  { name: 'eddy run page-views: input events/s end to end', value: Math.round(eddyRate), unit: 'events/s' },
+  {
+    name: 'kinesalite put+get of the same records, no Eddy',
+    value: Math.round(ceilingRate),
+    unit: 'records/s',
+    baseline: true,
+  },
+  { name: 'eddy run / emulator ceiling', value: Number((eddyRate / ceilingRate).toFixed(3)), unit: 'ratio' },
+  {
+    name: 'records through Kinesis per input event (input, shuffle, sink)',
+    value: Number((hops / summary.inputRecords).toFixed(3)),
+    unit: 'records/event',
+  },
+  { name: 'output equals the reference computation', value: exact ? 1 : 0, unit: 'bool' },
+];
+for (const r of results) console.log(`${r.name.padEnd(52)} ${String(r.value).padStart(10)} ${r.unit}`);
+writeFileSync('bench/results.json', `${JSON.stringify({ events, results }, null, 2)}\n`);
+if (!exact) {
+  console.error(`output differs from the reference: ${actual.length} records, expected ${expected.length}`);
+  process.exitCode = 1;
+}
