@@ -1,10 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { PipelinePlan, StageSpec } from '../../shared/dag/plan-types.js';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import { KinesisRecordWriter } from '../../shared/runtime/io/kinesis-record-writer.js';
+import { KinesisShardDirectory } from '../../shared/runtime/io/shard-directory.js';
 import { createLambdaStageHandler, type StageHandler } from '../../shared/runtime/lambda-handler.js';
+import { CONTROL_PARTITION_KEY, END_OF_INPUT_DATA } from '../../shared/runtime/watermark-records.js';
 import { sleep } from '../../shared/util/backoff.js';
 import { createKinesisClient, defaultLocalRegion } from '../aws-clients.js';
 import { type RunningEmulators, startEmulators } from '../emulators/index.js';
@@ -54,6 +56,7 @@ export class LocalPipeline {
   readonly #mappings = new Map<string, KinesisEventSourceMapping>();
   readonly #stats = new Map<string, StageStats>();
   readonly #pools = new Map<string, SandboxPool<StageHandler>>();
+  readonly shards: KinesisShardDirectory;
 
   private constructor(
     readonly pipeline: Pipeline,
@@ -63,6 +66,7 @@ export class LocalPipeline {
     readonly emulators: RunningEmulators | undefined,
   ) {
     this.plan = pipeline.plan();
+    this.shards = new KinesisShardDirectory({ client: kinesis, streamPrefix, cacheMs: 1000 });
   }
 
   static async start(options: LocalPipelineOptions): Promise<LocalPipeline> {
@@ -105,6 +109,7 @@ export class LocalPipeline {
         createLambdaStageHandler(this.pipeline, {
           stageId: stage.id,
           writer: new KinesisRecordWriter({ client: this.kinesis, streamPrefix: this.streamPrefix }),
+          shards: this.shards,
           logger: new Logger({ serviceName: this.plan.pipeline, logLevel: options.logLevel ?? 'ERROR' }),
           metrics: new Metrics({ namespace: 'Eddy', serviceName: this.plan.pipeline }),
           onBatch: (report) => stats.add(report),
@@ -185,6 +190,25 @@ export class LocalPipeline {
       }
     }
     throw new Error(`pipeline '${this.plan.pipeline}' did not drain within ${timeoutMs} ms`);
+  }
+
+  /**
+   * Marks the end of a bounded input: an end-of-input record on every open shard of the source
+   * stream, after its data, so the watermark reaches the end of time and every window fires.
+   */
+  async endInput(stream: string): Promise<void> {
+    const shards = await this.shards.openShards(stream);
+    const response = await this.kinesis.send(
+      new PutRecordsCommand({
+        StreamName: this.physicalName(stream),
+        Records: shards.map((shard) => ({
+          PartitionKey: CONTROL_PARTITION_KEY,
+          ExplicitHashKey: shard.startingHashKey,
+          Data: Buffer.from(END_OF_INPUT_DATA),
+        })),
+      }),
+    );
+    if (response.FailedRecordCount) throw new Error(`could not mark the end of input on ${stream}`);
   }
 
   /** Every record a stream holds now. */

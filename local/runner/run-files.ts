@@ -110,6 +110,8 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
       ),
     );
     for (const result of fed) for (const [position, origin] of result.origins) origins.set(position, origin);
+    // Files are bounded: say so in-band, after their data (docs/watermarks.md).
+    for (const input of options.inputs) await local.endInput(input.stream);
     await local.waitUntilDrained();
     options.onProgress?.(progress());
 

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Aggregation, EmitMode, WindowAssigner } from '../windows/types.js';
 import type { EventSourceSettings } from './plan-types.js';
 
 /**
@@ -13,6 +14,7 @@ export const OperatorKinds = {
   filter: 'filter',
   flatMap: 'flatMap',
   keyBy: 'keyBy',
+  window: 'window',
   sink: 'sink',
 } as const;
 export type OperatorKind = (typeof OperatorKinds)[keyof typeof OperatorKinds];
@@ -32,6 +34,10 @@ export interface SourceNode extends NodeBase {
   readonly stream: string;
   readonly schema: z.ZodType;
   readonly eventTime?: AnyFunction;
+  /** Bounded out-of-orderness of event times, ms: the watermark trails the highest event time by this much. */
+  readonly maxOutOfOrderness: number;
+  /** A shard with no records for this long stops holding back the watermark (Flink's withIdleness), ms. */
+  readonly idleTimeout?: number;
   readonly shards?: number;
   readonly eventSource?: Partial<EventSourceSettings>;
 }
@@ -60,13 +66,25 @@ export interface KeyByNode extends NodeBase {
   readonly eventSource?: Partial<EventSourceSettings>;
 }
 
+/** A keyed windowed aggregation: stateful, runs in the stage that reads its keyBy's shuffle stream. */
+export interface WindowNode extends NodeBase {
+  readonly kind: 'window';
+  readonly assigner: WindowAssigner;
+  readonly aggregation: Aggregation<unknown, unknown, unknown>;
+  /** ms */
+  readonly allowedLateness: number;
+  readonly emit: EmitMode;
+  /** The side output for records too late for every window they belong to. */
+  readonly lateOutput: string;
+}
+
 export interface SinkNode extends NodeBase {
   readonly kind: 'sink';
   readonly stream: string;
   readonly shards?: number;
 }
 
-export type PipelineNode = SourceNode | MapNode | FilterNode | FlatMapNode | KeyByNode | SinkNode;
+export type PipelineNode = SourceNode | MapNode | FilterNode | FlatMapNode | KeyByNode | WindowNode | SinkNode;
 
 /** Nodes that start a stage: their stream is a Lambda trigger. */
 export type StageInputNode = SourceNode | KeyByNode;
@@ -75,9 +93,20 @@ export function isStageInput(node: PipelineNode): node is StageInputNode {
   return node.kind === 'source' || node.kind === 'keyBy';
 }
 
-/** Nodes that write a Kinesis stream. */
-export type StreamWritingNode = KeyByNode | SinkNode;
+/** The Kinesis streams a node writes to (a keyBy its shuffle, a sink its stream, a window its late output). */
+export function streamsWrittenBy(node: PipelineNode): string[] {
+  switch (node.kind) {
+    case 'keyBy':
+    case 'sink':
+      return [node.stream];
+    case 'window':
+      return [node.lateOutput];
+    default:
+      return [];
+  }
+}
 
-export function writesStream(node: PipelineNode): node is StreamWritingNode {
-  return node.kind === 'keyBy' || node.kind === 'sink';
+/** Nodes whose state lives in DynamoDB. */
+export function isStateful(node: PipelineNode): node is WindowNode {
+  return node.kind === 'window';
 }

@@ -1,5 +1,5 @@
 import { PipelineDefinitionError } from './errors.js';
-import type { OperatorKind, PipelineNode } from './graph.js';
+import { type OperatorKind, type PipelineNode, streamsWrittenBy } from './graph.js';
 import { assertOperatorName, assertPipelineName, assertStreamName } from './names.js';
 import type { EventSourceSettings } from './plan-types.js';
 
@@ -65,7 +65,8 @@ export class PipelineGraph {
       throw new PipelineDefinitionError(`expects a function, got ${typeof node.fn}`, label);
     }
     if ('shards' in node && node.shards !== undefined) assertShardCount(node.shards, label);
-    if ('stream' in node) this.#claimStream(node.stream, label);
+    const streams = node.kind === 'source' ? [node.stream] : streamsWrittenBy(node);
+    for (const stream of streams) this.#claimStream(stream, label);
     this.#nodes.set(node.name, node);
     if (node.parent !== undefined) this.#children.get(node.parent)?.push(node.name);
     this.#children.set(node.name, []);

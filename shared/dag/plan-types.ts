@@ -12,6 +12,8 @@ export const StreamRoles = {
   shuffle: 'shuffle',
   /** Read by consumers outside Eddy: plain JSON values. */
   sink: 'sink',
+  /** Records a window could not take (too late): the record, its window and the watermark. */
+  sideOutput: 'side-output',
   /** Records that could not be processed, with the error and their origin. */
   deadLetter: 'dead-letter',
 } as const;
@@ -56,6 +58,8 @@ export interface StageSpec {
   /** Streams this stage writes to (sinks, shuffles and the dead-letter stream). */
   readonly outputs: readonly string[];
   readonly eventSource: EventSourceSettings;
+  /** Whether the stage keeps state (windows, joins) in the pipeline's state table. */
+  readonly stateful: boolean;
 }
 
 export interface PipelinePlan {
@@ -63,4 +67,6 @@ export interface PipelinePlan {
   readonly streams: readonly StreamSpec[];
   readonly stages: readonly StageSpec[];
   readonly deadLetterStream: string;
+  /** The DynamoDB table of the stateful stages; absent when every stage is stateless. */
+  readonly stateTable?: string;
 }

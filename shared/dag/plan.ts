@@ -1,6 +1,6 @@
 import { PipelineDefinitionError } from './errors.js';
 import { resolveEventSourceSettings } from './event-source-settings.js';
-import { isStageInput, type PipelineNode, type StageInputNode, writesStream } from './graph.js';
+import { isStageInput, isStateful, type PipelineNode, type StageInputNode, streamsWrittenBy } from './graph.js';
 import type { PipelineGraph } from './pipeline-graph.js';
 import type { PipelinePlan, StageSpec, StreamSpec } from './plan-types.js';
 
@@ -41,7 +41,13 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
     }
   };
   visit(input);
-  const outputs = [...new Set(fused.filter(writesStream).map((node) => node.stream)), graph.deadLetterStream];
+  for (const node of fused.filter(isStateful)) {
+    // State is partitioned like the data: a window needs every record of a key in one place.
+    if (input.kind !== 'keyBy' || node.parent !== input.name) {
+      throw new PipelineDefinitionError('must directly follow a keyBy', `${node.kind} '${node.name}'`);
+    }
+  }
+  const outputs = [...new Set(fused.flatMap(streamsWrittenBy)), graph.deadLetterStream];
   const label = `${input.kind} '${input.name}'`;
   return {
     id: `from-${input.stream}`,
@@ -49,6 +55,7 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
     nodes: [input.name, ...fused.map((node) => node.name)],
     outputs,
     eventSource: resolveEventSourceSettings(label, graph.options.eventSource, input.eventSource),
+    stateful: fused.some(isStateful),
   };
 }
 
@@ -66,6 +73,14 @@ function planStreams(graph: PipelineGraph, stages: readonly StageSpec[]): Stream
         shardCount: shardsOf(node.shards),
         producers: producersOf(node.stream),
         consumers: consumersOf(node.stream),
+      });
+    } else if (node.kind === 'window') {
+      streams.push({
+        name: node.lateOutput,
+        role: 'side-output',
+        shardCount: shardsOf(undefined),
+        producers: producersOf(node.lateOutput),
+        consumers: [],
       });
     }
   }

@@ -1,4 +1,6 @@
 import type { PipelineGraph } from '../dag/pipeline-graph.js';
+import { parseDuration } from '../windows/duration.js';
+import type { Aggregation, WindowAssigner, WindowOptions, WindowResult } from '../windows/types.js';
 import type { KeyByOptions, KeyValue, OperatorOptions, SinkOptions } from './options.js';
 import type { Pipeline } from './pipeline.js';
 
@@ -73,4 +75,47 @@ export class DataStream<T> {
  * A stream partitioned by key. Operators after keyBy keep the key: a sink writes each record with it
  * as the partition key. Windows and joins (which need a key) start from here.
  */
-export class KeyedStream<T> extends DataStream<T> {}
+export class KeyedStream<T> extends DataStream<T> {
+  /**
+   * Groups each key's records into windows; `.aggregate()` says what to compute per window.
+   *
+   * @example
+   * clicks.keyBy((c) => c.page).window(tumbling('1m'), { allowedLateness: '30s' }).aggregate(count())
+   */
+  window(assigner: WindowAssigner, options: WindowOptions = {}): WindowedStream<T> {
+    return new WindowedStream<T>(this.pipeline, this.graph, this.operator, assigner, options);
+  }
+}
+
+/** A keyed stream cut into windows, waiting for its aggregation. */
+export class WindowedStream<T> {
+  /** @internal */
+  constructor(
+    private readonly pipeline: Pipeline,
+    private readonly graph: PipelineGraph,
+    private readonly keyedBy: string,
+    private readonly assigner: WindowAssigner,
+    private readonly options: WindowOptions,
+  ) {}
+
+  /**
+   * Aggregates each key's windows; emits `{ key, windowStart, windowEnd, value, kind, revision }`
+   * once per window when the watermark passes its end plus the allowed lateness (or also as early
+   * updates with `emit: 'early'`).
+   */
+  aggregate<A, R>(aggregation: Aggregation<T, A, R>, options: OperatorOptions = {}): DataStream<WindowResult<R>> {
+    const name = options.name ?? this.graph.nextName('window');
+    const label = `window '${name}'`;
+    this.graph.add({
+      kind: 'window',
+      name,
+      parent: this.keyedBy,
+      assigner: this.assigner,
+      aggregation: aggregation as Aggregation<unknown, unknown, unknown>,
+      allowedLateness: parseDuration(this.options.allowedLateness ?? 0, `${label}: allowedLateness`),
+      emit: this.options.emit ?? 'final',
+      lateOutput: this.options.lateOutput ?? `${this.graph.name}-${name}-late`,
+    });
+    return new DataStream<WindowResult<R>>(this.pipeline, this.graph, name);
+  }
+}

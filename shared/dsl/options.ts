@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { EventSourceSettings } from '../dag/plan-types.js';
+import type { Duration } from '../windows/types.js';
 
 export interface OperatorOptions {
   /** Names the operator in errors, logs and metrics. @default '<kind>-<n>' */
@@ -11,6 +12,16 @@ export interface SourceOptions<S extends z.ZodType> {
   readonly schema: S;
   /** The record's event time in epoch milliseconds (a Date is accepted too). */
   readonly eventTime?: (value: z.output<S>) => number | Date;
+  /**
+   * How far out of order event times may arrive: the watermark trails the highest event time seen on
+   * a shard by this much (Flink's forBoundedOutOfOrderness). @default 0
+   */
+  readonly maxOutOfOrderness?: Duration;
+  /**
+   * A source shard with no records for this long no longer holds back the watermark (Flink's
+   * withIdleness). @default never: an idle shard holds the watermark back
+   */
+  readonly idleTimeout?: Duration;
   /** @default the pipeline's `defaultShards` */
   readonly shards?: number;
   /** Event source mapping settings of the stage this source triggers. */

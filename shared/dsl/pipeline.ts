@@ -3,6 +3,7 @@ import { describePipeline, type PipelineDescription } from '../dag/describe.js';
 import { PipelineGraph, type PipelineOptions } from '../dag/pipeline-graph.js';
 import { planPipeline } from '../dag/plan.js';
 import type { PipelinePlan } from '../dag/plan-types.js';
+import { parseDuration } from '../windows/duration.js';
 import { DataStream } from './data-stream.js';
 import type { SourceOptions } from './options.js';
 
@@ -30,6 +31,10 @@ export class Pipeline {
       stream,
       schema: options.schema,
       ...(options.eventTime !== undefined && { eventTime: options.eventTime as (value: unknown) => unknown }),
+      maxOutOfOrderness: parseDuration(options.maxOutOfOrderness ?? 0, `source '${name}': maxOutOfOrderness`),
+      ...(options.idleTimeout !== undefined && {
+        idleTimeout: parseDuration(options.idleTimeout, `source '${name}': idleTimeout`),
+      }),
       ...(options.shards !== undefined && { shards: options.shards }),
       ...(options.eventSource !== undefined && { eventSource: options.eventSource }),
     });

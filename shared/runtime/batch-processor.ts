@@ -1,10 +1,13 @@
 import type { DeadLetterEnvelope } from './dead-letter.js';
 import { RecordProcessingError } from './dead-letter.js';
+import type { Decoded } from './decode.js';
 import { correlationIdOf, type InputRecord, type OutputRecord } from './records.js';
 import type { StageProgram } from './stage-program.js';
+import type { WatermarkRecord } from './watermark-records.js';
 
 /** Counts of one batch. Conservation: every input record is written, filtered or dead-lettered at least once per branch. */
 export interface BatchCounts {
+  /** Data records (control records that carry time are not counted). */
   recordsIn: number;
   recordsOut: number;
   filtered: number;
@@ -19,6 +22,12 @@ export interface ProcessedBatch {
   /** The dead letters' envelopes, for logging. */
   readonly failures: DeadLetterEnvelope[];
   readonly counts: BatchCounts;
+  /** The highest event time among the batch's data records that had one. */
+  readonly maxEventTime?: number;
+  /** The batch held an end-of-input marker: no data will follow on this shard. */
+  readonly endOfInput: boolean;
+  /** Watermark records, in arrival order. */
+  readonly watermarks: WatermarkRecord[];
 }
 
 export interface BatchContext {
@@ -39,7 +48,10 @@ export function processBatch(
   const outputs: OutputRecord[] = [];
   const deadLetters: OutputRecord[] = [];
   const failures: DeadLetterEnvelope[] = [];
-  const counts: BatchCounts = { recordsIn: records.length, recordsOut: 0, filtered: 0, deadLettered: 0 };
+  const counts: BatchCounts = { recordsIn: 0, recordsOut: 0, filtered: 0, deadLettered: 0 };
+  const watermarks: WatermarkRecord[] = [];
+  let maxEventTime: number | undefined;
+  let endOfInput = false;
 
   for (const record of records) {
     const origin = record.position.sequenceNumber;
@@ -64,15 +76,29 @@ export function processBatch(
       });
       counts.deadLettered += 1;
     };
-    let element: ReturnType<StageProgram['decode']>;
+    let decoded: Decoded;
     try {
-      element = program.decode(record);
+      decoded = program.decode(record);
     } catch (error) {
       if (error instanceof RecordProcessingError) {
+        counts.recordsIn += 1;
         fail(error);
         continue;
       }
       throw error;
+    }
+    if (decoded.kind === 'end-of-input') {
+      endOfInput = true;
+      continue;
+    }
+    if (decoded.kind === 'watermark') {
+      watermarks.push(decoded.record);
+      continue;
+    }
+    counts.recordsIn += 1;
+    const element = decoded.element;
+    if (element.eventTime !== undefined && (maxEventTime === undefined || element.eventTime > maxEventTime)) {
+      maxEventTime = element.eventTime;
     }
     correlationId = element.id;
     program.run(element, {
@@ -86,5 +112,13 @@ export function processBatch(
       failed: fail,
     });
   }
-  return { outputs, deadLetters, failures, counts };
+  return {
+    outputs,
+    deadLetters,
+    failures,
+    counts,
+    endOfInput,
+    watermarks,
+    ...(maxEventTime !== undefined && { maxEventTime }),
+  };
 }

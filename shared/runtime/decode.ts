@@ -2,11 +2,18 @@ import type { z } from 'zod';
 import type { KeyByNode, SourceNode } from '../dag/graph.js';
 import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from './dead-letter.js';
 import { correlationIdOf, type Element, type InputRecord, type ShuffleEnvelope } from './records.js';
+import { isEndOfInput, isWatermarkRecord, type WatermarkRecord } from './watermark-records.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Turns a stage's input record into the element its first operator receives, or throws RecordProcessingError. */
-export type Decoder = (record: InputRecord) => Element;
+/** What an input record is: data for the operators, or a control record that carries time. */
+export type Decoded =
+  | { readonly kind: 'data'; readonly element: Element }
+  | { readonly kind: 'watermark'; readonly record: WatermarkRecord }
+  | { readonly kind: 'end-of-input' };
+
+/** Turns a stage's input record into what its first operator receives, or throws RecordProcessingError. */
+export type Decoder = (record: InputRecord) => Decoded;
 
 function parseJson(record: InputRecord, operator: string, reason: 'malformed-json' | 'malformed-envelope'): unknown {
   try {
@@ -34,6 +41,7 @@ function describeIssues(issues: readonly FieldIssue[]): string {
 export function sourceDecoder(source: SourceNode): Decoder {
   const operator = source.name;
   return (record) => {
+    if (isEndOfInput(record.position.partitionKey, record.data)) return { kind: 'end-of-input' };
     const json = parseJson(record, operator, DeadLetterReasons.malformedJson);
     const parsed = source.schema.safeParse(json);
     if (!parsed.success) {
@@ -46,8 +54,8 @@ export function sourceDecoder(source: SourceNode): Decoder {
       });
     }
     const id = correlationIdOf(record.position);
-    if (source.eventTime === undefined) return { id, value: parsed.data };
-    return { id, value: parsed.data, eventTime: extractEventTime(source, parsed.data) };
+    if (source.eventTime === undefined) return { kind: 'data', element: { id, value: parsed.data } };
+    return { kind: 'data', element: { id, value: parsed.data, eventTime: extractEventTime(source, parsed.data) } };
   };
 }
 
@@ -80,6 +88,7 @@ function extractEventTime(source: SourceNode, value: unknown): number {
 export function shuffleDecoder(keyBy: KeyByNode): Decoder {
   return (record) => {
     const envelope = parseJson(record, keyBy.name, DeadLetterReasons.malformedEnvelope) as Partial<ShuffleEnvelope>;
+    if (isWatermarkRecord(envelope)) return { kind: 'watermark', record: envelope };
     if (
       typeof envelope !== 'object' ||
       envelope === null ||
@@ -95,10 +104,13 @@ export function shuffleDecoder(keyBy: KeyByNode): Decoder {
       });
     }
     return {
-      id: envelope.id,
-      key: envelope.k,
-      value: envelope.v,
-      ...(envelope.t !== undefined && { eventTime: envelope.t }),
+      kind: 'data',
+      element: {
+        id: envelope.id,
+        key: envelope.k,
+        value: envelope.v,
+        ...(envelope.t !== undefined && { eventTime: envelope.t }),
+      },
     };
   };
 }

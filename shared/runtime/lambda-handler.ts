@@ -10,6 +10,7 @@ import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aw
 import type { Pipeline } from '../dsl/pipeline.js';
 import { KinesisRecordWriter } from './io/kinesis-record-writer.js';
 import type { RecordWriter } from './io/record-writer.js';
+import { KinesisShardDirectory, type ShardDirectory } from './io/shard-directory.js';
 import { fromKinesisEventRecord } from './kinesis-event.js';
 import { type BatchReport, StageRunner } from './stage-runner.js';
 
@@ -20,6 +21,8 @@ export interface LambdaStageHandlerOptions {
   readonly streamPrefix?: string;
   /** @default a KinesisRecordWriter over a default KinesisClient */
   readonly writer?: RecordWriter;
+  /** @default ListShards through the same client as the writer */
+  readonly shards?: ShardDirectory;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
   readonly tracer?: Tracer;
@@ -50,13 +53,17 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
   metrics.setDefaultDimensions({ pipeline: pipeline.name, stage: stageId });
   logger.appendPersistentKeys({ pipeline: pipeline.name, stage: stageId });
 
-  const writer =
-    options.writer ??
-    new KinesisRecordWriter({
-      client: tracer.captureAWSv3Client(new KinesisClient({})),
-      streamPrefix: options.streamPrefix ?? process.env.EDDY_STREAM_PREFIX ?? '',
-    });
-  const runner = new StageRunner({ pipeline, stageId, writer });
+  const streamPrefix = options.streamPrefix ?? process.env.EDDY_STREAM_PREFIX ?? '';
+  let kinesis: KinesisClient | undefined;
+  const client = () => {
+    kinesis ??= tracer.captureAWSv3Client(new KinesisClient({}));
+    return kinesis;
+  };
+  const writer = options.writer ?? new KinesisRecordWriter({ client: client(), streamPrefix });
+  const shards =
+    options.shards ??
+    (options.writer === undefined ? new KinesisShardDirectory({ client: client(), streamPrefix }) : undefined);
+  const runner = new StageRunner({ pipeline, stageId, writer, ...(shards !== undefined && { shards }) });
 
   const handle = async (event: KinesisStreamEvent, context: Context): Promise<KinesisStreamBatchResponse> => {
     const started = Date.now();

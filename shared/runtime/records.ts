@@ -28,6 +28,8 @@ export interface OutputRecord {
   readonly data: string;
   /** Sequence number of the input record this one was derived from, to report it if the write fails. */
   readonly origin: string;
+  /** Routes the record to the shard owning this 128-bit hash key, whatever its partition key. */
+  readonly explicitHashKey?: string;
 }
 
 /**

@@ -80,6 +80,8 @@ function compileNode(graph: PipelineGraph, node: PipelineNode): Step {
       return guarded(sinkWriter(node));
     case 'source':
       throw new Error(`source '${node.name}' cannot follow another operator`);
+    case 'window':
+      throw new Error(`window '${node.name}' keeps state: it runs in a stateful stage, not in a stateless chain`);
   }
 }
 

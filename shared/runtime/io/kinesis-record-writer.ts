@@ -73,6 +73,7 @@ export class KinesisRecordWriter implements RecordWriter {
     const entries: PutRecordsRequestEntry[] = chunk.map((record) => ({
       PartitionKey: record.partitionKey,
       Data: Buffer.from(record.data),
+      ...(record.explicitHashKey !== undefined && { ExplicitHashKey: record.explicitHashKey }),
     }));
     try {
       const response = await this.#client.send(

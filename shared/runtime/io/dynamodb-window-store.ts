@@ -1,0 +1,528 @@
+import type { AttributeValue, ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  type TranslateConfig,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { type BackoffOptions, backoffDelay, sleep } from '../../util/backoff.js';
+import { StateTableSchema } from './state-table-schema.js';
+import {
+  type ChannelWatermarks,
+  type CommitOutcome,
+  type CommittedChange,
+  DEFAULT_RETENTION_MS,
+  type DeleteWindowChange,
+  isExpired,
+  type PutWindowChange,
+  RequestCounter,
+  type StateConflict,
+  StateConflictError,
+  StateStoreUnavailableError,
+  type StoredWindow,
+  type StoreOperation,
+  timerOf,
+  validateChanges,
+  validateWatermarks,
+  WatermarkConflictError,
+  type WindowChange,
+  type WindowRef,
+  type WindowStore,
+  watermarksPartitionKey,
+  windowItem,
+  windowPartitionKey,
+  windowSortKey,
+} from './window-store.js';
+
+export interface DynamoDbWindowStoreOptions {
+  readonly client: DynamoDBClient;
+  /** The pipeline's state table, as {@link createStateTable} makes it. */
+  readonly tableName: string;
+  /** How long a window item outlives its fireAt before TTL may delete it. @default 1 day */
+  readonly retentionMs?: number;
+  /** Requests in flight at once within one call (conditional writes, BatchGets, Queries). @default 16 */
+  readonly concurrency?: number;
+  /** Attempts of a request that keeps being throttled or failing with a 5xx, the first included. @default 8 */
+  readonly maxAttempts?: number;
+  readonly backoff?: BackoffOptions;
+  /** Items per Query page (the Limit); DynamoDB also ends a page at 1 MB. @default no limit */
+  readonly pageSize?: number;
+  /** The clock that decides which items have expired. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** The batch limit of BatchGetItem. */
+const MAX_KEYS_PER_BATCH_GET = 100;
+
+const translateConfig: TranslateConfig = {
+  // Accumulators are JSON: drop undefined members as JSON.stringify does, rather than fail.
+  marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true },
+  // Numbers beyond 2^53 would come back as BigInt, which JSON accumulators cannot hold.
+  unmarshallOptions: { wrapNumbers: (value: string) => Number(value) },
+};
+
+type Item = Record<string, unknown>;
+type Output = { $metadata: { attempts?: number }; ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] };
+type WriteResult = { readonly version: number } | { readonly conflict: StateConflict; readonly cause: unknown };
+
+/**
+ * The window store on a DynamoDB table (see `state-table-schema.ts`). Every write is a conditional
+ * UpdateItem, PutItem or DeleteItem asking for `ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`;
+ * every read of the base table is strongly consistent. Throttling, 5xx and network errors are retried
+ * with capped exponential backoff and full jitter, on top of the SDK client's own retries.
+ *
+ * A retried write whose first attempt did reach DynamoDB fails its version condition: it shows up as
+ * a conflict, and the caller's reload finds its own write (the fence holds its sequence number).
+ */
+export class DynamoDbWindowStore implements WindowStore {
+  readonly counter = new RequestCounter();
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #retentionMs: number;
+  readonly #concurrency: number;
+  readonly #maxAttempts: number;
+  readonly #backoff: BackoffOptions;
+  readonly #pageSize: number | undefined;
+  readonly #now: () => number;
+
+  constructor(options: DynamoDbWindowStoreOptions) {
+    const { client } = options;
+    // DynamoDBDocumentClient.from() stores its translate config on the client's config object, shared
+    // with every other document client made from the same client: give it a copy so that this store's
+    // marshalling neither changes nor is changed by theirs. Middleware stays the client's.
+    const isolated = { config: { ...client.config }, middlewareStack: client.middlewareStack } as DynamoDBClient;
+    this.#doc = DynamoDBDocumentClient.from(isolated, translateConfig);
+    this.#table = options.tableName;
+    this.#retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+    this.#concurrency = Math.max(1, options.concurrency ?? 16);
+    this.#maxAttempts = Math.max(1, options.maxAttempts ?? 8);
+    this.#backoff = options.backoff ?? {};
+    this.#pageSize = options.pageSize;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async getWindows<A = unknown>(stageId: string, windows: readonly WindowRef[]): Promise<StoredWindow<A>[]> {
+    const keys = new Map<string, Item>();
+    for (const window of windows) {
+      const key = { pk: windowPartitionKey(stageId, window.key), sk: windowSortKey(window.start, window.end) };
+      // BatchGetItem refuses a request that names a key twice.
+      const id = itemId(key);
+      if (!keys.has(id)) keys.set(id, key);
+    }
+    const found = new Map<string, StoredWindow<A>>();
+    const batches = chunk([...keys.values()], MAX_KEYS_PER_BATCH_GET);
+    await forEachConcurrently(batches, this.#concurrency, async (batch) => {
+      let pending = batch;
+      for (let round = 1; pending.length > 0; round += 1) {
+        const keysToGet = pending;
+        const output = await this.#request('BatchGetItem', () =>
+          this.#doc.send(
+            new BatchGetCommand({
+              RequestItems: { [this.#table]: { Keys: keysToGet, ConsistentRead: true } },
+              ReturnConsumedCapacity: 'TOTAL',
+            }),
+          ),
+        );
+        for (const item of output.Responses?.[this.#table] ?? []) {
+          const window = this.#live<A>(item);
+          if (window !== undefined) found.set(itemId(item), window);
+        }
+        pending = output.UnprocessedKeys?.[this.#table]?.Keys ?? [];
+        if (pending.length === 0) break;
+        // Unprocessed keys are DynamoDB throttling part of the batch: back off as for a throttled request.
+        if (round >= this.#maxAttempts) throw new StateStoreUnavailableError('BatchGetItem', round);
+        await sleep(backoffDelay(round - 1, this.#backoff));
+      }
+    });
+    return [...keys.keys()].flatMap((id) => found.get(id) ?? []);
+  }
+
+  async queryWindows<A = unknown>(stageId: string, keys: readonly string[]): Promise<Map<string, StoredWindow<A>[]>> {
+    const result = new Map<string, StoredWindow<A>[]>(keys.map((key) => [key, []]));
+    await forEachConcurrently([...result.keys()], this.#concurrency, async (key) => {
+      const items = await this.#query({
+        TableName: this.#table,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': StateTableSchema.partitionKey },
+        ExpressionAttributeValues: { ':pk': windowPartitionKey(stageId, key) },
+        ConsistentRead: true,
+      });
+      result.set(
+        key,
+        items.flatMap((item) => this.#live<A>(item) ?? []),
+      );
+    });
+    return result;
+  }
+
+  async dueWindows<A = unknown>(
+    stageId: string,
+    shardId: string,
+    watermark: number,
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<StoredWindow<A>[]> {
+    const due: StoredWindow<A>[] = [];
+    let startKey: Item | undefined;
+    while (due.length < limit) {
+      const pageLimit = Math.min(this.#pageSize ?? Number.POSITIVE_INFINITY, limit - due.length);
+      const output = await this.#request('Query', () =>
+        this.#doc.send(
+          new QueryCommand({
+            TableName: this.#table,
+            IndexName: StateTableSchema.fireTimeIndex,
+            KeyConditionExpression: '#timer = :timer AND #fireAt <= :watermark',
+            ExpressionAttributeNames: {
+              '#timer': StateTableSchema.timerAttribute,
+              '#fireAt': StateTableSchema.fireAtAttribute,
+            },
+            ExpressionAttributeValues: { ':timer': timerOf(stageId, shardId), ':watermark': watermark },
+            ExclusiveStartKey: startKey,
+            Limit: Number.isFinite(pageLimit) ? pageLimit : undefined,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      for (const item of output.Items ?? []) {
+        const window = this.#live<A>(item);
+        if (window !== undefined && due.length < limit) due.push(window);
+      }
+      startKey = output.LastEvaluatedKey;
+      if (startKey === undefined) break;
+    }
+    return due;
+  }
+
+  async commit(change: WindowChange): Promise<number> {
+    validateChanges([change], this.#retentionMs);
+    const result = await this.#write(change);
+    if ('conflict' in result) throw new StateConflictError(result.conflict, { cause: result.cause });
+    return result.version;
+  }
+
+  async commitAll(changes: readonly WindowChange[]): Promise<CommitOutcome> {
+    validateChanges(changes, this.#retentionMs);
+    const results: WriteResult[] = new Array(changes.length);
+    await forEachConcurrently(
+      changes.map((change, index) => ({ change, index })),
+      this.#concurrency,
+      async ({ change, index }) => {
+        results[index] = await this.#write(change);
+      },
+    );
+    const committed: CommittedChange[] = [];
+    const conflicts: StateConflict[] = [];
+    results.forEach((result, index) => {
+      const change = changes[index] as WindowChange;
+      if ('conflict' in result) conflicts.push(result.conflict);
+      else committed.push({ change, version: result.version });
+    });
+    return { committed, conflicts };
+  }
+
+  async loadWatermarks(stageId: string, shardId: string): Promise<ChannelWatermarks | undefined> {
+    validateWatermarks(stageId, shardId, {}, 0);
+    const output = await this.#request('GetItem', () =>
+      this.#doc.send(
+        new GetCommand({
+          TableName: this.#table,
+          Key: { pk: watermarksPartitionKey(stageId), sk: shardId },
+          ConsistentRead: true,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+    return output.Item === undefined ? undefined : toWatermarks(output.Item);
+  }
+
+  async saveWatermarks(
+    stageId: string,
+    shardId: string,
+    channels: Readonly<Record<string, number>>,
+    expectedVersion: number,
+  ): Promise<ChannelWatermarks> {
+    validateWatermarks(stageId, shardId, channels, expectedVersion);
+    const saved = { channels: { ...channels }, version: expectedVersion + 1 };
+    const itemAbsent = 'attribute_not_exists(#pk)';
+    const versionMatches = '#version = :expected';
+    try {
+      await this.#request('PutItem', () =>
+        this.#doc.send(
+          new PutCommand({
+            TableName: this.#table,
+            Item: { pk: watermarksPartitionKey(stageId), sk: shardId, ...saved },
+            ConditionExpression: expectedVersion === 0 ? itemAbsent : versionMatches,
+            ExpressionAttributeNames: expectedVersion === 0 ? { '#pk': 'pk' } : { '#version': 'version' },
+            ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':expected': expectedVersion },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailure(error)) throw error;
+      this.counter.conditionalFailure();
+      const old = oldItem(error);
+      const current = old === undefined ? undefined : toWatermarks(old);
+      throw new WatermarkConflictError(stageId, shardId, expectedVersion, current, { cause: error });
+    }
+    return saved;
+  }
+
+  async #write(change: WindowChange): Promise<WriteResult> {
+    try {
+      return change.kind === 'put' ? await this.#put(change) : await this.#delete(change);
+    } catch (error) {
+      if (!isConditionalCheckFailure(error)) throw error;
+      this.counter.conditionalFailure();
+      const old = oldItem(error);
+      const current = old === undefined ? undefined : this.#live(old);
+      return { conflict: current === undefined ? { change } : { change, current }, cause: error };
+    }
+  }
+
+  async #put(change: PutWindowChange): Promise<WriteResult> {
+    const item = windowItem(change, this.#retentionMs, {});
+    const names: Record<string, string> = {};
+    const values: Item = {};
+    const sets: string[] = [];
+    const removes: string[] = [];
+    for (const [name, value] of Object.entries(item)) {
+      if (name === StateTableSchema.partitionKey || name === StateTableSchema.sortKey) continue;
+      names[`#${name}`] = name;
+      if (name === 'fence' && change.expectedVersion > 0) {
+        // Only this shard's entry: the fences of the other shards that wrote the window stay.
+        names['#shard'] = change.shardId;
+        values[':sequenceNumber'] = change.sequenceNumber;
+        sets.push('#fence.#shard = :sequenceNumber');
+      } else if (value === undefined) {
+        removes.push(`#${name}`);
+      } else {
+        values[`:${name}`] = value;
+        sets.push(`#${name} = :${name}`);
+      }
+    }
+    // A window is new when no item exists, or only a dead one that TTL has not deleted yet (reads
+    // ignore those, so the caller found nothing); otherwise it must be the version the caller loaded.
+    const itemAbsent = 'attribute_not_exists(#pk)';
+    const itemExpired = '#expiresAt <= :now';
+    const versionMatches = '#version = :expected';
+    let condition: string;
+    if (change.expectedVersion === 0) {
+      names['#pk'] = StateTableSchema.partitionKey;
+      values[':now'] = Math.floor(this.#now() / 1000);
+      condition = [itemAbsent, itemExpired].join(' OR ');
+    } else {
+      values[':expected'] = change.expectedVersion;
+      condition = versionMatches;
+    }
+    await this.#request('UpdateItem', () =>
+      this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: item.pk, sk: item.sk },
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+    return { version: change.expectedVersion + 1 };
+  }
+
+  async #delete(change: DeleteWindowChange): Promise<WriteResult> {
+    const { window } = change;
+    await this.#request('DeleteItem', () =>
+      this.#doc.send(
+        new DeleteCommand({
+          TableName: this.#table,
+          Key: { pk: windowPartitionKey(change.stageId, window.key), sk: windowSortKey(window.start, window.end) },
+          ConditionExpression: '#version = :expected',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':expected': change.expectedVersion },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+    return { version: 0 };
+  }
+
+  /** Every item of a Query, all pages. */
+  async #query(input: QueryCommandInput): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const output = await this.#request('Query', () =>
+        this.#doc.send(
+          new QueryCommand({
+            ...input,
+            ExclusiveStartKey: startKey,
+            Limit: this.#pageSize,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      items.push(...(output.Items ?? []));
+      startKey = output.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return items;
+  }
+
+  /** Sends a request, counting it, retrying throttling and server errors with backoff. */
+  async #request<T extends Output>(operation: StoreOperation, send: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const output = await send();
+        const attempts = output.$metadata.attempts ?? 1;
+        // The SDK retries only retryable errors: its extra attempts were throttled or failed.
+        for (let i = 1; i < attempts; i += 1) this.counter.throttle();
+        this.counter.request(operation, attempts, capacityUnits(output.ConsumedCapacity));
+        return output;
+      } catch (error) {
+        const attempts = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
+        this.counter.request(operation, attempts);
+        if (!isRetryable(error)) {
+          for (let i = 1; i < attempts; i += 1) this.counter.throttle();
+          throw error;
+        }
+        for (let i = 0; i < attempts; i += 1) this.counter.throttle();
+        if (attempt >= this.#maxAttempts) throw new StateStoreUnavailableError(operation, attempt, { cause: error });
+        await sleep(backoffDelay(attempt - 1, this.#backoff));
+      }
+    }
+  }
+
+  /** The window an item holds, unless it is not a window item or has expired. */
+  #live<A>(item: Item): StoredWindow<A> | undefined {
+    const window = toStoredWindow<A>(item);
+    return window === undefined || isExpired(window.expiresAt, this.#now()) ? undefined : window;
+  }
+}
+
+function toStoredWindow<A>(item: Item): StoredWindow<A> | undefined {
+  // A user key '~watermarks' shares its partition with the stage's watermarks items: tell them apart.
+  if (typeof item.timer !== 'string' || typeof item.version !== 'number') return undefined;
+  const pk = String(item.pk);
+  return {
+    stageId: pk.slice(0, pk.indexOf('#')),
+    state: {
+      key: item.key as string,
+      start: item.start as number,
+      end: item.end as number,
+      accumulator: item.accumulator as A,
+      count: item.count as number,
+      emitted: item.emitted as number,
+    },
+    version: item.version,
+    fence: (item.fence ?? {}) as Record<string, string>,
+    timer: item.timer,
+    fireAt: item.fireAt as number,
+    expiresAt: item.expiresAt as number,
+  };
+}
+
+function toWatermarks(item: Item): ChannelWatermarks {
+  return { channels: (item.channels ?? {}) as Record<string, number>, version: item.version as number };
+}
+
+function itemId(key: Item): string {
+  // '\u0000' cannot occur in the stage id part of pk, so the pair maps to one id.
+  return `${String(key.pk)}\u0000${String(key.sk)}`;
+}
+
+function capacityUnits(consumed: ConsumedCapacity | ConsumedCapacity[] | undefined): number {
+  if (consumed === undefined) return 0;
+  const list = Array.isArray(consumed) ? consumed : [consumed];
+  return list.reduce((sum, entry) => sum + (entry.CapacityUnits ?? 0), 0);
+}
+
+function isConditionalCheckFailure(error: unknown): boolean {
+  return (error as { name?: string }).name === 'ConditionalCheckFailedException';
+}
+
+/** The item ALL_OLD put on a ConditionalCheckFailedException; the document client leaves it marshalled. */
+function oldItem(error: unknown): Item | undefined {
+  const item = (error as { Item?: Record<string, AttributeValue> }).Item;
+  return item === undefined ? undefined : fromAttributeMap(item);
+}
+
+function fromAttributeMap(map: Record<string, AttributeValue>): Item {
+  return Object.fromEntries(Object.entries(map).map(([name, value]) => [name, fromAttributeValue(value)]));
+}
+
+/** Unmarshalls the attribute types this store writes, numbers as Number like {@link translateConfig}. */
+function fromAttributeValue(value: AttributeValue): unknown {
+  if (value.S !== undefined) return value.S;
+  if (value.N !== undefined) return Number(value.N);
+  if (value.BOOL !== undefined) return value.BOOL;
+  if (value.NULL !== undefined) return null;
+  if (value.L !== undefined) return value.L.map(fromAttributeValue);
+  if (value.M !== undefined) return fromAttributeMap(value.M);
+  if (value.SS !== undefined) return new Set(value.SS);
+  if (value.NS !== undefined) return new Set(value.NS.map(Number));
+  return value.B ?? value.BS;
+}
+
+/** Errors that a later attempt can cure; anything else (no such table, a bad request) is a bug to surface. */
+function isRetryable(error: unknown): boolean {
+  const e = error as { name?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
+  const status = e.$metadata?.httpStatusCode;
+  if (isConditionalCheckFailure(error)) return false;
+  return (
+    e.$retryable !== undefined ||
+    e.name === 'ProvisionedThroughputExceededException' ||
+    e.name === 'ThrottlingException' ||
+    e.name === 'RequestLimitExceeded' ||
+    e.name === 'InternalServerError' ||
+    e.name === 'ServiceUnavailable' ||
+    // A write to an item that a transaction is changing.
+    e.name === 'TransactionConflictException' ||
+    e.name === 'TimeoutError' ||
+    (status !== undefined && status >= 500) ||
+    e.code === 'ECONNRESET' ||
+    e.code === 'ECONNREFUSED' ||
+    e.code === 'EPIPE' ||
+    e.code === 'ETIMEDOUT'
+  );
+}
+
+function chunk<T>(list: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < list.length; i += size) chunks.push(list.slice(i, i + size));
+  return chunks;
+}
+
+/**
+ * Runs `work` on every element with at most `limit` running at once. After a failure no new work
+ * starts; it rejects with the first error once the work in flight has settled, so that no request
+ * outlives the call.
+ */
+async function forEachConcurrently<T>(
+  list: readonly T[],
+  limit: number,
+  work: (element: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && next < list.length) {
+      const element = list[next] as T;
+      next += 1;
+      try {
+        await work(element);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, list.length) }, worker));
+  if (failure !== undefined) throw failure.error;
+}
