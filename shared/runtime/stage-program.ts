@@ -28,7 +28,7 @@ export interface StageProgram {
   run(element: Element, sink: ElementSink): void;
 }
 
-type Step = (element: Element, sink: ElementSink) => void;
+export type Step = (element: Element, sink: ElementSink) => void;
 
 /** Kinesis' default maximum record size (data plus partition key), 1 MiB. */
 const MAX_RECORD_BYTES = 1024 * 1024;
@@ -39,11 +39,22 @@ export function compileStage(graph: PipelineGraph, stage: StageSpec): StageProgr
   const decode =
     input.kind === 'source' ? sourceDecoder(input) : input.kind === 'keyBy' ? shuffleDecoder(input) : undefined;
   if (decode === undefined) throw new Error(`stage ${stage.id} starts at ${input.kind} '${input.name}', not a stream`);
+  if (stage.stateful) {
+    // The window operator runs over the whole batch (window-stage.ts), not record by record.
+    return {
+      stage,
+      decode,
+      run: () => {
+        throw new Error(`stage ${stage.id} keeps state: run it with the window stage runner`);
+      },
+    };
+  }
   const fanOut = compileChildren(graph, input.name);
   return { stage, decode, run: fanOut };
 }
 
-function compileChildren(graph: PipelineGraph, parent: string): Step {
+/** The operators after `parent`, compiled: what a window's results go through. */
+export function compileChildren(graph: PipelineGraph, parent: string): Step {
   const steps = graph.children(parent).map((child) => compileNode(graph, child));
   if (steps.length === 1 && steps[0] !== undefined) return steps[0];
   return (element, sink) => {

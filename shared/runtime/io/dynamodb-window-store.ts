@@ -420,6 +420,7 @@ function toStoredWindow<A>(item: Item): StoredWindow<A> | undefined {
       accumulator: item.accumulator as A,
       count: item.count as number,
       emitted: item.emitted as number,
+      ...(item.closed === true && { closed: true }),
     },
     version: item.version,
     fence: (item.fence ?? {}) as Record<string, string>,

@@ -519,6 +519,9 @@ function checkShardId(shardId: string): void {
   if (shardId.length === 0) throw new InvalidStateRequestError('shard ids must be non-empty');
 }
 
+/** The timer partition of tombstones (closed windows), which no stage's shard queries. */
+export const CLOSED_TIMER = '~closed';
+
 /**
  * The attributes of a window item as both implementations store it, `fence` being the fence before
  * this change; the DynamoDB store writes exactly these (plus `pk` and `sk`).
@@ -538,9 +541,12 @@ export function windowItem(
     accumulator: state.accumulator,
     count: state.count,
     emitted: state.emitted,
+    // undefined removes the attribute: only tombstones carry it.
+    closed: state.closed === true ? true : undefined,
     version: change.expectedVersion + 1,
     fence: { ...previousFence, [change.shardId]: change.sequenceNumber },
-    timer: timerOf(change.stageId, change.shardId),
+    // A tombstone has fired: out of every shard's timer, so no query for due windows returns it again.
+    timer: timerOf(change.stageId, state.closed === true ? CLOSED_TIMER : change.shardId),
     fireAt: change.fireAt,
     expiresAt: expiresAtOf(change.fireAt, retentionMs),
   };

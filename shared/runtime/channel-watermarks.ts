@@ -1,0 +1,76 @@
+import type { WatermarkRecord } from './watermark-records.js';
+
+/**
+ * The watermark of one input shard of a stateful stage: the minimum, over the channels that feed
+ * it, of the highest watermark each has sent (docs/watermarks.md). Kept in DynamoDB between
+ * batches as a flat map: channel id -> watermark, `#n:<producer>` -> the producer's channel count,
+ * `#idle:<channel>` -> 1 while the channel is idle.
+ */
+export class ChannelWatermarks {
+  readonly #entries: Map<string, number>;
+
+  constructor(stored: Readonly<Record<string, number>> = {}) {
+    this.#entries = new Map(Object.entries(stored));
+  }
+
+  /** Takes a watermark record in; watermarks of a channel never go back. */
+  observe(record: WatermarkRecord): void {
+    const producer = producerOf(record.ch);
+    this.#entries.set(`#n:${producer}`, record.n);
+    if (record.idle === true) {
+      this.#entries.set(`#idle:${record.ch}`, 1);
+      return;
+    }
+    this.#entries.delete(`#idle:${record.ch}`);
+    const previous = this.#entries.get(record.ch);
+    if (record.wm !== undefined && (previous === undefined || record.wm > previous))
+      this.#entries.set(record.ch, record.wm);
+  }
+
+  /**
+   * -Infinity until every producer's channels have all spoken (one that has not may still send
+   * anything); then the minimum over the channels that are not idle. All idle: the highest seen.
+   */
+  current(): number {
+    const producers = new Map<string, number>();
+    for (const [name, value] of this.#entries) if (name.startsWith('#n:')) producers.set(name.slice(3), value);
+    if (producers.size === 0) return Number.NEGATIVE_INFINITY;
+    let minimum = Number.POSITIVE_INFINITY;
+    let highest = Number.NEGATIVE_INFINITY;
+    for (const [producer, expected] of producers) {
+      const channels = [...this.#entries].filter(([name]) => !name.startsWith('#') && producerOf(name) === producer);
+      const heard =
+        channels.length +
+        this.#idleWithoutWatermark(
+          producer,
+          channels.map(([name]) => name),
+        );
+      if (heard < expected) return Number.NEGATIVE_INFINITY;
+      for (const [name, value] of channels) {
+        highest = Math.max(highest, value);
+        if (!this.#entries.has(`#idle:${name}`)) minimum = Math.min(minimum, value);
+      }
+    }
+    return minimum === Number.POSITIVE_INFINITY ? highest : minimum;
+  }
+
+  toRecord(): Record<string, number> {
+    return Object.fromEntries(this.#entries);
+  }
+
+  #idleWithoutWatermark(producer: string, withWatermark: string[]): number {
+    let count = 0;
+    for (const name of this.#entries.keys()) {
+      if (!name.startsWith('#idle:')) continue;
+      const channel = name.slice(6);
+      if (producerOf(channel) === producer && !withWatermark.includes(channel)) count += 1;
+    }
+    return count;
+  }
+}
+
+/** `<producing stage>/<shard>` -> `<producing stage>` */
+function producerOf(channel: string): string {
+  const slash = channel.lastIndexOf('/');
+  return slash === -1 ? channel : channel.slice(0, slash);
+}

@@ -1,0 +1,350 @@
+import type { WindowNode } from '../dag/graph.js';
+import type { PipelineGraph } from '../dag/pipeline-graph.js';
+import type { StageSpec } from '../dag/plan-types.js';
+import { assignWindows } from '../windows/assigners.js';
+import type { WindowState } from '../windows/types.js';
+import {
+  fireWindows,
+  type LateRecord,
+  processKeyBatch,
+  type TimedValue,
+  type WindowSpec,
+  windowFireAt,
+} from '../windows/window-operator.js';
+import { ChannelWatermarks } from './channel-watermarks.js';
+import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
+import type { Decoded } from './decode.js';
+import type { StoredWindow, WindowChange, WindowStore } from './io/window-store.js';
+import { compareSequenceNumbers, isApplied } from './io/window-store.js';
+import type { Element, InputRecord } from './records.js';
+import type { Emitted, Step } from './stage-program.js';
+
+/** A data record of the batch, with what the window operator needs beside it. */
+interface Arrival {
+  readonly record: InputRecord;
+  readonly element: Element;
+  readonly key: string;
+  readonly time: number;
+  /** The stage's watermark when the record arrived (docs/watermarks.md). */
+  readonly watermark: number;
+}
+
+/** What a window stage did with one batch: the state to write once its outputs are written. */
+export interface WindowBatch {
+  /** Puts (new and changed windows, tombstones of fired ones): written first. */
+  readonly changes: WindowChange[];
+  /** Sessions merged away and leftovers: deleted after the puts, so a crash never loses a window. */
+  readonly deletes: WindowChange[];
+  readonly watermark: number;
+  readonly channels: ChannelWatermarks;
+  readonly channelsVersion: number;
+  readonly counts: { applied: number; duplicates: number; late: number };
+}
+
+/** A record on a window's late output: the record, why it is late, and the windows it missed. */
+export interface LateOutputRecord {
+  readonly id: string;
+  readonly key: string;
+  readonly time: number;
+  readonly watermark: number;
+  readonly windows: readonly { readonly start: number; readonly end: number }[];
+  readonly reason: string;
+  readonly value: unknown;
+}
+
+export interface WindowStageOptions {
+  readonly graph: PipelineGraph;
+  readonly stage: StageSpec;
+  readonly window: WindowNode;
+  readonly store: WindowStore;
+  /** The operators after the window, compiled. */
+  readonly downstream: Step;
+  readonly now: () => number;
+}
+
+/** Receives what a batch produced, each output tied to the input record it is reported under. */
+export interface WindowBatchSink {
+  output(record: Emitted, origin: InputRecord): void;
+  filtered(operator: string): void;
+  late(record: InputRecord, output: LateOutputRecord): void;
+  deadLetter(record: InputRecord, error: RecordProcessingError): void;
+}
+
+/**
+ * One batch of a windowed stage: the watermark walked through the batch, the touched keys' windows
+ * loaded, records already applied by an earlier attempt skipped (each window's fence), the window
+ * operator run per key, due windows fired. The caller writes the outputs first and the state after
+ * (docs/architecture.md, exactly-once): a crash between them repeats results, never loses them.
+ */
+export class WindowStage {
+  readonly spec: WindowSpec<unknown, unknown, unknown>;
+  readonly #options: WindowStageOptions;
+
+  constructor(options: WindowStageOptions) {
+    this.#options = options;
+    this.spec = {
+      assigner: options.window.assigner,
+      aggregation: options.window.aggregation,
+      allowedLateness: options.window.allowedLateness,
+      emit: options.window.emit,
+    };
+  }
+
+  async process(
+    records: readonly InputRecord[],
+    decoded: readonly (Decoded | RecordProcessingError)[],
+    sink: WindowBatchSink,
+  ): Promise<WindowBatch> {
+    const { store, stage } = this.#options;
+    const first = records[0];
+    if (first === undefined) throw new Error('a window stage got an empty batch');
+    const shardId = first.position.shardId;
+    const lastSequence = (records.at(-1) ?? first).position.sequenceNumber;
+    const processingTime = this.spec.assigner.timeDomain === 'processing';
+
+    const loaded = await store.loadWatermarks(stage.id, shardId);
+    const channels = new ChannelWatermarks(loaded?.channels);
+    const arrivals: Arrival[] = [];
+    decoded.forEach((item, index) => {
+      const record = records[index] as InputRecord;
+      if (item instanceof RecordProcessingError) {
+        sink.deadLetter(record, item);
+        return;
+      }
+      if (item.kind === 'watermark') {
+        channels.observe(item.record);
+        return;
+      }
+      if (item.kind === 'end-of-input') return;
+      const { element } = item;
+      const time = processingTime ? record.position.arrivalTime : element.eventTime;
+      if (time === undefined) {
+        sink.deadLetter(
+          record,
+          new RecordProcessingError({
+            reason: DeadLetterReasons.operatorError,
+            operator: this.#options.window.name,
+            message: 'record has no event time: give its source an eventTime extractor',
+          }),
+        );
+        return;
+      }
+      const watermark = processingTime ? this.#options.now() : channels.current();
+      arrivals.push({ record, element, key: element.key ?? '', time, watermark });
+    });
+    const watermark = processingTime ? this.#options.now() : channels.current();
+
+    const byKey = new Map<string, Arrival[]>();
+    for (const arrival of arrivals) {
+      const list = byKey.get(arrival.key);
+      if (list === undefined) byKey.set(arrival.key, [arrival]);
+      else list.push(arrival);
+    }
+    const stored = await this.#load(byKey);
+    const changes: WindowChange[] = [];
+    const deletes: WindowChange[] = [];
+    const counts = { applied: 0, duplicates: 0, late: 0 };
+    const touched = new Set<string>();
+    const results: { result: ReturnType<typeof fireWindows>['results'][number]; origin: InputRecord }[] = [];
+
+    for (const [key, keyArrivals] of byKey) {
+      const windows = stored.get(key) ?? [];
+      for (const w of windows) touched.add(windowId(w.state));
+      const live = this.#dropLeftovers(windows, shardId, deletes);
+      const open = live.filter((w) => w.state.closed !== true);
+      const fresh = keyArrivals.filter((arrival) => !this.#alreadyApplied(arrival, live, shardId));
+      counts.duplicates += keyArrivals.length - fresh.length;
+      const values: TimedValue<unknown>[] = fresh.map((a) => ({
+        value: a.element.value,
+        time: a.time,
+        id: a.element.id,
+      }));
+      const skip = (index: number, window: { start: number; end: number }): boolean => {
+        const arrival = fresh[index] as Arrival;
+        const existing = live.find((w) => w.state.start === window.start && w.state.end === window.end);
+        return existing !== undefined && isApplied(existing.fence, shardId, arrival.record.position.sequenceNumber);
+      };
+      const outcome = processKeyBatch(
+        this.spec,
+        open.map((w) => w.state),
+        key,
+        values,
+        (index) => (fresh[index] as Arrival).watermark,
+        watermark,
+        skip,
+      );
+      counts.applied += fresh.length - outcome.late.length - outcome.failed.length;
+      const versionOf = (state: WindowState<unknown>): number =>
+        live.find((w) => w.state.start === state.start && w.state.end === state.end)?.version ?? 0;
+      for (const state of outcome.put) {
+        changes.push(this.#put(state, versionOf(state), shardId, lastSequence));
+      }
+      for (const state of outcome.deleted) {
+        const closed = outcome.results.some(
+          (r) => r.windowStart === state.start && r.windowEnd === state.end && r.kind === 'final',
+        );
+        if (closed) changes.push(this.#tombstone(state, versionOf(state), shardId, lastSequence));
+        else deletes.push({ kind: 'delete', stageId: stage.id, window: state, expectedVersion: versionOf(state) });
+      }
+      const lastOfKey = (keyArrivals.at(-1) as Arrival).record;
+      for (const result of outcome.results) results.push({ result, origin: lastOfKey });
+      for (const late of outcome.late) this.#emitLate(sink, late, fresh, key, counts);
+      for (const failed of outcome.failed) {
+        const arrival = fresh.find((a) => a.element.id === failed.record.id) as Arrival;
+        sink.deadLetter(
+          arrival.record,
+          new RecordProcessingError(
+            { reason: DeadLetterReasons.operatorError, operator: this.#options.window.name, message: failed.message },
+            { cause: failed.cause },
+          ),
+        );
+      }
+    }
+
+    // Windows closed by the watermark that this batch did not touch: their keys sent nothing new.
+    const due = (await store.dueWindows(stage.id, shardId, watermark)).filter((w) => !touched.has(windowId(w.state)));
+    if (due.length > 0) {
+      const fired = fireWindows(
+        this.spec,
+        due.map((w) => w.state),
+        [],
+        watermark,
+      );
+      const dueVersion = (state: WindowState<unknown>) =>
+        due.find((w) => windowId(w.state) === windowId(state))?.version ?? 0;
+      for (const state of fired.removed) {
+        changes.push(this.#tombstone(state, dueVersion(state), shardId, lastSequence));
+      }
+      for (const result of fired.results) results.push({ result, origin: records.at(-1) as InputRecord });
+    }
+
+    for (const { result, origin } of results) {
+      const element: Element = {
+        id: `${stage.id}/${result.key}/${result.windowStart}/${result.windowEnd}/${result.revision}`,
+        key: result.key,
+        value: result,
+        eventTime: result.windowEnd - 1,
+      };
+      this.#options.downstream(element, {
+        emit: (emitted) => sink.output(emitted, origin),
+        filtered: (operator) => sink.filtered(operator),
+        failed: (error) => sink.deadLetter(origin, error),
+      });
+    }
+    return {
+      changes,
+      deletes,
+      watermark,
+      channels,
+      channelsVersion: loaded?.version ?? 0,
+      counts,
+    };
+  }
+
+  /** Loads the windows the batch can touch: exact windows for fixed assigners, all of a key's for sessions. */
+  async #load(byKey: Map<string, Arrival[]>): Promise<Map<string, StoredWindow[]>> {
+    const { store, stage } = this.#options;
+    if (this.spec.assigner.kind === 'session') return store.queryWindows(stage.id, [...byKey.keys()]);
+    const refs = new Map<string, { key: string; start: number; end: number }>();
+    for (const [key, arrivals] of byKey) {
+      for (const arrival of arrivals) {
+        for (const w of assignWindows(this.spec.assigner, Math.floor(arrival.time))) {
+          refs.set(`${key}\u0000${w.start}\u0000${w.end}`, { key, start: w.start, end: w.end });
+        }
+      }
+    }
+    const found = await store.getWindows(stage.id, [...refs.values()]);
+    const grouped = new Map<string, StoredWindow[]>();
+    for (const w of found) {
+      const list = grouped.get(w.state.key);
+      if (list === undefined) grouped.set(w.state.key, [w]);
+      else list.push(w);
+    }
+    return grouped;
+  }
+
+  /**
+   * A crash between the writes of a session merge can leave the merged session beside the sessions
+   * it replaced (puts go first, deletes after). Sessions of a key never overlap, so where they do, the
+   * one written last for this shard is the truth and the others are leftovers to delete.
+   */
+  #dropLeftovers(windows: StoredWindow[], shardId: string, deletes: WindowChange[]): StoredWindow[] {
+    if (this.spec.assigner.kind !== 'session') return windows;
+    const sorted = [...windows].sort((a, b) =>
+      compareSequenceNumbers(b.fence[shardId] ?? '0', a.fence[shardId] ?? '0'),
+    );
+    const kept: StoredWindow[] = [];
+    for (const w of sorted) {
+      const overlapped = kept.some((k) => k.state.start < w.state.end && w.state.start < k.state.end);
+      if (overlapped) {
+        deletes.push({ kind: 'delete', stageId: this.#options.stage.id, window: w.state, expectedVersion: w.version });
+      } else {
+        kept.push(w);
+      }
+    }
+    return kept;
+  }
+
+  /**
+   * Whether an earlier attempt of this batch already applied the record. Fixed windows are checked
+   * window by window by the operator (`skip`); a session record is applied when the session that holds
+   * its time has a fence at or past its sequence number.
+   */
+  #alreadyApplied(arrival: Arrival, windows: readonly StoredWindow[], shardId: string): boolean {
+    const sequence = arrival.record.position.sequenceNumber;
+    if (this.spec.assigner.kind === 'session') {
+      const holder = windows.find((w) => w.state.start <= arrival.time && arrival.time < w.state.end);
+      return holder !== undefined && isApplied(holder.fence, shardId, sequence);
+    }
+    const mine = assignWindows(this.spec.assigner, Math.floor(arrival.time));
+    return mine.every((m) => {
+      const w = windows.find((s) => s.state.start === m.start && s.state.end === m.end);
+      return w !== undefined && isApplied(w.fence, shardId, sequence);
+    });
+  }
+
+  #put(state: WindowState<unknown>, expectedVersion: number, shardId: string, sequenceNumber: string): WindowChange {
+    return {
+      kind: 'put',
+      stageId: this.#options.stage.id,
+      state,
+      expectedVersion,
+      shardId,
+      sequenceNumber,
+      fireAt: windowFireAt(state, this.spec.allowedLateness),
+    };
+  }
+
+  #tombstone(
+    state: WindowState<unknown>,
+    expectedVersion: number,
+    shardId: string,
+    sequenceNumber: string,
+  ): WindowChange {
+    return this.#put({ ...state, emitted: state.emitted + 1, closed: true }, expectedVersion, shardId, sequenceNumber);
+  }
+
+  #emitLate(
+    sink: WindowBatchSink,
+    late: LateRecord<unknown>,
+    fresh: readonly Arrival[],
+    key: string,
+    counts: { late: number },
+  ): void {
+    const arrival = fresh.find((a) => a.element.id === late.record.id) as Arrival;
+    counts.late += 1;
+    sink.late(arrival.record, {
+      id: late.record.id,
+      key,
+      time: late.record.time,
+      watermark: late.watermark,
+      windows: late.windows,
+      reason: late.reason,
+      value: late.record.value,
+    });
+  }
+}
+
+function windowId(state: { key: string; start: number; end: number }): string {
+  return `${state.key}\u0000${state.start}\u0000${state.end}`;
+}

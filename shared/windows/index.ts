@@ -1,0 +1,58 @@
+export {
+  type AggregateDefinition,
+  AggregationError,
+  type AvgAccumulator,
+  aggregate,
+  avg,
+  count,
+  max,
+  min,
+  sum,
+} from './aggregations.js';
+export {
+  assignWindows,
+  type HoppingAssigner,
+  hopping,
+  hoppingProcessingTime,
+  MAX_EVENT_TIME,
+  MAX_WINDOW_SIZE,
+  MAX_WINDOWS_PER_RECORD,
+  type SessionAssigner,
+  session,
+  sessionProcessingTime,
+  type TimeWindow,
+  type TumblingAssigner,
+  tumbling,
+  tumblingProcessingTime,
+  validateAssigner,
+} from './assigners.js';
+export { parseDuration } from './duration.js';
+export type {
+  Aggregation,
+  Duration,
+  EmitMode,
+  TimeDomain,
+  WindowAssigner,
+  WindowOptions,
+  WindowResult,
+  WindowState,
+} from './types.js';
+export { EmitModes, TimeDomains } from './types.js';
+export {
+  type AddResult,
+  type AlreadyApplied,
+  addToWindows,
+  type FailedRecord,
+  type FailedWindow,
+  type FireResult,
+  fireWindows,
+  isWindowClosed,
+  type KeyBatchResult,
+  type LateRecord,
+  processKeyBatch,
+  type TimedValue,
+  type WindowBounds,
+  type WindowSpec,
+  WindowStateError,
+  windowFireAt,
+} from './window-operator.js';
