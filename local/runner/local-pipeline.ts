@@ -1,14 +1,17 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { PipelinePlan, StageSpec } from '../../shared/dag/plan-types.js';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
+import { DynamoDbWindowStore } from '../../shared/runtime/io/dynamodb-window-store.js';
 import { KinesisRecordWriter } from '../../shared/runtime/io/kinesis-record-writer.js';
 import { KinesisShardDirectory } from '../../shared/runtime/io/shard-directory.js';
+import { createStateTable } from '../../shared/runtime/io/state-table-schema.js';
 import { createLambdaStageHandler, type StageHandler } from '../../shared/runtime/lambda-handler.js';
 import { CONTROL_PARTITION_KEY, END_OF_INPUT_DATA } from '../../shared/runtime/watermark-records.js';
 import { sleep } from '../../shared/util/backoff.js';
-import { createKinesisClient, defaultLocalRegion } from '../aws-clients.js';
+import { createDynamoDbClient, createKinesisClient, defaultLocalRegion } from '../aws-clients.js';
 import { type RunningEmulators, startEmulators } from '../emulators/index.js';
 import { KinesisEventSourceMapping, type MappingStats, type OnFailureRecord } from '../event-source-mapping/index.js';
 import { localLambdaContext } from './lambda-context.js';
@@ -57,6 +60,8 @@ export class LocalPipeline {
   readonly #stats = new Map<string, StageStats>();
   readonly #pools = new Map<string, SandboxPool<StageHandler>>();
   readonly shards: KinesisShardDirectory;
+  /** The state store of windowed stages, when the pipeline has any. */
+  store: DynamoDbWindowStore | undefined;
 
   private constructor(
     readonly pipeline: Pipeline,
@@ -64,6 +69,7 @@ export class LocalPipeline {
     readonly streamPrefix: string,
     readonly endpoint: string,
     readonly emulators: RunningEmulators | undefined,
+    readonly dynamodb: DynamoDBClient | undefined,
   ) {
     this.plan = pipeline.plan();
     this.shards = new KinesisShardDirectory({ client: kinesis, streamPrefix, cacheMs: 1000 });
@@ -74,14 +80,17 @@ export class LocalPipeline {
     process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
     // An empty value means none, as it does for the AWS CLI.
     const external = options.endpoint || process.env.AWS_ENDPOINT_URL || undefined;
-    const emulators = external === undefined ? await startEmulators({ dynamodb: false }) : undefined;
+    const stateful = options.pipeline.plan().stateTable !== undefined;
+    const emulators = external === undefined ? await startEmulators({ dynamodb: stateful }) : undefined;
     const endpoint = external ?? emulators?.kinesisEndpoint ?? '';
+    const dynamodbEndpoint = external ?? emulators?.dynamodbEndpoint;
     const local = new LocalPipeline(
       options.pipeline,
       createKinesisClient(endpoint),
       options.streamPrefix ?? '',
       endpoint,
       emulators,
+      stateful && dynamodbEndpoint !== undefined ? createDynamoDbClient(dynamodbEndpoint) : undefined,
     );
     try {
       await local.#deploy(options);
@@ -100,6 +109,16 @@ export class LocalPipeline {
     await Promise.all(
       this.plan.streams.map((s) => ensureStream(this.kinesis, this.physicalName(s.name), s.shardCount)),
     );
+    let store: DynamoDbWindowStore | undefined;
+    if (this.plan.stateTable !== undefined && this.dynamodb !== undefined) {
+      const table = this.physicalName(this.plan.stateTable);
+      await createStateTable(this.dynamodb, table).catch((error: unknown) => {
+        // A running endpoint may already have it from an earlier run: reuse it.
+        if ((error as Error).name !== 'ResourceInUseException' && !/exist/i.test((error as Error).message)) throw error;
+      });
+      store = new DynamoDbWindowStore({ client: this.dynamodb, tableName: table });
+      this.store = store;
+    }
     const region = process.env.AWS_REGION ?? defaultLocalRegion;
     const timeoutMs = options.functionTimeoutMs ?? 60_000;
     for (const stage of this.plan.stages) {
@@ -110,6 +129,7 @@ export class LocalPipeline {
           stageId: stage.id,
           writer: new KinesisRecordWriter({ client: this.kinesis, streamPrefix: this.streamPrefix }),
           shards: this.shards,
+          ...(store !== undefined && { store }),
           logger: new Logger({ serviceName: this.plan.pipeline, logLevel: options.logLevel ?? 'ERROR' }),
           metrics: new Metrics({ namespace: 'Eddy', serviceName: this.plan.pipeline }),
           onBatch: (report) => stats.add(report),
@@ -219,6 +239,7 @@ export class LocalPipeline {
   async stop(): Promise<void> {
     await Promise.all([...this.#mappings.values()].map((mapping) => mapping.stop()));
     this.kinesis.destroy();
+    this.dynamodb?.destroy();
     await this.emulators?.stop();
   }
 }

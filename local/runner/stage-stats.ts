@@ -7,6 +7,11 @@ export class StageStats {
   filtered = 0;
   deadLettered = 0;
   failedRecords = 0;
+  late = 0;
+  duplicates = 0;
+  stateRequests = 0;
+  /** The last watermark the stage sent or reached. */
+  watermark: number | undefined;
   invocations = 0;
   functionErrors = 0;
   /** Milliseconds spent inside the handler, all invocations added up. */
@@ -21,6 +26,10 @@ export class StageStats {
     this.filtered += report.filtered;
     this.deadLettered += report.deadLettered;
     this.failedRecords += report.failedRecords;
+    this.late += report.late ?? 0;
+    this.duplicates += report.duplicates ?? 0;
+    this.stateRequests += report.stateRequests ?? 0;
+    if (report.watermark !== undefined) this.watermark = Math.max(this.watermark ?? report.watermark, report.watermark);
     for (const [stream, count] of Object.entries(report.written)) {
       this.written.set(stream, (this.written.get(stream) ?? 0) + count);
     }

@@ -20,6 +20,7 @@ export function planPipeline(graph: PipelineGraph): PipelinePlan {
     streams: planStreams(graph, stages),
     stages,
     deadLetterStream: graph.deadLetterStream,
+    ...(stages.some((stage) => stage.stateful) && { stateTable: `${graph.name}-state` }),
   };
 }
 

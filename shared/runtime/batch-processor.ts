@@ -36,6 +36,34 @@ export interface BatchContext {
   readonly now: () => number;
 }
 
+/** The dead-letter stream's record for an input record that failed, and its envelope. */
+export function deadLetterOf(
+  context: BatchContext,
+  stageId: string,
+  record: InputRecord,
+  error: RecordProcessingError,
+  correlationId: string = correlationIdOf(record.position),
+): { envelope: DeadLetterEnvelope; output: OutputRecord } {
+  const envelope: DeadLetterEnvelope = {
+    pipeline: context.pipeline,
+    stage: stageId,
+    correlationId,
+    error: error.detail,
+    source: record.position,
+    payload: Buffer.from(record.data).toString('base64'),
+    deadLetteredAt: context.now(),
+  };
+  return {
+    envelope,
+    output: {
+      stream: context.deadLetterStream,
+      partitionKey: record.position.partitionKey,
+      data: JSON.stringify(envelope),
+      origin: record.position.sequenceNumber,
+    },
+  };
+}
+
 /**
  * Runs a batch through a stage's operators. Pure apart from the clock: no I/O, so the same code runs
  * in Lambda, in the local stack, in tests and in benchmarks.
@@ -58,22 +86,9 @@ export function processBatch(
     // Past decoding, the correlation id is the one the record carries from its source.
     let correlationId = correlationIdOf(record.position);
     const fail = (error: RecordProcessingError): void => {
-      const envelope: DeadLetterEnvelope = {
-        pipeline: context.pipeline,
-        stage: program.stage.id,
-        correlationId,
-        error: error.detail,
-        source: record.position,
-        payload: Buffer.from(record.data).toString('base64'),
-        deadLetteredAt: context.now(),
-      };
-      failures.push(envelope);
-      deadLetters.push({
-        stream: context.deadLetterStream,
-        partitionKey: record.position.partitionKey,
-        data: JSON.stringify(envelope),
-        origin,
-      });
+      const letter = deadLetterOf(context, program.stage.id, record, error, correlationId);
+      failures.push(letter.envelope);
+      deadLetters.push(letter.output);
       counts.deadLettered += 1;
     };
     let decoded: Decoded;

@@ -4,13 +4,16 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import type { Pipeline } from '../dsl/pipeline.js';
+import { DynamoDbWindowStore } from './io/dynamodb-window-store.js';
 import { KinesisRecordWriter } from './io/kinesis-record-writer.js';
 import type { RecordWriter } from './io/record-writer.js';
 import { KinesisShardDirectory, type ShardDirectory } from './io/shard-directory.js';
+import type { WindowStore } from './io/window-store.js';
 import { fromKinesisEventRecord } from './kinesis-event.js';
 import { type BatchReport, StageRunner } from './stage-runner.js';
 
@@ -23,6 +26,8 @@ export interface LambdaStageHandlerOptions {
   readonly writer?: RecordWriter;
   /** @default ListShards through the same client as the writer */
   readonly shards?: ShardDirectory;
+  /** State of a windowed stage. @default the DynamoDB table named by EDDY_STATE_TABLE, for stateful stages */
+  readonly store?: WindowStore;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
   readonly tracer?: Tracer;
@@ -63,7 +68,20 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
   const shards =
     options.shards ??
     (options.writer === undefined ? new KinesisShardDirectory({ client: client(), streamPrefix }) : undefined);
-  const runner = new StageRunner({ pipeline, stageId, writer, ...(shards !== undefined && { shards }) });
+  const stateful = pipeline.plan().stages.find((stage) => stage.id === stageId)?.stateful === true;
+  const table = process.env.EDDY_STATE_TABLE;
+  const store =
+    options.store ??
+    (stateful && table !== undefined
+      ? new DynamoDbWindowStore({ client: tracer.captureAWSv3Client(new DynamoDBClient({})), tableName: table })
+      : undefined);
+  const runner = new StageRunner({
+    pipeline,
+    stageId,
+    writer,
+    ...(shards !== undefined && { shards }),
+    ...(store !== undefined && { store }),
+  });
 
   const handle = async (event: KinesisStreamEvent, context: Context): Promise<KinesisStreamBatchResponse> => {
     const started = Date.now();
@@ -97,6 +115,12 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     metrics.addMetric('RecordsFailed', MetricUnit.Count, report.failedRecords);
     metrics.addMetric('PutRecordsRequests', MetricUnit.Count, report.writeRequests);
     metrics.addMetric('BatchDuration', MetricUnit.Milliseconds, Date.now() - started);
+    if (report.late !== undefined) metrics.addMetric('RecordsLate', MetricUnit.Count, report.late);
+    if (report.stateRequests !== undefined) metrics.addMetric('StateRequests', MetricUnit.Count, report.stateRequests);
+    // Watermark lag: how far event time trails the clock, what a dashboard watches for a stalled stage.
+    if (report.watermark !== undefined && report.watermark < 8.64e15) {
+      metrics.addMetric('WatermarkLag', MetricUnit.Milliseconds, Math.max(0, Date.now() - report.watermark));
+    }
     options.onBatch?.(report);
 
     return { batchItemFailures: failedSequenceNumbers.map((itemIdentifier) => ({ itemIdentifier })) };

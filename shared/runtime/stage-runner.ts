@@ -1,13 +1,16 @@
 import type { SourceNode } from '../dag/graph.js';
 import type { Pipeline } from '../dsl/pipeline.js';
-import { type BatchCounts, type ProcessedBatch, processBatch } from './batch-processor.js';
+import { type BatchCounts, deadLetterOf, type ProcessedBatch, processBatch } from './batch-processor.js';
 import type { DeadLetterEnvelope } from './dead-letter.js';
+import { RecordProcessingError } from './dead-letter.js';
 import type { RecordWriter } from './io/record-writer.js';
 import { type ShardDirectory, UniformShardDirectory } from './io/shard-directory.js';
-import type { InputRecord } from './records.js';
-import { compileStage, type StageProgram } from './stage-program.js';
+import type { WindowStore } from './io/window-store.js';
+import type { InputRecord, OutputRecord } from './records.js';
+import { compileChildren, compileStage, type StageProgram } from './stage-program.js';
 import { WatermarkEmitter } from './watermark-emitter.js';
 import { END_OF_TIME } from './watermark-records.js';
+import { WindowStage } from './window-stage.js';
 
 export interface StageRunnerOptions {
   readonly pipeline: Pipeline;
@@ -15,6 +18,8 @@ export interface StageRunnerOptions {
   readonly writer: RecordWriter;
   /** Shards of the streams, for watermark records. @default the plan's shard counts */
   readonly shards?: ShardDirectory;
+  /** State of windowed stages; required when the stage keeps state. */
+  readonly store?: WindowStore;
   readonly now?: () => number;
 }
 
@@ -27,6 +32,12 @@ export interface BatchReport extends BatchCounts {
   readonly written: Readonly<Record<string, number>>;
   /** The watermark this batch sent downstream, if any. */
   readonly watermark?: number;
+  /** Windowed stages: records too late for every window (sent to the late output). */
+  readonly late?: number;
+  /** Windowed stages: records an earlier attempt had already applied, skipped. */
+  readonly duplicates?: number;
+  /** Windowed stages: DynamoDB requests (reads and writes) the batch made. */
+  readonly stateRequests?: number;
   readonly deadLetters: readonly DeadLetterEnvelope[];
 }
 
@@ -34,6 +45,11 @@ export interface BatchResult {
   /** Sequence numbers to return as `batchItemFailures`; Lambda resumes from the lowest. */
   readonly failedSequenceNumbers: readonly string[];
   readonly report: BatchReport;
+}
+
+/** A windowed batch that must be delivered again as a whole (a function error for Lambda). */
+export class StageBatchError extends Error {
+  override readonly name = 'StageBatchError';
 }
 
 /** Thrown when a stage id is not in the pipeline: a deployment that does not match its pipeline. */
@@ -54,6 +70,9 @@ export class StageRunner {
   readonly #now: () => number;
   readonly #source: SourceNode | undefined;
   readonly #watermarks: WatermarkEmitter;
+  readonly #window: WindowStage | undefined;
+  readonly #store: WindowStore | undefined;
+  readonly #lateOutput: string = '';
 
   constructor(options: StageRunnerOptions) {
     const plan = options.pipeline.plan();
@@ -69,8 +88,126 @@ export class StageRunner {
       options.shards ?? new UniformShardDirectory(new Map(plan.streams.map((s) => [s.name, s.shardCount])));
     this.#watermarks = new WatermarkEmitter(plan, stage, shards);
     this.#pipeline = options.pipeline;
+    const window = options.pipeline.graph.children(input.name).find((node) => node.kind === 'window');
+    if (stage.stateful && window?.kind === 'window') {
+      if (options.store === undefined) throw new Error(`stage ${stage.id} keeps state: give the runner a state store`);
+      this.#store = options.store;
+      this.#window = new WindowStage({
+        graph: options.pipeline.graph,
+        stage,
+        window,
+        store: options.store,
+        downstream: compileChildren(options.pipeline.graph, window.name),
+        now: options.now ?? Date.now,
+      });
+      this.#lateOutput = window.lateOutput;
+    }
     this.#writer = options.writer;
     this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * A windowed batch is all or nothing: outputs first, then state, then the channel watermarks. Any
+   * failure throws, so Lambda delivers the whole batch again, and the fences in the state skip what
+   * the failed attempt had already applied; a crash after the outputs repeats results (same ids),
+   * never loses them.
+   */
+  async #runWindowed(window: WindowStage, records: readonly InputRecord[], deadline: number): Promise<BatchResult> {
+    const store = this.#store as WindowStore;
+    const context = {
+      pipeline: this.#pipeline.name,
+      deadLetterStream: this.#pipeline.graph.deadLetterStream,
+      now: this.#now,
+    };
+    const outputs: OutputRecord[] = [];
+    const deadLetters: DeadLetterEnvelope[] = [];
+    const counts = { recordsIn: 0, recordsOut: 0, filtered: 0, deadLettered: 0 };
+    const decoded = records.map((record) => {
+      try {
+        const item = this.program.decode(record);
+        if (item.kind === 'data') counts.recordsIn += 1;
+        return item;
+      } catch (error) {
+        if (!(error instanceof RecordProcessingError)) throw error;
+        counts.recordsIn += 1;
+        return error;
+      }
+    });
+    const writesBefore = store.counter.snapshot();
+    const batch = await window.process(records, decoded, {
+      output: (emitted, origin) => {
+        outputs.push({ ...emitted, origin: origin.position.sequenceNumber });
+        counts.recordsOut += 1;
+      },
+      filtered: () => {
+        counts.filtered += 1;
+      },
+      late: (record, late) => {
+        outputs.push({
+          stream: this.#lateOutput,
+          partitionKey: late.key,
+          data: JSON.stringify(late),
+          origin: record.position.sequenceNumber,
+        });
+      },
+      deadLetter: (record, error) => {
+        const letter = deadLetterOf(context, this.program.stage.id, record, error);
+        deadLetters.push(letter.envelope);
+        outputs.push(letter.output);
+        counts.deadLettered += 1;
+      },
+    });
+    let requests = 0;
+    if (outputs.length > 0) {
+      const written = await this.#writer.write(outputs, deadline);
+      requests += written.requests;
+      if (written.failed.length > 0) {
+        throw new StageBatchError(
+          `${written.failed.length} output records could not be written; the batch will be retried`,
+        );
+      }
+    }
+    for (const changes of [batch.changes, batch.deletes]) {
+      if (changes.length === 0) continue;
+      const outcome = await store.commitAll(changes);
+      if (outcome.conflicts.length > 0) {
+        throw new StageBatchError(
+          `${outcome.conflicts.length} window(s) changed under this batch (another attempt running?); retrying`,
+        );
+      }
+    }
+    const shardId = (records[0] as InputRecord).position.shardId;
+    const channels = batch.channels.toRecord();
+    if (Object.keys(channels).length > 0) {
+      await store.saveWatermarks(this.program.stage.id, shardId, channels, batch.channelsVersion);
+    }
+    const last = records.at(-1) as InputRecord;
+    const written: Record<string, number> = {};
+    for (const record of outputs) written[record.stream] = (written[record.stream] ?? 0) + 1;
+    if (Number.isFinite(batch.watermark)) {
+      const marks = await this.#watermarks.records(shardId, batch.watermark, last.position.sequenceNumber);
+      if (marks.length > 0) {
+        const sent = await this.#writer.write(marks, deadline);
+        requests += sent.requests;
+        if (sent.failed.length > 0) throw new StageBatchError('watermark records could not be written; retrying');
+        for (const mark of marks) written[mark.stream] = (written[mark.stream] ?? 0) + 1;
+      }
+    }
+    const writesAfter = store.counter.snapshot();
+    return {
+      failedSequenceNumbers: [],
+      report: {
+        ...counts,
+        failedRecords: 0,
+        writeRequests: requests,
+        written,
+        deadLetters,
+        ...(Number.isFinite(batch.watermark) && { watermark: batch.watermark }),
+        late: batch.counts.late,
+        duplicates: batch.counts.duplicates,
+        stateRequests: writesAfter.requests - writesBefore.requests,
+      },
+    };
   }
 
   /** A source's watermark after a batch: the highest event time minus the bound (docs/watermarks.md). */
@@ -82,6 +219,7 @@ export class StageRunner {
 
   /** @param deadline epoch ms by which the batch must be answered (Lambda's remaining time). */
   async run(records: readonly InputRecord[], deadline: number): Promise<BatchResult> {
+    if (this.#window !== undefined) return this.#runWindowed(this.#window, records, deadline);
     const processed = processBatch(this.program, records, {
       pipeline: this.#pipeline.name,
       deadLetterStream: this.#pipeline.graph.deadLetterStream,

@@ -1,0 +1,14 @@
+import { z } from 'zod';
+import { pipeline } from '../shared/index.js';
+import { count, tumbling } from '../shared/windows/index.js';
+
+const Click = z.object({ user: z.string(), page: z.string(), kind: z.string(), ts: z.number() });
+
+/** Views per page per minute, in event time; clicks more than 30 s late for their minute go to late-clicks. */
+export default pipeline('page-view-counts')
+  .source('clicks', { schema: Click, eventTime: (c) => c.ts, maxOutOfOrderness: '5s' })
+  .filter((c) => c.kind === 'view')
+  .keyBy((c) => c.page)
+  .window(tumbling('1m'), { allowedLateness: '30s', lateOutput: 'late-clicks' })
+  .aggregate(count())
+  .sink('page-view-counts');
