@@ -331,15 +331,17 @@ export function describeWindowStoreContract(name: string, target: () => Contract
     });
 
     it('ignores expired items in every read, and lets a new window replace an expired one', async () => {
-      // Prepare: a window whose expiry (fireAt + retention) passed long ago, one that expires at t=10 s.
-      let now = 5_000;
+      // Prepare: written at t=0, a window that fired long ago in event time lives one retention from
+      // the clock (so until `day`), one that fires at t=10 s lives until day + 10 s.
+      let now = 0;
       const store = target().create({ retentionMs: day, now: () => now });
       const stage = newStageId();
       const longAgo = -3 * day;
       await store.commitAll([
         put(stage, w('old', 0), { fireAt: longAgo, shard: 's' }),
-        put(stage, w('soon', 0), { fireAt: 10_000 - day, shard: 's' }),
+        put(stage, w('soon', 0), { fireAt: 10_000, shard: 's' }),
       ]);
+      now = day + 5_000;
       const dueAll = async (): Promise<string[]> =>
         (await store.dueWindows(stage, 's', Number.MAX_SAFE_INTEGER)).map((s) => s.state.key);
 
@@ -347,7 +349,7 @@ export function describeWindowStoreContract(name: string, target: () => Contract
       expect((await store.getWindows(stage, [w('old', 0), w('soon', 0)])).map((s) => s.state.key)).toEqual(['soon']);
       expect((await store.queryWindows(stage, ['old'])).get('old')).toEqual([]);
       expect(await dueAll()).toEqual(['soon']);
-      now = 10_000;
+      now = day + 10_000;
       expect(await store.getWindows(stage, [w('soon', 0)])).toEqual([]);
       expect((await store.queryWindows(stage, ['soon'])).get('soon')).toEqual([]);
       expect(await dueAll()).toEqual([]);

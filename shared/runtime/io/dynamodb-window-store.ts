@@ -286,7 +286,7 @@ export class DynamoDbWindowStore implements WindowStore {
   }
 
   async #put(change: PutWindowChange): Promise<WriteResult> {
-    const item = windowItem(change, this.#retentionMs, {});
+    const item = windowItem(change, this.#retentionMs, {}, this.#now());
     const names: Record<string, string> = {};
     const values: Item = {};
     const sets: string[] = [];

@@ -206,7 +206,7 @@ export class MemoryWindowStore implements WindowStore {
     }
     const previousFence = change.expectedVersion === 0 ? {} : (existing?.window.fence ?? {});
     const state = normalizeJson(change.state) as WindowState<unknown>;
-    const item = windowItem({ ...change, state }, this.#retentionMs, previousFence);
+    const item = windowItem({ ...change, state }, this.#retentionMs, previousFence, this.#now());
     const bytes = estimateItemBytes(item);
     const window: StoredWindow = {
       stageId: change.stageId,

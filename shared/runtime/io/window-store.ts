@@ -447,9 +447,13 @@ export const MAX_STATE_ITEM_BYTES = 390 * 1024;
 /** How long a window item outlives its fireAt before TTL may delete it. @default 1 day */
 export const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
 
-/** The TTL attribute's value (epoch seconds) of a window that fires at `fireAt`. */
-export function expiresAtOf(fireAt: number, retentionMs: number): number {
-  return Math.ceil((fireAt + retentionMs) / 1000);
+/**
+ * The TTL attribute's value (epoch seconds) of a window that fires at `fireAt`, written at `nowMs`.
+ * Event time is not the clock: a replay of last year's events fires windows whose `fireAt` is long
+ * past, and their state must live until they fire, so the retention counts from the later of the two.
+ */
+export function expiresAtOf(fireAt: number, retentionMs: number, nowMs: number): number {
+  return Math.ceil((Math.max(fireAt, nowMs) + retentionMs) / 1000);
 }
 
 /** Whether an item whose TTL attribute is `expiresAt` is dead at `nowMs` (DynamoDB: TTL < now). */
@@ -489,7 +493,7 @@ function validateChange(change: WindowChange, retentionMs: number): void {
   checkShardId(change.shardId);
   toBigInt(change.sequenceNumber);
   if (!Number.isFinite(change.fireAt)) throw new InvalidStateRequestError(`fireAt must be finite: ${change.fireAt}`);
-  const bytes = estimateItemBytes(windowItem(change, retentionMs, {}));
+  const bytes = estimateItemBytes(windowItem(change, retentionMs, {}, Date.now()));
   if (bytes > MAX_STATE_ITEM_BYTES)
     throw new StateItemTooLargeError(change.stageId, window, bytes, MAX_STATE_ITEM_BYTES);
 }
@@ -530,6 +534,7 @@ export function windowItem(
   change: PutWindowChange,
   retentionMs: number,
   previousFence: Readonly<Record<string, string>>,
+  nowMs: number,
 ): Record<string, unknown> {
   const { state } = change;
   return {
@@ -548,7 +553,7 @@ export function windowItem(
     // A tombstone has fired: out of every shard's timer, so no query for due windows returns it again.
     timer: timerOf(change.stageId, state.closed === true ? CLOSED_TIMER : change.shardId),
     fireAt: change.fireAt,
-    expiresAt: expiresAtOf(change.fireAt, retentionMs),
+    expiresAt: expiresAtOf(change.fireAt, retentionMs, nowMs),
   };
 }
 
