@@ -162,6 +162,7 @@ export class LocalPipeline {
               return await handler(event, localLambdaContext(functionName, timeoutMs, region));
             } catch (error) {
               stats.functionErrors += 1;
+              stats.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
               throw error;
             } finally {
               stats.busyMs += performance.now() - started;

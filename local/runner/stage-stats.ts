@@ -14,6 +14,8 @@ export class StageStats {
   watermark: number | undefined;
   invocations = 0;
   functionErrors = 0;
+  /** The last function error, for diagnosis. */
+  lastError: string | undefined;
   /** Milliseconds spent inside the handler, all invocations added up. */
   busyMs = 0;
   readonly written = new Map<string, number>();

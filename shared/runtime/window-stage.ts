@@ -202,7 +202,9 @@ export class WindowStage {
     }
 
     // Windows closed by the watermark that this batch did not touch: their keys sent nothing new.
-    const due = (await store.dueWindows(stage.id, shardId, watermark)).filter((w) => !touched.has(windowId(w.state)));
+    // Before every channel has spoken the watermark is -Infinity: nothing can be due.
+    const candidates = Number.isFinite(watermark) ? await store.dueWindows(stage.id, shardId, watermark) : [];
+    const due = candidates.filter((w) => !touched.has(windowId(w.state)));
     if (due.length > 0) {
       const fired = fireWindows(
         this.spec,

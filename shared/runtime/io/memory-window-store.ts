@@ -5,6 +5,7 @@ import {
   type CommittedChange,
   DEFAULT_RETENTION_MS,
   estimateItemBytes,
+  InvalidStateRequestError,
   isExpired,
   RequestCounter,
   type StateConflict,
@@ -118,6 +119,8 @@ export class MemoryWindowStore implements WindowStore {
     watermark: number,
     limit = Number.POSITIVE_INFINITY,
   ): Promise<StoredWindow<A>[]> {
+    // DynamoDB cannot hold ±Infinity in a key condition: refuse it here too, so tests catch it.
+    if (!Number.isFinite(watermark)) throw new InvalidStateRequestError(`the watermark must be finite: ${watermark}`);
     if (limit <= 0) return [];
     const entries = [...(this.#index.get(timerOf(stageId, shardId))?.values() ?? [])]
       .filter((entry) => entry.window.fireAt <= watermark)
