@@ -27,12 +27,13 @@ export function formatSummary(summary: RunSummary, maxDeadLetters = 10): string 
   lines.push('');
   lines.push(
     table([
-      ['stage', 'in', 'out', 'filtered', 'dead-lettered', 'failed', 'invocations', 'busy', 'throughput'],
+      ['stage', 'in', 'out', 'filtered', 'late', 'dead-lettered', 'failed', 'invocations', 'busy', 'throughput'],
       ...summary.stages.map(({ stage, stats }) => [
         stage.id,
         integer.format(stats.recordsIn),
         integer.format(stats.recordsOut),
         integer.format(stats.filtered),
+        integer.format(stats.late),
         integer.format(stats.deadLettered),
         integer.format(stats.failedRecords),
         integer.format(stats.invocations),

@@ -47,6 +47,7 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
     if (input.kind !== 'keyBy' || node.parent !== input.name) {
       throw new PipelineDefinitionError('must directly follow a keyBy', `${node.kind} '${node.name}'`);
     }
+    if (node.assigner.timeDomain === 'event') assertEventTimeUpstream(graph, input, node.name);
   }
   const outputs = [...new Set(fused.flatMap(streamsWrittenBy)), graph.deadLetterStream];
   const label = `${input.kind} '${input.name}'`;
@@ -93,4 +94,26 @@ function planStreams(graph: PipelineGraph, stages: readonly StageSpec[]): Stream
     consumers: [],
   });
   return streams;
+}
+
+/**
+ * Event-time windows need watermarks, which start at a source with an event-time extractor in the
+ * stage that writes the window's shuffle stream (docs/watermarks.md).
+ */
+function assertEventTimeUpstream(graph: PipelineGraph, keyBy: StageInputNode, window: string): void {
+  let node: PipelineNode = keyBy;
+  while (node.parent !== undefined) {
+    node = graph.node(node.parent);
+    if (node.kind === 'keyBy' || node.kind === 'window') break;
+  }
+  if (node.kind !== 'source' || node.eventTime === undefined) {
+    const where =
+      node.kind === 'source'
+        ? `source '${node.name}' has no eventTime`
+        : `it is fed by ${node.kind} '${node.name}', not by a source`;
+    throw new PipelineDefinitionError(
+      `an event-time window needs watermarks from a source with an eventTime extractor in the stage before it, but ${where} (use a processing-time window, or give the source eventTime)`,
+      `window '${window}'`,
+    );
+  }
 }

@@ -57,7 +57,7 @@ describe('the eddy command', () => {
       `${input}:2: schema-violation in clicks: record does not match the schema of source 'clicks': field 'ts'`,
     );
     expect(stdout).toContain(`${input}:5: malformed-json in clicks`);
-    expect(stdout).toMatch(/from-clicks\s+5\s+2\s+1\s+2\s+0/);
+    expect(stdout).toMatch(/from-clicks\s+5\s+2\s+1\s+0\s+2\s+0/);
   });
 
   it('prints the DAG as Mermaid', async () => {

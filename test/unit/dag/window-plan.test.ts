@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import windowed from '../../../examples/page-view-counts.js';
+import { pipeline } from '../../../shared/index.js';
+import { count, tumbling, tumblingProcessingTime } from '../../../shared/windows/index.js';
+
+const Click = z.object({ page: z.string(), ts: z.number() });
+
+describe('planning windowed pipelines', () => {
+  it('makes the stage after the keyBy stateful, with a state table and a late-output stream', () => {
+    const plan = windowed.plan();
+
+    expect(plan.stages.map((s) => [s.id, s.stateful])).toEqual([
+      ['from-clicks', false],
+      ['from-page-view-counts-keyBy-1', true],
+    ]);
+    expect(plan.stateTable).toBe('page-view-counts-state');
+    expect(plan.streams.find((s) => s.name === 'late-clicks')).toMatchObject({
+      role: 'side-output',
+      producers: ['from-page-view-counts-keyBy-1'],
+    });
+  });
+
+  it('has no state table when every stage is stateless', () => {
+    const p = pipeline('plain');
+    p.source('in', { schema: Click }).sink('out');
+    expect(p.plan().stateTable).toBeUndefined();
+  });
+
+  it('refuses an event-time window whose source has no eventTime, and accepts a processing-time one', () => {
+    const eventTime = pipeline('no-time');
+    eventTime
+      .source('in', { schema: Click })
+      .keyBy((c) => c.page)
+      .window(tumbling('1m'))
+      .aggregate(count())
+      .sink('out');
+    expect(() => eventTime.plan()).toThrow(
+      /window 'window-1': an event-time window needs watermarks .* source 'in' has no eventTime/,
+    );
+
+    const processing = pipeline('clock');
+    processing
+      .source('in', { schema: Click })
+      .keyBy((c) => c.page)
+      .window(tumblingProcessingTime('1m'))
+      .aggregate(count())
+      .sink('out');
+    expect(processing.plan().stages[1]?.stateful).toBe(true);
+  });
+
+  it('refuses durations it cannot read, naming the operator and the option', () => {
+    const p = pipeline('bad');
+    const keyed = p.source('in', { schema: Click, eventTime: (c) => c.ts }).keyBy((c) => c.page);
+    expect(() => keyed.window(tumbling('1m'), { allowedLateness: '5x' as never }).aggregate(count())).toThrow(
+      /window 'window-1': allowedLateness '5x' is not a duration/,
+    );
+  });
+});
