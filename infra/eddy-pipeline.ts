@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { CfnOutput, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -11,6 +12,7 @@ import { Construct } from 'constructs';
 import type { Pipeline, PipelinePlan, StreamRole } from '../shared/index.js';
 import { DEFAULT_HANDLER_ENTRY } from './paths.js';
 import { StageFunction } from './stage-function.js';
+import { PipelineStateTable, validateStateTableKey, validateStateTableName } from './state-table.js';
 import {
   PipelineStreams,
   validateRetentionPeriod,
@@ -36,9 +38,10 @@ export interface EddyPipelineProps {
    */
   readonly pipelineEntry: string;
   /**
-   * Prepended to every stream name of the plan to get the physical Kinesis stream name, so that
-   * several copies of a pipeline can run in one account and region. Letters, digits, `_`, `.`, `-`.
-   * @default '' (physical names are the pipeline's stream names)
+   * Prepended to every stream name of the plan to get the physical Kinesis stream name, and to the
+   * plan's state table name, so that several copies of a pipeline can run in one account and
+   * region. Letters, digits, `_`, `.`, `-`.
+   * @default '' (physical names are the pipeline's stream and table names)
    */
   readonly streamNamePrefix?: string;
   /**
@@ -47,8 +50,11 @@ export interface EddyPipelineProps {
    */
   readonly shards?: Readonly<Record<string, number>>;
   /**
-   * Customer managed KMS key for the streams and the failure queue.
-   * @default the AWS managed keys: `alias/aws/kinesis` for streams, SQS-managed encryption for the queue
+   * Customer managed KMS key for the streams, the failure queue and the state table. With a state
+   * table (a windowed pipeline) the stack needs an explicit region: CDK renders the table's key per
+   * region.
+   * @default the AWS managed keys: `alias/aws/kinesis` for streams, SQS-managed encryption for the
+   * queue, `alias/aws/dynamodb` for the state table
    */
   readonly encryptionKey?: kms.IKey;
   /**
@@ -73,9 +79,10 @@ export interface EddyPipelineProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * What happens to the streams, the failure queue and the log groups when they leave the stack.
-   * The streams have fixed names: while a retained stream exists, the stack cannot be deployed
-   * again with the same prefix. Use DESTROY for development copies.
+   * What happens to the streams, the failure queue, the state table and the log groups when they
+   * leave the stack; RETAIN also turns on the state table's deletion protection. The streams and the
+   * table have fixed names: while a retained one exists, the stack cannot be deployed again with the
+   * same prefix. Use DESTROY for development copies.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
@@ -89,7 +96,8 @@ export interface EddyPipelineProps {
 /**
  * Deploys a pipeline: one Kinesis stream per stream of its plan, and per stage one Lambda function
  * triggered by its input stream, allowed to read that stream and write its output streams only.
- * Batches that fail all their retries are reported to one encrypted SQS queue.
+ * Batches that fail all their retries are reported to one encrypted SQS queue. When the pipeline has
+ * stateful (windowed) stages, one DynamoDB table holds their state; only those stages may use it.
  *
  * @example
  * import clicks from './pipelines/clicks.js';
@@ -106,6 +114,8 @@ export class EddyPipeline extends Construct {
   readonly functions: ReadonlyMap<string, lambda.IFunction>;
   /** Receives the metadata (shard, sequence numbers) of batches that a stage gave up on. */
   readonly failureQueue: sqs.IQueue;
+  /** The state table of the stateful stages; undefined when every stage is stateless. */
+  readonly stateTable?: dynamodb.ITableV2;
 
   readonly #streams: PipelineStreams;
   /** Stage constructs by stage id: resources added per stage (state tables) grant to their functions. */
@@ -113,7 +123,7 @@ export class EddyPipeline extends Construct {
 
   constructor(scope: Construct, id: string, props: EddyPipelineProps) {
     super(scope, id);
-    const settings = resolveSettings(props);
+    const settings = resolveSettings(this, props);
     this.plan = settings.plan;
     this.streamNamePrefix = settings.streamNamePrefix;
 
@@ -136,26 +146,38 @@ export class EddyPipeline extends Construct {
         : { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }),
     });
 
+    const stateTable =
+      settings.stateTableName === undefined
+        ? undefined
+        : new PipelineStateTable(this, 'State', {
+            tableName: settings.stateTableName,
+            ...(props.encryptionKey !== undefined && { encryptionKey: props.encryptionKey }),
+            removalPolicy: settings.removalPolicy,
+          });
+    this.stateTable = stateTable?.table;
+
     const stagesScope = new Construct(this, 'Stages');
     const stages = new Map<string, StageFunction>();
     for (const stage of this.plan.stages) {
-      stages.set(
-        stage.id,
-        new StageFunction(stagesScope, stage.id, {
-          stage,
-          pipelineName: this.plan.pipeline,
-          pipelineEntry: settings.pipelineEntry,
-          handlerEntry: settings.handlerEntry,
-          streamNamePrefix: settings.streamNamePrefix,
-          inputStream: this.#streams.get(stage.input),
-          outputStreams: stage.outputs.map((name) => this.#streams.get(name)),
-          failureQueue: this.failureQueue,
-          memorySize: settings.memorySize,
-          timeout: settings.timeout,
-          logRetention: settings.logRetention,
-          removalPolicy: settings.removalPolicy,
-        }),
-      );
+      // Only stateful stages learn the table's name and may use it.
+      const state = stage.stateful ? stateTable : undefined;
+      const stageFunction = new StageFunction(stagesScope, stage.id, {
+        stage,
+        pipelineName: this.plan.pipeline,
+        pipelineEntry: settings.pipelineEntry,
+        handlerEntry: settings.handlerEntry,
+        streamNamePrefix: settings.streamNamePrefix,
+        inputStream: this.#streams.get(stage.input),
+        outputStreams: stage.outputs.map((name) => this.#streams.get(name)),
+        failureQueue: this.failureQueue,
+        memorySize: settings.memorySize,
+        timeout: settings.timeout,
+        logRetention: settings.logRetention,
+        removalPolicy: settings.removalPolicy,
+        ...(state !== undefined && { environment: { EDDY_STATE_TABLE: state.table.tableName } }),
+      });
+      state?.grantStateAccess(stageFunction.function);
+      stages.set(stage.id, stageFunction);
     }
     this.#stages = stages;
     this.functions = new Map([...stages].map(([stageId, stage]) => [stageId, stage.function]));
@@ -171,9 +193,12 @@ export class EddyPipeline extends Construct {
     return this.#streamOfRole(sourceName, ['source'], 'grantWriteToSource').grantWrite(grantee);
   }
 
-  /** Lets a consumer outside the pipeline read one of its sink streams, or its dead-letter stream. */
+  /**
+   * Lets a consumer outside the pipeline read one of its sink streams, a window's late output
+   * (side-output) stream, or its dead-letter stream.
+   */
   grantReadFromSink(sinkName: string, grantee: iam.IGrantable): iam.Grant {
-    return this.#streamOfRole(sinkName, ['sink', 'dead-letter'], 'grantReadFromSink').grantRead(grantee);
+    return this.#streamOfRole(sinkName, ['sink', 'side-output', 'dead-letter'], 'grantReadFromSink').grantRead(grantee);
   }
 
   #streamOfRole(name: string, roles: readonly StreamRole[], method: string): kinesis.IStream {
@@ -188,7 +213,10 @@ export class EddyPipeline extends Construct {
     return this.#streams.get(name);
   }
 
-  /** Stack outputs for the streams outside code talks to: sources, sinks and the dead letters. */
+  /**
+   * Stack outputs for what outside code talks to: the source, sink, side-output and dead-letter
+   * streams, the failure queue and the state table.
+   */
   #addOutputs(): void {
     for (const spec of this.plan.streams) {
       if (spec.role === 'shuffle') continue;
@@ -201,6 +229,12 @@ export class EddyPipeline extends Construct {
       value: this.failureQueue.queueUrl,
       description: `Queue of batches pipeline '${this.plan.pipeline}' gave up on`,
     });
+    if (this.stateTable !== undefined) {
+      new CfnOutput(this, 'StateTableName', {
+        value: this.stateTable.tableName,
+        description: `State table of the windowed stages of pipeline '${this.plan.pipeline}'`,
+      });
+    }
   }
 }
 
@@ -209,6 +243,8 @@ interface ResolvedSettings {
   readonly pipelineEntry: string;
   readonly handlerEntry: string;
   readonly streamNamePrefix: string;
+  /** Physical name of the state table; undefined when the plan has none. */
+  readonly stateTableName: string | undefined;
   readonly shards: Readonly<Record<string, number>>;
   readonly retentionPeriod: Duration;
   readonly memorySize: number;
@@ -218,10 +254,19 @@ interface ResolvedSettings {
 }
 
 /** Applies the defaults and validates every prop before any resource is created. */
-function resolveSettings(props: EddyPipelineProps): ResolvedSettings {
+function resolveSettings(scope: Construct, props: EddyPipelineProps): ResolvedSettings {
   const plan = props.pipeline.plan();
   const streamNamePrefix = props.streamNamePrefix ?? '';
   validateStreamNamePrefix(streamNamePrefix, plan);
+  const stateTableName = plan.stateTable === undefined ? undefined : streamNamePrefix + plan.stateTable;
+  if (stateTableName !== undefined) {
+    validateStateTableName(stateTableName);
+    validateStateTableKey(scope, props.encryptionKey);
+  }
+  const orphan = plan.stages.find((stage) => stage.stateful && stateTableName === undefined);
+  if (orphan !== undefined) {
+    throw new Error(`stage ${orphan.id} of pipeline '${plan.pipeline}' is stateful, but the plan names no state table`);
+  }
   const shards = props.shards ?? {};
   validateShardOverrides(shards, plan);
   const retentionPeriod = props.retentionPeriod ?? Duration.hours(24);
@@ -250,6 +295,7 @@ function resolveSettings(props: EddyPipelineProps): ResolvedSettings {
     pipelineEntry: existingFile(props.pipelineEntry, 'pipelineEntry'),
     handlerEntry: existingFile(props.handlerEntry ?? DEFAULT_HANDLER_ENTRY, 'handlerEntry'),
     streamNamePrefix,
+    stateTableName,
     shards,
     retentionPeriod,
     memorySize,

@@ -1,4 +1,5 @@
 export { EddyPipeline, type EddyPipelineProps } from './eddy-pipeline.js';
 export { EddyPipelineStack, type EddyPipelineStackProps } from './pipeline-stack.js';
 export { StageFunction, type StageFunctionProps } from './stage-function.js';
+export { PipelineStateTable, type PipelineStateTableProps } from './state-table.js';
 export { PipelineStreams, type PipelineStreamsProps } from './streams.js';

@@ -81,8 +81,9 @@ export interface PipelineStreamsProps {
 }
 
 /**
- * One provisioned Kinesis stream per stream of the plan (sources, shuffles, sinks and the dead-letter
- * stream), each with the explicit physical name the runtime computes from the prefix.
+ * One provisioned Kinesis stream per stream of the plan (sources, shuffles, sinks, windows' late
+ * outputs and the dead-letter stream), each with the explicit physical name the runtime computes from
+ * the prefix.
  */
 export class PipelineStreams extends Construct {
   /** Streams by logical name. */

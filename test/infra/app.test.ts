@@ -56,6 +56,15 @@ describe('infra/app.ts', () => {
     expect(template).toContain('"Name": "refunds-by-order"');
   });
 
+  it('deploys the windowed example with its state table and late-output stream', async () => {
+    const { outdir } = await synthApp({ pipeline: 'examples/page-view-counts.ts', prefix: 'dev-' });
+    expect(stackNames(outdir)).toEqual(['Eddy-dev-page-view-counts']);
+    const template = readFileSync(join(outdir, 'Eddy-dev-page-view-counts.template.json'), 'utf8');
+    expect(template).toContain('"Type": "AWS::DynamoDB::GlobalTable"');
+    expect(template).toContain('"TableName": "dev-page-view-counts-state"');
+    expect(template).toContain('"Name": "dev-late-clicks"');
+  });
+
   it('refuses a file whose default export is not a pipeline, naming the file', async () => {
     await expect(synthApp({ pipeline: 'test/infra/fixtures/not-a-pipeline.ts' })).rejects.toThrow(
       /test\/infra\/fixtures\/not-a-pipeline\.ts must default-export a pipeline .* but its default export is object/,

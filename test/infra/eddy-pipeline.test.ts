@@ -81,6 +81,13 @@ describe('EddyPipeline with the page-views example and default props', () => {
     expect(stack.pipeline.streamNamePrefix).toBe('');
   });
 
+  it('creates no state table when every stage is stateless', () => {
+    expect(plan.stateTable).toBeUndefined();
+    expect(stack.pipeline.stateTable).toBeUndefined();
+    synthesized.template.resourceCountIs('AWS::DynamoDB::GlobalTable', 0);
+    synthesized.template.resourceCountIs('AWS::DynamoDB::Table', 0);
+  });
+
   it('creates one function per stage: Node.js 22 on arm64, traced, with the runtime environment', () => {
     synthesized.template.resourceCountIs('AWS::Lambda::Function', 2);
     for (const stageId of STAGES) {

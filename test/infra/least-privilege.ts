@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import type { PipelinePlan } from '../../shared/index.js';
+import { StateTableSchema } from '../../shared/runtime/io/state-table-schema.js';
 import {
   allowedPairs,
   type CfnTemplate,
@@ -24,6 +25,20 @@ const KINESIS_WRITE_ACTIONS = ['kinesis:PutRecord', 'kinesis:PutRecords'];
 const KINESIS_READ_AND_WRITE_ACTIONS = ['kinesis:ListShards'];
 
 /**
+ * What DynamoDbWindowStore sends to the state table (shared/runtime/io/dynamodb-window-store.ts), and
+ * of those only Query to the fire-time index. Never Scan, never table management.
+ */
+const STATE_TABLE_ACTIONS = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+];
+const STATE_INDEX_ACTIONS = ['dynamodb:Query'];
+
+/**
  * The one place a resource '*' is allowed: X-Ray's PutTraceSegments and PutTelemetryRecords have no
  * resource-level permissions, so active tracing needs them on '*'.
  */
@@ -35,14 +50,26 @@ export interface LeastPrivilegeExpectations {
   readonly queueId: string;
   /** Logical id of the customer managed key, when there is one. */
   readonly keyId?: string;
+  /** Logical id of the state table: required when the plan has one, refused otherwise. */
+  readonly tableId?: string;
 }
 
 /**
  * Asserts, for every stage, that its role allows exactly: reading its input stream, writing its
- * output streams, sending to the failure queue, writing its own log group, X-Ray, and (with a key)
- * using that key; and nothing on any other resource.
+ * output streams, sending to the failure queue, writing its own log group, X-Ray, (with a key) using
+ * that key, and (stateful stages only) the window store's requests on the state table and its
+ * fire-time index; and nothing on any other resource.
  */
 export function expectLeastPrivilege(json: CfnTemplate, expected: LeastPrivilegeExpectations): void {
+  if ((expected.plan.stateTable === undefined) !== (expected.tableId === undefined)) {
+    throw new Error(
+      `pipeline '${expected.plan.pipeline}' ${expected.plan.stateTable === undefined ? 'has no' : 'has a'} state table ` +
+        `but tableId is ${expected.tableId === undefined ? 'missing' : 'given'}`,
+    );
+  }
+  const tableId = expected.tableId;
+  const indexId = `${tableId}/index/${StateTableSchema.fireTimeIndex}`;
+
   const streams = streamsByLogicalId(json, expected.prefix);
   const streamNames = (ids: Iterable<string>): string[] =>
     sorted(
@@ -85,6 +112,17 @@ export function expectLeastPrivilege(json: CfnTemplate, expected: LeastPrivilege
       );
     }
 
+    const dynamodbActions = sorted([...pairs.keys()].filter((action) => action.startsWith('dynamodb:')));
+    if (stage.stateful) {
+      expect(dynamodbActions, `${context}: state table actions`).toEqual(STATE_TABLE_ACTIONS);
+      for (const action of STATE_TABLE_ACTIONS) {
+        const allowed = STATE_INDEX_ACTIONS.includes(action) ? [tableId, indexId] : [tableId];
+        expect(sorted(pairs.get(action) ?? []), `${context}: ${action}`).toEqual(sorted(allowed as string[]));
+      }
+    } else {
+      expect(dynamodbActions, `${context}: a stateless stage uses no table`).toEqual([]);
+    }
+
     for (const [action, resources] of pairs) {
       const service = action.split(':')[0];
       const where = `${context}: ${action}`;
@@ -93,7 +131,7 @@ export function expectLeastPrivilege(json: CfnTemplate, expected: LeastPrivilege
       else if (service === 'kms') {
         expect(expected.keyId, `${where} without a customer key`).toBeDefined();
         expect(sorted(resources), where).toEqual([expected.keyId]);
-      } else expect(['kinesis', 'xray'], where).toContain(service);
+      } else expect(['kinesis', 'xray', 'dynamodb'], where).toContain(service);
     }
     expect(sorted(pairs.get('sqs:SendMessage') ?? []), context).toEqual([expected.queueId]);
     expect(sorted(pairs.get('logs:PutLogEvents') ?? []), context).toEqual([logGroupId]);

@@ -8,6 +8,7 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const PAGE_VIEWS_ENTRY = join(REPO_ROOT, 'examples/page-views.ts');
+export const PAGE_VIEW_COUNTS_ENTRY = join(REPO_ROOT, 'examples/page-view-counts.ts');
 export const FAN_OUT_ENTRY = fileURLToPath(new URL('./fixtures/fan-out-pipeline.ts', import.meta.url));
 
 /** The feature flags of cdk.json, so that tests synthesize what `cdk synth` does. */
@@ -51,12 +52,22 @@ export function resourcesOfType(json: CfnTemplate, type: string): [string, CfnRe
   return Object.entries(json.Resources).filter(([, resource]) => resource.Type === type);
 }
 
-/** Logical id of the resource a `Ref` or `Fn::GetAtt` points to, or the literal string (such as '*'). */
+/**
+ * Logical id of the resource a `Ref` or `Fn::GetAtt` points to, or the literal string (such as '*').
+ * A reference joined with literal suffixes (`<table ARN>/index/<name>`) gives the id with the suffixes.
+ */
 export function referencedId(value: unknown): string {
   if (typeof value === 'string') return value;
-  const ref = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+  const ref = value as { Ref?: string; 'Fn::GetAtt'?: [string, string]; 'Fn::Join'?: [string, unknown[]] };
   if (ref.Ref !== undefined) return ref.Ref;
   if (ref['Fn::GetAtt'] !== undefined) return ref['Fn::GetAtt'][0];
+  const join = ref['Fn::Join'];
+  if (join !== undefined && join[0] === '' && join[1].length > 1) {
+    const [first, ...rest] = join[1];
+    if (typeof first !== 'string' && rest.every((part) => typeof part === 'string')) {
+      return referencedId(first) + rest.join('');
+    }
+  }
   throw new Error(`unexpected reference ${JSON.stringify(value)}`);
 }
 
@@ -69,6 +80,13 @@ export function streamsByLogicalId(json: CfnTemplate, prefix = ''): Map<string, 
     streams.set(id, name.slice(prefix.length));
   }
   return streams;
+}
+
+/** The logical id of the one resource of a type; throws when there are none or several. */
+export function onlyResourceOfType(json: CfnTemplate, type: string): [string, CfnResource] {
+  const matches = resourcesOfType(json, type);
+  if (matches.length !== 1) throw new Error(`expected one ${type}, found ${matches.length}`);
+  return matches[0] as [string, CfnResource];
 }
 
 /** The function whose EDDY_STAGE_ID is the stage. */
