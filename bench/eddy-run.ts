@@ -74,7 +74,8 @@ const actual = readFileSync(output, 'utf8').trim().split('\n').sort();
 const exact = expected.length === actual.length && expected.every((line, i) => line === actual[i]);
 
 // Records that crossed Kinesis in the run: the input, the shuffle hop and the sink.
-const hops = summary.stages.reduce((sum, s) => sum + s.stats.recordsIn, 0) + summary.sinkRecords['page-views-by-page']!;
+const hops =
+  summary.stages.reduce((sum, s) => sum + s.stats.recordsIn, 0) + (summary.sinkRecords['page-views-by-page'] ?? 0);
 const ceilingMs = await emulatorCeiling(events);
 const eddyRate = (summary.inputRecords / summary.elapsedMs) * 1000;
 const ceilingRate = (events / ceilingMs) * 1000;
