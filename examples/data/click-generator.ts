@@ -1,17 +1,9 @@
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { seededRandom } from '../../shared/util/random.js';
 
-/** mulberry32: a small, fast seeded PRNG, so that a seed always gives the same sample. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
+
+import { createWriteStream } from 'node:fs';
 
 export interface ClickSampleOptions {
   readonly events: number;

@@ -11,6 +11,7 @@ import { createStateTable } from '../../shared/runtime/io/state-table-schema.js'
 import { createLambdaStageHandler, type StageHandler } from '../../shared/runtime/lambda-handler.js';
 import { CONTROL_PARTITION_KEY, END_OF_INPUT_DATA } from '../../shared/runtime/watermark-records.js';
 import { sleep } from '../../shared/util/backoff.js';
+import { seededRandom } from '../../shared/util/random.js';
 import { createDynamoDbClient, createKinesisClient, defaultLocalRegion } from '../aws-clients.js';
 import { type RunningEmulators, startEmulators } from '../emulators/index.js';
 import { KinesisEventSourceMapping, type MappingStats, type OnFailureRecord } from '../event-source-mapping/index.js';
@@ -38,6 +39,21 @@ export interface LocalPipelineOptions {
   readonly logLevel?: LocalLogLevel;
   /** The functions' timeout, the time budget each invocation gets. @default 60000 */
   readonly functionTimeoutMs?: number;
+  /**
+   * Fault injection for tests: the share of invocations that "crash" after the handler finished,
+   * its outputs and state written, before Lambda could checkpoint: the mapping delivers the batch
+   * again, as Lambda does after a timeout or an out-of-memory kill. @default 0
+   */
+  readonly crashAfterBatchRate?: number;
+  /** Seeds the fault injection. @default 1 */
+  readonly faultSeed?: number;
+  /** The stages whose invocations may crash. @default every stage */
+  readonly crashStages?: readonly string[];
+}
+
+/** A crash the local stack injected on purpose (tests of the delivery guarantee). */
+export class InjectedCrashError extends Error {
+  override readonly name = 'InjectedCrashError';
 }
 
 export interface StageStatus {
@@ -121,6 +137,8 @@ export class LocalPipeline {
     }
     const region = process.env.AWS_REGION ?? defaultLocalRegion;
     const timeoutMs = options.functionTimeoutMs ?? 60_000;
+    const random = seededRandom(options.faultSeed ?? 1);
+    const crashes = () => random() < (options.crashAfterBatchRate ?? 0);
     for (const stage of this.plan.stages) {
       const stats = new StageStats(stage.id);
       const functionName = `${this.plan.pipeline}-${stage.id}`.slice(0, 64);
@@ -159,7 +177,10 @@ export class LocalPipeline {
             const started = performance.now();
             stats.invocations += 1;
             try {
-              return await handler(event, localLambdaContext(functionName, timeoutMs, region));
+              const response = await handler(event, localLambdaContext(functionName, timeoutMs, region));
+              if ((options.crashStages?.includes(stage.id) ?? true) && crashes())
+                throw new InjectedCrashError('injected crash after the batch was processed');
+              return response;
             } catch (error) {
               stats.functionErrors += 1;
               stats.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -18,6 +18,10 @@ export interface RunFilesOptions {
   readonly endpoint?: string;
   readonly streamPrefix?: string;
   readonly logLevel?: LocalLogLevel;
+  /** See LocalPipelineOptions.crashAfterBatchRate (tests only). */
+  readonly crashAfterBatchRate?: number;
+  readonly faultSeed?: number;
+  readonly crashStages?: readonly string[];
   /** Called about every 200 ms while the run goes on. */
   readonly onProgress?: (progress: RunProgress) => void;
 }
@@ -82,6 +86,9 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
     ...(options.streamPrefix !== undefined && { streamPrefix: options.streamPrefix }),
     ...(options.logLevel !== undefined && { logLevel: options.logLevel }),
+    ...(options.crashAfterBatchRate !== undefined && { crashAfterBatchRate: options.crashAfterBatchRate }),
+    ...(options.faultSeed !== undefined && { faultSeed: options.faultSeed }),
+    ...(options.crashStages !== undefined && { crashStages: options.crashStages }),
   });
   const fedPerInput = options.inputs.map(() => 0);
   const sourceStages = new Set(
