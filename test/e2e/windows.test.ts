@@ -10,7 +10,7 @@ import { count, hopping, session, sum, tumbling } from '../../shared/windows/ind
 import type { WindowAssigner } from '../../shared/windows/types.js';
 import { type Click, reference, views } from '../reference/windows.js';
 
-const Click = z.object({ user: z.string(), page: z.string(), kind: z.string(), ts: z.number() });
+const ClickSchema = z.object({ user: z.string(), page: z.string(), kind: z.string(), ts: z.number() });
 
 interface Result {
   key: string;
@@ -58,7 +58,7 @@ describe('eddy run: event-time windows on the embedded stack equal the batch com
       const output = join(dir, `${name.replace(/ /g, '-')}.jsonl`);
       const value = kind === 'count' ? () => 1 : (c: Click) => c.ts % 7;
       const p = pipeline('win', { eventSource: { maxBatchingWindowSeconds: 0 } });
-      p.source('clicks', { schema: Click, eventTime: (c) => c.ts, maxOutOfOrderness: '5s', shards: 2 })
+      p.source('clicks', { schema: ClickSchema, eventTime: (c) => c.ts, maxOutOfOrderness: '5s', shards: 2 })
         .filter((c) => c.kind === 'view')
         .keyBy(keyOf, { shards: 3 })
         .window(assigner)
@@ -92,7 +92,7 @@ describe('eddy run: event-time windows on the embedded stack equal the batch com
     beforeAll(async () => {
       const p = pipeline('lateness', { eventSource: { maxBatchingWindowSeconds: 0, batchSize: 50 } });
       // No allowance for disorder: records behind the highest time seen can be late.
-      p.source('clicks', { schema: Click, eventTime: (c) => c.ts, maxOutOfOrderness: 0 })
+      p.source('clicks', { schema: ClickSchema, eventTime: (c) => c.ts, maxOutOfOrderness: 0 })
         .filter((c) => c.kind === 'view')
         .keyBy((c) => c.page)
         .window(tumbling('2s'), { allowedLateness: '1s', lateOutput: 'late-clicks' })
