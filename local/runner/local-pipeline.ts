@@ -172,23 +172,25 @@ export class LocalPipeline {
         onFailure: async (record) => {
           this.failedBatches.push(record);
         },
-        invoke: (event) =>
-          pool.with(async (handler) => {
-            const started = performance.now();
-            stats.invocations += 1;
-            try {
+        // An error while the handler is created (Lambda's init phase) is a function error too.
+        invoke: async (event) => {
+          const started = performance.now();
+          stats.invocations += 1;
+          try {
+            return await pool.with(async (handler) => {
               const response = await handler(event, localLambdaContext(functionName, timeoutMs, region));
               if ((options.crashStages?.includes(stage.id) ?? true) && crashes())
                 throw new InjectedCrashError('injected crash after the batch was processed');
               return response;
-            } catch (error) {
-              stats.functionErrors += 1;
-              stats.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-              throw error;
-            } finally {
-              stats.busyMs += performance.now() - started;
-            }
-          }),
+            });
+          } catch (error) {
+            stats.functionErrors += 1;
+            stats.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+            throw error;
+          } finally {
+            stats.busyMs += performance.now() - started;
+          }
+        },
       });
       this.#stats.set(stage.id, stats);
       this.#pools.set(stage.id, pool);
