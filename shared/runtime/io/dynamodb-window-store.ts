@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { type BackoffOptions, backoffDelay, sleep } from '../../util/backoff.js';
 import { StateTableSchema } from './state-table-schema.js';
+import { isTransientAwsError } from './transient-errors.js';
 import {
   type ChannelWatermarks,
   type CommitOutcome,
@@ -472,27 +473,19 @@ function fromAttributeValue(value: AttributeValue): unknown {
   return value.B ?? value.BS;
 }
 
-/** Errors that a later attempt can cure; anything else (no such table, a bad request) is a bug to surface. */
+/** DynamoDB's own throttling and server errors; a conditional check failure is an answer, not a fault. */
+const DYNAMODB_TRANSIENT = [
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  // A write to an item that a transaction is changing.
+  'TransactionConflictException',
+];
+
 function isRetryable(error: unknown): boolean {
-  const e = error as { name?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
-  const status = e.$metadata?.httpStatusCode;
-  if (isConditionalCheckFailure(error)) return false;
-  return (
-    e.$retryable !== undefined ||
-    e.name === 'ProvisionedThroughputExceededException' ||
-    e.name === 'ThrottlingException' ||
-    e.name === 'RequestLimitExceeded' ||
-    e.name === 'InternalServerError' ||
-    e.name === 'ServiceUnavailable' ||
-    // A write to an item that a transaction is changing.
-    e.name === 'TransactionConflictException' ||
-    e.name === 'TimeoutError' ||
-    (status !== undefined && status >= 500) ||
-    e.code === 'ECONNRESET' ||
-    e.code === 'ECONNREFUSED' ||
-    e.code === 'EPIPE' ||
-    e.code === 'ETIMEDOUT'
-  );
+  return !isConditionalCheckFailure(error) && isTransientAwsError(error, DYNAMODB_TRANSIENT);
 }
 
 function chunk<T>(list: readonly T[], size: number): T[][] {

@@ -2,6 +2,7 @@ import { type KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } fr
 import { type BackoffOptions, backoffDelay, sleep } from '../../util/backoff.js';
 import type { OutputRecord } from '../records.js';
 import type { RecordWriter, WriteOutcome } from './record-writer.js';
+import { isTransientAwsError } from './transient-errors.js';
 
 export interface KinesisRecordWriterOptions {
   readonly client: KinesisClient;
@@ -90,22 +91,15 @@ export class KinesisRecordWriter implements RecordWriter {
   }
 }
 
-/** Errors that a later attempt can cure; anything else (no such stream, access denied) is a bug to surface. */
+/** Kinesis' throttling errors (per shard, per account, and KMS under the stream's encryption). */
+const KINESIS_TRANSIENT = [
+  'ProvisionedThroughputExceededException',
+  'LimitExceededException',
+  'KMSThrottlingException',
+];
+
 function isRetryable(error: unknown): boolean {
-  const e = error as { name?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
-  const status = e.$metadata?.httpStatusCode;
-  return (
-    e.$retryable !== undefined ||
-    e.name === 'ProvisionedThroughputExceededException' ||
-    e.name === 'LimitExceededException' ||
-    e.name === 'KMSThrottlingException' ||
-    e.name === 'TimeoutError' ||
-    (status !== undefined && status >= 500) ||
-    e.code === 'ECONNRESET' ||
-    e.code === 'ECONNREFUSED' ||
-    e.code === 'EPIPE' ||
-    e.code === 'ETIMEDOUT'
-  );
+  return isTransientAwsError(error, KINESIS_TRANSIENT);
 }
 
 function* chunks(records: OutputRecord[]): Generator<OutputRecord[]> {
