@@ -83,7 +83,7 @@ export class StageRunner {
     }
     this.program = compileStage(options.pipeline.graph, stage);
     const input = options.pipeline.graph.node(stage.nodes[0] ?? '');
-    this.#source = input.kind === 'source' && input.eventTime !== undefined ? input : undefined;
+    this.#source = input.kind === 'source' ? input : undefined;
     const shards =
       options.shards ?? new UniformShardDirectory(new Map(plan.streams.map((s) => [s.name, s.shardCount])));
     this.#watermarks = new WatermarkEmitter(plan, stage, shards);
@@ -213,8 +213,10 @@ export class StageRunner {
   /** A source's watermark after a batch: the highest event time minus the bound (docs/watermarks.md). */
   #sourceWatermark(processed: ProcessedBatch): number | undefined {
     if (this.#source === undefined) return undefined;
+    // Even without event time: the end of a bounded input also closes processing-time windows.
     if (processed.endOfInput) return END_OF_TIME;
-    return processed.maxEventTime === undefined ? undefined : processed.maxEventTime - this.#source.maxOutOfOrderness;
+    if (this.#source.eventTime === undefined || processed.maxEventTime === undefined) return undefined;
+    return processed.maxEventTime - this.#source.maxOutOfOrderness;
   }
 
   /** @param deadline epoch ms by which the batch must be answered (Lambda's remaining time). */

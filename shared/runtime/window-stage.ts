@@ -18,6 +18,7 @@ import type { StoredWindow, WindowChange, WindowStore } from './io/window-store.
 import { compareSequenceNumbers, isApplied } from './io/window-store.js';
 import type { Element, InputRecord } from './records.js';
 import type { Emitted, Step } from './stage-program.js';
+import { END_OF_TIME } from './watermark-records.js';
 
 /** A data record of the batch, with what the window operator needs beside it. */
 interface Arrival {
@@ -129,10 +130,10 @@ export class WindowStage {
         );
         return;
       }
-      const watermark = processingTime ? this.#options.now() : channels.current();
+      const watermark = processingTime ? this.#processingWatermark(channels) : channels.current();
       arrivals.push({ record, element, key: element.key ?? '', time, watermark });
     });
-    const watermark = processingTime ? this.#options.now() : channels.current();
+    const watermark = processingTime ? this.#processingWatermark(channels) : channels.current();
 
     const byKey = new Map<string, Arrival[]>();
     for (const arrival of arrivals) {
@@ -241,6 +242,11 @@ export class WindowStage {
       channelsVersion: loaded?.version ?? 0,
       counts,
     };
+  }
+
+  /** The clock, or the end of time once every upstream channel has reached the end of its input. */
+  #processingWatermark(channels: ChannelWatermarks): number {
+    return channels.current() >= END_OF_TIME ? END_OF_TIME : this.#options.now();
   }
 
   /** Loads the windows the batch can touch: exact windows for fixed assigners, all of a key's for sessions. */

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { writeClickSample } from '../../examples/data/click-generator.js';
 import { type RunSummary, runPipelineOnFiles } from '../../local/runner/run-files.js';
 import { pipeline } from '../../shared/index.js';
-import { count, hopping, session, sum, tumbling } from '../../shared/windows/index.js';
+import { count, hopping, session, sum, tumbling, tumblingProcessingTime } from '../../shared/windows/index.js';
 import type { WindowAssigner } from '../../shared/windows/types.js';
 import { type Click, reference, views } from '../reference/windows.js';
 
@@ -84,6 +84,33 @@ describe('eddy run: event-time windows on the embedded stack equal the batch com
     },
     180_000,
   );
+
+  it('fires processing-time windows at the end of a bounded input, every record counted once', async () => {
+    const output = join(dir, 'processing-time.jsonl');
+    const p = pipeline('clock', { eventSource: { maxBatchingWindowSeconds: 0 } });
+    p.source('clicks', { schema: ClickSchema, shards: 2 })
+      .filter((c) => c.kind === 'view')
+      .keyBy((c) => c.page)
+      .window(tumblingProcessingTime('1h'))
+      .aggregate(count())
+      .sink('results');
+
+    await runPipelineOnFiles({
+      pipeline: p,
+      inputs: [{ stream: 'clicks', file: input }],
+      outputs: [{ stream: 'results', file: output }],
+    });
+
+    const results = [...asMap(readLines<Result>(output)).entries()];
+    const perPage = new Map<string, number>();
+    for (const [name, value] of results) {
+      const page = name.split('|')[0] ?? '';
+      perPage.set(page, (perPage.get(page) ?? 0) + value);
+    }
+    const expected = new Map<string, number>();
+    for (const c of views(input)) expected.set(c.page, (expected.get(c.page) ?? 0) + 1);
+    expect(perPage).toEqual(expected);
+  }, 180_000);
 
   describe('with late data', () => {
     let summary: RunSummary;
