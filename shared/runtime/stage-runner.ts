@@ -93,7 +93,6 @@ export class StageRunner {
       if (options.store === undefined) throw new Error(`stage ${stage.id} keeps state: give the runner a state store`);
       this.#store = options.store;
       this.#window = new WindowStage({
-        graph: options.pipeline.graph,
         stage,
         window,
         store: options.store,

@@ -1,5 +1,4 @@
 import type { WindowNode } from '../dag/graph.js';
-import type { PipelineGraph } from '../dag/pipeline-graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
 import { assignWindows } from '../windows/assigners.js';
 import type { WindowState } from '../windows/types.js';
@@ -54,7 +53,6 @@ export interface LateOutputRecord {
 }
 
 export interface WindowStageOptions {
-  readonly graph: PipelineGraph;
   readonly stage: StageSpec;
   readonly window: WindowNode;
   readonly store: WindowStore;
