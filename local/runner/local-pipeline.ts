@@ -4,7 +4,9 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { PipelinePlan, StageSpec } from '../../shared/dag/plan-types.js';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
+import { IdlenessCheck } from '../../shared/runtime/idleness.js';
 import { DynamoDbWindowStore } from '../../shared/runtime/io/dynamodb-window-store.js';
+import { KinesisLatestArrival } from '../../shared/runtime/io/kinesis-latest-arrival.js';
 import { KinesisRecordWriter } from '../../shared/runtime/io/kinesis-record-writer.js';
 import { KinesisShardDirectory } from '../../shared/runtime/io/shard-directory.js';
 import { createStateTable } from '../../shared/runtime/io/state-table-schema.js';
@@ -49,6 +51,11 @@ export interface LocalPipelineOptions {
   readonly faultSeed?: number;
   /** The stages whose invocations may crash. @default every stage */
   readonly crashStages?: readonly string[];
+  /**
+   * How often idle source shards are looked for, when a source has an `idleTimeout` (EventBridge
+   * runs the same check every minute in the cloud). @default 1000
+   */
+  readonly idleCheckIntervalMs?: number;
 }
 
 /** A crash the local stack injected on purpose (tests of the delivery guarantee). */
@@ -78,6 +85,9 @@ export class LocalPipeline {
   readonly shards: KinesisShardDirectory;
   /** The state store of windowed stages, when the pipeline has any. */
   store: DynamoDbWindowStore | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #idleRun: Promise<void> | undefined;
+  #stopped = false;
 
   private constructor(
     readonly pipeline: Pipeline,
@@ -198,6 +208,30 @@ export class LocalPipeline {
     }
     for (const mapping of this.#mappings.values()) mapping.start();
     await Promise.all([...this.#mappings.values()].map((mapping) => mapping.ready()));
+    this.#startIdlenessCheck(options.idleCheckIntervalMs ?? 1000);
+  }
+
+  /** The scheduled idleness check of the cloud, on a timer; runs never overlap. */
+  #startIdlenessCheck(intervalMs: number): void {
+    const check = new IdlenessCheck({
+      pipeline: this.pipeline,
+      arrivals: new KinesisLatestArrival({ client: this.kinesis, streamPrefix: this.streamPrefix }),
+      shards: this.shards,
+      writer: new KinesisRecordWriter({ client: this.kinesis, streamPrefix: this.streamPrefix }),
+    });
+    if (!check.enabled) return;
+    const schedule = () => {
+      if (this.#stopped) return;
+      this.#idleTimer = setTimeout(() => {
+        // A failed run is as a failed scheduled invocation: the next one tries again.
+        this.#idleRun = check
+          .run()
+          .then(() => undefined)
+          .catch(() => undefined)
+          .finally(schedule);
+      }, intervalMs);
+    };
+    schedule();
   }
 
   status(): StageStatus[] {
@@ -261,6 +295,9 @@ export class LocalPipeline {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#idleTimer);
+    await this.#idleRun;
     await Promise.all([...this.#mappings.values()].map((mapping) => mapping.stop()));
     this.kinesis.destroy();
     this.dynamodb?.destroy();

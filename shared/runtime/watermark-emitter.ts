@@ -25,10 +25,26 @@ export class WatermarkEmitter {
 
   /** The records that carry `watermark` for the channel of `inputShardId`, one per target shard. */
   async records(inputShardId: string, watermark: number, origin: string): Promise<OutputRecord[]> {
+    return this.#toEveryTargetShard(inputShardId, origin, (ch, n) => ({ wm: watermark, ch, n }));
+  }
+
+  /**
+   * The idle marks of the channel of `inputShardId`, one per target shard: the consumers leave it out
+   * of their minimum until it sends a watermark again.
+   */
+  async idleRecords(inputShardId: string, origin: string): Promise<OutputRecord[]> {
+    return this.#toEveryTargetShard(inputShardId, origin, (ch, n) => ({ ch, n, idle: true }));
+  }
+
+  async #toEveryTargetShard(
+    inputShardId: string,
+    origin: string,
+    record: (ch: string, n: number) => WatermarkRecord,
+  ): Promise<OutputRecord[]> {
     if (this.targets.length === 0) return [];
     const channels = (await this.directory.openShards(this.stage.input)).length;
     const ch = channelId(this.stage.id, inputShardId);
-    const data = JSON.stringify({ wm: watermark, ch, n: Math.max(1, channels) } satisfies WatermarkRecord);
+    const data = JSON.stringify(record(ch, Math.max(1, channels)));
     const records: OutputRecord[] = [];
     for (const stream of this.targets) {
       for (const shard of await this.directory.openShards(stream)) {

@@ -1,0 +1,97 @@
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { LocalPipeline } from '../../local/runner/local-pipeline.js';
+import { pipeline } from '../../shared/index.js';
+import { count, tumbling } from '../../shared/windows/index.js';
+import { waitUntil } from '../helpers/emulators.js';
+
+const Event = z.object({ key: z.string(), ts: z.number() });
+
+interface Result {
+  key: string;
+  windowStart: number;
+  windowEnd: number;
+  value: number;
+}
+
+/** A source of 2 shards into a 10 s tumbling count: with data on shard 0 only, shard 1 sends no watermark. */
+function counts(idleTimeout: '1s' | undefined) {
+  const p = pipeline(idleTimeout === undefined ? 'held' : 'idle', { eventSource: { maxBatchingWindowSeconds: 0 } });
+  p.source('events', {
+    schema: Event,
+    eventTime: (e) => e.ts,
+    maxOutOfOrderness: 0,
+    shards: 2,
+    ...(idleTimeout !== undefined && { idleTimeout }),
+  })
+    .keyBy((e) => e.key, { shards: 1 })
+    .window(tumbling('10s'))
+    .aggregate(count())
+    .sink('counts');
+  return p;
+}
+
+/** Event times 0 s to 45 s, two keys, all routed to shard 0 of the source. */
+async function putIntoShardZero(local: LocalPipeline): Promise<void> {
+  const events = Array.from({ length: 20 }, (_, i) => ({ key: i % 2 === 0 ? 'a' : 'b', ts: i * 2500 }));
+  const response = await local.kinesis.send(
+    new PutRecordsCommand({
+      StreamName: local.physicalName('events'),
+      Records: events.map((e) => ({ PartitionKey: e.key, ExplicitHashKey: '0', Data: Buffer.from(JSON.stringify(e)) })),
+    }),
+  );
+  expect(response.FailedRecordCount ?? 0).toBe(0);
+  expect(new Set(response.Records?.map((r) => r.ShardId))).toEqual(new Set(['shardId-000000000000']));
+}
+
+async function results(local: LocalPipeline): Promise<Result[]> {
+  return (await local.readStream('counts')).map((r) => JSON.parse(Buffer.from(r.data).toString('utf8')) as Result);
+}
+
+describe('idle source shards on the local stack', () => {
+  it('fires windows with no end of input once the empty shard is marked idle', async () => {
+    // Prepare
+    const local = await LocalPipeline.start({ pipeline: counts('1s'), idleCheckIntervalMs: 250 });
+    try {
+      // Act
+      await putIntoShardZero(local);
+      await waitUntil(async () => (await results(local)).length >= 8, 'the windows before 40 s fired', {
+        timeoutMs: 8000,
+        intervalMs: 200,
+      });
+
+      // Assess: the watermark is shard 0's highest event time, 47.5 s: [40 s, 50 s) stays open.
+      const fired = (await results(local)).map((r) => `${r.key} ${r.windowStart}-${r.windowEnd} ${r.value}`).sort();
+      expect(fired).toEqual([
+        'a 0-10000 2',
+        'a 10000-20000 2',
+        'a 20000-30000 2',
+        'a 30000-40000 2',
+        'b 0-10000 2',
+        'b 10000-20000 2',
+        'b 20000-30000 2',
+        'b 30000-40000 2',
+      ]);
+      expect(local.failedBatches).toEqual([]);
+    } finally {
+      await local.stop();
+    }
+  }, 20_000);
+
+  it('(control) fires nothing in the same time when the source has no idle timeout', async () => {
+    const local = await LocalPipeline.start({ pipeline: counts(undefined), idleCheckIntervalMs: 250 });
+    try {
+      await putIntoShardZero(local);
+      // Shard 0's records reached the window stage: only the silent shard 1 holds the watermark back.
+      await waitUntil(() => local.status().every((s) => s.stats.invocations > 0), 'every stage ran', {
+        timeoutMs: 8000,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+
+      expect(await results(local)).toEqual([]);
+    } finally {
+      await local.stop();
+    }
+  }, 20_000);
+});
