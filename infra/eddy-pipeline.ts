@@ -10,6 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Pipeline, PipelinePlan, StreamRole } from '../shared/index.js';
+import { IdlenessFunction } from './idleness-function.js';
 import { DEFAULT_HANDLER_ENTRY } from './paths.js';
 import { StageFunction } from './stage-function.js';
 import { PipelineStateTable, validateStateTableKey, validateStateTableName } from './state-table.js';
@@ -116,6 +117,8 @@ export class EddyPipeline extends Construct {
   readonly failureQueue: sqs.IQueue;
   /** The state table of the stateful stages; undefined when every stage is stateless. */
   readonly stateTable?: dynamodb.ITableV2;
+  /** The scheduled idle-shard check, when a source has an `idleTimeout`. */
+  readonly idleness?: IdlenessFunction;
 
   readonly #streams: PipelineStreams;
   /** Stage constructs by stage id: resources added per stage (state tables) grant to their functions. */
@@ -181,6 +184,23 @@ export class EddyPipeline extends Construct {
     }
     this.#stages = stages;
     this.functions = new Map([...stages].map(([stageId, stage]) => [stageId, stage.function]));
+
+    // Sources that may go idle need the scheduled check that marks their shards idle downstream.
+    const idleStages = this.plan.stages.filter((stage) => stage.idleTimeout !== undefined);
+    if (idleStages.length > 0) {
+      const shuffles = new Set(this.plan.streams.filter((s) => s.role === 'shuffle').map((s) => s.name));
+      this.idleness = new IdlenessFunction(this, 'IdleShards', {
+        pipelineName: this.plan.pipeline,
+        pipelineEntry: settings.pipelineEntry,
+        streamNamePrefix: settings.streamNamePrefix,
+        sources: idleStages.map((stage) => this.#streams.get(stage.input)),
+        targets: [...new Set(idleStages.flatMap((stage) => stage.outputs.filter((o) => shuffles.has(o))))].map((name) =>
+          this.#streams.get(name),
+        ),
+        logRetention: settings.logRetention,
+        removalPolicy: settings.removalPolicy,
+      });
+    }
 
     this.#addOutputs();
   }

@@ -11,3 +11,8 @@ export const PACKAGE_LOCK_FILE: string = fileURLToPath(new URL('../package-lock.
 
 /** The one Lambda entry point every stage runs. */
 export const DEFAULT_HANDLER_ENTRY: string = fileURLToPath(new URL('../functions/stage-handler.ts', import.meta.url));
+
+/** The entry of the scheduled function that marks idle source shards (docs/watermarks.md). */
+export const IDLENESS_HANDLER_ENTRY: string = fileURLToPath(
+  new URL('../functions/idleness-handler.ts', import.meta.url),
+);

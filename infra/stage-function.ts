@@ -21,6 +21,28 @@ const CREATE_REQUIRE_BANNER =
 /** The module specifier `functions/stage-handler.ts` imports the user's pipeline from. */
 const USER_PIPELINE_SPECIFIER = '@eddy/user-pipeline';
 
+/**
+ * How every Eddy function is bundled: ESM for node22, minified with source maps, the AWS SDK bundled,
+ * and the user's pipeline module aliased in, so one handler source serves every pipeline.
+ */
+export function pipelineBundling(pipelineEntry: string): nodejs.BundlingOptions {
+  return {
+    format: nodejs.OutputFormat.ESM,
+    target: 'node22',
+    minify: true,
+    sourceMap: true,
+    // Mapped stack traces need names and lines, not the sources: this keeps the asset small.
+    sourcesContent: false,
+    // Prefer the ESM builds of dependencies that ship both.
+    mainFields: ['module', 'main'],
+    banner: CREATE_REQUIRE_BANNER,
+    // Bundle the AWS SDK instead of using the runtime's copy: the function then runs the SDK
+    // versions the runtime was tested with, not whatever Lambda ships that month.
+    externalModules: [],
+    esbuildArgs: { [`--alias:${USER_PIPELINE_SPECIFIER}`]: pipelineEntry },
+  };
+}
+
 export interface StageFunctionProps {
   /** The stage this function runs. */
   readonly stage: StageSpec;
@@ -102,21 +124,7 @@ export class StageFunction extends Construct {
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        // Mapped stack traces need names and lines, not the sources: this keeps the asset small.
-        sourcesContent: false,
-        // Prefer the ESM builds of dependencies that ship both.
-        mainFields: ['module', 'main'],
-        banner: CREATE_REQUIRE_BANNER,
-        // Bundle the AWS SDK instead of using the runtime's copy: the function then runs the SDK
-        // versions the runtime was tested with, not whatever Lambda ships that month.
-        externalModules: [],
-        esbuildArgs: { [`--alias:${USER_PIPELINE_SPECIFIER}`]: props.pipelineEntry },
-      },
+      bundling: pipelineBundling(props.pipelineEntry),
     });
 
     const settings = stage.eventSource;

@@ -60,6 +60,8 @@ export interface StageSpec {
   readonly eventSource: EventSourceSettings;
   /** Whether the stage keeps state (windows, joins) in the pipeline's state table. */
   readonly stateful: boolean;
+  /** A source stage whose shards may go idle: after this many ms without records (docs/watermarks.md). */
+  readonly idleTimeout?: number;
 }
 
 export interface PipelinePlan {

@@ -58,6 +58,7 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
     outputs,
     eventSource: resolveEventSourceSettings(label, graph.options.eventSource, input.eventSource),
     stateful: fused.some(isStateful),
+    ...(input.kind === 'source' && input.idleTimeout !== undefined && { idleTimeout: input.idleTimeout }),
   };
 }
 

@@ -1,0 +1,79 @@
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { IDLENESS_HANDLER_ENTRY, PACKAGE_LOCK_FILE, PACKAGE_ROOT } from './paths.js';
+import { pipelineBundling } from './stage-function.js';
+
+export interface IdlenessFunctionProps {
+  readonly pipelineName: string;
+  readonly pipelineEntry: string;
+  readonly streamNamePrefix: string;
+  /** Source streams whose shards may go idle: read to see whether a record arrived lately. */
+  readonly sources: readonly kinesis.IStream[];
+  /** Shuffle streams that receive the idle marks. */
+  readonly targets: readonly kinesis.IStream[];
+  /**
+   * How often the check runs; EventBridge schedules go down to one minute.
+   * @default Duration.minutes(1)
+   */
+  readonly schedule?: Duration;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * The scheduled function that marks idle source shards (Flink's withIdleness, docs/watermarks.md),
+ * so that a shard with no records does not hold back every window downstream.
+ */
+export class IdlenessFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly rule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: IdlenessFunctionProps) {
+    super(scope, id);
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Eddy idle-shard check of pipeline ${props.pipelineName}`,
+    });
+    logGroup.grantWrite(role);
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: IDLENESS_HANDLER_ENTRY,
+      handler: 'handler',
+      projectRoot: PACKAGE_ROOT,
+      depsLockFilePath: PACKAGE_LOCK_FILE,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      // One GetShardIterator and one GetRecords per source shard: seconds, well within a minute.
+      timeout: Duration.seconds(50),
+      role,
+      logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      description: `Eddy pipeline ${props.pipelineName}: marks idle source shards for the watermark`,
+      environment: {
+        EDDY_STREAM_PREFIX: props.streamNamePrefix,
+        POWERTOOLS_SERVICE_NAME: props.pipelineName,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: pipelineBundling(props.pipelineEntry),
+    });
+    for (const source of props.sources) source.grantRead(this.function);
+    for (const target of props.targets) target.grantWrite(this.function);
+    this.rule = new events.Rule(this, 'Schedule', {
+      description: `Eddy pipeline ${props.pipelineName}: idle-shard check`,
+      schedule: events.Schedule.rate(props.schedule ?? Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0 })],
+    });
+  }
+}

@@ -1,0 +1,79 @@
+import { fileURLToPath } from 'node:url';
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pageViewCounts from '../../examples/page-view-counts.js';
+import { EddyPipeline } from '../../infra/eddy-pipeline.js';
+import sensors from './fixtures/idle-pipeline.js';
+import { PAGE_VIEW_COUNTS_ENTRY, synthesize, testApp } from './support.js';
+
+const IDLE_ENTRY = fileURLToPath(new URL('./fixtures/idle-pipeline.ts', import.meta.url));
+
+interface Statement {
+  Action: string | string[];
+  Resource: unknown;
+}
+
+describe('EddyPipeline with a source that may go idle', () => {
+  let template: Template;
+  let dispose: () => void;
+  let pipeline: EddyPipeline;
+
+  beforeAll(() => {
+    const test = testApp();
+    dispose = test.dispose;
+    const stack = new Stack(test.app, 'Sensors');
+    pipeline = new EddyPipeline(stack, 'Pipeline', { pipeline: sensors, pipelineEntry: IDLE_ENTRY });
+    template = synthesize(test.app, stack).template;
+  });
+  afterAll(() => dispose());
+
+  it('schedules the idle-shard check every minute', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: Match.anyValue() })],
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Description: Match.stringLikeRegexp('marks idle source shards'),
+      Environment: { Variables: Match.objectLike({ EDDY_STREAM_PREFIX: '' }) },
+    });
+  });
+
+  it('lets the check read only the source stream and write only the shuffle stream', () => {
+    const roleId = template.findResources('AWS::IAM::Role', {
+      Properties: { Description: Match.stringLikeRegexp('idle-shard check') },
+    });
+    const [role] = Object.keys(roleId);
+    const policies = Object.values(
+      template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } }),
+    ) as { Properties: { PolicyDocument: { Statement: Statement[] } } }[];
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const kinesis = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('kinesis:')));
+    const streamsOf = (action: string) =>
+      kinesis.filter((s) => [s.Action].flat().includes(action)).map((s) => JSON.stringify(s.Resource));
+    const streamId = (name: string) =>
+      Object.entries(template.findResources('AWS::Kinesis::Stream')).find(
+        ([, r]) => (r as { Properties: { Name: string } }).Properties.Name === name,
+      )?.[0];
+    expect(streamsOf('kinesis:PutRecords').join()).toContain(streamId('sensors-keyBy-1'));
+    expect(streamsOf('kinesis:PutRecords').join()).not.toContain(streamId('readings'));
+    expect(streamsOf('kinesis:GetRecords').join()).toContain(streamId('readings'));
+    expect(streamsOf('kinesis:GetRecords').join()).not.toContain(streamId('sensors-keyBy-1'));
+    expect(statements.some((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')))).toBe(false);
+    expect(pipeline.idleness).toBeDefined();
+  });
+
+  it('adds no check to a pipeline whose sources have no idleTimeout', () => {
+    const test = testApp();
+    const stack = new Stack(test.app, 'Counts');
+    const counts = new EddyPipeline(stack, 'Pipeline', {
+      pipeline: pageViewCounts,
+      pipelineEntry: PAGE_VIEW_COUNTS_ENTRY,
+    });
+    Template.fromStack(stack).resourceCountIs('AWS::Events::Rule', 0);
+    expect(counts.idleness).toBeUndefined();
+    test.dispose();
+  });
+});
