@@ -185,6 +185,24 @@ export class WindowStage {
         if (closed) changes.push(this.#tombstone(state, versionOf(state), shardId, lastSequence));
         else deletes.push({ kind: 'delete', stageId: stage.id, window: state, expectedVersion: versionOf(state) });
       }
+      if (this.spec.assigner.kind === 'session') {
+        // A session that merged stored sessions and fired in this batch was never written: without a
+        // tombstone, a retry after the merged-away sessions were deleted would rebuild it from the
+        // retried records alone. Fixed windows born and fired in one batch need none: all their
+        // records are in the batch, and nothing of them was written.
+        for (const result of outcome.results) {
+          if (result.kind !== 'final' || changes.some((c) => c.kind === 'put' && sameWindow(c.state, result))) continue;
+          const state = {
+            key,
+            start: result.windowStart,
+            end: result.windowEnd,
+            accumulator: null,
+            count: 0,
+            emitted: result.revision,
+          };
+          changes.push(this.#tombstone(state, versionOf(state), shardId, lastSequence));
+        }
+      }
       const lastOfKey = (keyArrivals.at(-1) as Arrival).record;
       for (const result of outcome.results) results.push({ result, origin: lastOfKey });
       for (const late of outcome.late) this.#emitLate(sink, late, fresh, key, counts);
@@ -349,6 +367,13 @@ export class WindowStage {
       value: late.record.value,
     });
   }
+}
+
+function sameWindow(
+  state: { key: string; start: number; end: number },
+  result: { key: string; windowStart: number; windowEnd: number },
+): boolean {
+  return state.key === result.key && state.start === result.windowStart && state.end === result.windowEnd;
 }
 
 function windowId(state: { key: string; start: number; end: number }): string {

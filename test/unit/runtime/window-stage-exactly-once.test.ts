@@ -173,7 +173,7 @@ describe('windowed stage: exactly-once results under retries, crashes and partia
             expect(sink.values('p-window-1-late')).toEqual([]);
           },
         ),
-        { numRuns: 40 },
+        { numRuns: 500 },
       );
     },
     120_000,
