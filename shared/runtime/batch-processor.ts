@@ -81,51 +81,50 @@ export function processBatch(
   let maxEventTime: number | undefined;
   let endOfInput = false;
 
+  const deadLetter = (record: InputRecord, error: RecordProcessingError, correlationId?: string): void => {
+    const letter = deadLetterOf(context, program.stage.id, record, error, correlationId);
+    failures.push(letter.envelope);
+    deadLetters.push(letter.output);
+    counts.deadLettered += 1;
+  };
+
   for (const record of records) {
     const origin = record.position.sequenceNumber;
-    // Past decoding, the correlation id is the one the record carries from its source.
-    let correlationId = correlationIdOf(record.position);
-    const fail = (error: RecordProcessingError): void => {
-      const letter = deadLetterOf(context, program.stage.id, record, error, correlationId);
-      failures.push(letter.envelope);
-      deadLetters.push(letter.output);
-      counts.deadLettered += 1;
-    };
-    let decoded: Decoded;
+    let decoded: readonly Decoded[];
     try {
       decoded = program.decode(record);
     } catch (error) {
-      if (error instanceof RecordProcessingError) {
-        counts.recordsIn += 1;
-        fail(error);
+      if (!(error instanceof RecordProcessingError)) throw error;
+      counts.recordsIn += 1;
+      deadLetter(record, error);
+      continue;
+    }
+    for (const item of decoded) {
+      if (item.kind === 'end-of-input') {
+        endOfInput = true;
         continue;
       }
-      throw error;
+      if (item.kind === 'watermark') {
+        watermarks.push(item.record);
+        continue;
+      }
+      counts.recordsIn += 1;
+      const element = item.element;
+      if (element.eventTime !== undefined && (maxEventTime === undefined || element.eventTime > maxEventTime)) {
+        maxEventTime = element.eventTime;
+      }
+      program.run(element, {
+        emit: (emitted) => {
+          outputs.push({ ...emitted, origin });
+          counts.recordsOut += 1;
+        },
+        filtered: () => {
+          counts.filtered += 1;
+        },
+        // Past decoding, the correlation id is the one the record carries from its source.
+        failed: (error) => deadLetter(item.record ?? record, error, element.id),
+      });
     }
-    if (decoded.kind === 'end-of-input') {
-      endOfInput = true;
-      continue;
-    }
-    if (decoded.kind === 'watermark') {
-      watermarks.push(decoded.record);
-      continue;
-    }
-    counts.recordsIn += 1;
-    const element = decoded.element;
-    if (element.eventTime !== undefined && (maxEventTime === undefined || element.eventTime > maxEventTime)) {
-      maxEventTime = element.eventTime;
-    }
-    correlationId = element.id;
-    program.run(element, {
-      emit: (emitted) => {
-        outputs.push({ ...emitted, origin });
-        counts.recordsOut += 1;
-      },
-      filtered: () => {
-        counts.filtered += 1;
-      },
-      failed: fail,
-    });
   }
   return {
     outputs,

@@ -2,18 +2,35 @@ import type { z } from 'zod';
 import type { KeyByNode, SourceNode } from '../dag/graph.js';
 import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from './dead-letter.js';
 import { correlationIdOf, type Element, type InputRecord, type ShuffleEnvelope } from './records.js';
+import { isShufflePack } from './shuffle-pack.js';
 import { isEndOfInput, isWatermarkRecord, type WatermarkRecord } from './watermark-records.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** What an input record is: data for the operators, or a control record that carries time. */
+/** Where a packed envelope sits in the stream of its producing channel (shuffle-pack.ts). */
+export interface ChannelPosition {
+  readonly channel: string;
+  readonly position: string;
+}
+
+/** What an input record holds: data for the operators, or a control record that carries time. */
 export type Decoded =
-  | { readonly kind: 'data'; readonly element: Element }
+  | {
+      readonly kind: 'data';
+      readonly element: Element;
+      /** Packed envelopes: their channel position, to tell a producer's repeats from new envelopes. */
+      readonly from?: ChannelPosition;
+      /** Packed envelopes: the envelope alone, as its own record (for dead letters and late outputs). */
+      readonly record?: InputRecord;
+    }
   | { readonly kind: 'watermark'; readonly record: WatermarkRecord }
   | { readonly kind: 'end-of-input' };
 
-/** Turns a stage's input record into what its first operator receives, or throws RecordProcessingError. */
-export type Decoder = (record: InputRecord) => Decoded;
+/**
+ * Turns a stage's input record into what its first operator receives (several items for a shuffle
+ * pack), or throws RecordProcessingError.
+ */
+export type Decoder = (record: InputRecord) => readonly Decoded[];
 
 function parseJson(record: InputRecord, operator: string, reason: 'malformed-json' | 'malformed-envelope'): unknown {
   try {
@@ -41,7 +58,7 @@ function describeIssues(issues: readonly FieldIssue[]): string {
 export function sourceDecoder(source: SourceNode): Decoder {
   const operator = source.name;
   return (record) => {
-    if (isEndOfInput(record.position.partitionKey, record.data)) return { kind: 'end-of-input' };
+    if (isEndOfInput(record.position.partitionKey, record.data)) return [{ kind: 'end-of-input' }];
     const json = parseJson(record, operator, DeadLetterReasons.malformedJson);
     const parsed = source.schema.safeParse(json);
     if (!parsed.success) {
@@ -54,8 +71,8 @@ export function sourceDecoder(source: SourceNode): Decoder {
       });
     }
     const id = correlationIdOf(record.position);
-    if (source.eventTime === undefined) return { kind: 'data', element: { id, value: parsed.data } };
-    return { kind: 'data', element: { id, value: parsed.data, eventTime: extractEventTime(source, parsed.data) } };
+    if (source.eventTime === undefined) return [{ kind: 'data', element: { id, value: parsed.data } }];
+    return [{ kind: 'data', element: { id, value: parsed.data, eventTime: extractEventTime(source, parsed.data) } }];
   };
 }
 
@@ -84,33 +101,69 @@ function extractEventTime(source: SourceNode, value: unknown): number {
   return millis;
 }
 
-/** Shuffle records are envelopes written by the stage before. */
+/**
+ * Shuffle records are packs of envelopes written by the stage before (shuffle-pack.ts); a lone
+ * envelope or watermark record is read too (idle marks, and producers outside Eddy).
+ */
 export function shuffleDecoder(keyBy: KeyByNode): Decoder {
+  const malformed = () =>
+    new RecordProcessingError({
+      reason: DeadLetterReasons.malformedEnvelope,
+      operator: keyBy.name,
+      message: `record on shuffle stream '${keyBy.stream}' is not an Eddy envelope ({ id, k, t?, v }) or pack`,
+    });
   return (record) => {
-    const envelope = parseJson(record, keyBy.name, DeadLetterReasons.malformedEnvelope) as Partial<ShuffleEnvelope>;
-    if (isWatermarkRecord(envelope)) return { kind: 'watermark', record: envelope };
-    if (
-      typeof envelope !== 'object' ||
-      envelope === null ||
-      typeof envelope.id !== 'string' ||
-      typeof envelope.k !== 'string' ||
-      !('v' in envelope) ||
-      (envelope.t !== undefined && typeof envelope.t !== 'number')
-    ) {
-      throw new RecordProcessingError({
-        reason: DeadLetterReasons.malformedEnvelope,
-        operator: keyBy.name,
-        message: `record on shuffle stream '${keyBy.stream}' is not an Eddy envelope ({ id, k, t?, v })`,
-      });
+    const json = parseJson(record, keyBy.name, DeadLetterReasons.malformedEnvelope);
+    if (isShufflePack(json)) {
+      const items: Decoded[] = [];
+      for (const envelope of json.e) {
+        if (!isEnvelope(envelope) || typeof envelope.q !== 'string') throw malformed();
+        items.push({
+          kind: 'data',
+          element: elementOf(envelope),
+          from: { channel: json.ch, position: envelope.q },
+          record: envelopeRecord(record, envelope),
+        });
+      }
+      if (typeof json.wm === 'number' && typeof json.n === 'number') {
+        items.push({ kind: 'watermark', record: { wm: json.wm, ch: json.ch, n: json.n } });
+      }
+      return items;
     }
-    return {
-      kind: 'data',
-      element: {
-        id: envelope.id,
-        key: envelope.k,
-        value: envelope.v,
-        ...(envelope.t !== undefined && { eventTime: envelope.t }),
-      },
-    };
+    if (isWatermarkRecord(json)) return [{ kind: 'watermark', record: json }];
+    if (!isEnvelope(json)) throw malformed();
+    return [{ kind: 'data', element: elementOf(json) }];
+  };
+}
+
+function isEnvelope(value: unknown): value is ShuffleEnvelope & { q?: unknown } {
+  if (typeof value !== 'object' || value === null) return false;
+  const envelope = value as Partial<ShuffleEnvelope>;
+  return (
+    typeof envelope.id === 'string' &&
+    typeof envelope.k === 'string' &&
+    'v' in envelope &&
+    (envelope.t === undefined || typeof envelope.t === 'number')
+  );
+}
+
+function elementOf(envelope: ShuffleEnvelope): Element {
+  return {
+    id: envelope.id,
+    key: envelope.k,
+    value: envelope.v,
+    ...(envelope.t !== undefined && { eventTime: envelope.t }),
+  };
+}
+
+/** The envelope as a record of its own, at the pack's position; its bytes made only if asked for. */
+function envelopeRecord(pack: InputRecord, envelope: ShuffleEnvelope): InputRecord {
+  let data: Uint8Array | undefined;
+  return {
+    position: pack.position,
+    get data() {
+      data ??= Buffer.from(JSON.stringify(envelope));
+      return data;
+    },
   };
 }

@@ -30,6 +30,12 @@ export interface OutputRecord {
   readonly origin: string;
   /** Routes the record to the shard owning this 128-bit hash key, whatever its partition key. */
   readonly explicitHashKey?: string;
+  /**
+   * Records of one lane are written strictly in order: one is sent only once the one before it is in
+   * (shuffle packs of one destination shard; docs/shuffle.md). Records without a lane may be reordered
+   * by retries of partial failures.
+   */
+  readonly lane?: string;
 }
 
 /**

@@ -5,6 +5,7 @@ import { applyFilter, applyFlatMap, applyKeyBy, applyMap } from '../operators/st
 import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import { type Decoder, shuffleDecoder, sourceDecoder } from './decode.js';
 import type { Element, ShuffleEnvelope } from './records.js';
+import { MAX_RECORD_BYTES, PACK_OVERHEAD_BYTES } from './shuffle-pack.js';
 
 /** A record leaving the stage's operators for a stream, before it is tied to its input record. */
 export interface Emitted {
@@ -29,9 +30,6 @@ export interface StageProgram {
 }
 
 export type Step = (element: Element, sink: ElementSink) => void;
-
-/** Kinesis' default maximum record size (data plus partition key), 1 MiB. */
-const MAX_RECORD_BYTES = 1024 * 1024;
 
 export function compileStage(graph: PipelineGraph, stage: StageSpec): StageProgram {
   const [inputName] = stage.nodes;
@@ -117,7 +115,9 @@ function shuffleWriter(node: KeyByNode): Step {
       ...(element.eventTime !== undefined && { t: element.eventTime }),
       v: element.value,
     };
-    sink.emit({ stream: node.stream, partitionKey: key, data: serialise(node.name, envelope, key) });
+    // The envelope travels in a pack (shuffle-pack.ts), which needs a little room of its own.
+    const data = serialise(node.name, envelope, key, MAX_RECORD_BYTES - PACK_OVERHEAD_BYTES);
+    sink.emit({ stream: node.stream, partitionKey: key, data });
   };
 }
 
@@ -133,11 +133,15 @@ function sinkWriter(node: SinkNode): Step {
     // Keyed records keep their key as partition key so that a consumer sees each key in order;
     // the others spread over the shards by their id.
     const partitionKey = element.key ?? element.id.slice(-256);
-    sink.emit({ stream: node.stream, partitionKey, data: serialise(node.name, element.value, partitionKey) });
+    sink.emit({
+      stream: node.stream,
+      partitionKey,
+      data: serialise(node.name, element.value, partitionKey, MAX_RECORD_BYTES),
+    });
   };
 }
 
-function serialise(operator: string, value: unknown, partitionKey: string): string {
+function serialise(operator: string, value: unknown, partitionKey: string, maxBytes: number): string {
   let data: string | undefined;
   try {
     data = JSON.stringify(value);
@@ -159,11 +163,11 @@ function serialise(operator: string, value: unknown, partitionKey: string): stri
     });
   }
   const bytes = Buffer.byteLength(data) + Buffer.byteLength(partitionKey);
-  if (bytes > MAX_RECORD_BYTES) {
+  if (bytes > maxBytes) {
     throw new RecordProcessingError({
       reason: DeadLetterReasons.unwritableOutput,
       operator,
-      message: `record is ${bytes} bytes, over Kinesis' ${MAX_RECORD_BYTES}-byte limit`,
+      message: `record is ${bytes} bytes, over the ${maxBytes}-byte limit of a Kinesis record`,
     });
   }
   return data;

@@ -7,6 +7,7 @@ import type { RecordWriter } from './io/record-writer.js';
 import { type ShardDirectory, UniformShardDirectory } from './io/shard-directory.js';
 import type { WindowStore } from './io/window-store.js';
 import type { InputRecord, OutputRecord } from './records.js';
+import { ShuffleOutputs } from './shuffle-outputs.js';
 import { compileChildren, compileStage, type StageProgram } from './stage-program.js';
 import { WatermarkEmitter } from './watermark-emitter.js';
 import { END_OF_TIME } from './watermark-records.js';
@@ -21,6 +22,8 @@ export interface StageRunnerOptions {
   /** State of windowed stages; required when the stage keeps state. */
   readonly store?: WindowStore;
   readonly now?: () => number;
+  /** Largest shuffle pack, in bytes (shuffle-pack.ts). @default Kinesis' 1 MiB record limit */
+  readonly maxPackBytes?: number;
 }
 
 export interface BatchReport extends BatchCounts {
@@ -69,7 +72,7 @@ export class StageRunner {
   readonly #writer: RecordWriter;
   readonly #now: () => number;
   readonly #source: SourceNode | undefined;
-  readonly #watermarks: WatermarkEmitter;
+  readonly #shuffle: ShuffleOutputs;
   readonly #window: WindowStage | undefined;
   readonly #store: WindowStore | undefined;
   readonly #lateOutput: string = '';
@@ -86,7 +89,13 @@ export class StageRunner {
     this.#source = input.kind === 'source' ? input : undefined;
     const shards =
       options.shards ?? new UniformShardDirectory(new Map(plan.streams.map((s) => [s.name, s.shardCount])));
-    this.#watermarks = new WatermarkEmitter(plan, stage, shards);
+    this.#shuffle = new ShuffleOutputs(
+      plan,
+      stage,
+      shards,
+      new WatermarkEmitter(plan, stage, shards),
+      options.maxPackBytes,
+    );
     this.#pipeline = options.pipeline;
     const window = options.pipeline.graph.children(input.name).find((node) => node.kind === 'window');
     if (stage.stateful && window?.kind === 'window') {
@@ -123,9 +132,9 @@ export class StageRunner {
     const counts = { recordsIn: 0, recordsOut: 0, filtered: 0, deadLettered: 0 };
     const decoded = records.map((record) => {
       try {
-        const item = this.program.decode(record);
-        if (item.kind === 'data') counts.recordsIn += 1;
-        return item;
+        const items = this.program.decode(record);
+        for (const item of items) if (item.kind === 'data') counts.recordsIn += 1;
+        return items;
       } catch (error) {
         if (!(error instanceof RecordProcessingError)) throw error;
         counts.recordsIn += 1;
@@ -156,9 +165,19 @@ export class StageRunner {
         counts.deadLettered += 1;
       },
     });
+    const shardId = (records[0] as InputRecord).position.shardId;
+    const last = records.at(-1) as InputRecord;
+    // The stage's watermark travels in its packs, after the results it vouches for.
+    const toWrite = await this.#shuffle.prepare(
+      outputs,
+      shardId,
+      Number.isFinite(batch.watermark) ? batch.watermark : undefined,
+      last.position.sequenceNumber,
+      false,
+    );
     let requests = 0;
-    if (outputs.length > 0) {
-      const written = await this.#writer.write(outputs, deadline);
+    if (toWrite.length > 0) {
+      const written = await this.#writer.write(toWrite, deadline);
       requests += written.requests;
       if (written.failed.length > 0) {
         throw new StageBatchError(
@@ -175,23 +194,12 @@ export class StageRunner {
         );
       }
     }
-    const shardId = (records[0] as InputRecord).position.shardId;
     const channels = batch.channels.toRecord();
-    if (Object.keys(channels).length > 0) {
-      await store.saveWatermarks(this.program.stage.id, shardId, channels, batch.channelsVersion);
+    const positions = batch.positions.toRecord();
+    if (Object.keys(channels).length > 0 || Object.keys(positions).length > 0) {
+      await store.saveWatermarks(this.program.stage.id, shardId, channels, batch.channelsVersion, positions);
     }
-    const last = records.at(-1) as InputRecord;
-    const written: Record<string, number> = {};
-    for (const record of outputs) written[record.stream] = (written[record.stream] ?? 0) + 1;
-    if (Number.isFinite(batch.watermark)) {
-      const marks = await this.#watermarks.records(shardId, batch.watermark, last.position.sequenceNumber);
-      if (marks.length > 0) {
-        const sent = await this.#writer.write(marks, deadline);
-        requests += sent.requests;
-        if (sent.failed.length > 0) throw new StageBatchError('watermark records could not be written; retrying');
-        for (const mark of marks) written[mark.stream] = (written[mark.stream] ?? 0) + 1;
-      }
-    }
+    const written = countByStream(toWrite);
     const writesAfter = store.counter.snapshot();
     return {
       failedSequenceNumbers: [],
@@ -203,7 +211,7 @@ export class StageRunner {
         deadLetters,
         ...(Number.isFinite(batch.watermark) && { watermark: batch.watermark }),
         late: batch.counts.late,
-        duplicates: batch.counts.duplicates,
+        duplicates: batch.counts.duplicates + batch.counts.repeats,
         stateRequests: writesAfter.requests - writesBefore.requests,
       },
     };
@@ -226,26 +234,23 @@ export class StageRunner {
       deadLetterStream: this.#pipeline.graph.deadLetterStream,
       now: this.#now,
     });
-    const data = [...processed.outputs, ...processed.deadLetters];
-    let outcome = data.length === 0 ? { failed: [], requests: 0 } : await this.#writer.write(data, deadline);
     const watermark = this.#sourceWatermark(processed);
     const last = records.at(-1);
-    let all = data;
-    // Only after the data is in: a watermark must never overtake the records it vouches for.
-    if (watermark !== undefined && last !== undefined && outcome.failed.length === 0) {
-      const marks = await this.#watermarks.records(last.position.shardId, watermark, last.position.sequenceNumber);
-      if (marks.length > 0) {
-        const sent = await this.#writer.write(marks, deadline);
-        outcome = { failed: sent.failed, requests: outcome.requests + sent.requests };
-        all = [...data, ...marks];
-      }
-    }
+    // A watermark rides at the end of its channel's packs: it never overtakes the data it vouches for.
+    const toWrite =
+      last === undefined
+        ? []
+        : await this.#shuffle.prepare(
+            [...processed.outputs, ...processed.deadLetters],
+            last.position.shardId,
+            watermark,
+            last.position.sequenceNumber,
+            true,
+          );
+    const outcome = toWrite.length === 0 ? { failed: [], requests: 0 } : await this.#writer.write(toWrite, deadline);
     const failedOrigins = new Set(outcome.failed.map((record) => record.origin));
-    const written: Record<string, number> = {};
     const failed = new Set(outcome.failed);
-    for (const record of all) {
-      if (!failed.has(record)) written[record.stream] = (written[record.stream] ?? 0) + 1;
-    }
+    const written = countByStream(toWrite.filter((record) => !failed.has(record)));
     return {
       failedSequenceNumbers: [...failedOrigins],
       report: {
@@ -258,4 +263,11 @@ export class StageRunner {
       },
     };
   }
+}
+
+/** Records per logical stream. */
+function countByStream(records: readonly OutputRecord[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const record of records) counts[record.stream] = (counts[record.stream] ?? 0) + 1;
+  return counts;
 }

@@ -4,9 +4,10 @@ import type { OutputRecord } from './records.js';
 import { channelId, type WatermarkRecord } from './watermark-records.js';
 
 /**
- * Writes a stage's watermark, in-band, to every shard of each shuffle stream that feeds a stateful
- * stage (docs/watermarks.md): the consumer takes the minimum over channels, so each of its shards
- * must hear from each channel.
+ * Where a stage's time goes: every shard of each shuffle stream that feeds a stateful stage
+ * (docs/watermarks.md), since the consumer takes the minimum over channels and each of its shards
+ * must hear from each channel. Watermarks ride in the stage's packs (shuffle-outputs.ts); idle marks,
+ * which have no data to ride with, are records of their own.
  */
 export class WatermarkEmitter {
   /** Shuffle streams whose consumer keeps state; only those need time. */
@@ -23,11 +24,6 @@ export class WatermarkEmitter {
       .map((s) => s.name);
   }
 
-  /** The records that carry `watermark` for the channel of `inputShardId`, one per target shard. */
-  async records(inputShardId: string, watermark: number, origin: string): Promise<OutputRecord[]> {
-    return this.#toEveryTargetShard(inputShardId, origin, (ch, n) => ({ wm: watermark, ch, n }));
-  }
-
   /**
    * The idle marks of the channel of `inputShardId`, one per target shard: the consumers leave it out
    * of their minimum until it sends a watermark again.
@@ -36,15 +32,19 @@ export class WatermarkEmitter {
     return this.#toEveryTargetShard(inputShardId, origin, (ch, n) => ({ ch, n, idle: true }));
   }
 
+  /** The producer's channel count: its input stream's open shards. */
+  async channelCount(): Promise<number> {
+    return Math.max(1, (await this.directory.openShards(this.stage.input)).length);
+  }
+
   async #toEveryTargetShard(
     inputShardId: string,
     origin: string,
     record: (ch: string, n: number) => WatermarkRecord,
   ): Promise<OutputRecord[]> {
     if (this.targets.length === 0) return [];
-    const channels = (await this.directory.openShards(this.stage.input)).length;
     const ch = channelId(this.stage.id, inputShardId);
-    const data = JSON.stringify(record(ch, Math.max(1, channels)));
+    const data = JSON.stringify(record(ch, await this.channelCount()));
     const records: OutputRecord[] = [];
     for (const stream of this.targets) {
       for (const shard of await this.directory.openShards(stream)) {

@@ -16,6 +16,7 @@ import type { Decoded } from './decode.js';
 import type { StoredWindow, WindowChange, WindowStore } from './io/window-store.js';
 import { compareSequenceNumbers, isApplied } from './io/window-store.js';
 import type { Element, InputRecord } from './records.js';
+import { AppliedPositions } from './shuffle-pack.js';
 import type { Emitted, Step } from './stage-program.js';
 import { END_OF_TIME } from './watermark-records.js';
 
@@ -37,8 +38,14 @@ export interface WindowBatch {
   readonly deletes: WindowChange[];
   readonly watermark: number;
   readonly channels: ChannelWatermarks;
+  /** The highest envelope position applied per upstream channel, saved with the channel watermarks. */
+  readonly positions: AppliedPositions;
   readonly channelsVersion: number;
-  readonly counts: { applied: number; duplicates: number; late: number };
+  /**
+   * `duplicates`: records an earlier attempt of this batch applied (the windows' fences);
+   * `repeats`: envelopes the stage before wrote again when it was retried (their positions).
+   */
+  readonly counts: { applied: number; duplicates: number; repeats: number; late: number };
 }
 
 /** A record on a window's late output: the record, why it is late, and the windows it missed. */
@@ -91,7 +98,7 @@ export class WindowStage {
 
   async process(
     records: readonly InputRecord[],
-    decoded: readonly (Decoded | RecordProcessingError)[],
+    decoded: readonly (readonly Decoded[] | RecordProcessingError)[],
     sink: WindowBatchSink,
   ): Promise<WindowBatch> {
     const { store, stage } = this.#options;
@@ -103,33 +110,42 @@ export class WindowStage {
 
     const loaded = await store.loadWatermarks(stage.id, shardId);
     const channels = new ChannelWatermarks(loaded?.channels);
+    const positions = new AppliedPositions(loaded?.positions);
+    const counts = { applied: 0, duplicates: 0, repeats: 0, late: 0 };
     const arrivals: Arrival[] = [];
-    decoded.forEach((item, index) => {
-      const record = records[index] as InputRecord;
-      if (item instanceof RecordProcessingError) {
-        sink.deadLetter(record, item);
+    decoded.forEach((items, index) => {
+      const pack = records[index] as InputRecord;
+      if (items instanceof RecordProcessingError) {
+        sink.deadLetter(pack, items);
         return;
       }
-      if (item.kind === 'watermark') {
-        channels.observe(item.record);
-        return;
+      for (const item of items) {
+        if (item.kind === 'watermark') {
+          channels.observe(item.record);
+          continue;
+        }
+        if (item.kind === 'end-of-input') continue;
+        if (item.from !== undefined && !positions.admit(item.from.channel, item.from.position)) {
+          counts.repeats += 1;
+          continue;
+        }
+        const { element } = item;
+        const record = item.record ?? pack;
+        const time = processingTime ? record.position.arrivalTime : element.eventTime;
+        if (time === undefined) {
+          sink.deadLetter(
+            record,
+            new RecordProcessingError({
+              reason: DeadLetterReasons.operatorError,
+              operator: this.#options.window.name,
+              message: 'record has no event time: give its source an eventTime extractor',
+            }),
+          );
+          continue;
+        }
+        const watermark = processingTime ? this.#processingWatermark(channels) : channels.current();
+        arrivals.push({ record, element, key: element.key ?? '', time, watermark });
       }
-      if (item.kind === 'end-of-input') return;
-      const { element } = item;
-      const time = processingTime ? record.position.arrivalTime : element.eventTime;
-      if (time === undefined) {
-        sink.deadLetter(
-          record,
-          new RecordProcessingError({
-            reason: DeadLetterReasons.operatorError,
-            operator: this.#options.window.name,
-            message: 'record has no event time: give its source an eventTime extractor',
-          }),
-        );
-        return;
-      }
-      const watermark = processingTime ? this.#processingWatermark(channels) : channels.current();
-      arrivals.push({ record, element, key: element.key ?? '', time, watermark });
     });
     const watermark = processingTime ? this.#processingWatermark(channels) : channels.current();
 
@@ -142,7 +158,6 @@ export class WindowStage {
     const stored = await this.#load(byKey);
     const changes: WindowChange[] = [];
     const deletes: WindowChange[] = [];
-    const counts = { applied: 0, duplicates: 0, late: 0 };
     const touched = new Set<string>();
     const results: { result: ReturnType<typeof fireWindows>['results'][number]; origin: InputRecord }[] = [];
 
@@ -255,6 +270,7 @@ export class WindowStage {
       deletes,
       watermark,
       channels,
+      positions,
       channelsVersion: loaded?.version ?? 0,
       counts,
     };

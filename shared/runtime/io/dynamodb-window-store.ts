@@ -245,9 +245,14 @@ export class DynamoDbWindowStore implements WindowStore {
     shardId: string,
     channels: Readonly<Record<string, number>>,
     expectedVersion: number,
+    positions?: Readonly<Record<string, string>>,
   ): Promise<ChannelWatermarks> {
     validateWatermarks(stageId, shardId, channels, expectedVersion);
-    const saved = { channels: { ...channels }, version: expectedVersion + 1 };
+    const saved = {
+      channels: { ...channels },
+      ...(positions !== undefined && Object.keys(positions).length > 0 && { positions: { ...positions } }),
+      version: expectedVersion + 1,
+    };
     const itemAbsent = 'attribute_not_exists(#pk)';
     const versionMatches = '#version = :expected';
     try {
@@ -432,7 +437,11 @@ function toStoredWindow<A>(item: Item): StoredWindow<A> | undefined {
 }
 
 function toWatermarks(item: Item): ChannelWatermarks {
-  return { channels: (item.channels ?? {}) as Record<string, number>, version: item.version as number };
+  return {
+    channels: (item.channels ?? {}) as Record<string, number>,
+    ...(item.positions !== undefined && { positions: item.positions as Record<string, string> }),
+    version: item.version as number,
+  };
 }
 
 function itemId(key: Item): string {

@@ -21,7 +21,8 @@ const MAX_BYTES_PER_CALL = 5 * 1024 * 1024;
  * Writes with PutRecords. A call can succeed with some records failed (FailedRecordCount, e.g.
  * ProvisionedThroughputExceededException per record): those, and the records of a call that failed as
  * a whole, are retried with backoff until the deadline. Streams are written in parallel; the calls of
- * one stream one after another, so that records of a key keep their order when nothing fails.
+ * one stream one after another, so that records of a key keep their order when nothing fails, and
+ * records of one lane (OutputRecord.lane) keep it whatever fails.
  */
 export class KinesisRecordWriter implements RecordWriter {
   readonly #client: KinesisClient;
@@ -50,23 +51,43 @@ export class KinesisRecordWriter implements RecordWriter {
     };
   }
 
+  /**
+   * Rounds of calls: every record without a lane that is still pending, and the next record of each
+   * lane. A lane moves on only when its record is in, so a lane's records land in order; a failed
+   * round is retried after a backoff, a successful one goes on at once.
+   */
   async #writeStream(stream: string, records: OutputRecord[], deadline: number): Promise<WriteOutcome> {
-    let pending = records;
+    let loose = records.filter((record) => record.lane === undefined);
+    const lanes = new Map<string, OutputRecord[]>();
+    for (const record of records) {
+      if (record.lane === undefined) continue;
+      const lane = lanes.get(record.lane);
+      if (lane === undefined) lanes.set(record.lane, [record]);
+      else lane.push(record);
+    }
     let requests = 0;
-    for (let attempt = 0; pending.length > 0; attempt += 1) {
-      if (attempt > 0) {
-        const delay = backoffDelay(attempt - 1, this.#backoff);
+    let failures = 0;
+    while (loose.length > 0 || lanes.size > 0) {
+      if (failures > 0) {
+        const delay = backoffDelay(failures - 1, this.#backoff);
         if (Date.now() + delay + this.#margin > deadline) break;
         await sleep(delay);
       }
-      const failed: OutputRecord[] = [];
-      for (const chunk of chunks(pending)) {
+      const heads = [...lanes.values()].map((lane) => lane[0] as OutputRecord);
+      const failed = new Set<OutputRecord>();
+      for (const chunk of chunks([...loose, ...heads])) {
         requests += 1;
-        failed.push(...(await this.#put(stream, chunk)));
+        for (const record of await this.#put(stream, chunk)) failed.add(record);
       }
-      pending = failed;
+      loose = loose.filter((record) => failed.has(record));
+      for (const [name, lane] of lanes) {
+        if (failed.has(lane[0] as OutputRecord)) continue;
+        lane.shift();
+        if (lane.length === 0) lanes.delete(name);
+      }
+      failures = failed.size > 0 ? failures + 1 : 0;
     }
-    return { failed: pending, requests };
+    return { failed: [...loose, ...[...lanes.values()].flat()], requests };
   }
 
   /** Returns the records of the chunk that were not written. */

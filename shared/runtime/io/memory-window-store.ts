@@ -169,6 +169,7 @@ export class MemoryWindowStore implements WindowStore {
     shardId: string,
     channels: Readonly<Record<string, number>>,
     expectedVersion: number,
+    positions?: Readonly<Record<string, string>>,
   ): Promise<ChannelWatermarks> {
     validateWatermarks(stageId, shardId, channels, expectedVersion);
     const id = watermarksId(stageId, shardId);
@@ -180,7 +181,11 @@ export class MemoryWindowStore implements WindowStore {
       const reported = this.#returnCurrent && current !== undefined ? structuredClone(current) : undefined;
       throw new WatermarkConflictError(stageId, shardId, expectedVersion, reported);
     }
-    const saved: ChannelWatermarks = { channels: normalizeNumbers(channels), version: expectedVersion + 1 };
+    const saved: ChannelWatermarks = {
+      channels: normalizeNumbers(channels),
+      ...(positions !== undefined && Object.keys(positions).length > 0 && { positions: { ...positions } }),
+      version: expectedVersion + 1,
+    };
     this.#watermarks.set(id, saved);
     this.counter.request('PutItem', 1, writeUnits(watermarksBytes(stageId, shardId, saved)));
     return structuredClone(saved);

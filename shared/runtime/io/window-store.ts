@@ -88,9 +88,13 @@ export interface CommitOutcome {
   readonly conflicts: readonly StateConflict[];
 }
 
-/** The channel watermarks of one (stage, input shard): channel id → watermark in epoch ms. */
+/**
+ * The channel watermarks of one (stage, input shard): channel id → watermark in epoch ms; and the
+ * highest envelope position applied per channel (shuffle-pack.ts AppliedPositions).
+ */
 export interface ChannelWatermarks {
   readonly channels: Readonly<Record<string, number>>;
+  readonly positions?: Readonly<Record<string, string>>;
   readonly version: number;
 }
 
@@ -237,14 +241,16 @@ export interface WindowStore {
   loadWatermarks(stageId: string, shardId: string): Promise<ChannelWatermarks | undefined>;
 
   /**
-   * Replaces the channel watermarks if their version is still `expectedVersion` (0: never saved);
-   * else throws {@link WatermarkConflictError}. Returns what was saved, with the new version.
+   * Replaces the channel watermarks (and applied positions) if their version is still
+   * `expectedVersion` (0: never saved); else throws {@link WatermarkConflictError}. Returns what was
+   * saved, with the new version.
    */
   saveWatermarks(
     stageId: string,
     shardId: string,
     channels: Readonly<Record<string, number>>,
     expectedVersion: number,
+    positions?: Readonly<Record<string, string>>,
   ): Promise<ChannelWatermarks>;
 }
 

@@ -107,4 +107,31 @@ describe('KinesisRecordWriter', () => {
     expect(smallCalls.flatMap((c) => c.keys)).toEqual(small.map((r) => r.data));
     expect(calls.filter((c) => c.stream === 'big').map((c) => c.keys.length)).toEqual([4, 4, 4]);
   });
+
+  it('writes the records of a lane strictly in order: one waits until the one before it is in', async () => {
+    // Prepare: lane x's first record fails twice; lane y and the loose record go through at once.
+    const { client, calls } = scriptedClient((call, entries) => entries.map((e) => e === 'x1' && call <= 2));
+    const writer = new KinesisRecordWriter({ client, backoff: fastBackoff, safetyMarginMs: 0 });
+    const laned = (data: string, lane: string): OutputRecord => ({ ...out('s', data), lane });
+
+    // Act
+    const outcome = await writer.write(
+      [laned('x1', 'x'), laned('x2', 'x'), laned('y1', 'y'), laned('y2', 'y'), out('s', 'loose')],
+      Date.now() + 10_000,
+    );
+
+    // Assess: x2 is never sent before x1 is in, and y does not wait for x.
+    expect(outcome.failed).toEqual([]);
+    expect(calls.map((c) => c.keys)).toEqual([['loose', 'x1', 'y1'], ['x1', 'y2'], ['x1'], ['x2']]);
+  });
+
+  it('gives back the rest of a lane when its head cannot be written in time', async () => {
+    const { client } = scriptedClient((_, entries) => entries.map((e) => e === 'x1'));
+    const writer = new KinesisRecordWriter({ client, backoff: { baseMs: 50, capMs: 50 }, safetyMarginMs: 0 });
+    const laned = (data: string): OutputRecord => ({ ...out('s', data), lane: 'x' });
+
+    const outcome = await writer.write([laned('x1'), laned('x2'), laned('x3')], Date.now() + 120);
+
+    expect(outcome.failed.map((r) => r.data)).toEqual(['x1', 'x2', 'x3']);
+  });
 });

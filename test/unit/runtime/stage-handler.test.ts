@@ -32,7 +32,7 @@ function examplePipeline() {
 }
 
 describe('stage handler', () => {
-  it('applies the fused operators and writes shuffle envelopes keyed by the key', async () => {
+  it('applies the fused operators and packs the shuffle envelopes per destination shard', async () => {
     // Prepare
     const writer = new MemoryRecordWriter();
     const handler = createLambdaStageHandler(examplePipeline(), { stageId: 'from-clicks', writer, ...quiet() });
@@ -47,17 +47,29 @@ describe('stage handler', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
+    // One pack for the stream's one shard: the envelopes in input order, each with its position.
     const written = writer.streams.get('page-views-keyBy-1') ?? [];
-    expect(written.map((r) => r.partitionKey)).toEqual(['/a', '/b']);
-    expect(written.map((r) => JSON.parse(r.data))).toEqual([
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatchObject({ partitionKey: 'from-clicks/shardId-000000000000', explicitHashKey: '0' });
+    const pack = JSON.parse(written[0]?.data ?? '{}');
+    expect(pack.ch).toBe('from-clicks/shardId-000000000000');
+    expect(pack.e).toEqual([
       {
+        q: expect.stringMatching(/^\d+$/),
         id: expect.stringMatching(/^clicks\/shardId-000000000000\/\d+$/),
         k: '/a',
         t: 1000,
         v: { page: '/a', user: 'u1', ts: 1000 },
       },
-      { id: expect.any(String), k: '/b', t: 7, v: { page: '/b', user: 'u1', ts: 7 } },
+      {
+        q: expect.stringMatching(/^\d+$/),
+        id: expect.any(String),
+        k: '/b',
+        t: 7,
+        v: { page: '/b', user: 'u1', ts: 7 },
+      },
     ]);
+    expect(BigInt(pack.e[0].q)).toBeLessThan(BigInt(pack.e[1].q));
   });
 
   it('writes plain values to the sink with the key as partition key', async () => {

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { seededRandom } from '../../../examples/data/click-generator.js';
 import { pipeline } from '../../../shared/index.js';
 import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-writer.js';
@@ -10,25 +9,13 @@ import type { WindowChange, WindowStore } from '../../../shared/runtime/io/windo
 import type { InputRecord, OutputRecord } from '../../../shared/runtime/records.js';
 import { StageRunner } from '../../../shared/runtime/stage-runner.js';
 import { END_OF_TIME } from '../../../shared/runtime/watermark-records.js';
-import { aggregate, hopping, session, tumbling } from '../../../shared/windows/index.js';
+import { hopping, session, tumbling } from '../../../shared/windows/index.js';
 import type { WindowAssigner } from '../../../shared/windows/types.js';
-import { referenceWindows, windowName } from '../windows/reference.js';
-
-const Event = z.object({ key: z.string(), t: z.number(), id: z.string() });
-type Event = z.infer<typeof Event>;
-
-/** Collects ids, so a result shows exactly which records it holds: a duplicate or a loss is visible. */
-const ids = aggregate<Event, string[], string[]>({
-  name: 'ids',
-  init: () => [],
-  add: (acc, e) => [...acc, e.id],
-  merge: (a, b) => [...a, ...b],
-  result: (acc) => [...acc].sort(),
-});
+import { expectIdWindows, IdEvent, ids } from '../../helpers/id-windows.js';
 
 function windowed(assigner: WindowAssigner) {
   return pipeline('p')
-    .source('events', { schema: Event, eventTime: (e) => e.t })
+    .source('events', { schema: IdEvent, eventTime: (e) => e.t })
     .keyBy((e) => e.key, { name: 'by-key' })
     .window(assigner)
     .aggregate(ids)
@@ -76,7 +63,7 @@ const shardId = 'shardId-000000000000';
 let sequence = 49_600_000_000_000_000_000_000_000_000_000_000_000_000_000_000n;
 
 /** The shuffle records the keyed stage reads: envelopes, with the source's watermark after every few. */
-function shuffleRecords(events: readonly Event[], bound: number, every: number): InputRecord[] {
+function shuffleRecords(events: readonly IdEvent[], bound: number, every: number): InputRecord[] {
   const records: InputRecord[] = [];
   const push = (data: unknown, partitionKey: string) => {
     sequence += 1n;
@@ -151,25 +138,7 @@ describe('windowed stage: exactly-once results under retries, crashes and partia
             await deliver(runner, shuffleRecords(events, bound, every), random);
 
             // Assess
-            const emitted = new Map<string, string>();
-            for (const result of sink.values('out') as {
-              key: string;
-              windowStart: number;
-              windowEnd: number;
-              value: string[];
-            }[]) {
-              const name = windowName({ key: result.key, start: result.windowStart, end: result.windowEnd });
-              const value = JSON.stringify(result.value);
-              expect(emitted.get(name) ?? value, `a repeat of ${name} with another value`).toBe(value);
-              emitted.set(name, value);
-            }
-            const expected = new Map<string, string>();
-            const reference = referenceWindows(
-              assigner,
-              events.map((e) => ({ key: e.key, time: e.t, item: { id: e.id, n: 0 } })),
-            );
-            for (const [name, w] of reference) expected.set(name, JSON.stringify(w.items.map((i) => i.id).sort()));
-            expect(Object.fromEntries(emitted)).toEqual(Object.fromEntries(expected));
+            expectIdWindows(sink.values('out'), events, assigner);
             expect(sink.values('p-window-1-late')).toEqual([]);
           },
         ),
