@@ -12,6 +12,8 @@ export const DeadLetterReasons = {
   operatorError: 'operator-error',
   /** The output cannot be written to Kinesis (too large, not serialisable). */
   unwritableOutput: 'unwritable-output',
+  /** Applying the record would grow a window's state past what a DynamoDB item can hold. */
+  stateTooLarge: 'state-too-large',
 } as const;
 export type DeadLetterReason = (typeof DeadLetterReasons)[keyof typeof DeadLetterReasons];
 

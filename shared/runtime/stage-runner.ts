@@ -1,11 +1,12 @@
 import type { SourceNode } from '../dag/graph.js';
 import type { Pipeline } from '../dsl/pipeline.js';
+import { backoffDelay, sleep } from '../util/backoff.js';
 import { type BatchCounts, deadLetterOf, type ProcessedBatch, processBatch } from './batch-processor.js';
 import type { DeadLetterEnvelope } from './dead-letter.js';
 import { RecordProcessingError } from './dead-letter.js';
 import type { RecordWriter } from './io/record-writer.js';
 import { type ShardDirectory, UniformShardDirectory } from './io/shard-directory.js';
-import type { WindowStore } from './io/window-store.js';
+import { WatermarkConflictError, type WindowStore } from './io/window-store.js';
 import type { InputRecord, OutputRecord } from './records.js';
 import { ShuffleOutputs } from './shuffle-outputs.js';
 import { compileChildren, compileStage, type StageProgram } from './stage-program.js';
@@ -52,8 +53,16 @@ export interface BatchResult {
 
 /** A windowed batch that must be delivered again as a whole (a function error for Lambda). */
 export class StageBatchError extends Error {
-  override readonly name = 'StageBatchError';
+  override readonly name: string = 'StageBatchError';
 }
+
+/** State changed under a batch: another invocation of the same shard wrote it (after a timeout). */
+export class StateConflictError extends StageBatchError {
+  override readonly name = 'StateConflictError';
+}
+
+/** How many times a windowed batch is run again, in the same invocation, after a state conflict. */
+const CONFLICT_RETRIES = 3;
 
 /** Thrown when a stage id is not in the pipeline: a deployment that does not match its pipeline. */
 export class UnknownStageError extends Error {
@@ -120,7 +129,24 @@ export class StageRunner {
    * the failed attempt had already applied; a crash after the outputs repeats results (same ids),
    * never loses them.
    */
+  /**
+   * Optimistic concurrency with bounded retries: after a version conflict the batch is run again on
+   * fresh state (the fences skip what any attempt applied), a few times, then left to Lambda's retry.
+   */
   async #runWindowed(window: WindowStage, records: readonly InputRecord[], deadline: number): Promise<BatchResult> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.#runWindowedOnce(window, records, deadline);
+      } catch (error) {
+        const conflict = error instanceof StateConflictError || error instanceof WatermarkConflictError;
+        const delay = backoffDelay(attempt, { baseMs: 20, capMs: 500 });
+        if (!conflict || attempt + 1 >= CONFLICT_RETRIES || Date.now() + delay >= deadline) throw error;
+        await sleep(delay);
+      }
+    }
+  }
+
+  async #runWindowedOnce(window: WindowStage, records: readonly InputRecord[], deadline: number): Promise<BatchResult> {
     const store = this.#store as WindowStore;
     const context = {
       pipeline: this.#pipeline.name,
@@ -158,8 +184,8 @@ export class StageRunner {
           origin: record.position.sequenceNumber,
         });
       },
-      deadLetter: (record, error) => {
-        const letter = deadLetterOf(context, this.program.stage.id, record, error);
+      deadLetter: (record, error, correlationId) => {
+        const letter = deadLetterOf(context, this.program.stage.id, record, error, correlationId);
         deadLetters.push(letter.envelope);
         outputs.push(letter.output);
         counts.deadLettered += 1;
@@ -189,7 +215,7 @@ export class StageRunner {
       if (changes.length === 0) continue;
       const outcome = await store.commitAll(changes);
       if (outcome.conflicts.length > 0) {
-        throw new StageBatchError(
+        throw new StateConflictError(
           `${outcome.conflicts.length} window(s) changed under this batch (another attempt running?); retrying`,
         );
       }

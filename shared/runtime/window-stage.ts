@@ -13,8 +13,14 @@ import {
 import { ChannelWatermarks } from './channel-watermarks.js';
 import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
-import type { StoredWindow, WindowChange, WindowStore } from './io/window-store.js';
-import { compareSequenceNumbers, isApplied } from './io/window-store.js';
+import type { PutWindowChange, StoredWindow, WindowChange, WindowRef, WindowStore } from './io/window-store.js';
+import {
+  compareSequenceNumbers,
+  isApplied,
+  MAX_STATE_ITEM_BYTES,
+  StateItemTooLargeError,
+  stateItemBytes,
+} from './io/window-store.js';
 import type { Element, InputRecord } from './records.js';
 import { AppliedPositions } from './shuffle-pack.js';
 import type { Emitted, Step } from './stage-program.js';
@@ -73,7 +79,8 @@ export interface WindowBatchSink {
   output(record: Emitted, origin: InputRecord): void;
   filtered(operator: string): void;
   late(record: InputRecord, output: LateOutputRecord): void;
-  deadLetter(record: InputRecord, error: RecordProcessingError): void;
+  /** @param correlationId the record's own, when it is known past decoding */
+  deadLetter(record: InputRecord, error: RecordProcessingError, correlationId?: string): void;
 }
 
 /**
@@ -140,6 +147,7 @@ export class WindowStage {
               operator: this.#options.window.name,
               message: 'record has no event time: give its source an eventTime extractor',
             }),
+            element.id,
           );
           continue;
         }
@@ -166,58 +174,25 @@ export class WindowStage {
       for (const w of windows) touched.add(windowId(w.state));
       const live = this.#dropLeftovers(windows, shardId, deletes);
       const open = live.filter((w) => w.state.closed !== true);
-      const fresh = keyArrivals.filter((arrival) => !this.#alreadyApplied(arrival, live, shardId));
+      let fresh = keyArrivals.filter((arrival) => !this.#alreadyApplied(arrival, live, shardId));
       counts.duplicates += keyArrivals.length - fresh.length;
-      const values: TimedValue<unknown>[] = fresh.map((a) => ({
-        value: a.element.value,
-        time: a.time,
-        id: a.element.id,
-      }));
-      const skip = (index: number, window: { start: number; end: number }): boolean => {
-        const arrival = fresh[index] as Arrival;
-        const existing = live.find((w) => w.state.start === window.start && w.state.end === window.end);
-        return existing !== undefined && isApplied(existing.fence, shardId, arrival.record.position.sequenceNumber);
-      };
-      const outcome = processKeyBatch(
-        this.spec,
-        open.map((w) => w.state),
-        key,
-        values,
-        (index) => (fresh[index] as Arrival).watermark,
-        watermark,
-        skip,
-      );
-      counts.applied += fresh.length - outcome.late.length - outcome.failed.length;
-      const versionOf = (state: WindowState<unknown>): number =>
-        live.find((w) => w.state.start === state.start && w.state.end === state.end)?.version ?? 0;
-      for (const state of outcome.put) {
-        changes.push(this.#put(state, versionOf(state), shardId, lastSequence));
-      }
-      for (const state of outcome.deleted) {
-        const closed = outcome.results.some(
-          (r) => r.windowStart === state.start && r.windowEnd === state.end && r.kind === 'final',
-        );
-        if (closed) changes.push(this.#tombstone(state, versionOf(state), shardId, lastSequence));
-        else deletes.push({ kind: 'delete', stageId: stage.id, window: state, expectedVersion: versionOf(state) });
-      }
-      if (this.spec.assigner.kind === 'session') {
-        // A session that merged stored sessions and fired in this batch was never written: without a
-        // tombstone, a retry after the merged-away sessions were deleted would rebuild it from the
-        // retried records alone. Fixed windows born and fired in one batch need none: all their
-        // records are in the batch, and nothing of them was written.
-        for (const result of outcome.results) {
-          if (result.kind !== 'final' || changes.some((c) => c.kind === 'put' && sameWindow(c.state, result))) continue;
-          const state = {
-            key,
-            start: result.windowStart,
-            end: result.windowEnd,
-            accumulator: null,
-            count: 0,
-            emitted: result.revision,
-          };
-          changes.push(this.#tombstone(state, versionOf(state), shardId, lastSequence));
+      // A window whose state would outgrow a DynamoDB item: its records of this batch are
+      // dead-lettered, not applied, and the key is computed again without them.
+      let outcome = this.#applyKey(key, fresh, live, open, watermark, shardId, lastSequence);
+      for (let tooLarge = outcome.tooLarge; tooLarge !== undefined; tooLarge = outcome.tooLarge) {
+        const { window, bytes } = tooLarge;
+        const inWindow = (arrival: Arrival) => window.start <= arrival.time && arrival.time < window.end;
+        const blamed = fresh.filter(inWindow);
+        if (blamed.length === 0) throw new StateItemTooLargeError(stage.id, window, bytes, MAX_STATE_ITEM_BYTES);
+        for (const arrival of blamed) {
+          sink.deadLetter(arrival.record, this.#stateTooLarge(window, bytes), arrival.element.id);
         }
+        fresh = fresh.filter((arrival) => !inWindow(arrival));
+        outcome = this.#applyKey(key, fresh, live, open, watermark, shardId, lastSequence);
       }
+      changes.push(...outcome.changes);
+      deletes.push(...outcome.deletes);
+      counts.applied += fresh.length - outcome.late.length - outcome.failed.length;
       const lastOfKey = (keyArrivals.at(-1) as Arrival).record;
       for (const result of outcome.results) results.push({ result, origin: lastOfKey });
       for (const late of outcome.late) this.#emitLate(sink, late, fresh, key, counts);
@@ -229,6 +204,7 @@ export class WindowStage {
             { reason: DeadLetterReasons.operatorError, operator: this.#options.window.name, message: failed.message },
             { cause: failed.cause },
           ),
+          arrival.element.id,
         );
       }
     }
@@ -274,6 +250,89 @@ export class WindowStage {
       channelsVersion: loaded?.version ?? 0,
       counts,
     };
+  }
+
+  /**
+   * Runs the window operator over one key's new records, and turns what it did into the changes to
+   * write; `tooLarge` names the first window whose item would not fit in DynamoDB.
+   */
+  #applyKey(
+    key: string,
+    fresh: readonly Arrival[],
+    live: readonly StoredWindow[],
+    open: readonly StoredWindow[],
+    watermark: number,
+    shardId: string,
+    lastSequence: string,
+  ) {
+    const values: TimedValue<unknown>[] = fresh.map((a) => ({
+      value: a.element.value,
+      time: a.time,
+      id: a.element.id,
+    }));
+    const skip = (index: number, window: { start: number; end: number }): boolean => {
+      const arrival = fresh[index] as Arrival;
+      const existing = live.find((w) => w.state.start === window.start && w.state.end === window.end);
+      return existing !== undefined && isApplied(existing.fence, shardId, arrival.record.position.sequenceNumber);
+    };
+    const outcome = processKeyBatch(
+      this.spec,
+      open.map((w) => w.state),
+      key,
+      values,
+      (index) => (fresh[index] as Arrival).watermark,
+      watermark,
+      skip,
+    );
+    const changes: PutWindowChange[] = [];
+    const deletes: WindowChange[] = [];
+    const versionOf = (state: { start: number; end: number }): number =>
+      live.find((w) => w.state.start === state.start && w.state.end === state.end)?.version ?? 0;
+    for (const state of outcome.put) changes.push(this.#put(state, versionOf(state), shardId, lastSequence));
+    for (const state of outcome.deleted) {
+      const closed = outcome.results.some(
+        (r) => r.windowStart === state.start && r.windowEnd === state.end && r.kind === 'final',
+      );
+      if (closed) changes.push(this.#tombstone(state, versionOf(state), shardId, lastSequence));
+      else {
+        deletes.push({
+          kind: 'delete',
+          stageId: this.#options.stage.id,
+          window: state,
+          expectedVersion: versionOf(state),
+        });
+      }
+    }
+    if (this.spec.assigner.kind === 'session') {
+      // A session that merged stored sessions and fired in this batch was never written: without a
+      // tombstone, a retry after the merged-away sessions were deleted would rebuild it from the
+      // retried records alone. Fixed windows born and fired in one batch need none: all their
+      // records are in the batch, and nothing of them was written.
+      for (const result of outcome.results) {
+        if (result.kind !== 'final' || changes.some((c) => sameWindow(c.state, result))) continue;
+        const state = { key, start: result.windowStart, end: result.windowEnd, accumulator: null, count: 0 };
+        changes.push(this.#tombstone({ ...state, emitted: result.revision }, versionOf(state), shardId, lastSequence));
+      }
+    }
+    let tooLarge: { window: WindowRef; bytes: number } | undefined;
+    for (const change of changes) {
+      const bytes = stateItemBytes(change);
+      if (bytes <= MAX_STATE_ITEM_BYTES) continue;
+      tooLarge = { window: { key, start: change.state.start, end: change.state.end }, bytes };
+      break;
+    }
+    return { ...outcome, changes, deletes, tooLarge };
+  }
+
+  #stateTooLarge(window: WindowRef, bytes: number): RecordProcessingError {
+    return new RecordProcessingError({
+      reason: DeadLetterReasons.stateTooLarge,
+      operator: this.#options.window.name,
+      message:
+        `window [${window.start}, ${window.end}) of key ${JSON.stringify(window.key)} would hold about ${bytes} ` +
+        `bytes with this record, more than the ${MAX_STATE_ITEM_BYTES} a DynamoDB item is allowed here: the record ` +
+        'is not applied; use an aggregation whose accumulator stays bounded',
+    });
   }
 
   /** The clock, or the end of time once every upstream channel has reached the end of its input. */
@@ -343,7 +402,7 @@ export class WindowStage {
     });
   }
 
-  #put(state: WindowState<unknown>, expectedVersion: number, shardId: string, sequenceNumber: string): WindowChange {
+  #put(state: WindowState<unknown>, expectedVersion: number, shardId: string, sequenceNumber: string): PutWindowChange {
     return {
       kind: 'put',
       stageId: this.#options.stage.id,
@@ -360,7 +419,7 @@ export class WindowStage {
     expectedVersion: number,
     shardId: string,
     sequenceNumber: string,
-  ): WindowChange {
+  ): PutWindowChange {
     return this.#put({ ...state, emitted: state.emitted + 1, closed: true }, expectedVersion, shardId, sequenceNumber);
   }
 

@@ -453,6 +453,11 @@ export const MAX_STATE_ITEM_BYTES = 390 * 1024;
 /** How long a window item outlives its fireAt before TTL may delete it. @default 1 day */
 export const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
 
+/** About how many bytes the item a put writes takes in DynamoDB (names and values, as DynamoDB counts). */
+export function stateItemBytes(change: PutWindowChange, retentionMs = DEFAULT_RETENTION_MS): number {
+  return estimateItemBytes(windowItem(change, retentionMs, {}, Date.now()));
+}
+
 /**
  * The TTL attribute's value (epoch seconds) of a window that fires at `fireAt`, written at `nowMs`.
  * Event time is not the clock: a replay of last year's events fires windows whose `fireAt` is long
@@ -499,7 +504,7 @@ function validateChange(change: WindowChange, retentionMs: number): void {
   checkShardId(change.shardId);
   toBigInt(change.sequenceNumber);
   if (!Number.isFinite(change.fireAt)) throw new InvalidStateRequestError(`fireAt must be finite: ${change.fireAt}`);
-  const bytes = estimateItemBytes(windowItem(change, retentionMs, {}, Date.now()));
+  const bytes = stateItemBytes(change, retentionMs);
   if (bytes > MAX_STATE_ITEM_BYTES)
     throw new StateItemTooLargeError(change.stageId, window, bytes, MAX_STATE_ITEM_BYTES);
 }

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { pipeline } from '../../../shared/index.js';
+import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-writer.js';
+import { MemoryWindowStore } from '../../../shared/runtime/io/memory-window-store.js';
+import type { CommitOutcome, WindowChange, WindowStore } from '../../../shared/runtime/io/window-store.js';
+import type { InputRecord } from '../../../shared/runtime/records.js';
+import { StageRunner, StateConflictError } from '../../../shared/runtime/stage-runner.js';
+import { END_OF_TIME } from '../../../shared/runtime/watermark-records.js';
+import { count, tumbling } from '../../../shared/windows/index.js';
+import { IdEvent } from '../../helpers/id-windows.js';
+
+const p = pipeline('p');
+p.source('events', { schema: IdEvent, eventTime: (e) => e.t })
+  .keyBy((e) => e.key, { name: 'by-key' })
+  .window(tumbling(100))
+  .aggregate(count())
+  .sink('out');
+
+/**
+ * A store where another invocation of the shard gets in first, `times` times: it applies the same
+ * changes, so this one's conditions fail, as when a timed-out invocation is still running.
+ */
+function racedStore(inner: MemoryWindowStore, times: number): WindowStore & { races: number } {
+  let races = 0;
+  return new Proxy(inner, {
+    get(target, property, receiver) {
+      if (property === 'races') return races;
+      if (property === 'commitAll') {
+        return async (changes: readonly WindowChange[]): Promise<CommitOutcome> => {
+          if (races < times) {
+            races += 1;
+            await target.commitAll(changes);
+          }
+          return target.commitAll(changes);
+        };
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as unknown as WindowStore & { races: number };
+}
+
+let sequence = 100;
+const record = (data: unknown): InputRecord => {
+  sequence += 1;
+  const position = {
+    stream: 'p-by-key',
+    shardId: 's-0',
+    sequenceNumber: String(sequence),
+    partitionKey: 'k',
+    arrivalTime: 0,
+  };
+  return { position, data: Buffer.from(JSON.stringify(data)) };
+};
+const batch = () => [5, 20, 130].map((t, i) => record({ id: `e${t}`, k: 'a', t, v: { key: 'a', t, id: `e${i}` } }));
+const endOfInput = () => [record({ wm: END_OF_TIME, ch: 'from-events/s-0', n: 1 })];
+
+describe('windowed stage: version conflicts', () => {
+  it('runs the batch again on fresh state, in the same invocation, and counts each record once', async () => {
+    const writer = new MemoryRecordWriter();
+    const store = racedStore(new MemoryWindowStore(), 2);
+    const runner = new StageRunner({ pipeline: p, stageId: 'from-p-by-key', writer, store });
+
+    const result = await runner.run(batch(), Date.now() + 60_000);
+    await runner.run(endOfInput(), Date.now() + 60_000);
+
+    expect(store.races).toBe(2);
+    expect(result.failedSequenceNumbers).toEqual([]);
+    const final = new Map(
+      (writer.values('out') as { windowStart: number; value: number }[]).map((r) => [r.windowStart, r.value]),
+    );
+    expect(Object.fromEntries(final)).toEqual({ 0: 2, 100: 1 });
+  });
+
+  it('gives up after a bounded number of attempts and leaves the batch to Lambda', async () => {
+    // Prepare: every commit finds its windows changed.
+    let commits = 0;
+    const store = new MemoryWindowStore();
+    store.commitAll = async (changes) => {
+      commits += 1;
+      return { committed: [], conflicts: changes.map((change) => ({ change })) };
+    };
+    const runner = new StageRunner({ pipeline: p, stageId: 'from-p-by-key', writer: new MemoryRecordWriter(), store });
+
+    await expect(runner.run(batch(), Date.now() + 60_000)).rejects.toBeInstanceOf(StateConflictError);
+    expect(commits).toBe(3);
+  });
+});
