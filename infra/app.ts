@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Pipeline } from '../shared/index.js';
+import { deploymentName } from './names.js';
 import { EddyPipelineStack } from './pipeline-stack.js';
 
 /**
@@ -15,7 +16,7 @@ const pipelineFile = contextString(app, 'pipeline') ?? DEFAULT_PIPELINE_FILE;
 const prefix = contextString(app, 'prefix');
 const pipeline = await loadPipeline(pipelineFile);
 
-new EddyPipelineStack(app, stackName(pipeline.name, prefix), {
+new EddyPipelineStack(app, deploymentName(pipeline.name, prefix), {
   pipeline,
   pipelineEntry: resolve(pipelineFile),
   ...(prefix !== undefined && { streamNamePrefix: prefix }),
@@ -46,13 +47,4 @@ function isPipeline(value: unknown): value is Pipeline {
   if (value instanceof Pipeline) return true;
   const candidate = value as Partial<Pipeline> | null | undefined;
   return typeof candidate?.name === 'string' && typeof candidate.plan === 'function';
-}
-
-/**
- * `Eddy-<pipeline>`, with the prefix when there is one: copies of a pipeline that differ by prefix
- * must be different stacks, or deploying one would rename the other's streams.
- */
-function stackName(pipelineName: string, prefix: string | undefined): string {
-  const tag = prefix?.replace(/[^a-zA-Z0-9-]/g, '-').replace(/^-+|-+$/g, '');
-  return tag ? `Eddy-${tag}-${pipelineName}` : `Eddy-${pipelineName}`;
 }

@@ -1,16 +1,22 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { CfnOutput, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Pipeline, PipelinePlan, StreamRole } from '../shared/index.js';
+import { grantStreamWrite, PRODUCER_ACTIONS } from './grants.js';
 import { IdlenessFunction } from './idleness-function.js';
+import { acceptFailureQueueWithoutDlq } from './nag.js';
+import { deploymentName } from './names.js';
+import { DEFAULT_ITERATOR_AGE_THRESHOLD, PipelineObservability, validateAlarmOptions } from './observability.js';
 import { DEFAULT_HANDLER_ENTRY } from './paths.js';
 import { StageFunction } from './stage-function.js';
 import { PipelineStateTable, validateStateTableKey, validateStateTableName } from './state-table.js';
@@ -92,6 +98,27 @@ export interface EddyPipelineProps {
    * @default functions/stage-handler.ts of the Eddy package
    */
   readonly handlerEntry?: string;
+  /**
+   * How far behind its input stream a stage may fall (Lambda's IteratorAge, the age of the last record
+   * of a batch when the function got it) for three minutes in a row before its alarm fires. At least
+   * a second, less than `retentionPeriod`.
+   * @default Duration.minutes(5)
+   */
+  readonly iteratorAgeAlarmThreshold?: Duration;
+  /**
+   * The topic every alarm of the pipeline notifies. If it is encrypted with a customer managed key,
+   * that key's policy must admit `cloudwatch.amazonaws.com` (kms:Decrypt, kms:GenerateDataKey*).
+   * Excludes `alarmEmail`.
+   * @default no notification (unless `alarmEmail` is set); the alarms still change state
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * An address to notify of every alarm: Eddy creates a topic for it (TLS only; encrypted with
+   * `encryptionKey` when there is one, whose key policy then admits CloudWatch for this pipeline's
+   * alarms). The address must confirm the subscription. Excludes `alarmTopic`.
+   * @default no notification (unless `alarmTopic` is set)
+   */
+  readonly alarmEmail?: string;
 }
 
 /**
@@ -99,6 +126,8 @@ export interface EddyPipelineProps {
  * triggered by its input stream, allowed to read that stream and write its output streams only.
  * Batches that fail all their retries are reported to one encrypted SQS queue. When the pipeline has
  * stateful (windowed) stages, one DynamoDB table holds their state; only those stages may use it.
+ * A CloudWatch dashboard shows every stage's throughput, lag and errors, and alarms watch lag, dead
+ * letters, failed batches and function errors (docs/operations.md).
  *
  * @example
  * import clicks from './pipelines/clicks.js';
@@ -119,6 +148,12 @@ export class EddyPipeline extends Construct {
   readonly stateTable?: dynamodb.ITableV2;
   /** The scheduled idle-shard check, when a source has an `idleTimeout`. */
   readonly idleness?: IdlenessFunction;
+  /** The pipeline's CloudWatch dashboard and alarms (docs/operations.md). */
+  readonly observability: PipelineObservability;
+  /** The dashboard: a row for the pipeline, a row per stage. */
+  readonly dashboard: cloudwatch.Dashboard;
+  /** The topic the alarms notify: `alarmTopic`, or the one created for `alarmEmail`. */
+  readonly alarmTopic?: sns.ITopic;
 
   readonly #streams: PipelineStreams;
   /** Stage constructs by stage id: resources added per stage (state tables) grant to their functions. */
@@ -148,6 +183,7 @@ export class EddyPipeline extends Construct {
         ? { encryption: sqs.QueueEncryption.SQS_MANAGED }
         : { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }),
     });
+    acceptFailureQueueWithoutDlq(this.failureQueue);
 
     const stateTable =
       settings.stateTableName === undefined
@@ -202,6 +238,21 @@ export class EddyPipeline extends Construct {
       });
     }
 
+    this.observability = new PipelineObservability(this, 'Observability', {
+      plan: this.plan,
+      name: deploymentName(this.plan.pipeline, settings.streamNamePrefix),
+      streams: this.streams,
+      functions: this.functions,
+      failureQueue: this.failureQueue,
+      ...(this.idleness !== undefined && { idlenessFunction: this.idleness.function }),
+      iteratorAgeAlarmThreshold: settings.iteratorAgeAlarmThreshold,
+      ...(props.alarmTopic !== undefined && { alarmTopic: props.alarmTopic }),
+      ...(props.alarmEmail !== undefined && { alarmEmail: props.alarmEmail }),
+      ...(props.encryptionKey !== undefined && { encryptionKey: props.encryptionKey }),
+    });
+    this.dashboard = this.observability.dashboard;
+    if (this.observability.alarmTopic !== undefined) this.alarmTopic = this.observability.alarmTopic;
+
     this.#addOutputs();
   }
 
@@ -210,7 +261,11 @@ export class EddyPipeline extends Construct {
    * stream's key, when it has one).
    */
   grantWriteToSource(sourceName: string, grantee: iam.IGrantable): iam.Grant {
-    return this.#streamOfRole(sourceName, ['source'], 'grantWriteToSource').grantWrite(grantee);
+    return grantStreamWrite(
+      this.#streamOfRole(sourceName, ['source'], 'grantWriteToSource'),
+      grantee,
+      PRODUCER_ACTIONS,
+    );
   }
 
   /**
@@ -271,6 +326,7 @@ interface ResolvedSettings {
   readonly timeout: Duration;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  readonly iteratorAgeAlarmThreshold: Duration;
 }
 
 /** Applies the defaults and validates every prop before any resource is created. */
@@ -310,6 +366,14 @@ function resolveSettings(scope: Construct, props: EddyPipelineProps): ResolvedSe
     );
   }
 
+  const iteratorAgeAlarmThreshold = props.iteratorAgeAlarmThreshold ?? DEFAULT_ITERATOR_AGE_THRESHOLD;
+  validateAlarmOptions({
+    iteratorAgeAlarmThreshold,
+    retentionPeriod,
+    ...(props.alarmTopic !== undefined && { alarmTopic: props.alarmTopic }),
+    ...(props.alarmEmail !== undefined && { alarmEmail: props.alarmEmail }),
+  });
+
   return {
     plan,
     pipelineEntry: existingFile(props.pipelineEntry, 'pipelineEntry'),
@@ -322,6 +386,7 @@ function resolveSettings(scope: Construct, props: EddyPipelineProps): ResolvedSe
     timeout,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    iteratorAgeAlarmThreshold,
   };
 }
 

@@ -7,6 +7,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { grantStreamWrite } from './grants.js';
+import { acceptRuntime, acceptTracingWildcard } from './nag.js';
 import { IDLENESS_HANDLER_ENTRY, PACKAGE_LOCK_FILE, PACKAGE_ROOT } from './paths.js';
 import { pipelineBundling } from './stage-function.js';
 
@@ -33,6 +35,8 @@ export interface IdlenessFunctionProps {
  */
 export class IdlenessFunction extends Construct {
   readonly function: nodejs.NodejsFunction;
+  /** The function's execution role: read the sources, write the idle marks, log, trace. */
+  readonly role: iam.Role;
   readonly rule: events.Rule;
 
   constructor(scope: Construct, id: string, props: IdlenessFunctionProps) {
@@ -46,6 +50,7 @@ export class IdlenessFunction extends Construct {
       description: `Eddy idle-shard check of pipeline ${props.pipelineName}`,
     });
     logGroup.grantWrite(role);
+    this.role = role;
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: IDLENESS_HANDLER_ENTRY,
       handler: 'handler',
@@ -69,11 +74,13 @@ export class IdlenessFunction extends Construct {
       bundling: pipelineBundling(props.pipelineEntry),
     });
     for (const source of props.sources) source.grantRead(this.function);
-    for (const target of props.targets) target.grantWrite(this.function);
+    for (const target of props.targets) grantStreamWrite(target, this.function);
     this.rule = new events.Rule(this, 'Schedule', {
       description: `Eddy pipeline ${props.pipelineName}: idle-shard check`,
       schedule: events.Schedule.rate(props.schedule ?? Duration.minutes(1)),
       targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0 })],
     });
+    acceptRuntime(this.function);
+    acceptTracingWildcard(role);
   }
 }

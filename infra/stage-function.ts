@@ -2,12 +2,15 @@ import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { KinesisEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StageSpec } from '../shared/index.js';
+import { FailureQueueDestination, grantStreamWrite } from './grants.js';
+import { EMF_NAMESPACE } from './metrics.js';
+import { acceptRuntime, acceptTracingWildcard } from './nag.js';
 import { PACKAGE_LOCK_FILE, PACKAGE_ROOT } from './paths.js';
 
 /**
@@ -75,8 +78,9 @@ export interface StageFunctionProps {
  * The Lambda function of one stage, its log group, its role and the Kinesis event source mapping that
  * triggers it. The role starts empty: it gets write access to its own log group (instead of the
  * managed `AWSLambdaBasicExecutionRole`, which allows every log group), read access to the input
- * stream and write access to the output streams, and nothing else; resources added later (state
- * tables) grant to {@link StageFunction.function} themselves.
+ * stream, PutRecords and ListShards on the output streams, SendMessage on the failure queue, X-Ray's
+ * two tracing calls, and nothing else (with a customer managed key: Decrypt and GenerateDataKey on
+ * it); resources added later (state tables) grant to {@link StageFunction.function} themselves.
  */
 export class StageFunction extends Construct {
   /** The function: grant it access to whatever else the stage uses. */
@@ -120,7 +124,7 @@ export class StageFunction extends Construct {
         EDDY_STAGE_ID: stage.id,
         EDDY_STREAM_PREFIX: props.streamNamePrefix,
         POWERTOOLS_SERVICE_NAME: props.pipelineName,
-        POWERTOOLS_METRICS_NAMESPACE: 'Eddy',
+        POWERTOOLS_METRICS_NAMESPACE: EMF_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
       },
@@ -139,13 +143,16 @@ export class StageFunction extends Construct {
       // -1 is Lambda's "no limit", which CloudFormation expresses by leaving the property out.
       ...(settings.maxRecordAgeSeconds !== -1 && { maxRecordAge: Duration.seconds(settings.maxRecordAgeSeconds) }),
       reportBatchItemFailures: true,
-      onFailure: new SqsDlq(props.failureQueue),
+      onFailure: new FailureQueueDestination(props.failureQueue),
     });
     this.function.addEventSource(this.eventSource);
 
     // The event source grants the input's read access as well; granting it here keeps the least
     // privilege of the function explicit and independent of how the mapping is built.
     props.inputStream.grantRead(this.function);
-    for (const output of props.outputStreams) output.grantWrite(this.function);
+    for (const output of props.outputStreams) grantStreamWrite(output, this.function);
+
+    acceptRuntime(this.function);
+    acceptTracingWildcard(this.role);
   }
 }

@@ -3,6 +3,7 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import type { PipelinePlan, StreamSpec } from '../shared/index.js';
+import { acceptCustomerKey } from './nag.js';
 
 /** Kinesis stream names: 1-128 characters of `[a-zA-Z0-9_.-]` (Kinesis API reference, CreateStream). */
 const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
@@ -107,6 +108,7 @@ export class PipelineStreams extends Construct {
           ? { encryption: kinesis.StreamEncryption.MANAGED }
           : { encryption: kinesis.StreamEncryption.KMS, encryptionKey: props.encryptionKey }),
       });
+      if (props.encryptionKey !== undefined) acceptCustomerKey(stream);
       streams.set(spec.name, stream);
       specs.set(spec.name, spec);
     }

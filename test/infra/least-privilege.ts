@@ -3,9 +3,11 @@ import type { PipelinePlan } from '../../shared/index.js';
 import { StateTableSchema } from '../../shared/runtime/io/state-table-schema.js';
 import {
   allowedPairs,
+  type CfnResource,
   type CfnTemplate,
   functionOfStage,
   referencedId,
+  resourcesOfType,
   sorted,
   streamsByLogicalId,
 } from './support.js';
@@ -20,9 +22,20 @@ const KINESIS_READ_ACTIONS = [
   'kinesis:ListStreams',
   'kinesis:SubscribeToShard',
 ];
-const KINESIS_WRITE_ACTIONS = ['kinesis:PutRecord', 'kinesis:PutRecords'];
-/** Part of both CDK's read and write grants. */
+/** What the runtime's writer sends (KinesisRecordWriter): PutRecords, never PutRecord. */
+const KINESIS_WRITE_ACTIONS = ['kinesis:PutRecords'];
+/** Needed on both sides: the poller lists the input's shards, the runtime the outputs' (watermarks go to every shard). */
 const KINESIS_READ_AND_WRITE_ACTIONS = ['kinesis:ListShards'];
+/** The only thing the event source mapping does with the failure queue (Lambda developer guide, on-failure destinations). */
+const SQS_ACTIONS = ['sqs:SendMessage'];
+/** What CloudWatch Logs needs from a function: its own log group only. */
+const LOGS_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+/**
+ * With a customer managed key: Decrypt to read the input stream (and the state table), GenerateDataKey
+ * to write the outputs and to send to the queue (which also needs Decrypt). Never Encrypt, ReEncrypt*
+ * or GenerateDataKey*, which CDK's generic grants add.
+ */
+const KMS_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'];
 
 /**
  * What DynamoDbWindowStore sends to the state table (shared/runtime/io/dynamodb-window-store.ts), and
@@ -40,9 +53,55 @@ const STATE_INDEX_ACTIONS = ['dynamodb:Query'];
 
 /**
  * The one place a resource '*' is allowed: X-Ray's PutTraceSegments and PutTelemetryRecords have no
- * resource-level permissions, so active tracing needs them on '*'.
+ * resource-level permissions, so active tracing needs them on '*'. Nothing else: no kinesis:ListShards
+ * (Eddy's functions list the shards of named streams), no cloudwatch:PutMetricData (metrics are
+ * written as EMF log lines, which need only the log group).
  */
-const WILDCARD_RESOURCE_EXCEPTIONS = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+export const WILDCARD_RESOURCE_EXCEPTIONS: readonly string[] = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+
+/** An action with a wildcard (`*` or `?`) anywhere: `*`, `kinesis:*`, `kms:GenerateDataKey*`. */
+function isWildcardAction(action: string): boolean {
+  return /[*?]/.test(action);
+}
+
+/** Roles of Eddy's own functions: the stages' and the idle-shard check's. */
+function eddyFunctionRoles(json: CfnTemplate): Map<string, string> {
+  const roles = new Map<string, string>();
+  for (const [, fn] of resourcesOfType(json, 'AWS::Lambda::Function')) {
+    const variables = (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables;
+    if (variables?.EDDY_STREAM_PREFIX === undefined) continue;
+    const what = typeof variables.EDDY_STAGE_ID === 'string' ? `stage ${variables.EDDY_STAGE_ID}` : 'idle-shard check';
+    roles.set(referencedId(fn.Properties.Role), what);
+  }
+  return roles;
+}
+
+/**
+ * Over every identity policy of the template (Eddy's roles and any other): no action with a wildcard,
+ * and a '*' resource only for the {@link WILDCARD_RESOURCE_EXCEPTIONS}, which then have no other resource.
+ */
+export function expectNoWildcards(json: CfnTemplate): void {
+  const roles = eddyFunctionRoles(json);
+  expect(roles.size, 'Eddy functions found in the template').toBeGreaterThan(0);
+  for (const [roleId] of resourcesOfType(json, 'AWS::IAM::Role')) {
+    const who = roles.get(roleId) ?? roleId;
+    for (const [action, resources] of allowedPairs(json, roleId)) {
+      expect(isWildcardAction(action), `${who}: wildcard action ${action}`).toBe(false);
+      if (resources.has('*')) {
+        expect(WILDCARD_RESOURCE_EXCEPTIONS, `${who}: ${action} on '*'`).toContain(action);
+        expect([...resources], `${who}: ${action}`).toEqual(['*']);
+      }
+    }
+  }
+  for (const [id, policy] of resourcesOfType(json, 'AWS::IAM::Policy')) {
+    const statements = (policy.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement;
+    for (const statement of statements) {
+      for (const action of [statement.Action].flat()) {
+        expect(isWildcardAction(action), `${id}: wildcard action ${action}`).toBe(false);
+      }
+    }
+  }
+}
 
 export interface LeastPrivilegeExpectations {
   readonly plan: PipelinePlan;
@@ -55,10 +114,11 @@ export interface LeastPrivilegeExpectations {
 }
 
 /**
- * Asserts, for every stage, that its role allows exactly: reading its input stream, writing its
- * output streams, sending to the failure queue, writing its own log group, X-Ray, (with a key) using
+ * Asserts, for every stage, that its role allows exactly: reading its input stream, PutRecords and
+ * ListShards on its output streams (the dead-letter stream is one), SendMessage to the failure queue,
+ * writing its own log group, X-Ray's two tracing calls, (with a key) Decrypt and GenerateDataKey on
  * that key, and (stateful stages only) the window store's requests on the state table and its
- * fire-time index; and nothing on any other resource.
+ * fire-time index; no action with a wildcard; and nothing on any other resource.
  */
 export function expectLeastPrivilege(json: CfnTemplate, expected: LeastPrivilegeExpectations): void {
   if ((expected.plan.stateTable === undefined) !== (expected.tableId === undefined)) {
@@ -88,8 +148,7 @@ export function expectLeastPrivilege(json: CfnTemplate, expected: LeastPrivilege
     const context = `stage ${stage.id}`;
 
     for (const [action, resources] of pairs) {
-      expect(action, `${context}: wildcard action`).not.toBe('*');
-      expect(action, `${context}: service-wide action`).not.toMatch(/:\*$/);
+      expect(isWildcardAction(action), `${context}: wildcard action ${action}`).toBe(false);
       if (resources.has('*')) {
         expect(WILDCARD_RESOURCE_EXCEPTIONS, `${context}: ${action} on '*'`).toContain(action);
         expect(resources.size, `${context}: ${action}`).toBe(1);
@@ -133,12 +192,62 @@ export function expectLeastPrivilege(json: CfnTemplate, expected: LeastPrivilege
         expect(sorted(resources), where).toEqual([expected.keyId]);
       } else expect(['kinesis', 'xray', 'dynamodb'], where).toContain(service);
     }
-    expect(sorted(pairs.get('sqs:SendMessage') ?? []), context).toEqual([expected.queueId]);
-    expect(sorted(pairs.get('logs:PutLogEvents') ?? []), context).toEqual([logGroupId]);
-    if (expected.keyId !== undefined) {
-      // Decrypt to read the input, GenerateDataKey to write outputs and to send to the queue.
-      expect(sorted(pairs.get('kms:Decrypt') ?? []), context).toEqual([expected.keyId]);
-      expect(sorted(pairs.get('kms:GenerateDataKey*') ?? []), context).toEqual([expected.keyId]);
-    }
+    expect(actionsOf(pairs, 'sqs'), context).toEqual(SQS_ACTIONS);
+    expect(actionsOf(pairs, 'logs'), context).toEqual(LOGS_ACTIONS);
+    expect(actionsOf(pairs, 'xray'), context).toEqual(WILDCARD_RESOURCE_EXCEPTIONS);
+    expect(actionsOf(pairs, 'kms'), context).toEqual(expected.keyId === undefined ? [] : KMS_ACTIONS);
   }
+}
+
+function actionsOf(pairs: Map<string, Set<string>>, service: string): string[] {
+  return sorted([...pairs.keys()].filter((action) => action.startsWith(`${service}:`)));
+}
+
+export interface IdlenessExpectations {
+  readonly plan: PipelinePlan;
+  readonly prefix?: string;
+  /** Logical id of the customer managed key, when there is one. */
+  readonly keyId?: string;
+}
+
+/**
+ * Asserts that the idle-shard check's role allows exactly: reading the source streams of the stages
+ * with an `idleTimeout`, PutRecords and ListShards on the shuffle streams those stages write (the
+ * idle marks), its own log group, X-Ray, and (with a key) Decrypt and GenerateDataKey on it.
+ */
+export function expectIdlenessLeastPrivilege(json: CfnTemplate, expected: IdlenessExpectations): void {
+  const functions = resourcesOfType(json, 'AWS::Lambda::Function').filter(([, fn]) => {
+    const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    return variables.EDDY_STREAM_PREFIX !== undefined && variables.EDDY_STAGE_ID === undefined;
+  });
+  expect(functions, 'one idle-shard check').toHaveLength(1);
+  const [, fn] = functions[0] as [string, CfnResource];
+  const pairs = allowedPairs(json, referencedId(fn.Properties.Role));
+  const logGroupId = referencedId((fn.Properties.LoggingConfig as { LogGroup: unknown }).LogGroup);
+  const streams = streamsByLogicalId(json, expected.prefix);
+  const names = (action: string) => sorted([...(pairs.get(action) ?? [])].map((id) => streams.get(id) ?? id));
+
+  const idleStages = expected.plan.stages.filter((stage) => stage.idleTimeout !== undefined);
+  const shuffles = new Set(expected.plan.streams.filter((s) => s.role === 'shuffle').map((s) => s.name));
+  const sources = sorted(new Set(idleStages.map((stage) => stage.input)));
+  const targets = sorted(new Set(idleStages.flatMap((stage) => stage.outputs.filter((o) => shuffles.has(o)))));
+  expect(sources.length * targets.length, 'the fixture has sources and targets').toBeGreaterThan(0);
+
+  expect(actionsOf(pairs, 'kinesis')).toEqual(
+    sorted([...KINESIS_READ_ACTIONS, ...KINESIS_WRITE_ACTIONS, ...KINESIS_READ_AND_WRITE_ACTIONS]),
+  );
+  for (const action of KINESIS_READ_ACTIONS) expect(names(action), action).toEqual(sources);
+  for (const action of KINESIS_WRITE_ACTIONS) expect(names(action), action).toEqual(targets);
+  for (const action of KINESIS_READ_AND_WRITE_ACTIONS) {
+    expect(names(action), action).toEqual(sorted(new Set([...sources, ...targets])));
+  }
+  expect(actionsOf(pairs, 'logs')).toEqual(LOGS_ACTIONS);
+  for (const action of LOGS_ACTIONS) expect(names(action), action).toEqual([logGroupId]);
+  expect(actionsOf(pairs, 'xray')).toEqual(WILDCARD_RESOURCE_EXCEPTIONS);
+  expect(actionsOf(pairs, 'kms')).toEqual(expected.keyId === undefined ? [] : KMS_ACTIONS);
+  for (const action of actionsOf(pairs, 'kms')) expect(names(action), action).toEqual([expected.keyId]);
+  const services = new Set([...pairs.keys()].map((action) => action.split(':')[0]));
+  expect(sorted(services as Set<string>)).toEqual(
+    sorted(['kinesis', 'logs', 'xray', ...(expected.keyId ? ['kms'] : [])]),
+  );
 }

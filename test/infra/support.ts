@@ -143,3 +143,45 @@ export function allowedPairs(json: CfnTemplate, roleId: string): Map<string, Set
 export function sorted(values: Iterable<string>): string[] {
   return [...values].sort();
 }
+
+/**
+ * A dashboard's body as JSON. The body is a `Fn::Join` of JSON text and references; each reference
+ * becomes a placeholder inside its string: `{{Ref:<logical id>}}`, `{{<logical id>.<attribute>}}` or
+ * `{{AWS::Region}}` for a pseudo parameter.
+ */
+export function dashboardBody(dashboard: CfnResource): DashboardBody {
+  const body = dashboard.Properties.DashboardBody as string | { 'Fn::Join': [string, unknown[]] };
+  const text =
+    typeof body === 'string'
+      ? body
+      : body['Fn::Join'][1]
+          .map((part) => {
+            if (typeof part === 'string') return part;
+            const ref = part as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+            if (ref.Ref !== undefined) return ref.Ref.startsWith('AWS::') ? `{{${ref.Ref}}}` : `{{Ref:${ref.Ref}}}`;
+            if (ref['Fn::GetAtt'] !== undefined) return `{{${ref['Fn::GetAtt'][0]}.${ref['Fn::GetAtt'][1]}}}`;
+            throw new Error(`unexpected part of a dashboard body: ${JSON.stringify(part)}`);
+          })
+          .join('');
+  return JSON.parse(text) as DashboardBody;
+}
+
+export interface DashboardBody {
+  readonly widgets: DashboardWidget[];
+}
+
+export interface DashboardWidget {
+  readonly type: string;
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+  readonly properties: {
+    readonly title?: string;
+    readonly markdown?: string;
+    /** `[namespace, metric name, dimension name, value, ..., options]` per metric. */
+    readonly metrics?: unknown[][];
+    readonly alarms?: string[];
+    readonly annotations?: { horizontal?: { value: number; label?: string }[] };
+  };
+}

@@ -1,0 +1,55 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+
+/**
+ * The CloudWatch namespace of the stage functions' Powertools metrics (embedded metric format): the
+ * functions get it as `POWERTOOLS_METRICS_NAMESPACE`, the dashboard reads it.
+ */
+export const EMF_NAMESPACE = 'Eddy';
+
+/**
+ * The metrics `shared/runtime/lambda-handler.ts` emits after every batch, by name. All are counts
+ * per batch (summed over a period) except `BatchDuration` and `WatermarkLag`, in milliseconds.
+ * `RecordsLate` and `StateRequests` come from windowed stages only; `WatermarkLag` (the wall clock
+ * minus the watermark the stage sent downstream) from stages that have a watermark.
+ */
+export const StageMetricNames = {
+  recordsIn: 'RecordsIn',
+  recordsOut: 'RecordsOut',
+  recordsFiltered: 'RecordsFiltered',
+  recordsDeadLettered: 'RecordsDeadLettered',
+  recordsFailed: 'RecordsFailed',
+  recordsLate: 'RecordsLate',
+  putRecordsRequests: 'PutRecordsRequests',
+  stateRequests: 'StateRequests',
+  batchDuration: 'BatchDuration',
+  watermarkLag: 'WatermarkLag',
+} as const;
+export type StageMetricName = (typeof StageMetricNames)[keyof typeof StageMetricNames];
+
+/**
+ * The dimensions of every stage metric, exactly as Powertools writes them: the handler's
+ * `setDefaultDimensions({ pipeline, stage })` adds to the `service` dimension Powertools always sets
+ * (the service name, which the handler sets to the pipeline name). CloudWatch identifies a metric by
+ * its full set of dimensions, so the dashboard must name all three.
+ */
+export function stageMetricDimensions(pipelineName: string, stageId: string): Record<string, string> {
+  return { service: pipelineName, pipeline: pipelineName, stage: stageId };
+}
+
+/** One stage's Powertools metric, over one-minute periods. */
+export function stageMetric(
+  pipelineName: string,
+  stageId: string,
+  metricName: StageMetricName,
+  options: { statistic: string; label?: string },
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: EMF_NAMESPACE,
+    metricName,
+    dimensionsMap: stageMetricDimensions(pipelineName, stageId),
+    statistic: options.statistic,
+    period: Duration.minutes(1),
+    ...(options.label !== undefined && { label: options.label }),
+  });
+}

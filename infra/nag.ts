@@ -1,0 +1,79 @@
+import type { CfnResource } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NagSuppressions } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+
+/**
+ * Every cdk-nag (AwsSolutions) finding Eddy accepts, with the reason, each attached to the one
+ * resource it is about by the functions below. docs/security.md lists them; test/infra/nag.test.ts
+ * checks that these are the only suppressions and that nothing else is found.
+ */
+export const NagReasons = {
+  /** AwsSolutions-IAM5 on `Resource::*`, in the policy of a function with active tracing. */
+  tracingWildcard:
+    'Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no ' +
+    'resource-level permissions (Service Authorization Reference for AWS X-Ray), so they can only be ' +
+    "allowed on '*'; they let the function send its own trace data and nothing else. These two are the " +
+    "only actions on '*' in the policy: test/infra/least-privilege.ts fails on any other.",
+  /** AwsSolutions-L1 on every Eddy function. */
+  runtime:
+    'The functions run nodejs22.x, a supported Lambda runtime (Node.js 22 LTS, deprecation scheduled for ' +
+    '30 April 2027) whose security patches Lambda applies automatically. The bundle targets node22 and ' +
+    'the code is tested on Node 20 and 22; moving to nodejs24.x is a runtime upgrade to plan and test, ' +
+    'not a configuration fix.',
+  /** AwsSolutions-SQS3 on the failure queue. */
+  failureQueue:
+    "This queue is itself a dead-letter queue: the on-failure destination of the stages' Kinesis event " +
+    'source mappings, which send it the position of every batch they gave up on. Nothing consumes it ' +
+    'automatically, so no receive count could move a message on to a further queue; operators read it ' +
+    'by hand (docs/operations.md) within its 14-day retention, and an alarm fires when it holds a message.',
+  /** AwsSolutions-KDS3 on every stream, only when the deployer gives a customer managed key. */
+  customerKey:
+    'The stream uses the customer managed key the deployer chose with the encryptionKey option, to ' +
+    'control its key policy, rotation and audit; without that option the streams use the AWS managed key ' +
+    'alias/aws/kinesis, which this rule asks for.',
+} as const;
+
+/** The only finding ids the suppressions below accept, so that a new wildcard is still reported. */
+export const TRACING_WILDCARD_FINDING = 'Resource::*';
+
+/**
+ * Accepts X-Ray's `Resource::*` (and nothing else of AwsSolutions-IAM5) in the default policy of a
+ * traced function's role. Call it once the role has its policy.
+ */
+export function acceptTracingWildcard(role: iam.Role): void {
+  const policy = role.node.tryFindChild('DefaultPolicy');
+  if (policy === undefined) throw new Error(`role ${role.node.path} has no default policy to suppress a finding on`);
+  NagSuppressions.addResourceSuppressions(
+    cfnResource(policy),
+    [{ id: 'AwsSolutions-IAM5', reason: NagReasons.tracingWildcard, appliesTo: [TRACING_WILDCARD_FINDING] }],
+    false,
+  );
+}
+
+/** Accepts AwsSolutions-L1 (not the latest runtime) on an Eddy function. */
+export function acceptRuntime(fn: lambda.Function): void {
+  NagSuppressions.addResourceSuppressions(cfnResource(fn), [{ id: 'AwsSolutions-L1', reason: NagReasons.runtime }]);
+}
+
+/** Accepts AwsSolutions-SQS3 (no dead-letter queue) on the queue that is the pipeline's dead-letter queue. */
+export function acceptFailureQueueWithoutDlq(queue: IConstruct): void {
+  NagSuppressions.addResourceSuppressions(cfnResource(queue), [
+    { id: 'AwsSolutions-SQS3', reason: NagReasons.failureQueue },
+  ]);
+}
+
+/** Accepts AwsSolutions-KDS3 (not `alias/aws/kinesis`) on a stream encrypted with the deployer's key. */
+export function acceptCustomerKey(stream: IConstruct): void {
+  NagSuppressions.addResourceSuppressions(cfnResource(stream), [
+    { id: 'AwsSolutions-KDS3', reason: NagReasons.customerKey },
+  ]);
+}
+
+/** The CloudFormation resource of an L2 construct (or the resource itself): the narrowest scope there is. */
+function cfnResource(construct: IConstruct): CfnResource {
+  const resource = construct.node.defaultChild ?? construct;
+  if (!('cfnResourceType' in resource)) throw new Error(`${construct.node.path} is no CloudFormation resource`);
+  return resource as CfnResource;
+}

@@ -1,0 +1,326 @@
+import { fileURLToPath } from 'node:url';
+import { type App, Aspects, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { AwsSolutionsChecks, type INagLogger, NagMessageLevel } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pageViewCounts from '../../examples/page-view-counts.js';
+import pageViews from '../../examples/page-views.js';
+import { EddyPipeline, type EddyPipelineProps } from '../../infra/eddy-pipeline.js';
+import { NagReasons, TRACING_WILDCARD_FINDING } from '../../infra/nag.js';
+import { EddyPipelineStack } from '../../infra/pipeline-stack.js';
+import type { Pipeline } from '../../shared/index.js';
+import { expectEncryptedAtRest, expectTlsOnly } from './encryption.js';
+import sensors from './fixtures/idle-pipeline.js';
+import { expectIdlenessLeastPrivilege, expectLeastPrivilege, expectNoWildcards } from './least-privilege.js';
+import {
+  type CfnTemplate,
+  onlyResourceOfType,
+  PAGE_VIEW_COUNTS_ENTRY,
+  PAGE_VIEWS_ENTRY,
+  resourcesOfType,
+  sorted,
+  testApp,
+} from './support.js';
+
+const IDLE_ENTRY = fileURLToPath(new URL('./fixtures/idle-pipeline.ts', import.meta.url));
+const ENV = { account: '123456789012', region: 'eu-west-1' };
+
+/** What cdk-nag reported for one stack: every finding, every suppression, every rule it evaluated. */
+interface NagResult {
+  /** Unsuppressed findings (errors and warnings) and rules that failed to run: must stay empty. */
+  readonly findings: string[];
+  /** `<rule>[<finding>] <path below the stack>`, with the reason given. */
+  readonly suppressed: Map<string, string>;
+  /** Rule ids evaluated on some resource, with the ids of the resources they applied to (compliant or not). */
+  readonly applied: Map<string, Set<string>>;
+  /** Every rule id cdk-nag looked at, applicable or not. */
+  readonly evaluated: Set<string>;
+}
+
+/** A NagLogger that records instead of annotating. */
+function recorder(stackName: string): { logger: INagLogger; result: NagResult } {
+  const result: NagResult = { findings: [], suppressed: new Map(), applied: new Map(), evaluated: new Set() };
+  const where = (path: string) => path.replace(new RegExp(`^${stackName}/`), '');
+  const applied = (ruleId: string, path: string) => {
+    const set = result.applied.get(ruleId) ?? new Set<string>();
+    set.add(where(path));
+    result.applied.set(ruleId, set);
+  };
+  const logger: INagLogger = {
+    onCompliance: (data) => {
+      result.evaluated.add(data.ruleId);
+      applied(data.ruleId, data.resource.node.path);
+    },
+    onNonCompliance: (data) => {
+      result.evaluated.add(data.ruleId);
+      applied(data.ruleId, data.resource.node.path);
+      const level = data.ruleLevel === NagMessageLevel.ERROR ? 'error' : 'warning';
+      const finding = data.findingId ? `[${data.findingId}]` : '';
+      result.findings.push(`${level} ${data.ruleId}${finding} on ${where(data.resource.node.path)}: ${data.ruleInfo}`);
+    },
+    onSuppressed: (data) => {
+      result.evaluated.add(data.ruleId);
+      applied(data.ruleId, data.resource.node.path);
+      const finding = data.findingId ? `[${data.findingId}]` : '';
+      result.suppressed.set(`${data.ruleId}${finding} ${where(data.resource.node.path)}`, data.suppressionReason);
+    },
+    onError: (data) => {
+      result.evaluated.add(data.ruleId);
+      result.findings.push(`rule error ${data.ruleId} on ${where(data.resource.node.path)}: ${data.errorMessage}`);
+    },
+    onSuppressedError: (data) => {
+      result.findings.push(
+        `suppressed rule error ${data.ruleId} on ${where(data.resource.node.path)}: ${data.errorMessage}`,
+      );
+    },
+    onNotApplicable: (data) => {
+      result.evaluated.add(data.ruleId);
+    },
+  };
+  return { logger, result };
+}
+
+interface Checked {
+  readonly stack: Stack;
+  readonly json: CfnTemplate;
+  readonly nag: NagResult;
+  /** The error synthesis threw, if any (cdk-nag's annotations fail synthesis when there are findings). */
+  readonly synthError: unknown;
+}
+
+/**
+ * Runs cdk-nag's AwsSolutions pack over one stack while the app synthesizes, and returns the stack's
+ * template. No bundling: the rules look at the template, not at the code.
+ */
+function checkStack(build: (app: App) => Stack): Checked & { dispose: () => void } {
+  const { app, dispose } = testApp({ 'aws:cdk:bundling-stacks': [] });
+  const stack = build(app);
+  // The template first: with findings, cdk-nag's error annotations make every later synthesis throw.
+  const json = Template.fromStack(stack).toJSON() as CfnTemplate;
+  const { logger, result } = recorder(stack.node.path);
+  Aspects.of(stack).add(new AwsSolutionsChecks({ reports: false, additionalLoggers: [logger] }));
+  let synthError: unknown;
+  try {
+    app.synth({ force: true });
+  } catch (error) {
+    synthError = error;
+  }
+  return { stack, json, nag: result, synthError, dispose };
+}
+
+/** The suppressions Eddy must carry (and no other): per function, per stream with a customer key, the queue. */
+function expectedSuppressions(
+  pipeline: Pipeline,
+  options: { customerKey: boolean; idleness: boolean; scope?: string },
+): Map<string, string> {
+  const scope = options.scope ?? 'Pipeline';
+  const plan = pipeline.plan();
+  const expected = new Map<string, string>();
+  const functionSuppressions = (path: string) => {
+    expected.set(`AwsSolutions-L1 ${scope}/${path}/Function/Resource`, NagReasons.runtime);
+    // cdk-nag reports the reason of a suppression limited to some findings with those findings in front.
+    expected.set(
+      `AwsSolutions-IAM5[${TRACING_WILDCARD_FINDING}] ${scope}/${path}/Role/DefaultPolicy/Resource`,
+      `[${TRACING_WILDCARD_FINDING}] ${NagReasons.tracingWildcard}`,
+    );
+  };
+  for (const stage of plan.stages) functionSuppressions(`Stages/${stage.id}`);
+  if (options.idleness) functionSuppressions('IdleShards');
+  expected.set(`AwsSolutions-SQS3 ${scope}/FailedBatches/Resource`, NagReasons.failureQueue);
+  if (options.customerKey) {
+    for (const stream of plan.streams) {
+      expected.set(`AwsSolutions-KDS3 ${scope}/Streams/${stream.name}/Resource`, NagReasons.customerKey);
+    }
+  }
+  return expected;
+}
+
+/** The cdk-nag assertions every configuration gets. */
+function describeNag(get: () => Checked, expected: () => Map<string, string>): void {
+  it('passes cdk-nag AwsSolutions: no error, no warning, no rule that failed to run', () => {
+    const { findings } = get().nag;
+    expect(findings, `cdk-nag AwsSolutions findings:\n  ${findings.join('\n  ')}\n`).toEqual([]);
+    expect(get().synthError).toBeUndefined();
+  });
+
+  it('suppresses exactly the accepted findings, each on its own resource with its reason', () => {
+    const actual = get().nag.suppressed;
+    expect(sorted(actual.keys())).toEqual(sorted(expected().keys()));
+    for (const [key, reason] of expected()) expect(actual.get(key), key).toBe(reason);
+  });
+
+  it('ran the rules over the resources (so that a pass means something)', () => {
+    const { applied, evaluated } = get().nag;
+    const streams = resourcesOfType(get().json, 'AWS::Kinesis::Stream').length;
+    const roles = resourcesOfType(get().json, 'AWS::IAM::Role').length;
+    const policies = resourcesOfType(get().json, 'AWS::IAM::Policy').length;
+    // KDS1: server-side encryption of every stream; SQS2/SQS4: the queue's encryption and TLS;
+    // IAM4: managed policies of every role; IAM5: wildcards in every policy and role.
+    expect(applied.get('AwsSolutions-KDS1')?.size).toBe(streams);
+    expect(applied.get('AwsSolutions-SQS2')?.size).toBe(1);
+    expect(applied.get('AwsSolutions-SQS4')?.size).toBe(1);
+    expect(applied.get('AwsSolutions-IAM4')?.size).toBe(roles);
+    expect(applied.get('AwsSolutions-IAM5')?.size).toBe(roles + policies);
+    expect(applied.get('AwsSolutions-L1')?.size).toBe(resourcesOfType(get().json, 'AWS::Lambda::Function').length);
+    expect(evaluated.size).toBeGreaterThan(100);
+  });
+}
+
+describe('security of the page-views example (EddyPipelineStack, default props)', () => {
+  let checked: Checked & { dispose: () => void };
+  beforeAll(() => {
+    checked = checkStack(
+      (app) => new EddyPipelineStack(app, 'Eddy-page-views', { pipeline: pageViews, pipelineEntry: PAGE_VIEWS_ENTRY }),
+    );
+  });
+  afterAll(() => checked.dispose());
+
+  describeNag(
+    () => checked,
+    () => expectedSuppressions(pageViews, { customerKey: false, idleness: false }),
+  );
+
+  it('keeps every role to least privilege, with no wildcard but X-Ray', () => {
+    const queueId = onlyResourceOfType(checked.json, 'AWS::SQS::Queue')[0];
+    expectLeastPrivilege(checked.json, { plan: pageViews.plan(), queueId });
+    expectNoWildcards(checked.json);
+  });
+
+  it('encrypts every stream and queue with AWS managed keys, and the queue refuses plain HTTP', () => {
+    expectEncryptedAtRest(checked.json);
+    expectTlsOnly(checked.json);
+  });
+});
+
+describe('security of the page-view-counts example (EddyPipelineStack, default props)', () => {
+  let checked: Checked & { dispose: () => void };
+  beforeAll(() => {
+    checked = checkStack(
+      (app) =>
+        new EddyPipelineStack(app, 'Eddy-page-view-counts', {
+          pipeline: pageViewCounts,
+          pipelineEntry: PAGE_VIEW_COUNTS_ENTRY,
+        }),
+    );
+  });
+  afterAll(() => checked.dispose());
+
+  describeNag(
+    () => checked,
+    () => expectedSuppressions(pageViewCounts, { customerKey: false, idleness: false }),
+  );
+
+  it('keeps every role to least privilege, the state table included, with no wildcard but X-Ray', () => {
+    const queueId = onlyResourceOfType(checked.json, 'AWS::SQS::Queue')[0];
+    const tableId = onlyResourceOfType(checked.json, 'AWS::DynamoDB::GlobalTable')[0];
+    expectLeastPrivilege(checked.json, { plan: pageViewCounts.plan(), queueId, tableId });
+    expectNoWildcards(checked.json);
+  });
+
+  it('encrypts every stream, queue and table with AWS managed keys, and the queue refuses plain HTTP', () => {
+    expectEncryptedAtRest(checked.json);
+    expectTlsOnly(checked.json);
+  });
+});
+
+describe('security of page-view-counts with a customer key, a prefix, an alarm email and a producer', () => {
+  const PREFIX = 'dev.carol-';
+  let checked: Checked & { dispose: () => void };
+  let keyId: string;
+  beforeAll(() => {
+    checked = checkStack((app) => {
+      const stack = new Stack(app, 'Keyed', { env: ENV });
+      const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      keyId = stack.getLogicalId(key.node.defaultChild as kms.CfnKey);
+      const pipeline = new EddyPipeline(stack, 'Pipeline', {
+        pipeline: pageViewCounts,
+        pipelineEntry: PAGE_VIEW_COUNTS_ENTRY,
+        streamNamePrefix: PREFIX,
+        encryptionKey: key,
+        alarmEmail: 'oncall@example.com',
+      });
+      const producer = new iam.Role(stack, 'Producer', { assumedBy: new iam.AccountRootPrincipal() });
+      pipeline.grantWriteToSource('clicks', producer);
+      return stack;
+    });
+  });
+  afterAll(() => checked.dispose());
+
+  describeNag(
+    () => checked,
+    () => expectedSuppressions(pageViewCounts, { customerKey: true, idleness: false }),
+  );
+
+  it('keeps every role to least privilege with the key: Decrypt and GenerateDataKey only', () => {
+    const queueId = onlyResourceOfType(checked.json, 'AWS::SQS::Queue')[0];
+    const tableId = onlyResourceOfType(checked.json, 'AWS::DynamoDB::GlobalTable')[0];
+    expectLeastPrivilege(checked.json, { plan: pageViewCounts.plan(), prefix: PREFIX, queueId, tableId, keyId });
+    expectNoWildcards(checked.json);
+  });
+
+  it('lets a producer put records to its source and encrypt them, nothing more', () => {
+    const [producerId] = resourcesOfType(checked.json, 'AWS::IAM::Role').find(([id]) => id.startsWith('Producer')) ?? [
+      '',
+    ];
+    const policies = resourcesOfType(checked.json, 'AWS::IAM::Policy').filter(([, p]) =>
+      JSON.stringify(p.Properties.Roles).includes(producerId),
+    );
+    const actions = policies.flatMap(([, p]) =>
+      (p.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement.flatMap((s) =>
+        [s.Action].flat(),
+      ),
+    );
+    expect(sorted(actions)).toEqual([
+      'kinesis:ListShards',
+      'kinesis:PutRecord',
+      'kinesis:PutRecords',
+      'kms:GenerateDataKey',
+    ]);
+  });
+
+  it('encrypts every stream, queue, table and the alarm topic with the key; queue and topic refuse plain HTTP', () => {
+    expectEncryptedAtRest(checked.json, keyId);
+    expectTlsOnly(checked.json);
+    expect(resourcesOfType(checked.json, 'AWS::SNS::Topic')).toHaveLength(1);
+  });
+});
+
+describe('security of a pipeline with an idle-shard check, a customer key and an alarm topic', () => {
+  let checked: Checked & { dispose: () => void };
+  let keyId: string;
+  beforeAll(() => {
+    checked = checkStack((app) => {
+      const stack = new Stack(app, 'Sensors', { env: ENV });
+      const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      keyId = stack.getLogicalId(key.node.defaultChild as kms.CfnKey);
+      const alarmTopic = new sns.Topic(stack, 'Oncall', { enforceSSL: true, masterKey: key });
+      const props: EddyPipelineProps = { pipeline: sensors, pipelineEntry: IDLE_ENTRY, encryptionKey: key, alarmTopic };
+      new EddyPipeline(stack, 'Pipeline', props);
+      return stack;
+    });
+  });
+  afterAll(() => checked.dispose());
+
+  describeNag(
+    () => checked,
+    () => expectedSuppressions(sensors, { customerKey: true, idleness: true }),
+  );
+
+  it('keeps the stages and the idle-shard check to least privilege, with no wildcard but X-Ray', () => {
+    const plan = sensors.plan();
+    const queueId = onlyResourceOfType(checked.json, 'AWS::SQS::Queue')[0];
+    const tableId = onlyResourceOfType(checked.json, 'AWS::DynamoDB::GlobalTable')[0];
+    expectLeastPrivilege(checked.json, { plan, queueId, tableId, keyId });
+    expectIdlenessLeastPrivilege(checked.json, { plan, keyId });
+    expectNoWildcards(checked.json);
+  });
+
+  it('encrypts everything with the key, creates no topic of its own, and the queue refuses plain HTTP', () => {
+    expectEncryptedAtRest(checked.json, keyId);
+    expectTlsOnly(checked.json);
+    expect(resourcesOfType(checked.json, 'AWS::SNS::Topic')).toHaveLength(1);
+  });
+});
