@@ -12,6 +12,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Pipeline, PipelinePlan, StreamRole } from '../shared/index.js';
+import { processingTimeInputs } from '../shared/runtime/idleness.js';
 import { grantStreamWrite, PRODUCER_ACTIONS } from './grants.js';
 import { IdlenessFunction } from './idleness-function.js';
 import { acceptFailureQueueWithoutDlq } from './nag.js';
@@ -146,7 +147,7 @@ export class EddyPipeline extends Construct {
   readonly failureQueue: sqs.IQueue;
   /** The state table of the stateful stages; undefined when every stage is stateless. */
   readonly stateTable?: dynamodb.ITableV2;
-  /** The scheduled idle-shard check, when a source has an `idleTimeout`. */
+  /** The scheduled idle-shard check and clock, when a source has an `idleTimeout` or a window runs on processing time. */
   readonly idleness?: IdlenessFunction;
   /** The pipeline's CloudWatch dashboard and alarms (docs/operations.md). */
   readonly observability: PipelineObservability;
@@ -221,18 +222,19 @@ export class EddyPipeline extends Construct {
     this.#stages = stages;
     this.functions = new Map([...stages].map(([stageId, stage]) => [stageId, stage.function]));
 
-    // Sources that may go idle need the scheduled check that marks their shards idle downstream.
+    // Sources that may go idle need the scheduled check that marks their shards idle downstream, and
+    // processing-time windows its clock ticks, to fire when no record comes.
     const idleStages = this.plan.stages.filter((stage) => stage.idleTimeout !== undefined);
-    if (idleStages.length > 0) {
+    const ticked = processingTimeInputs(props.pipeline);
+    if (idleStages.length > 0 || ticked.length > 0) {
       const shuffles = new Set(this.plan.streams.filter((s) => s.role === 'shuffle').map((s) => s.name));
+      const marked = idleStages.flatMap((stage) => stage.outputs.filter((o) => shuffles.has(o)));
       this.idleness = new IdlenessFunction(this, 'IdleShards', {
         pipelineName: this.plan.pipeline,
         pipelineEntry: settings.pipelineEntry,
         streamNamePrefix: settings.streamNamePrefix,
         sources: idleStages.map((stage) => this.#streams.get(stage.input)),
-        targets: [...new Set(idleStages.flatMap((stage) => stage.outputs.filter((o) => shuffles.has(o))))].map((name) =>
-          this.#streams.get(name),
-        ),
+        targets: [...new Set([...marked, ...ticked])].map((name) => this.#streams.get(name)),
         logRetention: settings.logRetention,
         removalPolicy: settings.removalPolicy,
       });

@@ -18,7 +18,7 @@ export interface IdlenessFunctionProps {
   readonly streamNamePrefix: string;
   /** Source streams whose shards may go idle: read to see whether a record arrived lately. */
   readonly sources: readonly kinesis.IStream[];
-  /** Shuffle streams that receive the idle marks. */
+  /** Shuffle streams that receive the idle marks, and the clock ticks of processing-time windows. */
   readonly targets: readonly kinesis.IStream[];
   /**
    * How often the check runs; EventBridge schedules go down to one minute.
@@ -31,7 +31,8 @@ export interface IdlenessFunctionProps {
 
 /**
  * The scheduled function that marks idle source shards (Flink's withIdleness, docs/watermarks.md),
- * so that a shard with no records does not hold back every window downstream.
+ * so that a shard with no records does not hold back every window downstream, and ticks the shards
+ * that feed processing-time windows, so that they fire when no record comes.
  */
 export class IdlenessFunction extends Construct {
   readonly function: nodejs.NodejsFunction;

@@ -3,7 +3,7 @@ import type { KeyByNode, SourceNode } from '../dag/graph.js';
 import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from './dead-letter.js';
 import { correlationIdOf, type Element, type InputRecord, type ShuffleEnvelope } from './records.js';
 import { isShufflePack } from './shuffle-pack.js';
-import { isEndOfInput, isWatermarkRecord, type WatermarkRecord } from './watermark-records.js';
+import { isEndOfInput, isTick, isWatermarkRecord, type WatermarkRecord } from './watermark-records.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -113,6 +113,7 @@ export function shuffleDecoder(keyBy: KeyByNode): Decoder {
       message: `record on shuffle stream '${keyBy.stream}' is not an Eddy envelope ({ id, k, t?, v }) or pack`,
     });
   return (record) => {
+    if (isTick(record.position.partitionKey, record.data)) return [];
     const json = parseJson(record, keyBy.name, DeadLetterReasons.malformedEnvelope);
     if (isShufflePack(json)) {
       const items: Decoded[] = [];

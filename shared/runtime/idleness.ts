@@ -4,6 +4,7 @@ import type { RecordWriter } from './io/record-writer.js';
 import type { ShardDirectory } from './io/shard-directory.js';
 import type { OutputRecord } from './records.js';
 import { WatermarkEmitter } from './watermark-emitter.js';
+import { CONTROL_PARTITION_KEY, TICK_DATA } from './watermark-records.js';
 
 /** Whether a shard of a stream took a record at or after a time (its arrival time, not its event time). */
 export interface LatestArrival {
@@ -19,6 +20,8 @@ export interface IdlenessCheckOptions {
 
 /** What one run of the check found and wrote. */
 export interface IdlenessReport {
+  /** Clock ticks written to the shards that feed processing-time window stages. */
+  readonly ticks: number;
   /** Channels (`<stage>/<shard>`) found idle, whose marks were written. */
   readonly idle: readonly string[];
   /** Source shards looked at. */
@@ -36,22 +39,30 @@ interface IdleSource {
 }
 
 /**
- * Flink's withIdleness for source shards (docs/watermarks.md, "Idle shards"): a source shard that
- * took no record for the source's `idleTimeout` sends no watermark, and would hold back every window
- * downstream. Each run finds those shards and writes an idle mark for their channel to every shard
- * the source stage sends watermarks to. Marks are written again on every run while the shard stays
- * idle: the check keeps no state (a scheduled Lambda), and a repeated mark changes nothing.
+ * The pipeline's clock, run on a schedule (EventBridge in the cloud, a timer locally):
+ *
+ * - Flink's withIdleness for source shards (docs/watermarks.md, "Idle shards"): a source shard that
+ *   took no record for the source's `idleTimeout` sends no watermark, and would hold back every
+ *   window downstream. Each run finds those shards and writes an idle mark for their channel to every
+ *   shard the source stage sends watermarks to. Marks are written again on every run while the shard
+ *   stays idle: the check keeps no state (a scheduled Lambda), and a repeated mark changes nothing.
+ * - Processing-time windows: a tick to every shard that feeds a processing-time window stage, so
+ *   that its windows fire when their time has passed although no record comes (a Lambda stage only
+ *   runs when records arrive).
  */
 export class IdlenessCheck {
   readonly #sources: readonly IdleSource[];
+  /** Input streams of stages with processing-time windows. */
+  readonly #ticked: readonly string[];
 
   constructor(private readonly options: IdlenessCheckOptions) {
     this.#sources = idleSources(options.pipeline, options.shards);
+    this.#ticked = processingTimeInputs(options.pipeline);
   }
 
-  /** Whether any source has an idle timeout: without one there is nothing to check. */
+  /** Whether there is anything to do: a source with an idle timeout, or a processing-time window. */
   get enabled(): boolean {
-    return this.#sources.length > 0;
+    return this.#sources.length > 0 || this.#ticked.length > 0;
   }
 
   async run(now: Date = new Date(), deadline: number = now.getTime() + 30_000): Promise<IdlenessReport> {
@@ -73,9 +84,28 @@ export class IdlenessCheck {
         records.push(...(await emitter.idleRecords(shard.shardId, `idleness:${shard.shardId}`)));
       }
     }
-    if (records.length === 0) return { idle, checked, marks: 0, failed: 0 };
+    const marks = records.length;
+    for (const stream of this.#ticked) {
+      for (const shard of await this.options.shards.openShards(stream)) {
+        records.push({
+          stream,
+          partitionKey: CONTROL_PARTITION_KEY,
+          explicitHashKey: shard.startingHashKey,
+          data: TICK_DATA,
+          origin: `tick:${shard.shardId}`,
+        });
+      }
+    }
+    if (records.length === 0) return { idle, checked, marks: 0, ticks: 0, failed: 0 };
     const outcome = await this.options.writer.write(records, deadline);
-    return { idle, checked, marks: records.length - outcome.failed.length, failed: outcome.failed.length };
+    const failed = new Set(outcome.failed);
+    return {
+      idle,
+      checked,
+      marks: records.slice(0, marks).filter((record) => !failed.has(record)).length,
+      ticks: records.slice(marks).filter((record) => !failed.has(record)).length,
+      failed: outcome.failed.length,
+    };
   }
 }
 
@@ -90,4 +120,17 @@ function idleSources(pipeline: Pipeline, shards: ShardDirectory): IdleSource[] {
     sources.push({ stage, idleTimeout: node.idleTimeout, emitter: new WatermarkEmitter(plan, stage, shards) });
   }
   return sources;
+}
+
+/** The input streams of stateful stages whose window runs on processing time. */
+export function processingTimeInputs(pipeline: Pipeline): string[] {
+  return pipeline
+    .plan()
+    .stages.filter((stage) => {
+      if (!stage.stateful) return false;
+      const input = pipeline.graph.node(stage.nodes[0] ?? '');
+      const window = pipeline.graph.children(input.name).find((node) => node.kind === 'window');
+      return window?.kind === 'window' && window.assigner.timeDomain === 'processing';
+    })
+    .map((stage) => stage.input);
 }

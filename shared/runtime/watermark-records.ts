@@ -11,6 +11,13 @@ export const CONTROL_PARTITION_KEY = '__eddy_control__';
 
 export const END_OF_INPUT_DATA = '{"eddy":"end-of-input"}';
 
+/**
+ * A clock tick, written by the scheduled check to every shard feeding a processing-time window
+ * stage: it carries nothing but makes the stage run, so windows whose time has passed fire even when
+ * no record comes.
+ */
+export const TICK_DATA = '{"eddy":"tick"}';
+
 /** On a shuffle stream, beside data envelopes (which always have `id`, `k` and `v`). */
 export interface WatermarkRecord {
   /** Watermark in epoch ms; absent for an idle mark. */
@@ -37,6 +44,10 @@ export function isWatermarkRecord(value: unknown): value is WatermarkRecord {
 /** The channel id of a stage's input shard. */
 export function channelId(stageId: string, shardId: string): string {
   return `${stageId}/${shardId}`;
+}
+
+export function isTick(partitionKey: string, data: Uint8Array): boolean {
+  return partitionKey === CONTROL_PARTITION_KEY && Buffer.from(data).toString('utf8') === TICK_DATA;
 }
 
 export function isEndOfInput(partitionKey: string, data: Uint8Array): boolean {

@@ -1,13 +1,15 @@
 import { fileURLToPath } from 'node:url';
-import { Stack } from 'aws-cdk-lib';
+import { type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pageViewCounts from '../../examples/page-view-counts.js';
 import { EddyPipeline } from '../../infra/eddy-pipeline.js';
+import clock from './fixtures/clock-pipeline.js';
 import sensors from './fixtures/idle-pipeline.js';
 import { PAGE_VIEW_COUNTS_ENTRY, synthesize, testApp } from './support.js';
 
 const IDLE_ENTRY = fileURLToPath(new URL('./fixtures/idle-pipeline.ts', import.meta.url));
+const CLOCK_ENTRY = fileURLToPath(new URL('./fixtures/clock-pipeline.ts', import.meta.url));
 
 interface Statement {
   Action: string | string[];
@@ -63,6 +65,29 @@ describe('EddyPipeline with a source that may go idle', () => {
     expect(streamsOf('kinesis:GetRecords').join()).not.toContain(streamId('sensors-keyBy-1'));
     expect(statements.some((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')))).toBe(false);
     expect(pipeline.idleness).toBeDefined();
+  });
+
+  it('schedules the clock for processing-time windows: it may write only their input stream', () => {
+    const test = testApp();
+    const stack = new Stack(test.app, 'Meters');
+    const meters = new EddyPipeline(stack, 'Pipeline', { pipeline: clock, pipelineEntry: CLOCK_ENTRY });
+    const template = synthesize(test.app, stack).template;
+
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+    const policies = Object.values(
+      template.findResources('AWS::IAM::Policy', {
+        Properties: { Roles: [{ Ref: stack.getLogicalId(meters.idleness?.role.node.defaultChild as CfnElement) }] },
+      }),
+    ) as { Properties: { PolicyDocument: { Statement: Statement[] } } }[];
+    const kinesis = policies
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((s) => [s.Action].flat().some((a) => a.startsWith('kinesis:')));
+    expect(kinesis.map((s) => [s.Action].flat().sort())).toEqual([['kinesis:ListShards', 'kinesis:PutRecords']]);
+    const shuffle = meters.streams.get('meters-keyBy-1');
+    expect(JSON.stringify(kinesis[0]?.Resource)).toContain(
+      stack.getLogicalId(shuffle?.node.defaultChild as CfnElement),
+    );
+    test.dispose();
   });
 
   it('adds no check to a pipeline whose sources have no idleTimeout', () => {

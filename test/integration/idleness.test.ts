@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { LocalPipeline } from '../../local/runner/local-pipeline.js';
 import { pipeline } from '../../shared/index.js';
-import { count, tumbling } from '../../shared/windows/index.js';
+import { count, tumbling, tumblingProcessingTime } from '../../shared/windows/index.js';
 import { waitUntil } from '../helpers/emulators.js';
 
 const Event = z.object({ key: z.string(), ts: z.number() });
@@ -94,4 +94,42 @@ describe('idle source shards on the local stack', () => {
       await local.stop();
     }
   }, 20_000);
+});
+
+describe('processing-time windows on the local stack', () => {
+  it('fire when their time has passed although no record comes after them (clock ticks)', async () => {
+    // Prepare: 1 s windows on the clock; every record is put at once, then the stream is quiet.
+    const p = pipeline('clock', { eventSource: { maxBatchingWindowSeconds: 0 } });
+    p.source('events', { schema: Event })
+      .keyBy((e) => e.key, { shards: 2 })
+      .window(tumblingProcessingTime('1s'))
+      .aggregate(count())
+      .sink('counts');
+    const local = await LocalPipeline.start({ pipeline: p, idleCheckIntervalMs: 250 });
+    try {
+      const events = Array.from({ length: 30 }, (_, i) => ({ key: `k${i % 3}`, ts: i }));
+      await local.kinesis.send(
+        new PutRecordsCommand({
+          StreamName: local.physicalName('events'),
+          Records: events.map((e) => ({ PartitionKey: e.key, Data: Buffer.from(JSON.stringify(e)) })),
+        }),
+      );
+
+      // Act: nothing more is put; only the clock's ticks reach the window stage.
+      await waitUntil(
+        async () => (await results(local)).reduce((sum, r) => sum + r.value, 0) >= 30,
+        'every record counted in a fired window',
+        { timeoutMs: 10_000, intervalMs: 200 },
+      );
+
+      // Assess: every record once, in windows that ended; no window fired before its end.
+      const fired = await results(local);
+      expect(fired.reduce((sum, r) => sum + r.value, 0)).toBe(30);
+      expect(new Set(fired.map((r) => r.key))).toEqual(new Set(['k0', 'k1', 'k2']));
+      expect(fired.every((r) => r.windowEnd - r.windowStart === 1000)).toBe(true);
+      expect(local.failedBatches).toEqual([]);
+    } finally {
+      await local.stop();
+    }
+  }, 30_000);
 });

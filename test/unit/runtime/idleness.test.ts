@@ -4,7 +4,8 @@ import { pipeline } from '../../../shared/index.js';
 import { IdlenessCheck, type LatestArrival } from '../../../shared/runtime/idleness.js';
 import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-writer.js';
 import { UniformShardDirectory } from '../../../shared/runtime/io/shard-directory.js';
-import { count, tumbling } from '../../../shared/windows/index.js';
+import { CONTROL_PARTITION_KEY, TICK_DATA } from '../../../shared/runtime/watermark-records.js';
+import { count, tumbling, tumblingProcessingTime } from '../../../shared/windows/index.js';
 
 const Click = z.object({ page: z.string(), ts: z.number() });
 
@@ -57,7 +58,7 @@ describe('IdlenessCheck', () => {
     const report = await check.run(new Date(100_000));
 
     // Assess
-    expect(report).toEqual({ idle: [`${stage?.id}/${shard(1)}`], checked: 2, marks: 3, failed: 0 });
+    expect(report).toEqual({ idle: [`${stage?.id}/${shard(1)}`], checked: 2, marks: 3, ticks: 0, failed: 0 });
     const marks = writer.streams.get('idle-by-page') ?? [];
     expect(marks.map((r) => r.explicitHashKey)).toEqual(target);
     expect(marks.map((r) => JSON.parse(r.data))).toEqual(
@@ -86,7 +87,7 @@ describe('IdlenessCheck', () => {
 
     const report = await check.run(new Date(100_000));
 
-    expect(report).toEqual({ idle: [], checked: 2, marks: 0, failed: 0 });
+    expect(report).toEqual({ idle: [], checked: 2, marks: 0, ticks: 0, failed: 0 });
     expect(writer.streams.size).toBe(0);
     expect(check.enabled).toBe(true);
   });
@@ -101,5 +102,30 @@ describe('IdlenessCheck', () => {
       writer: new MemoryRecordWriter(),
     });
     expect(check.enabled).toBe(false);
+  });
+
+  it('ticks every shard that feeds a processing-time window stage, so its windows fire in a quiet stream', async () => {
+    // Prepare
+    const p = pipeline('clock');
+    p.source('views', { schema: Click })
+      .keyBy((c) => c.page, { name: 'by-page', shards: 3 })
+      .window(tumblingProcessingTime('1m'))
+      .aggregate(count())
+      .sink('views-per-minute');
+    const shards = new UniformShardDirectory(new Map(p.plan().streams.map((s) => [s.name, s.shardCount])));
+    const writer = new MemoryRecordWriter();
+    const check = new IdlenessCheck({ pipeline: p, arrivals: new FakeArrivals(new Set()), shards, writer });
+
+    // Act
+    const report = await check.run(new Date(100_000));
+
+    // Assess: one tick a shard, routed to it, as a control record
+    expect(check.enabled).toBe(true);
+    expect(report).toEqual({ idle: [], checked: 0, marks: 0, ticks: 3, failed: 0 });
+    const ticks = writer.streams.get('clock-by-page') ?? [];
+    expect(ticks.map((t) => t.explicitHashKey)).toEqual(
+      (await shards.openShards('clock-by-page')).map((s) => s.startingHashKey),
+    );
+    expect(ticks.every((t) => t.partitionKey === CONTROL_PARTITION_KEY && t.data === TICK_DATA)).toBe(true);
   });
 });
