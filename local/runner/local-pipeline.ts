@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -10,7 +11,7 @@ import { KinesisLatestArrival } from '../../shared/runtime/io/kinesis-latest-arr
 import { KinesisRecordWriter } from '../../shared/runtime/io/kinesis-record-writer.js';
 import { KinesisShardDirectory } from '../../shared/runtime/io/shard-directory.js';
 import { createStateTable } from '../../shared/runtime/io/state-table-schema.js';
-import { createLambdaStageHandler, type StageHandler } from '../../shared/runtime/lambda-handler.js';
+import { createLambdaStageHandler } from '../../shared/runtime/lambda-handler.js';
 import { CONTROL_PARTITION_KEY, END_OF_INPUT_DATA } from '../../shared/runtime/watermark-records.js';
 import { sleep } from '../../shared/util/backoff.js';
 import { seededRandom } from '../../shared/util/random.js';
@@ -22,6 +23,7 @@ import { SandboxPool } from './sandbox-pool.js';
 import { StageStats } from './stage-stats.js';
 import { ensureStream } from './stream-admin.js';
 import { readWholeStream, type StoredRecord } from './stream-reader.js';
+import { SandboxExitError, type StageSandbox, WorkerSandbox } from './worker-sandbox.js';
 
 export type LocalLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 
@@ -33,6 +35,27 @@ export interface LocalPipelineOptions {
    * @default process.env.AWS_ENDPOINT_URL, else embedded
    */
   readonly endpoint?: string;
+  /**
+   * The DynamoDB endpoint of the state table, when it is not `endpoint` (a fault-injecting proxy in
+   * front of dynalite, say). Without `endpoint`, the embedded Kinesis emulator is started alone.
+   * @default endpoint, else the embedded dynalite
+   */
+  readonly dynamodbEndpoint?: string;
+  /**
+   * Where the stage handlers run: `in-process` (handler instances in this process, the default) or
+   * `worker`: each execution environment is a child process that imports `pipelineModule`, and can
+   * die in the middle of a batch as a Lambda runtime can (docs/reliability.md).
+   * @default 'in-process'
+   */
+  readonly sandboxes?: SandboxMode;
+  /** The file that default-exports `pipeline`: worker sandboxes import it by path. */
+  readonly pipelineModule?: string;
+  /**
+   * Fault injection for tests, worker sandboxes only: the share of invocations whose worker sends
+   * itself SIGKILL at a random point: after a random number of the invocation's AWS requests (so
+   * after some of its writes took effect, with others in flight), or just before answering.
+   */
+  readonly killWorkers?: KillWorkersOptions;
   /** Prepended to every stream name, as `streamNamePrefix` does in the CDK construct. @default '' */
   readonly streamPrefix?: string;
   /** How often an idle shard is polled. Lambda polls about once a second; locally faster keeps runs short. @default 50 */
@@ -47,6 +70,11 @@ export interface LocalPipelineOptions {
    * again, as Lambda does after a timeout or an out-of-memory kill. @default 0
    */
   readonly crashAfterBatchRate?: number;
+  /**
+   * The first this many invocations of each stage that may crash do crash (as above), whatever the
+   * draw: a test is then sure every stage's retries were exercised. @default 0
+   */
+  readonly crashFirstBatches?: number;
   /** Seeds the fault injection. @default 1 */
   readonly faultSeed?: number;
   /** The stages whose invocations may crash. @default every stage */
@@ -56,6 +84,23 @@ export interface LocalPipelineOptions {
    * runs the same check every minute in the cloud). @default 1000
    */
   readonly idleCheckIntervalMs?: number;
+}
+
+export type SandboxMode = 'in-process' | 'worker';
+
+export interface KillWorkersOptions {
+  /** Share of invocations whose worker is killed, 0 to 1. */
+  readonly rate: number;
+  /** Seeds which invocations, and at which request. @default 1 */
+  readonly seed?: number;
+  /** The stages whose workers may be killed. @default every stage */
+  readonly stages?: readonly string[];
+  /**
+   * Until this many workers were killed, a killable invocation that follows `1 / rate` invocations
+   * without a kill is killed whatever the draw: a test that needs N kills gets them however the
+   * batches happen to be cut. @default 0
+   */
+  readonly atLeast?: number;
 }
 
 /** A crash the local stack injected on purpose (tests of the delivery guarantee). */
@@ -69,6 +114,8 @@ export interface StageStatus {
   readonly mapping: MappingStats;
   /** Environments started for this stage's function. */
   readonly sandboxes: number;
+  /** Environments that died and were replaced (worker sandboxes). */
+  readonly sandboxesReplaced: number;
 }
 
 /**
@@ -81,7 +128,7 @@ export class LocalPipeline {
   readonly failedBatches: OnFailureRecord[] = [];
   readonly #mappings = new Map<string, KinesisEventSourceMapping>();
   readonly #stats = new Map<string, StageStats>();
-  readonly #pools = new Map<string, SandboxPool<StageHandler>>();
+  readonly #pools = new Map<string, SandboxPool<StageSandbox>>();
   readonly shards: KinesisShardDirectory;
   /** The state store of windowed stages, when the pipeline has any. */
   store: DynamoDbWindowStore | undefined;
@@ -96,6 +143,8 @@ export class LocalPipeline {
     readonly endpoint: string,
     readonly emulators: RunningEmulators | undefined,
     readonly dynamodb: DynamoDBClient | undefined,
+    /** Where the state table is, for stateful pipelines. */
+    readonly dynamodbEndpoint: string | undefined,
   ) {
     this.plan = pipeline.plan();
     this.shards = new KinesisShardDirectory({ client: kinesis, streamPrefix, cacheMs: 1000 });
@@ -107,9 +156,15 @@ export class LocalPipeline {
     // An empty value means none, as it does for the AWS CLI.
     const external = options.endpoint || process.env.AWS_ENDPOINT_URL || undefined;
     const stateful = options.pipeline.plan().stateTable !== undefined;
-    const emulators = external === undefined ? await startEmulators({ dynamodb: stateful }) : undefined;
+    if ((options.sandboxes ?? 'in-process') === 'worker' && !options.pipelineModule) {
+      throw new Error("sandboxes: 'worker' needs pipelineModule, the file that default-exports the pipeline");
+    }
+    const emulators =
+      external === undefined
+        ? await startEmulators({ dynamodb: stateful && options.dynamodbEndpoint === undefined })
+        : undefined;
     const endpoint = external ?? emulators?.kinesisEndpoint ?? '';
-    const dynamodbEndpoint = external ?? emulators?.dynamodbEndpoint;
+    const dynamodbEndpoint = options.dynamodbEndpoint || (external ?? emulators?.dynamodbEndpoint);
     const local = new LocalPipeline(
       options.pipeline,
       createKinesisClient(endpoint),
@@ -117,6 +172,7 @@ export class LocalPipeline {
       endpoint,
       emulators,
       stateful && dynamodbEndpoint !== undefined ? createDynamoDbClient(dynamodbEndpoint) : undefined,
+      stateful ? dynamodbEndpoint : undefined,
     );
     try {
       await local.#deploy(options);
@@ -149,20 +205,39 @@ export class LocalPipeline {
     const timeoutMs = options.functionTimeoutMs ?? 60_000;
     const random = seededRandom(options.faultSeed ?? 1);
     const crashes = () => random() < (options.crashAfterBatchRate ?? 0);
+    const workers = (options.sandboxes ?? 'in-process') === 'worker';
+    const kill = options.killWorkers;
+    const killRandom = seededRandom(kill?.seed ?? 1);
+    const kills = { total: 0, sinceLast: 0 };
     for (const stage of this.plan.stages) {
       const stats = new StageStats(stage.id);
       const functionName = `${this.plan.pipeline}-${stage.id}`.slice(0, 64);
-      const pool = new SandboxPool<StageHandler>(() =>
-        createLambdaStageHandler(this.pipeline, {
-          stageId: stage.id,
-          writer: new KinesisRecordWriter({ client: this.kinesis, streamPrefix: this.streamPrefix }),
-          shards: this.shards,
-          ...(store !== undefined && { store }),
-          logger: new Logger({ serviceName: this.plan.pipeline, logLevel: options.logLevel ?? 'ERROR' }),
-          metrics: new Metrics({ namespace: 'Eddy', serviceName: this.plan.pipeline }),
-          onBatch: (report) => stats.add(report),
-        }),
-      );
+      const pool = workers
+        ? this.#workerPool(stage, stats, options)
+        : new SandboxPool<StageSandbox>(() => {
+            const handler = createLambdaStageHandler(this.pipeline, {
+              stageId: stage.id,
+              writer: new KinesisRecordWriter({ client: this.kinesis, streamPrefix: this.streamPrefix }),
+              shards: this.shards,
+              ...(store !== undefined && { store }),
+              logger: new Logger({ serviceName: this.plan.pipeline, logLevel: options.logLevel ?? 'ERROR' }),
+              metrics: new Metrics({ namespace: 'Eddy', serviceName: this.plan.pipeline }),
+              onBatch: (report) => stats.add(report),
+            });
+            return { alive: true, invoke: (event, context) => handler(event, context), stop: async () => {} };
+          });
+      const killable = workers && kill !== undefined && (kill.stages?.includes(stage.id) ?? true);
+      /** Where this invocation's worker dies, if it does: after 1 to (the most requests lately + 1). */
+      const killPoint = (): number | undefined => {
+        if (!killable || kill === undefined) return undefined;
+        kills.sinceLast += 1;
+        const owed = kills.total < (kill.atLeast ?? 0) && kills.sinceLast >= Math.ceil(1 / kill.rate);
+        if (killRandom() >= kill.rate && !owed) return undefined;
+        kills.total += 1;
+        kills.sinceLast = 0;
+        const typical = Math.max(0, ...stats.recentRequests);
+        return 1 + Math.floor(killRandom() * (typical + 1));
+      };
       const settings = stage.eventSource;
       const mapping = new KinesisEventSourceMapping({
         kinesis: this.kinesis,
@@ -187,11 +262,25 @@ export class LocalPipeline {
           const started = performance.now();
           stats.invocations += 1;
           try {
-            return await pool.with(async (handler) => {
-              const response = await handler(event, localLambdaContext(functionName, timeoutMs, region));
-              if ((options.crashStages?.includes(stage.id) ?? true) && crashes())
-                throw new InjectedCrashError('injected crash after the batch was processed');
-              return response;
+            return await pool.with(async (sandbox) => {
+              const killAfter = killPoint();
+              try {
+                const response = await sandbox.invoke(
+                  event,
+                  localLambdaContext(functionName, timeoutMs, region),
+                  killAfter,
+                );
+                const crashable = options.crashStages?.includes(stage.id) ?? true;
+                if (crashable && (stats.invocations <= (options.crashFirstBatches ?? 0) || crashes()))
+                  throw new InjectedCrashError('injected crash after the batch was processed');
+                return response;
+              } catch (error) {
+                if (error instanceof SandboxExitError) {
+                  stats.sandboxExits += 1;
+                  if (killAfter !== undefined && error.signal === 'SIGKILL') stats.sandboxKills += 1;
+                }
+                throw error;
+              }
             });
           } catch (error) {
             stats.functionErrors += 1;
@@ -209,6 +298,30 @@ export class LocalPipeline {
     for (const mapping of this.#mappings.values()) mapping.start();
     await Promise.all([...this.#mappings.values()].map((mapping) => mapping.ready()));
     this.#startIdlenessCheck(options.idleCheckIntervalMs ?? 1000);
+  }
+
+  /** Execution environments of a stage as child processes (`sandboxes: 'worker'`). */
+  #workerPool(stage: StageSpec, stats: StageStats, options: LocalPipelineOptions): SandboxPool<StageSandbox> {
+    const config = {
+      modulePath: resolve(options.pipelineModule ?? ''),
+      pipelineName: this.plan.pipeline,
+      stageId: stage.id,
+      kinesisEndpoint: this.endpoint,
+      dynamodbEndpoint: this.dynamodbEndpoint,
+      streamPrefix: this.streamPrefix,
+      stateTable: this.store === undefined ? undefined : this.physicalName(this.plan.stateTable ?? ''),
+      logLevel: options.logLevel ?? 'ERROR',
+    };
+    return new SandboxPool<StageSandbox>(
+      () =>
+        new WorkerSandbox({
+          config,
+          onBatch: (report) => stats.add(report),
+          onRequests: (requests) => stats.noteRequests(requests),
+        }),
+      // One environment started ahead: a killed worker's batch is retried without waiting for a cold start.
+      { alive: (sandbox) => sandbox.alive, dispose: (sandbox) => sandbox.stop(), spares: 1 },
+    );
   }
 
   /** The scheduled idleness check of the cloud, on a timer; runs never overlap. */
@@ -240,7 +353,13 @@ export class LocalPipeline {
       stats: this.#stats.get(stage.id) ?? new StageStats(stage.id),
       mapping: this.#mappings.get(stage.id)?.stats() ?? { running: false, shards: [] },
       sandboxes: this.#pools.get(stage.id)?.created ?? 0,
+      sandboxesReplaced: this.#pools.get(stage.id)?.replaced ?? 0,
     }));
+  }
+
+  /** Workers killed on purpose (`killWorkers`), over every stage. */
+  workerKills(): number {
+    return [...this.#stats.values()].reduce((sum, stats) => sum + stats.sandboxKills, 0);
   }
 
   /**
@@ -299,6 +418,7 @@ export class LocalPipeline {
     clearTimeout(this.#idleTimer);
     await this.#idleRun;
     await Promise.all([...this.#mappings.values()].map((mapping) => mapping.stop()));
+    await Promise.all([...this.#pools.values()].map((pool) => pool.close()));
     this.kinesis.destroy();
     this.dynamodb?.destroy();
     await this.emulators?.stop();

@@ -4,7 +4,13 @@ import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import type { OnFailureRecord } from '../event-source-mapping/index.js';
 import { feedJsonLines, type LineOrigin } from './input-feeder.js';
-import { type LocalLogLevel, LocalPipeline, type StageStatus } from './local-pipeline.js';
+import {
+  type KillWorkersOptions,
+  type LocalLogLevel,
+  LocalPipeline,
+  type SandboxMode,
+  type StageStatus,
+} from './local-pipeline.js';
 
 export interface StreamFile {
   readonly stream: string;
@@ -16,10 +22,19 @@ export interface RunFilesOptions {
   readonly inputs: readonly StreamFile[];
   readonly outputs: readonly StreamFile[];
   readonly endpoint?: string;
+  /** See LocalPipelineOptions.dynamodbEndpoint. */
+  readonly dynamodbEndpoint?: string;
   readonly streamPrefix?: string;
   readonly logLevel?: LocalLogLevel;
+  /** See LocalPipelineOptions.sandboxes; `worker` needs `pipelineModule`. */
+  readonly sandboxes?: SandboxMode;
+  /** The file that default-exports `pipeline` (the CLI's `<pipeline>` argument). */
+  readonly pipelineModule?: string;
+  /** See LocalPipelineOptions.killWorkers (tests only). */
+  readonly killWorkers?: KillWorkersOptions;
   /** See LocalPipelineOptions.crashAfterBatchRate (tests only). */
   readonly crashAfterBatchRate?: number;
+  readonly crashFirstBatches?: number;
   readonly faultSeed?: number;
   readonly crashStages?: readonly string[];
   /** Called about every 200 ms while the run goes on. */
@@ -84,9 +99,14 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
   const local = await LocalPipeline.start({
     pipeline: options.pipeline,
     ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
+    ...(options.dynamodbEndpoint !== undefined && { dynamodbEndpoint: options.dynamodbEndpoint }),
+    ...(options.sandboxes !== undefined && { sandboxes: options.sandboxes }),
+    ...(options.pipelineModule !== undefined && { pipelineModule: options.pipelineModule }),
+    ...(options.killWorkers !== undefined && { killWorkers: options.killWorkers }),
     ...(options.streamPrefix !== undefined && { streamPrefix: options.streamPrefix }),
     ...(options.logLevel !== undefined && { logLevel: options.logLevel }),
     ...(options.crashAfterBatchRate !== undefined && { crashAfterBatchRate: options.crashAfterBatchRate }),
+    ...(options.crashFirstBatches !== undefined && { crashFirstBatches: options.crashFirstBatches }),
     ...(options.faultSeed !== undefined && { faultSeed: options.faultSeed }),
     ...(options.crashStages !== undefined && { crashStages: options.crashStages }),
   });

@@ -1,29 +1,94 @@
+export interface SandboxPoolOptions<H> {
+  /** Whether an environment can take another invocation; a dead one is dropped and replaced. @default always */
+  readonly alive?: (handler: H) => boolean;
+  /** Releases an environment (on close, or once it is dead). */
+  readonly dispose?: (handler: H) => Promise<void> | void;
+  /**
+   * Environments kept started ahead, idle, once the first one was needed (as provisioned
+   * concurrency keeps them initialized): a worker that dies is replaced by one already warm, so a
+   * test that kills many is not dominated by cold starts. @default 0
+   */
+  readonly spares?: number;
+}
+
 /**
  * Lambda runs one invocation at a time per execution environment and starts another environment
  * when invocations overlap (one per shard and parallelization lane here). The pool mirrors that:
- * concurrent invocations get handler instances of their own, idle ones are reused warm.
+ * concurrent invocations get handler instances of their own, idle ones are reused warm, and an
+ * environment that died (a worker sandbox killed mid-invocation) is replaced by a fresh one.
  */
 export class SandboxPool<H> {
   readonly #idle: H[] = [];
+  readonly #all = new Set<H>();
+  readonly #options: SandboxPoolOptions<H>;
   #created = 0;
+  #replaced = 0;
+  #closed = false;
 
-  constructor(readonly create: () => H) {}
+  constructor(
+    readonly create: () => H,
+    options: SandboxPoolOptions<H> = {},
+  ) {
+    this.#options = options;
+  }
 
   /** Environments started so far (cold starts). */
   get created(): number {
     return this.#created;
   }
 
+  /** Environments dropped because they had died. */
+  get replaced(): number {
+    return this.#replaced;
+  }
+
+  #isAlive(handler: H): boolean {
+    return this.#options.alive?.(handler) ?? true;
+  }
+
   async with<T>(use: (handler: H) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new Error('the function is shut down: no new environments');
     let handler = this.#idle.pop();
-    if (handler === undefined) {
-      handler = this.create();
-      this.#created += 1;
+    while (handler !== undefined && !this.#isAlive(handler)) {
+      this.#drop(handler);
+      handler = this.#idle.pop();
     }
+    handler ??= this.#start();
+    this.#topUp();
     try {
       return await use(handler);
     } finally {
-      this.#idle.push(handler);
+      if (this.#closed || !this.#isAlive(handler)) this.#drop(handler);
+      else this.#idle.push(handler);
+      if (!this.#closed) this.#topUp();
     }
+  }
+
+  #start(): H {
+    const handler = this.create();
+    this.#created += 1;
+    this.#all.add(handler);
+    return handler;
+  }
+
+  /** Starts idle environments until `spares` of them are alive. */
+  #topUp(): void {
+    const alive = this.#idle.filter((handler) => this.#isAlive(handler)).length;
+    for (let i = alive; i < (this.#options.spares ?? 0); i += 1) this.#idle.unshift(this.#start());
+  }
+
+  #drop(handler: H): void {
+    if (!this.#all.delete(handler)) return;
+    if (!this.#closed) this.#replaced += 1;
+    void Promise.resolve(this.#options.dispose?.(handler)).catch(() => undefined);
+  }
+
+  /** Releases every environment, idle or busy. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const all = [...this.#all];
+    this.#all.clear();
+    this.#idle.length = 0;
+    await Promise.all(all.map((handler) => Promise.resolve(this.#options.dispose?.(handler)).catch(() => undefined)));
   }
 }

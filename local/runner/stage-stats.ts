@@ -18,9 +18,20 @@ export class StageStats {
   lastError: string | undefined;
   /** Milliseconds spent inside the handler, all invocations added up. */
   busyMs = 0;
+  /** Invocations that failed because their execution environment exited (worker sandboxes). */
+  sandboxExits = 0;
+  /** Of those, the workers killed on purpose (`killWorkers`). */
+  sandboxKills = 0;
+  /** AWS requests of the last few invocations that answered (worker sandboxes): where kills may land. */
+  readonly recentRequests: number[] = [];
   readonly written = new Map<string, number>();
 
   constructor(readonly stageId: string) {}
+
+  noteRequests(requests: number): void {
+    this.recentRequests.push(requests);
+    if (this.recentRequests.length > 10) this.recentRequests.shift();
+  }
 
   add(report: BatchReport): void {
     this.recordsIn += report.recordsIn;

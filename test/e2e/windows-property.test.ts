@@ -97,6 +97,7 @@ describe('windows on the emulators, property-based: random shards, batch sizes, 
             inputs: [{ stream: 'events', file: input }],
             outputs: [{ stream: 'windows', file: output }],
             crashAfterBatchRate: 0.2,
+            crashFirstBatches: 1,
             faultSeed: seed,
           });
 
@@ -111,7 +112,8 @@ describe('windows on the emulators, property-based: random shards, batch sizes, 
           }
           expect(emitted).toEqual(batchComputation(events, assigner));
           expect(summary.failedBatches).toEqual([]);
-          for (const s of summary.stages) crashes.set(s.stage.id, (crashes.get(s.stage.id) ?? 0) + s.stats.functionErrors);
+          for (const s of summary.stages)
+            crashes.set(s.stage.id, (crashes.get(s.stage.id) ?? 0) + s.stats.functionErrors);
         },
       ),
       { numRuns: 8 },

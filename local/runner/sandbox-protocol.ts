@@ -1,0 +1,69 @@
+import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import type { BatchReport } from '../../shared/runtime/stage-runner.js';
+import type { LocalLogLevel } from './local-pipeline.js';
+
+/** What a worker sandbox is started with (as its one argument, JSON). */
+export interface WorkerConfig {
+  /** Absolute path of the module that default-exports the pipeline. */
+  readonly modulePath: string;
+  /** The pipeline the parent runs: the module must export this one. */
+  readonly pipelineName: string;
+  readonly stageId: string;
+  readonly kinesisEndpoint: string;
+  readonly dynamodbEndpoint: string | undefined;
+  readonly streamPrefix: string;
+  /** The physical name of the state table, for stateful stages. */
+  readonly stateTable: string | undefined;
+  readonly logLevel: LocalLogLevel;
+}
+
+/** An invocation, parent to worker. */
+export interface InvokeMessage {
+  readonly type: 'invoke';
+  readonly id: number;
+  readonly event: KinesisStreamEvent;
+  /** Epoch ms at which the function times out. */
+  readonly deadline: number;
+  readonly functionName: string;
+  readonly invokedFunctionArn: string;
+  readonly awsRequestId: string;
+  /**
+   * Fault injection: the worker SIGKILLs itself once this invocation has completed this many AWS
+   * requests (or just before answering, when it makes fewer).
+   */
+  readonly killAfterRequests?: number;
+}
+
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+}
+
+/** Worker to parent. */
+export type WorkerMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'init-error'; readonly error: SerializedError }
+  | {
+      readonly type: 'result';
+      readonly id: number;
+      readonly response: KinesisStreamBatchResponse;
+      readonly report: BatchReport | undefined;
+      /** AWS requests (HTTP attempts) the invocation made. */
+      readonly requests: number;
+    }
+  | { readonly type: 'error'; readonly id: number; readonly error: SerializedError; readonly requests: number };
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error) {
+    return { name: error.name, message: error.message, ...(error.stack !== undefined && { stack: error.stack }) };
+  }
+  return { name: 'Error', message: String(error) };
+}
+
+export function deserializeError(serialized: SerializedError): Error {
+  const error = new Error(serialized.message);
+  error.name = serialized.name;
+  if (serialized.stack !== undefined) error.stack = serialized.stack;
+  return error;
+}

@@ -1,0 +1,134 @@
+import { ListShardsCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import pageViewCounts from '../../examples/page-view-counts.js';
+import { createKinesisClient } from '../../local/aws-clients.js';
+import type { OnFailureRecord } from '../../local/event-source-mapping/index.js';
+import { feedJsonLines } from '../../local/runner/input-feeder.js';
+import { LocalPipeline, type LocalPipelineOptions, type StageStatus } from '../../local/runner/local-pipeline.js';
+import { readWholeStream } from '../../local/runner/stream-reader.js';
+import { CONTROL_PARTITION_KEY, END_OF_INPUT_DATA } from '../../shared/runtime/watermark-records.js';
+import { tumbling } from '../../shared/windows/index.js';
+import { reference, views } from '../reference/windows.js';
+import { compareWindows, type WindowComparison, type WindowResult } from './window-check.js';
+
+export interface FaultedRunOptions
+  extends Omit<LocalPipelineOptions, 'endpoint' | 'dynamodbEndpoint' | 'streamPrefix'> {
+  /** Where the pipeline's stages, mappings and state go: the emulators, or a fault proxy in front of them. */
+  readonly endpoint: string;
+  readonly dynamodbEndpoint: string;
+  /**
+   * The Kinesis emulator itself: the test feeds the input, ends it and reads the outputs here, past
+   * any fault proxy, so that faults hit the pipeline only (a producer's own duplicates are not the
+   * pipeline's to remove).
+   */
+  readonly directKinesisEndpoint: string;
+  /** A JSON-lines file, fed into `source`. */
+  readonly input: string;
+  readonly source: string;
+  /** Streams to read back once drained. */
+  readonly outputs: readonly string[];
+  readonly drainTimeoutMs?: number;
+}
+
+export interface FaultedRun {
+  /** Each output stream's records, parsed as JSON. */
+  readonly outputs: ReadonlyMap<string, unknown[]>;
+  readonly stages: readonly StageStatus[];
+  readonly failedBatches: readonly OnFailureRecord[];
+  readonly fed: number;
+  readonly elapsedMs: number;
+  readonly workerKills: number;
+}
+
+let runs = 0;
+
+/**
+ * Deploys a pipeline on running emulators under a prefix of its own, feeds a file into a source,
+ * marks the end of the input, waits until every stage has drained, and reads the outputs back.
+ */
+export async function runPipelineWithFaults(options: FaultedRunOptions): Promise<FaultedRun> {
+  runs += 1;
+  const started = performance.now();
+  const { endpoint, dynamodbEndpoint, directKinesisEndpoint, input, source, outputs, drainTimeoutMs, ...rest } =
+    options;
+  const direct = createKinesisClient(directKinesisEndpoint);
+  const local = await LocalPipeline.start({
+    ...rest,
+    endpoint,
+    dynamodbEndpoint,
+    streamPrefix: `run${process.pid}-${runs}-`,
+  });
+  try {
+    const stream = local.physicalName(source);
+    const fed = await feedJsonLines(direct, stream, input);
+    // End of input on every shard of the source, after its data (LocalPipeline.endInput, past the proxy).
+    const shards = (await direct.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
+    const end = await direct.send(
+      new PutRecordsCommand({
+        StreamName: stream,
+        Records: shards.map((shard) => ({
+          PartitionKey: CONTROL_PARTITION_KEY,
+          ExplicitHashKey: shard.HashKeyRange?.StartingHashKey ?? '0',
+          Data: Buffer.from(END_OF_INPUT_DATA),
+        })),
+      }),
+    );
+    if (end.FailedRecordCount) throw new Error(`could not mark the end of input on ${stream}`);
+    await local.waitUntilDrained({ timeoutMs: drainTimeoutMs ?? 5 * 60_000 });
+    const read = new Map<string, unknown[]>();
+    for (const output of outputs) {
+      const records = await readWholeStream(direct, local.physicalName(output));
+      read.set(
+        output,
+        records.map((record) => JSON.parse(Buffer.from(record.data).toString('utf8')) as unknown),
+      );
+    }
+    return {
+      outputs: read,
+      stages: local.status(),
+      failedBatches: local.failedBatches,
+      fed: fed.records,
+      elapsedMs: performance.now() - started,
+      workerKills: local.workerKills(),
+    };
+  } finally {
+    direct.destroy();
+    await local.stop();
+  }
+}
+
+/** One line per stage: invocations, function errors, kills, environments, for the test log. */
+export function describeStages(stages: readonly StageStatus[]): string {
+  return stages
+    .map(
+      (s) =>
+        `${s.stage.id}: ${s.stats.invocations} invocations, ${s.stats.functionErrors} function errors, ` +
+        `${s.stats.sandboxKills} workers killed, ${s.sandboxes} environments started` +
+        (s.stats.lastError === undefined ? '' : ` (last error: ${s.stats.lastError})`),
+    )
+    .join('\n');
+}
+
+/**
+ * examples/page-view-counts.ts run with faults over a clicks file, and its windows compared with the
+ * batch computation over the same file.
+ */
+export async function runPageViewCounts(
+  options: Omit<FaultedRunOptions, 'pipeline' | 'source' | 'outputs'>,
+): Promise<{ run: FaultedRun; comparison: WindowComparison }> {
+  const run = await runPipelineWithFaults({
+    ...options,
+    pipeline: pageViewCounts,
+    source: 'clicks',
+    outputs: [PAGE_VIEW_COUNTS_SINK, PAGE_VIEW_COUNTS_LATE],
+  });
+  const expected = reference(
+    views(options.input),
+    (c) => c.page,
+    tumbling('1m'),
+    () => 1,
+  );
+  return { run, comparison: compareWindows(run.outputs.get(PAGE_VIEW_COUNTS_SINK) as WindowResult[], expected) };
+}
+
+export const PAGE_VIEW_COUNTS_SINK = 'page-view-counts';
+export const PAGE_VIEW_COUNTS_LATE = 'late-clicks';
