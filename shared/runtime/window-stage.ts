@@ -10,7 +10,7 @@ import {
   type WindowSpec,
   windowFireAt,
 } from '../windows/window-operator.js';
-import { ChannelWatermarks } from './channel-watermarks.js';
+import type { ChannelWatermarks } from './channel-watermarks.js';
 import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
 import type { PutWindowChange, StoredWindow, WindowChange, WindowRef, WindowStore } from './io/window-store.js';
@@ -22,19 +22,9 @@ import {
   stateItemBytes,
 } from './io/window-store.js';
 import type { Element, InputRecord } from './records.js';
-import { AppliedPositions } from './shuffle-pack.js';
+import type { AppliedPositions } from './shuffle-pack.js';
 import type { Emitted, Step } from './stage-program.js';
-import { END_OF_TIME } from './watermark-records.js';
-
-/** A data record of the batch, with what the window operator needs beside it. */
-interface Arrival {
-  readonly record: InputRecord;
-  readonly element: Element;
-  readonly key: string;
-  readonly time: number;
-  /** The stage's watermark when the record arrived (docs/watermarks.md). */
-  readonly watermark: number;
-}
+import { type Arrival, walkBatch } from './stateful-batch.js';
 
 /** What a window stage did with one batch: the state to write once its outputs are written. */
 export interface WindowBatch {
@@ -109,53 +99,16 @@ export class WindowStage {
     sink: WindowBatchSink,
   ): Promise<WindowBatch> {
     const { store, stage } = this.#options;
-    const first = records[0];
-    if (first === undefined) throw new Error('a window stage got an empty batch');
+    const first = records[0] as InputRecord;
     const shardId = first.position.shardId;
     const lastSequence = (records.at(-1) ?? first).position.sequenceNumber;
-    const processingTime = this.spec.assigner.timeDomain === 'processing';
-
-    const loaded = await store.loadWatermarks(stage.id, shardId);
-    const channels = new ChannelWatermarks(loaded?.channels);
-    const positions = new AppliedPositions(loaded?.positions);
-    const counts = { applied: 0, duplicates: 0, repeats: 0, late: 0 };
-    const arrivals: Arrival[] = [];
-    decoded.forEach((items, index) => {
-      const pack = records[index] as InputRecord;
-      if (items instanceof RecordProcessingError) {
-        sink.deadLetter(pack, items);
-        return;
-      }
-      for (const item of items) {
-        if (item.kind === 'watermark') {
-          channels.observe(item.record);
-          continue;
-        }
-        if (item.kind === 'end-of-input') continue;
-        if (item.from !== undefined && !positions.admit(item.from.channel, item.from.position)) {
-          counts.repeats += 1;
-          continue;
-        }
-        const { element } = item;
-        const record = item.record ?? pack;
-        const time = processingTime ? record.position.arrivalTime : element.eventTime;
-        if (time === undefined) {
-          sink.deadLetter(
-            record,
-            new RecordProcessingError({
-              reason: DeadLetterReasons.operatorError,
-              operator: this.#options.window.name,
-              message: 'record has no event time: give its source an eventTime extractor',
-            }),
-            element.id,
-          );
-          continue;
-        }
-        const watermark = processingTime ? this.#processingWatermark(channels) : channels.current();
-        arrivals.push({ record, element, key: element.key ?? '', time, watermark });
-      }
+    const walked = await walkBatch(store, records, decoded, sink.deadLetter.bind(sink), {
+      stageId: stage.id,
+      operator: this.#options.window.name,
+      ...(this.spec.assigner.timeDomain === 'processing' && { clock: this.#options.now }),
     });
-    const watermark = processingTime ? this.#processingWatermark(channels) : channels.current();
+    const { arrivals, watermark } = walked;
+    const counts = { applied: 0, duplicates: 0, repeats: walked.repeats, late: 0 };
 
     const byKey = new Map<string, Arrival[]>();
     for (const arrival of arrivals) {
@@ -245,9 +198,9 @@ export class WindowStage {
       changes,
       deletes,
       watermark,
-      channels,
-      positions,
-      channelsVersion: loaded?.version ?? 0,
+      channels: walked.channels,
+      positions: walked.positions,
+      channelsVersion: walked.channelsVersion,
       counts,
     };
   }
@@ -333,11 +286,6 @@ export class WindowStage {
         `bytes with this record, more than the ${MAX_STATE_ITEM_BYTES} a DynamoDB item is allowed here: the record ` +
         'is not applied; use an aggregation whose accumulator stays bounded',
     });
-  }
-
-  /** The clock, or the end of time once every upstream channel has reached the end of its input. */
-  #processingWatermark(channels: ChannelWatermarks): number {
-    return channels.current() >= END_OF_TIME ? END_OF_TIME : this.#options.now();
   }
 
   /** Loads the windows the batch can touch: exact windows for fixed assigners, all of a key's for sessions. */

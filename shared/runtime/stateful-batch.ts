@@ -1,0 +1,104 @@
+import { ChannelWatermarks } from './channel-watermarks.js';
+import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
+import type { Decoded } from './decode.js';
+import type { WindowStore } from './io/window-store.js';
+import type { Element, InputRecord } from './records.js';
+import { AppliedPositions } from './shuffle-pack.js';
+import { END_OF_TIME } from './watermark-records.js';
+
+/** A data record of a stateful stage's batch, with what its operator needs beside it. */
+export interface Arrival {
+  /** The record (for a packed envelope, the envelope as a record of its own). */
+  readonly record: InputRecord;
+  readonly element: Element;
+  readonly key: string;
+  readonly time: number;
+  /** The stage's watermark when the record arrived (docs/watermarks.md). */
+  readonly watermark: number;
+}
+
+/** A batch of a stateful stage walked in shard order: its records, and time as they moved it. */
+export interface WalkedBatch {
+  readonly arrivals: Arrival[];
+  /** The watermark after the whole batch. */
+  readonly watermark: number;
+  readonly channels: ChannelWatermarks;
+  /** The highest envelope position applied per upstream channel, saved with the channel watermarks. */
+  readonly positions: AppliedPositions;
+  readonly channelsVersion: number;
+  /** Envelopes the stage before wrote again when it was retried (docs/shuffle.md), dropped. */
+  readonly repeats: number;
+}
+
+export interface WalkOptions {
+  readonly stageId: string;
+  /** The stateful operator, for dead letters. */
+  readonly operator: string;
+  /** Processing time: records are timed by their arrival and the watermark is this clock. */
+  readonly clock?: () => number;
+}
+
+/**
+ * Walks a stateful stage's batch in shard order (docs/watermarks.md): watermark records advance the
+ * channel watermarks, so that every data record knows the watermark in force when it arrived;
+ * envelopes at or below their channel's applied position are repeats and dropped; records that
+ * cannot be read, or have no time, are dead-lettered.
+ */
+export async function walkBatch(
+  store: Pick<WindowStore, 'loadWatermarks'>,
+  records: readonly InputRecord[],
+  decoded: readonly (readonly Decoded[] | RecordProcessingError)[],
+  deadLetter: (record: InputRecord, error: RecordProcessingError, correlationId?: string) => void,
+  options: WalkOptions,
+): Promise<WalkedBatch> {
+  const first = records[0];
+  if (first === undefined) throw new Error(`stage ${options.stageId} got an empty batch`);
+  const loaded = await store.loadWatermarks(options.stageId, first.position.shardId);
+  const channels = new ChannelWatermarks(loaded?.channels);
+  const positions = new AppliedPositions(loaded?.positions);
+  const { clock } = options;
+  // The clock, or the end of time once every upstream channel has reached the end of its input.
+  const watermarkNow = () =>
+    clock === undefined ? channels.current() : channels.current() >= END_OF_TIME ? END_OF_TIME : clock();
+  const arrivals: Arrival[] = [];
+  let repeats = 0;
+  decoded.forEach((items, index) => {
+    const pack = records[index] as InputRecord;
+    if (items instanceof RecordProcessingError) {
+      deadLetter(pack, items);
+      return;
+    }
+    for (const item of items) {
+      if (item.kind === 'watermark') {
+        channels.observe(item.record);
+        continue;
+      }
+      if (item.kind === 'end-of-input') continue;
+      if (item.from !== undefined && !positions.admit(item.from.channel, item.from.position)) {
+        repeats += 1;
+        continue;
+      }
+      const { element } = item;
+      const record = item.record ?? pack;
+      const time = clock !== undefined ? record.position.arrivalTime : element.eventTime;
+      if (time === undefined) {
+        const error = new RecordProcessingError({
+          reason: DeadLetterReasons.operatorError,
+          operator: options.operator,
+          message: 'record has no event time: give its source an eventTime extractor',
+        });
+        deadLetter(record, error, element.id);
+        continue;
+      }
+      arrivals.push({ record, element, key: element.key ?? '', time, watermark: watermarkNow() });
+    }
+  });
+  return {
+    arrivals,
+    watermark: watermarkNow(),
+    channels,
+    positions,
+    channelsVersion: loaded?.version ?? 0,
+    repeats,
+  };
+}
