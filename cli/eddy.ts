@@ -27,6 +27,15 @@ program
   )
   .option('--endpoint <url>', 'use a running Kinesis endpoint (LocalStack) instead of the embedded emulators')
   .option('--prefix <prefix>', 'prefix of every stream name', '')
+  .option(
+    '--data-dir <dir>',
+    "keep the emulators' data and the mappings' checkpoints in this folder: stopped and run again on it, a run resumes",
+  )
+  .addOption(
+    new Option('--sandbox <mode>', 'run each Lambda execution environment in-process or as a worker process')
+      .choices(['in-process', 'worker'])
+      .default('in-process'),
+  )
   .addOption(
     new Option('--log-level <level>', "stage handlers' log level")
       .choices(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'])
@@ -41,6 +50,8 @@ program
         output?: StreamFile[];
         endpoint?: string;
         prefix: string;
+        dataDir?: string;
+        sandbox: 'in-process' | 'worker';
         logLevel: 'ERROR';
         progress: boolean;
       },
@@ -68,6 +79,9 @@ program
           ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
           streamPrefix: options.prefix,
           logLevel: options.logLevel,
+          ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
+          // A worker imports the pipeline by path: the file given here.
+          ...(options.sandbox === 'worker' && { sandboxes: 'worker', pipelineModule: file }),
           onProgress: (progress) => {
             const elapsed = (performance.now() - started) / 1000;
             bar?.setTotal(Math.max(1, progress.fed));
@@ -97,6 +111,10 @@ program
       options.json ? JSON.stringify(pipeline.describe(), null, 2) : toMermaid(pipeline.graph, pipeline.plan()),
     );
   });
+
+(await import('./replay.js')).registerReplay(program);
+(await import('./dev.js')).registerDevCommand(program);
+(await import('./status.js')).registerStatusCommand(program);
 
 try {
   await program.parseAsync(process.argv);

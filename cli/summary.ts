@@ -27,8 +27,20 @@ export function formatSummary(summary: RunSummary, maxDeadLetters = 10): string 
   lines.push('');
   lines.push(
     table([
-      ['stage', 'in', 'out', 'filtered', 'late', 'dead-lettered', 'failed', 'invocations', 'busy', 'throughput'],
-      ...summary.stages.map(({ stage, stats }) => [
+      [
+        'stage',
+        'in',
+        'out',
+        'filtered',
+        'late',
+        'dead-lettered',
+        'failed',
+        'invocations',
+        'busy',
+        'throughput',
+        'max lag',
+      ],
+      ...summary.stages.map(({ stage, stats, lag }) => [
         stage.id,
         integer.format(stats.recordsIn),
         integer.format(stats.recordsOut),
@@ -39,6 +51,8 @@ export function formatSummary(summary: RunSummary, maxDeadLetters = 10): string 
         integer.format(stats.invocations),
         `${(stats.busyMs / 1000).toFixed(1)} s`,
         rate(stats.recordsIn, stats.busyMs),
+        // Lambda's IteratorAge, Maximum over the run: how far the stage trailed its input at worst.
+        `${(lag.maxIteratorAgeMs / 1000).toFixed(1)} s`,
       ]),
     ]),
   );

@@ -8,6 +8,9 @@ import { EddyPipelineStack } from './pipeline-stack.js';
 /**
  * The CDK app: `cdk deploy -c pipeline=<file> [-c prefix=<stream name prefix>]` deploys the pipeline
  * that file default-exports. It runs under tsx, so the file may be TypeScript.
+ *
+ * A replay into a new state generation (docs/reliability.md, "Replay"):
+ * `-c stateGeneration=<n> -c replayFrom=<trim-horizon | ISO time> -c replayStartedAt=<ISO time>`.
  */
 const DEFAULT_PIPELINE_FILE = 'examples/page-views.ts';
 
@@ -20,8 +23,31 @@ new EddyPipelineStack(app, deploymentName(pipeline.name, prefix), {
   pipeline,
   pipelineEntry: resolve(pipelineFile),
   ...(prefix !== undefined && { streamNamePrefix: prefix }),
+  ...replayContext(app),
 });
 app.synth();
+
+/** The replay context values as EddyPipelineProps; none when absent. */
+function replayContext(app: App) {
+  const generation = contextString(app, 'stateGeneration');
+  const from = contextString(app, 'replayFrom');
+  const startedAt = contextString(app, 'replayStartedAt');
+  const time = (name: string, value: string) => {
+    const date = new Date(value);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(date.getTime())) {
+      throw new Error(`context '${name}' must be an ISO time, got ${JSON.stringify(value)}`);
+    }
+    return date;
+  };
+  return {
+    ...(generation !== undefined && { stateGeneration: Number(generation) }),
+    ...(from !== undefined &&
+      (/^trim[-_]horizon$/i.test(from)
+        ? { startingPosition: 'TRIM_HORIZON' as const }
+        : { startingPosition: 'AT_TIMESTAMP' as const, startingPositionTimestamp: time('replayFrom', from) })),
+    ...(startedAt !== undefined && { replayStartedAt: time('replayStartedAt', startedAt) }),
+  };
+}
 
 function contextString(app: App, key: string): string | undefined {
   const value: unknown = app.node.tryGetContext(key);

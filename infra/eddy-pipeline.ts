@@ -12,6 +12,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Pipeline, PipelinePlan, StreamRole } from '../shared/index.js';
+import { stageSecrets } from '../shared/operators/secrets.js';
 import { processingTimeInputs } from '../shared/runtime/idleness.js';
 import { grantStreamWrite, PRODUCER_ACTIONS } from './grants.js';
 import { IdlenessFunction } from './idleness-function.js';
@@ -120,6 +121,31 @@ export interface EddyPipelineProps {
    * @default no notification (unless `alarmTopic` is set)
    */
   readonly alarmEmail?: string;
+  /**
+   * The state generation to run (docs/reliability.md, "Replay"). Generation n > 0 keeps the windows
+   * in a new, empty table, `<table>-g<n>`, and triggers every stage through new event source
+   * mappings (their logical ids carry the generation, so CloudFormation creates them, without
+   * checkpoints, and deletes the previous ones): the pipeline runs again from `startingPosition`
+   * into fresh state. Disable the previous generation's mappings before deploying a new one, so
+   * that two generations never write at once. Needs `replayStartedAt`.
+   * @default 0: the table `<table>`, the mappings at the plan's starting positions
+   */
+  readonly stateGeneration?: number;
+  /**
+   * Where the mappings of the stages that read source streams start: TRIM_HORIZON (everything the
+   * streams keep), LATEST, or AT_TIMESTAMP with `startingPositionTimestamp`. A mapping starts there
+   * once, when it is created; change `stateGeneration` to start again.
+   * @default the plan's starting position (TRIM_HORIZON unless the pipeline says otherwise)
+   */
+  readonly startingPosition?: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
+  /** With `startingPosition: 'AT_TIMESTAMP'`: the time the source stages start from (whole seconds). */
+  readonly startingPositionTimestamp?: Date;
+  /**
+   * With `stateGeneration` > 0: the stages that read shuffle streams start there AT_TIMESTAMP this
+   * time, so that they read what this generation writes, not what the previous one wrote. A time
+   * after the previous generation's mappings stopped and before this deployment.
+   */
+  readonly replayStartedAt?: Date;
 }
 
 /**
@@ -201,6 +227,9 @@ export class EddyPipeline extends Construct {
     for (const stage of this.plan.stages) {
       // Only stateful stages learn the table's name and may use it.
       const state = stage.stateful ? stateTable : undefined;
+      // Only the stages whose operators use a secret may read it (a plan-only stand-in has no operators).
+      const graph = props.pipeline.graph as Pipeline['graph'] | undefined;
+      const secrets = graph === undefined ? [] : stageSecrets(graph, stage).map((use) => use.secret);
       const stageFunction = new StageFunction(stagesScope, stage.id, {
         stage,
         pipelineName: this.plan.pipeline,
@@ -215,6 +244,9 @@ export class EddyPipeline extends Construct {
         logRetention: settings.logRetention,
         removalPolicy: settings.removalPolicy,
         ...(state !== undefined && { environment: { EDDY_STATE_TABLE: state.table.tableName } }),
+        ...startingPositionOf(stage, this.plan, settings),
+        generation: settings.stateGeneration,
+        ...(secrets.length > 0 && { secrets }),
       });
       state?.grantStateAccess(stageFunction.function);
       stages.set(stage.id, stageFunction);
@@ -329,6 +361,10 @@ interface ResolvedSettings {
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
   readonly iteratorAgeAlarmThreshold: Duration;
+  readonly stateGeneration: number;
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP' | undefined;
+  readonly startingPositionTimestamp: Date | undefined;
+  readonly replayStartedAt: Date | undefined;
 }
 
 /** Applies the defaults and validates every prop before any resource is created. */
@@ -336,7 +372,11 @@ function resolveSettings(scope: Construct, props: EddyPipelineProps): ResolvedSe
   const plan = props.pipeline.plan();
   const streamNamePrefix = props.streamNamePrefix ?? '';
   validateStreamNamePrefix(streamNamePrefix, plan);
-  const stateTableName = plan.stateTable === undefined ? undefined : streamNamePrefix + plan.stateTable;
+  const stateGeneration = validateReplayOptions(props);
+  const stateTableName =
+    plan.stateTable === undefined
+      ? undefined
+      : streamNamePrefix + plan.stateTable + (stateGeneration > 0 ? `-g${stateGeneration}` : '');
   if (stateTableName !== undefined) {
     validateStateTableName(stateTableName);
     validateStateTableKey(scope, props.encryptionKey);
@@ -389,7 +429,61 @@ function resolveSettings(scope: Construct, props: EddyPipelineProps): ResolvedSe
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     iteratorAgeAlarmThreshold,
+    stateGeneration,
+    startingPosition: props.startingPosition,
+    startingPositionTimestamp: props.startingPositionTimestamp,
+    replayStartedAt: props.replayStartedAt,
   };
+}
+
+/** Checks the generation and starting position props together; returns the generation. */
+function validateReplayOptions(props: EddyPipelineProps): number {
+  const generation = props.stateGeneration ?? 0;
+  if (!Number.isInteger(generation) || generation < 0) {
+    throw new Error(`stateGeneration must be a whole number from 0, got ${generation}`);
+  }
+  for (const [name, time] of [
+    ['startingPositionTimestamp', props.startingPositionTimestamp],
+    ['replayStartedAt', props.replayStartedAt],
+  ] as const) {
+    if (time !== undefined && Number.isNaN(time.getTime())) throw new Error(`${name} is not a valid date`);
+  }
+  if ((props.startingPosition === 'AT_TIMESTAMP') !== (props.startingPositionTimestamp !== undefined)) {
+    throw new Error("startingPositionTimestamp goes with startingPosition: 'AT_TIMESTAMP', and only with it");
+  }
+  if (generation > 0 && props.replayStartedAt === undefined) {
+    throw new Error(
+      `stateGeneration ${generation} needs replayStartedAt: the stages after the sources must skip what the ` +
+        'previous generation wrote to the shuffle streams',
+    );
+  }
+  if (generation === 0 && props.replayStartedAt !== undefined) {
+    throw new Error('replayStartedAt goes with a stateGeneration above 0');
+  }
+  return generation;
+}
+
+/**
+ * Where a stage's mapping starts: the stages that read source streams at `startingPosition`, the
+ * others of a generation above 0 at `replayStartedAt`; else the plan's.
+ */
+function startingPositionOf(
+  stage: PipelinePlan['stages'][number],
+  plan: PipelinePlan,
+  settings: ResolvedSettings,
+): { startingPosition?: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP'; startingPositionTimestamp?: Date } {
+  const readsSource = plan.streams.some((s) => s.name === stage.input && s.role === 'source');
+  if (readsSource) {
+    return {
+      ...(settings.startingPosition !== undefined && { startingPosition: settings.startingPosition }),
+      ...(settings.startingPositionTimestamp !== undefined && {
+        startingPositionTimestamp: settings.startingPositionTimestamp,
+      }),
+    };
+  }
+  return settings.replayStartedAt === undefined
+    ? {}
+    : { startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: settings.replayStartedAt };
 }
 
 /** The absolute path of a file that must exist: esbuild would otherwise fail later, less clearly. */

@@ -1,7 +1,10 @@
+import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { IConstruct } from 'constructs';
+import type { SecretRef } from '../shared/index.js';
 
 /**
  * What Eddy's own functions send to a stream they write: PutRecords (`KinesisRecordWriter`, the only
@@ -62,4 +65,41 @@ export class FailureQueueDestination implements lambda.IEventSourceDlq {
     this.#queue.encryptionMasterKey?.grant(targetHandler, ...QUEUE_KEY_ACTIONS);
     return { destination: this.#queue.queueArn };
   }
+}
+
+/**
+ * What a stage function sends to read its secrets (tokenize's key): GetParameter with decryption,
+ * nothing else (no GetParameters, no GetParametersByPath, no DescribeParameters).
+ */
+export const SECRET_READ_ACTIONS: readonly string[] = ['ssm:GetParameter'];
+
+/**
+ * The ARN of a secret's parameter: `arn:<partition>:ssm:<region>:<account>:parameter/<name>` in the
+ * stack's account and region, or the ARN given. A pinned version is not part of it (IAM does not
+ * tell versions apart).
+ */
+export function secretParameterArn(scope: IConstruct, ref: SecretRef): string {
+  if (ref.name.startsWith('arn:')) return ref.name;
+  return Stack.of(scope).formatArn({
+    service: 'ssm',
+    resource: 'parameter',
+    resourceName: ref.name.replace(/^\//, ''),
+    arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+  });
+}
+
+/**
+ * Lets a function read exactly these parameters: {@link SECRET_READ_ACTIONS} on their ARNs. A
+ * SecureString encrypted with the AWS managed key `alias/aws/ssm` needs no KMS permission (its key
+ * policy admits callers through SSM in the account); with a customer managed key, the function's
+ * role needs `kms:Decrypt` on that key as well (docs/security.md). Nothing is granted for none.
+ */
+export function grantSecretRead(
+  scope: IConstruct,
+  grantee: iam.IGrantable,
+  secrets: readonly SecretRef[],
+): iam.Grant | undefined {
+  const arns = [...new Set(secrets.map((ref) => secretParameterArn(scope, ref)))];
+  if (arns.length === 0) return undefined;
+  return iam.Grant.addToPrincipal({ grantee, actions: [...SECRET_READ_ACTIONS], resourceArns: arns });
 }

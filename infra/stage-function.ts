@@ -7,8 +7,8 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { StageSpec } from '../shared/index.js';
-import { FailureQueueDestination, grantStreamWrite } from './grants.js';
+import type { SecretRef, StageSpec } from '../shared/index.js';
+import { FailureQueueDestination, grantSecretRead, grantStreamWrite } from './grants.js';
 import { EMF_NAMESPACE } from './metrics.js';
 import { acceptRuntime, acceptTracingWildcard } from './nag.js';
 import { PACKAGE_LOCK_FILE, PACKAGE_ROOT } from './paths.js';
@@ -72,6 +72,21 @@ export interface StageFunctionProps {
    * @default none
    */
   readonly environment?: Readonly<Record<string, string>>;
+  /** Where the mapping starts, instead of the stage's setting (a replay: EddyPipelineProps.stateGeneration). */
+  readonly startingPosition?: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
+  /** With `startingPosition: 'AT_TIMESTAMP'`. */
+  readonly startingPositionTimestamp?: Date;
+  /**
+   * The state generation: above 0, the mapping's logical id carries it, so that a new generation
+   * gets a new mapping (no checkpoints) rather than an update of the old one. @default 0
+   */
+  readonly generation?: number;
+  /**
+   * SSM parameters the stage's operators read (tokenize's key): the function may GetParameter them,
+   * and nothing else of SSM.
+   * @default none
+   */
+  readonly secrets?: readonly SecretRef[];
 }
 
 /**
@@ -132,9 +147,13 @@ export class StageFunction extends Construct {
     });
 
     const settings = stage.eventSource;
+    const startingPosition = props.startingPosition ?? settings.startingPosition;
     this.eventSource = new KinesisEventSource(props.inputStream, {
-      startingPosition:
-        settings.startingPosition === 'LATEST' ? lambda.StartingPosition.LATEST : lambda.StartingPosition.TRIM_HORIZON,
+      startingPosition: lambda.StartingPosition[startingPosition],
+      ...(props.startingPositionTimestamp !== undefined && {
+        // Unix time in seconds, as CloudFormation takes it.
+        startingPositionTimestamp: Math.floor(props.startingPositionTimestamp.getTime() / 1000),
+      }),
       batchSize: settings.batchSize,
       maxBatchingWindow: Duration.seconds(settings.maxBatchingWindowSeconds),
       parallelizationFactor: settings.parallelizationFactor,
@@ -145,14 +164,36 @@ export class StageFunction extends Construct {
       reportBatchItemFailures: true,
       onFailure: new FailureQueueDestination(props.failureQueue),
     });
-    this.function.addEventSource(this.eventSource);
+    const generation = props.generation ?? 0;
+    if (generation > 0) this.eventSource.bind(mappingOfGeneration(this.function, generation));
+    else this.function.addEventSource(this.eventSource);
 
     // The event source grants the input's read access as well; granting it here keeps the least
     // privilege of the function explicit and independent of how the mapping is built.
     props.inputStream.grantRead(this.function);
     for (const output of props.outputStreams) grantStreamWrite(output, this.function);
+    grantSecretRead(this, this.function, props.secrets ?? []);
 
     acceptRuntime(this.function);
     acceptTracingWildcard(this.role);
   }
+}
+
+/**
+ * The function, as the event source binds to it, with the mapping's construct id suffixed by the
+ * generation: CloudFormation then creates a new mapping (without checkpoints, at its starting
+ * position) and deletes the previous one, where an unchanged id would update it in place and keep
+ * its checkpoints when the starting position did not change.
+ */
+function mappingOfGeneration(fn: lambda.IFunction, generation: number): lambda.IFunction {
+  return new Proxy(fn, {
+    get(target, property) {
+      if (property === 'addEventSourceMapping') {
+        return (id: string, options: lambda.EventSourceMappingOptions) =>
+          target.addEventSourceMapping(`${id}:g${generation}`, options);
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }

@@ -5,3 +5,25 @@ export type { EventSourceSettings, PipelinePlan, StageSpec, StreamRole, StreamSp
 export { DataStream, KeyedStream } from './dsl/data-stream.js';
 export type { KeyByOptions, KeyValue, OperatorOptions, SinkOptions, SourceOptions } from './dsl/options.js';
 export { Pipeline, pipeline } from './dsl/pipeline.js';
+export { DEFAULT_INPUT_LIMITS, type InputLimits } from './operators/input-limits.js';
+export {
+  pipelineSecrets,
+  type SecretLoader,
+  type SecretOptions,
+  type SecretRef,
+  SecretUnavailableError,
+  type SecretUse,
+  secret,
+  secretEnvironmentVariable,
+  secretValue,
+  stageSecrets,
+  usesSecrets,
+} from './operators/secrets.js';
+export {
+  type FieldTransform,
+  MASKED,
+  type MaskOptions,
+  mask,
+  type TokenizeOptions,
+  tokenize,
+} from './operators/sensitive-fields.js';

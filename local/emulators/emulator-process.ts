@@ -3,10 +3,18 @@
  * endpoints over IPC. Running them in a process of their own puts them on the second core, beside
  * the stage handlers, and lets a test kill one side without the other.
  */
-import { type StartEmulatorsOptions, startEmulatorsInProcess } from './start-emulators.js';
+import { type RunningEmulators, type StartEmulatorsOptions, startEmulatorsInProcess } from './start-emulators.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as StartEmulatorsOptions;
-const running = await startEmulatorsInProcess(options);
+let running: RunningEmulators;
+try {
+  running = await startEmulatorsInProcess(options);
+} catch (error) {
+  // The parent reports it: a failure to start (a data directory in use, say) is the parent's error.
+  process.send?.({ error: error instanceof Error ? error.message : String(error) }, () => process.exit(1));
+  await new Promise(() => {});
+  throw error;
+}
 process.send?.({ kinesisEndpoint: running.kinesisEndpoint, dynamodbEndpoint: running.dynamodbEndpoint });
 
 const shutdown = (): void => {

@@ -6,9 +6,9 @@
  */
 export class CheckpointTracker {
   // Records in read order; `#head` skips the finished prefix without shifting the array each time.
-  #pending: { readonly sequenceNumber: string; done: boolean }[] = [];
+  #pending: Entry[] = [];
   #head = 0;
-  readonly #bySequence = new Map<string, { readonly sequenceNumber: string; done: boolean }>();
+  readonly #bySequence = new Map<string, Entry>();
   #checkpoint: string | undefined;
 
   constructor(initialCheckpoint?: string) {
@@ -25,9 +25,17 @@ export class CheckpointTracker {
     return this.#pending.length - this.#head;
   }
 
+  /**
+   * The oldest record read and not yet passed by the checkpoint, with its arrival time when it was
+   * given: the consumer lag (Lambda's IteratorAge) is its age.
+   */
+  get oldestPending(): { readonly sequenceNumber: string; readonly arrivalMs: number | undefined } | undefined {
+    return this.#pending[this.#head];
+  }
+
   /** Registers a record just read; records must be registered in shard order. */
-  track(sequenceNumber: string): void {
-    const entry = { sequenceNumber, done: false };
+  track(sequenceNumber: string, arrivalMs?: number): void {
+    const entry = { sequenceNumber, arrivalMs, done: false };
     this.#pending.push(entry);
     this.#bySequence.set(sequenceNumber, entry);
   }
@@ -56,4 +64,10 @@ export class CheckpointTracker {
     }
     return this.#checkpoint === before ? undefined : this.#checkpoint;
   }
+}
+
+interface Entry {
+  readonly sequenceNumber: string;
+  readonly arrivalMs: number | undefined;
+  done: boolean;
 }

@@ -3,7 +3,7 @@ export { interpretBatchResponse } from './batch-response.js';
 export type { BatchDecision } from './batching.js';
 export { decideBatch, nextBatchLength } from './batching.js';
 export type { CheckpointStore } from './checkpoint-store.js';
-export { InMemoryCheckpointStore } from './checkpoint-store.js';
+export { FileCheckpointStore, InMemoryCheckpointStore } from './checkpoint-store.js';
 export { CheckpointTracker } from './checkpoint-tracker.js';
 export type { BatchAttempt, FailurePolicy, PolicyDecision } from './failure-policy.js';
 export { decideAfterAttempt, firstAttempt, splitExpired } from './failure-policy.js';
@@ -26,6 +26,7 @@ export type {
   MappingStats,
   OnFailureCondition,
   OnFailureRecord,
+  ShardLag,
   ShardState,
   ShardStats,
   StartingPosition,

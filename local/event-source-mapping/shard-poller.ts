@@ -18,6 +18,7 @@ import { type ReadStart, ShardReader } from './shard-reader.js';
 import {
   type OnFailureCondition,
   OnFailureConditions,
+  type ShardLag,
   type ShardState,
   ShardStates,
   type ShardStats,
@@ -83,6 +84,9 @@ export class ShardPoller {
   #failedInvocations = 0;
   #recordsSentToOnFailure = 0;
   #lastError: string | undefined;
+  #readAheadFull = false;
+  #lastBatchIteratorAgeMs: number | undefined;
+  #maxIteratorAgeMs = 0;
   #persisted: string | undefined;
   #persisting: Promise<void> | undefined;
 
@@ -182,6 +186,19 @@ export class ShardPoller {
       millisBehindLatest: this.#millisBehindLatest,
       caughtUp: this.isCaughtUp(),
       lastError: this.#lastError,
+      lag: this.#lag(),
+    };
+  }
+
+  #lag(): ShardLag {
+    const oldest = this.#tracker.oldestPending;
+    const now = this.#mapping.clock();
+    return {
+      pendingRecords: this.#tracker.outstanding,
+      iteratorAgeMs: oldest?.arrivalMs === undefined ? 0 : Math.max(0, now - oldest.arrivalMs),
+      lastBatchIteratorAgeMs: this.#lastBatchIteratorAgeMs,
+      maxIteratorAgeMs: this.#maxIteratorAgeMs,
+      readAheadFull: this.#readAheadFull,
     };
   }
 
@@ -218,9 +235,12 @@ export class ShardPoller {
     let failures = 0;
     while (!this.#stopping && !reader.ended) {
       if (this.#bufferedRecords >= this.#readAheadRecords || this.#bufferedBytes >= this.#readAheadBytes) {
+        // Backpressure: the function is slower than the shard fills; records wait in the stream.
+        this.#readAheadFull = true;
         await this.#readerWakeup.wait(Number.POSITIVE_INFINITY, this.#abort.signal);
         continue;
       }
+      this.#readAheadFull = false;
       let result: Awaited<ReturnType<ShardReader['read']>>;
       try {
         result = await reader.read(this.#readAheadRecords - this.#bufferedRecords, this.#abort.signal);
@@ -254,7 +274,7 @@ export class ShardPoller {
     const touched = new Set<Lane>();
     const { notBeforeMs } = this.#options;
     for (const record of records) {
-      this.#tracker.track(record.sequenceNumber);
+      this.#tracker.track(record.sequenceNumber, record.arrivalMs);
       if (notBeforeMs !== undefined && record.arrivalMs < notBeforeMs) {
         skipped.push(record.sequenceNumber);
         continue;
@@ -342,6 +362,12 @@ export class ShardPoller {
 
   async #invoke(records: readonly ShardRecord[]): Promise<BatchVerdict> {
     this.#invocations += 1;
+    // Lambda's IteratorAge: the age of the batch's last record when the function gets it.
+    const last = records.at(-1);
+    if (last !== undefined) {
+      this.#lastBatchIteratorAgeMs = Math.max(0, this.#mapping.clock() - last.arrivalMs);
+      this.#maxIteratorAgeMs = Math.max(this.#maxIteratorAgeMs, this.#lastBatchIteratorAgeMs);
+    }
     let verdict: BatchVerdict;
     try {
       const response = await this.#mapping.invoke(buildEvent(records));

@@ -129,6 +129,31 @@ export interface ShardStats {
   readonly caughtUp: boolean;
   /** The last error the shard recovered from, for diagnosis. */
   readonly lastError: string | undefined;
+  /** How far the function trails the shard (consumer lag). */
+  readonly lag: ShardLag;
+}
+
+/**
+ * A shard's consumer lag, as Lambda's `IteratorAge` metric measures it and as a Kafka consumer's lag
+ * is read: how old the records the mapping has not finished are, and how many it holds.
+ */
+export interface ShardLag {
+  /**
+   * Records read from the shard and not yet checkpointed: buffered in the mapping or in flight in
+   * an invocation (at most a batch per lane ahead: records beyond it wait in the stream unread).
+   */
+  readonly pendingRecords: number;
+  /**
+   * Age now, in ms, of the oldest record read and not yet checkpointed (arrival time to now); 0 when
+   * the mapping holds none. Grows while the function falls behind its input.
+   */
+  readonly iteratorAgeMs: number;
+  /** Lambda's IteratorAge of the last invocation: the age of its batch's last record when invoked. */
+  readonly lastBatchIteratorAgeMs: number | undefined;
+  /** The highest IteratorAge of any invocation so far (CloudWatch's Maximum statistic). */
+  readonly maxIteratorAgeMs: number;
+  /** The mapping stopped reading because a batch per lane is already waiting: backpressure. */
+  readonly readAheadFull: boolean;
 }
 
 export interface MappingStats {

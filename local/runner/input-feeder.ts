@@ -17,6 +17,13 @@ export interface FeedResult {
 
 const BATCH = 500;
 
+export interface FeedOptions {
+  /** Lines up to this one (1-based) were fed before: skip them (a run resumed on its data folder). @default 0 */
+  readonly afterLine?: number;
+  /** Called after each PutRecords round once every line up to `line` is in the stream. */
+  readonly onCommitted?: (line: number) => void;
+}
+
 /**
  * Puts each non-blank line of a JSON-lines file into a stream as one record, as bytes: the source
  * stage validates them, so a malformed line is dead-lettered like any bad record in production.
@@ -27,6 +34,7 @@ export async function feedJsonLines(
   stream: string,
   file: string,
   onProgress: (records: number) => void = () => {},
+  options: FeedOptions = {},
 ): Promise<FeedResult> {
   const origins = new Map<string, LineOrigin>();
   let batch: { line: number; text: string }[] = [];
@@ -56,15 +64,21 @@ export async function feedJsonLines(
       onProgress(records);
       pending = failed;
     }
+    options.onCommitted?.(committed);
   };
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
   let lineNumber = 0;
+  let committed = options.afterLine ?? 0;
   for await (const text of lines) {
     lineNumber += 1;
-    if (text.trim() === '') continue;
+    if (lineNumber <= (options.afterLine ?? 0) || text.trim() === '') continue;
     batch.push({ line: lineNumber, text });
-    if (batch.length === BATCH) await flush();
+    if (batch.length === BATCH) {
+      committed = lineNumber;
+      await flush();
+    }
   }
+  committed = lineNumber;
   await flush();
   return { records, origins };
 }

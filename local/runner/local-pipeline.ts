@@ -1,10 +1,11 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { PipelinePlan, StageSpec } from '../../shared/dag/plan-types.js';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
+import { assertSecretsInEnvironment } from '../../shared/operators/secrets.js';
 import { IdlenessCheck } from '../../shared/runtime/idleness.js';
 import { DynamoDbWindowStore } from '../../shared/runtime/io/dynamodb-window-store.js';
 import { KinesisLatestArrival } from '../../shared/runtime/io/kinesis-latest-arrival.js';
@@ -17,7 +18,14 @@ import { sleep } from '../../shared/util/backoff.js';
 import { seededRandom } from '../../shared/util/random.js';
 import { createDynamoDbClient, createKinesisClient, defaultLocalRegion } from '../aws-clients.js';
 import { type RunningEmulators, startEmulators } from '../emulators/index.js';
-import { KinesisEventSourceMapping, type MappingStats, type OnFailureRecord } from '../event-source-mapping/index.js';
+import {
+  FileCheckpointStore,
+  KinesisEventSourceMapping,
+  type MappingStats,
+  type OnFailureRecord,
+  type StartingPosition,
+} from '../event-source-mapping/index.js';
+import { type Generation, generationSuffix, generationTable, loadGeneration, saveGeneration } from './generations.js';
 import { localLambdaContext } from './lambda-context.js';
 import { SandboxPool } from './sandbox-pool.js';
 import { StageStats } from './stage-stats.js';
@@ -56,6 +64,20 @@ export interface LocalPipelineOptions {
    * after some of its writes took effect, with others in flight), or just before answering.
    */
   readonly killWorkers?: KillWorkersOptions;
+  /**
+   * Keep the local stack's data in this folder: the emulators' streams, records and tables
+   * (startEmulators' `dataDir`) and each event source mapping's checkpoints
+   * (`event-source-mappings/<function><.g<generation>>.json`), as Lambda keeps them outside the
+   * function. A pipeline stopped and started again on the same folder resumes where it stopped.
+   * @default in memory: gone when the pipeline stops
+   */
+  readonly dataDir?: string;
+  /**
+   * The state generation to run (generations.ts): its state table (`<table>-g<n>` for n > 0), its
+   * mappings' checkpoints and where they start. A replay runs a new one. Recorded in `dataDir`.
+   * @default the generation `dataDir` last ran, else 0
+   */
+  readonly generation?: Generation;
   /** Prepended to every stream name, as `streamNamePrefix` does in the CDK construct. @default '' */
   readonly streamPrefix?: string;
   /** How often an idle shard is polled. Lambda polls about once a second; locally faster keeps runs short. @default 50 */
@@ -84,6 +106,11 @@ export interface LocalPipelineOptions {
    * runs the same check every minute in the cloud). @default 1000
    */
   readonly idleCheckIntervalMs?: number;
+  /**
+   * Called after every invocation of a stage's function with its duration in ms, failed or not (the
+   * batch duration histogram of the local Prometheus endpoint, local/observability/).
+   */
+  readonly onInvocation?: (stageId: string, durationMs: number) => void;
 }
 
 export type SandboxMode = 'in-process' | 'worker';
@@ -116,6 +143,20 @@ export interface StageStatus {
   readonly sandboxes: number;
   /** Environments that died and were replaced (worker sandboxes). */
   readonly sandboxesReplaced: number;
+  /** The stage's consumer lag over its input shards (per shard: `mapping.shards[i].lag`). */
+  readonly lag: StageLag;
+}
+
+/** A stage's consumer lag: the worst of its input shards (see ShardLag). */
+export interface StageLag {
+  /** The highest age now, in ms, of a record read and not yet checkpointed, over the shards. */
+  readonly iteratorAgeMs: number;
+  /** The highest IteratorAge of any invocation so far (what the run summary shows as max lag). */
+  readonly maxIteratorAgeMs: number;
+  /** Records read and not yet checkpointed, over the shards. */
+  readonly pendingRecords: number;
+  /** Shards whose mapping stopped reading because it holds a full batch per lane already. */
+  readonly backpressuredShards: number;
 }
 
 /**
@@ -132,6 +173,8 @@ export class LocalPipeline {
   readonly shards: KinesisShardDirectory;
   /** The state store of windowed stages, when the pipeline has any. */
   store: DynamoDbWindowStore | undefined;
+  /** The state generation this pipeline runs (its table, its mappings). */
+  generation: Generation = { generation: 0 };
   #idleTimer: NodeJS.Timeout | undefined;
   #idleRun: Promise<void> | undefined;
   #stopped = false;
@@ -153,6 +196,9 @@ export class LocalPipeline {
   static async start(options: LocalPipelineOptions): Promise<LocalPipeline> {
     // Locally the run summary reports what CloudWatch would show; EMF lines on stdout would bury it.
     process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+    // Locally, the secrets of operators (tokenize's key) come from EDDY_SECRET_<NAME>: all there, or a clear error now.
+    process.env.EDDY_SECRETS_SOURCE ??= 'env';
+    if (process.env.EDDY_SECRETS_SOURCE === 'env') assertSecretsInEnvironment(options.pipeline.graph);
     // An empty value means none, as it does for the AWS CLI.
     const external = options.endpoint || process.env.AWS_ENDPOINT_URL || undefined;
     const stateful = options.pipeline.plan().stateTable !== undefined;
@@ -161,7 +207,10 @@ export class LocalPipeline {
     }
     const emulators =
       external === undefined
-        ? await startEmulators({ dynamodb: stateful && options.dynamodbEndpoint === undefined })
+        ? await startEmulators({
+            dynamodb: stateful && options.dynamodbEndpoint === undefined,
+            ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
+          })
         : undefined;
     const endpoint = external ?? emulators?.kinesisEndpoint ?? '';
     const dynamodbEndpoint = options.dynamodbEndpoint || (external ?? emulators?.dynamodbEndpoint);
@@ -187,16 +236,31 @@ export class LocalPipeline {
     return `${this.streamPrefix}${stream}`;
   }
 
+  /** The physical name of the state table of the running generation; undefined when stateless. */
+  get stateTable(): string | undefined {
+    return this.plan.stateTable === undefined
+      ? undefined
+      : generationTable(this.physicalName(this.plan.stateTable), this.generation.generation);
+  }
+
   async #deploy(options: LocalPipelineOptions): Promise<void> {
+    const recordAs = this.physicalName(this.plan.pipeline);
+    const recorded = options.dataDir === undefined ? undefined : loadGeneration(options.dataDir, recordAs);
+    this.generation = options.generation ?? recorded ?? { generation: 0 };
+    if (options.dataDir !== undefined && options.generation !== undefined) {
+      saveGeneration(options.dataDir, recordAs, options.generation);
+    }
     await Promise.all(
       this.plan.streams.map((s) => ensureStream(this.kinesis, this.physicalName(s.name), s.shardCount)),
     );
     let store: DynamoDbWindowStore | undefined;
-    if (this.plan.stateTable !== undefined && this.dynamodb !== undefined) {
-      const table = this.physicalName(this.plan.stateTable);
+    if (this.stateTable !== undefined && this.dynamodb !== undefined) {
+      const table = this.stateTable;
       await createStateTable(this.dynamodb, table).catch((error: unknown) => {
-        // A running endpoint may already have it from an earlier run: reuse it.
-        if ((error as Error).name !== 'ResourceInUseException' && !/exist/i.test((error as Error).message)) throw error;
+        // A running endpoint or a data folder may already have it from an earlier run: reuse it.
+        // (createStateTable wraps the SDK's error: the name to look at is its cause's.)
+        const cause = ((error as Error).cause ?? error) as Error;
+        if (cause.name !== 'ResourceInUseException' && !/exist/i.test(cause.message)) throw error;
       });
       store = new DynamoDbWindowStore({ client: this.dynamodb, tableName: table });
       this.store = store;
@@ -239,7 +303,12 @@ export class LocalPipeline {
         return 1 + Math.floor(killRandom() * (typical + 1));
       };
       const settings = stage.eventSource;
+      const checkpointFile = `${this.streamPrefix}${functionName}${generationSuffix(this.generation.generation)}.json`;
       const mapping = new KinesisEventSourceMapping({
+        ...this.#startingPosition(stage),
+        ...(options.dataDir !== undefined && {
+          checkpoints: new FileCheckpointStore(join(options.dataDir, 'event-source-mappings', checkpointFile)),
+        }),
         kinesis: this.kinesis,
         streamName: this.physicalName(stage.input),
         functionName,
@@ -251,7 +320,6 @@ export class LocalPipeline {
         maximumRetryAttempts: settings.retryAttempts,
         maximumRecordAgeSeconds: settings.maxRecordAgeSeconds,
         reportBatchItemFailures: true,
-        startingPosition: settings.startingPosition,
         pollIntervalMs: options.pollIntervalMs ?? 50,
         shardDiscoveryIntervalMs: 500,
         onFailure: async (record) => {
@@ -287,7 +355,9 @@ export class LocalPipeline {
             stats.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
             throw error;
           } finally {
-            stats.busyMs += performance.now() - started;
+            const elapsed = performance.now() - started;
+            stats.busyMs += elapsed;
+            options.onInvocation?.(stage.id, elapsed);
           }
         },
       });
@@ -300,6 +370,22 @@ export class LocalPipeline {
     this.#startIdlenessCheck(options.idleCheckIntervalMs ?? 1000);
   }
 
+  /**
+   * Where a stage's mapping starts in a shard it has no checkpoint for: the generation's positions
+   * (a replay: the source stages from its point in time, the others from the replay's start), else
+   * the plan's.
+   */
+  #startingPosition(stage: StageSpec): { startingPosition: StartingPosition; startingPositionTimestamp?: Date } {
+    const readsSource = this.plan.streams.some((s) => s.name === stage.input && s.role === 'source');
+    const from = readsSource ? this.generation.sourcesFrom : this.generation.downstreamFrom;
+    if (from === undefined) return { startingPosition: stage.eventSource.startingPosition };
+    if (from === 'TRIM_HORIZON' || from === 'LATEST') return { startingPosition: from };
+    const timestamp = new Date(from);
+    if (Number.isNaN(timestamp.getTime()))
+      throw new Error(`generation ${this.generation.generation}: bad time ${from}`);
+    return { startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: timestamp };
+  }
+
   /** Execution environments of a stage as child processes (`sandboxes: 'worker'`). */
   #workerPool(stage: StageSpec, stats: StageStats, options: LocalPipelineOptions): SandboxPool<StageSandbox> {
     const config = {
@@ -309,7 +395,7 @@ export class LocalPipeline {
       kinesisEndpoint: this.endpoint,
       dynamodbEndpoint: this.dynamodbEndpoint,
       streamPrefix: this.streamPrefix,
-      stateTable: this.store === undefined ? undefined : this.physicalName(this.plan.stateTable ?? ''),
+      stateTable: this.store === undefined ? undefined : this.stateTable,
       logLevel: options.logLevel ?? 'ERROR',
     };
     return new SandboxPool<StageSandbox>(
@@ -348,13 +434,17 @@ export class LocalPipeline {
   }
 
   status(): StageStatus[] {
-    return this.plan.stages.map((stage) => ({
-      stage,
-      stats: this.#stats.get(stage.id) ?? new StageStats(stage.id),
-      mapping: this.#mappings.get(stage.id)?.stats() ?? { running: false, shards: [] },
-      sandboxes: this.#pools.get(stage.id)?.created ?? 0,
-      sandboxesReplaced: this.#pools.get(stage.id)?.replaced ?? 0,
-    }));
+    return this.plan.stages.map((stage) => {
+      const mapping = this.#mappings.get(stage.id)?.stats() ?? { running: false, shards: [] };
+      return {
+        stage,
+        stats: this.#stats.get(stage.id) ?? new StageStats(stage.id),
+        mapping,
+        sandboxes: this.#pools.get(stage.id)?.created ?? 0,
+        sandboxesReplaced: this.#pools.get(stage.id)?.replaced ?? 0,
+        lag: stageLag(mapping),
+      };
+    });
   }
 
   /** Workers killed on purpose (`killWorkers`), over every stage. */
@@ -423,4 +513,18 @@ export class LocalPipeline {
     this.dynamodb?.destroy();
     await this.emulators?.stop();
   }
+}
+
+function stageLag(mapping: MappingStats): StageLag {
+  let iteratorAgeMs = 0;
+  let maxIteratorAgeMs = 0;
+  let pendingRecords = 0;
+  let backpressuredShards = 0;
+  for (const { lag } of mapping.shards) {
+    iteratorAgeMs = Math.max(iteratorAgeMs, lag.iteratorAgeMs);
+    maxIteratorAgeMs = Math.max(maxIteratorAgeMs, lag.maxIteratorAgeMs);
+    pendingRecords += lag.pendingRecords;
+    if (lag.readAheadFull) backpressuredShards += 1;
+  }
+  return { iteratorAgeMs, maxIteratorAgeMs, pendingRecords, backpressuredShards };
 }

@@ -4,6 +4,7 @@ import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import type { OnFailureRecord } from '../event-source-mapping/index.js';
 import { feedJsonLines, type LineOrigin } from './input-feeder.js';
+import { InputProgress } from './input-progress.js';
 import {
   type KillWorkersOptions,
   type LocalLogLevel,
@@ -26,6 +27,11 @@ export interface RunFilesOptions {
   readonly dynamodbEndpoint?: string;
   readonly streamPrefix?: string;
   readonly logLevel?: LocalLogLevel;
+  /**
+   * See LocalPipelineOptions.dataDir. The folder also records how far each input file was fed: a run
+   * stopped in the middle and started again on it feeds only the rest of its files.
+   */
+  readonly dataDir?: string;
   /** See LocalPipelineOptions.sandboxes; `worker` needs `pipelineModule`. */
   readonly sandboxes?: SandboxMode;
   /** The file that default-exports `pipeline` (the CLI's `<pipeline>` argument). */
@@ -105,6 +111,7 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     ...(options.killWorkers !== undefined && { killWorkers: options.killWorkers }),
     ...(options.streamPrefix !== undefined && { streamPrefix: options.streamPrefix }),
     ...(options.logLevel !== undefined && { logLevel: options.logLevel }),
+    ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
     ...(options.crashAfterBatchRate !== undefined && { crashAfterBatchRate: options.crashAfterBatchRate }),
     ...(options.crashFirstBatches !== undefined && { crashFirstBatches: options.crashFirstBatches }),
     ...(options.faultSeed !== undefined && { faultSeed: options.faultSeed }),
@@ -129,11 +136,24 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     options.onProgress === undefined ? undefined : setInterval(() => options.onProgress?.(progress()), 200);
   try {
     const origins = new Map<string, LineOrigin>();
+    const fedBefore =
+      options.dataDir === undefined ? undefined : new InputProgress(options.dataDir, local.physicalName(plan.pipeline));
     const fed = await Promise.all(
       options.inputs.map((input, index) =>
-        feedJsonLines(local.kinesis, local.physicalName(input.stream), input.file, (n) => {
-          fedPerInput[index] = n;
-        }),
+        feedJsonLines(
+          local.kinesis,
+          local.physicalName(input.stream),
+          input.file,
+          (n) => {
+            fedPerInput[index] = n;
+          },
+          fedBefore === undefined
+            ? {}
+            : {
+                afterLine: fedBefore.fedUpTo(input.stream, input.file),
+                onCommitted: (line) => fedBefore.record(input.stream, input.file, line),
+              },
+        ),
       ),
     );
     for (const result of fed) for (const [position, origin] of result.origins) origins.set(position, origin);

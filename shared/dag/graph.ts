@@ -15,6 +15,8 @@ export const OperatorKinds = {
   flatMap: 'flatMap',
   keyBy: 'keyBy',
   window: 'window',
+  joinSide: 'joinSide',
+  join: 'join',
   sink: 'sink',
 } as const;
 export type OperatorKind = (typeof OperatorKinds)[keyof typeof OperatorKinds];
@@ -78,28 +80,84 @@ export interface WindowNode extends NodeBase {
   readonly lateOutput: string;
 }
 
+/**
+ * One input of a join: re-partitions its side by the join key into the join's stream, tagged with
+ * the side (both sides share one stream, so matching records meet on one shard). Ends its stage.
+ */
+export interface JoinSideNode extends NodeBase {
+  readonly kind: 'joinSide';
+  /** The join key. */
+  readonly fn: AnyFunction;
+  readonly side: JoinSide;
+  /** The join node this side feeds. */
+  readonly join: string;
+  readonly stream: string;
+}
+
+export type JoinSide = 'left' | 'right';
+
+/** Which records of a join are emitted: pairs, and (outer joins) the records that found no partner. */
+export type JoinType = 'inner' | 'left' | 'right' | 'full';
+
+/** How close in event time two records must be to join. */
+export type JoinCondition =
+  /** Interval join: a left record at t joins right records in [t - before, t + after]. */
+  | { readonly kind: 'interval'; readonly before: number; readonly after: number }
+  /** Window join: both records in the same window (each window a pair shares yields the pair). */
+  | { readonly kind: 'window'; readonly assigner: WindowAssigner };
+
+/**
+ * A keyed join of two streams: stateful, it starts the stage that reads its stream (which both
+ * sides write), and buffers each side's records in DynamoDB as long as the condition needs them.
+ */
+export interface JoinNode extends NodeBase {
+  readonly kind: 'join';
+  readonly stream: string;
+  readonly shards?: number;
+  readonly eventSource?: Partial<EventSourceSettings>;
+  readonly left: string;
+  readonly right: string;
+  readonly condition: JoinCondition;
+  readonly type: JoinType;
+  /** ms */
+  readonly allowedLateness: number;
+  /** The side output for records too late to join. */
+  readonly lateOutput: string;
+}
+
 export interface SinkNode extends NodeBase {
   readonly kind: 'sink';
   readonly stream: string;
   readonly shards?: number;
 }
 
-export type PipelineNode = SourceNode | MapNode | FilterNode | FlatMapNode | KeyByNode | WindowNode | SinkNode;
+export type PipelineNode =
+  | SourceNode
+  | MapNode
+  | FilterNode
+  | FlatMapNode
+  | KeyByNode
+  | WindowNode
+  | JoinSideNode
+  | JoinNode
+  | SinkNode;
 
 /** Nodes that start a stage: their stream is a Lambda trigger. */
-export type StageInputNode = SourceNode | KeyByNode;
+export type StageInputNode = SourceNode | KeyByNode | JoinNode;
 
 export function isStageInput(node: PipelineNode): node is StageInputNode {
-  return node.kind === 'source' || node.kind === 'keyBy';
+  return node.kind === 'source' || node.kind === 'keyBy' || node.kind === 'join';
 }
 
 /** The Kinesis streams a node writes to (a keyBy its shuffle, a sink its stream, a window its late output). */
 export function streamsWrittenBy(node: PipelineNode): string[] {
   switch (node.kind) {
     case 'keyBy':
+    case 'joinSide':
     case 'sink':
       return [node.stream];
     case 'window':
+    case 'join':
       return [node.lateOutput];
     default:
       return [];
@@ -107,6 +165,6 @@ export function streamsWrittenBy(node: PipelineNode): string[] {
 }
 
 /** Nodes whose state lives in DynamoDB. */
-export function isStateful(node: PipelineNode): node is WindowNode {
-  return node.kind === 'window';
+export function isStateful(node: PipelineNode): node is WindowNode | JoinNode {
+  return node.kind === 'window' || node.kind === 'join';
 }

@@ -65,7 +65,15 @@ export class PipelineGraph {
       throw new PipelineDefinitionError(`expects a function, got ${typeof node.fn}`, label);
     }
     if ('shards' in node && node.shards !== undefined) assertShardCount(node.shards, label);
-    const streams = node.kind === 'source' ? [node.stream] : streamsWrittenBy(node);
+    // A join claims its stream (both its sides write it) and its late output.
+    const streams =
+      node.kind === 'source'
+        ? [node.stream]
+        : node.kind === 'join'
+          ? [node.stream, node.lateOutput]
+          : node.kind === 'joinSide'
+            ? []
+            : streamsWrittenBy(node);
     for (const stream of streams) this.#claimStream(stream, label);
     this.#nodes.set(node.name, node);
     if (node.parent !== undefined) this.#children.get(node.parent)?.push(node.name);

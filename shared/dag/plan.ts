@@ -28,7 +28,7 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
   const fused: PipelineNode[] = [];
   const visit = (node: PipelineNode): void => {
     const children = graph.children(node.name);
-    if (children.length === 0 && !(node.kind === 'sink')) {
+    if (children.length === 0 && node.kind !== 'sink' && node.kind !== 'joinSide') {
       const what = node.kind === 'keyBy' ? 'is followed by no operator' : 'ends a branch with no sink';
       throw new PipelineDefinitionError(
         `${what}: every branch must end in .sink(stream)`,
@@ -43,13 +43,23 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
   };
   visit(input);
   for (const node of fused.filter(isStateful)) {
+    if (node.kind === 'join') continue;
     // State is partitioned like the data: a window needs every record of a key in one place.
     if (input.kind !== 'keyBy' || node.parent !== input.name) {
       throw new PipelineDefinitionError('must directly follow a keyBy', `${node.kind} '${node.name}'`);
     }
-    if (node.assigner.timeDomain === 'event') assertEventTimeUpstream(graph, input, node.name);
+    if (node.assigner.timeDomain === 'event') assertEventTimeUpstream(graph, input, `window '${node.name}'`);
   }
-  const outputs = [...new Set(fused.flatMap(streamsWrittenBy)), graph.deadLetterStream];
+  if (input.kind === 'join') {
+    // Event time decides which records join, and the watermark when a buffered record is done with.
+    for (const side of [input.left, input.right]) {
+      assertEventTimeUpstream(graph, graph.node(side) as StageInputNode, `join '${input.name}'`);
+    }
+  }
+  const outputs = [
+    ...new Set([...(input.kind === 'join' ? streamsWrittenBy(input) : []), ...fused.flatMap(streamsWrittenBy)]),
+    graph.deadLetterStream,
+  ];
   const label = `${input.kind} '${input.name}'`;
   return {
     id: `from-${input.stream}`,
@@ -57,7 +67,7 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
     nodes: [input.name, ...fused.map((node) => node.name)],
     outputs,
     eventSource: resolveEventSourceSettings(label, graph.options.eventSource, input.eventSource),
-    stateful: fused.some(isStateful),
+    stateful: input.kind === 'join' || fused.some(isStateful),
     ...(input.kind === 'source' && input.idleTimeout !== undefined && { idleTimeout: input.idleTimeout }),
   };
 }
@@ -68,8 +78,8 @@ function planStreams(graph: PipelineGraph, stages: readonly StageSpec[]): Stream
   const consumersOf = (stream: string) => stages.filter((stage) => stage.input === stream).map((s) => s.id);
   const streams: StreamSpec[] = [];
   for (const node of graph.nodes()) {
-    if (node.kind === 'source' || node.kind === 'keyBy' || node.kind === 'sink') {
-      const role = node.kind === 'source' ? 'source' : node.kind === 'keyBy' ? 'shuffle' : 'sink';
+    if (node.kind === 'source' || node.kind === 'keyBy' || node.kind === 'join' || node.kind === 'sink') {
+      const role = node.kind === 'source' ? 'source' : node.kind === 'sink' ? 'sink' : 'shuffle';
       streams.push({
         name: node.stream,
         role,
@@ -77,7 +87,8 @@ function planStreams(graph: PipelineGraph, stages: readonly StageSpec[]): Stream
         producers: producersOf(node.stream),
         consumers: consumersOf(node.stream),
       });
-    } else if (node.kind === 'window') {
+    }
+    if (node.kind === 'window' || node.kind === 'join') {
       streams.push({
         name: node.lateOutput,
         role: 'side-output',
@@ -101,8 +112,8 @@ function planStreams(graph: PipelineGraph, stages: readonly StageSpec[]): Stream
  * Event-time windows need watermarks, which start at a source with an event-time extractor in the
  * stage that writes the window's shuffle stream (docs/watermarks.md).
  */
-function assertEventTimeUpstream(graph: PipelineGraph, keyBy: StageInputNode, window: string): void {
-  let node: PipelineNode = keyBy;
+function assertEventTimeUpstream(graph: PipelineGraph, from: PipelineNode, operator: string): void {
+  let node: PipelineNode = from;
   while (node.parent !== undefined) {
     node = graph.node(node.parent);
     if (node.kind === 'keyBy' || node.kind === 'window') break;
@@ -112,9 +123,13 @@ function assertEventTimeUpstream(graph: PipelineGraph, keyBy: StageInputNode, wi
       node.kind === 'source'
         ? `source '${node.name}' has no eventTime`
         : `it is fed by ${node.kind} '${node.name}', not by a source`;
+    const what = operator.startsWith('window') ? 'an event-time window' : 'a join';
+    const fix = operator.startsWith('window')
+      ? 'use a processing-time window, or give the source eventTime'
+      : 'give the source eventTime';
     throw new PipelineDefinitionError(
-      `an event-time window needs watermarks from a source with an eventTime extractor in the stage before it, but ${where} (use a processing-time window, or give the source eventTime)`,
-      `window '${window}'`,
+      `${what} needs watermarks from a source with an eventTime extractor in the stage before it, but ${where} (${fix})`,
+      operator,
     );
   }
 }

@@ -1,7 +1,8 @@
+import { PipelineDefinitionError } from '../dag/errors.js';
 import type { PipelineGraph } from '../dag/pipeline-graph.js';
 import { parseDuration } from '../windows/duration.js';
 import type { Aggregation, WindowAssigner, WindowOptions, WindowResult } from '../windows/types.js';
-import type { KeyByOptions, KeyValue, OperatorOptions, SinkOptions } from './options.js';
+import type { JoinOptions, KeyByOptions, KeyValue, OperatorOptions, SinkOptions } from './options.js';
 import type { Pipeline } from './pipeline.js';
 
 /**
@@ -50,6 +51,73 @@ export class DataStream<T> {
       ...(options.eventSource !== undefined && { eventSource: options.eventSource }),
     });
     return new KeyedStream<T>(this.pipeline, this.graph, name);
+  }
+
+  /**
+   * Joins this stream (left) with another (right) by key and event time. Emits `[left, right]` for
+   * each pair, and for outer interval joins `[left, null]` / `[null, right]` for records that found
+   * no partner once the watermark has passed their interval. Both sides need event time.
+   *
+   * @example
+   * orders.join(payments, { left: (o) => o.orderId, right: (p) => p.orderId, within: { after: '10m' } })
+   */
+  join<U>(other: DataStream<U>, options: JoinOptions<T, U> & { type: 'left' }): DataStream<[T, U | null]>;
+  join<U>(other: DataStream<U>, options: JoinOptions<T, U> & { type: 'right' }): DataStream<[T | null, U]>;
+  join<U>(other: DataStream<U>, options: JoinOptions<T, U> & { type: 'full' }): DataStream<[T | null, U | null]>;
+  join<U>(other: DataStream<U>, options: JoinOptions<T, U> & { type?: 'inner' }): DataStream<[T, U]>;
+  join<U>(other: DataStream<U>, options: JoinOptions<T, U>): DataStream<[T | null, U | null]> {
+    const name = options.name ?? this.graph.nextName('join');
+    const label = `join '${name}'`;
+    if (other.pipeline !== this.pipeline) {
+      throw new PipelineDefinitionError('joins a stream of another pipeline', label);
+    }
+    if ((options.within === undefined) === (options.window === undefined)) {
+      throw new PipelineDefinitionError('needs either `within` (interval join) or `window` (window join)', label);
+    }
+    const type = options.type ?? 'inner';
+    if (options.window !== undefined && type !== 'inner') {
+      throw new PipelineDefinitionError(`a window join is inner only, got type '${type}'`, label);
+    }
+    if (options.window !== undefined && options.window.kind === 'session') {
+      throw new PipelineDefinitionError('a window join needs tumbling or hopping windows', label);
+    }
+    if (options.window !== undefined && options.window.timeDomain !== 'event') {
+      throw new PipelineDefinitionError('a window join runs on event time', label);
+    }
+    const before = parseDuration(options.within?.before ?? 0, `${label}: within.before`);
+    const after = parseDuration(options.within?.after ?? 0, `${label}: within.after`);
+    const stream = options.stream ?? `${this.graph.name}-${name}`;
+    this.graph.add({
+      kind: 'join',
+      name,
+      stream,
+      left: `${name}-left`,
+      right: `${name}-right`,
+      condition:
+        options.window !== undefined
+          ? { kind: 'window', assigner: options.window }
+          : { kind: 'interval', before, after },
+      type,
+      allowedLateness: parseDuration(options.allowedLateness ?? 0, `${label}: allowedLateness`),
+      lateOutput: options.lateOutput ?? `${this.graph.name}-${name}-late`,
+      ...(options.shards !== undefined && { shards: options.shards }),
+      ...(options.eventSource !== undefined && { eventSource: options.eventSource }),
+    });
+    for (const [side, from, keyOf] of [
+      ['left', this, options.left],
+      ['right', other, options.right],
+    ] as const) {
+      this.graph.add({
+        kind: 'joinSide',
+        name: `${name}-${side}`,
+        parent: from.operator,
+        fn: keyOf as (value: unknown) => unknown,
+        side,
+        join: name,
+        stream,
+      });
+    }
+    return new DataStream<[T | null, U | null]>(this.pipeline, this.graph, name);
   }
 
   /** Writes the stream's values, as JSON, to a Kinesis stream; returns the pipeline to export. */

@@ -3,6 +3,7 @@ import { describePipeline, type PipelineDescription } from '../dag/describe.js';
 import { PipelineGraph, type PipelineOptions } from '../dag/pipeline-graph.js';
 import { planPipeline } from '../dag/plan.js';
 import type { PipelinePlan } from '../dag/plan-types.js';
+import { resolveInputLimits } from '../operators/input-limits.js';
 import { parseDuration } from '../windows/duration.js';
 import { DataStream } from './data-stream.js';
 import type { SourceOptions } from './options.js';
@@ -37,6 +38,8 @@ export class Pipeline {
       }),
       ...(options.shards !== undefined && { shards: options.shards }),
       ...(options.eventSource !== undefined && { eventSource: options.eventSource }),
+      // Read by the source's decoder (shared/runtime/decode.ts).
+      ...(options.limits !== undefined && { limits: resolveInputLimits(options.limits, `source '${name}'`) }),
     });
     return new DataStream<z.output<S>>(this, this.graph, name);
   }

@@ -8,9 +8,15 @@ import type { WatermarkRecord } from './watermark-records.js';
  */
 export class ChannelWatermarks {
   readonly #entries: Map<string, number>;
+  readonly #producers: readonly string[];
 
-  constructor(stored: Readonly<Record<string, number>> = {}) {
+  /**
+   * @param producers the stages that write the input stream (a join has two): until each has spoken,
+   * one that has not may still send anything
+   */
+  constructor(stored: Readonly<Record<string, number>> = {}, producers: readonly string[] = []) {
     this.#entries = new Map(Object.entries(stored));
+    this.#producers = producers;
   }
 
   /** Takes a watermark record in; watermarks of a channel never go back. */
@@ -34,7 +40,7 @@ export class ChannelWatermarks {
   current(): number {
     const producers = new Map<string, number>();
     for (const [name, value] of this.#entries) if (name.startsWith('#n:')) producers.set(name.slice(3), value);
-    if (producers.size === 0) return Number.NEGATIVE_INFINITY;
+    if (producers.size === 0 || this.#producers.some((p) => !producers.has(p))) return Number.NEGATIVE_INFINITY;
     let minimum = Number.POSITIVE_INFINITY;
     let highest = Number.NEGATIVE_INFINITY;
     for (const [producer, expected] of producers) {

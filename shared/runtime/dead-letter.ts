@@ -14,6 +14,10 @@ export const DeadLetterReasons = {
   unwritableOutput: 'unwritable-output',
   /** Applying the record would grow a window's state past what a DynamoDB item can hold. */
   stateTooLarge: 'state-too-large',
+  /** A source record over its source's `limits.maxRecordBytes`; not parsed. */
+  recordTooLarge: 'record-too-large',
+  /** A source record whose JSON nests deeper than its source's `limits.maxDepth`; not parsed. */
+  tooDeeplyNested: 'too-deeply-nested',
 } as const;
 export type DeadLetterReason = (typeof DeadLetterReasons)[keyof typeof DeadLetterReasons];
 

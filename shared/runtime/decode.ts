@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import type { KeyByNode, SourceNode } from '../dag/graph.js';
+import type { SourceNode } from '../dag/graph.js';
+import { checkInputLimits, type InputLimits, resolveInputLimits } from '../operators/input-limits.js';
 import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from './dead-letter.js';
 import { correlationIdOf, type Element, type InputRecord, type ShuffleEnvelope } from './records.js';
 import { isShufflePack } from './shuffle-pack.js';
@@ -54,11 +55,16 @@ function describeIssues(issues: readonly FieldIssue[]): string {
   return issues.map((issue) => `field '${issue.field}': ${issue.message}`).join('; ');
 }
 
-/** Source records are the producers' plain JSON, checked against the source's schema. */
-export function sourceDecoder(source: SourceNode): Decoder {
+/**
+ * Source records are the producers' plain JSON, checked against the source's schema; a record over
+ * the source's input limits (`limits`, set by the builder) is dead-lettered before it is parsed.
+ */
+export function sourceDecoder(source: SourceNode & { readonly limits?: InputLimits }): Decoder {
   const operator = source.name;
+  const limits = resolveInputLimits(source.limits, `source '${source.name}'`);
   return (record) => {
     if (isEndOfInput(record.position.partitionKey, record.data)) return [{ kind: 'end-of-input' }];
+    checkInputLimits(record.data, limits, operator);
     const json = parseJson(record, operator, DeadLetterReasons.malformedJson);
     const parsed = source.schema.safeParse(json);
     if (!parsed.success) {
@@ -105,7 +111,7 @@ function extractEventTime(source: SourceNode, value: unknown): number {
  * Shuffle records are packs of envelopes written by the stage before (shuffle-pack.ts); a lone
  * envelope or watermark record is read too (idle marks, and producers outside Eddy).
  */
-export function shuffleDecoder(keyBy: KeyByNode): Decoder {
+export function shuffleDecoder(keyBy: { readonly name: string; readonly stream: string }): Decoder {
   const malformed = () =>
     new RecordProcessingError({
       reason: DeadLetterReasons.malformedEnvelope,
@@ -154,6 +160,7 @@ function elementOf(envelope: ShuffleEnvelope): Element {
     key: envelope.k,
     value: envelope.v,
     ...(envelope.t !== undefined && { eventTime: envelope.t }),
+    ...(envelope.s !== undefined && { side: envelope.s === 'l' ? 'left' : 'right' }),
   };
 }
 

@@ -9,6 +9,14 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import type { Pipeline } from '../dsl/pipeline.js';
+import {
+  environmentSecretLoader,
+  loadSecrets,
+  type SecretLoader,
+  SecretUnavailableError,
+  ssmParameterSelector,
+  stageSecrets,
+} from '../operators/secrets.js';
 import { DynamoDbWindowStore } from './io/dynamodb-window-store.js';
 import { KinesisRecordWriter } from './io/kinesis-record-writer.js';
 import type { RecordWriter } from './io/record-writer.js';
@@ -33,6 +41,13 @@ export interface LambdaStageHandlerOptions {
   readonly tracer?: Tracer;
   /** Called after every batch: the local stack collects its run summary from here. */
   readonly onBatch?: (report: BatchReport) => void;
+  /**
+   * Reads the secrets the stage's operators declare (tokenize's key), once per execution environment,
+   * before the first batch.
+   * @default SSM Parameter Store (SecureString, decrypted) through Powertools Parameters; the
+   * environment (`EDDY_SECRET_<NAME>`) when `EDDY_SECRETS_SOURCE` is `env`, as the local stack sets it
+   */
+  readonly secrets?: SecretLoader;
 }
 
 export type StageHandler = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse>;
@@ -68,7 +83,8 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
   const shards =
     options.shards ??
     (options.writer === undefined ? new KinesisShardDirectory({ client: client(), streamPrefix }) : undefined);
-  const stateful = pipeline.plan().stages.find((stage) => stage.id === stageId)?.stateful === true;
+  const stage = pipeline.plan().stages.find((candidate) => candidate.id === stageId);
+  const stateful = stage?.stateful === true;
   const table = process.env.EDDY_STATE_TABLE;
   const store =
     options.store ??
@@ -83,8 +99,35 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     ...(store !== undefined && { store }),
   });
 
+  // Secrets are loaded once per execution environment, starting now (Lambda's init phase); a failure
+  // fails the invocations until a load succeeds, and no record is processed without them.
+  const secretUses = stage === undefined ? [] : stageSecrets(pipeline.graph, stage);
+  let secretsLoaded: Promise<void> | undefined;
+  const secretsReady = (): Promise<void> => {
+    if (secretsLoaded !== undefined) return secretsLoaded;
+    const loader =
+      options.secrets ?? (process.env.EDDY_SECRETS_SOURCE === 'env' ? environmentSecretLoader() : ssmLoader(tracer));
+    const loading = loadSecrets(secretUses, loader).catch((error: unknown) => {
+      secretsLoaded = undefined;
+      throw error;
+    });
+    secretsLoaded = loading;
+    return loading;
+  };
+  if (secretUses.length > 0) secretsReady().catch(() => undefined);
+
   const handle = async (event: KinesisStreamEvent, context: Context): Promise<KinesisStreamBatchResponse> => {
     const started = Date.now();
+    if (secretUses.length > 0) {
+      try {
+        await secretsReady();
+      } catch (error) {
+        logger.error('secrets could not be loaded: the batch is not processed, Lambda will retry it', {
+          error: error instanceof Error ? error.message : String(error),
+        });
+        throw error;
+      }
+    }
     const records = (event.Records ?? []).map(fromKinesisEventRecord);
     const deadline = started + context.getRemainingTimeInMillis();
     const { failedSequenceNumbers, report } = await runner.run(records, deadline);
@@ -101,6 +144,16 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     }
     const first = records[0]?.position;
     if (first !== undefined) logger.setCorrelationId(`${first.stream}/${first.shardId}/${first.sequenceNumber}`);
+    // Lambda starts a new trace per invocation of a Kinesis trigger: the segments of one pipeline's
+    // stages are found together by these annotations, and a record's by the positions in its metadata.
+    tracer.putAnnotation('pipeline', pipeline.name);
+    tracer.putAnnotation('stage', stageId);
+    if (first !== undefined) tracer.putAnnotation('shard', first.shardId);
+    tracer.putMetadata('inputPositions', {
+      first: first?.sequenceNumber,
+      last: records.at(-1)?.position.sequenceNumber,
+      records: records.length,
+    });
     if (failedSequenceNumbers.length > 0) {
       logger.error('outputs could not be written; Lambda will deliver these records again', {
         failedSequenceNumbers,
@@ -130,4 +183,39 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics));
+}
+
+/**
+ * Reads SecureString parameters from SSM Parameter Store with Powertools Parameters, decrypted, with
+ * a traced client; loaded on first use, so that a pipeline without secrets never loads the SSM client.
+ */
+function ssmLoader(tracer: Tracer): SecretLoader {
+  let provider: Promise<import('@aws-lambda-powertools/parameters/ssm').SSMProvider> | undefined;
+  return async (ref) => {
+    provider ??= Promise.all([import('@aws-lambda-powertools/parameters/ssm'), import('@aws-sdk/client-ssm')]).then(
+      ([{ SSMProvider }, { SSMClient }]) =>
+        new SSMProvider({ awsSdkV3Client: tracer.captureAWSv3Client(new SSMClient({})) }),
+    );
+    const selector = ssmParameterSelector(ref);
+    let value: unknown;
+    try {
+      // Cached by the caller for the environment's life: no cache of Powertools' own.
+      value = await (await provider).get(selector, { decrypt: true, throwOnMissing: true, maxAge: 0 });
+    } catch (error) {
+      const names = [(error as Error).name, ((error as Error).cause as Error | undefined)?.name];
+      const missing = names.some(
+        (name) => name !== undefined && /ParameterNotFound|ParameterVersionNotFound/.test(name),
+      );
+      throw new SecretUnavailableError(
+        missing
+          ? `secret ${ref.id}: SSM parameter '${selector}' was not found; create it as a SecureString in the function's account and region`
+          : `secret ${ref.id}: SSM parameter '${selector}' could not be read: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    if (typeof value !== 'string') {
+      throw new SecretUnavailableError(`secret ${ref.id}: SSM parameter '${selector}' did not hold a string`);
+    }
+    return value;
+  };
 }

@@ -49,6 +49,8 @@ export interface ShuffleEnvelope {
   readonly k: string;
   /** Event time in epoch milliseconds, when the source defines one. */
   readonly t?: number;
+  /** On a join's stream: the side the record is on, 'l' or 'r'. */
+  readonly s?: 'l' | 'r';
   /** The value. */
   readonly v: unknown;
 }
@@ -59,6 +61,8 @@ export interface Element {
   readonly value: unknown;
   readonly key?: string;
   readonly eventTime?: number;
+  /** On a join's stream: which input the record came from. */
+  readonly side?: 'left' | 'right';
 }
 
 /** Correlation id of a source record; logs, dead letters and shuffle envelopes carry it. */

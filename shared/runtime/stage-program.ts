@@ -1,4 +1,4 @@
-import type { KeyByNode, PipelineNode, SinkNode } from '../dag/graph.js';
+import type { JoinSideNode, KeyByNode, PipelineNode, SinkNode } from '../dag/graph.js';
 import type { PipelineGraph } from '../dag/pipeline-graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
 import { applyFilter, applyFlatMap, applyKeyBy, applyMap } from '../operators/stateless.js';
@@ -35,7 +35,11 @@ export function compileStage(graph: PipelineGraph, stage: StageSpec): StageProgr
   const [inputName] = stage.nodes;
   const input = graph.node(inputName ?? '');
   const decode =
-    input.kind === 'source' ? sourceDecoder(input) : input.kind === 'keyBy' ? shuffleDecoder(input) : undefined;
+    input.kind === 'source'
+      ? sourceDecoder(input)
+      : input.kind === 'keyBy' || input.kind === 'join'
+        ? shuffleDecoder(input)
+        : undefined;
   if (decode === undefined) throw new Error(`stage ${stage.id} starts at ${input.kind} '${input.name}', not a stream`);
   if (stage.stateful) {
     // The window operator runs over the whole batch (window-stage.ts), not record by record.
@@ -84,13 +88,15 @@ function compileNode(graph: PipelineGraph, node: PipelineNode): Step {
       });
     }
     case 'keyBy':
+    case 'joinSide':
       return guarded(shuffleWriter(node));
     case 'sink':
       return guarded(sinkWriter(node));
     case 'source':
       throw new Error(`source '${node.name}' cannot follow another operator`);
     case 'window':
-      throw new Error(`window '${node.name}' keeps state: it runs in a stateful stage, not in a stateless chain`);
+    case 'join':
+      throw new Error(`${node.kind} '${node.name}' keeps state: it runs in a stateful stage, not in a stateless chain`);
   }
 }
 
@@ -106,13 +112,16 @@ function guarded(step: Step): Step {
   };
 }
 
-function shuffleWriter(node: KeyByNode): Step {
+/** keyBy, and each side of a join (which tags its records with the side). */
+function shuffleWriter(node: KeyByNode | JoinSideNode): Step {
+  const side = node.kind === 'joinSide' ? (node.side === 'left' ? 'l' : 'r') : undefined;
   return (element, sink) => {
     const key = applyKeyBy(node.name, node.fn, element.value);
     const envelope: ShuffleEnvelope = {
       id: element.id,
       k: key,
       ...(element.eventTime !== undefined && { t: element.eventTime }),
+      ...(side !== undefined && { s: side }),
       v: element.value,
     };
     // The envelope travels in a pack (shuffle-pack.ts), which needs a little room of its own.

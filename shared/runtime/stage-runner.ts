@@ -2,17 +2,22 @@ import type { SourceNode } from '../dag/graph.js';
 import type { Pipeline } from '../dsl/pipeline.js';
 import { backoffDelay, sleep } from '../util/backoff.js';
 import { type BatchCounts, deadLetterOf, type ProcessedBatch, processBatch } from './batch-processor.js';
+import type { ChannelWatermarks } from './channel-watermarks.js';
 import type { DeadLetterEnvelope } from './dead-letter.js';
 import { RecordProcessingError } from './dead-letter.js';
+import type { Decoded } from './decode.js';
+import type { JoinStore } from './io/join-store.js';
 import type { RecordWriter } from './io/record-writer.js';
 import { type ShardDirectory, UniformShardDirectory } from './io/shard-directory.js';
 import { WatermarkConflictError, type WindowStore } from './io/window-store.js';
+import { JoinStage } from './join-stage.js';
 import type { InputRecord, OutputRecord } from './records.js';
 import { ShuffleOutputs } from './shuffle-outputs.js';
+import type { AppliedPositions } from './shuffle-pack.js';
 import { compileChildren, compileStage, type StageProgram } from './stage-program.js';
 import { WatermarkEmitter } from './watermark-emitter.js';
 import { END_OF_TIME } from './watermark-records.js';
-import { WindowStage } from './window-stage.js';
+import { type WindowBatchSink, WindowStage } from './window-stage.js';
 
 export interface StageRunnerOptions {
   readonly pipeline: Pipeline;
@@ -82,7 +87,7 @@ export class StageRunner {
   readonly #now: () => number;
   readonly #source: SourceNode | undefined;
   readonly #shuffle: ShuffleOutputs;
-  readonly #window: WindowStage | undefined;
+  readonly #stateful: StatefulOperator | undefined;
   readonly #store: WindowStore | undefined;
   readonly #lateOutput: string = '';
 
@@ -107,17 +112,42 @@ export class StageRunner {
     );
     this.#pipeline = options.pipeline;
     const window = options.pipeline.graph.children(input.name).find((node) => node.kind === 'window');
+    if (stage.stateful && options.store === undefined) {
+      throw new Error(`stage ${stage.id} keeps state: give the runner a state store`);
+    }
+    const store = options.store as WindowStore & Partial<JoinStore>;
+    const producers = plan.streams.find((s) => s.name === stage.input)?.producers ?? [];
     if (stage.stateful && window?.kind === 'window') {
-      if (options.store === undefined) throw new Error(`stage ${stage.id} keeps state: give the runner a state store`);
-      this.#store = options.store;
-      this.#window = new WindowStage({
-        stage,
-        window,
-        store: options.store,
-        downstream: compileChildren(options.pipeline.graph, window.name),
-        now: options.now ?? Date.now,
-      });
+      this.#store = store;
+      this.#stateful = windowOperator(
+        new WindowStage({
+          stage,
+          window,
+          store,
+          downstream: compileChildren(options.pipeline.graph, window.name),
+          now: options.now ?? Date.now,
+          producers,
+        }),
+        store,
+      );
       this.#lateOutput = window.lateOutput;
+    } else if (input.kind === 'join') {
+      if (store.writeBuffered === undefined)
+        throw new Error(`stage ${stage.id} joins: its store must hold join buffers`);
+      this.#store = store;
+      this.#stateful = joinOperator(
+        new JoinStage({
+          stage,
+          join: input,
+          watermarks: store,
+          buffers: store as JoinStore,
+          downstream: compileChildren(options.pipeline.graph, input.name),
+          producers,
+        }),
+        store as JoinStore,
+        stage.id,
+      );
+      this.#lateOutput = input.lateOutput;
     }
     this.#writer = options.writer;
     this.#now = options.now ?? Date.now;
@@ -133,7 +163,11 @@ export class StageRunner {
    * Optimistic concurrency with bounded retries: after a version conflict the batch is run again on
    * fresh state (the fences skip what any attempt applied), a few times, then left to Lambda's retry.
    */
-  async #runWindowed(window: WindowStage, records: readonly InputRecord[], deadline: number): Promise<BatchResult> {
+  async #runWindowed(
+    window: StatefulOperator,
+    records: readonly InputRecord[],
+    deadline: number,
+  ): Promise<BatchResult> {
     for (let attempt = 0; ; attempt += 1) {
       try {
         return await this.#runWindowedOnce(window, records, deadline);
@@ -146,7 +180,11 @@ export class StageRunner {
     }
   }
 
-  async #runWindowedOnce(window: WindowStage, records: readonly InputRecord[], deadline: number): Promise<BatchResult> {
+  async #runWindowedOnce(
+    window: StatefulOperator,
+    records: readonly InputRecord[],
+    deadline: number,
+  ): Promise<BatchResult> {
     const store = this.#store as WindowStore;
     const context = {
       pipeline: this.#pipeline.name,
@@ -211,15 +249,7 @@ export class StageRunner {
         );
       }
     }
-    for (const changes of [batch.changes, batch.deletes]) {
-      if (changes.length === 0) continue;
-      const outcome = await store.commitAll(changes);
-      if (outcome.conflicts.length > 0) {
-        throw new StateConflictError(
-          `${outcome.conflicts.length} window(s) changed under this batch (another attempt running?); retrying`,
-        );
-      }
-    }
+    await batch.commit();
     const channels = batch.channels.toRecord();
     const positions = batch.positions.toRecord();
     if (Object.keys(channels).length > 0 || Object.keys(positions).length > 0) {
@@ -254,7 +284,7 @@ export class StageRunner {
 
   /** @param deadline epoch ms by which the batch must be answered (Lambda's remaining time). */
   async run(records: readonly InputRecord[], deadline: number): Promise<BatchResult> {
-    if (this.#window !== undefined) return this.#runWindowed(this.#window, records, deadline);
+    if (this.#stateful !== undefined) return this.#runWindowed(this.#stateful, records, deadline);
     const processed = processBatch(this.program, records, {
       pipeline: this.#pipeline.name,
       deadLetterStream: this.#pipeline.graph.deadLetterStream,
@@ -296,4 +326,59 @@ function countByStream(records: readonly OutputRecord[]): Record<string, number>
   const counts: Record<string, number> = {};
   for (const record of records) counts[record.stream] = (counts[record.stream] ?? 0) + 1;
   return counts;
+}
+
+/** What the runner needs of a stateful operator's batch, whatever the operator (window, join). */
+interface StatefulOutcome {
+  readonly watermark: number;
+  readonly channels: ChannelWatermarks;
+  readonly positions: AppliedPositions;
+  readonly channelsVersion: number;
+  readonly counts: { readonly late: number; readonly duplicates: number; readonly repeats: number };
+  /** Writes the batch's state, after its outputs; throws StateConflictError on a version conflict. */
+  commit(): Promise<void>;
+}
+
+interface StatefulOperator {
+  process(
+    records: readonly InputRecord[],
+    decoded: readonly (readonly Decoded[] | RecordProcessingError)[],
+    sink: WindowBatchSink,
+  ): Promise<StatefulOutcome>;
+}
+
+function windowOperator(stage: WindowStage, store: WindowStore): StatefulOperator {
+  return {
+    process: async (records, decoded, sink) => {
+      const batch = await stage.process(records, decoded, sink);
+      return {
+        ...batch,
+        commit: async () => {
+          // Puts before deletes: a crash in a session merge leaves a leftover, never a loss.
+          for (const changes of [batch.changes, batch.deletes]) {
+            if (changes.length === 0) continue;
+            const outcome = await store.commitAll(changes);
+            if (outcome.conflicts.length > 0) {
+              throw new StateConflictError(
+                `${outcome.conflicts.length} window(s) changed under this batch (another attempt running?); retrying`,
+              );
+            }
+          }
+        },
+      };
+    },
+  };
+}
+
+function joinOperator(stage: JoinStage, store: JoinStore, stageId: string): StatefulOperator {
+  return {
+    process: async (records, decoded, sink) => {
+      const batch = await stage.process(records, decoded, sink);
+      return {
+        ...batch,
+        counts: { late: batch.counts.late, duplicates: batch.counts.duplicates, repeats: batch.repeats },
+        commit: () => store.writeBuffered(stageId, batch.puts, batch.deletes),
+      };
+    },
+  };
 }

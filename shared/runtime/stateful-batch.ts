@@ -32,6 +32,8 @@ export interface WalkedBatch {
 
 export interface WalkOptions {
   readonly stageId: string;
+  /** The stages that write the input stream: the watermark waits until each has spoken. */
+  readonly producers: readonly string[];
   /** The stateful operator, for dead letters. */
   readonly operator: string;
   /** Processing time: records are timed by their arrival and the watermark is this clock. */
@@ -54,7 +56,7 @@ export async function walkBatch(
   const first = records[0];
   if (first === undefined) throw new Error(`stage ${options.stageId} got an empty batch`);
   const loaded = await store.loadWatermarks(options.stageId, first.position.shardId);
-  const channels = new ChannelWatermarks(loaded?.channels);
+  const channels = new ChannelWatermarks(loaded?.channels, options.producers);
   const positions = new AppliedPositions(loaded?.positions);
   const { clock } = options;
   // The clock, or the end of time once every upstream channel has reached the end of its input.

@@ -21,6 +21,7 @@ import {
   StateItemTooLargeError,
   stateItemBytes,
 } from './io/window-store.js';
+import type { JoinLateRecord } from './join-stage.js';
 import type { Element, InputRecord } from './records.js';
 import type { AppliedPositions } from './shuffle-pack.js';
 import type { Emitted, Step } from './stage-program.js';
@@ -62,13 +63,15 @@ export interface WindowStageOptions {
   /** The operators after the window, compiled. */
   readonly downstream: Step;
   readonly now: () => number;
+  /** The stages that write the input stream. */
+  readonly producers: readonly string[];
 }
 
 /** Receives what a batch produced, each output tied to the input record it is reported under. */
 export interface WindowBatchSink {
   output(record: Emitted, origin: InputRecord): void;
   filtered(operator: string): void;
-  late(record: InputRecord, output: LateOutputRecord): void;
+  late(record: InputRecord, output: LateOutputRecord | JoinLateRecord): void;
   /** @param correlationId the record's own, when it is known past decoding */
   deadLetter(record: InputRecord, error: RecordProcessingError, correlationId?: string): void;
 }
@@ -104,6 +107,7 @@ export class WindowStage {
     const lastSequence = (records.at(-1) ?? first).position.sequenceNumber;
     const walked = await walkBatch(store, records, decoded, sink.deadLetter.bind(sink), {
       stageId: stage.id,
+      producers: this.#options.producers,
       operator: this.#options.window.name,
       ...(this.spec.assigner.timeDomain === 'processing' && { clock: this.#options.now }),
     });

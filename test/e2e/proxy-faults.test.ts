@@ -4,88 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeClickSample } from '../../examples/data/click-generator.js';
 import { useEmulators } from '../helpers/emulators.js';
-import { type FaultRule, startFaultProxy } from '../helpers/fault-proxy.js';
+import { faultCases } from '../helpers/fault-cases.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { describeStages, PAGE_VIEW_COUNTS_LATE as LATE, runPageViewCounts } from '../helpers/pipeline-run.js';
-
-/** The shuffle stream the stateless source stage writes and the windowed stage reads. */
-const SHUFFLE = 'page-view-counts-keyBy-1';
-
-const PUT_RECORDS = 'Kinesis_20131202.PutRecords';
-/** Every other API the pipeline's stages, mappings and state store call while records flow. */
-const READS_AND_STATE = [
-  'Kinesis_20131202.GetRecords',
-  'DynamoDB_20120810.UpdateItem',
-  'DynamoDB_20120810.BatchGetItem',
-  'DynamoDB_20120810.Query',
-  'DynamoDB_20120810.PutItem',
-  'DynamoDB_20120810.GetItem',
-];
-const STATE_WRITES = ['DynamoDB_20120810.UpdateItem', 'DynamoDB_20120810.PutItem'];
-const onShuffle = ({ body }: { body: Readonly<Record<string, unknown>> }) =>
-  String(body.StreamName ?? '').endsWith(SHUFFLE);
-
-interface Case {
-  readonly name: string;
-  /** PutRecords calls are few (a few per batch): they get a higher rate than the rest. */
-  readonly rules: FaultRule[];
-  /** Hits each labelled rule must have made, so that the run tested what it says. */
-  readonly atLeast: Readonly<Record<string, number>>;
-}
-
-const cases: Case[] = [
-  {
-    name: 'throttling (400 ProvisionedThroughputExceededException) of every call',
-    rules: [
-      { label: 'PutRecords', kind: 'throttle', targets: [PUT_RECORDS], rate: 0.5 },
-      { label: 'reads and state', kind: 'throttle', targets: READS_AND_STATE, rate: 0.2 },
-    ],
-    atLeast: { PutRecords: 5, 'reads and state': 20 },
-  },
-  {
-    name: '500 InternalFailure and 503 ServiceUnavailable on every call',
-    rules: [
-      { label: 'PutRecords 500', kind: 'internalError', targets: [PUT_RECORDS], rate: 0.25 },
-      { label: 'PutRecords 503', kind: 'unavailable', targets: [PUT_RECORDS], rate: 0.3 },
-      { label: 'reads and state 500', kind: 'internalError', targets: READS_AND_STATE, rate: 0.1 },
-      { label: 'reads and state 503', kind: 'unavailable', targets: READS_AND_STATE, rate: 0.1 },
-    ],
-    atLeast: { 'PutRecords 500': 2, 'PutRecords 503': 2, 'reads and state 500': 5, 'reads and state 503': 5 },
-  },
-  {
-    name: 'connections cut after the call took effect, on every write (shuffle PutRecords included)',
-    rules: [
-      { label: 'shuffle PutRecords', kind: 'cutAfterForward', targets: [PUT_RECORDS], rate: 0.5, when: onShuffle },
-      { label: 'other writes', kind: 'cutAfterForward', targets: [PUT_RECORDS, ...STATE_WRITES], rate: 0.15 },
-    ],
-    atLeast: { 'shuffle PutRecords': 3, 'other writes': 5 },
-  },
-  {
-    name: 'connections cut after the call took effect, on state calls and the windowed stage’s writes only',
-    rules: [
-      {
-        label: 'sink PutRecords',
-        kind: 'cutAfterForward',
-        targets: [PUT_RECORDS],
-        rate: 0.5,
-        when: (call) => !onShuffle(call),
-      },
-      {
-        label: 'state',
-        kind: 'cutAfterForward',
-        targets: [...STATE_WRITES, 'DynamoDB_20120810.BatchGetItem'],
-        rate: 0.15,
-      },
-    ],
-    atLeast: { state: 5 },
-  },
-  {
-    name: 'PutRecords partial failures (the failed records not written)',
-    rules: [
-      { label: 'PutRecords', kind: 'partialPutRecords', targets: [PUT_RECORDS], rate: 0.6, recordFailureRate: 0.5 },
-    ],
-    atLeast: { PutRecords: 5 },
-  },
-];
 
 /**
  * examples/page-view-counts.ts with every call of its stages, their event source mappings and the
@@ -102,7 +23,7 @@ describe('page-view-counts through a fault-injecting proxy: every window equals 
     await writeClickSample(input, { events: 5_000, seed: 31, users: 200, pages: 20, badLineRate: 0.002 });
   });
 
-  it.each(cases.map((c) => [c.name, c] as const))(
+  it.each(faultCases.map((c) => [c.name, c] as const))(
     '%s',
     async (_name, { rules, atLeast }) => {
       // Prepare: one proxy in front of both emulators, routed on X-Amz-Target.

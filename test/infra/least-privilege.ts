@@ -50,6 +50,8 @@ const STATE_TABLE_ACTIONS = [
   'dynamodb:UpdateItem',
 ];
 const STATE_INDEX_ACTIONS = ['dynamodb:Query'];
+/** What the runtime sends to read a stage's secrets (tokenize's key): GetParameter, on the parameters themselves. */
+const SSM_ACTIONS = ['ssm:GetParameter'];
 
 /**
  * The one place a resource '*' is allowed: X-Ray's PutTraceSegments and PutTelemetryRecords have no
@@ -111,6 +113,11 @@ export interface LeastPrivilegeExpectations {
   readonly keyId?: string;
   /** Logical id of the state table: required when the plan has one, refused otherwise. */
   readonly tableId?: string;
+  /**
+   * Per stage id, the ARNs (as referencedId renders them) of the SSM parameters its operators read;
+   * a stage not listed may use no SSM action at all.
+   */
+  readonly parameters?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
@@ -190,8 +197,11 @@ export function expectLeastPrivilege(json: CfnTemplate, expected: LeastPrivilege
       else if (service === 'kms') {
         expect(expected.keyId, `${where} without a customer key`).toBeDefined();
         expect(sorted(resources), where).toEqual([expected.keyId]);
+      } else if (service === 'ssm') {
+        expect(sorted(resources), where).toEqual(sorted(expected.parameters?.[stage.id] ?? []));
       } else expect(['kinesis', 'xray', 'dynamodb'], where).toContain(service);
     }
+    expect(actionsOf(pairs, 'ssm'), context).toEqual(expected.parameters?.[stage.id] === undefined ? [] : SSM_ACTIONS);
     expect(actionsOf(pairs, 'sqs'), context).toEqual(SQS_ACTIONS);
     expect(actionsOf(pairs, 'logs'), context).toEqual(LOGS_ACTIONS);
     expect(actionsOf(pairs, 'xray'), context).toEqual(WILDCARD_RESOURCE_EXCEPTIONS);

@@ -67,6 +67,11 @@ export function referencedId(value: unknown): string {
     if (typeof first !== 'string' && rest.every((part) => typeof part === 'string')) {
       return referencedId(first) + rest.join('');
     }
+    // An ARN made of text and pseudo parameters (Stack.formatArn): `arn:${AWS::Partition}:ssm:...`.
+    const pseudo = (part: unknown) => (part as { Ref?: unknown }).Ref?.toString().startsWith('AWS::') === true;
+    if (join[1].every((part) => typeof part === 'string' || pseudo(part))) {
+      return join[1].map((part) => (typeof part === 'string' ? part : `\${${(part as { Ref: string }).Ref}}`)).join('');
+    }
   }
   throw new Error(`unexpected reference ${JSON.stringify(value)}`);
 }

@@ -1,6 +1,7 @@
 import type { AttributeValue, ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -10,7 +11,17 @@ import {
   type TranslateConfig,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { BufferedRecord } from '../../joins/join-operator.js';
 import { type BackoffOptions, backoffDelay, sleep } from '../../util/backoff.js';
+import {
+  type BufferedPut,
+  bufferedItem,
+  bufferedSortKey,
+  bufferedSortKeyRange,
+  type JoinStore,
+  type KeyRange,
+  toBufferedRecord,
+} from './join-store.js';
 import { StateTableSchema } from './state-table-schema.js';
 import { isTransientAwsError } from './transient-errors.js';
 import {
@@ -19,6 +30,7 @@ import {
   type CommittedChange,
   DEFAULT_RETENTION_MS,
   type DeleteWindowChange,
+  expiresAtOf,
   isExpired,
   type PutWindowChange,
   RequestCounter,
@@ -59,6 +71,8 @@ export interface DynamoDbWindowStoreOptions {
 
 /** The batch limit of BatchGetItem. */
 const MAX_KEYS_PER_BATCH_GET = 100;
+/** The batch limit of BatchWriteItem. */
+const MAX_ITEMS_PER_BATCH_WRITE = 25;
 
 const translateConfig: TranslateConfig = {
   // Accumulators are JSON: drop undefined members as JSON.stringify does, rather than fail.
@@ -80,7 +94,7 @@ type WriteResult = { readonly version: number } | { readonly conflict: StateConf
  * A retried write whose first attempt did reach DynamoDB fails its version condition: it shows up as
  * a conflict, and the caller's reload finds its own write (the fence holds its sequence number).
  */
-export class DynamoDbWindowStore implements WindowStore {
+export class DynamoDbWindowStore implements WindowStore, JoinStore {
   readonly counter = new RequestCounter();
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
@@ -362,6 +376,73 @@ export class DynamoDbWindowStore implements WindowStore {
   }
 
   /** Every item of a Query, all pages. */
+  async queryBuffered(stageId: string, ranges: readonly KeyRange[]): Promise<Map<string, BufferedRecord[]>> {
+    const result = new Map<string, BufferedRecord[]>(ranges.map((range) => [range.key, []]));
+    await forEachConcurrently([...ranges], this.#concurrency, async ({ key, from, to }) => {
+      const { low, high } = bufferedSortKeyRange(from, to);
+      const items = await this.#query({
+        TableName: this.#table,
+        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :low AND :high',
+        ExpressionAttributeNames: { '#pk': StateTableSchema.partitionKey, '#sk': StateTableSchema.sortKey },
+        ExpressionAttributeValues: { ':pk': windowPartitionKey(stageId, key), ':low': low, ':high': high },
+        ConsistentRead: true,
+      });
+      result.set(key, this.#liveBuffered(items));
+    });
+    return result;
+  }
+
+  async dueBuffered(stageId: string, shardId: string, watermark: number): Promise<BufferedRecord[]> {
+    const items = await this.#query({
+      TableName: this.#table,
+      IndexName: StateTableSchema.fireTimeIndex,
+      KeyConditionExpression: '#timer = :timer AND #fireAt <= :watermark',
+      ExpressionAttributeNames: {
+        '#timer': StateTableSchema.timerAttribute,
+        '#fireAt': StateTableSchema.fireAtAttribute,
+      },
+      ExpressionAttributeValues: { ':timer': timerOf(stageId, shardId), ':watermark': watermark },
+    });
+    return this.#liveBuffered(items);
+  }
+
+  async writeBuffered(
+    stageId: string,
+    puts: readonly BufferedPut[],
+    deletes: readonly BufferedRecord[],
+  ): Promise<void> {
+    const now = this.#now();
+    const requests = [
+      ...puts.map((put) => ({
+        PutRequest: { Item: bufferedItem(stageId, put, expiresAtOf(put.fireAt, this.#retentionMs, now)) },
+      })),
+      ...deletes.map((record) => ({
+        DeleteRequest: { Key: { pk: windowPartitionKey(stageId, record.key), sk: bufferedSortKey(record) } },
+      })),
+    ];
+    await forEachConcurrently(chunk(requests, MAX_ITEMS_PER_BATCH_WRITE), this.#concurrency, async (batch) => {
+      let pending: typeof batch = batch;
+      for (let round = 1; pending.length > 0; round += 1) {
+        const items = pending;
+        const output = await this.#request('BatchWriteItem', () =>
+          this.#doc.send(
+            new BatchWriteCommand({ RequestItems: { [this.#table]: items }, ReturnConsumedCapacity: 'TOTAL' }),
+          ),
+        );
+        pending = (output.UnprocessedItems?.[this.#table] ?? []) as typeof batch;
+        if (pending.length === 0) break;
+        // Unprocessed items are DynamoDB throttling part of the batch: back off as for a throttled request.
+        if (round >= this.#maxAttempts) throw new StateStoreUnavailableError('BatchWriteItem', round);
+        await sleep(backoffDelay(round - 1, this.#backoff));
+      }
+    });
+  }
+
+  #liveBuffered(items: readonly Item[]): BufferedRecord[] {
+    const now = this.#now();
+    return items.flatMap((item) => (isExpired(item.expiresAt as number, now) ? [] : (toBufferedRecord(item) ?? [])));
+  }
+
   async #query(input: QueryCommandInput): Promise<Item[]> {
     const items: Item[] = [];
     let startKey: Item | undefined;

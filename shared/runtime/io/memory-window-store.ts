@@ -1,12 +1,24 @@
+import type { BufferedRecord } from '../../joins/join-operator.js';
 import type { WindowState } from '../../windows/types.js';
+import {
+  type BufferedPut,
+  bufferedItem,
+  bufferedSortKey,
+  bufferedSortKeyRange,
+  type JoinStore,
+  type KeyRange,
+  toBufferedRecord,
+} from './join-store.js';
 import {
   type ChannelWatermarks,
   type CommitOutcome,
   type CommittedChange,
   DEFAULT_RETENTION_MS,
   estimateItemBytes,
+  expiresAtOf,
   InvalidStateRequestError,
   isExpired,
+  MAX_STATE_ITEM_BYTES,
   RequestCounter,
   type StateConflict,
   StateConflictError,
@@ -54,8 +66,10 @@ interface Entry {
  * unit, halved for the eventually consistent GSI; writes 1 KB a unit, again for the GSI). It is
  * never throttled. Expired items stay until overwritten, as before TTL deletes them.
  */
-export class MemoryWindowStore implements WindowStore {
+export class MemoryWindowStore implements WindowStore, JoinStore {
   readonly counter = new RequestCounter();
+  /** pk → sk → a join's buffered record, as its DynamoDB item. */
+  readonly #buffered = new Map<string, Map<string, Readonly<Record<string, unknown>>>>();
   /** pk → sk → entry: a table. */
   readonly #table = new Map<string, Map<string, Entry>>();
   /** timer → `pk\0sk` → entry: the fire-time GSI. */
@@ -155,6 +169,67 @@ export class MemoryWindowStore implements WindowStore {
       else committed.push({ change, version: result.version });
     }
     return { committed, conflicts };
+  }
+
+  async queryBuffered(stageId: string, ranges: readonly KeyRange[]): Promise<Map<string, BufferedRecord[]>> {
+    const result = new Map<string, BufferedRecord[]>();
+    for (const { key, from, to } of ranges) {
+      const { low, high } = bufferedSortKeyRange(from, to);
+      const items = [...(this.#buffered.get(windowPartitionKey(stageId, key)) ?? [])]
+        .filter(([sk]) => sk >= low && sk <= high)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([, item]) => item);
+      const bytes = items.reduce((sum, item) => sum + estimateItemBytes(item), 0);
+      this.counter.request('Query', Math.max(1, Math.ceil(bytes / PAGE_BYTES)), readUnits(bytes));
+      result.set(key, this.#liveBuffered(items));
+    }
+    return result;
+  }
+
+  async dueBuffered(stageId: string, shardId: string, watermark: number): Promise<BufferedRecord[]> {
+    const timer = timerOf(stageId, shardId);
+    const items = [...this.#buffered.values()]
+      .flatMap((partition) => [...partition.values()])
+      .filter((item) => item.timer === timer && (item.fireAt as number) <= watermark)
+      .sort((a, b) => (a.fireAt as number) - (b.fireAt as number));
+    this.counter.request('Query');
+    return this.#liveBuffered(items);
+  }
+
+  async writeBuffered(
+    stageId: string,
+    puts: readonly BufferedPut[],
+    deletes: readonly BufferedRecord[],
+  ): Promise<void> {
+    const now = this.#now();
+    let bytes = 0;
+    for (const put of puts) {
+      const item = bufferedItem(stageId, put, expiresAtOf(put.fireAt, this.#retentionMs, now));
+      const size = estimateItemBytes(item);
+      if (size > MAX_STATE_ITEM_BYTES) {
+        throw new InvalidStateRequestError(`a buffered join record of ${size} bytes does not fit in an item`);
+      }
+      bytes += size;
+      const pk = item.pk as string;
+      let partition = this.#buffered.get(pk);
+      if (partition === undefined) {
+        partition = new Map();
+        this.#buffered.set(pk, partition);
+      }
+      partition.set(item.sk as string, structuredClone(item));
+    }
+    for (const record of deletes) {
+      this.#buffered.get(windowPartitionKey(stageId, record.key))?.delete(bufferedSortKey(record));
+    }
+    const requests = Math.ceil((puts.length + deletes.length) / 25);
+    if (requests > 0) this.counter.request('BatchWriteItem', requests, writeUnits(bytes));
+  }
+
+  #liveBuffered(items: readonly Readonly<Record<string, unknown>>[]): BufferedRecord[] {
+    const now = this.#now();
+    return items.flatMap((item) =>
+      isExpired(item.expiresAt as number, now) ? [] : (toBufferedRecord(structuredClone(item)) ?? []),
+    );
   }
 
   async loadWatermarks(stageId: string, shardId: string): Promise<ChannelWatermarks | undefined> {

@@ -105,6 +105,7 @@ export const StoreOperations = {
   putItem: 'PutItem',
   updateItem: 'UpdateItem',
   deleteItem: 'DeleteItem',
+  batchWriteItem: 'BatchWriteItem',
 } as const;
 export type StoreOperation = (typeof StoreOperations)[keyof typeof StoreOperations];
 
@@ -130,6 +131,7 @@ const zeroByOperation = (): Record<StoreOperation, number> => ({
   PutItem: 0,
   UpdateItem: 0,
   DeleteItem: 0,
+  BatchWriteItem: 0,
 });
 
 /** Accumulates {@link RequestCounts}; a store owns one and updates it on every request. */
@@ -179,7 +181,12 @@ export class RequestCounter {
 }
 
 function isWrite(operation: StoreOperation): boolean {
-  return operation === 'PutItem' || operation === 'UpdateItem' || operation === 'DeleteItem';
+  return (
+    operation === 'PutItem' ||
+    operation === 'UpdateItem' ||
+    operation === 'DeleteItem' ||
+    operation === 'BatchWriteItem'
+  );
 }
 
 /**

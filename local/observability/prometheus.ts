@@ -1,0 +1,312 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PipelinePlan } from '../../shared/dag/plan-types.js';
+import { END_OF_TIME } from '../../shared/runtime/watermark-records.js';
+import type { StageStatus } from '../runner/local-pipeline.js';
+
+/**
+ * The metrics a deployed stage writes as EMF (shared/runtime/lambda-handler.ts, docs/operations.md),
+ * for a pipeline running on the local stack, in Prometheus' text format: per-stage counters, the
+ * batch duration histogram, the watermark and its lag, and every input shard's consumer lag. Values
+ * are read from the running pipeline (LocalPipeline.status()) at each scrape, except batch durations,
+ * which are observed as invocations end ({@link LocalMetrics.observeInvocation}).
+ */
+
+/** What the exporter reads: a LocalPipeline, or anything that reports the same. */
+export interface ObservedPipeline {
+  readonly plan: PipelinePlan;
+  status(): readonly StageStatus[];
+}
+
+/** One input shard of a stage, as `eddy status` shows it. */
+export interface ShardStatusReport {
+  readonly shardId: string;
+  readonly state: string;
+  /** Records read and not yet checkpointed. */
+  readonly pendingRecords: number;
+  /** Age now of the oldest of them, ms (0 when none). */
+  readonly iteratorAgeMs: number;
+  /** Lambda's IteratorAge of the last invocation, ms. */
+  readonly lastBatchIteratorAgeMs?: number;
+  readonly recordsDelivered: number;
+  readonly checkpoint?: string;
+}
+
+/** One stage, as `eddy status` shows it. */
+export interface StageStatusReport {
+  readonly id: string;
+  readonly input: string;
+  readonly stateful: boolean;
+  readonly recordsIn: number;
+  readonly recordsOut: number;
+  readonly filtered: number;
+  readonly deadLettered: number;
+  readonly failed: number;
+  readonly late: number;
+  readonly stateRequests: number;
+  readonly invocations: number;
+  readonly functionErrors: number;
+  /** The last function error, for diagnosis. */
+  readonly lastError?: string;
+  /** The stage's watermark, epoch ms; absent for a stage without one (stateless after a shuffle). */
+  readonly watermark?: number;
+  /** The watermark reached the end of time: a bounded input ended. */
+  readonly endOfInput?: boolean;
+  /** Wall clock − watermark, ms, now. */
+  readonly watermarkLagMs?: number;
+  /** The worst of the input shards: age now of the oldest record read and not yet checkpointed, ms. */
+  readonly iteratorAgeMs: number;
+  /** The highest IteratorAge of any invocation so far, ms. */
+  readonly maxIteratorAgeMs: number;
+  readonly pendingRecords: number;
+  readonly shards: readonly ShardStatusReport[];
+}
+
+/** What `GET /status` answers: the pipeline's stages, their lag and their watermarks. */
+export interface StatusReport {
+  readonly pipeline: string;
+  /** When the report was made, epoch ms. */
+  readonly now: number;
+  /** When the exporter was attached to the running pipeline, epoch ms. */
+  readonly startedAt: number;
+  /** Where the pipeline's Kinesis is (for producers), when known. */
+  readonly kinesisEndpoint?: string;
+  readonly stages: readonly StageStatusReport[];
+}
+
+/** Batch durations in seconds: 5 ms to 60 s (a function's default timeout). */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+type StageLabels = 'pipeline' | 'stage';
+type ShardLabels = 'pipeline' | 'stage' | 'shard';
+
+export interface LocalMetricsOptions {
+  readonly plan: PipelinePlan;
+  /** @default Date.now */
+  readonly now?: () => number;
+  readonly kinesisEndpoint?: string;
+}
+
+export class LocalMetrics {
+  readonly registry = new Registry();
+  readonly plan: PipelinePlan;
+  #pipeline: ObservedPipeline | undefined;
+  #startedAt: number;
+  #kinesisEndpoint: string | undefined;
+  readonly #now: () => number;
+  readonly #batchDuration: Histogram<StageLabels>;
+
+  constructor(options: LocalMetricsOptions) {
+    this.plan = options.plan;
+    this.#now = options.now ?? Date.now;
+    this.#startedAt = this.#now();
+    this.#kinesisEndpoint = options.kinesisEndpoint;
+    const registers = [this.registry];
+
+    const counter = (name: string, help: string, value: (stage: StageStatus) => number | undefined): void => {
+      const metric: Counter<StageLabels> = new Counter({
+        name,
+        help,
+        labelNames: ['pipeline', 'stage'],
+        registers,
+        collect: () => {
+          metric.reset();
+          for (const stage of this.#stages()) {
+            const current = value(stage);
+            if (current !== undefined) metric.inc(this.#labels(stage), current);
+          }
+        },
+      });
+    };
+    const stateful = (stage: StageStatus, value: number) => (stage.stage.stateful ? value : undefined);
+    counter('eddy_records_in_total', 'Data records the stage took in (EMF RecordsIn).', (s) => s.stats.recordsIn);
+    counter(
+      'eddy_records_out_total',
+      'Records the stage wrote to sinks and shuffles (EMF RecordsOut).',
+      (s) => s.stats.recordsOut,
+    );
+    counter('eddy_records_filtered_total', 'Records a filter dropped (EMF RecordsFiltered).', (s) => s.stats.filtered);
+    counter(
+      'eddy_records_dead_lettered_total',
+      'Records sent to the dead-letter stream (EMF RecordsDeadLettered).',
+      (s) => s.stats.deadLettered,
+    );
+    counter(
+      'eddy_records_failed_total',
+      'Input records whose outputs could not be written, delivered again (EMF RecordsFailed).',
+      (s) => s.stats.failedRecords,
+    );
+    counter(
+      'eddy_records_late_total',
+      'Records too late for every window, sent to the late output (EMF RecordsLate; windowed stages).',
+      (s) => stateful(s, s.stats.late),
+    );
+    counter(
+      'eddy_state_requests_total',
+      'DynamoDB requests of the state store (EMF StateRequests; windowed stages).',
+      (s) => stateful(s, s.stats.stateRequests),
+    );
+    counter(
+      'eddy_invocations_total',
+      "Invocations of the stage's function (Lambda Invocations).",
+      (s) => s.stats.invocations,
+    );
+    counter('eddy_function_errors_total', 'Invocations that failed (Lambda Errors).', (s) => s.stats.functionErrors);
+
+    this.#batchDuration = new Histogram({
+      name: 'eddy_batch_duration_seconds',
+      help: "Time of each invocation of the stage's function, failed ones included (EMF BatchDuration).",
+      labelNames: ['pipeline', 'stage'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    // Every stage has a histogram from the start, empty until its first invocation.
+    for (const stage of this.plan.stages) this.#batchDuration.zero({ pipeline: this.plan.pipeline, stage: stage.id });
+
+    const watermark: Gauge<StageLabels> = new Gauge({
+      name: 'eddy_watermark_seconds',
+      help: 'The watermark the stage sent downstream or reached, event time in seconds since the epoch (stages with event time).',
+      labelNames: ['pipeline', 'stage'],
+      registers,
+      collect: () => {
+        watermark.reset();
+        for (const stage of this.#stages()) {
+          const value = stage.stats.watermark;
+          if (value !== undefined) watermark.set(this.#labels(stage), value / 1000);
+        }
+      },
+    });
+    const watermarkLag: Gauge<StageLabels> = new Gauge({
+      name: 'eddy_watermark_lag_seconds',
+      help: 'Wall clock minus the watermark, now (EMF WatermarkLag); absent once a bounded input ended.',
+      labelNames: ['pipeline', 'stage'],
+      registers,
+      collect: () => {
+        watermarkLag.reset();
+        const now = this.#now();
+        for (const stage of this.#stages()) {
+          const lag = watermarkLagMs(stage.stats.watermark, now);
+          if (lag !== undefined) watermarkLag.set(this.#labels(stage), lag / 1000);
+        }
+      },
+    });
+
+    const shardGauge = (name: string, help: string, value: (shard: ShardStatusReport) => number | undefined): void => {
+      const metric: Gauge<ShardLabels> = new Gauge({
+        name,
+        help,
+        labelNames: ['pipeline', 'stage', 'shard'],
+        registers,
+        collect: () => {
+          metric.reset();
+          for (const stage of this.#stages()) {
+            for (const shard of shardReports(stage)) {
+              const current = value(shard);
+              if (current !== undefined) metric.set({ ...this.#labels(stage), shard: shard.shardId }, current);
+            }
+          }
+        },
+      });
+    };
+    shardGauge(
+      'eddy_shard_iterator_age_seconds',
+      'Consumer lag of an input shard: age now of the oldest record read and not yet checkpointed (0 when none).',
+      (shard) => shard.iteratorAgeMs / 1000,
+    );
+    shardGauge(
+      'eddy_shard_last_batch_iterator_age_seconds',
+      "Lambda's IteratorAge of the shard's last invocation: the age of its batch's last record when invoked.",
+      (shard) => (shard.lastBatchIteratorAgeMs === undefined ? undefined : shard.lastBatchIteratorAgeMs / 1000),
+    );
+    shardGauge(
+      'eddy_shard_pending_records',
+      'Records of an input shard read by the event source mapping and not yet checkpointed.',
+      (shard) => shard.pendingRecords,
+    );
+  }
+
+  /** Starts reading the running pipeline. */
+  attach(pipeline: ObservedPipeline, options: { kinesisEndpoint?: string } = {}): void {
+    this.#pipeline = pipeline;
+    this.#startedAt = this.#now();
+    if (options.kinesisEndpoint !== undefined) this.#kinesisEndpoint = options.kinesisEndpoint;
+  }
+
+  /** Records one invocation's duration (LocalPipelineOptions.onInvocation). */
+  readonly observeInvocation = (stageId: string, durationMs: number): void => {
+    this.#batchDuration.observe({ pipeline: this.plan.pipeline, stage: stageId }, durationMs / 1000);
+  };
+
+  /** The Prometheus text exposition of every metric, read now. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The stages, their counts, lag and watermarks, now. */
+  status(): StatusReport {
+    const now = this.#now();
+    return {
+      pipeline: this.plan.pipeline,
+      now,
+      startedAt: this.#startedAt,
+      ...(this.#kinesisEndpoint !== undefined && { kinesisEndpoint: this.#kinesisEndpoint }),
+      stages: this.#stages().map((stage) => stageReport(stage, now)),
+    };
+  }
+
+  #stages(): readonly StageStatus[] {
+    return this.#pipeline?.status() ?? [];
+  }
+
+  #labels(stage: StageStatus): Record<StageLabels, string> {
+    return { pipeline: this.plan.pipeline, stage: stage.stage.id };
+  }
+}
+
+/** Wall clock − watermark; none without a watermark or once it reached the end of time. */
+function watermarkLagMs(watermark: number | undefined, now: number): number | undefined {
+  if (watermark === undefined || watermark >= END_OF_TIME) return undefined;
+  return Math.max(0, now - watermark);
+}
+
+function shardReports(stage: StageStatus): ShardStatusReport[] {
+  return stage.mapping.shards.map((shard) => ({
+    shardId: shard.shardId,
+    state: shard.state,
+    pendingRecords: shard.lag.pendingRecords,
+    iteratorAgeMs: shard.lag.iteratorAgeMs,
+    ...(shard.lag.lastBatchIteratorAgeMs !== undefined && { lastBatchIteratorAgeMs: shard.lag.lastBatchIteratorAgeMs }),
+    recordsDelivered: shard.recordsDelivered,
+    ...(shard.checkpoint !== undefined && { checkpoint: shard.checkpoint }),
+  }));
+}
+
+function stageReport(status: StageStatus, now: number): StageStatusReport {
+  const { stage, stats, lag } = status;
+  const lagMs = watermarkLagMs(stats.watermark, now);
+  return {
+    id: stage.id,
+    input: stage.input,
+    stateful: stage.stateful,
+    recordsIn: stats.recordsIn,
+    recordsOut: stats.recordsOut,
+    filtered: stats.filtered,
+    deadLettered: stats.deadLettered,
+    failed: stats.failedRecords,
+    late: stats.late,
+    stateRequests: stats.stateRequests,
+    invocations: stats.invocations,
+    functionErrors: stats.functionErrors,
+    ...(stats.lastError !== undefined && { lastError: stats.lastError }),
+    ...(stats.watermark !== undefined && { watermark: stats.watermark }),
+    ...(stats.watermark !== undefined && stats.watermark >= END_OF_TIME && { endOfInput: true }),
+    ...(lagMs !== undefined && { watermarkLagMs: lagMs }),
+    iteratorAgeMs: lag.iteratorAgeMs,
+    maxIteratorAgeMs: lag.maxIteratorAgeMs,
+    pendingRecords: lag.pendingRecords,
+    shards: shardReports(status),
+  };
+}

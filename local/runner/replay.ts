@@ -1,0 +1,165 @@
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import type { Pipeline } from '../../shared/dsl/pipeline.js';
+import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
+import { createDynamoDbClient } from '../aws-clients.js';
+import { type Generation, loadGeneration, nextGeneration } from './generations.js';
+import { type LocalLogLevel, LocalPipeline, type SandboxMode } from './local-pipeline.js';
+import {
+  type DeadLetterReport,
+  RunOptionsError,
+  type RunProgress,
+  type RunSummary,
+  type StreamFile,
+} from './run-files.js';
+import type { StoredRecord } from './stream-reader.js';
+
+export interface ReplayOptions {
+  readonly pipeline: Pipeline;
+  /** Where the source stages start: the trim horizon (every record the streams keep) or a time. */
+  readonly from: 'TRIM_HORIZON' | Date;
+  /** Streams to write to files: only what the replay wrote to them. */
+  readonly outputs: readonly StreamFile[];
+  /** The folder of an earlier `eddy run --data-dir`: its streams are replayed. */
+  readonly dataDir?: string;
+  /** Or a running endpoint (LocalStack) whose streams are replayed. */
+  readonly endpoint?: string;
+  readonly dynamodbEndpoint?: string;
+  readonly streamPrefix?: string;
+  readonly logLevel?: LocalLogLevel;
+  readonly sandboxes?: SandboxMode;
+  readonly pipelineModule?: string;
+  /** The generation to create. @default one more than any the data folder or the endpoint knows */
+  readonly generation?: number;
+  readonly onProgress?: (progress: RunProgress) => void;
+}
+
+export interface ReplaySummary extends RunSummary {
+  /** The state generation the replay created, and its state table (stateful pipelines). */
+  readonly generation: Generation;
+  readonly stateTable: string | undefined;
+  /** Records that arrived from this time on in the pipeline's streams are the replay's. */
+  readonly startedAt: Date;
+}
+
+/**
+ * `eddy replay`: runs a pipeline again over what its source streams hold, from the trim horizon or
+ * a point in time, into fresh state: a new state generation (a new state table `<table>-g<n>`, new
+ * event source mappings without checkpoints). The stages that read source streams start at `from`;
+ * the others read only what this replay writes to the shuffle streams (AT_TIMESTAMP, the replay's
+ * start). Every stage writes its outputs again: sinks receive the results a second time, with the
+ * same deterministic ids (docs/reliability.md, "Replay"). The new generation becomes the data
+ * folder's current one: a later `eddy run --data-dir` continues it.
+ */
+export async function replayPipeline(options: ReplayOptions): Promise<ReplaySummary> {
+  const plan = options.pipeline.plan();
+  const external = options.endpoint || process.env.AWS_ENDPOINT_URL || undefined;
+  if (options.dataDir === undefined && external === undefined) {
+    throw new RunOptionsError(
+      'replay reads the streams of an earlier run: give the --data-dir of an `eddy run --data-dir`, or an --endpoint',
+    );
+  }
+  const streamNames = new Set(plan.streams.map((s) => s.name));
+  for (const output of options.outputs) {
+    if (!streamNames.has(output.stream)) {
+      throw new RunOptionsError(
+        `--output ${output.stream}: no such stream in '${plan.pipeline}' (streams: ${[...streamNames].join(', ')})`,
+      );
+    }
+  }
+  const prefix = options.streamPrefix ?? '';
+  const recorded =
+    options.dataDir === undefined ? undefined : loadGeneration(options.dataDir, `${prefix}${plan.pipeline}`);
+  let generation = options.generation;
+  if (generation === undefined) {
+    // Tables of earlier generations on an external endpoint count too: a new generation is a new table.
+    const stateEndpoint = options.dynamodbEndpoint || external;
+    const dynamodb =
+      plan.stateTable !== undefined && stateEndpoint !== undefined ? createDynamoDbClient(stateEndpoint) : undefined;
+    try {
+      generation = await nextGeneration({
+        dynamodb,
+        table: plan.stateTable === undefined ? undefined : `${prefix}${plan.stateTable}`,
+        recorded,
+      });
+    } finally {
+      dynamodb?.destroy();
+    }
+  }
+  if (!Number.isInteger(generation) || generation < 1) {
+    throw new RunOptionsError(`--generation must be a whole number from 1, got ${generation}`);
+  }
+
+  const started = performance.now();
+  // Everything the pipeline's streams receive from now on is the replay's: its stages are the only writers.
+  const startedAt = new Date();
+  const replay: Generation = {
+    generation,
+    sourcesFrom: options.from === 'TRIM_HORIZON' ? 'TRIM_HORIZON' : options.from.toISOString(),
+    downstreamFrom: startedAt.toISOString(),
+  };
+  const local = await LocalPipeline.start({
+    pipeline: options.pipeline,
+    generation: replay,
+    ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
+    ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
+    ...(options.dynamodbEndpoint !== undefined && { dynamodbEndpoint: options.dynamodbEndpoint }),
+    ...(options.streamPrefix !== undefined && { streamPrefix: options.streamPrefix }),
+    ...(options.logLevel !== undefined && { logLevel: options.logLevel }),
+    ...(options.sandboxes !== undefined && { sandboxes: options.sandboxes }),
+    ...(options.pipelineModule !== undefined && { pipelineModule: options.pipelineModule }),
+  });
+  const sources = new Set(plan.streams.filter((s) => s.role === 'source').map((s) => s.name));
+  const taken = () =>
+    local
+      .status()
+      .filter((s) => sources.has(s.stage.input))
+      .reduce((sum, s) => sum + s.stats.recordsIn, 0);
+  const ticker =
+    options.onProgress === undefined
+      ? undefined
+      : setInterval(() => {
+          const stages = local.status();
+          options.onProgress?.({ inputRecords: taken(), fed: taken(), sourceRecordsProcessed: taken(), stages });
+        }, 200);
+  try {
+    await local.waitUntilDrained();
+    const since = (records: readonly StoredRecord[]) => records.filter((r) => r.arrivalTime >= startedAt.getTime());
+    const outputs = [];
+    for (const output of options.outputs) {
+      const records = since(await local.readStream(output.stream));
+      const sink = createWriteStream(output.file);
+      for (const record of records) {
+        if (!sink.write(`${Buffer.from(record.data).toString('utf8')}\n`)) await once(sink, 'drain');
+      }
+      sink.end();
+      await once(sink, 'finish');
+      outputs.push({ stream: output.stream, file: output.file, records: records.length });
+    }
+    const sinkRecords: Record<string, number> = {};
+    for (const stream of plan.streams.filter((s) => s.role === 'sink')) {
+      sinkRecords[stream.name] = since(await local.readStream(stream.name)).length;
+    }
+    const deadLetters = since(await local.readStream(plan.deadLetterStream)).map(
+      (record): DeadLetterReport => ({
+        envelope: JSON.parse(Buffer.from(record.data).toString('utf8')) as DeadLetterEnvelope,
+      }),
+    );
+    return {
+      pipeline: plan.pipeline,
+      inputRecords: taken(),
+      elapsedMs: performance.now() - started,
+      stages: local.status(),
+      outputs,
+      sinkRecords,
+      deadLetters,
+      failedBatches: local.failedBatches,
+      generation: replay,
+      stateTable: local.stateTable,
+      startedAt,
+    };
+  } finally {
+    if (ticker !== undefined) clearInterval(ticker);
+    await local.stop();
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The semantics of a keyed event-time join, as pure functions: which buffered records a record
+ * joins, when it is late, when it is no longer needed, and which records an outer join emits alone.
+ * No I/O: the join stage (shared/runtime/join-stage.ts) loads and writes the buffers.
+ */
+import type { JoinCondition, JoinSide, JoinType } from '../dag/graph.js';
+import { assignWindows } from '../windows/assigners.js';
+import { isWindowClosed, windowFireAt } from '../windows/window-operator.js';
+
+export interface JoinSpec {
+  readonly condition: JoinCondition;
+  readonly type: JoinType;
+  /** ms */
+  readonly allowedLateness: number;
+}
+
+/** A record held in a join's buffer. */
+export interface BufferedRecord {
+  readonly key: string;
+  readonly side: JoinSide;
+  readonly time: number;
+  /** The record's correlation id: with side and time, its identity in the buffer. */
+  readonly id: string;
+  readonly value: unknown;
+  /** Whether it has joined any record so far (outer joins emit the ones that never did). */
+  readonly matched: boolean;
+}
+
+/** A record of the batch, with the join's watermark when it arrived. */
+export interface JoinArrival {
+  readonly side: JoinSide;
+  readonly time: number;
+  readonly id: string;
+  readonly value: unknown;
+  readonly watermark: number;
+}
+
+/** What the join emits: a pair, or (outer joins) a record with no partner. */
+export interface JoinOutput {
+  readonly left: BufferedRecord | null;
+  readonly right: BufferedRecord | null;
+  /** Window joins: the window the pair shares. */
+  readonly window?: { readonly start: number; readonly end: number };
+}
+
+export interface KeyJoinOutcome {
+  readonly outputs: JoinOutput[];
+  /** Arrivals too late to join (for the late output). */
+  readonly late: JoinArrival[];
+  /** Arrivals the buffer already held (an earlier attempt of the batch applied them). */
+  readonly duplicates: number;
+  /** Records to write: the arrivals buffered, and buffered records that found their first partner. */
+  readonly changed: BufferedRecord[];
+}
+
+interface PartnerRange {
+  readonly from: number;
+  readonly to: number;
+  readonly window?: { readonly start: number; readonly end: number };
+}
+
+const other = (side: JoinSide): JoinSide => (side === 'left' ? 'right' : 'left');
+
+/**
+ * The times, inclusive, a record's partners may have, per window for window joins. Interval: a left
+ * record at t joins right records in [t - before, t + after], so a right record at t joins left
+ * records in [t - after, t + before]. Windows still open at `watermark` only.
+ */
+function partnerRanges(spec: JoinSpec, side: JoinSide, time: number, watermark: number): PartnerRange[] {
+  const { condition } = spec;
+  if (condition.kind === 'interval') {
+    if (isLate(spec, time, watermark)) return [];
+    return side === 'left'
+      ? [{ from: time - condition.before, to: time + condition.after }]
+      : [{ from: time - condition.after, to: time + condition.before }];
+  }
+  return assignWindows(condition.assigner, Math.floor(time))
+    .filter((w) => !isWindowClosed(w, spec.allowedLateness, watermark))
+    .map((w) => ({ from: w.start, to: w.end - 1, window: { start: w.start, end: w.end } }));
+}
+
+/**
+ * Interval joins: a record at t is late once the watermark is past t + allowedLateness. Its earliest
+ * partner (t - before for a left record, t - after for a right one) is kept until exactly then, so a
+ * record that is not late finds every partner that is still coming or still kept.
+ */
+export function isLate(spec: JoinSpec, time: number, watermark: number): boolean {
+  if (spec.condition.kind === 'window') {
+    return assignWindows(spec.condition.assigner, Math.floor(time)).every((w) =>
+      isWindowClosed(w, spec.allowedLateness, watermark),
+    );
+  }
+  return watermark > time + spec.allowedLateness;
+}
+
+/**
+ * When a buffered record is done with: no record that is not late can join it once the watermark is
+ * at or past this. Outer joins emit it then if it never joined.
+ */
+export function joinFireAt(spec: JoinSpec, side: JoinSide, time: number): number {
+  const { condition, allowedLateness } = spec;
+  if (condition.kind === 'window') {
+    const windows = assignWindows(condition.assigner, Math.floor(time));
+    return Math.max(...windows.map((w) => windowFireAt(w, allowedLateness)));
+  }
+  const reach = side === 'left' ? condition.after : condition.before;
+  return time + reach + allowedLateness + 1;
+}
+
+/** The sides whose records that never joined are emitted alone. */
+export function outerSides(type: JoinType): ReadonlySet<JoinSide> {
+  return new Set<JoinSide>(
+    type === 'full' ? ['left', 'right'] : type === 'left' ? ['left'] : type === 'right' ? ['right'] : [],
+  );
+}
+
+/** The time range of buffered records a key's arrivals can touch: their partners, and themselves. */
+export function bufferRange(spec: JoinSpec, arrivals: readonly JoinArrival[]): { from: number; to: number } {
+  let from = Number.POSITIVE_INFINITY;
+  let to = Number.NEGATIVE_INFINITY;
+  for (const arrival of arrivals) {
+    from = Math.min(from, arrival.time);
+    to = Math.max(to, arrival.time);
+    for (const range of partnerRanges(spec, arrival.side, arrival.time, Number.NEGATIVE_INFINITY)) {
+      from = Math.min(from, range.from);
+      to = Math.max(to, range.to);
+    }
+  }
+  return { from: Math.floor(from), to: Math.ceil(to) };
+}
+
+export function bufferIdentity(record: Pick<BufferedRecord, 'side' | 'time' | 'id'>): string {
+  return `${record.side}\u0000${record.time}\u0000${record.id}`;
+}
+
+/**
+ * One key's arrivals, in arrival order, against its buffer: each arrival that is new and not late
+ * joins the buffered records of the other side in its range (and the arrivals before it in the
+ * batch), and is buffered itself. Pairs are emitted as soon as both records are there, as Flink's
+ * interval join does; the result set is the same as a join over the whole input.
+ */
+export function joinKeyBatch(
+  spec: JoinSpec,
+  key: string,
+  buffered: readonly BufferedRecord[],
+  arrivals: readonly JoinArrival[],
+): KeyJoinOutcome {
+  const buffer = new Map(buffered.map((record) => [bufferIdentity(record), record]));
+  const changed = new Map<string, BufferedRecord>();
+  const outputs: JoinOutput[] = [];
+  const late: JoinArrival[] = [];
+  let duplicates = 0;
+  for (const arrival of arrivals) {
+    const identity = bufferIdentity(arrival);
+    if (buffer.has(identity)) {
+      duplicates += 1;
+      continue;
+    }
+    const ranges = partnerRanges(spec, arrival.side, arrival.time, arrival.watermark);
+    if (ranges.length === 0) {
+      late.push(arrival);
+      continue;
+    }
+    const record: BufferedRecord = {
+      key,
+      side: arrival.side,
+      time: arrival.time,
+      id: arrival.id,
+      value: arrival.value,
+      matched: false,
+    };
+    let matched = false;
+    for (const range of ranges) {
+      for (const [partnerIdentity, partner] of buffer) {
+        if (partner.side !== other(arrival.side) || partner.time < range.from || partner.time > range.to) continue;
+        matched = true;
+        const [left, right] = arrival.side === 'left' ? [record, partner] : [partner, record];
+        outputs.push({ left, right, ...(range.window !== undefined && { window: range.window }) });
+        if (!partner.matched) {
+          const joined = { ...partner, matched: true };
+          buffer.set(partnerIdentity, joined);
+          changed.set(partnerIdentity, joined);
+        }
+      }
+    }
+    const stored = matched ? { ...record, matched } : record;
+    buffer.set(identity, stored);
+    changed.set(identity, stored);
+  }
+  return { outputs, late, duplicates, changed: [...changed.values()] };
+}
+
+/** The deterministic identity of an output: a sink can drop a repeat by it. */
+export function joinOutputId(stageId: string, output: JoinOutput): string {
+  const window = output.window === undefined ? '' : `/${output.window.start}`;
+  return `${stageId}/${output.left?.id ?? ''}|${output.right?.id ?? ''}${window}`;
+}

@@ -1,0 +1,83 @@
+import type { JoinSide } from '../../dag/graph.js';
+import type { BufferedRecord } from '../../joins/join-operator.js';
+import { encodeTime, type RequestCounter, timerOf, windowPartitionKey } from './window-store.js';
+
+/**
+ * A join's buffers in the pipeline's state table (docs/joins.md): one item per buffered record,
+ * `pk = <stage>#<key>` (as windows), `sk = <time>#<l|r>#<correlation id>`, so that the records of a
+ * key in a time range, both sides, are one Query. Records of an outer side carry the fire-time GSI's
+ * `timer` and `fireAt`, so the stage finds the ones due without a scan.
+ */
+export interface JoinStore {
+  readonly counter: RequestCounter;
+  /** Each key's buffered records with times in [from, to] (strongly consistent Query per key). */
+  queryBuffered(stageId: string, ranges: readonly KeyRange[]): Promise<Map<string, BufferedRecord[]>>;
+  /** Buffered records of this shard's outer sides with `fireAt <= watermark` (the fire-time GSI). */
+  dueBuffered(stageId: string, shardId: string, watermark: number): Promise<BufferedRecord[]>;
+  /**
+   * Puts and deletes (BatchWriteItem, 25 a request, unprocessed items retried). Unconditional: a
+   * shard's batches are applied one at a time, and a put writes the record's whole state as the batch
+   * computed it from what it read, so writing it again, or after a crash, writes the same.
+   */
+  writeBuffered(stageId: string, puts: readonly BufferedPut[], deletes: readonly BufferedRecord[]): Promise<void>;
+}
+
+export interface KeyRange {
+  readonly key: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface BufferedPut {
+  readonly record: BufferedRecord;
+  /** When the record is done with (the join's watermark at or past it). */
+  readonly fireAt: number;
+  /** Outer sides: the shard whose stage emits the record alone if it never joins. */
+  readonly timerShard?: string;
+}
+
+const SIDE_CODE: Record<JoinSide, string> = { left: 'l', right: 'r' };
+
+export function bufferedSortKey(record: Pick<BufferedRecord, 'time' | 'side' | 'id'>): string {
+  return `${encodeTime(record.time)}#${SIDE_CODE[record.side]}#${record.id}`;
+}
+
+/** The sort key bounds of a time range, both sides: every `<time>#...` with time in [from, to]. */
+export function bufferedSortKeyRange(from: number, to: number): { low: string; high: string } {
+  return { low: `${encodeTime(from)}#`, high: `${encodeTime(to)}#~` };
+}
+
+/** A buffered record as the state table holds it (before TTL). */
+export function bufferedItem(
+  stageId: string,
+  put: BufferedPut,
+  expiresAt: number,
+): Record<string, string | number | boolean | unknown> {
+  const { record } = put;
+  return {
+    pk: windowPartitionKey(stageId, record.key),
+    sk: bufferedSortKey(record),
+    kind: 'join',
+    key: record.key,
+    side: record.side,
+    time: record.time,
+    id: record.id,
+    v: record.value,
+    matched: record.matched,
+    fireAt: put.fireAt,
+    ...(put.timerShard !== undefined && { timer: timerOf(stageId, put.timerShard) }),
+    expiresAt,
+  };
+}
+
+export function toBufferedRecord(item: Readonly<Record<string, unknown>>): BufferedRecord | undefined {
+  if (item.kind !== 'join') return undefined;
+  return {
+    key: item.key as string,
+    side: item.side as JoinSide,
+    time: item.time as number,
+    id: item.id as string,
+    value: item.v,
+    matched: item.matched === true,
+  };
+}

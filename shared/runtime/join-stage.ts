@@ -1,0 +1,209 @@
+import type { JoinNode } from '../dag/graph.js';
+import type { StageSpec } from '../dag/plan-types.js';
+import {
+  type BufferedRecord,
+  bufferIdentity,
+  bufferRange,
+  type JoinArrival,
+  type JoinOutput,
+  type JoinSpec,
+  joinFireAt,
+  joinKeyBatch,
+  joinOutputId,
+  outerSides,
+} from '../joins/join-operator.js';
+import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
+import type { Decoded } from './decode.js';
+import type { BufferedPut, JoinStore } from './io/join-store.js';
+import { MAX_STATE_ITEM_BYTES, type WindowStore } from './io/window-store.js';
+import type { Element, InputRecord } from './records.js';
+import type { Step } from './stage-program.js';
+import { type Arrival, type WalkedBatch, walkBatch } from './stateful-batch.js';
+import type { WindowBatchSink } from './window-stage.js';
+
+export interface JoinStageOptions {
+  readonly stage: StageSpec;
+  readonly join: JoinNode;
+  /** Channel watermarks and applied positions. */
+  readonly watermarks: Pick<WindowStore, 'loadWatermarks'>;
+  readonly buffers: JoinStore;
+  /** The operators after the join, compiled. */
+  readonly downstream: Step;
+  /** The stages that write the join's stream (its two sides). */
+  readonly producers: readonly string[];
+}
+
+/** A record on a join's late output: the record, its side and time, and the watermark it missed. */
+export interface JoinLateRecord {
+  readonly id: string;
+  readonly key: string;
+  readonly side: 'left' | 'right';
+  readonly time: number;
+  readonly watermark: number;
+  readonly reason: string;
+  readonly value: unknown;
+}
+
+/** What a join stage did with one batch: the buffer writes to make once its outputs are written. */
+export interface JoinBatch extends WalkedBatch {
+  readonly puts: BufferedPut[];
+  readonly deletes: BufferedRecord[];
+  readonly counts: { readonly pairs: number; readonly unmatched: number; readonly duplicates: number; late: number };
+}
+
+/** Room kept in an item beside a buffered record's value. */
+const ITEM_OVERHEAD_BYTES = 1024;
+
+/**
+ * One batch of a join stage (docs/joins.md): the batch walked in shard order, each key's buffered
+ * records in the range its arrivals can touch read with one Query, the join run per key, and, for
+ * outer joins, the records the watermark is done with emitted alone if they never joined. The caller
+ * writes the outputs first and the buffers after: a crash between them repeats outputs (same ids),
+ * never loses one; a record already in the buffer is not joined again.
+ */
+export class JoinStage {
+  readonly spec: JoinSpec;
+
+  constructor(private readonly options: JoinStageOptions) {
+    this.spec = {
+      condition: options.join.condition,
+      type: options.join.type,
+      allowedLateness: options.join.allowedLateness,
+    };
+  }
+
+  async process(
+    records: readonly InputRecord[],
+    decoded: readonly (readonly Decoded[] | RecordProcessingError)[],
+    sink: WindowBatchSink,
+  ): Promise<JoinBatch> {
+    const { stage, join, buffers } = this.options;
+    const shardId = (records[0] as InputRecord).position.shardId;
+    const walked = await walkBatch(this.options.watermarks, records, decoded, sink.deadLetter.bind(sink), {
+      stageId: stage.id,
+      producers: this.options.producers,
+      operator: join.name,
+    });
+    const counts = { pairs: 0, unmatched: 0, duplicates: 0, late: 0 };
+
+    const byKey = new Map<string, { arrival: Arrival; join: JoinArrival }[]>();
+    for (const arrival of walked.arrivals) {
+      if (arrival.element.side === undefined) {
+        sink.deadLetter(arrival.record, this.#error('record on the join stream has no side'), arrival.element.id);
+        continue;
+      }
+      if (Buffer.byteLength(JSON.stringify(arrival.element.value)) > MAX_STATE_ITEM_BYTES - ITEM_OVERHEAD_BYTES) {
+        const error = this.#error('record is too large to be buffered in a DynamoDB item', 'stateTooLarge');
+        sink.deadLetter(arrival.record, error, arrival.element.id);
+        continue;
+      }
+      const joinArrival: JoinArrival = {
+        side: arrival.element.side,
+        time: arrival.time,
+        id: arrival.element.id,
+        value: arrival.element.value,
+        watermark: arrival.watermark,
+      };
+      const list = byKey.get(arrival.key);
+      if (list === undefined) byKey.set(arrival.key, [{ arrival, join: joinArrival }]);
+      else list.push({ arrival, join: joinArrival });
+    }
+
+    const ranges = [...byKey].map(([key, list]) => ({
+      key,
+      ...bufferRange(
+        this.spec,
+        list.map((l) => l.join),
+      ),
+    }));
+    const buffered = ranges.length === 0 ? new Map() : await buffers.queryBuffered(stage.id, ranges);
+    const outer = outerSides(this.spec.type);
+    const changed = new Map<string, BufferedRecord>();
+    const emitted: { output: JoinOutput; origin: InputRecord }[] = [];
+    for (const [key, list] of byKey) {
+      const outcome = joinKeyBatch(
+        this.spec,
+        key,
+        buffered.get(key) ?? [],
+        list.map((l) => l.join),
+      );
+      counts.duplicates += outcome.duplicates;
+      const origin = (list.at(-1) as { arrival: Arrival }).arrival.record;
+      for (const output of outcome.outputs) emitted.push({ output, origin });
+      counts.pairs += outcome.outputs.length;
+      for (const record of outcome.changed) changed.set(`${key}\u0000${bufferIdentity(record)}`, record);
+      for (const late of outcome.late) {
+        const { arrival } = list.find((l) => l.join === late) as { arrival: Arrival };
+        counts.late += 1;
+        sink.late(arrival.record, {
+          id: late.id,
+          key,
+          side: late.side,
+          time: late.time,
+          watermark: late.watermark,
+          reason: `event time ${late.time} is more than the allowed lateness behind the watermark ${late.watermark}`,
+          value: late.value,
+        } satisfies JoinLateRecord);
+      }
+    }
+
+    // Outer sides: records the watermark is done with that never joined are emitted alone, once.
+    const deletes: BufferedRecord[] = [];
+    const done = new Set<string>();
+    if (outer.size > 0 && Number.isFinite(walked.watermark)) {
+      const stored = new Map(
+        (await buffers.dueBuffered(stage.id, shardId, walked.watermark)).map((r) => [
+          `${r.key}\u0000${bufferIdentity(r)}`,
+          r,
+        ]),
+      );
+      const candidates = new Map(stored);
+      for (const [id, record] of changed) {
+        if (outer.has(record.side) && joinFireAt(this.spec, record.side, record.time) <= walked.watermark) {
+          candidates.set(id, record);
+        }
+      }
+      const last = records.at(-1) as InputRecord;
+      for (const [id, candidate] of candidates) {
+        // What this batch changed wins over what the (eventually consistent) index returned.
+        const record = changed.get(id) ?? candidate;
+        done.add(id);
+        const inStore = stored.get(id);
+        if (inStore !== undefined) deletes.push(inStore);
+        if (record.matched) continue;
+        counts.unmatched += 1;
+        const output = record.side === 'left' ? { left: record, right: null } : { left: null, right: record };
+        emitted.push({ output, origin: last });
+      }
+    }
+    const puts: BufferedPut[] = [];
+    for (const [id, record] of changed) {
+      if (done.has(id)) continue;
+      puts.push({
+        record,
+        fireAt: joinFireAt(this.spec, record.side, record.time),
+        ...(outer.has(record.side) && { timerShard: shardId }),
+      });
+    }
+
+    for (const { output, origin } of emitted) {
+      const times = [output.left?.time, output.right?.time].filter((t): t is number => t !== undefined);
+      const element: Element = {
+        id: joinOutputId(stage.id, output),
+        key: output.left?.key ?? output.right?.key ?? '',
+        value: [output.left?.value ?? null, output.right?.value ?? null],
+        eventTime: Math.max(...times),
+      };
+      this.options.downstream(element, {
+        emit: (record) => sink.output(record, origin),
+        filtered: (operator) => sink.filtered(operator),
+        failed: (error) => sink.deadLetter(origin, error),
+      });
+    }
+    return { ...walked, puts, deletes, counts };
+  }
+
+  #error(message: string, reason: 'operatorError' | 'stateTooLarge' = 'operatorError'): RecordProcessingError {
+    return new RecordProcessingError({ reason: DeadLetterReasons[reason], operator: this.options.join.name, message });
+  }
+}
