@@ -21,6 +21,9 @@ export class ChannelWatermarks {
 
   /** Takes a watermark record in; watermarks of a channel never go back. */
   observe(record: WatermarkRecord): void {
+    // A channel continues its parents (a reshard of the producer's input): they will never speak again.
+    for (const parent of record.p ?? []) this.retire(parent);
+    if (this.#entries.has(`#retired:${record.ch}`)) return;
     const producer = producerOf(record.ch);
     this.#entries.set(`#n:${producer}`, record.n);
     if (record.idle === true) {
@@ -58,6 +61,13 @@ export class ChannelWatermarks {
       }
     }
     return minimum === Number.POSITIVE_INFINITY ? highest : minimum;
+  }
+
+  /** A channel whose shard was closed and whose children have spoken: out of the minimum and the count. */
+  retire(channel: string): void {
+    this.#entries.delete(channel);
+    this.#entries.delete(`#idle:${channel}`);
+    this.#entries.set(`#retired:${channel}`, 1);
   }
 
   toRecord(): Record<string, number> {

@@ -12,6 +12,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export interface ChannelPosition {
   readonly channel: string;
   readonly position: string;
+  /** The shard the producer meant the envelope's pack for. */
+  readonly dest?: string;
 }
 
 /** What an input record holds: data for the operators, or a control record that carries time. */
@@ -128,12 +130,21 @@ export function shuffleDecoder(keyBy: { readonly name: string; readonly stream: 
         items.push({
           kind: 'data',
           element: elementOf(envelope),
-          from: { channel: json.ch, position: envelope.q },
+          from: { channel: json.ch, position: envelope.q, ...(typeof json.d === 'string' && { dest: json.d }) },
           record: envelopeRecord(record, envelope),
         });
       }
       if (typeof json.wm === 'number' && typeof json.n === 'number') {
-        items.push({ kind: 'watermark', record: { wm: json.wm, ch: json.ch, n: json.n } });
+        items.push({
+          kind: 'watermark',
+          record: {
+            wm: json.wm,
+            ch: json.ch,
+            n: json.n,
+            ...(typeof json.d === 'string' && { d: json.d }),
+            ...(Array.isArray(json.p) && { p: json.p }),
+          },
+        });
       }
       return items;
     }

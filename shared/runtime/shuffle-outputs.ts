@@ -45,8 +45,11 @@ export class ShuffleOutputs {
     for (const stream of this.#shuffleStreams) shards.set(stream, await this.directory.openShards(stream));
     // Positions must rise within each destination shard: order the envelopes by input record.
     const ordered = inInputOrder ? shuffled : shuffled.sort((a, b) => compareSequenceNumbers(a.origin, b.origin));
+    const lineage = await this.directory.describeShard?.(this.stage.input, inputShardId);
+    const parents = (lineage?.parents ?? []).map((parent) => channelId(this.stage.id, parent));
     const packs = packShuffleOutputs(ordered, {
       channel: channelId(this.stage.id, inputShardId),
+      parents,
       shards,
       lastOrigin,
       ...(this.maxPackBytes !== undefined && { maxPackBytes: this.maxPackBytes }),

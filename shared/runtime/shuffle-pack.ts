@@ -21,6 +21,10 @@ export interface ShufflePack {
   readonly wm?: number;
   /** With `wm`: how many channels the producer has (its input stream's open shards). */
   readonly n?: number;
+  /** The shard the producer meant the pack for; a consumer of another shard drops it (a stale shard list). */
+  readonly d?: string;
+  /** The channels this channel continues (its input shard's parents): the consumer retires them. */
+  readonly p?: readonly string[];
 }
 
 /** An envelope (records.ts ShuffleEnvelope) with its position in its channel. */
@@ -100,6 +104,8 @@ export interface PackOptions {
   readonly watermark?: { readonly streams: readonly string[]; readonly value: number; readonly channels: number };
   /** Origin of watermark-only packs: the batch's last input record. */
   readonly lastOrigin: string;
+  /** Channels the producing channel continues (after a reshard of its input), retired downstream. */
+  readonly parents?: readonly string[];
   /** @default MAX_RECORD_BYTES */
   readonly maxPackBytes?: number;
 }
@@ -137,9 +143,11 @@ export function packShuffleOutputs(outputs: readonly ShuffleOutput[], options: P
   }
 
   const records: OutputRecord[] = [];
-  const head = `{"ch":${JSON.stringify(options.channel)},"e":[`;
+  const parents =
+    options.parents !== undefined && options.parents.length > 0 ? `,"p":${JSON.stringify(options.parents)}` : '';
   const partitionKey = options.channel.slice(-256);
   for (const [lane, { stream, shard, envelopes }] of lanes) {
+    const head = `{"ch":${JSON.stringify(options.channel)},"d":${JSON.stringify(shard.shardId)}${parents},"e":[`;
     const tail = watermark?.streams.includes(stream) ? `],"wm":${watermark.value},"n":${watermark.channels}}` : ']}';
     const budget = maxBytes - Buffer.byteLength(partitionKey) - Buffer.byteLength(head) - Buffer.byteLength(tail);
     let parts: string[] = [];

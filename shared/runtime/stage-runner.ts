@@ -90,6 +90,7 @@ export class StageRunner {
   readonly #stateful: StatefulOperator | undefined;
   readonly #store: WindowStore | undefined;
   readonly #lateOutput: string = '';
+  readonly #shards: ShardDirectory;
 
   constructor(options: StageRunnerOptions) {
     const plan = options.pipeline.plan();
@@ -103,6 +104,7 @@ export class StageRunner {
     this.#source = input.kind === 'source' ? input : undefined;
     const shards =
       options.shards ?? new UniformShardDirectory(new Map(plan.streams.map((s) => [s.name, s.shardCount])));
+    this.#shards = shards;
     this.#shuffle = new ShuffleOutputs(
       plan,
       stage,
@@ -121,6 +123,7 @@ export class StageRunner {
       this.#store = store;
       this.#stateful = windowOperator(
         new WindowStage({
+          shards,
           stage,
           window,
           store,
@@ -243,6 +246,7 @@ export class StageRunner {
     if (toWrite.length > 0) {
       const written = await this.#writer.write(toWrite, deadline);
       requests += written.requests;
+      for (const stream of written.misrouted ?? []) this.#shards.invalidate?.(stream);
       if (written.failed.length > 0) {
         throw new StageBatchError(
           `${written.failed.length} output records could not be written; the batch will be retried`,
@@ -304,6 +308,9 @@ export class StageRunner {
             true,
           );
     const outcome = toWrite.length === 0 ? { failed: [], requests: 0 } : await this.#writer.write(toWrite, deadline);
+    // Packs that landed in another shard than listed: the list was stale. They are reported failed,
+    // so Lambda delivers their records again, packed over a fresh list; their consumer drops them.
+    for (const stream of outcome.misrouted ?? []) this.#shards.invalidate?.(stream);
     const failedOrigins = new Set(outcome.failed.map((record) => record.origin));
     const failed = new Set(outcome.failed);
     const written = countByStream(toWrite.filter((record) => !failed.has(record)));

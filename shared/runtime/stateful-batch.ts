@@ -28,6 +28,8 @@ export interface WalkedBatch {
   readonly channelsVersion: number;
   /** Envelopes the stage before wrote again when it was retried (docs/shuffle.md), dropped. */
   readonly repeats: number;
+  /** Envelopes of packs meant for another shard (a stale shard list), dropped: their producer writes them again. */
+  readonly misrouted: number;
 }
 
 export interface WalkOptions {
@@ -64,6 +66,7 @@ export async function walkBatch(
     clock === undefined ? channels.current() : channels.current() >= END_OF_TIME ? END_OF_TIME : clock();
   const arrivals: Arrival[] = [];
   let repeats = 0;
+  let misrouted = 0;
   decoded.forEach((items, index) => {
     const pack = records[index] as InputRecord;
     if (items instanceof RecordProcessingError) {
@@ -72,10 +75,16 @@ export async function walkBatch(
     }
     for (const item of items) {
       if (item.kind === 'watermark') {
+        // A pack meant for another shard (the producer's shard list was stale): the producer writes it again.
+        if (item.record.d !== undefined && item.record.d !== first.position.shardId) continue;
         channels.observe(item.record);
         continue;
       }
       if (item.kind === 'end-of-input') continue;
+      if (item.from?.dest !== undefined && item.from.dest !== first.position.shardId) {
+        misrouted += 1;
+        continue;
+      }
       if (item.from !== undefined && !positions.admit(item.from.channel, item.from.position)) {
         repeats += 1;
         continue;
@@ -102,5 +111,6 @@ export async function walkBatch(
     positions,
     channelsVersion: loaded?.version ?? 0,
     repeats,
+    misrouted,
   };
 }

@@ -28,6 +28,10 @@ export interface WatermarkRecord {
   readonly n: number;
   /** The channel has gone idle: leave it out of the minimum until it sends a watermark again. */
   readonly idle?: true;
+  /** The shard the pack was meant for (packs only). */
+  readonly d?: string;
+  /** Channels this one continues: retired. */
+  readonly p?: readonly string[];
 }
 
 export function isWatermarkRecord(value: unknown): value is WatermarkRecord {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { WindowNode } from '../dag/graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
 import { assignWindows } from '../windows/assigners.js';
@@ -13,6 +14,7 @@ import {
 import type { ChannelWatermarks } from './channel-watermarks.js';
 import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
+import type { ShardDirectory } from './io/shard-directory.js';
 import type { PutWindowChange, StoredWindow, WindowChange, WindowRef, WindowStore } from './io/window-store.js';
 import {
   compareSequenceNumbers,
@@ -57,6 +59,8 @@ export interface LateOutputRecord {
 }
 
 export interface WindowStageOptions {
+  /** The input stream's shards, for their lineage (windows left on finished parents). */
+  readonly shards?: ShardDirectory;
   readonly stage: StageSpec;
   readonly window: WindowNode;
   readonly store: WindowStore;
@@ -169,6 +173,24 @@ export class WindowStage {
     // Windows closed by the watermark that this batch did not touch: their keys sent nothing new.
     // Before every channel has spoken the watermark is -Infinity: nothing can be due.
     const candidates = Number.isFinite(watermark) ? await store.dueWindows(stage.id, shardId, watermark) : [];
+    // Windows still timed on a finished parent shard (Lambda reads a child only after its parents):
+    // the child whose hash key range holds their key fires them.
+    const directory = this.#options.shards;
+    if (Number.isFinite(watermark) && directory?.describeShard !== undefined) {
+      const own = await directory.describeShard(stage.input, shardId);
+      const seen = new Set<string>();
+      const ancestors = [...(own?.parents ?? [])];
+      while (own !== undefined && ancestors.length > 0) {
+        const ancestor = ancestors.shift() as string;
+        if (seen.has(ancestor)) continue;
+        seen.add(ancestor);
+        ancestors.push(...((await directory.describeShard(stage.input, ancestor))?.parents ?? []));
+        for (const w of await store.dueWindows(stage.id, ancestor, watermark)) {
+          const hash = BigInt(`0x${createHash('md5').update(w.state.key, 'utf8').digest('hex')}`);
+          if (own.startingHashKey <= hash && hash <= own.endingHashKey) candidates.push(w);
+        }
+      }
+    }
     const due = candidates.filter((w) => !touched.has(windowId(w.state)));
     if (due.length > 0) {
       const fired = fireWindows(

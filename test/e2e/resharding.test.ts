@@ -29,9 +29,8 @@ const CHUNKS = 4;
  * route by the shards open now and count channels over them. Every window must equal the batch
  * computation: nothing lost, nothing counted twice, nothing stuck behind a closed shard.
  *
- * Both cases fail today, for reasons in shared/runtime (docs/reliability.md, "Resharding"), and are
- * marked `it.fails`; with the changes that section describes (prototyped outside the repository),
- * both pass, as does resharding both streams in the same run.
+ * Three faults this test found in shared/runtime, and their fixes, are in docs/reliability.md
+ * ("Resharding").
  */
 describe('resharding the source and shuffle streams while the windowed pipeline runs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'eddy-reshard-'));
@@ -117,7 +116,7 @@ describe('resharding the source and shuffle streams while the windowed pipeline 
   // KNOWN TO FAIL until shared/ retires the channels of closed source shards (docs/reliability.md,
   // "Resharding"): the closed parent's last watermark stays in the windowed stage's minimum, the
   // watermark stops there, and every window after it is never emitted. Flip to `it` once fixed.
-  it.fails('source stream split and merged while running: every window equals the batch computation', async () => {
+  it('source stream split and merged while running: every window equals the batch computation', async () => {
     const { fed, comparison, late, failed } = await runWithResharding({ source: true, shuffle: false });
 
     expect(fed).toBe(EVENTS);
@@ -130,7 +129,7 @@ describe('resharding the source and shuffle streams while the windowed pipeline 
   // stale shard list sent to the wrong shard (docs/reliability.md, "Resharding"): windows left on a
   // closed parent never fire, and two lanes of one channel merged into one shard lose envelopes as
   // false repeats. Flip to `it` once fixed.
-  it.fails('shuffle stream split and merged while running: every window equals the batch computation', async () => {
+  it('shuffle stream split and merged while running: every window equals the batch computation', async () => {
     const { fed, comparison, late, failed } = await runWithResharding({ source: false, shuffle: true });
 
     expect(fed).toBe(EVENTS);

@@ -48,6 +48,9 @@ export class KinesisRecordWriter implements RecordWriter {
     return {
       failed: results.flatMap((result) => result.failed),
       requests: results.reduce((sum, result) => sum + result.requests, 0),
+      ...(results.some((result) => result.misrouted !== undefined) && {
+        misrouted: results.flatMap((result) => result.misrouted ?? []),
+      }),
     };
   }
 
@@ -67,6 +70,9 @@ export class KinesisRecordWriter implements RecordWriter {
     }
     let requests = 0;
     let failures = 0;
+    // Lanes whose record landed in another shard: written, but where their consumer drops them. They
+    // stop, and they and the rest of their lane are reported failed (written again over a fresh list).
+    const stopped: OutputRecord[] = [];
     while (loose.length > 0 || lanes.size > 0) {
       if (failures > 0) {
         const delay = backoffDelay(failures - 1, this.#backoff);
@@ -75,11 +81,19 @@ export class KinesisRecordWriter implements RecordWriter {
       }
       const heads = [...lanes.values()].map((lane) => lane[0] as OutputRecord);
       const failed = new Set<OutputRecord>();
+      const misrouted = new Set<OutputRecord>();
       for (const chunk of chunks([...loose, ...heads])) {
         requests += 1;
-        for (const record of await this.#put(stream, chunk)) failed.add(record);
+        const result = await this.#put(stream, chunk);
+        for (const record of result.failed) failed.add(record);
+        for (const record of result.misrouted) misrouted.add(record);
       }
       loose = loose.filter((record) => failed.has(record));
+      for (const [name, lane] of lanes) {
+        if (!misrouted.has(lane[0] as OutputRecord)) continue;
+        stopped.push(...lane);
+        lanes.delete(name);
+      }
       for (const [name, lane] of lanes) {
         if (failed.has(lane[0] as OutputRecord)) continue;
         lane.shift();
@@ -87,11 +101,12 @@ export class KinesisRecordWriter implements RecordWriter {
       }
       failures = failed.size > 0 ? failures + 1 : 0;
     }
-    return { failed: [...loose, ...[...lanes.values()].flat()], requests };
+    const failed = [...loose, ...[...lanes.values()].flat(), ...stopped];
+    return { failed, requests, ...(stopped.length > 0 && { misrouted: [stream] }) };
   }
 
-  /** Returns the records of the chunk that were not written. */
-  async #put(stream: string, chunk: OutputRecord[]): Promise<OutputRecord[]> {
+  /** The records of the chunk that were not written, and those of a lane written to another shard than the lane's. */
+  async #put(stream: string, chunk: OutputRecord[]): Promise<{ failed: OutputRecord[]; misrouted: OutputRecord[] }> {
     const entries: PutRecordsRequestEntry[] = chunk.map((record) => ({
       PartitionKey: record.partitionKey,
       Data: Buffer.from(record.data),
@@ -101,12 +116,20 @@ export class KinesisRecordWriter implements RecordWriter {
       const response = await this.#client.send(
         new PutRecordsCommand({ StreamName: `${this.#prefix}${stream}`, Records: entries }),
       );
-      if (!response.FailedRecordCount) return [];
       // The response lists results in request order; failed entries carry an ErrorCode.
-      return chunk.filter((_, index) => response.Records?.[index]?.ErrorCode !== undefined);
+      const failed = chunk.filter((_, index) => response.Records?.[index]?.ErrorCode !== undefined);
+      const misrouted = chunk.filter((record, index) => {
+        const shardId = response.Records?.[index]?.ShardId;
+        return (
+          record.lane !== undefined &&
+          shardId !== undefined &&
+          record.lane.slice(record.lane.lastIndexOf('/') + 1) !== shardId
+        );
+      });
+      return { failed, misrouted };
     } catch (error) {
       // Throttling, 5xx and network errors that outlasted the SDK's own retries: retry the whole call.
-      if (isRetryable(error)) return chunk;
+      if (isRetryable(error)) return { failed: chunk, misrouted: [] };
       throw error;
     }
   }

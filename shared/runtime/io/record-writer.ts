@@ -5,6 +5,8 @@ export interface WriteOutcome {
   readonly failed: readonly OutputRecord[];
   /** PutRecords calls made, for metrics and benchmarks. */
   readonly requests: number;
+  /** Streams where a lane's record landed in another shard than its lane's: the shard list was stale. */
+  readonly misrouted?: readonly string[];
 }
 
 /**

@@ -12,6 +12,17 @@ export interface OpenShard {
  */
 export interface ShardDirectory {
   openShards(stream: string): Promise<readonly OpenShard[]>;
+  /** A shard of the stream, closed ones included: its parents and hash key range. */
+  describeShard?(stream: string, shardId: string): Promise<ShardLineage | undefined>;
+  /** Forgets what it knows of the stream's shards (a write landed in another shard than listed). */
+  invalidate?(stream: string): void;
+}
+
+export interface ShardLineage {
+  readonly shardId: string;
+  readonly parents: readonly string[];
+  readonly startingHashKey: bigint;
+  readonly endingHashKey: bigint;
 }
 
 export interface KinesisShardDirectoryOptions {
@@ -28,6 +39,29 @@ export interface KinesisShardDirectoryOptions {
 /** ListShards, cached per execution environment. */
 export class KinesisShardDirectory implements ShardDirectory {
   readonly #cache = new Map<string, { at: number; shards: Promise<readonly OpenShard[]> }>();
+  readonly #lineage = new Map<string, Map<string, ShardLineage>>();
+
+  invalidate(stream: string): void {
+    this.#cache.delete(stream);
+  }
+
+  async describeShard(stream: string, shardId: string): Promise<ShardLineage | undefined> {
+    // A shard's parents and range never change: list again only for a shard not seen yet.
+    let known = this.#lineage.get(stream);
+    if (known?.has(shardId) !== true) {
+      known = new Map();
+      for (const shard of await this.#all(`${this.options.streamPrefix ?? ''}${stream}`)) {
+        known.set(shard.ShardId ?? '', {
+          shardId: shard.ShardId ?? '',
+          parents: [shard.ParentShardId, shard.AdjacentParentShardId].filter((id): id is string => !!id),
+          startingHashKey: BigInt(shard.HashKeyRange?.StartingHashKey ?? '0'),
+          endingHashKey: BigInt(shard.HashKeyRange?.EndingHashKey ?? '0'),
+        });
+      }
+      this.#lineage.set(stream, known);
+    }
+    return known.get(shardId);
+  }
 
   constructor(readonly options: KinesisShardDirectoryOptions) {}
 
@@ -41,6 +75,14 @@ export class KinesisShardDirectory implements ShardDirectory {
   }
 
   async #list(stream: string): Promise<OpenShard[]> {
+    const shards = await this.#all(stream);
+    // A closed shard (after a split or merge) has an ending sequence number and takes no writes.
+    return shards
+      .filter((shard) => shard.SequenceNumberRange?.EndingSequenceNumber === undefined)
+      .map((shard) => ({ shardId: shard.ShardId ?? '', startingHashKey: shard.HashKeyRange?.StartingHashKey ?? '0' }));
+  }
+
+  async #all(stream: string): Promise<Shard[]> {
     const shards: Shard[] = [];
     let token: string | undefined;
     do {
@@ -50,10 +92,7 @@ export class KinesisShardDirectory implements ShardDirectory {
       shards.push(...(page.Shards ?? []));
       token = page.NextToken;
     } while (token !== undefined);
-    // A closed shard (after a split or merge) has an ending sequence number and takes no writes.
-    return shards
-      .filter((shard) => shard.SequenceNumberRange?.EndingSequenceNumber === undefined)
-      .map((shard) => ({ shardId: shard.ShardId ?? '', startingHashKey: shard.HashKeyRange?.StartingHashKey ?? '0' }));
+    return shards;
   }
 }
 

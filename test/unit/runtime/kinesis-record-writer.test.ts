@@ -112,7 +112,11 @@ describe('KinesisRecordWriter', () => {
     // Prepare: lane x's first record fails twice; lane y and the loose record go through at once.
     const { client, calls } = scriptedClient((call, entries) => entries.map((e) => e === 'x1' && call <= 2));
     const writer = new KinesisRecordWriter({ client, backoff: fastBackoff, safetyMarginMs: 0 });
-    const laned = (data: string, lane: string): OutputRecord => ({ ...out('s', data), lane });
+    // A lane is `<stream>/<shard id>`; the scripted client writes everything to shard 0.
+    const laned = (data: string, lane: string): OutputRecord => ({
+      ...out('s', data),
+      lane: `${lane}/shardId-000000000000`,
+    });
 
     // Act
     const outcome = await writer.write(
@@ -128,10 +132,28 @@ describe('KinesisRecordWriter', () => {
   it('gives back the rest of a lane when its head cannot be written in time', async () => {
     const { client } = scriptedClient((_, entries) => entries.map((e) => e === 'x1'));
     const writer = new KinesisRecordWriter({ client, backoff: { baseMs: 50, capMs: 50 }, safetyMarginMs: 0 });
-    const laned = (data: string): OutputRecord => ({ ...out('s', data), lane: 'x' });
+    const laned = (data: string): OutputRecord => ({ ...out('s', data), lane: 's/shardId-000000000000' });
 
     const outcome = await writer.write([laned('x1'), laned('x2'), laned('x3')], Date.now() + 120);
 
     expect(outcome.failed.map((r) => r.data)).toEqual(['x1', 'x2', 'x3']);
+  });
+
+  it('stops a lane whose record landed in another shard than its own (a stale shard list), and says so', async () => {
+    // Prepare: the client writes everything to shard 0; lane b is meant for shard 1.
+    const { client, calls } = scriptedClient((_, entries) => entries.map(() => false));
+    const writer = new KinesisRecordWriter({ client, backoff: fastBackoff, safetyMarginMs: 0 });
+    const laned = (data: string, shard: string): OutputRecord => ({ ...out('s', data), lane: `s/${shard}` });
+
+    // Act
+    const outcome = await writer.write(
+      [laned('a1', 'shardId-000000000000'), laned('b1', 'shardId-000000000001'), laned('b2', 'shardId-000000000001')],
+      Date.now() + 10_000,
+    );
+
+    // Assess: b1 was written where its consumer drops it; b2 is never sent; both are reported.
+    expect(calls.map((c) => c.keys)).toEqual([['a1', 'b1']]);
+    expect(outcome.failed.map((r) => r.data)).toEqual(['b1', 'b2']);
+    expect(outcome.misrouted).toEqual(['s']);
   });
 });

@@ -57,9 +57,10 @@ describe('shuffle packs', () => {
     expect(lane.map((p) => parse(p.data).wm)).toEqual([...lane.slice(1).map(() => undefined), 5000]);
     // The other two shards get the watermark alone: every shard must hear from every channel.
     const others = packs.filter((p) => !lane.includes(p));
+    // Each pack names the shard it was packed for: a consumer drops one a stale shard list misrouted.
     expect(others.map((p) => parse(p.data))).toEqual([
-      { ch: 'from-src/shard-0', e: [], wm: 5000, n: 2 },
-      { ch: 'from-src/shard-0', e: [], wm: 5000, n: 2 },
+      { ch: 'from-src/shard-0', d: 'shardId-000000000001', e: [], wm: 5000, n: 2 },
+      { ch: 'from-src/shard-0', d: 'shardId-000000000002', e: [], wm: 5000, n: 2 },
     ]);
     expect(others.map((p) => p.origin)).toEqual(['119', '119']);
   });
