@@ -3,6 +3,7 @@ import { RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
 import { correlationIdOf, type InputRecord, type OutputRecord } from './records.js';
 import type { StageProgram } from './stage-program.js';
+import { UpstreamTraces } from './upstream-traces.js';
 import type { WatermarkRecord } from './watermark-records.js';
 
 /** Counts of one batch. Conservation: every input record is written, filtered or dead-lettered at least once per branch. */
@@ -28,6 +29,8 @@ export interface ProcessedBatch {
   readonly endOfInput: boolean;
   /** Watermark records, in arrival order. */
   readonly watermarks: WatermarkRecord[];
+  /** X-Ray trace ids of the invocations that wrote the batch's shuffle packs. */
+  readonly upstreamTraces: readonly string[];
 }
 
 export interface BatchContext {
@@ -88,6 +91,7 @@ export function processBatch(
     counts.deadLettered += 1;
   };
 
+  const traces = new UpstreamTraces();
   for (const record of records) {
     const origin = record.position.sequenceNumber;
     let decoded: readonly Decoded[];
@@ -99,6 +103,7 @@ export function processBatch(
       deadLetter(record, error);
       continue;
     }
+    traces.addAll(decoded);
     for (const item of decoded) {
       if (item.kind === 'end-of-input') {
         endOfInput = true;
@@ -133,6 +138,7 @@ export function processBatch(
     counts,
     endOfInput,
     watermarks,
+    upstreamTraces: traces.list(),
     ...(maxEventTime !== undefined && { maxEventTime }),
   };
 }

@@ -14,6 +14,8 @@ export interface ChannelPosition {
   readonly position: string;
   /** The shard the producer meant the envelope's pack for. */
   readonly dest?: string;
+  /** The X-Ray trace id of the invocation that wrote the envelope's pack. */
+  readonly trace?: string;
 }
 
 /** What an input record holds: data for the operators, or a control record that carries time. */
@@ -130,7 +132,12 @@ export function shuffleDecoder(keyBy: { readonly name: string; readonly stream: 
         items.push({
           kind: 'data',
           element: elementOf(envelope),
-          from: { channel: json.ch, position: envelope.q, ...(typeof json.d === 'string' && { dest: json.d }) },
+          from: {
+            channel: json.ch,
+            position: envelope.q,
+            ...(typeof json.d === 'string' && { dest: json.d }),
+            ...(typeof json.tr === 'string' && { trace: json.tr }),
+          },
           record: envelopeRecord(record, envelope),
         });
       }

@@ -95,6 +95,7 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     pipeline,
     stageId,
     writer,
+    traceId: () => tracer.getRootXrayTraceId(),
     ...(shards !== undefined && { shards }),
     ...(store !== undefined && { store }),
   });
@@ -149,6 +150,11 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     tracer.putAnnotation('pipeline', pipeline.name);
     tracer.putAnnotation('stage', stageId);
     if (first !== undefined) tracer.putAnnotation('shard', first.shardId);
+    // The traces of the invocations that wrote this batch: the stage before, one hop back.
+    if (report.upstreamTraces !== undefined) {
+      tracer.putAnnotation('upstreamTrace', report.upstreamTraces[0] ?? '');
+      tracer.putMetadata('upstreamTraces', report.upstreamTraces);
+    }
     tracer.putMetadata('inputPositions', {
       first: first?.sequenceNumber,
       last: records.at(-1)?.position.sequenceNumber,

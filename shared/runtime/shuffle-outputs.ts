@@ -20,6 +20,8 @@ export class ShuffleOutputs {
     private readonly directory: ShardDirectory,
     private readonly watermarks: WatermarkEmitter,
     private readonly maxPackBytes?: number,
+    /** The current invocation's X-Ray trace id, if tracing is on. */
+    private readonly traceId: () => string | undefined = () => undefined,
   ) {
     this.#shuffleStreams = new Set(
       plan.streams.filter((s) => s.role === 'shuffle' && stage.outputs.includes(s.name)).map((s) => s.name),
@@ -50,6 +52,7 @@ export class ShuffleOutputs {
     const packs = packShuffleOutputs(ordered, {
       channel: channelId(this.stage.id, inputShardId),
       parents,
+      ...(this.traceId() !== undefined && { trace: this.traceId() }),
       shards,
       lastOrigin,
       ...(this.maxPackBytes !== undefined && { maxPackBytes: this.maxPackBytes }),

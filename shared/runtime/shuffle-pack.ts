@@ -17,6 +17,8 @@ export interface ShufflePack {
   readonly ch: string;
   /** The envelopes, in position order, each with its position `q`. */
   readonly e: readonly PackedEnvelope[];
+  /** The X-Ray trace id of the invocation that wrote the pack, when tracing is on. */
+  readonly tr?: string;
   /** The channel's watermark after these envelopes; only on streams whose consumer keeps state. */
   readonly wm?: number;
   /** With `wm`: how many channels the producer has (its input stream's open shards). */
@@ -106,6 +108,8 @@ export interface PackOptions {
   readonly lastOrigin: string;
   /** Channels the producing channel continues (after a reshard of its input), retired downstream. */
   readonly parents?: readonly string[];
+  /** The producing invocation's X-Ray trace id, so that the consumer's trace can name it. */
+  readonly trace?: string;
   /** @default MAX_RECORD_BYTES */
   readonly maxPackBytes?: number;
 }
@@ -145,9 +149,10 @@ export function packShuffleOutputs(outputs: readonly ShuffleOutput[], options: P
   const records: OutputRecord[] = [];
   const parents =
     options.parents !== undefined && options.parents.length > 0 ? `,"p":${JSON.stringify(options.parents)}` : '';
+  const trace = options.trace !== undefined ? `,"tr":${JSON.stringify(options.trace)}` : '';
   const partitionKey = options.channel.slice(-256);
   for (const [lane, { stream, shard, envelopes }] of lanes) {
-    const head = `{"ch":${JSON.stringify(options.channel)},"d":${JSON.stringify(shard.shardId)}${parents},"e":[`;
+    const head = `{"ch":${JSON.stringify(options.channel)},"d":${JSON.stringify(shard.shardId)}${parents}${trace},"e":[`;
     const tail = watermark?.streams.includes(stream) ? `],"wm":${watermark.value},"n":${watermark.channels}}` : ']}';
     const budget = maxBytes - Buffer.byteLength(partitionKey) - Buffer.byteLength(head) - Buffer.byteLength(tail);
     let parts: string[] = [];

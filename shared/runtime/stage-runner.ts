@@ -15,6 +15,7 @@ import type { InputRecord, OutputRecord } from './records.js';
 import { ShuffleOutputs } from './shuffle-outputs.js';
 import type { AppliedPositions } from './shuffle-pack.js';
 import { compileChildren, compileStage, type StageProgram } from './stage-program.js';
+import { UpstreamTraces } from './upstream-traces.js';
 import { WatermarkEmitter } from './watermark-emitter.js';
 import { END_OF_TIME } from './watermark-records.js';
 import { type WindowBatchSink, WindowStage } from './window-stage.js';
@@ -30,6 +31,8 @@ export interface StageRunnerOptions {
   readonly now?: () => number;
   /** Largest shuffle pack, in bytes (shuffle-pack.ts). @default Kinesis' 1 MiB record limit */
   readonly maxPackBytes?: number;
+  /** The current invocation's X-Ray trace id, written into packs so the next stage's trace names it. */
+  readonly traceId?: () => string | undefined;
 }
 
 export interface BatchReport extends BatchCounts {
@@ -45,6 +48,8 @@ export interface BatchReport extends BatchCounts {
   readonly late?: number;
   /** Windowed stages: records an earlier attempt had already applied, skipped. */
   readonly duplicates?: number;
+  /** X-Ray trace ids of the invocations that wrote this batch's shuffle packs (at most 50). */
+  readonly upstreamTraces?: readonly string[];
   /** Windowed stages: DynamoDB requests (reads and writes) the batch made. */
   readonly stateRequests?: number;
   readonly deadLetters: readonly DeadLetterEnvelope[];
@@ -111,6 +116,7 @@ export class StageRunner {
       shards,
       new WatermarkEmitter(plan, stage, shards),
       options.maxPackBytes,
+      options.traceId,
     );
     this.#pipeline = options.pipeline;
     const window = options.pipeline.graph.children(input.name).find((node) => node.kind === 'window');
@@ -197,10 +203,12 @@ export class StageRunner {
     const outputs: OutputRecord[] = [];
     const deadLetters: DeadLetterEnvelope[] = [];
     const counts = { recordsIn: 0, recordsOut: 0, filtered: 0, deadLettered: 0 };
+    const traces = new UpstreamTraces();
     const decoded = records.map((record) => {
       try {
         const items = this.program.decode(record);
         for (const item of items) if (item.kind === 'data') counts.recordsIn += 1;
+        traces.addAll(items);
         return items;
       } catch (error) {
         if (!(error instanceof RecordProcessingError)) throw error;
@@ -264,6 +272,7 @@ export class StageRunner {
     return {
       failedSequenceNumbers: [],
       report: {
+        ...traces.report(),
         ...counts,
         failedRecords: 0,
         writeRequests: requests,
@@ -317,6 +326,7 @@ export class StageRunner {
     return {
       failedSequenceNumbers: [...failedOrigins],
       report: {
+        ...upstreamTracesOf(processed),
         ...processed.counts,
         failedRecords: failedOrigins.size,
         writeRequests: outcome.requests,
@@ -326,6 +336,10 @@ export class StageRunner {
       },
     };
   }
+}
+
+function upstreamTracesOf(processed: ProcessedBatch): { upstreamTraces?: readonly string[] } {
+  return processed.upstreamTraces.length > 0 ? { upstreamTraces: processed.upstreamTraces } : {};
 }
 
 /** Records per logical stream. */
