@@ -22,7 +22,7 @@ program
   .requiredOption('-i, --input <stream=file>', 'feed a JSON-lines file into a source stream (repeatable)', streamFile)
   .option(
     '-o, --output <stream=file>',
-    'write a stream (sink, shuffle or dead-letter) to a JSON-lines file (repeatable)',
+    'write a stream (sink, shuffle or dead-letter), or the dead-letter queue, to a JSON-lines file (repeatable)',
     streamFile,
   )
   .option('--endpoint <url>', 'use a running Kinesis endpoint (LocalStack) instead of the embedded emulators')

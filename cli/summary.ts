@@ -69,9 +69,10 @@ export function formatSummary(summary: RunSummary, maxDeadLetters = 10): string 
   );
   if (summary.deadLetters.length > 0) {
     lines.push('');
-    lines.push(
-      `dead letters (${summary.deadLetters.length}, in stream ${summary.pipeline}-dead-letters or as configured):`,
-    );
+    const to = summary.deadLetter ?? { kind: 'stream', name: `${summary.pipeline}-dead-letters` };
+    const where =
+      to.kind === 'queue' ? `in queue ${to.name}, kept in process locally (no SQS emulator)` : `in stream ${to.name}`;
+    lines.push(`dead letters (${summary.deadLetters.length}, ${where}):`);
     for (const { envelope, origin } of summary.deadLetters.slice(0, maxDeadLetters)) {
       const where = origin === undefined ? envelope.correlationId : `${origin.file}:${origin.line}`;
       lines.push(`  ${where}: ${envelope.error.reason} in ${envelope.error.operator}: ${envelope.error.message}`);

@@ -14,9 +14,10 @@ import { Construct } from 'constructs';
 import type { Pipeline, PipelinePlan, StreamRole } from '../shared/index.js';
 import { stageSecrets } from '../shared/operators/secrets.js';
 import { processingTimeInputs } from '../shared/runtime/idleness.js';
-import { grantStreamWrite, PRODUCER_ACTIONS } from './grants.js';
+import { DEAD_LETTER_QUEUE_URL_ENV } from '../shared/runtime/io/sqs-dead-letter-sink.js';
+import { grantQueueSend, grantStreamWrite, PRODUCER_ACTIONS } from './grants.js';
 import { IdlenessFunction } from './idleness-function.js';
-import { acceptFailureQueueWithoutDlq } from './nag.js';
+import { acceptDeadLetterQueueWithoutDlq, acceptFailureQueueWithoutDlq } from './nag.js';
 import { deploymentName } from './names.js';
 import { DEFAULT_ITERATOR_AGE_THRESHOLD, PipelineObservability, validateAlarmOptions } from './observability.js';
 import { DEFAULT_HANDLER_ENTRY } from './paths.js';
@@ -37,6 +38,8 @@ const MIN_TIMEOUT_SECONDS = 1;
 const MAX_TIMEOUT_SECONDS = 900;
 /** SQS keeps messages at most 14 days: the longest time an operator has to look at a failed batch. */
 const FAILURE_QUEUE_RETENTION = Duration.days(14);
+/** Standard SQS queue names: 1-80 characters of letters, digits, `_` and `-`. */
+const QUEUE_NAME = /^[a-zA-Z0-9_-]{1,80}$/;
 
 export interface EddyPipelineProps {
   /** The pipeline to deploy. */
@@ -151,7 +154,8 @@ export interface EddyPipelineProps {
 /**
  * Deploys a pipeline: one Kinesis stream per stream of its plan, and per stage one Lambda function
  * triggered by its input stream, allowed to read that stream and write its output streams only.
- * Batches that fail all their retries are reported to one encrypted SQS queue. When the pipeline has
+ * Batches that fail all their retries are reported to one encrypted SQS queue; dead letters go to the
+ * dead-letter stream, or to a second encrypted queue (`deadLetter: { queue: true }`). When the pipeline has
  * stateful (windowed) stages, one DynamoDB table holds their state; only those stages may use it.
  * A CloudWatch dashboard shows every stage's throughput, lag and errors, and alarms watch lag, dead
  * letters, failed batches and function errors (docs/operations.md).
@@ -171,6 +175,11 @@ export class EddyPipeline extends Construct {
   readonly functions: ReadonlyMap<string, lambda.IFunction>;
   /** Receives the metadata (shard, sequence numbers) of batches that a stage gave up on. */
   readonly failureQueue: sqs.IQueue;
+  /**
+   * Receives the dead letters (envelopes with the error and source position), when the pipeline
+   * sends them to a queue (`deadLetter: { queue: true }`); undefined when they go to a stream.
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
   /** The state table of the stateful stages; undefined when every stage is stateless. */
   readonly stateTable?: dynamodb.ITableV2;
   /** The scheduled idle-shard check and clock, when a source has an `idleTimeout` or a window runs on processing time. */
@@ -212,6 +221,25 @@ export class EddyPipeline extends Construct {
     });
     acceptFailureQueueWithoutDlq(this.failureQueue);
 
+    // Dead letters to a queue: encrypted as the failure queue is, TLS only, 14 days; the stages may
+    // only SendMessage to it (SendMessageBatch included), and learn its URL from their environment.
+    const deadLetterQueue =
+      settings.deadLetterQueueName === undefined
+        ? undefined
+        : new sqs.Queue(this, 'DeadLetters', {
+            queueName: settings.deadLetterQueueName,
+            retentionPeriod: FAILURE_QUEUE_RETENTION,
+            enforceSSL: true,
+            removalPolicy: settings.removalPolicy,
+            ...(props.encryptionKey === undefined
+              ? { encryption: sqs.QueueEncryption.SQS_MANAGED }
+              : { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }),
+          });
+    if (deadLetterQueue !== undefined) {
+      acceptDeadLetterQueueWithoutDlq(deadLetterQueue);
+      this.deadLetterQueue = deadLetterQueue;
+    }
+
     const stateTable =
       settings.stateTableName === undefined
         ? undefined
@@ -243,12 +271,18 @@ export class EddyPipeline extends Construct {
         timeout: settings.timeout,
         logRetention: settings.logRetention,
         removalPolicy: settings.removalPolicy,
-        ...(state !== undefined && { environment: { EDDY_STATE_TABLE: state.table.tableName } }),
+        ...((state !== undefined || deadLetterQueue !== undefined) && {
+          environment: {
+            ...(state !== undefined && { EDDY_STATE_TABLE: state.table.tableName }),
+            ...(deadLetterQueue !== undefined && { [DEAD_LETTER_QUEUE_URL_ENV]: deadLetterQueue.queueUrl }),
+          },
+        }),
         ...startingPositionOf(stage, this.plan, settings),
         generation: settings.stateGeneration,
         ...(secrets.length > 0 && { secrets }),
       });
       state?.grantStateAccess(stageFunction.function);
+      if (deadLetterQueue !== undefined) grantQueueSend(deadLetterQueue, stageFunction.function);
       stages.set(stage.id, stageFunction);
     }
     this.#stages = stages;
@@ -278,6 +312,7 @@ export class EddyPipeline extends Construct {
       streams: this.streams,
       functions: this.functions,
       failureQueue: this.failureQueue,
+      ...(deadLetterQueue !== undefined && { deadLetterQueue }),
       ...(this.idleness !== undefined && { idlenessFunction: this.idleness.function }),
       iteratorAgeAlarmThreshold: settings.iteratorAgeAlarmThreshold,
       ...(props.alarmTopic !== undefined && { alarmTopic: props.alarmTopic }),
@@ -310,6 +345,15 @@ export class EddyPipeline extends Construct {
     return this.#streamOfRole(sinkName, ['sink', 'side-output', 'dead-letter'], 'grantReadFromSink').grantRead(grantee);
   }
 
+  /**
+   * Lets an operator's tool read the dead letters: the dead-letter stream's records, or the
+   * dead-letter queue's messages (receive, delete, and decrypt with a customer managed key).
+   */
+  grantReadDeadLetters(grantee: iam.IGrantable): iam.Grant {
+    if (this.deadLetterQueue !== undefined) return this.deadLetterQueue.grantConsumeMessages(grantee);
+    return this.grantReadFromSink(this.plan.deadLetter.name, grantee);
+  }
+
   #streamOfRole(name: string, roles: readonly StreamRole[], method: string): kinesis.IStream {
     const spec = this.#streams.specs.get(name);
     if (spec === undefined || !roles.includes(spec.role)) {
@@ -334,6 +378,12 @@ export class EddyPipeline extends Construct {
       new CfnOutput(stream, 'NameOutput', { value: stream.streamName, description: `Name of the ${what}` });
       new CfnOutput(stream, 'ArnOutput', { value: stream.streamArn, description: `ARN of the ${what}` });
     }
+    if (this.deadLetterQueue !== undefined) {
+      new CfnOutput(this, 'DeadLetterQueueUrl', {
+        value: this.deadLetterQueue.queueUrl,
+        description: `Queue of the dead letters of pipeline '${this.plan.pipeline}'`,
+      });
+    }
     new CfnOutput(this, 'FailedBatchesQueueUrl', {
       value: this.failureQueue.queueUrl,
       description: `Queue of batches pipeline '${this.plan.pipeline}' gave up on`,
@@ -354,6 +404,8 @@ interface ResolvedSettings {
   readonly streamNamePrefix: string;
   /** Physical name of the state table; undefined when the plan has none. */
   readonly stateTableName: string | undefined;
+  /** Physical name of the dead-letter queue; undefined when dead letters go to a stream. */
+  readonly deadLetterQueueName: string | undefined;
   readonly shards: Readonly<Record<string, number>>;
   readonly retentionPeriod: Duration;
   readonly memorySize: number;
@@ -380,6 +432,13 @@ function resolveSettings(scope: Construct, props: EddyPipelineProps): ResolvedSe
   if (stateTableName !== undefined) {
     validateStateTableName(stateTableName);
     validateStateTableKey(scope, props.encryptionKey);
+  }
+  const deadLetterQueueName = plan.deadLetter.kind === 'queue' ? streamNamePrefix + plan.deadLetter.name : undefined;
+  if (deadLetterQueueName !== undefined && !QUEUE_NAME.test(deadLetterQueueName)) {
+    throw new Error(
+      `the dead-letter queue's name '${deadLetterQueueName}' (streamNamePrefix + deadLetter.name) is not a valid ` +
+        "SQS queue name: use 1-80 characters of letters, digits, '_' and '-' (no '.') in streamNamePrefix and deadLetter.name",
+    );
   }
   const orphan = plan.stages.find((stage) => stage.stateful && stateTableName === undefined);
   if (orphan !== undefined) {
@@ -422,6 +481,7 @@ function resolveSettings(scope: Construct, props: EddyPipelineProps): ResolvedSe
     handlerEntry: existingFile(props.handlerEntry ?? DEFAULT_HANDLER_ENTRY, 'handlerEntry'),
     streamNamePrefix,
     stateTableName,
+    deadLetterQueueName,
     shards,
     retentionPeriod,
     memorySize,

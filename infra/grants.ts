@@ -57,14 +57,21 @@ export class FailureQueueDestination implements lambda.IEventSourceDlq {
   }
 
   bind(_target: lambda.IEventSourceMapping, targetHandler: lambda.IFunction): lambda.DlqDestinationConfig {
-    iam.Grant.addToPrincipal({
-      grantee: targetHandler,
-      actions: ['sqs:SendMessage'],
-      resourceArns: [this.#queue.queueArn],
-    });
-    this.#queue.encryptionMasterKey?.grant(targetHandler, ...QUEUE_KEY_ACTIONS);
+    grantQueueSend(this.#queue, targetHandler);
     return { destination: this.#queue.queueArn };
   }
+}
+
+/**
+ * Lets a principal send to a queue and nothing else: `sqs:SendMessage` on the queue's ARN (which
+ * also allows SendMessageBatch, as the dead-letter queue's sink sends), and with a customer managed
+ * key {@link QUEUE_KEY_ACTIONS} on it. CDK's `grantSendMessages` adds `sqs:GetQueueAttributes` and
+ * `sqs:GetQueueUrl`, and with a key `kms:Encrypt`, `kms:ReEncrypt*` and `kms:GenerateDataKey*`.
+ */
+export function grantQueueSend(queue: sqs.IQueue, grantee: iam.IGrantable): iam.Grant {
+  const grant = iam.Grant.addToPrincipal({ grantee, actions: ['sqs:SendMessage'], resourceArns: [queue.queueArn] });
+  const key = queue.encryptionMasterKey;
+  return key === undefined ? grant : grant.combine(key.grant(grantee, ...QUEUE_KEY_ACTIONS));
 }
 
 /**

@@ -28,6 +28,12 @@ export const NagReasons = {
     'source mappings, which send it the position of every batch they gave up on. Nothing consumes it ' +
     'automatically, so no receive count could move a message on to a further queue; operators read it ' +
     'by hand (docs/operations.md) within its 14-day retention, and an alarm fires when it holds a message.',
+  /** AwsSolutions-SQS3 on the dead-letter queue (a pipeline with `deadLetter: { queue: true }`). */
+  deadLetterQueue:
+    'This queue is itself a dead-letter queue: the stages send it the records they could not process, each ' +
+    'with its error and source position. Nothing consumes it automatically, so no receive count could move ' +
+    'a message on to a further queue; operators read it (docs/operations.md, "Dead letters") within its ' +
+    '14-day retention, and an alarm fires while it holds a message.',
   /** AwsSolutions-KDS3 on every stream, only when the deployer gives a customer managed key. */
   customerKey:
     'The stream uses the customer managed key the deployer chose with the encryptionKey option, to ' +
@@ -61,6 +67,13 @@ export function acceptRuntime(fn: lambda.Function): void {
 export function acceptFailureQueueWithoutDlq(queue: IConstruct): void {
   NagSuppressions.addResourceSuppressions(cfnResource(queue), [
     { id: 'AwsSolutions-SQS3', reason: NagReasons.failureQueue },
+  ]);
+}
+
+/** Accepts AwsSolutions-SQS3 (no dead-letter queue) on the pipeline's dead-letter queue, itself one. */
+export function acceptDeadLetterQueueWithoutDlq(queue: IConstruct): void {
+  NagSuppressions.addResourceSuppressions(cfnResource(queue), [
+    { id: 'AwsSolutions-SQS3', reason: NagReasons.deadLetterQueue },
   ]);
 }
 

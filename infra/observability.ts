@@ -64,6 +64,8 @@ export interface PipelineObservabilityProps {
   /** Stage functions by stage id. */
   readonly functions: ReadonlyMap<string, lambda.IFunction>;
   readonly failureQueue: sqs.IQueue;
+  /** The queue dead letters go to, when the plan sends them to a queue (`plan.deadLetter.kind === 'queue'`). */
+  readonly deadLetterQueue?: sqs.IQueue;
   /** The scheduled idle-shard check, when there is one: its errors are alarmed too. */
   readonly idlenessFunction?: lambda.IFunction;
   readonly iteratorAgeAlarmThreshold: Duration;
@@ -83,8 +85,8 @@ export interface PipelineObservabilityProps {
  * and write throttling of the stage's output streams.
  *
  * Alarms: per stage, IteratorAge above the threshold for {@link ITERATOR_AGE_ALARM_MINUTES} minutes
- * and any function error; for the pipeline, any record on the dead-letter stream, any message in the
- * failure queue, and any error of the idle-shard check. Each notifies `alarmTopic`, or a topic
+ * and any function error; for the pipeline, any record on the dead-letter stream (or any message
+ * visible in the dead-letter queue), any message in the failure queue, and any error of the idle-shard check. Each notifies `alarmTopic`, or a topic
  * created for `alarmEmail`, when one is given.
  */
 export class PipelineObservability extends Construct {
@@ -105,14 +107,15 @@ export class PipelineObservability extends Construct {
     if (topic !== undefined) this.alarmTopic = topic;
 
     const { plan } = props;
-    const deadLetters = this.#stream(plan.deadLetterStream);
+    const where = `${plan.deadLetter.kind} ${plan.deadLetter.name}`;
     this.#alarm('dead-letters', 'dead-letters', {
-      metric: deadLetters.metricIncomingRecords({ statistic: 'Sum', period: PERIOD }),
+      metric: this.#deadLetterMetric(),
       threshold: 0,
       evaluationPeriods: 1,
       alarmDescription:
-        `Records of pipeline '${plan.pipeline}' were dead-lettered to stream ${plan.deadLetterStream}: ` +
-        'read them for the error, operator and source position (docs/operations.md, "Dead letters").',
+        `Records of pipeline '${plan.pipeline}' were dead-lettered to ${where}: ` +
+        'read them for the error, operator and source position (docs/operations.md, "Dead letters").' +
+        (plan.deadLetter.kind === 'queue' ? ' The alarm stays on until the queue is empty.' : ''),
     });
     this.#alarm('failed-batches', 'failed-batches', {
       metric: props.failureQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: PERIOD }),
@@ -205,21 +208,20 @@ export class PipelineObservability extends Construct {
           title: 'Dead letters',
           width: 12,
           height: GRAPH_HEIGHT,
-          left: [
-            this.#stream(plan.deadLetterStream).metricIncomingRecords({
-              statistic: 'Sum',
-              period: PERIOD,
-              label: `records to ${plan.deadLetterStream}`,
-            }),
-          ],
+          ...(plan.deadLetter.kind === 'stream'
+            ? { left: [this.#deadLetterMetric(`records to ${plan.deadLetter.name}`)] }
+            : {}),
           right: [
+            ...(plan.deadLetter.kind === 'queue'
+              ? [this.#deadLetterMetric(`dead letters in the queue ${plan.deadLetter.name}`)]
+              : []),
             this.#props.failureQueue.metricApproximateNumberOfMessagesVisible({
               statistic: 'Maximum',
               period: PERIOD,
               label: 'failed batches in the failure queue',
             }),
           ],
-          leftYAxis: { min: 0, label: 'records' },
+          ...(plan.deadLetter.kind === 'stream' && { leftYAxis: { min: 0, label: 'records' } }),
           rightYAxis: { min: 0, label: 'messages' },
         }),
         new cloudwatch.AlarmStatusWidget({
@@ -371,6 +373,29 @@ export class PipelineObservability extends Construct {
       }
     }
     return topic;
+  }
+
+  /**
+   * Dead letters: records put to the dead-letter stream per minute, or the dead-letter queue's depth
+   * (visible messages, the most in the minute).
+   */
+  #deadLetterMetric(label?: string): cloudwatch.IMetric {
+    const { plan, deadLetterQueue } = this.#props;
+    if (plan.deadLetter.kind === 'stream') {
+      return this.#stream(plan.deadLetter.name).metricIncomingRecords({
+        statistic: 'Sum',
+        period: PERIOD,
+        ...(label !== undefined && { label }),
+      });
+    }
+    if (deadLetterQueue === undefined) {
+      throw new Error(`pipeline '${plan.pipeline}' sends dead letters to a queue, but no deadLetterQueue was given`);
+    }
+    return deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      statistic: 'Maximum',
+      period: PERIOD,
+      ...(label !== undefined && { label }),
+    });
   }
 
   #stream(name: string): kinesis.IStream {

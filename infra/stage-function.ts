@@ -59,7 +59,7 @@ export interface StageFunctionProps {
   readonly streamNamePrefix: string;
   /** The stream that triggers the stage. */
   readonly inputStream: kinesis.IStream;
-  /** The streams the stage writes to, the dead-letter stream included. */
+  /** The streams the stage writes to, the dead-letter stream included (unless dead letters go to a queue). */
   readonly outputStreams: readonly kinesis.IStream[];
   /** Receives the metadata of batches that ran out of retries. */
   readonly failureQueue: sqs.IQueue;

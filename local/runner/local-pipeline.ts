@@ -6,6 +6,7 @@ import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { PipelinePlan, StageSpec } from '../../shared/dag/plan-types.js';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import { assertSecretsInEnvironment } from '../../shared/operators/secrets.js';
+import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import { IdlenessCheck } from '../../shared/runtime/idleness.js';
 import { DynamoDbWindowStore } from '../../shared/runtime/io/dynamodb-window-store.js';
 import { KinesisLatestArrival } from '../../shared/runtime/io/kinesis-latest-arrival.js';
@@ -27,6 +28,7 @@ import {
 } from '../event-source-mapping/index.js';
 import { type Generation, generationSuffix, generationTable, loadGeneration, saveGeneration } from './generations.js';
 import { localLambdaContext } from './lambda-context.js';
+import { LocalDeadLetterQueue } from './local-dead-letter-queue.js';
 import { SandboxPool } from './sandbox-pool.js';
 import { StageStats } from './stage-stats.js';
 import { ensureStream } from './stream-admin.js';
@@ -173,6 +175,11 @@ export class LocalPipeline {
   readonly shards: KinesisShardDirectory;
   /** The state store of windowed stages, when the pipeline has any. */
   store: DynamoDbWindowStore | undefined;
+  /**
+   * The local stand-in for the dead-letter SQS queue, when the pipeline sends dead letters to one
+   * (`deadLetter: { queue: true }`): an in-process sink the stages' handlers send to.
+   */
+  deadLetterQueue: LocalDeadLetterQueue | undefined;
   /** The state generation this pipeline runs (its table, its mappings). */
   generation: Generation = { generation: 0 };
   #idleTimer: NodeJS.Timeout | undefined;
@@ -253,6 +260,14 @@ export class LocalPipeline {
     await Promise.all(
       this.plan.streams.map((s) => ensureStream(this.kinesis, this.physicalName(s.name), s.shardCount)),
     );
+    if (this.plan.deadLetter.kind === 'queue') {
+      const name = this.physicalName(this.plan.deadLetter.name);
+      this.deadLetterQueue = new LocalDeadLetterQueue(
+        name,
+        options.dataDir === undefined ? undefined : join(options.dataDir, 'dead-letter-queues', `${name}.jsonl`),
+      );
+    }
+    const deadLetters = this.deadLetterQueue;
     let store: DynamoDbWindowStore | undefined;
     if (this.stateTable !== undefined && this.dynamodb !== undefined) {
       const table = this.stateTable;
@@ -284,6 +299,7 @@ export class LocalPipeline {
               writer: new KinesisRecordWriter({ client: this.kinesis, streamPrefix: this.streamPrefix }),
               shards: this.shards,
               ...(store !== undefined && { store }),
+              ...(deadLetters !== undefined && { deadLetters }),
               logger: new Logger({ serviceName: this.plan.pipeline, logLevel: options.logLevel ?? 'ERROR' }),
               metrics: new Metrics({ namespace: 'Eddy', serviceName: this.plan.pipeline }),
               onBatch: (report) => stats.add(report),
@@ -397,12 +413,15 @@ export class LocalPipeline {
       streamPrefix: this.streamPrefix,
       stateTable: this.store === undefined ? undefined : this.stateTable,
       logLevel: options.logLevel ?? 'ERROR',
+      ...(this.deadLetterQueue !== undefined && { deadLetterQueue: true }),
     };
+    const queue = this.deadLetterQueue;
     return new SandboxPool<StageSandbox>(
       () =>
         new WorkerSandbox({
           config,
           onBatch: (report) => stats.add(report),
+          ...(queue !== undefined && { onDeadLetters: (envelopes) => queue.add(envelopes) }),
           onRequests: (requests) => stats.noteRequests(requests),
         }),
       // One environment started ahead: a killed worker's batch is retried without waiting for a cold start.
@@ -496,6 +515,20 @@ export class LocalPipeline {
       }),
     );
     if (response.FailedRecordCount) throw new Error(`could not mark the end of input on ${stream}`);
+  }
+
+  /**
+   * Every dead letter so far, from the dead-letter stream or the local dead-letter queue, with when
+   * it arrived (epoch ms).
+   */
+  async readDeadLetters(): Promise<{ envelope: DeadLetterEnvelope; arrivalTime: number }[]> {
+    if (this.deadLetterQueue !== undefined) {
+      return this.deadLetterQueue.messages().map((envelope) => ({ envelope, arrivalTime: envelope.deadLetteredAt }));
+    }
+    return (await this.readStream(this.plan.deadLetter.name)).map((record) => ({
+      envelope: JSON.parse(Buffer.from(record.data).toString('utf8')) as DeadLetterEnvelope,
+      arrivalTime: record.arrivalTime,
+    }));
   }
 
   /** Every record a stream holds now. */

@@ -1,7 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
-import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import { createDynamoDbClient } from '../aws-clients.js';
 import { type Generation, loadGeneration, nextGeneration } from './generations.js';
 import { type LocalLogLevel, LocalPipeline, type SandboxMode } from './local-pipeline.js';
@@ -124,7 +123,8 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplaySumm
         }, 200);
   try {
     await local.waitUntilDrained();
-    const since = (records: readonly StoredRecord[]) => records.filter((r) => r.arrivalTime >= startedAt.getTime());
+    const since = <R extends Pick<StoredRecord, 'arrivalTime'>>(records: readonly R[]) =>
+      records.filter((r) => r.arrivalTime >= startedAt.getTime());
     const outputs = [];
     for (const output of options.outputs) {
       const records = since(await local.readStream(output.stream));
@@ -140,11 +140,7 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplaySumm
     for (const stream of plan.streams.filter((s) => s.role === 'sink')) {
       sinkRecords[stream.name] = since(await local.readStream(stream.name)).length;
     }
-    const deadLetters = since(await local.readStream(plan.deadLetterStream)).map(
-      (record): DeadLetterReport => ({
-        envelope: JSON.parse(Buffer.from(record.data).toString('utf8')) as DeadLetterEnvelope,
-      }),
-    );
+    const deadLetters = since(await local.readDeadLetters()).map(({ envelope }): DeadLetterReport => ({ envelope }));
     return {
       pipeline: plan.pipeline,
       inputRecords: taken(),
@@ -153,6 +149,7 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplaySumm
       outputs,
       sinkRecords,
       deadLetters,
+      deadLetter: plan.deadLetter,
       failedBatches: local.failedBatches,
       generation: replay,
       stateTable: local.stateTable,

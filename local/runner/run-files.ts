@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
+import type { DeadLetterDestination } from '../../shared/dag/plan-types.js';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import type { OnFailureRecord } from '../event-source-mapping/index.js';
@@ -69,6 +70,11 @@ export interface RunSummary {
   readonly outputs: readonly { readonly stream: string; readonly file: string; readonly records: number }[];
   readonly sinkRecords: Readonly<Record<string, number>>;
   readonly deadLetters: readonly DeadLetterReport[];
+  /**
+   * Where the dead letters went: the dead-letter stream, or the dead-letter queue, whose local
+   * stand-in is an in-process sink (LocalDeadLetterQueue).
+   */
+  readonly deadLetter?: DeadLetterDestination;
   readonly failedBatches: readonly OnFailureRecord[];
 }
 
@@ -93,10 +99,13 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
       );
     }
   }
+  // A dead-letter queue is written like a stream: `--output <queue name>=<file>`.
+  const queue = plan.deadLetter.kind === 'queue' ? plan.deadLetter.name : undefined;
   for (const output of options.outputs) {
-    if (!streamNames.has(output.stream)) {
+    if (!streamNames.has(output.stream) && output.stream !== queue) {
+      const known = [...streamNames, ...(queue === undefined ? [] : [`${queue} (dead-letter queue)`])];
       throw new RunOptionsError(
-        `--output ${output.stream}: no such stream in '${plan.pipeline}' (streams: ${[...streamNames].join(', ')})`,
+        `--output ${output.stream}: no such stream in '${plan.pipeline}' (streams: ${known.join(', ')})`,
       );
     }
   }
@@ -163,8 +172,13 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     options.onProgress?.(progress());
 
     const outputs = [];
+    const letters = await local.readDeadLetters();
     for (const output of options.outputs) {
-      const records = await local.readStream(output.stream);
+      // The local dead-letter queue's messages are the envelopes, one JSON line each, as the stream's records.
+      const records =
+        output.stream === queue
+          ? letters.map(({ envelope }) => ({ data: Buffer.from(JSON.stringify(envelope)) }))
+          : await local.readStream(output.stream);
       const sink = createWriteStream(output.file);
       for (const record of records) {
         if (!sink.write(`${Buffer.from(record.data).toString('utf8')}\n`)) await once(sink, 'drain');
@@ -177,8 +191,7 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     for (const stream of plan.streams.filter((s) => s.role === 'sink')) {
       sinkRecords[stream.name] = (await local.readStream(stream.name)).length;
     }
-    const deadLetters = (await local.readStream(plan.deadLetterStream)).map((record): DeadLetterReport => {
-      const envelope = JSON.parse(Buffer.from(record.data).toString('utf8')) as DeadLetterEnvelope;
+    const deadLetters = letters.map(({ envelope }): DeadLetterReport => {
       // Correlation ids are `<stream>/<shardId>/<sequenceNumber>[/<flatMap index>...]` of the source record.
       const [, shardId, sequenceNumber] = envelope.correlationId.split('/');
       const origin = origins.get(`${shardId}/${sequenceNumber}`);
@@ -192,6 +205,7 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
       outputs,
       sinkRecords,
       deadLetters,
+      deadLetter: plan.deadLetter,
       failedBatches: local.failedBatches,
     };
   } finally {

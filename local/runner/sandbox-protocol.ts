@@ -1,4 +1,5 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import type { BatchReport } from '../../shared/runtime/stage-runner.js';
 import type { LocalLogLevel } from './local-pipeline.js';
 
@@ -15,6 +16,11 @@ export interface WorkerConfig {
   /** The physical name of the state table, for stateful stages. */
   readonly stateTable: string | undefined;
   readonly logLevel: LocalLogLevel;
+  /**
+   * The pipeline sends dead letters to a queue: the worker collects each invocation's and returns
+   * them with its answer, for the parent's LocalDeadLetterQueue.
+   */
+  readonly deadLetterQueue?: boolean;
 }
 
 /** An invocation, parent to worker. */
@@ -51,8 +57,16 @@ export type WorkerMessage =
       readonly report: BatchReport | undefined;
       /** AWS requests (HTTP attempts) the invocation made. */
       readonly requests: number;
+      /** Dead letters the invocation sent to the (local) dead-letter queue. */
+      readonly deadLetters?: readonly DeadLetterEnvelope[];
     }
-  | { readonly type: 'error'; readonly id: number; readonly error: SerializedError; readonly requests: number };
+  | {
+      readonly type: 'error';
+      readonly id: number;
+      readonly error: SerializedError;
+      readonly requests: number;
+      readonly deadLetters?: readonly DeadLetterEnvelope[];
+    };
 
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {

@@ -12,6 +12,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
+import { MemoryDeadLetterSink } from '../../shared/runtime/io/dead-letter-sink.js';
 import { DynamoDbWindowStore } from '../../shared/runtime/io/dynamodb-window-store.js';
 import { KinesisRecordWriter } from '../../shared/runtime/io/kinesis-record-writer.js';
 import { KinesisShardDirectory } from '../../shared/runtime/io/shard-directory.js';
@@ -72,6 +73,8 @@ async function loadPipeline(): Promise<Pipeline> {
 }
 
 let report: BatchReport | undefined;
+/** The invocation's dead letters, when they go to a queue: the parent's local queue receives them. */
+const deadLetters = config.deadLetterQueue === true ? new MemoryDeadLetterSink() : undefined;
 
 async function init(): Promise<StageHandler> {
   const pipeline = await loadPipeline();
@@ -88,6 +91,7 @@ async function init(): Promise<StageHandler> {
     writer: new KinesisRecordWriter({ client: kinesis, streamPrefix: config.streamPrefix }),
     shards: new KinesisShardDirectory({ client: kinesis, streamPrefix: config.streamPrefix, cacheMs: 1000 }),
     ...(store !== undefined && { store }),
+    ...(deadLetters !== undefined && { deadLetters }),
     logger: new Logger({ serviceName: pipeline.name, logLevel: config.logLevel }),
     metrics: new Metrics({ namespace: 'Eddy', serviceName: pipeline.name }),
     onBatch: (batch) => {
@@ -125,17 +129,22 @@ process.on('message', (message: InvokeMessage) => {
   if (message.type !== 'invoke') return;
   requests = 0;
   report = undefined;
+  deadLetters?.letters.splice(0);
   killAfter = message.killAfterRequests;
   handler(message.event, contextOf(message)).then(
     (response) => {
       // The kill point lies past the invocation's last request: die before answering.
       if (killAfter !== undefined) die();
-      send({ type: 'result', id: message.id, response, report, requests });
+      send({ type: 'result', id: message.id, response, report, requests, ...lettersSent() });
     },
     (error: unknown) => {
       if (killAfter !== undefined) die();
-      send({ type: 'error', id: message.id, error: serializeError(error), requests });
+      send({ type: 'error', id: message.id, error: serializeError(error), requests, ...lettersSent() });
     },
   );
 });
 send({ type: 'ready' });
+
+function lettersSent() {
+  return deadLetters === undefined ? {} : { deadLetters: [...deadLetters.letters] };
+}

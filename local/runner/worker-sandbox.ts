@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import type { BatchReport } from '../../shared/runtime/stage-runner.js';
 import { deserializeError, type InvokeMessage, type WorkerConfig, type WorkerMessage } from './sandbox-protocol.js';
 
@@ -40,6 +41,8 @@ export interface WorkerSandboxOptions {
   readonly config: WorkerConfig;
   /** Each batch's report, as the in-process handler's `onBatch` gives it. */
   readonly onBatch?: (report: BatchReport) => void;
+  /** Dead letters an invocation sent to the pipeline's (local) dead-letter queue. */
+  readonly onDeadLetters?: (envelopes: readonly DeadLetterEnvelope[]) => void;
   /** AWS requests (HTTP attempts) of each invocation that answered. */
   readonly onRequests?: (requests: number) => void;
   /** How long the environment may take to start (Lambda's init phase is limited too). @default 60000 */
@@ -178,6 +181,7 @@ export class WorkerSandbox implements StageSandbox {
     this.#pending = undefined;
     clearTimeout(pending.timer);
     this.#options.onRequests?.(message.requests);
+    if (message.deadLetters !== undefined) this.#options.onDeadLetters?.(message.deadLetters);
     if (message.type === 'result') {
       if (message.report !== undefined) this.#options.onBatch?.(message.report);
       pending.resolve(message.response);

@@ -35,6 +35,9 @@ export function toMermaid(graph: PipelineGraph, plan: PipelinePlan): string {
       `  ${id(`stream_${stream.name}`)}[("${stream.name}<br/>${stream.role}, ${stream.shardCount} shard(s)")]`,
     );
   }
+  if (plan.deadLetter.kind === 'queue') {
+    lines.push(`  ${id(`queue_${plan.deadLetter.name}`)}[/"${plan.deadLetter.name}<br/>dead-letter SQS queue"/]`);
+  }
   for (const stage of plan.stages) {
     lines.push(`  subgraph ${id(stage.id)}["λ ${stage.id}"]`);
     for (const name of stage.nodes.slice(1)) {
@@ -53,7 +56,7 @@ export function toMermaid(graph: PipelineGraph, plan: PipelinePlan): string {
       const label = node.kind === 'keyBy' ? `|${node.name}|` : '';
       lines.push(`  ${from} -->${label} ${entry(name)}`);
     }
-    lines.push(`  ${id(stage.id)} -. errors .-> ${id(`stream_${plan.deadLetterStream}`)}`);
+    lines.push(`  ${id(stage.id)} -. errors .-> ${id(`${plan.deadLetter.kind}_${plan.deadLetter.name}`)}`);
   }
   return lines.join('\n');
 }

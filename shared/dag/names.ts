@@ -12,6 +12,21 @@ const PIPELINE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9-]{0,39}$/;
 /** Operator names appear in log lines, metrics dimensions and generated stream names. */
 const OPERATOR_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
+/**
+ * Standard SQS queue names: 1-80 characters of `[a-zA-Z0-9_-]` (SQS API reference, CreateQueue).
+ * FIFO queues (`.fifo`) are not accepted: dead letters need no order and FIFO throughput is lower.
+ */
+const QUEUE_NAME = /^[a-zA-Z0-9_-]{1,80}$/;
+
+export function assertQueueName(name: unknown, option: string): asserts name is string {
+  if (typeof name !== 'string' || !QUEUE_NAME.test(name)) {
+    const fifo = typeof name === 'string' && name.endsWith('.fifo') ? ' (FIFO queues are not supported)' : '';
+    throw new PipelineDefinitionError(
+      `${option}: invalid SQS queue name ${JSON.stringify(name)}: use 1-80 characters of letters, digits, '_' and '-'${fifo}`,
+    );
+  }
+}
+
 export function assertStreamName(name: unknown, operator: string): asserts name is string {
   if (typeof name !== 'string' || !STREAM_NAME.test(name)) {
     throw new PipelineDefinitionError(

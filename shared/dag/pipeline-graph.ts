@@ -1,14 +1,36 @@
 import { PipelineDefinitionError } from './errors.js';
 import { type OperatorKind, type PipelineNode, streamsWrittenBy } from './graph.js';
-import { assertOperatorName, assertPipelineName, assertStreamName } from './names.js';
-import type { EventSourceSettings } from './plan-types.js';
+import { assertOperatorName, assertPipelineName, assertQueueName, assertStreamName } from './names.js';
+import type { DeadLetterDestination, EventSourceSettings } from './plan-types.js';
+
+/** Where records a stage could not process go (docs/reliability.md, "Dead letters"). */
+export interface DeadLetterOptions {
+  /**
+   * Send dead letters to an SQS queue (encrypted, TLS only, kept 14 days) instead of a Kinesis
+   * stream: no dead-letter stream is created, and each stage may only SendMessage to the queue.
+   * @default false: the pipeline's dead-letter stream
+   */
+  readonly queue?: boolean;
+  /**
+   * The queue's (or, without `queue`, the stream's) name, before any deployment prefix.
+   * @default '<pipeline>-dead-letters'
+   */
+  readonly name?: string;
+}
 
 export interface PipelineOptions {
   /**
    * Stream that receives records a stage could not process, with the error and where they came from.
+   * Excludes `deadLetter`, which says the same and more (`deadLetter: { name }`).
    * @default '<pipeline>-dead-letters'
    */
   readonly deadLetterStream?: string;
+  /**
+   * Where dead letters go: `{ queue: true }` for an SQS queue, `{ name }` to name the stream or queue.
+   * Excludes `deadLetterStream`.
+   * @default the stream `<pipeline>-dead-letters`
+   */
+  readonly deadLetter?: DeadLetterOptions;
   /** Event source mapping settings for every stage, overridable per source and keyBy. */
   readonly eventSource?: Partial<EventSourceSettings>;
   /**
@@ -29,17 +51,21 @@ export class PipelineGraph {
   readonly #streams = new Map<string, string>();
   readonly #counters = new Map<OperatorKind, number>();
 
+  /** Where dead letters go, as the plan says. */
+  readonly deadLetter: DeadLetterDestination;
+
   constructor(
     readonly name: string,
     readonly options: PipelineOptions = {},
   ) {
     assertPipelineName(name);
-    assertStreamName(this.deadLetterStream, `pipeline ${name}`);
-    this.#streams.set(this.deadLetterStream, 'the dead-letter stream');
+    this.deadLetter = resolveDeadLetter(name, options);
+    if (this.deadLetter.kind === 'stream') this.#streams.set(this.deadLetter.name, 'the dead-letter stream');
   }
 
-  get deadLetterStream(): string {
-    return this.options.deadLetterStream ?? `${this.name}-dead-letters`;
+  /** The dead-letter stream; undefined when dead letters go to a queue. */
+  get deadLetterStream(): string | undefined {
+    return this.deadLetter.kind === 'stream' ? this.deadLetter.name : undefined;
   }
 
   /** The name a node gets when the user gives none: `<kind>-<n>`, counted per kind. */
@@ -103,6 +129,33 @@ export class PipelineGraph {
     }
     this.#streams.set(stream, label);
   }
+}
+
+/** Validates the dead-letter options: one of `deadLetterStream` and `deadLetter`, and a valid name for its kind. */
+function resolveDeadLetter(pipeline: string, options: PipelineOptions): DeadLetterDestination {
+  const where = `pipeline ${pipeline}`;
+  const option = options.deadLetter;
+  if (option !== undefined && options.deadLetterStream !== undefined) {
+    throw new PipelineDefinitionError(
+      'deadLetterStream and deadLetter exclude each other: use deadLetter: { name } to name the dead-letter stream, ' +
+        'or deadLetter: { queue: true, name } for a queue',
+      where,
+    );
+  }
+  if (option !== undefined && (typeof option !== 'object' || option === null)) {
+    throw new PipelineDefinitionError(`deadLetter must be an object ({ queue?, name? }), got ${typeof option}`, where);
+  }
+  const queue = option?.queue ?? false;
+  if (typeof queue !== 'boolean') {
+    throw new PipelineDefinitionError(`deadLetter.queue must be true or false, got ${JSON.stringify(queue)}`, where);
+  }
+  const name = option?.name ?? options.deadLetterStream ?? `${pipeline}-dead-letters`;
+  if (queue) {
+    assertQueueName(name, `${where}: deadLetter.name`);
+    return { kind: 'queue', name };
+  }
+  assertStreamName(name, `${where}: ${option === undefined ? 'deadLetterStream' : 'deadLetter.name'}`);
+  return { kind: 'stream', name };
 }
 
 /** Kinesis on-demand and provisioned streams: a stream has at least one shard; 500 is the default account quota. */

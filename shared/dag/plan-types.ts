@@ -55,7 +55,7 @@ export interface StageSpec {
   readonly input: string;
   /** Ids of the DAG nodes fused into this stage, in topological order, the input node first. */
   readonly nodes: readonly string[];
-  /** Streams this stage writes to (sinks, shuffles and the dead-letter stream). */
+  /** Streams this stage writes to (sinks, shuffles and the dead-letter stream, unless dead letters go to a queue). */
   readonly outputs: readonly string[];
   readonly eventSource: EventSourceSettings;
   /** Whether the stage keeps state (windows, joins) in the pipeline's state table. */
@@ -64,11 +64,26 @@ export interface StageSpec {
   readonly idleTimeout?: number;
 }
 
+/**
+ * Where a pipeline's dead letters go: its dead-letter Kinesis stream (a stream of role `dead-letter`
+ * in `streams` and in every stage's outputs), or an SQS queue (no such stream; docs/reliability.md).
+ */
+export interface DeadLetterDestination {
+  readonly kind: 'stream' | 'queue';
+  /** The stream's or the queue's name (before any deployment prefix). */
+  readonly name: string;
+}
+
 export interface PipelinePlan {
   readonly pipeline: string;
   readonly streams: readonly StreamSpec[];
   readonly stages: readonly StageSpec[];
-  readonly deadLetterStream: string;
+  readonly deadLetter: DeadLetterDestination;
+  /**
+   * The dead-letter stream's name, when dead letters go to a stream (`deadLetter.kind === 'stream'`).
+   * @deprecated read `deadLetter`; absent when dead letters go to a queue
+   */
+  readonly deadLetterStream?: string;
   /** The DynamoDB table of the stateful stages; absent when every stage is stateless. */
   readonly stateTable?: string;
 }

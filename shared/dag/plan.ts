@@ -19,7 +19,8 @@ export function planPipeline(graph: PipelineGraph): PipelinePlan {
     pipeline: graph.name,
     streams: planStreams(graph, stages),
     stages,
-    deadLetterStream: graph.deadLetterStream,
+    deadLetter: graph.deadLetter,
+    ...(graph.deadLetter.kind === 'stream' && { deadLetterStream: graph.deadLetter.name }),
     ...(stages.some((stage) => stage.stateful) && { stateTable: `${graph.name}-state` }),
   };
 }
@@ -58,7 +59,8 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
   }
   const outputs = [
     ...new Set([...(input.kind === 'join' ? streamsWrittenBy(input) : []), ...fused.flatMap(streamsWrittenBy)]),
-    graph.deadLetterStream,
+    // Dead letters sent to a queue leave the stage through their own door (a DeadLetterSink).
+    ...(graph.deadLetter.kind === 'stream' ? [graph.deadLetter.name] : []),
   ];
   const label = `${input.kind} '${input.name}'`;
   return {
@@ -98,13 +100,15 @@ function planStreams(graph: PipelineGraph, stages: readonly StageSpec[]): Stream
       });
     }
   }
-  streams.push({
-    name: graph.deadLetterStream,
-    role: 'dead-letter',
-    shardCount: shardsOf(undefined),
-    producers: producersOf(graph.deadLetterStream),
-    consumers: [],
-  });
+  if (graph.deadLetter.kind === 'stream') {
+    streams.push({
+      name: graph.deadLetter.name,
+      role: 'dead-letter',
+      shardCount: shardsOf(undefined),
+      producers: producersOf(graph.deadLetter.name),
+      consumers: [],
+    });
+  }
   return streams;
 }
 

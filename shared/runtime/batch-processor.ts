@@ -1,6 +1,7 @@
 import type { DeadLetterEnvelope } from './dead-letter.js';
 import { RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
+import type { DeadLetter } from './io/dead-letter-sink.js';
 import { correlationIdOf, type InputRecord, type OutputRecord } from './records.js';
 import type { StageProgram } from './stage-program.js';
 import { UpstreamTraces } from './upstream-traces.js';
@@ -22,6 +23,8 @@ export interface ProcessedBatch {
   readonly deadLetters: OutputRecord[];
   /** The dead letters' envelopes, for logging. */
   readonly failures: DeadLetterEnvelope[];
+  /** The dead letters (envelope and record together), in input order: what the stage's DeadLetterSink sends. */
+  readonly letters: DeadLetter[];
   readonly counts: BatchCounts;
   /** The highest event time among the batch's data records that had one. */
   readonly maxEventTime?: number;
@@ -35,6 +38,7 @@ export interface ProcessedBatch {
 
 export interface BatchContext {
   readonly pipeline: string;
+  /** The dead-letter stream: the `stream` of dead-letter records (the queue's name when they go to a queue). */
   readonly deadLetterStream: string;
   readonly now: () => number;
 }
@@ -46,7 +50,7 @@ export function deadLetterOf(
   record: InputRecord,
   error: RecordProcessingError,
   correlationId: string = correlationIdOf(record.position),
-): { envelope: DeadLetterEnvelope; output: OutputRecord } {
+): DeadLetter {
   const envelope: DeadLetterEnvelope = {
     pipeline: context.pipeline,
     stage: stageId,
@@ -79,6 +83,7 @@ export function processBatch(
   const outputs: OutputRecord[] = [];
   const deadLetters: OutputRecord[] = [];
   const failures: DeadLetterEnvelope[] = [];
+  const letters: DeadLetter[] = [];
   const counts: BatchCounts = { recordsIn: 0, recordsOut: 0, filtered: 0, deadLettered: 0 };
   const watermarks: WatermarkRecord[] = [];
   let maxEventTime: number | undefined;
@@ -88,6 +93,7 @@ export function processBatch(
     const letter = deadLetterOf(context, program.stage.id, record, error, correlationId);
     failures.push(letter.envelope);
     deadLetters.push(letter.output);
+    letters.push(letter);
     counts.deadLettered += 1;
   };
 
@@ -135,6 +141,7 @@ export function processBatch(
     outputs,
     deadLetters,
     failures,
+    letters,
     counts,
     endOfInput,
     watermarks,

@@ -36,15 +36,23 @@ export interface DeadLetterError {
   readonly issues?: readonly FieldIssue[];
 }
 
-/** What the dead-letter stream receives: the error, where the record came from, and its bytes. */
+/** What the dead-letter stream (or queue) receives: the error, where the record came from, and its bytes. */
 export interface DeadLetterEnvelope {
   readonly pipeline: string;
   readonly stage: string;
   readonly correlationId: string;
   readonly error: DeadLetterError;
   readonly source: RecordPosition;
-  /** The original payload, base64, so that any bytes (even invalid UTF-8) survive. */
+  /**
+   * The original payload, base64, so that any bytes (even invalid UTF-8) survive. Empty when
+   * `payloadDropped` says it was left out.
+   */
   readonly payload: string;
+  /**
+   * Set when the payload was left out to fit the destination (an SQS message holds 256 KiB): the
+   * record itself stays in its source stream at `source`, until the stream's retention ends.
+   */
+  readonly payloadDropped?: { readonly bytes: number; readonly reason: string };
   /** Epoch milliseconds. */
   readonly deadLetteredAt: number;
 }

@@ -17,10 +17,12 @@ import {
   ssmParameterSelector,
   stageSecrets,
 } from '../operators/secrets.js';
+import type { DeadLetterSink } from './io/dead-letter-sink.js';
 import { DynamoDbWindowStore } from './io/dynamodb-window-store.js';
 import { KinesisRecordWriter } from './io/kinesis-record-writer.js';
 import type { RecordWriter } from './io/record-writer.js';
 import { KinesisShardDirectory, type ShardDirectory } from './io/shard-directory.js';
+import { queueDeadLetterSinkFromEnvironment } from './io/sqs-dead-letter-sink.js';
 import type { WindowStore } from './io/window-store.js';
 import { fromKinesisEventRecord } from './kinesis-event.js';
 import { type BatchReport, StageRunner } from './stage-runner.js';
@@ -32,6 +34,11 @@ export interface LambdaStageHandlerOptions {
   readonly streamPrefix?: string;
   /** @default a KinesisRecordWriter over a default KinesisClient */
   readonly writer?: RecordWriter;
+  /**
+   * Where dead letters go. @default the writer (the dead-letter stream), or, when the pipeline sends
+   * them to a queue, SQS at the URL in EDDY_DEAD_LETTER_QUEUE_URL
+   */
+  readonly deadLetters?: DeadLetterSink;
   /** @default ListShards through the same client as the writer */
   readonly shards?: ShardDirectory;
   /** State of a windowed stage. @default the DynamoDB table named by EDDY_STATE_TABLE, for stateful stages */
@@ -91,10 +98,13 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     (stateful && table !== undefined
       ? new DynamoDbWindowStore({ client: tracer.captureAWSv3Client(new DynamoDBClient({})), tableName: table })
       : undefined);
+  const deadLetters =
+    options.deadLetters ?? queueDeadLetterSinkFromEnvironment(pipeline.plan(), (c) => tracer.captureAWSv3Client(c));
   const runner = new StageRunner({
     pipeline,
     stageId,
     writer,
+    ...(deadLetters !== undefined && { deadLetters }),
     traceId: () => tracer.getRootXrayTraceId(),
     ...(shards !== undefined && { shards }),
     ...(store !== undefined && { store }),

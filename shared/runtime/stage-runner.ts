@@ -6,8 +6,9 @@ import type { ChannelWatermarks } from './channel-watermarks.js';
 import type { DeadLetterEnvelope } from './dead-letter.js';
 import { RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
+import { type DeadLetter, type DeadLetterSink, StreamDeadLetterSink } from './io/dead-letter-sink.js';
 import type { JoinStore } from './io/join-store.js';
-import type { RecordWriter } from './io/record-writer.js';
+import type { RecordWriter, WriteOutcome } from './io/record-writer.js';
 import { type ShardDirectory, UniformShardDirectory } from './io/shard-directory.js';
 import { WatermarkConflictError, type WindowStore } from './io/window-store.js';
 import { JoinStage } from './join-stage.js';
@@ -24,6 +25,12 @@ export interface StageRunnerOptions {
   readonly pipeline: Pipeline;
   readonly stageId: string;
   readonly writer: RecordWriter;
+  /**
+   * Where dead letters go. Required when the pipeline sends them to a queue (`SqsDeadLetterSink` in
+   * Lambda, the local stack's in-process queue locally).
+   * @default the dead-letter stream, through `writer`
+   */
+  readonly deadLetters?: DeadLetterSink;
   /** Shards of the streams, for watermark records. @default the plan's shard counts */
   readonly shards?: ShardDirectory;
   /** State of windowed stages; required when the stage keeps state. */
@@ -38,9 +45,9 @@ export interface StageRunnerOptions {
 export interface BatchReport extends BatchCounts {
   /** Input records reported back as failed (their outputs could not be written in time). */
   readonly failedRecords: number;
-  /** Kinesis PutRecords calls. */
+  /** Kinesis PutRecords calls, and SendMessageBatch calls of a dead-letter queue. */
   readonly writeRequests: number;
-  /** Records written per logical stream (watermark records included). */
+  /** Records written per logical stream (watermark records included), and to the dead-letter queue by its name. */
   readonly written: Readonly<Record<string, number>>;
   /** The watermark this batch sent downstream, if any. */
   readonly watermark?: number;
@@ -89,6 +96,8 @@ export class StageRunner {
   readonly program: StageProgram;
   readonly #pipeline: Pipeline;
   readonly #writer: RecordWriter;
+  readonly #deadLetters: DeadLetterSink;
+  readonly #deadLetterTo: string;
   readonly #now: () => number;
   readonly #source: SourceNode | undefined;
   readonly #shuffle: ShuffleOutputs;
@@ -159,7 +168,43 @@ export class StageRunner {
       this.#lateOutput = input.lateOutput;
     }
     this.#writer = options.writer;
+    if (plan.deadLetter.kind === 'queue' && options.deadLetters === undefined) {
+      throw new Error(
+        `pipeline '${plan.pipeline}' sends dead letters to the queue '${plan.deadLetter.name}': give the runner a ` +
+          'dead-letter sink (in Lambda, EDDY_DEAD_LETTER_QUEUE_URL names the queue)',
+      );
+    }
+    this.#deadLetters = options.deadLetters ?? new StreamDeadLetterSink(options.writer);
+    this.#deadLetterTo = plan.deadLetter.name;
     this.#now = options.now ?? Date.now;
+  }
+
+  /** The batch's outputs and its dead letters, each through its own door, at once. */
+  async #send(
+    outputs: readonly OutputRecord[],
+    letters: readonly DeadLetter[],
+    deadline: number,
+  ): Promise<{
+    failed: OutputRecord[];
+    requests: number;
+    misrouted: readonly string[];
+    written: Record<string, number>;
+  }> {
+    const nothing: WriteOutcome = { failed: [], requests: 0 };
+    const [outcome, sent] = await Promise.all([
+      outputs.length === 0 ? nothing : this.#writer.write(outputs, deadline),
+      this.#deadLetters.send(letters, deadline),
+    ]);
+    const failed = new Set(outcome.failed);
+    const written = countByStream(outputs.filter((record) => !failed.has(record)));
+    const delivered = letters.length - sent.failed.length;
+    if (delivered > 0) written[this.#deadLetterTo] = (written[this.#deadLetterTo] ?? 0) + delivered;
+    return {
+      failed: [...outcome.failed, ...sent.failed.map((letter) => letter.output)],
+      requests: outcome.requests + sent.requests,
+      misrouted: outcome.misrouted ?? [],
+      written,
+    };
   }
 
   /**
@@ -197,11 +242,12 @@ export class StageRunner {
     const store = this.#store as WindowStore;
     const context = {
       pipeline: this.#pipeline.name,
-      deadLetterStream: this.#pipeline.graph.deadLetterStream,
+      deadLetterStream: this.#deadLetterTo,
       now: this.#now,
     };
     const outputs: OutputRecord[] = [];
     const deadLetters: DeadLetterEnvelope[] = [];
+    const letters: DeadLetter[] = [];
     const counts = { recordsIn: 0, recordsOut: 0, filtered: 0, deadLettered: 0 };
     const traces = new UpstreamTraces();
     const decoded = records.map((record) => {
@@ -236,7 +282,7 @@ export class StageRunner {
       deadLetter: (record, error, correlationId) => {
         const letter = deadLetterOf(context, this.program.stage.id, record, error, correlationId);
         deadLetters.push(letter.envelope);
-        outputs.push(letter.output);
+        letters.push(letter);
         counts.deadLettered += 1;
       },
     });
@@ -250,16 +296,13 @@ export class StageRunner {
       last.position.sequenceNumber,
       false,
     );
-    let requests = 0;
-    if (toWrite.length > 0) {
-      const written = await this.#writer.write(toWrite, deadline);
-      requests += written.requests;
-      for (const stream of written.misrouted ?? []) this.#shards.invalidate?.(stream);
-      if (written.failed.length > 0) {
-        throw new StageBatchError(
-          `${written.failed.length} output records could not be written; the batch will be retried`,
-        );
-      }
+    const sent = await this.#send(toWrite, letters, deadline);
+    const requests = sent.requests;
+    for (const stream of sent.misrouted) this.#shards.invalidate?.(stream);
+    if (sent.failed.length > 0) {
+      throw new StageBatchError(
+        `${sent.failed.length} output records or dead letters could not be written; the batch will be retried`,
+      );
     }
     await batch.commit();
     const channels = batch.channels.toRecord();
@@ -267,7 +310,7 @@ export class StageRunner {
     if (Object.keys(channels).length > 0 || Object.keys(positions).length > 0) {
       await store.saveWatermarks(this.program.stage.id, shardId, channels, batch.channelsVersion, positions);
     }
-    const written = countByStream(toWrite);
+    const written = sent.written;
     const writesAfter = store.counter.snapshot();
     return {
       failedSequenceNumbers: [],
@@ -300,7 +343,7 @@ export class StageRunner {
     if (this.#stateful !== undefined) return this.#runWindowed(this.#stateful, records, deadline);
     const processed = processBatch(this.program, records, {
       pipeline: this.#pipeline.name,
-      deadLetterStream: this.#pipeline.graph.deadLetterStream,
+      deadLetterStream: this.#deadLetterTo,
       now: this.#now,
     });
     const watermark = this.#sourceWatermark(processed);
@@ -310,19 +353,19 @@ export class StageRunner {
       last === undefined
         ? []
         : await this.#shuffle.prepare(
-            [...processed.outputs, ...processed.deadLetters],
+            processed.outputs,
             last.position.shardId,
             watermark,
             last.position.sequenceNumber,
             true,
           );
-    const outcome = toWrite.length === 0 ? { failed: [], requests: 0 } : await this.#writer.write(toWrite, deadline);
+    // Dead letters that could not be sent fail their input records as unwritten outputs do.
+    const outcome = await this.#send(toWrite, processed.letters, deadline);
     // Packs that landed in another shard than listed: the list was stale. They are reported failed,
     // so Lambda delivers their records again, packed over a fresh list; their consumer drops them.
-    for (const stream of outcome.misrouted ?? []) this.#shards.invalidate?.(stream);
+    for (const stream of outcome.misrouted) this.#shards.invalidate?.(stream);
     const failedOrigins = new Set(outcome.failed.map((record) => record.origin));
-    const failed = new Set(outcome.failed);
-    const written = countByStream(toWrite.filter((record) => !failed.has(record)));
+    const written = outcome.written;
     return {
       failedSequenceNumbers: [...failedOrigins],
       report: {

@@ -109,6 +109,8 @@ export interface LeastPrivilegeExpectations {
   readonly plan: PipelinePlan;
   readonly prefix?: string;
   readonly queueId: string;
+  /** Logical id of the dead-letter queue, when the pipeline sends dead letters to one: SendMessage on it too. */
+  readonly deadLetterQueueId?: string;
   /** Logical id of the customer managed key, when there is one. */
   readonly keyId?: string;
   /** Logical id of the state table: required when the plan has one, refused otherwise. */
@@ -122,7 +124,8 @@ export interface LeastPrivilegeExpectations {
 
 /**
  * Asserts, for every stage, that its role allows exactly: reading its input stream, PutRecords and
- * ListShards on its output streams (the dead-letter stream is one), SendMessage to the failure queue,
+ * ListShards on its output streams (the dead-letter stream is one), SendMessage to the failure queue
+ * (and to the dead-letter queue, when dead letters go to one),
  * writing its own log group, X-Ray's two tracing calls, (with a key) Decrypt and GenerateDataKey on
  * that key, and (stateful stages only) the window store's requests on the state table and its
  * fire-time index; no action with a wildcard; and nothing on any other resource.
@@ -192,8 +195,13 @@ export function expectLeastPrivilege(json: CfnTemplate, expected: LeastPrivilege
     for (const [action, resources] of pairs) {
       const service = action.split(':')[0];
       const where = `${context}: ${action}`;
-      if (service === 'sqs') expect(sorted(resources), where).toEqual([expected.queueId]);
-      else if (service === 'logs') expect(sorted(resources), where).toEqual([logGroupId]);
+      if (service === 'sqs') {
+        const queues = [
+          expected.queueId,
+          ...(expected.deadLetterQueueId === undefined ? [] : [expected.deadLetterQueueId]),
+        ];
+        expect(sorted(resources), where).toEqual(sorted(queues));
+      } else if (service === 'logs') expect(sorted(resources), where).toEqual([logGroupId]);
       else if (service === 'kms') {
         expect(expected.keyId, `${where} without a customer key`).toBeDefined();
         expect(sorted(resources), where).toEqual([expected.keyId]);

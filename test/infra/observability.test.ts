@@ -128,7 +128,7 @@ function expectObservability(
     {
       namespace: 'AWS/Kinesis',
       name: 'IncomingRecords',
-      dimensions: { StreamName: ref(streamId(plan.deadLetterStream)) },
+      dimensions: { StreamName: ref(streamId(plan.deadLetter.name)) },
       options: expect.objectContaining({ stat: 'Sum' }),
     },
     {
@@ -243,7 +243,7 @@ function expectObservability(
   expect(deadLetterAlarm?.Properties).toMatchObject({
     Namespace: 'AWS/Kinesis',
     MetricName: 'IncomingRecords',
-    Dimensions: [{ Name: 'StreamName', Value: { Ref: streamId(plan.deadLetterStream) } }],
+    Dimensions: [{ Name: 'StreamName', Value: { Ref: streamId(plan.deadLetter.name) } }],
     Statistic: 'Sum',
     ComparisonOperator: 'GreaterThanThreshold',
     Threshold: 0,

@@ -13,6 +13,7 @@ import { NagReasons, TRACING_WILDCARD_FINDING } from '../../infra/nag.js';
 import { EddyPipelineStack } from '../../infra/pipeline-stack.js';
 import type { Pipeline } from '../../shared/index.js';
 import { expectEncryptedAtRest, expectTlsOnly } from './encryption.js';
+import deadLetterQueueClicks from './fixtures/dead-letter-queue-pipeline.js';
 import sensors from './fixtures/idle-pipeline.js';
 import { expectIdlenessLeastPrivilege, expectLeastPrivilege, expectNoWildcards } from './least-privilege.js';
 import {
@@ -26,6 +27,7 @@ import {
 } from './support.js';
 
 const IDLE_ENTRY = fileURLToPath(new URL('./fixtures/idle-pipeline.ts', import.meta.url));
+const DEAD_LETTER_QUEUE_ENTRY = fileURLToPath(new URL('./fixtures/dead-letter-queue-pipeline.ts', import.meta.url));
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 
 /** What cdk-nag reported for one stack: every finding, every suppression, every rule it evaluated. */
@@ -130,6 +132,9 @@ function expectedSuppressions(
   for (const stage of plan.stages) functionSuppressions(`Stages/${stage.id}`);
   if (options.idleness) functionSuppressions('IdleShards');
   expected.set(`AwsSolutions-SQS3 ${scope}/FailedBatches/Resource`, NagReasons.failureQueue);
+  if (plan.deadLetter.kind === 'queue') {
+    expected.set(`AwsSolutions-SQS3 ${scope}/DeadLetters/Resource`, NagReasons.deadLetterQueue);
+  }
   if (options.customerKey) {
     for (const stream of plan.streams) {
       expected.set(`AwsSolutions-KDS3 ${scope}/Streams/${stream.name}/Resource`, NagReasons.customerKey);
@@ -157,11 +162,12 @@ function describeNag(get: () => Checked, expected: () => Map<string, string>): v
     const streams = resourcesOfType(get().json, 'AWS::Kinesis::Stream').length;
     const roles = resourcesOfType(get().json, 'AWS::IAM::Role').length;
     const policies = resourcesOfType(get().json, 'AWS::IAM::Policy').length;
-    // KDS1: server-side encryption of every stream; SQS2/SQS4: the queue's encryption and TLS;
+    const queues = resourcesOfType(get().json, 'AWS::SQS::Queue').length;
+    // KDS1: server-side encryption of every stream; SQS2/SQS4: the queues' encryption and TLS;
     // IAM4: managed policies of every role; IAM5: wildcards in every policy and role.
     expect(applied.get('AwsSolutions-KDS1')?.size).toBe(streams);
-    expect(applied.get('AwsSolutions-SQS2')?.size).toBe(1);
-    expect(applied.get('AwsSolutions-SQS4')?.size).toBe(1);
+    expect(applied.get('AwsSolutions-SQS2')?.size).toBe(queues);
+    expect(applied.get('AwsSolutions-SQS4')?.size).toBe(queues);
     expect(applied.get('AwsSolutions-IAM4')?.size).toBe(roles);
     expect(applied.get('AwsSolutions-IAM5')?.size).toBe(roles + policies);
     expect(applied.get('AwsSolutions-L1')?.size).toBe(resourcesOfType(get().json, 'AWS::Lambda::Function').length);
@@ -322,5 +328,50 @@ describe('security of a pipeline with an idle-shard check, a customer key and an
     expectEncryptedAtRest(checked.json, keyId);
     expectTlsOnly(checked.json);
     expect(resourcesOfType(checked.json, 'AWS::SNS::Topic')).toHaveLength(1);
+  });
+});
+
+describe('security of a pipeline with dead letters to an SQS queue and a customer key', () => {
+  let checked: Checked & { dispose: () => void };
+  let keyId: string;
+  beforeAll(() => {
+    checked = checkStack((app) => {
+      const stack = new Stack(app, 'DeadLetterQueue', { env: ENV });
+      const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      keyId = stack.getLogicalId(key.node.defaultChild as kms.CfnKey);
+      new EddyPipeline(stack, 'Pipeline', {
+        pipeline: deadLetterQueueClicks,
+        pipelineEntry: DEAD_LETTER_QUEUE_ENTRY,
+        encryptionKey: key,
+      });
+      return stack;
+    });
+  });
+  afterAll(() => checked.dispose());
+
+  describeNag(
+    () => checked,
+    () => expectedSuppressions(deadLetterQueueClicks, { customerKey: true, idleness: false }),
+  );
+
+  it('lets each stage only SendMessage to the dead-letter queue, and use the key with Decrypt and GenerateDataKey', () => {
+    const queueIds = resourcesOfType(checked.json, 'AWS::SQS::Queue').map(([id]) => id);
+    const queueId = queueIds.find((id) => id.includes('FailedBatches')) as string;
+    const deadLetterQueueId = queueIds.find((id) => id.includes('DeadLetters')) as string;
+    const tableId = onlyResourceOfType(checked.json, 'AWS::DynamoDB::GlobalTable')[0];
+    expect(queueIds).toHaveLength(2);
+    expectLeastPrivilege(checked.json, {
+      plan: deadLetterQueueClicks.plan(),
+      queueId,
+      deadLetterQueueId,
+      tableId,
+      keyId,
+    });
+    expectNoWildcards(checked.json);
+  });
+
+  it('encrypts both queues with the key, and both refuse plain HTTP', () => {
+    expectEncryptedAtRest(checked.json, keyId);
+    expectTlsOnly(checked.json);
   });
 });
