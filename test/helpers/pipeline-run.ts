@@ -21,9 +21,8 @@ export interface FaultedRunOptions
    * pipeline's to remove).
    */
   readonly directKinesisEndpoint: string;
-  /** A JSON-lines file, fed into `source`. */
-  readonly input: string;
-  readonly source: string;
+  /** JSON-lines files, each fed into its source stream. */
+  readonly inputs: readonly { readonly stream: string; readonly file: string }[];
   /** Streams to read back once drained. */
   readonly outputs: readonly string[];
   readonly drainTimeoutMs?: number;
@@ -42,14 +41,13 @@ export interface FaultedRun {
 let runs = 0;
 
 /**
- * Deploys a pipeline on running emulators under a prefix of its own, feeds a file into a source,
- * marks the end of the input, waits until every stage has drained, and reads the outputs back.
+ * Deploys a pipeline on running emulators under a prefix of its own, feeds each file into its
+ * source, marks the end of the input, waits until every stage has drained, and reads the outputs back.
  */
 export async function runPipelineWithFaults(options: FaultedRunOptions): Promise<FaultedRun> {
   runs += 1;
   const started = performance.now();
-  const { endpoint, dynamodbEndpoint, directKinesisEndpoint, input, source, outputs, drainTimeoutMs, ...rest } =
-    options;
+  const { endpoint, dynamodbEndpoint, directKinesisEndpoint, inputs, outputs, drainTimeoutMs, ...rest } = options;
   const direct = createKinesisClient(directKinesisEndpoint);
   const local = await LocalPipeline.start({
     ...rest,
@@ -58,21 +56,24 @@ export async function runPipelineWithFaults(options: FaultedRunOptions): Promise
     streamPrefix: `run${process.pid}-${runs}-`,
   });
   try {
-    const stream = local.physicalName(source);
-    const fed = await feedJsonLines(direct, stream, input);
-    // End of input on every shard of the source, after its data (LocalPipeline.endInput, past the proxy).
-    const shards = (await direct.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
-    const end = await direct.send(
-      new PutRecordsCommand({
-        StreamName: stream,
-        Records: shards.map((shard) => ({
-          PartitionKey: CONTROL_PARTITION_KEY,
-          ExplicitHashKey: shard.HashKeyRange?.StartingHashKey ?? '0',
-          Data: Buffer.from(END_OF_INPUT_DATA),
-        })),
-      }),
-    );
-    if (end.FailedRecordCount) throw new Error(`could not mark the end of input on ${stream}`);
+    let fed = 0;
+    for (const input of inputs) {
+      const stream = local.physicalName(input.stream);
+      fed += (await feedJsonLines(direct, stream, input.file)).records;
+      // End of input on every shard of the source, after its data (LocalPipeline.endInput, past the proxy).
+      const shards = (await direct.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
+      const end = await direct.send(
+        new PutRecordsCommand({
+          StreamName: stream,
+          Records: shards.map((shard) => ({
+            PartitionKey: CONTROL_PARTITION_KEY,
+            ExplicitHashKey: shard.HashKeyRange?.StartingHashKey ?? '0',
+            Data: Buffer.from(END_OF_INPUT_DATA),
+          })),
+        }),
+      );
+      if (end.FailedRecordCount) throw new Error(`could not mark the end of input on ${stream}`);
+    }
     await local.waitUntilDrained({ timeoutMs: drainTimeoutMs ?? 5 * 60_000 });
     const read = new Map<string, unknown[]>();
     for (const output of outputs) {
@@ -86,7 +87,7 @@ export async function runPipelineWithFaults(options: FaultedRunOptions): Promise
       outputs: read,
       stages: local.status(),
       failedBatches: local.failedBatches,
-      fed: fed.records,
+      fed,
       elapsedMs: performance.now() - started,
       workerKills: local.workerKills(),
     };
@@ -113,12 +114,13 @@ export function describeStages(stages: readonly StageStatus[]): string {
  * batch computation over the same file.
  */
 export async function runPageViewCounts(
-  options: Omit<FaultedRunOptions, 'pipeline' | 'source' | 'outputs'>,
+  options: Omit<FaultedRunOptions, 'pipeline' | 'inputs' | 'outputs'> & { readonly input: string },
 ): Promise<{ run: FaultedRun; comparison: WindowComparison }> {
+  const { input, ...rest } = options;
   const run = await runPipelineWithFaults({
-    ...options,
+    ...rest,
     pipeline: pageViewCounts,
-    source: 'clicks',
+    inputs: [{ stream: 'clicks', file: input }],
     outputs: [PAGE_VIEW_COUNTS_SINK, PAGE_VIEW_COUNTS_LATE],
   });
   const expected = reference(
