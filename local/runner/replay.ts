@@ -1,9 +1,8 @@
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import { createDynamoDbClient } from '../aws-clients.js';
 import { type Generation, loadGeneration, nextGeneration } from './generations.js';
 import { type LocalLogLevel, LocalPipeline, type SandboxMode } from './local-pipeline.js';
+import { writeRecordLines } from './output-file.js';
 import {
   type DeadLetterReport,
   RunOptionsError,
@@ -128,12 +127,7 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplaySumm
     const outputs = [];
     for (const output of options.outputs) {
       const records = since(await local.readStream(output.stream));
-      const sink = createWriteStream(output.file);
-      for (const record of records) {
-        if (!sink.write(`${Buffer.from(record.data).toString('utf8')}\n`)) await once(sink, 'drain');
-      }
-      sink.end();
-      await once(sink, 'finish');
+      await writeRecordLines(output.file, records);
       outputs.push({ stream: output.stream, file: output.file, records: records.length });
     }
     const sinkRecords: Record<string, number> = {};

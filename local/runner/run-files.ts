@@ -1,5 +1,3 @@
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import type { DeadLetterDestination } from '../../shared/dag/plan-types.js';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
@@ -13,6 +11,7 @@ import {
   type SandboxMode,
   type StageStatus,
 } from './local-pipeline.js';
+import { writeRecordLines } from './output-file.js';
 
 export interface StreamFile {
   readonly stream: string;
@@ -179,12 +178,7 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
         output.stream === queue
           ? letters.map(({ envelope }) => ({ data: Buffer.from(JSON.stringify(envelope)) }))
           : await local.readStream(output.stream);
-      const sink = createWriteStream(output.file);
-      for (const record of records) {
-        if (!sink.write(`${Buffer.from(record.data).toString('utf8')}\n`)) await once(sink, 'drain');
-      }
-      sink.end();
-      await once(sink, 'finish');
+      await writeRecordLines(output.file, records);
       outputs.push({ stream: output.stream, file: output.file, records: records.length });
     }
     const sinkRecords: Record<string, number> = {};

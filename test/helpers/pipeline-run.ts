@@ -1,13 +1,12 @@
-import { ListShardsCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import pageViewCounts from '../../examples/page-view-counts.js';
 import { createKinesisClient } from '../../local/aws-clients.js';
 import type { OnFailureRecord } from '../../local/event-source-mapping/index.js';
 import { feedJsonLines } from '../../local/runner/input-feeder.js';
 import { LocalPipeline, type LocalPipelineOptions, type StageStatus } from '../../local/runner/local-pipeline.js';
 import { readWholeStream } from '../../local/runner/stream-reader.js';
-import { CONTROL_PARTITION_KEY, END_OF_INPUT_DATA } from '../../shared/runtime/watermark-records.js';
 import { tumbling } from '../../shared/windows/index.js';
 import { reference, views } from '../reference/windows.js';
+import { endInputOnOpenShards } from './reshard.js';
 import { compareWindows, type WindowComparison, type WindowResult } from './window-check.js';
 
 export interface FaultedRunOptions
@@ -61,18 +60,7 @@ export async function runPipelineWithFaults(options: FaultedRunOptions): Promise
       const stream = local.physicalName(input.stream);
       fed += (await feedJsonLines(direct, stream, input.file)).records;
       // End of input on every shard of the source, after its data (LocalPipeline.endInput, past the proxy).
-      const shards = (await direct.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
-      const end = await direct.send(
-        new PutRecordsCommand({
-          StreamName: stream,
-          Records: shards.map((shard) => ({
-            PartitionKey: CONTROL_PARTITION_KEY,
-            ExplicitHashKey: shard.HashKeyRange?.StartingHashKey ?? '0',
-            Data: Buffer.from(END_OF_INPUT_DATA),
-          })),
-        }),
-      );
-      if (end.FailedRecordCount) throw new Error(`could not mark the end of input on ${stream}`);
+      await endInputOnOpenShards(direct, stream);
     }
     await local.waitUntilDrained({ timeoutMs: drainTimeoutMs ?? 5 * 60_000 });
     const read = new Map<string, unknown[]>();
