@@ -125,9 +125,9 @@ export interface KillWorkersOptions {
   /** The stages whose workers may be killed. @default every stage */
   readonly stages?: readonly string[];
   /**
-   * Until this many workers were killed, a killable invocation that follows `1 / rate` invocations
-   * without a kill is killed whatever the draw: a test that needs N kills gets them however the
-   * batches happen to be cut. @default 0
+   * Until this many workers of a stage were killed, an invocation of it that follows `1 / rate` of
+   * its invocations without a kill is killed whatever the draw: a test that needs N kills in every
+   * stage gets them however the batches happen to be cut. @default 0
    */
   readonly atLeast?: number;
 }
@@ -287,8 +287,8 @@ export class LocalPipeline {
     const workers = (options.sandboxes ?? 'in-process') === 'worker';
     const kill = options.killWorkers;
     const killRandom = seededRandom(kill?.seed ?? 1);
-    const kills = { total: 0, sinceLast: 0 };
     for (const stage of this.plan.stages) {
+      const kills = { total: 0, sinceLast: 0 };
       const stats = new StageStats(stage.id);
       const functionName = `${this.plan.pipeline}-${stage.id}`.slice(0, 64);
       const pool = workers

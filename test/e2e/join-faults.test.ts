@@ -81,10 +81,10 @@ describe('the join pipeline under faults (examples/orders-payments.ts)', () => {
         dynamodbEndpoint: emulators().dynamodbEndpoint ?? '',
         sandboxes: 'worker',
         pipelineModule,
-        killWorkers: { rate: 0.3, seed: 4, atLeast: 10 },
+        killWorkers: { rate: 0.5, seed: 4, atLeast: 4 },
       });
       expect(run.workerKills).toBeGreaterThanOrEqual(10);
-      expect(run.stages.find((s) => s.stage.id.includes('order-payment'))?.stats.sandboxKills).toBeGreaterThan(0);
+      expect(run.stages.map((s) => s.stats.sandboxKills >= 2)).toEqual([true, true, true]);
     },
     TIMEOUT_MS,
   );
