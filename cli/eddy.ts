@@ -25,6 +25,11 @@ program
     'write a stream (sink, shuffle or dead-letter), or the dead-letter queue, to a JSON-lines file (repeatable)',
     streamFile,
   )
+  .option(
+    '-t, --table <table=file>',
+    "put a JSON-lines file's rows into an external table (pipeline.table) before the run (repeatable)",
+    streamFile,
+  )
   .option('--endpoint <url>', 'use a running Kinesis endpoint (LocalStack) instead of the embedded emulators')
   .option('--prefix <prefix>', 'prefix of every stream name', '')
   .option(
@@ -48,6 +53,7 @@ program
       options: {
         input: StreamFile[];
         output?: StreamFile[];
+        table?: StreamFile[];
         endpoint?: string;
         prefix: string;
         dataDir?: string;
@@ -76,6 +82,7 @@ program
           pipeline,
           inputs: options.input,
           outputs: options.output ?? [],
+          ...(options.table !== undefined && { tables: options.table }),
           ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
           streamPrefix: options.prefix,
           logLevel: options.logLevel,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { pipeline } from '../shared/index.js';
 
 export const Order = z.object({ orderId: z.string(), customer: z.string(), amount: z.number(), ts: z.number() });

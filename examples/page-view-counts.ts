@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { pipeline } from '../shared/index.js';
 import { count, tumbling } from '../shared/windows/index.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { pipeline } from '../shared/index.js';
 
 /** A click on a web page, as the site's tracker writes it to the `clicks` stream. */

@@ -15,13 +15,15 @@ import type { Pipeline, PipelinePlan, StreamRole } from '../shared/index.js';
 import { stageSecrets } from '../shared/operators/secrets.js';
 import { processingTimeInputs } from '../shared/runtime/idleness.js';
 import { DEAD_LETTER_QUEUE_URL_ENV } from '../shared/runtime/io/sqs-dead-letter-sink.js';
+import { TABLE_NAMES_ENV } from '../shared/runtime/io/table-store.js';
 import { grantQueueSend, grantStreamWrite, PRODUCER_ACTIONS } from './grants.js';
 import { IdlenessFunction } from './idleness-function.js';
 import { acceptDeadLetterQueueWithoutDlq, acceptFailureQueueWithoutDlq } from './nag.js';
 import { deploymentName } from './names.js';
 import { DEFAULT_ITERATOR_AGE_THRESHOLD, PipelineObservability, validateAlarmOptions } from './observability.js';
 import { DEFAULT_HANDLER_ENTRY } from './paths.js';
-import { StageFunction } from './stage-function.js';
+import { PipelineTables } from './pipeline-tables.js';
+import { type AwsSdkSource, StageFunction } from './stage-function.js';
 import { PipelineStateTable, validateStateTableKey, validateStateTableName } from './state-table.js';
 import {
   PipelineStreams,
@@ -149,6 +151,25 @@ export interface EddyPipelineProps {
    * after the previous generation's mappings stopped and before this deployment.
    */
   readonly replayStartedAt?: Date;
+  /**
+   * Stages that read their input stream through an enhanced fan-out consumer of their own (a
+   * registered stream consumer: records pushed over HTTP/2 within about 70 ms, and 2 MB/s per shard
+   * for the stage alone) instead of polling it with GetRecords, which shares 2 MB/s and 5 calls/s
+   * per shard among every reader of the stream and takes about 200 ms or more. `true` for every
+   * stage, or the ids of the stages. It costs a consumer-shard hour per shard of each such input,
+   * plus every GB it reads (docs/operations.md, "Enhanced fan-out"; docs/cost.md).
+   * @default false: every stage polls its input
+   */
+  readonly enhancedFanOut?: boolean | readonly string[];
+  /**
+   * Where the functions' AWS SDK comes from: `'bundle-core'` bundles what every function uses and
+   * takes the SSM and SQS clients and unused credential providers from the Lambda runtime when
+   * needed; `'bundle'` bundles all of it (every version pinned by package-lock.json); `'runtime'`
+   * bundles none of it (the smallest bundle, the slowest module init measured). infra/stage-function.ts,
+   * AwsSdkSource; docs/operations.md, "Bundles and cold starts".
+   * @default 'bundle-core'
+   */
+  readonly awsSdk?: AwsSdkSource;
 }
 
 /**
@@ -182,6 +203,8 @@ export class EddyPipeline extends Construct {
   readonly deadLetterQueue?: sqs.IQueue;
   /** The state table of the stateful stages; undefined when every stage is stateless. */
   readonly stateTable?: dynamodb.ITableV2;
+  /** The DynamoDB table of each of the pipeline's tables (`toTable`, `pipeline.table`), by table name. */
+  readonly tables?: ReadonlyMap<string, dynamodb.ITableV2>;
   /** The scheduled idle-shard check and clock, when a source has an `idleTimeout` or a window runs on processing time. */
   readonly idleness?: IdlenessFunction;
   /** The pipeline's CloudWatch dashboard and alarms (docs/operations.md). */
@@ -250,11 +273,24 @@ export class EddyPipeline extends Construct {
           });
     this.stateTable = stateTable?.table;
 
+    const tables =
+      this.plan.tables === undefined
+        ? undefined
+        : new PipelineTables(this, 'Tables', {
+            plan: this.plan,
+            namePrefix: settings.streamNamePrefix,
+            ...(props.encryptionKey !== undefined && { encryptionKey: props.encryptionKey }),
+            removalPolicy: settings.removalPolicy,
+          });
+    if (tables !== undefined) this.tables = tables.tables;
+
     const stagesScope = new Construct(this, 'Stages');
     const stages = new Map<string, StageFunction>();
     for (const stage of this.plan.stages) {
       // Only stateful stages learn the table's name and may use it.
       const state = stage.stateful ? stateTable : undefined;
+      // Only the stages that enrich with or keep a table learn its name and may use it.
+      const tableNames = tables?.namesFor(stage);
       // Only the stages whose operators use a secret may read it (a plan-only stand-in has no operators).
       const graph = props.pipeline.graph as Pipeline['graph'] | undefined;
       const secrets = graph === undefined ? [] : stageSecrets(graph, stage).map((use) => use.secret);
@@ -271,17 +307,21 @@ export class EddyPipeline extends Construct {
         timeout: settings.timeout,
         logRetention: settings.logRetention,
         removalPolicy: settings.removalPolicy,
-        ...((state !== undefined || deadLetterQueue !== undefined) && {
+        ...((state !== undefined || deadLetterQueue !== undefined || tableNames !== undefined) && {
           environment: {
             ...(state !== undefined && { EDDY_STATE_TABLE: state.table.tableName }),
             ...(deadLetterQueue !== undefined && { [DEAD_LETTER_QUEUE_URL_ENV]: deadLetterQueue.queueUrl }),
+            ...(tableNames !== undefined && { [TABLE_NAMES_ENV]: JSON.stringify(tableNames) }),
           },
         }),
         ...startingPositionOf(stage, this.plan, settings),
         generation: settings.stateGeneration,
+        enhancedFanOut: settings.enhancedFanOut.has(stage.id),
+        awsSdk: settings.awsSdk,
         ...(secrets.length > 0 && { secrets }),
       });
       state?.grantStateAccess(stageFunction.function);
+      tables?.grantStageAccess(stageFunction.function, stage);
       if (deadLetterQueue !== undefined) grantQueueSend(deadLetterQueue, stageFunction.function);
       stages.set(stage.id, stageFunction);
     }
@@ -303,6 +343,7 @@ export class EddyPipeline extends Construct {
         targets: [...new Set([...marked, ...ticked])].map((name) => this.#streams.get(name)),
         logRetention: settings.logRetention,
         removalPolicy: settings.removalPolicy,
+        awsSdk: settings.awsSdk,
       });
     }
 
@@ -417,6 +458,9 @@ interface ResolvedSettings {
   readonly startingPosition: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP' | undefined;
   readonly startingPositionTimestamp: Date | undefined;
   readonly replayStartedAt: Date | undefined;
+  /** Ids of the stages that read through an enhanced fan-out consumer. */
+  readonly enhancedFanOut: ReadonlySet<string>;
+  readonly awsSdk: AwsSdkSource;
 }
 
 /** Applies the defaults and validates every prop before any resource is created. */
@@ -493,7 +537,24 @@ function resolveSettings(scope: Construct, props: EddyPipelineProps): ResolvedSe
     startingPosition: props.startingPosition,
     startingPositionTimestamp: props.startingPositionTimestamp,
     replayStartedAt: props.replayStartedAt,
+    enhancedFanOut: enhancedFanOutStages(plan, props.enhancedFanOut),
+    awsSdk: props.awsSdk ?? 'bundle-core',
   };
+}
+
+/** The stages `enhancedFanOut` names (all for `true`); an id that is no stage of the plan is an error. */
+function enhancedFanOutStages(plan: PipelinePlan, option: boolean | readonly string[] | undefined): Set<string> {
+  const ids = plan.stages.map((stage) => stage.id);
+  if (option === undefined || option === false) return new Set();
+  if (option === true) return new Set(ids);
+  const unknown = option.filter((id) => !ids.includes(id));
+  if (unknown.length > 0) {
+    throw new Error(
+      `enhancedFanOut: ${unknown.map((id) => `'${id}'`).join(', ')} ${unknown.length === 1 ? 'is no stage' : 'are no stages'} ` +
+        `of pipeline '${plan.pipeline}'; its stages are: ${ids.join(', ')}`,
+    );
+  }
+  return new Set(option);
 }
 
 /** Checks the generation and starting position props together; returns the generation. */

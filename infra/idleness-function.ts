@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { grantStreamWrite } from './grants.js';
 import { acceptRuntime, acceptTracingWildcard } from './nag.js';
 import { IDLENESS_HANDLER_ENTRY, PACKAGE_LOCK_FILE, PACKAGE_ROOT } from './paths.js';
-import { pipelineBundling } from './stage-function.js';
+import { type AwsSdkSource, pipelineBundling } from './stage-function.js';
 
 export interface IdlenessFunctionProps {
   readonly pipelineName: string;
@@ -27,6 +27,8 @@ export interface IdlenessFunctionProps {
   readonly schedule?: Duration;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /** Where the function's AWS SDK comes from (AwsSdkSource). @default 'bundle-core' */
+  readonly awsSdk?: AwsSdkSource;
 }
 
 /**
@@ -72,7 +74,7 @@ export class IdlenessFunction extends Construct {
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: pipelineBundling(props.pipelineEntry),
+      bundling: pipelineBundling(props.pipelineEntry, { awsSdk: props.awsSdk ?? 'bundle-core' }),
     });
     for (const source of props.sources) source.grantRead(this.function);
     for (const target of props.targets) grantStreamWrite(target, this.function);

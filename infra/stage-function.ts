@@ -1,8 +1,13 @@
+import { createHash } from 'node:crypto';
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { KinesisEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import {
+  KinesisConsumerEventSource,
+  KinesisEventSource,
+  type KinesisEventSourceProps,
+} from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -25,10 +30,60 @@ const CREATE_REQUIRE_BANNER =
 const USER_PIPELINE_SPECIFIER = '@eddy/user-pipeline';
 
 /**
- * How every Eddy function is bundled: ESM for node22, minified with source maps, the AWS SDK bundled,
- * and the user's pipeline module aliased in, so one handler source serves every pipeline.
+ * The AWS SDK modules a function loads only on demand, left out of the bundle by the default
+ * `awsSdk: 'bundle-core'` and imported from the Lambda runtime's SDK (nodejs22.x ships SDK v3 in
+ * /var/runtime/node_modules, importable from ES modules) if ever needed: the SSM client (a stage
+ * with secrets, at its first read), the SQS client (dead letters to a queue), and the credential
+ * providers other than the environment's, which the SDK tries only when the environment holds no
+ * credentials: never in Lambda, which sets them there. The bundle imports each of them dynamically
+ * only (test/infra/bundling.test.ts checks it): a function that does not use one never loads it.
  */
-export function pipelineBundling(pipelineEntry: string): nodejs.BundlingOptions {
+export const ON_DEMAND_SDK_MODULES: readonly string[] = [
+  '@aws-sdk/client-ssm',
+  '@aws-sdk/client-sqs',
+  '@aws-sdk/credential-provider-http',
+  '@aws-sdk/credential-provider-ini',
+  '@aws-sdk/credential-provider-login',
+  '@aws-sdk/credential-provider-process',
+  '@aws-sdk/credential-provider-sso',
+  '@aws-sdk/credential-provider-web-identity',
+  '@aws-sdk/nested-clients',
+  '@aws-sdk/token-providers',
+  '@smithy/credential-provider-imds',
+];
+
+/** All of the AWS SDK for JavaScript v3 and the Smithy packages it is built on. */
+export const ALL_SDK_MODULES: readonly string[] = ['@aws-sdk/*', '@smithy/*'];
+
+/**
+ * Where a function's AWS SDK comes from.
+ *
+ * - `'bundle-core'`: what every function uses (the SDK core, the Kinesis and DynamoDB clients, the
+ *   environment's credentials) is bundled, at the versions of package-lock.json; the
+ *   {@link ON_DEMAND_SDK_MODULES} come from the runtime when needed. The fastest module init
+ *   measured (one minified file, nothing parsed that is not used).
+ * - `'bundle'`: everything bundled, the SSM and SQS clients too: every module at package-lock.json's
+ *   version, whatever the runtime ships, in about 400 KB more per function.
+ * - `'runtime'`: nothing bundled: the smallest bundle (about 640 KB less than `'bundle'`), but Node
+ *   then loads the SDK's hundreds of files at init, measured slower than either bundle; the versions
+ *   are the runtime's, updated by Lambda (pin them with the function's runtime management
+ *   configuration).
+ *
+ * docs/operations.md, "Bundles and cold starts", has the measurements (bench/cold-start.ts).
+ */
+export type AwsSdkSource = 'bundle-core' | 'bundle' | 'runtime';
+
+export interface PipelineBundlingOptions {
+  /** @default 'bundle-core' */
+  readonly awsSdk?: AwsSdkSource;
+}
+
+/**
+ * How every Eddy function is bundled: ESM for node22, minified with source maps, the AWS SDK as
+ * `awsSdk` says, and the user's pipeline module aliased in, so one handler source serves every pipeline.
+ */
+export function pipelineBundling(pipelineEntry: string, options: PipelineBundlingOptions = {}): nodejs.BundlingOptions {
+  const awsSdk = options.awsSdk ?? 'bundle-core';
   return {
     format: nodejs.OutputFormat.ESM,
     target: 'node22',
@@ -39,9 +94,8 @@ export function pipelineBundling(pipelineEntry: string): nodejs.BundlingOptions 
     // Prefer the ESM builds of dependencies that ship both.
     mainFields: ['module', 'main'],
     banner: CREATE_REQUIRE_BANNER,
-    // Bundle the AWS SDK instead of using the runtime's copy: the function then runs the SDK
-    // versions the runtime was tested with, not whatever Lambda ships that month.
-    externalModules: [],
+    externalModules:
+      awsSdk === 'bundle' ? [] : awsSdk === 'runtime' ? [...ALL_SDK_MODULES] : [...ON_DEMAND_SDK_MODULES],
     esbuildArgs: { [`--alias:${USER_PIPELINE_SPECIFIER}`]: pipelineEntry },
   };
 }
@@ -87,7 +141,27 @@ export interface StageFunctionProps {
    * @default none
    */
   readonly secrets?: readonly SecretRef[];
+  /** Where the function's AWS SDK comes from ({@link AwsSdkSource}). @default 'bundle-core' */
+  readonly awsSdk?: AwsSdkSource;
+  /**
+   * Read the input stream through a consumer of its own with enhanced fan-out (a registered stream
+   * consumer, `SubscribeToShard` push, 2 MB/s per shard for this stage alone) instead of sharing the
+   * stream's 2 MB/s and 5 GetRecords/s per shard with every other reader. docs/operations.md,
+   * "Enhanced fan-out", says when it pays off.
+   * @default false
+   */
+  readonly enhancedFanOut?: boolean;
 }
+
+/** Kinesis stream consumer names: 1-128 characters of letters, digits, `_`, `.` and `-`. */
+const MAX_CONSUMER_NAME_LENGTH = 128;
+
+/**
+ * What Lambda's poller needs of an enhanced fan-out consumer, on the consumer's ARN only: it describes
+ * the consumer and subscribes to each shard with its ARN (the actions of CDK's StreamConsumer.grantRead).
+ * On the stream itself it needs what a shared reader needs (ListShards, GetShardIterator, ...).
+ */
+export const CONSUMER_READ_ACTIONS: readonly string[] = ['kinesis:DescribeStreamConsumer', 'kinesis:SubscribeToShard'];
 
 /**
  * The Lambda function of one stage, its log group, its role and the Kinesis event source mapping that
@@ -105,7 +179,9 @@ export class StageFunction extends Construct {
   /** Where the function logs, with the pipeline's retention. */
   readonly logGroup: logs.LogGroup;
   /** The Kinesis event source mapping that triggers the function. */
-  readonly eventSource: KinesisEventSource;
+  readonly eventSource: KinesisEventSource | KinesisConsumerEventSource;
+  /** The stage's own consumer of its input stream, with `enhancedFanOut`. */
+  readonly consumer?: kinesis.StreamConsumer;
 
   constructor(scope: Construct, id: string, props: StageFunctionProps) {
     super(scope, id);
@@ -143,12 +219,13 @@ export class StageFunction extends Construct {
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: pipelineBundling(props.pipelineEntry),
+      bundling: pipelineBundling(props.pipelineEntry, { awsSdk: props.awsSdk ?? 'bundle-core' }),
     });
 
     const settings = stage.eventSource;
     const startingPosition = props.startingPosition ?? settings.startingPosition;
-    this.eventSource = new KinesisEventSource(props.inputStream, {
+    const generation = props.generation ?? 0;
+    const mappingProps: KinesisEventSourceProps = {
       startingPosition: lambda.StartingPosition[startingPosition],
       ...(props.startingPositionTimestamp !== undefined && {
         // Unix time in seconds, as CloudFormation takes it.
@@ -163,20 +240,48 @@ export class StageFunction extends Construct {
       ...(settings.maxRecordAgeSeconds !== -1 && { maxRecordAge: Duration.seconds(settings.maxRecordAgeSeconds) }),
       reportBatchItemFailures: true,
       onFailure: new FailureQueueDestination(props.failureQueue),
-    });
-    const generation = props.generation ?? 0;
+    };
+    if (props.enhancedFanOut === true) {
+      // One consumer per stage and generation: a consumer serves one subscription per shard at a time,
+      // and a replay's new mapping must not wait for the old one to let go of it.
+      const suffix = generation > 0 ? `-g${generation}` : '';
+      this.consumer = new kinesis.StreamConsumer(this, `Consumer${suffix}`, {
+        stream: props.inputStream,
+        streamConsumerName: consumerName(`${props.streamNamePrefix}${props.pipelineName}-${stage.id}`, suffix),
+      });
+      this.eventSource = new KinesisConsumerEventSource(this.consumer, mappingProps);
+    } else {
+      this.eventSource = new KinesisEventSource(props.inputStream, mappingProps);
+    }
     if (generation > 0) this.eventSource.bind(mappingOfGeneration(this.function, generation));
     else this.function.addEventSource(this.eventSource);
 
     // The event source grants the input's read access as well; granting it here keeps the least
     // privilege of the function explicit and independent of how the mapping is built.
     props.inputStream.grantRead(this.function);
+    if (this.consumer !== undefined) {
+      iam.Grant.addToPrincipal({
+        grantee: this.function,
+        actions: [...CONSUMER_READ_ACTIONS],
+        resourceArns: [this.consumer.streamConsumerArn],
+      });
+    }
     for (const output of props.outputStreams) grantStreamWrite(output, this.function);
     grantSecretRead(this, this.function, props.secrets ?? []);
 
     acceptRuntime(this.function);
     acceptTracingWildcard(this.role);
   }
+}
+
+/**
+ * A consumer name of at most 128 characters: the name, cut short and made unique by a hash of the
+ * whole when it is too long, then the suffix.
+ */
+function consumerName(name: string, suffix: string): string {
+  if (name.length + suffix.length <= MAX_CONSUMER_NAME_LENGTH) return name + suffix;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${name.slice(0, MAX_CONSUMER_NAME_LENGTH - suffix.length - 9)}-${hash}${suffix}`;
 }
 
 /**

@@ -46,6 +46,29 @@ export function validateStateTableKey(scope: Construct, encryptionKey: kms.IKey 
   }
 }
 
+/**
+ * What every table of a pipeline has: point-in-time recovery, encryption (the AWS managed key, or the
+ * customer key), and deletion protection when the removal policy retains it.
+ */
+export function durableTableProps(
+  encryptionKey: kms.IKey | undefined,
+  removalPolicy: RemovalPolicy,
+): Pick<
+  dynamodb.TablePropsV2,
+  'pointInTimeRecoverySpecification' | 'encryption' | 'deletionProtection' | 'removalPolicy'
+> {
+  return {
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    encryption:
+      encryptionKey === undefined
+        ? dynamodb.TableEncryptionV2.awsManagedKey()
+        : dynamodb.TableEncryptionV2.customerManagedKey(encryptionKey),
+    deletionProtection:
+      removalPolicy === RemovalPolicy.RETAIN || removalPolicy === RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    removalPolicy,
+  };
+}
+
 export interface PipelineStateTableProps {
   /** Physical table name: the stream name prefix and the plan's `stateTable`; see {@link validateStateTableName}. */
   readonly tableName: string;
@@ -88,15 +111,7 @@ export class PipelineStateTable extends Construct {
       ],
       billing: dynamodb.Billing.onDemand(),
       timeToLiveAttribute: ttlAttribute,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption:
-        props.encryptionKey === undefined
-          ? dynamodb.TableEncryptionV2.awsManagedKey()
-          : dynamodb.TableEncryptionV2.customerManagedKey(props.encryptionKey),
-      deletionProtection:
-        props.removalPolicy === RemovalPolicy.RETAIN ||
-        props.removalPolicy === RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
-      removalPolicy: props.removalPolicy,
+      ...durableTableProps(props.encryptionKey, props.removalPolicy),
     });
   }
 

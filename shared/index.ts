@@ -8,10 +8,21 @@ export type {
   StageSpec,
   StreamRole,
   StreamSpec,
+  TableSpec,
 } from './dag/plan-types.js';
 export { DataStream, KeyedStream } from './dsl/data-stream.js';
-export type { KeyByOptions, KeyValue, OperatorOptions, SinkOptions, SourceOptions } from './dsl/options.js';
+export type {
+  EnrichOptions,
+  KeyByOptions,
+  KeyValue,
+  OperatorOptions,
+  SinkOptions,
+  SourceOptions,
+  TableOptions,
+  ToTableOptions,
+} from './dsl/options.js';
 export { Pipeline, pipeline } from './dsl/pipeline.js';
+export { Table } from './dsl/table.js';
 export { DEFAULT_INPUT_LIMITS, type InputLimits } from './operators/input-limits.js';
 export {
   pipelineSecrets,

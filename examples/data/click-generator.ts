@@ -1,9 +1,7 @@
-import { once } from 'node:events';
 import { seededRandom } from '../../shared/util/random.js';
+import { writeLines } from './write-lines.js';
 
 export { seededRandom };
-
-import { createWriteStream } from 'node:fs';
 
 export interface ClickSampleOptions {
   readonly events: number;
@@ -45,10 +43,5 @@ export function* generateClickLines(options: ClickSampleOptions): Generator<stri
 }
 
 export async function writeClickSample(file: string, options: ClickSampleOptions): Promise<void> {
-  const out = createWriteStream(file);
-  for (const line of generateClickLines(options)) {
-    if (!out.write(`${line}\n`)) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'finish');
+  await writeLines(file, generateClickLines(options));
 }

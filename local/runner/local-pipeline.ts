@@ -8,6 +8,7 @@ import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import { assertSecretsInEnvironment } from '../../shared/operators/secrets.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import { IdlenessCheck } from '../../shared/runtime/idleness.js';
+import { DynamoDbTableStore } from '../../shared/runtime/io/dynamodb-table-store.js';
 import { DynamoDbWindowStore } from '../../shared/runtime/io/dynamodb-window-store.js';
 import { KinesisLatestArrival } from '../../shared/runtime/io/kinesis-latest-arrival.js';
 import { KinesisRecordWriter } from '../../shared/runtime/io/kinesis-record-writer.js';
@@ -29,6 +30,7 @@ import {
 import { type Generation, generationSuffix, generationTable, loadGeneration, saveGeneration } from './generations.js';
 import { localLambdaContext } from './lambda-context.js';
 import { LocalDeadLetterQueue } from './local-dead-letter-queue.js';
+import { ensurePipelineTables, localTableNames, seedTable } from './pipeline-tables.js';
 import { SandboxPool } from './sandbox-pool.js';
 import { StageStats } from './stage-stats.js';
 import { ensureStream } from './stream-admin.js';
@@ -175,6 +177,8 @@ export class LocalPipeline {
   readonly shards: KinesisShardDirectory;
   /** The state store of windowed stages, when the pipeline has any. */
   store: DynamoDbWindowStore | undefined;
+  /** The pipeline's tables (`toTable`, `pipeline.table`), when it has any. */
+  tables: DynamoDbTableStore | undefined;
   /**
    * The local stand-in for the dead-letter SQS queue, when the pipeline sends dead letters to one
    * (`deadLetter: { queue: true }`): an in-process sink the stages' handlers send to.
@@ -208,7 +212,8 @@ export class LocalPipeline {
     if (process.env.EDDY_SECRETS_SOURCE === 'env') assertSecretsInEnvironment(options.pipeline.graph);
     // An empty value means none, as it does for the AWS CLI.
     const external = options.endpoint || process.env.AWS_ENDPOINT_URL || undefined;
-    const stateful = options.pipeline.plan().stateTable !== undefined;
+    // Window and join state, and tables, live in DynamoDB.
+    const stateful = options.pipeline.plan().stateTable !== undefined || options.pipeline.plan().tables !== undefined;
     if ((options.sandboxes ?? 'in-process') === 'worker' && !options.pipelineModule) {
       throw new Error("sandboxes: 'worker' needs pipelineModule, the file that default-exports the pipeline");
     }
@@ -241,6 +246,23 @@ export class LocalPipeline {
 
   physicalName(stream: string): string {
     return `${this.streamPrefix}${stream}`;
+  }
+
+  /** The physical DynamoDB table of each of the pipeline's tables, by table name. */
+  get tableNames(): Record<string, string> {
+    return localTableNames(this.plan, this.streamPrefix);
+  }
+
+  /** Puts rows into one of the pipeline's external tables (what `eddy run --table` does). */
+  async seedTable(table: string, items: readonly object[]): Promise<void> {
+    const spec = this.plan.tables?.find((candidate) => candidate.name === table);
+    if (spec?.kind !== 'external' || this.dynamodb === undefined) {
+      const external = (this.plan.tables ?? []).filter((t) => t.kind === 'external').map((t) => t.name);
+      throw new Error(
+        `table '${table}' is not an external table of '${this.plan.pipeline}' (external tables: ${external.join(', ') || 'none'})`,
+      );
+    }
+    await seedTable(this.dynamodb, this.tableNames[table] ?? spec.tableName, items);
   }
 
   /** The physical name of the state table of the running generation; undefined when stateless. */
@@ -280,6 +302,12 @@ export class LocalPipeline {
       store = new DynamoDbWindowStore({ client: this.dynamodb, tableName: table });
       this.store = store;
     }
+    let tables: DynamoDbTableStore | undefined;
+    if (this.plan.tables !== undefined && this.dynamodb !== undefined) {
+      await ensurePipelineTables(this.dynamodb, this.plan, this.tableNames);
+      tables = new DynamoDbTableStore({ client: this.dynamodb, tableNames: this.tableNames });
+      this.tables = tables;
+    }
     const region = process.env.AWS_REGION ?? defaultLocalRegion;
     const timeoutMs = options.functionTimeoutMs ?? 60_000;
     const random = seededRandom(options.faultSeed ?? 1);
@@ -299,6 +327,7 @@ export class LocalPipeline {
               writer: new KinesisRecordWriter({ client: this.kinesis, streamPrefix: this.streamPrefix }),
               shards: this.shards,
               ...(store !== undefined && { store }),
+              ...(tables !== undefined && { tables }),
               ...(deadLetters !== undefined && { deadLetters }),
               logger: new Logger({ serviceName: this.plan.pipeline, logLevel: options.logLevel ?? 'ERROR' }),
               metrics: new Metrics({ namespace: 'Eddy', serviceName: this.plan.pipeline }),
@@ -412,6 +441,7 @@ export class LocalPipeline {
       dynamodbEndpoint: this.dynamodbEndpoint,
       streamPrefix: this.streamPrefix,
       stateTable: this.store === undefined ? undefined : this.stateTable,
+      ...(this.tables !== undefined && { tables: this.tableNames }),
       logLevel: options.logLevel ?? 'ERROR',
       ...(this.deadLetterQueue !== undefined && { deadLetterQueue: true }),
     };

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { DeadLetterDestination } from '../../shared/dag/plan-types.js';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
@@ -12,6 +13,19 @@ import {
   type StageStatus,
 } from './local-pipeline.js';
 import { writeRecordLines } from './output-file.js';
+
+/** The JSON values of a JSON-lines file (blank lines skipped). */
+async function readJsonLines(file: string): Promise<object[]> {
+  const text = await readFile(file, 'utf8');
+  return text.split('\n').flatMap((line, index) => {
+    if (line.trim() === '') return [];
+    try {
+      return [JSON.parse(line) as object];
+    } catch (error) {
+      throw new RunOptionsError(`${file}:${index + 1}: not JSON: ${(error as Error).message}`);
+    }
+  });
+}
 
 export interface StreamFile {
   readonly stream: string;
@@ -43,6 +57,8 @@ export interface RunFilesOptions {
   readonly crashFirstBatches?: number;
   readonly faultSeed?: number;
   readonly crashStages?: readonly string[];
+  /** Rows to put into external tables before the run (`--table <table>=<file>`; `stream` names the table). */
+  readonly tables?: readonly StreamFile[];
   /** Called about every 200 ms while the run goes on. */
   readonly onProgress?: (progress: RunProgress) => void;
 }
@@ -146,28 +162,35 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     const origins = new Map<string, LineOrigin>();
     const fedBefore =
       options.dataDir === undefined ? undefined : new InputProgress(options.dataDir, local.physicalName(plan.pipeline));
-    const fed = await Promise.all(
-      options.inputs.map((input, index) =>
-        feedJsonLines(
-          local.kinesis,
-          local.physicalName(input.stream),
-          input.file,
-          (n) => {
-            fedPerInput[index] = n;
-          },
-          fedBefore === undefined
-            ? {}
-            : {
-                afterLine: fedBefore.fedUpTo(input.stream, input.file),
-                onCommitted: (line) => fedBefore.record(input.stream, input.file, line),
-              },
-        ),
-      ),
-    );
+    for (const seed of options.tables ?? []) await local.seedTable(seed.stream, await readJsonLines(seed.file));
+    const feed = (input: StreamFile, index: number) =>
+      feedJsonLines(
+        local.kinesis,
+        local.physicalName(input.stream),
+        input.file,
+        (n) => {
+          fedPerInput[index] = n;
+        },
+        fedBefore === undefined
+          ? {}
+          : {
+              afterLine: fedBefore.fedUpTo(input.stream, input.file),
+              onCommitted: (line) => fedBefore.record(input.stream, input.file, line),
+            },
+      );
+    // Tables first: the inputs that keep tables are fed and processed before the others, so that
+    // each enriched record sees its table complete, as a batch lookup would (docs/tables.md).
+    const keepsTables = (input: StreamFile) =>
+      plan.stages.some((stage) => stage.input === input.stream && (stage.tables?.writes.length ?? 0) > 0);
+    const phases = [options.inputs.filter(keepsTables), options.inputs.filter((input) => !keepsTables(input))];
+    const fed = [];
+    for (const phase of phases.filter((inputs) => inputs.length > 0)) {
+      fed.push(...(await Promise.all(phase.map((input) => feed(input, options.inputs.indexOf(input))))));
+      // Files are bounded: say so in-band, after their data (docs/watermarks.md).
+      for (const input of phase) await local.endInput(input.stream);
+      await local.waitUntilDrained();
+    }
     for (const result of fed) for (const [position, origin] of result.origins) origins.set(position, origin);
-    // Files are bounded: say so in-band, after their data (docs/watermarks.md).
-    for (const input of options.inputs) await local.endInput(input.stream);
-    await local.waitUntilDrained();
     options.onProgress?.(progress());
 
     const outputs = [];

@@ -15,6 +15,8 @@ export interface WorkerConfig {
   readonly streamPrefix: string;
   /** The physical name of the state table, for stateful stages. */
   readonly stateTable: string | undefined;
+  /** The physical names of the pipeline's tables, by table name, when it has any. */
+  readonly tables?: Readonly<Record<string, string>>;
   readonly logLevel: LocalLogLevel;
   /**
    * The pipeline sends dead letters to a queue: the worker collects each invocation's and returns

@@ -13,6 +13,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import { MemoryDeadLetterSink } from '../../shared/runtime/io/dead-letter-sink.js';
+import { DynamoDbTableStore } from '../../shared/runtime/io/dynamodb-table-store.js';
 import { DynamoDbWindowStore } from '../../shared/runtime/io/dynamodb-window-store.js';
 import { KinesisRecordWriter } from '../../shared/runtime/io/kinesis-record-writer.js';
 import { KinesisShardDirectory } from '../../shared/runtime/io/shard-directory.js';
@@ -81,16 +82,21 @@ async function init(): Promise<StageHandler> {
   const kinesis = createKinesisClient(config.kinesisEndpoint);
   countRequests(kinesis);
   let store: DynamoDbWindowStore | undefined;
-  if (config.stateTable !== undefined && config.dynamodbEndpoint !== undefined) {
+  let tables: DynamoDbTableStore | undefined;
+  if (config.dynamodbEndpoint !== undefined && (config.stateTable !== undefined || config.tables !== undefined)) {
     const dynamodb = createDynamoDbClient(config.dynamodbEndpoint);
     countRequests(dynamodb);
-    store = new DynamoDbWindowStore({ client: dynamodb, tableName: config.stateTable });
+    if (config.stateTable !== undefined) {
+      store = new DynamoDbWindowStore({ client: dynamodb, tableName: config.stateTable });
+    }
+    if (config.tables !== undefined) tables = new DynamoDbTableStore({ client: dynamodb, tableNames: config.tables });
   }
   return createLambdaStageHandler(pipeline, {
     stageId: config.stageId,
     writer: new KinesisRecordWriter({ client: kinesis, streamPrefix: config.streamPrefix }),
     shards: new KinesisShardDirectory({ client: kinesis, streamPrefix: config.streamPrefix, cacheMs: 1000 }),
     ...(store !== undefined && { store }),
+    ...(tables !== undefined && { tables }),
     ...(deadLetters !== undefined && { deadLetters }),
     logger: new Logger({ serviceName: pipeline.name, logLevel: config.logLevel }),
     metrics: new Metrics({ namespace: 'Eddy', serviceName: pipeline.name }),

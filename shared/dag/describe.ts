@@ -35,6 +35,9 @@ export function toMermaid(graph: PipelineGraph, plan: PipelinePlan): string {
       `  ${id(`stream_${stream.name}`)}[("${stream.name}<br/>${stream.role}, ${stream.shardCount} shard(s)")]`,
     );
   }
+  for (const table of plan.tables ?? []) {
+    lines.push(`  ${id(`table_${table.name}`)}[("${table.name}<br/>DynamoDB table, ${table.kind}")]`);
+  }
   if (plan.deadLetter.kind === 'queue') {
     lines.push(`  ${id(`queue_${plan.deadLetter.name}`)}[/"${plan.deadLetter.name}<br/>dead-letter SQS queue"/]`);
   }
@@ -55,6 +58,8 @@ export function toMermaid(graph: PipelineGraph, plan: PipelinePlan): string {
       const from = node.parent === stage.nodes[0] ? id(`stream_${stage.input}`) : entry(node.parent ?? '');
       const label = node.kind === 'keyBy' ? `|${node.name}|` : '';
       lines.push(`  ${from} -->${label} ${entry(name)}`);
+      if (node.kind === 'toTable') lines.push(`  ${entry(name)} --> ${id(`table_${node.table}`)}`);
+      if (node.kind === 'enrich') lines.push(`  ${id(`table_${node.table}`)} -. lookup .-> ${entry(name)}`);
     }
     lines.push(`  ${id(stage.id)} -. errors .-> ${id(`${plan.deadLetter.kind}_${plan.deadLetter.name}`)}`);
   }

@@ -17,6 +17,8 @@ export const OperatorKinds = {
   window: 'window',
   joinSide: 'joinSide',
   join: 'join',
+  enrich: 'enrich',
+  toTable: 'toTable',
   sink: 'sink',
 } as const;
 export type OperatorKind = (typeof OperatorKinds)[keyof typeof OperatorKinds];
@@ -125,6 +127,59 @@ export interface JoinNode extends NodeBase {
   readonly lateOutput: string;
 }
 
+/** How an enrichment treats a record whose key has no row: dropped (inner) or kept with `null` (left). */
+export type EnrichType = 'inner' | 'left';
+
+/**
+ * A stream-table join (Kafka Streams' KStream-KTable join): each record is paired with the row its
+ * key has in a table at the time the record is processed. Stateless for the stage: the rows live in
+ * DynamoDB, looked up once per distinct key per batch (docs/tables.md).
+ */
+export interface EnrichNode extends NodeBase {
+  readonly kind: 'enrich';
+  /** The lookup key of a record. */
+  readonly fn: AnyFunction;
+  /** The table's name in the pipeline (`toTable` or `pipeline.table`). */
+  readonly table: string;
+  readonly type: EnrichType;
+}
+
+/**
+ * Ends a branch by keeping a table: the latest value per key (Kafka Streams' `toTable`), written to
+ * the table's DynamoDB table, where `enrich` reads it.
+ */
+export interface ToTableNode extends NodeBase {
+  readonly kind: 'toTable';
+  /** The row's key. */
+  readonly fn: AnyFunction;
+  readonly table: string;
+  /**
+   * Orders a key's updates whatever order they arrive in: a row is replaced only by an update whose
+   * version is at least its own. Without one, the last update applied wins.
+   */
+  readonly version?: AnyFunction;
+  /** Says that an update deletes its key's row (a tombstone). */
+  readonly deleted?: AnyFunction;
+}
+
+/**
+ * A table a pipeline reads: materialized from a stream by `toTable`, or a DynamoDB table the
+ * pipeline does not own (`pipeline.table`). Not a node: it has no input of its own in the DAG.
+ */
+export interface TableDefinition {
+  readonly name: string;
+  readonly kind: 'materialized' | 'external';
+  /** The DynamoDB table's name: exact for an external table, before any deployment prefix for a materialized one. */
+  readonly tableName: string;
+  /** The partition key attribute (a materialized table's is `k`). */
+  readonly partitionKey: string;
+  readonly partitionKeyType: 'string' | 'number';
+  /** Checks rows of an external table; a row that fails dead-letters the records that looked it up. */
+  readonly schema?: z.ZodType;
+  /** Strongly consistent lookups (twice the read units of eventually consistent ones). */
+  readonly consistentRead: boolean;
+}
+
 export interface SinkNode extends NodeBase {
   readonly kind: 'sink';
   readonly stream: string;
@@ -140,6 +195,8 @@ export type PipelineNode =
   | WindowNode
   | JoinSideNode
   | JoinNode
+  | EnrichNode
+  | ToTableNode
   | SinkNode;
 
 /** Nodes that start a stage: their stream is a Lambda trigger. */

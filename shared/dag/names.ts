@@ -52,3 +52,15 @@ export function assertOperatorName(name: unknown, operator: string): asserts nam
     );
   }
 }
+
+/** DynamoDB table names: 3-255 characters of `[a-zA-Z0-9_.-]` (DynamoDB API reference, CreateTable). */
+const DYNAMODB_TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
+
+export function assertDynamoTableName(name: unknown, operator: string): asserts name is string {
+  if (typeof name !== 'string' || !DYNAMODB_TABLE_NAME.test(name)) {
+    throw new PipelineDefinitionError(
+      `invalid DynamoDB table name ${JSON.stringify(name)}: use 3-255 characters of letters, digits, '_', '.' and '-'`,
+      operator,
+    );
+  }
+}

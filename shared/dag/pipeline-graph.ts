@@ -1,6 +1,12 @@
 import { PipelineDefinitionError } from './errors.js';
-import { type OperatorKind, type PipelineNode, streamsWrittenBy } from './graph.js';
-import { assertOperatorName, assertPipelineName, assertQueueName, assertStreamName } from './names.js';
+import { type OperatorKind, type PipelineNode, streamsWrittenBy, type TableDefinition } from './graph.js';
+import {
+  assertDynamoTableName,
+  assertOperatorName,
+  assertPipelineName,
+  assertQueueName,
+  assertStreamName,
+} from './names.js';
 import type { DeadLetterDestination, EventSourceSettings } from './plan-types.js';
 
 /** Where records a stage could not process go (docs/reliability.md, "Dead letters"). */
@@ -50,6 +56,7 @@ export class PipelineGraph {
   readonly #children = new Map<string, string[]>();
   readonly #streams = new Map<string, string>();
   readonly #counters = new Map<OperatorKind, number>();
+  readonly #tables = new Map<string, TableDefinition>();
 
   /** Where dead letters go, as the plan says. */
   readonly deadLetter: DeadLetterDestination;
@@ -105,6 +112,39 @@ export class PipelineGraph {
     if (node.parent !== undefined) this.#children.get(node.parent)?.push(node.name);
     this.#children.set(node.name, []);
     return node;
+  }
+
+  /** Declares a table (`toTable`, `pipeline.table`); its name is unique among the pipeline's tables. */
+  addTable(table: TableDefinition): TableDefinition {
+    const label = `table '${table.name}'`;
+    assertOperatorName(table.name, label);
+    if (this.#tables.has(table.name)) {
+      throw new PipelineDefinitionError(
+        `a table named '${table.name}' already exists in pipeline '${this.name}'`,
+        label,
+      );
+    }
+    assertDynamoTableName(table.tableName, label);
+    for (const other of this.#tables.values()) {
+      if (other.tableName === table.tableName) {
+        throw new PipelineDefinitionError(
+          `DynamoDB table '${table.tableName}' is already table '${other.name}' of pipeline '${this.name}'`,
+          label,
+        );
+      }
+    }
+    this.#tables.set(table.name, table);
+    return table;
+  }
+
+  table(name: string): TableDefinition {
+    const table = this.#tables.get(name);
+    if (table === undefined) throw new PipelineDefinitionError(`no table named '${name}' in pipeline '${this.name}'`);
+    return table;
+  }
+
+  tables(): readonly TableDefinition[] {
+    return [...this.#tables.values()];
   }
 
   node(name: string): PipelineNode {

@@ -62,6 +62,24 @@ export interface StageSpec {
   readonly stateful: boolean;
   /** A source stage whose shards may go idle: after this many ms without records (docs/watermarks.md). */
   readonly idleTimeout?: number;
+  /** Tables the stage's operators look up (`enrich`) and keep (`toTable`), by name; absent when none. */
+  readonly tables?: { readonly reads: readonly string[]; readonly writes: readonly string[] };
+}
+
+/** A table of the pipeline (docs/tables.md): a DynamoDB table that stages read and maybe write. */
+export interface TableSpec {
+  readonly name: string;
+  /** `materialized`: the pipeline creates and writes it (`toTable`); `external`: it only reads it. */
+  readonly kind: 'materialized' | 'external';
+  /** The DynamoDB table: a materialized one's name is prefixed at deployment, an external one's is exact. */
+  readonly tableName: string;
+  readonly partitionKey: string;
+  readonly partitionKeyType: 'string' | 'number';
+  readonly consistentRead: boolean;
+  /** Stages that write it. */
+  readonly writers: readonly string[];
+  /** Stages that read it. */
+  readonly readers: readonly string[];
 }
 
 /**
@@ -86,4 +104,6 @@ export interface PipelinePlan {
   readonly deadLetterStream?: string;
   /** The DynamoDB table of the stateful stages; absent when every stage is stateless. */
   readonly stateTable?: string;
+  /** The tables stages enrich with or keep; absent when none. */
+  readonly tables?: readonly TableSpec[];
 }

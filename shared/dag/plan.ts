@@ -2,7 +2,7 @@ import { PipelineDefinitionError } from './errors.js';
 import { resolveEventSourceSettings } from './event-source-settings.js';
 import { isStageInput, isStateful, type PipelineNode, type StageInputNode, streamsWrittenBy } from './graph.js';
 import type { PipelineGraph } from './pipeline-graph.js';
-import type { PipelinePlan, StageSpec, StreamSpec } from './plan-types.js';
+import type { PipelinePlan, StageSpec, StreamSpec, TableSpec } from './plan-types.js';
 
 /**
  * Cuts the DAG into stages, Flink's operator chaining: stateless operators run in the Lambda of the
@@ -15,6 +15,7 @@ export function planPipeline(graph: PipelineGraph): PipelinePlan {
     throw new PipelineDefinitionError(`pipeline '${graph.name}' has no source`);
   }
   const stages = nodes.filter(isStageInput).map((input) => planStage(graph, input));
+  const tables = planTables(graph, stages);
   return {
     pipeline: graph.name,
     streams: planStreams(graph, stages),
@@ -22,14 +23,32 @@ export function planPipeline(graph: PipelineGraph): PipelinePlan {
     deadLetter: graph.deadLetter,
     ...(graph.deadLetter.kind === 'stream' && { deadLetterStream: graph.deadLetter.name }),
     ...(stages.some((stage) => stage.stateful) && { stateTable: `${graph.name}-state` }),
+    ...(tables.length > 0 && { tables }),
   };
+}
+
+function planTables(graph: PipelineGraph, stages: readonly StageSpec[]): TableSpec[] {
+  return graph.tables().map((table) => {
+    const writers = stages.filter((stage) => stage.tables?.writes.includes(table.name)).map((stage) => stage.id);
+    const readers = stages.filter((stage) => stage.tables?.reads.includes(table.name)).map((stage) => stage.id);
+    return {
+      name: table.name,
+      kind: table.kind,
+      tableName: table.tableName,
+      partitionKey: table.partitionKey,
+      partitionKeyType: table.partitionKeyType,
+      consistentRead: table.consistentRead,
+      writers,
+      readers,
+    };
+  });
 }
 
 function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
   const fused: PipelineNode[] = [];
   const visit = (node: PipelineNode): void => {
     const children = graph.children(node.name);
-    if (children.length === 0 && node.kind !== 'sink' && node.kind !== 'joinSide') {
+    if (children.length === 0 && node.kind !== 'sink' && node.kind !== 'joinSide' && node.kind !== 'toTable') {
       const what = node.kind === 'keyBy' ? 'is followed by no operator' : 'ends a branch with no sink';
       throw new PipelineDefinitionError(
         `${what}: every branch must end in .sink(stream)`,
@@ -57,6 +76,17 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
       assertEventTimeUpstream(graph, graph.node(side) as StageInputNode, `join '${input.name}'`);
     }
   }
+  const stateful = input.kind === 'join' || fused.some(isStateful);
+  const tableNodes = fused.filter((node) => node.kind === 'enrich' || node.kind === 'toTable');
+  const statefulNode = fused.find(isStateful) ?? (input.kind === 'join' ? input : undefined);
+  if (stateful && tableNodes.length > 0 && statefulNode !== undefined) {
+    // A stateful stage runs its batch once against its state; lookups need a pass of their own.
+    const tableNode = tableNodes[0] as PipelineNode;
+    throw new PipelineDefinitionError(
+      `cannot run in the stage of ${statefulNode.kind} '${statefulNode.name}': put a keyBy between them, so that it runs in a stage of its own`,
+      `${tableNode.kind} '${tableNode.name}'`,
+    );
+  }
   const outputs = [
     ...new Set([...(input.kind === 'join' ? streamsWrittenBy(input) : []), ...fused.flatMap(streamsWrittenBy)]),
     // Dead letters sent to a queue leave the stage through their own door (a DeadLetterSink).
@@ -69,8 +99,14 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
     nodes: [input.name, ...fused.map((node) => node.name)],
     outputs,
     eventSource: resolveEventSourceSettings(label, graph.options.eventSource, input.eventSource),
-    stateful: input.kind === 'join' || fused.some(isStateful),
+    stateful,
     ...(input.kind === 'source' && input.idleTimeout !== undefined && { idleTimeout: input.idleTimeout }),
+    ...(tableNodes.length > 0 && {
+      tables: {
+        reads: [...new Set(tableNodes.filter((n) => n.kind === 'enrich').map((n) => n.table))],
+        writes: [...new Set(tableNodes.filter((n) => n.kind === 'toTable').map((n) => n.table))],
+      },
+    }),
   };
 }
 
@@ -120,8 +156,11 @@ function assertEventTimeUpstream(graph: PipelineGraph, from: PipelineNode, opera
   let node: PipelineNode = from;
   while (node.parent !== undefined) {
     node = graph.node(node.parent);
-    if (node.kind === 'keyBy' || node.kind === 'window') break;
+    if (node.kind === 'keyBy' || node.kind === 'window' || node.kind === 'join') break;
   }
+  // An event-time window forwards its watermark (held back by its allowed lateness) with its
+  // results, each at its window's end: the stage after it has event time and watermarks.
+  if (node.kind === 'window' && node.assigner.timeDomain === 'event') return;
   if (node.kind !== 'source' || node.eventTime === undefined) {
     const where =
       node.kind === 'source'

@@ -2,8 +2,17 @@ import { PipelineDefinitionError } from '../dag/errors.js';
 import type { PipelineGraph } from '../dag/pipeline-graph.js';
 import { parseDuration } from '../windows/duration.js';
 import type { Aggregation, WindowAssigner, WindowOptions, WindowResult } from '../windows/types.js';
-import type { JoinOptions, KeyByOptions, KeyValue, OperatorOptions, SinkOptions } from './options.js';
+import type {
+  EnrichOptions,
+  JoinOptions,
+  KeyByOptions,
+  KeyValue,
+  OperatorOptions,
+  SinkOptions,
+  ToTableOptions,
+} from './options.js';
 import type { Pipeline } from './pipeline.js';
+import { Table } from './table.js';
 
 /**
  * A stream of values of type T inside a pipeline. Each method adds an operator and returns the
@@ -118,6 +127,78 @@ export class DataStream<T> {
       });
     }
     return new DataStream<[T | null, U | null]>(this.pipeline, this.graph, name);
+  }
+
+  /**
+   * Stream-table join (Kafka Streams' KStream-KTable join): pairs each record with the row its key
+   * has in `table` when the record is processed, as `[value, row]`; with `type: 'left'` a record
+   * whose key has no row is emitted as `[value, null]`, with 'inner' (the default) it is dropped.
+   * Rows are read from DynamoDB once per distinct key per batch, so the stage stays stateless.
+   *
+   * @example
+   * clicks.enrich(users, { key: (c) => c.userId, type: 'left' }).map(([c, u]) => ({ ...c, country: u?.country }))
+   */
+  enrich<R>(table: Table<R>, options: EnrichOptions<T> & { type: 'left' }): DataStream<[T, R | null]>;
+  enrich<R>(table: Table<R>, options: EnrichOptions<T> & { type?: 'inner' }): DataStream<[T, R]>;
+  enrich<R>(table: Table<R>, options: EnrichOptions<T>): DataStream<[T, R | null]>;
+  enrich<R>(table: Table<R>, options: EnrichOptions<T>): DataStream<[T, R | null]> {
+    const name = options.name ?? this.graph.nextName('enrich');
+    if (table.pipeline !== this.pipeline) {
+      throw new PipelineDefinitionError(`enriches with table '${table.name}' of another pipeline`, `enrich '${name}'`);
+    }
+    const type = options.type ?? 'inner';
+    if (type !== 'inner' && type !== 'left') {
+      throw new PipelineDefinitionError(
+        `type must be 'inner' or 'left', got ${JSON.stringify(type)}`,
+        `enrich '${name}'`,
+      );
+    }
+    this.graph.add({
+      kind: 'enrich',
+      name,
+      parent: this.operator,
+      fn: options.key as (value: unknown) => unknown,
+      table: table.name,
+      type,
+    });
+    return new DataStream<[T, R | null]>(this.pipeline, this.graph, name);
+  }
+
+  /**
+   * Keeps the stream as a table: the latest value per key (Kafka Streams' `toTable`), in a DynamoDB
+   * table the pipeline owns, `<pipeline>-table-<name>`. Ends the branch; `enrich` reads the table.
+   *
+   * @example
+   * const users = p.source('user-updates', { schema: User }).toTable('users', { key: (u) => u.id, version: (u) => u.updatedAt });
+   */
+  toTable(tableName: string, options: ToTableOptions<T>): Table<T> {
+    const name = options.name ?? this.graph.nextName('toTable');
+    this.graph.addTable({
+      name: tableName,
+      kind: 'materialized',
+      tableName: `${this.graph.name}-table-${tableName}`,
+      partitionKey: 'k',
+      partitionKeyType: 'string',
+      consistentRead: true,
+    });
+    for (const [option, fn] of [
+      ['version', options.version],
+      ['deleted', options.deleted],
+    ] as const) {
+      if (fn !== undefined && typeof fn !== 'function') {
+        throw new PipelineDefinitionError(`${option} must be a function, got ${typeof fn}`, `toTable '${name}'`);
+      }
+    }
+    this.graph.add({
+      kind: 'toTable',
+      name,
+      parent: this.operator,
+      fn: options.key as (value: unknown) => unknown,
+      table: tableName,
+      ...(options.version !== undefined && { version: options.version as (value: unknown) => unknown }),
+      ...(options.deleted !== undefined && { deleted: options.deleted as (value: unknown) => unknown }),
+    });
+    return new Table<T>(this.pipeline, tableName);
   }
 
   /** Writes the stream's values, as JSON, to a Kinesis stream; returns the pipeline to export. */

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { JoinType } from '../dag/graph.js';
+import type { EnrichType, JoinType } from '../dag/graph.js';
 import type { EventSourceSettings } from '../dag/plan-types.js';
 import type { InputLimits } from '../operators/input-limits.js';
 import type { Duration, WindowAssigner } from '../windows/types.js';
@@ -80,4 +80,41 @@ export interface JoinOptions<L, R> extends OperatorOptions {
 export interface SinkOptions extends OperatorOptions {
   /** @default the pipeline's `defaultShards` */
   readonly shards?: number;
+}
+
+export interface ToTableOptions<T> extends OperatorOptions {
+  /** The row's key: the DynamoDB partition key of its item. */
+  readonly key: (value: T) => KeyValue;
+  /**
+   * A number that orders a key's updates (an update time, a revision): a row is only replaced by an
+   * update whose version is at least its own, so updates may arrive in any order and be repeated.
+   * @default none: the last update applied wins, which is the stream's order only per partition key
+   * (produce the changelog with the row's key as partition key)
+   */
+  readonly version?: (value: T) => number;
+  /** Whether an update deletes its key's row (a tombstone). @default never */
+  readonly deleted?: (value: T) => boolean;
+}
+
+export interface TableOptions<S extends z.ZodType> {
+  /** The existing DynamoDB table's name (exact: no deployment prefix is added). */
+  readonly tableName: string;
+  /** Its partition key attribute; lookups are by this key alone (the table must have no sort key). */
+  readonly partitionKey: string;
+  /** @default 'string' */
+  readonly partitionKeyType?: 'string' | 'number';
+  /** Checks each row looked up; a row that fails dead-letters the records that looked it up. */
+  readonly schema: S;
+  /** Strongly consistent lookups, at twice the read units. @default false */
+  readonly consistentRead?: boolean;
+}
+
+export interface EnrichOptions<T> extends OperatorOptions {
+  /** The key to look up for a record. */
+  readonly key: (value: T) => KeyValue;
+  /**
+   * 'inner' drops a record whose key has no row (counted as filtered); 'left' emits it with `null`.
+   * @default 'inner'
+   */
+  readonly type?: EnrichType;
 }

@@ -1,12 +1,14 @@
 import type { z } from 'zod';
 import { describePipeline, type PipelineDescription } from '../dag/describe.js';
+import { PipelineDefinitionError } from '../dag/errors.js';
 import { PipelineGraph, type PipelineOptions } from '../dag/pipeline-graph.js';
 import { planPipeline } from '../dag/plan.js';
 import type { PipelinePlan } from '../dag/plan-types.js';
 import { resolveInputLimits } from '../operators/input-limits.js';
 import { parseDuration } from '../windows/duration.js';
 import { DataStream } from './data-stream.js';
-import type { SourceOptions } from './options.js';
+import type { SourceOptions, TableOptions } from './options.js';
+import { Table } from './table.js';
 
 /**
  * A dataflow pipeline: sources, the operators applied to them and the sinks they end in. The same
@@ -42,6 +44,35 @@ export class Pipeline {
       ...(options.limits !== undefined && { limits: resolveInputLimits(options.limits, `source '${name}'`) }),
     });
     return new DataStream<z.output<S>>(this, this.graph, name);
+  }
+
+  /**
+   * An existing DynamoDB table to enrich streams with (`DataStream.enrich`), looked up by its
+   * partition key. The pipeline only reads it (BatchGetItem): whatever keeps it up to date is not
+   * part of the pipeline.
+   */
+  table<S extends z.ZodType>(name: string, options: TableOptions<S>): Table<z.output<S>> {
+    const label = `table '${name}'`;
+    const keyType = options.partitionKeyType ?? 'string';
+    if (keyType !== 'string' && keyType !== 'number') {
+      throw new PipelineDefinitionError(
+        `partitionKeyType must be 'string' or 'number', got ${JSON.stringify(keyType)}`,
+        label,
+      );
+    }
+    if (typeof options.partitionKey !== 'string' || options.partitionKey.length === 0) {
+      throw new PipelineDefinitionError("partitionKey must name the table's partition key attribute", label);
+    }
+    this.graph.addTable({
+      name,
+      kind: 'external',
+      tableName: options.tableName,
+      partitionKey: options.partitionKey,
+      partitionKeyType: keyType,
+      schema: options.schema,
+      consistentRead: options.consistentRead ?? false,
+    });
+    return new Table<z.output<S>>(this, name);
   }
 
   /** The streams and stages this pipeline deploys to; validates the whole DAG. */

@@ -35,8 +35,21 @@ export function applyMap(operator: string, fn: AnyFunction, value: unknown): unk
   return call(operator, 'map', fn, value);
 }
 
-export function applyFilter(operator: string, fn: AnyFunction, value: unknown): boolean {
-  return Boolean(call(operator, 'filter', fn, value));
+export function applyFilter(operator: string, fn: AnyFunction, value: unknown, kind = 'filter'): boolean {
+  return Boolean(call(operator, kind, fn, value));
+}
+
+/** A table row's version (`toTable`'s `version`): a finite number. */
+export function applyVersion(operator: string, fn: AnyFunction, value: unknown): number {
+  const version = call(operator, 'version', fn, value);
+  if (typeof version !== 'number' || !Number.isFinite(version)) {
+    throw new RecordProcessingError({
+      reason: DeadLetterReasons.operatorError,
+      operator,
+      message: `version function must return a finite number, got ${describe(version)}`,
+    });
+  }
+  return version;
 }
 
 export function applyFlatMap(operator: string, fn: AnyFunction, value: unknown): unknown[] {
@@ -54,13 +67,14 @@ export function applyFlatMap(operator: string, fn: AnyFunction, value: unknown):
 /** Kinesis partition keys are 1 to 256 Unicode characters (PutRecordsRequestEntry). */
 const MAX_PARTITION_KEY_LENGTH = 256;
 
-export function applyKeyBy(operator: string, fn: AnyFunction, value: unknown): string {
-  const key = call(operator, 'keyBy', fn, value);
+/** A key: keyBy's, a join's, a table's; `kind` names the function in errors. */
+export function applyKeyBy(operator: string, fn: AnyFunction, value: unknown, kind = 'keyBy'): string {
+  const key = call(operator, kind, fn, value);
   if ((typeof key !== 'string' && typeof key !== 'number') || (typeof key === 'number' && !Number.isFinite(key))) {
     throw new RecordProcessingError({
       reason: DeadLetterReasons.operatorError,
       operator,
-      message: `keyBy function must return a string or a finite number, got ${describe(key)}`,
+      message: `${kind} function must return a string or a finite number, got ${describe(key)}`,
     });
   }
   const text = String(key);
@@ -68,7 +82,7 @@ export function applyKeyBy(operator: string, fn: AnyFunction, value: unknown): s
     throw new RecordProcessingError({
       reason: DeadLetterReasons.operatorError,
       operator,
-      message: `keyBy key must be 1 to ${MAX_PARTITION_KEY_LENGTH} characters (a Kinesis partition key), got ${text.length}`,
+      message: `${kind} key must be 1 to ${MAX_PARTITION_KEY_LENGTH} characters (a Kinesis partition key), got ${text.length}`,
     });
   }
   return text;

@@ -1,9 +1,11 @@
+import type { RowUpdate } from '../tables/table-operator.js';
 import type { DeadLetterEnvelope } from './dead-letter.js';
 import { RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
 import type { DeadLetter } from './io/dead-letter-sink.js';
 import { correlationIdOf, type InputRecord, type OutputRecord } from './records.js';
 import type { StageProgram } from './stage-program.js';
+import type { BatchLookups } from './table-lookups.js';
 import { UpstreamTraces } from './upstream-traces.js';
 import type { WatermarkRecord } from './watermark-records.js';
 
@@ -34,6 +36,15 @@ export interface ProcessedBatch {
   readonly watermarks: WatermarkRecord[];
   /** X-Ray trace ids of the invocations that wrote the batch's shuffle packs. */
   readonly upstreamTraces: readonly string[];
+  /** Updates of the tables the stage keeps (`toTable`), in input order. */
+  readonly rowUpdates: TableRowUpdate[];
+}
+
+/** An update of a table, tied to the input record it came from. */
+export interface TableRowUpdate extends RowUpdate {
+  readonly table: string;
+  /** Sequence number of the input record, to report it if the write fails. */
+  readonly origin: string;
 }
 
 export interface BatchContext {
@@ -41,6 +52,8 @@ export interface BatchContext {
   /** The dead-letter stream: the `stream` of dead-letter records (the queue's name when they go to a queue). */
   readonly deadLetterStream: string;
   readonly now: () => number;
+  /** The batch's table lookups (`enrich`): rows fetched so far, and the keys still to fetch. */
+  readonly lookups?: Pick<BatchLookups, 'lookup'>;
 }
 
 /** The dead-letter stream's record for an input record that failed, and its envelope. */
@@ -86,6 +99,7 @@ export function processBatch(
   const letters: DeadLetter[] = [];
   const counts: BatchCounts = { recordsIn: 0, recordsOut: 0, filtered: 0, deadLettered: 0 };
   const watermarks: WatermarkRecord[] = [];
+  const rowUpdates: TableRowUpdate[] = [];
   let maxEventTime: number | undefined;
   let endOfInput = false;
 
@@ -98,6 +112,7 @@ export function processBatch(
   };
 
   const traces = new UpstreamTraces();
+  const lookups = context.lookups;
   for (const record of records) {
     const origin = record.position.sequenceNumber;
     let decoded: readonly Decoded[];
@@ -134,6 +149,13 @@ export function processBatch(
         },
         // Past decoding, the correlation id is the one the record carries from its source.
         failed: (error) => deadLetter(item.record ?? record, error, element.id),
+        ...(lookups !== undefined && {
+          lookup: (table: string, key: string, operator: string) => lookups.lookup(table, key, operator),
+        }),
+        writeRow: (table, update) => {
+          rowUpdates.push({ ...update, table, origin });
+          counts.recordsOut += 1;
+        },
       });
     }
   }
@@ -146,6 +168,7 @@ export function processBatch(
     endOfInput,
     watermarks,
     upstreamTraces: traces.list(),
+    rowUpdates,
     ...(maxEventTime !== undefined && { maxEventTime }),
   };
 }

@@ -4,7 +4,6 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
@@ -18,11 +17,11 @@ import {
   stageSecrets,
 } from '../operators/secrets.js';
 import type { DeadLetterSink } from './io/dead-letter-sink.js';
-import { DynamoDbWindowStore } from './io/dynamodb-window-store.js';
 import { KinesisRecordWriter } from './io/kinesis-record-writer.js';
 import type { RecordWriter } from './io/record-writer.js';
 import { KinesisShardDirectory, type ShardDirectory } from './io/shard-directory.js';
 import { queueDeadLetterSinkFromEnvironment } from './io/sqs-dead-letter-sink.js';
+import { TABLE_NAMES_ENV, type TableStore } from './io/table-store.js';
 import type { WindowStore } from './io/window-store.js';
 import { fromKinesisEventRecord } from './kinesis-event.js';
 import { type BatchReport, StageRunner } from './stage-runner.js';
@@ -46,12 +45,17 @@ export interface LambdaStageHandlerOptions {
   readonly logger?: Logger;
   readonly metrics?: Metrics;
   readonly tracer?: Tracer;
+  /**
+   * Tables of a stage that enriches or keeps them. @default DynamoDB, the physical table names from
+   * EDDY_TABLES (JSON, by table name), for stages that have tables
+   */
+  readonly tables?: TableStore;
   /** Called after every batch: the local stack collects its run summary from here. */
   readonly onBatch?: (report: BatchReport) => void;
   /**
    * Reads the secrets the stage's operators declare (tokenize's key), once per execution environment,
    * before the first batch.
-   * @default SSM Parameter Store (SecureString, decrypted) through Powertools Parameters; the
+   * @default SSM Parameter Store (SecureString, decrypted) with GetParameter; the
    * environment (`EDDY_SECRET_<NAME>`) when `EDDY_SECRETS_SOURCE` is `env`, as the local stack sets it
    */
   readonly secrets?: SecretLoader;
@@ -93,22 +97,29 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
   const stage = pipeline.plan().stages.find((candidate) => candidate.id === stageId);
   const stateful = stage?.stateful === true;
   const table = process.env.EDDY_STATE_TABLE;
-  const store =
-    options.store ??
-    (stateful && table !== undefined
-      ? new DynamoDbWindowStore({ client: tracer.captureAWSv3Client(new DynamoDBClient({})), tableName: table })
-      : undefined);
   const deadLetters =
     options.deadLetters ?? queueDeadLetterSinkFromEnvironment(pipeline.plan(), (c) => tracer.captureAWSv3Client(c));
-  const runner = new StageRunner({
+  const runnerOptions = {
     pipeline,
     stageId,
     writer,
     ...(deadLetters !== undefined && { deadLetters }),
     traceId: () => tracer.getRootXrayTraceId(),
     ...(shards !== undefined && { shards }),
-    ...(store !== undefined && { store }),
-  });
+    ...(options.store !== undefined && { store: options.store }),
+    ...(options.tables !== undefined && { tables: options.tables }),
+  };
+  const stateTable = options.store === undefined && stateful ? table : undefined;
+  const usesTables = options.tables === undefined && stage?.tables !== undefined;
+  // The DynamoDB client and stores load only in stages that keep state or use tables (during
+  // Lambda's init phase): a stateless stage's cold start does without them.
+  const runnerReady: StageRunner | Promise<StageRunner> =
+    stateTable !== undefined || usesTables
+      ? dynamoDbStores(tracer, stateTable, usesTables).then(
+          (stores) => new StageRunner({ ...runnerOptions, ...stores }),
+        )
+      : new StageRunner(runnerOptions);
+  if (runnerReady instanceof Promise) runnerReady.catch(() => undefined);
 
   // Secrets are loaded once per execution environment, starting now (Lambda's init phase); a failure
   // fails the invocations until a load succeeds, and no record is processed without them.
@@ -141,6 +152,7 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     }
     const records = (event.Records ?? []).map(fromKinesisEventRecord);
     const deadline = started + context.getRemainingTimeInMillis();
+    const runner = await runnerReady;
     const { failedSequenceNumbers, report } = await runner.run(records, deadline);
 
     for (const deadLetter of report.deadLetters) {
@@ -201,22 +213,51 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     .use(logMetrics(metrics));
 }
 
+/** The state store and the table store a stage needs, over one traced DynamoDB client. */
+async function dynamoDbStores(
+  tracer: Tracer,
+  stateTable: string | undefined,
+  usesTables: boolean,
+): Promise<{ store?: WindowStore; tables?: TableStore }> {
+  const [{ DynamoDBClient }, { DynamoDbWindowStore }, { DynamoDbTableStore }] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('./io/dynamodb-window-store.js'),
+    import('./io/dynamodb-table-store.js'),
+  ]);
+  const client = tracer.captureAWSv3Client(new DynamoDBClient({}));
+  return {
+    ...(stateTable !== undefined && { store: new DynamoDbWindowStore({ client, tableName: stateTable }) }),
+    ...(usesTables && { tables: new DynamoDbTableStore({ client, tableNames: tableNamesFromEnvironment() }) }),
+  };
+}
+
+/** The physical names of the stage's tables, which the deployment sets (a prefix, a state generation). */
+function tableNamesFromEnvironment(): Record<string, string> {
+  const value = process.env[TABLE_NAMES_ENV];
+  if (value === undefined || value === '') return {};
+  const parsed: unknown = JSON.parse(value);
+  if (parsed === null || typeof parsed !== 'object') throw new Error(`${TABLE_NAMES_ENV} must be a JSON object`);
+  return parsed as Record<string, string>;
+}
+
 /**
- * Reads SecureString parameters from SSM Parameter Store with Powertools Parameters, decrypted, with
- * a traced client; loaded on first use, so that a pipeline without secrets never loads the SSM client.
+ * Reads SecureString parameters from SSM Parameter Store with GetParameter, decrypted, with a traced
+ * client. The SSM client is imported on first use (from the runtime's SDK, a dynamic import), so that
+ * a stage without secrets never loads it.
  */
 function ssmLoader(tracer: Tracer): SecretLoader {
-  let provider: Promise<import('@aws-lambda-powertools/parameters/ssm').SSMProvider> | undefined;
+  let getParameter: Promise<(name: string) => Promise<string | undefined>> | undefined;
   return async (ref) => {
-    provider ??= Promise.all([import('@aws-lambda-powertools/parameters/ssm'), import('@aws-sdk/client-ssm')]).then(
-      ([{ SSMProvider }, { SSMClient }]) =>
-        new SSMProvider({ awsSdkV3Client: tracer.captureAWSv3Client(new SSMClient({})) }),
-    );
+    getParameter ??= import('@aws-sdk/client-ssm').then(({ SSMClient, GetParameterCommand }) => {
+      const client = tracer.captureAWSv3Client(new SSMClient({}));
+      return async (name) =>
+        (await client.send(new GetParameterCommand({ Name: name, WithDecryption: true }))).Parameter?.Value;
+    });
     const selector = ssmParameterSelector(ref);
     let value: unknown;
     try {
-      // Cached by the caller for the environment's life: no cache of Powertools' own.
-      value = await (await provider).get(selector, { decrypt: true, throwOnMissing: true, maxAge: 0 });
+      // Cached by the caller for the environment's life.
+      value = await (await getParameter)(selector);
     } catch (error) {
       const names = [(error as Error).name, ((error as Error).cause as Error | undefined)?.name];
       const missing = names.some(

@@ -1,11 +1,14 @@
-import type { JoinSideNode, KeyByNode, PipelineNode, SinkNode } from '../dag/graph.js';
+import type { JoinSideNode, KeyByNode, PipelineNode, SinkNode, ToTableNode } from '../dag/graph.js';
 import type { PipelineGraph } from '../dag/pipeline-graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
-import { applyFilter, applyFlatMap, applyKeyBy, applyMap } from '../operators/stateless.js';
+import { applyFilter, applyFlatMap, applyKeyBy, applyMap, applyVersion } from '../operators/stateless.js';
+import { enrichedValue, type RowUpdate } from '../tables/table-operator.js';
 import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import { type Decoder, shuffleDecoder, sourceDecoder } from './decode.js';
+import { MAX_ROW_BYTES } from './io/table-store.js';
 import type { Element, ShuffleEnvelope } from './records.js';
 import { MAX_RECORD_BYTES, PACK_OVERHEAD_BYTES } from './shuffle-pack.js';
+import type { LookupResult } from './table-lookups.js';
 
 /** A record leaving the stage's operators for a stream, before it is tied to its input record. */
 export interface Emitted {
@@ -19,6 +22,10 @@ export interface ElementSink {
   emit(record: Emitted): void;
   filtered(operator: string): void;
   failed(error: RecordProcessingError): void;
+  /** The row of a key in a table (`enrich`); only stateless stages look rows up. */
+  lookup?(table: string, key: string, operator: string): LookupResult;
+  /** An update of a table (`toTable`); only stateless stages keep tables. */
+  writeRow?(table: string, update: RowUpdate): void;
 }
 
 /** A stage compiled for execution: decode one input record, then push it through the fused operators. */
@@ -87,6 +94,22 @@ function compileNode(graph: PipelineGraph, node: PipelineNode): Step {
         });
       });
     }
+    case 'enrich': {
+      const next = compileChildren(graph, node.name);
+      return guarded((element, sink) => {
+        const key = applyKeyBy(node.name, node.fn, element.value, 'enrich key');
+        if (sink.lookup === undefined)
+          throw new Error(`enrich '${node.name}' runs in a stage that cannot look rows up`);
+        const found = sink.lookup(node.table, key, node.name);
+        // Not fetched yet: this pass over the batch only collects keys, its outputs are dropped.
+        if (found.state === 'pending') return;
+        const value = enrichedValue(element.value, found.state === 'found' ? found.row : undefined, node.type);
+        if (value === undefined) sink.filtered(node.name);
+        else next({ ...element, value }, sink);
+      });
+    }
+    case 'toTable':
+      return guarded(tableWriter(node));
     case 'keyBy':
     case 'joinSide':
       return guarded(shuffleWriter(node));
@@ -130,6 +153,22 @@ function shuffleWriter(node: KeyByNode | JoinSideNode): Step {
   };
 }
 
+/** `toTable`: the record becomes its key's row, or deletes it. */
+function tableWriter(node: ToTableNode): Step {
+  return (element, sink) => {
+    const key = applyKeyBy(node.name, node.fn, element.value, 'toTable key');
+    const deleted = node.deleted !== undefined && applyFilter(node.name, node.deleted, element.value, 'deleted');
+    const version = node.version === undefined ? undefined : applyVersion(node.name, node.version, element.value);
+    const row = deleted ? undefined : serialise(node.name, element.value, '', MAX_ROW_BYTES, "DynamoDB's item limit");
+    if (sink.writeRow === undefined) throw new Error(`toTable '${node.name}' runs in a stage that cannot write rows`);
+    sink.writeRow(node.table, {
+      key,
+      ...(row !== undefined && { row }),
+      ...(version !== undefined && { version }),
+    });
+  };
+}
+
 function sinkWriter(node: SinkNode): Step {
   return (element, sink) => {
     if (element.value === undefined) {
@@ -150,7 +189,13 @@ function sinkWriter(node: SinkNode): Step {
   };
 }
 
-function serialise(operator: string, value: unknown, partitionKey: string, maxBytes: number): string {
+function serialise(
+  operator: string,
+  value: unknown,
+  partitionKey: string,
+  maxBytes: number,
+  limit = 'the limit of a Kinesis record',
+): string {
   let data: string | undefined;
   try {
     data = JSON.stringify(value);
@@ -176,7 +221,7 @@ function serialise(operator: string, value: unknown, partitionKey: string, maxBy
     throw new RecordProcessingError({
       reason: DeadLetterReasons.unwritableOutput,
       operator,
-      message: `record is ${bytes} bytes, over the ${maxBytes}-byte limit of a Kinesis record`,
+      message: `record is ${bytes} bytes, over ${maxBytes} bytes, ${limit}`,
     });
   }
   return data;

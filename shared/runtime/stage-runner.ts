@@ -1,7 +1,15 @@
-import type { SourceNode } from '../dag/graph.js';
+import type { SourceNode, TableDefinition } from '../dag/graph.js';
+import type { StageSpec, TableSpec } from '../dag/plan-types.js';
 import type { Pipeline } from '../dsl/pipeline.js';
+import { latestUpdates } from '../tables/table-operator.js';
 import { backoffDelay, sleep } from '../util/backoff.js';
-import { type BatchCounts, deadLetterOf, type ProcessedBatch, processBatch } from './batch-processor.js';
+import {
+  type BatchCounts,
+  deadLetterOf,
+  type ProcessedBatch,
+  processBatch,
+  type TableRowUpdate,
+} from './batch-processor.js';
 import type { ChannelWatermarks } from './channel-watermarks.js';
 import type { DeadLetterEnvelope } from './dead-letter.js';
 import { RecordProcessingError } from './dead-letter.js';
@@ -10,12 +18,14 @@ import { type DeadLetter, type DeadLetterSink, StreamDeadLetterSink } from './io
 import type { JoinStore } from './io/join-store.js';
 import type { RecordWriter, WriteOutcome } from './io/record-writer.js';
 import { type ShardDirectory, UniformShardDirectory } from './io/shard-directory.js';
+import type { TableStore } from './io/table-store.js';
 import { WatermarkConflictError, type WindowStore } from './io/window-store.js';
 import { JoinStage } from './join-stage.js';
 import type { InputRecord, OutputRecord } from './records.js';
 import { ShuffleOutputs } from './shuffle-outputs.js';
 import type { AppliedPositions } from './shuffle-pack.js';
 import { compileChildren, compileStage, type StageProgram } from './stage-program.js';
+import { BatchLookups } from './table-lookups.js';
 import { UpstreamTraces } from './upstream-traces.js';
 import { WatermarkEmitter } from './watermark-emitter.js';
 import { END_OF_TIME } from './watermark-records.js';
@@ -35,6 +45,8 @@ export interface StageRunnerOptions {
   readonly shards?: ShardDirectory;
   /** State of windowed stages; required when the stage keeps state. */
   readonly store?: WindowStore;
+  /** The tables the stage looks up or keeps (`enrich`, `toTable`); required when it has any. */
+  readonly tables?: TableStore;
   readonly now?: () => number;
   /** Largest shuffle pack, in bytes (shuffle-pack.ts). @default Kinesis' 1 MiB record limit */
   readonly maxPackBytes?: number;
@@ -104,7 +116,14 @@ export class StageRunner {
   readonly #stateful: StatefulOperator | undefined;
   readonly #store: WindowStore | undefined;
   readonly #lateOutput: string = '';
+  /**
+   * How far the watermark a stateful stage forwards trails its input's: a window fires when the
+   * watermark passes its end plus the allowed lateness, and its result (at the window's end) must not
+   * be late for the stage after it, so the forwarded watermark is held back by that lateness.
+   */
+  #watermarkHoldBack = 0;
   readonly #shards: ShardDirectory;
+  readonly #tables: StageTables | undefined;
 
   constructor(options: StageRunnerOptions) {
     const plan = options.pipeline.plan();
@@ -149,6 +168,7 @@ export class StageRunner {
         store,
       );
       this.#lateOutput = window.lateOutput;
+      this.#watermarkHoldBack = window.allowedLateness;
     } else if (input.kind === 'join') {
       if (store.writeBuffered === undefined)
         throw new Error(`stage ${stage.id} joins: its store must hold join buffers`);
@@ -167,6 +187,7 @@ export class StageRunner {
       );
       this.#lateOutput = input.lateOutput;
     }
+    this.#tables = stageTables(options.pipeline, stage, options.tables);
     this.#writer = options.writer;
     if (plan.deadLetter.kind === 'queue' && options.deadLetters === undefined) {
       throw new Error(
@@ -292,7 +313,7 @@ export class StageRunner {
     const toWrite = await this.#shuffle.prepare(
       outputs,
       shardId,
-      Number.isFinite(batch.watermark) ? batch.watermark : undefined,
+      Number.isFinite(batch.watermark) ? forwardedWatermark(batch.watermark, this.#watermarkHoldBack) : undefined,
       last.position.sequenceNumber,
       false,
     );
@@ -341,11 +362,8 @@ export class StageRunner {
   /** @param deadline epoch ms by which the batch must be answered (Lambda's remaining time). */
   async run(records: readonly InputRecord[], deadline: number): Promise<BatchResult> {
     if (this.#stateful !== undefined) return this.#runWindowed(this.#stateful, records, deadline);
-    const processed = processBatch(this.program, records, {
-      pipeline: this.#pipeline.name,
-      deadLetterStream: this.#deadLetterTo,
-      now: this.#now,
-    });
+    const requestsBefore = this.#tables?.store.counter.snapshot().requests;
+    const processed = await this.#process(records);
     const watermark = this.#sourceWatermark(processed);
     const last = records.at(-1);
     // A watermark rides at the end of its channel's packs: it never overtakes the data it vouches for.
@@ -360,12 +378,19 @@ export class StageRunner {
             true,
           );
     // Dead letters that could not be sent fail their input records as unwritten outputs do.
-    const outcome = await this.#send(toWrite, processed.letters, deadline);
+    const [outcome, unwrittenRows] = await Promise.all([
+      this.#send(toWrite, processed.letters, deadline),
+      this.#writeRows(processed.rowUpdates),
+    ]);
     // Packs that landed in another shard than listed: the list was stale. They are reported failed,
     // so Lambda delivers their records again, packed over a fresh list; their consumer drops them.
     for (const stream of outcome.misrouted) this.#shards.invalidate?.(stream);
-    const failedOrigins = new Set(outcome.failed.map((record) => record.origin));
+    const failedOrigins = new Set([...outcome.failed, ...unwrittenRows].map((record) => record.origin));
     const written = outcome.written;
+    const unwritten = new Set(unwrittenRows);
+    for (const update of processed.rowUpdates) {
+      if (!unwritten.has(update)) written[`table:${update.table}`] = (written[`table:${update.table}`] ?? 0) + 1;
+    }
     return {
       failedSequenceNumbers: [...failedOrigins],
       report: {
@@ -376,13 +401,90 @@ export class StageRunner {
         written,
         deadLetters: processed.failures,
         ...(watermark !== undefined && { watermark }),
+        ...(requestsBefore !== undefined && {
+          stateRequests: (this.#tables?.store.counter.snapshot().requests ?? 0) - requestsBefore,
+        }),
       },
     };
   }
+
+  /**
+   * Runs the batch through the operators; with lookups, once more after each round of fetches, until
+   * every row it asks for is there: one round per enrichment that depends on another, at most.
+   */
+  async #process(records: readonly InputRecord[]): Promise<ProcessedBatch> {
+    const context = { pipeline: this.#pipeline.name, deadLetterStream: this.#deadLetterTo, now: this.#now };
+    const tables = this.#tables;
+    if (tables === undefined || tables.reads.size === 0) return processBatch(this.program, records, context);
+    const lookups = new BatchLookups(tables.reads);
+    for (let round = 0; ; round += 1) {
+      const processed = processBatch(this.program, records, { ...context, lookups });
+      if (!lookups.hasPending) return processed;
+      if (round > tables.enrichments) throw new Error(`stage ${this.program.stage.id}: lookups did not settle`);
+      await lookups.fetch(tables.store);
+    }
+  }
+
+  /** Writes the batch's table updates, one per key per table; resolves with the ones not written. */
+  async #writeRows(updates: readonly TableRowUpdate[]): Promise<TableRowUpdate[]> {
+    const tables = this.#tables;
+    if (updates.length === 0 || tables === undefined) return [];
+    const byTable = new Map<string, TableRowUpdate[]>();
+    for (const update of updates) {
+      const list = byTable.get(update.table);
+      if (list === undefined) byTable.set(update.table, [update]);
+      else list.push(update);
+    }
+    const outcomes = await Promise.all(
+      [...byTable].map(async ([name, tableUpdates]) => {
+        const spec = tables.writes.get(name);
+        if (spec === undefined) throw new Error(`table '${name}' is not kept by stage ${this.program.stage.id}`);
+        const latest = latestUpdates(tableUpdates);
+        const { failed } = await tables.store.putRows(spec, latest);
+        // A failed update stands for the updates of its key that it superseded: they are retried with it.
+        const failedKeys = new Set(failed.map((update) => update.key));
+        return tableUpdates.filter((update) => failedKeys.has(update.key));
+      }),
+    );
+    return outcomes.flat();
+  }
+}
+
+/** The tables one stage reads and writes, with the store that holds them. */
+interface StageTables {
+  readonly store: TableStore;
+  readonly reads: Map<string, { readonly spec: TableSpec; readonly definition: TableDefinition }>;
+  readonly writes: Map<string, TableSpec>;
+  /** Enrichments in the stage: bounds the rounds of lookups a batch can need. */
+  readonly enrichments: number;
+}
+
+function stageTables(pipeline: Pipeline, stage: StageSpec, store: TableStore | undefined): StageTables | undefined {
+  if (stage.tables === undefined) return undefined;
+  if (store === undefined) throw new Error(`stage ${stage.id} uses tables: give the runner a table store`);
+  const specs = new Map((pipeline.plan().tables ?? []).map((table) => [table.name, table]));
+  const specOf = (name: string): TableSpec => {
+    const spec = specs.get(name);
+    if (spec === undefined) throw new Error(`stage ${stage.id} uses table '${name}', which the plan does not have`);
+    return spec;
+  };
+  return {
+    store,
+    reads: new Map(
+      stage.tables.reads.map((name) => [name, { spec: specOf(name), definition: pipeline.graph.table(name) }]),
+    ),
+    writes: new Map(stage.tables.writes.map((name) => [name, specOf(name)])),
+    enrichments: stage.nodes.filter((name) => pipeline.graph.node(name).kind === 'enrich').length,
+  };
 }
 
 function upstreamTracesOf(processed: ProcessedBatch): { upstreamTraces?: readonly string[] } {
   return processed.upstreamTraces.length > 0 ? { upstreamTraces: processed.upstreamTraces } : {};
+}
+
+/** The end of input stays the end of input: a bounded run closes every window downstream. */
+function forwardedWatermark(watermark: number, holdBack: number): number {
+  return watermark >= END_OF_TIME ? watermark : watermark - holdBack;
 }
 
 /** Records per logical stream. */

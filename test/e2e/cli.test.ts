@@ -1,14 +1,8 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-
-const run = promisify(execFile);
-const { AWS_ENDPOINT_URL: _, ...environment } = process.env;
-const eddy = (...args: string[]) =>
-  run(process.execPath, ['bin/eddy.js', ...args], { env: environment, timeout: 120_000 });
+import { eddy } from '../helpers/eddy-cli.js';
 
 describe('the eddy command', () => {
   const dir = mkdtempSync(join(tmpdir(), 'eddy-cli-'));

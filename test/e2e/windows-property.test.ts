@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { runPipelineOnFiles } from '../../local/runner/run-files.js';
 import { pipeline } from '../../shared/index.js';
 import { aggregate, hopping, session, tumbling } from '../../shared/windows/index.js';

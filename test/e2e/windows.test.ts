@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { writeClickSample } from '../../examples/data/click-generator.js';
 import { type RunSummary, runPipelineOnFiles } from '../../local/runner/run-files.js';
 import { pipeline } from '../../shared/index.js';

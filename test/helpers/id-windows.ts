@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { aggregate } from '../../shared/windows/index.js';
 import type { WindowAssigner } from '../../shared/windows/types.js';
 import { referenceWindows, windowName } from '../unit/windows/reference.js';

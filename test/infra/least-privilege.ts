@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../infra/pipeline-tables.js';
 import type { PipelinePlan } from '../../shared/index.js';
 import { StateTableSchema } from '../../shared/runtime/io/state-table-schema.js';
 import {
@@ -116,6 +117,11 @@ export interface LeastPrivilegeExpectations {
   /** Logical id of the state table: required when the plan has one, refused otherwise. */
   readonly tableId?: string;
   /**
+   * Per table of the plan, the logical id of its DynamoDB table (a materialized one) or its ARN as
+   * referencedId renders it (an external one): what the stages that use it may be granted.
+   */
+  readonly tables?: Readonly<Record<string, string>>;
+  /**
    * Per stage id, the ARNs (as referencedId renders them) of the SSM parameters its operators read;
    * a stage not listed may use no SSM action at all.
    */
@@ -181,15 +187,30 @@ export function expectLeastPrivilege(json: CfnTemplate, expected: LeastPrivilege
       );
     }
 
-    const dynamodbActions = sorted([...pairs.keys()].filter((action) => action.startsWith('dynamodb:')));
+    // DynamoDB: the state table for stateful stages, and the tables each stage enriches with or keeps.
+    const allowedDynamo = new Map<string, Set<string>>();
+    const allow = (actions: readonly string[], resource: string) => {
+      for (const action of actions)
+        allowedDynamo.set(action, new Set([...(allowedDynamo.get(action) ?? []), resource]));
+    };
     if (stage.stateful) {
-      expect(dynamodbActions, `${context}: state table actions`).toEqual(STATE_TABLE_ACTIONS);
-      for (const action of STATE_TABLE_ACTIONS) {
-        const allowed = STATE_INDEX_ACTIONS.includes(action) ? [tableId, indexId] : [tableId];
-        expect(sorted(pairs.get(action) ?? []), `${context}: ${action}`).toEqual(sorted(allowed as string[]));
+      allow(STATE_TABLE_ACTIONS, tableId as string);
+      allow(STATE_INDEX_ACTIONS, indexId);
+    }
+    for (const [names, actions] of [
+      [stage.tables?.reads ?? [], TABLE_READ_ACTIONS],
+      [stage.tables?.writes ?? [], TABLE_WRITE_ACTIONS],
+    ] as const) {
+      for (const name of names) {
+        const id = expected.tables?.[name];
+        if (id === undefined) throw new Error(`${context} uses table '${name}': give its id in expected.tables`);
+        allow(actions, id);
       }
-    } else {
-      expect(dynamodbActions, `${context}: a stateless stage uses no table`).toEqual([]);
+    }
+    const dynamodbActions = sorted([...pairs.keys()].filter((action) => action.startsWith('dynamodb:')));
+    expect(dynamodbActions, `${context}: DynamoDB actions`).toEqual(sorted(allowedDynamo.keys()));
+    for (const [action, resources] of allowedDynamo) {
+      expect(sorted(pairs.get(action) ?? []), `${context}: ${action}`).toEqual(sorted(resources));
     }
 
     for (const [action, resources] of pairs) {

@@ -8,10 +8,12 @@ import { AwsSolutionsChecks, type INagLogger, NagMessageLevel } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pageViewCounts from '../../examples/page-view-counts.js';
 import pageViews from '../../examples/page-views.js';
+import viewsByCountry from '../../examples/views-by-country.js';
 import { EddyPipeline, type EddyPipelineProps } from '../../infra/eddy-pipeline.js';
 import { NagReasons, TRACING_WILDCARD_FINDING } from '../../infra/nag.js';
 import { EddyPipelineStack } from '../../infra/pipeline-stack.js';
 import type { Pipeline } from '../../shared/index.js';
+import pricedSignups from '../e2e/fixtures/plans-external.js';
 import { expectEncryptedAtRest, expectTlsOnly } from './encryption.js';
 import deadLetterQueueClicks from './fixtures/dead-letter-queue-pipeline.js';
 import sensors from './fixtures/idle-pipeline.js';
@@ -27,6 +29,8 @@ import {
 } from './support.js';
 
 const IDLE_ENTRY = fileURLToPath(new URL('./fixtures/idle-pipeline.ts', import.meta.url));
+const VIEWS_BY_COUNTRY_ENTRY = fileURLToPath(new URL('../../examples/views-by-country.ts', import.meta.url));
+const PRICED_SIGNUPS_ENTRY = fileURLToPath(new URL('../e2e/fixtures/plans-external.ts', import.meta.url));
 const DEAD_LETTER_QUEUE_ENTRY = fileURLToPath(new URL('./fixtures/dead-letter-queue-pipeline.ts', import.meta.url));
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 
@@ -291,6 +295,69 @@ describe('security of page-view-counts with a customer key, a prefix, an alarm e
     expectEncryptedAtRest(checked.json, keyId);
     expectTlsOnly(checked.json);
     expect(resourcesOfType(checked.json, 'AWS::SNS::Topic')).toHaveLength(1);
+  });
+});
+
+describe('security of pipelines with tables, a customer key and a prefix: one table kept from a changelog, one external', () => {
+  const PREFIX = 'dev-';
+  let checked: Checked & { dispose: () => void };
+  let keyId: string;
+  beforeAll(() => {
+    checked = checkStack((app) => {
+      const stack = new Stack(app, 'Tables', { env: ENV });
+      const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      keyId = stack.getLogicalId(key.node.defaultChild as kms.CfnKey);
+      new EddyPipeline(stack, 'Views', {
+        pipeline: viewsByCountry,
+        pipelineEntry: VIEWS_BY_COUNTRY_ENTRY,
+        streamNamePrefix: PREFIX,
+        encryptionKey: key,
+      });
+      new EddyPipeline(stack, 'Signups', {
+        pipeline: pricedSignups,
+        pipelineEntry: PRICED_SIGNUPS_ENTRY,
+        streamNamePrefix: PREFIX,
+        encryptionKey: key,
+      });
+      return stack;
+    });
+  });
+  afterAll(() => checked.dispose());
+
+  describeNag(
+    () => checked,
+    () =>
+      new Map([
+        ...expectedSuppressions(viewsByCountry, { customerKey: true, idleness: false, scope: 'Views' }),
+        ...expectedSuppressions(pricedSignups, { customerKey: true, idleness: false, scope: 'Signups' }),
+      ]),
+  );
+
+  it('lets a stage write only the table it keeps and read only the tables it enriches with', () => {
+    const [profilesId] = onlyResourceOfType(checked.json, 'AWS::DynamoDB::GlobalTable');
+    const queues = resourcesOfType(checked.json, 'AWS::SQS::Queue').map(([id]) => id);
+    expectLeastPrivilege(checked.json, {
+      plan: viewsByCountry.plan(),
+      prefix: PREFIX,
+      queueId: queues.find((id) => id.startsWith('Views')) ?? '',
+      keyId,
+      tables: { profiles: profilesId },
+    });
+    expectLeastPrivilege(checked.json, {
+      plan: pricedSignups.plan(),
+      queueId: queues.find((id) => id.startsWith('Signups')) ?? '',
+      prefix: PREFIX,
+      keyId,
+      tables: { plans: 'arn:aws:dynamodb:eu-west-1:123456789012:table/eddy-e2e-plans' },
+    });
+    expectNoWildcards(checked.json);
+  });
+
+  it('creates only the kept table, with point-in-time recovery, encrypted with the key', () => {
+    const tables = resourcesOfType(checked.json, 'AWS::DynamoDB::GlobalTable');
+    expect(tables.map(([, table]) => table.Properties.TableName)).toEqual(['dev-views-by-country-table-profiles']);
+    expect(tables[0]?.[1].Properties.KeySchema).toEqual([{ AttributeName: 'k', KeyType: 'HASH' }]);
+    expectEncryptedAtRest(checked.json, keyId);
   });
 });
 

@@ -1,6 +1,6 @@
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { LocalPipeline } from '../../local/runner/local-pipeline.js';
 import { pipeline } from '../../shared/index.js';
 import { count, tumbling, tumblingProcessingTime } from '../../shared/windows/index.js';

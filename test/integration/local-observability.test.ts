@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatStatus } from '../../cli/status.js';
 import { DevSession } from '../../local/observability/dev-session.js';
 import { serveMetrics } from '../../local/observability/metrics-server.js';

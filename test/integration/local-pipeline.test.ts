@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { runPipelineOnFiles } from '../../local/runner/run-files.js';
 import { pipeline } from '../../shared/index.js';
 import { useEmulators } from '../helpers/emulators.js';

@@ -1,18 +1,25 @@
-import type { AttributeValue, ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
-  type TranslateConfig,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { BufferedRecord } from '../../joins/join-operator.js';
 import { type BackoffOptions, backoffDelay, sleep } from '../../util/backoff.js';
+import {
+  chunk,
+  forEachConcurrently,
+  isConditionalCheckFailure,
+  isolatedDocumentClient,
+  type Output,
+  sendWithRetries,
+} from './dynamodb-requests.js';
 import {
   type BufferedPut,
   bufferedItem,
@@ -23,7 +30,6 @@ import {
   toBufferedRecord,
 } from './join-store.js';
 import { StateTableSchema } from './state-table-schema.js';
-import { isTransientAwsError } from './transient-errors.js';
 import {
   type ChannelWatermarks,
   type CommitOutcome,
@@ -74,15 +80,7 @@ const MAX_KEYS_PER_BATCH_GET = 100;
 /** The batch limit of BatchWriteItem. */
 const MAX_ITEMS_PER_BATCH_WRITE = 25;
 
-const translateConfig: TranslateConfig = {
-  // Accumulators are JSON: drop undefined members as JSON.stringify does, rather than fail.
-  marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true },
-  // Numbers beyond 2^53 would come back as BigInt, which JSON accumulators cannot hold.
-  unmarshallOptions: { wrapNumbers: (value: string) => Number(value) },
-};
-
 type Item = Record<string, unknown>;
-type Output = { $metadata: { attempts?: number }; ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] };
 type WriteResult = { readonly version: number } | { readonly conflict: StateConflict; readonly cause: unknown };
 
 /**
@@ -110,8 +108,7 @@ export class DynamoDbWindowStore implements WindowStore, JoinStore {
     // DynamoDBDocumentClient.from() stores its translate config on the client's config object, shared
     // with every other document client made from the same client: give it a copy so that this store's
     // marshalling neither changes nor is changed by theirs. Middleware stays the client's.
-    const isolated = { config: { ...client.config }, middlewareStack: client.middlewareStack } as DynamoDBClient;
-    this.#doc = DynamoDBDocumentClient.from(isolated, translateConfig);
+    this.#doc = isolatedDocumentClient(client);
     this.#table = options.tableName;
     this.#retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
     this.#concurrency = Math.max(1, options.concurrency ?? 16);
@@ -464,27 +461,12 @@ export class DynamoDbWindowStore implements WindowStore, JoinStore {
   }
 
   /** Sends a request, counting it, retrying throttling and server errors with backoff. */
-  async #request<T extends Output>(operation: StoreOperation, send: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        const output = await send();
-        const attempts = output.$metadata.attempts ?? 1;
-        // The SDK retries only retryable errors: its extra attempts were throttled or failed.
-        for (let i = 1; i < attempts; i += 1) this.counter.throttle();
-        this.counter.request(operation, attempts, capacityUnits(output.ConsumedCapacity));
-        return output;
-      } catch (error) {
-        const attempts = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
-        this.counter.request(operation, attempts);
-        if (!isRetryable(error)) {
-          for (let i = 1; i < attempts; i += 1) this.counter.throttle();
-          throw error;
-        }
-        for (let i = 0; i < attempts; i += 1) this.counter.throttle();
-        if (attempt >= this.#maxAttempts) throw new StateStoreUnavailableError(operation, attempt, { cause: error });
-        await sleep(backoffDelay(attempt - 1, this.#backoff));
-      }
-    }
+  #request<T extends Output>(operation: StoreOperation, send: () => Promise<T>): Promise<T> {
+    return sendWithRetries(operation, send, {
+      counter: this.counter,
+      maxAttempts: this.#maxAttempts,
+      backoff: this.#backoff,
+    });
   }
 
   /** The window an item holds, unless it is not a window item or has expired. */
@@ -530,16 +512,6 @@ function itemId(key: Item): string {
   return `${String(key.pk)}\u0000${String(key.sk)}`;
 }
 
-function capacityUnits(consumed: ConsumedCapacity | ConsumedCapacity[] | undefined): number {
-  if (consumed === undefined) return 0;
-  const list = Array.isArray(consumed) ? consumed : [consumed];
-  return list.reduce((sum, entry) => sum + (entry.CapacityUnits ?? 0), 0);
-}
-
-function isConditionalCheckFailure(error: unknown): boolean {
-  return (error as { name?: string }).name === 'ConditionalCheckFailedException';
-}
-
 /** The item ALL_OLD put on a ConditionalCheckFailedException; the document client leaves it marshalled. */
 function oldItem(error: unknown): Item | undefined {
   const item = (error as { Item?: Record<string, AttributeValue> }).Item;
@@ -561,52 +533,4 @@ function fromAttributeValue(value: AttributeValue): unknown {
   if (value.SS !== undefined) return new Set(value.SS);
   if (value.NS !== undefined) return new Set(value.NS.map(Number));
   return value.B ?? value.BS;
-}
-
-/** DynamoDB's own throttling and server errors; a conditional check failure is an answer, not a fault. */
-const DYNAMODB_TRANSIENT = [
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'ServiceUnavailable',
-  // A write to an item that a transaction is changing.
-  'TransactionConflictException',
-];
-
-function isRetryable(error: unknown): boolean {
-  return !isConditionalCheckFailure(error) && isTransientAwsError(error, DYNAMODB_TRANSIENT);
-}
-
-function chunk<T>(list: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < list.length; i += size) chunks.push(list.slice(i, i + size));
-  return chunks;
-}
-
-/**
- * Runs `work` on every element with at most `limit` running at once. After a failure no new work
- * starts; it rejects with the first error once the work in flight has settled, so that no request
- * outlives the call.
- */
-async function forEachConcurrently<T>(
-  list: readonly T[],
-  limit: number,
-  work: (element: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < list.length) {
-      const element = list[next] as T;
-      next += 1;
-      try {
-        await work(element);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, list.length) }, worker));
-  if (failure !== undefined) throw failure.error;
 }

@@ -1,8 +1,8 @@
-import {
-  type MessageAttributeValue,
+import type {
+  MessageAttributeValue,
   SendMessageBatchCommand,
-  type SendMessageBatchCommandOutput,
-  type SendMessageBatchRequestEntry,
+  SendMessageBatchCommandOutput,
+  SendMessageBatchRequestEntry,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { PipelinePlan } from '../../dag/plan-types.js';
@@ -36,6 +36,17 @@ export interface SqsDeadLetterSinkOptions {
   /** Stop retrying this long before the deadline, to leave time to report the failures. @default 1000 */
   readonly safetyMarginMs?: number;
 }
+
+/**
+ * The SQS client's module, imported on first use: it is not in the Lambda functions' bundles
+ * (infra/stage-function.ts, ON_DEMAND_SDK_MODULES), so that only a pipeline whose dead letters go to
+ * a queue loads it, from the runtime's AWS SDK.
+ */
+let sqsModule: Promise<typeof import('@aws-sdk/client-sqs')> | undefined;
+const loadSqs = () => {
+  sqsModule ??= import('@aws-sdk/client-sqs');
+  return sqsModule;
+};
 
 /** SQS' own throttling errors, and KMS' under the queue's encryption, that a later attempt can cure. */
 const SQS_TRANSIENT = ['RequestThrottled', 'ThrottlingException', 'KmsThrottled', 'KMS.ThrottlingException'];
@@ -102,6 +113,7 @@ export class SqsDeadLetterSink implements DeadLetterSink {
       MessageBody: message.body,
       MessageAttributes: message.attributes,
     }));
+    const { SendMessageBatchCommand } = await loadSqs();
     let response: SendMessageBatchCommandOutput;
     try {
       response = await this.#client.send(new SendMessageBatchCommand({ QueueUrl: this.#queueUrl, Entries: entries }));
@@ -212,5 +224,8 @@ export function queueDeadLetterSinkFromEnvironment(
         `'${plan.deadLetter.name}', and the function does not know its URL`,
     );
   }
-  return new SqsDeadLetterSink({ client: wrap(new SQSClient({})), queueUrl });
+  // Imported now (during Lambda's init), used at the first dead letter.
+  const client = loadSqs().then(({ SQSClient }) => wrap(new SQSClient({})));
+  client.catch(() => undefined); // a failed import fails the first send instead
+  return new SqsDeadLetterSink({ client: { send: async (command) => (await client).send(command) }, queueUrl });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PipelineDefinitionError, type PipelineOptions, pipeline, toMermaid } from '../../../shared/index.js';
 
 const Click = z.object({ page: z.string() });

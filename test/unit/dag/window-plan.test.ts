@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import windowed from '../../../examples/page-view-counts.js';
 import { pipeline } from '../../../shared/index.js';
 import { count, tumbling, tumblingProcessingTime } from '../../../shared/windows/index.js';
@@ -19,6 +19,34 @@ describe('planning windowed pipelines', () => {
       role: 'side-output',
       producers: ['from-page-view-counts-keyBy-1'],
     });
+  });
+
+  it('chains an event-time window after another (two phases), but refuses one after a join', () => {
+    const p = pipeline('two-phase');
+    const clicks = p.source('clicks', { schema: Click, eventTime: (c) => c.ts });
+    clicks
+      .keyBy((c) => c.page)
+      .window(tumbling('1m'))
+      .aggregate(count())
+      .keyBy(() => 'all')
+      .window(tumbling('5m'))
+      .aggregate(count())
+      .sink('out');
+    expect(p.plan().stages.map((s) => [s.id, s.stateful])).toEqual([
+      ['from-clicks', false],
+      ['from-two-phase-keyBy-1', true],
+      ['from-two-phase-keyBy-2', true],
+    ]);
+
+    const q = pipeline('after-join');
+    const a = q.source('a', { schema: Click, eventTime: (c) => c.ts });
+    const b = q.source('b', { schema: Click, eventTime: (c) => c.ts });
+    a.join(b, { left: (x) => x.page, right: (x) => x.page, within: { after: '1m' } })
+      .keyBy(([x]) => x.page)
+      .window(tumbling('1m'))
+      .aggregate(count())
+      .sink('out');
+    expect(() => q.plan()).toThrow(/fed by join 'join-1', not by a source/);
   });
 
   it('has no state table when every stage is stateless', () => {

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_INPUT_LIMITS, type InputLimits, PipelineDefinitionError, pipeline } from '../../../shared/index.js';
 import { exceedsDepth } from '../../../shared/operators/input-limits.js';
 import type { DeadLetterEnvelope } from '../../../shared/runtime/dead-letter.js';

@@ -1,6 +1,6 @@
 import type { SendMessageBatchCommand, SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { pipeline } from '../../../shared/index.js';
 import type { DeadLetterEnvelope } from '../../../shared/runtime/dead-letter.js';
 import type { DeadLetter } from '../../../shared/runtime/io/dead-letter-sink.js';

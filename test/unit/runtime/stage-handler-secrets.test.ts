@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { pipeline, secret, tokenize } from '../../../shared/index.js';
 import { clearLoadedSecrets } from '../../../shared/operators/secrets.js';
 import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-writer.js';

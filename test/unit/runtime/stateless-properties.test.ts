@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { pipeline } from '../../../shared/index.js';
 import { processBatch } from '../../../shared/runtime/batch-processor.js';
 import type { InputRecord, ShuffleEnvelope } from '../../../shared/runtime/records.js';

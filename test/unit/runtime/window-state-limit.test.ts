@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { pipeline } from '../../../shared/index.js';
 import type { DeadLetterEnvelope } from '../../../shared/runtime/dead-letter.js';
 import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-writer.js';

@@ -1,0 +1,11 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+// The embedded stack, whatever the developer's shell points the AWS SDK at.
+const { AWS_ENDPOINT_URL: _, ...environment } = process.env;
+
+/** Runs `bin/eddy.js` with these arguments, as a user would, from the repository's root. */
+export function eddy(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return run(process.execPath, ['bin/eddy.js', ...args], { env: environment, timeout: 120_000 });
+}
