@@ -5,6 +5,8 @@
  * counts the requests DynamoDB would get (BatchGetItem of 100 keys, one UpdateItem per write, ...).
  *
  *   npx tsx bench/state-requests.ts [--events 100000]
+ *
+ * bench/run-all.ts calls `run()`, which returns the rows.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -17,9 +19,8 @@ import type { InputRecord } from '../shared/runtime/records.js';
 import { StageRunner } from '../shared/runtime/stage-runner.js';
 import { END_OF_TIME } from '../shared/runtime/watermark-records.js';
 import { count, tumbling } from '../shared/windows/index.js';
+import { type BenchOptions, type BenchRow, isMain } from './results.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '100000' } } });
-const events = Number(values.events);
 const KEYS = 100;
 const WINDOW_MS = 60_000;
 
@@ -32,7 +33,7 @@ const countPerKey = pipeline('bench')
   .sink('counts');
 
 /** Shuffle records as the source stage writes them: envelopes, and a watermark after each of its batches. */
-function shuffleBatches(batchSize: number): { batches: InputRecord[][]; distinctKeyWindows: number } {
+function shuffleBatches(events: number, batchSize: number): { batches: InputRecord[][]; distinctKeyWindows: number } {
   const random = seededRandom(99);
   let sequence = 49_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000n;
   const record = (data: unknown, partitionKey: string): InputRecord => {
@@ -69,46 +70,58 @@ function shuffleBatches(batchSize: number): { batches: InputRecord[][]; distinct
   return { batches, distinctKeyWindows };
 }
 
-const rows: { name: string; value: number; unit: string; baseline?: string }[] = [];
-for (const batchSize of [100, 1000]) {
-  const store = new MemoryWindowStore();
-  const sink = new MemoryRecordWriter();
-  const runner = new StageRunner({ pipeline: countPerKey, stageId: 'from-bench-by-key', writer: sink, store });
-  const { batches, distinctKeyWindows } = shuffleBatches(batchSize);
-  for (const batch of batches) await runner.run(batch, Date.now() + 60_000);
-  const counts = store.counter.snapshot();
-  const writes = counts.byOperation.UpdateItem + counts.byOperation.PutItem + counts.byOperation.DeleteItem;
-  const per1000 = (n: number) => Number(((n / events) * 1000).toFixed(1));
-  rows.push(
-    {
-      name: `batch ${batchSize}: DynamoDB requests per 1,000 events (all)`,
-      value: per1000(counts.requests),
-      unit: 'requests',
-    },
-    {
-      name: `batch ${batchSize}: window writes per 1,000 events`,
-      value: per1000(writes - batches.length),
-      unit: 'writes',
-      baseline: `minimum ${per1000(distinctKeyWindows)} (distinct key-windows per batch), one per event 1000`,
-    },
-    {
-      name: `batch ${batchSize}: of which tombstones of fired windows`,
-      value: per1000(sink.values('counts').length),
-      unit: 'writes',
-      baseline: 'one per window, at firing; a window born and fired in one batch writes none',
-    },
-    {
-      name: `batch ${batchSize}: watermark item writes per 1,000 events`,
-      value: per1000(counts.byOperation.PutItem),
-      unit: 'writes',
-    },
-    {
-      name: `batch ${batchSize}: reads per 1,000 events (BatchGetItem, Query, GetItem)`,
-      value: per1000(counts.byOperation.BatchGetItem + counts.byOperation.Query + counts.byOperation.GetItem),
-      unit: 'requests',
-    },
-  );
+export async function run(options: BenchOptions & { readonly events?: number } = {}): Promise<BenchRow[]> {
+  const events = options.events ?? (options.scale === 'full' ? 1_000_000 : 100_000);
+  const rows: BenchRow[] = [];
+  for (const batchSize of [100, 1000]) {
+    const store = new MemoryWindowStore();
+    const sink = new MemoryRecordWriter();
+    const runner = new StageRunner({ pipeline: countPerKey, stageId: 'from-bench-by-key', writer: sink, store });
+    const { batches, distinctKeyWindows } = shuffleBatches(events, batchSize);
+    for (const batch of batches) await runner.run(batch, Date.now() + 60_000);
+    const counts = store.counter.snapshot();
+    const writes = counts.byOperation.UpdateItem + counts.byOperation.PutItem + counts.byOperation.DeleteItem;
+    const per1000 = (n: number) => Number(((n / events) * 1000).toFixed(1));
+    rows.push(
+      {
+        name: `batch ${batchSize}: DynamoDB requests per 1,000 events (all)`,
+        value: per1000(counts.requests),
+        unit: 'requests',
+      },
+      {
+        name: `batch ${batchSize}: window writes per 1,000 events`,
+        value: per1000(writes - batches.length),
+        unit: 'writes',
+        baseline: `minimum ${per1000(distinctKeyWindows)} (distinct key-windows per batch), one per event 1000`,
+      },
+      {
+        name: `batch ${batchSize}: of which tombstones of fired windows`,
+        value: per1000(sink.values('counts').length),
+        unit: 'writes',
+        baseline: 'one per window, at firing; a window born and fired in one batch writes none',
+      },
+      {
+        name: `batch ${batchSize}: watermark item writes per 1,000 events`,
+        value: per1000(counts.byOperation.PutItem),
+        unit: 'writes',
+      },
+      {
+        name: `batch ${batchSize}: reads per 1,000 events (BatchGetItem, Query, GetItem)`,
+        value: per1000(counts.byOperation.BatchGetItem + counts.byOperation.Query + counts.byOperation.GetItem),
+        unit: 'requests',
+      },
+    );
+  }
+  return rows;
 }
-for (const r of rows)
-  console.log(`${r.name.padEnd(62)} ${String(r.value).padStart(8)} ${r.unit}${r.baseline ? `   (${r.baseline})` : ''}`);
-writeFileSync('bench/state-requests.json', `${JSON.stringify({ events, keys: KEYS, rows }, null, 2)}\n`);
+
+if (isMain(import.meta.url)) {
+  const { values } = parseArgs({ options: { events: { type: 'string', default: '100000' } } });
+  const events = Number(values.events);
+  const rows = await run({ events });
+  for (const r of rows)
+    console.log(
+      `${r.name.padEnd(62)} ${String(r.value).padStart(8)} ${r.unit}${r.baseline ? `   (${r.baseline})` : ''}`,
+    );
+  writeFileSync('bench/state-requests.json', `${JSON.stringify({ events, keys: KEYS, rows }, null, 2)}\n`);
+}

@@ -60,6 +60,9 @@ const BACKSLASH = 0x5c;
  * reports it afterwards.
  */
 export function exceedsDepth(data: Uint8Array, maxDepth: number): boolean {
+  // Nesting deeper than maxDepth takes more than maxDepth opening brackets: most records have a few,
+  // and counting them is a simpler loop than following strings.
+  if (!hasMoreOpenings(data, maxDepth)) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < data.length; i += 1) {
@@ -74,6 +77,19 @@ export function exceedsDepth(data: Uint8Array, maxDepth: number): boolean {
       if (depth > maxDepth) return true;
     } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
       depth -= 1;
+    }
+  }
+  return false;
+}
+
+/** Whether the bytes hold more than `limit` of '{' and '[' together, inside strings or not. */
+function hasMoreOpenings(data: Uint8Array, limit: number): boolean {
+  let openings = 0;
+  for (let i = 0; i < data.length; i += 1) {
+    // '{' (0x7b) and '[' (0x5b) differ in bit 0x20 only: no other byte gives 0x7b with it set.
+    if (((data[i] as number) | 0x20) === OPEN_BRACE) {
+      openings += 1;
+      if (openings > limit) return true;
     }
   }
   return false;

@@ -127,19 +127,22 @@ export function shuffleDecoder(keyBy: { readonly name: string; readonly stream: 
     const json = parseJson(record, keyBy.name, DeadLetterReasons.malformedEnvelope);
     if (isShufflePack(json)) {
       const items: Decoded[] = [];
+      const channel = json.ch;
+      const dest = typeof json.d === 'string' ? json.d : undefined;
+      const trace = typeof json.tr === 'string' ? json.tr : undefined;
       for (const envelope of json.e) {
         if (!isEnvelope(envelope) || typeof envelope.q !== 'string') throw malformed();
-        items.push({
-          kind: 'data',
-          element: elementOf(envelope),
-          from: {
-            channel: json.ch,
-            position: envelope.q,
-            ...(typeof json.d === 'string' && { dest: json.d }),
-            ...(typeof json.tr === 'string' && { trace: json.tr }),
-          },
-          record: envelopeRecord(record, envelope),
-        });
+        const position = envelope.q;
+        // The pack's fields, without spreading them into each envelope's object.
+        const from: ChannelPosition =
+          dest === undefined
+            ? trace === undefined
+              ? { channel, position }
+              : { channel, position, trace }
+            : trace === undefined
+              ? { channel, position, dest }
+              : { channel, position, dest, trace };
+        items.push({ kind: 'data', element: elementOf(envelope), from, record: new EnvelopeRecord(record, envelope) });
       }
       if (typeof json.wm === 'number' && typeof json.n === 'number') {
         items.push({
@@ -173,23 +176,28 @@ function isEnvelope(value: unknown): value is ShuffleEnvelope & { q?: unknown } 
 }
 
 function elementOf(envelope: ShuffleEnvelope): Element {
-  return {
-    id: envelope.id,
-    key: envelope.k,
-    value: envelope.v,
-    ...(envelope.t !== undefined && { eventTime: envelope.t }),
-    ...(envelope.s !== undefined && { side: envelope.s === 'l' ? 'left' : 'right' }),
-  };
+  const { id, k: key, v: value, t: eventTime, s: side } = envelope;
+  // The fields an envelope has, and no others (an absent event time stays absent, not undefined).
+  if (side === undefined) return eventTime === undefined ? { id, key, value } : { id, key, value, eventTime };
+  const element: { -readonly [F in keyof Element]: Element[F] } = { id, key, value };
+  if (eventTime !== undefined) element.eventTime = eventTime;
+  element.side = side === 'l' ? 'left' : 'right';
+  return element;
 }
 
 /** The envelope as a record of its own, at the pack's position; its bytes made only if asked for. */
-function envelopeRecord(pack: InputRecord, envelope: ShuffleEnvelope): InputRecord {
-  let data: Uint8Array | undefined;
-  return {
-    position: pack.position,
-    get data() {
-      data ??= Buffer.from(JSON.stringify(envelope));
-      return data;
-    },
-  };
+class EnvelopeRecord implements InputRecord {
+  readonly position: InputRecord['position'];
+  readonly #envelope: ShuffleEnvelope;
+  #data: Uint8Array | undefined;
+
+  constructor(pack: InputRecord, envelope: ShuffleEnvelope) {
+    this.position = pack.position;
+    this.#envelope = envelope;
+  }
+
+  get data(): Uint8Array {
+    this.#data ??= Buffer.from(JSON.stringify(this.#envelope));
+    return this.#data;
+  }
 }

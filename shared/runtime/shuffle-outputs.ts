@@ -40,7 +40,11 @@ export class ShuffleOutputs {
     lastOrigin: string,
     inInputOrder: boolean,
   ): Promise<OutputRecord[]> {
-    const shuffled = outputs.filter((record) => this.#shuffleStreams.has(record.stream));
+    // The watermark goes only to shuffle streams: a stage that writes none writes its outputs as they are.
+    if (this.#shuffleStreams.size === 0) return [...outputs];
+    const shuffled: OutputRecord[] = [];
+    const others: OutputRecord[] = [];
+    for (const record of outputs) (this.#shuffleStreams.has(record.stream) ? shuffled : others).push(record);
     const sendsTime = watermark !== undefined && this.watermarks.targets.length > 0;
     if (shuffled.length === 0 && !sendsTime) return [...outputs];
     const shards = new Map<string, readonly OpenShard[]>();
@@ -64,6 +68,7 @@ export class ShuffleOutputs {
         },
       }),
     });
-    return [...outputs.filter((record) => !this.#shuffleStreams.has(record.stream)), ...packs];
+    for (const pack of packs) others.push(pack);
+    return others;
   }
 }

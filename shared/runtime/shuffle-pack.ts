@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import type { OpenShard } from './io/shard-directory.js';
 import type { OutputRecord } from './records.js';
@@ -55,6 +56,60 @@ export const PACK_OVERHEAD_BYTES = 1024;
 
 /** Orders positions: the sequence numbers as 128-bit integers, then the output index. */
 export function comparePositions(a: string, b: string): number {
+  // Positions are decimal sequence numbers, compared digit by digit without BigInt; anything else
+  // takes the general path below, which gives the same order (and the same errors).
+  const aColon = a.indexOf(':');
+  const bColon = b.indexOf(':');
+  const bySequence = compareDecimals(a, aColon === -1 ? a.length : aColon, b, bColon === -1 ? b.length : bColon);
+  if (bySequence !== undefined) {
+    if (bySequence !== 0) return bySequence;
+    return Number(indexPart(a, aColon)) - Number(indexPart(b, bColon));
+  }
+  return comparePositionsExactly(a, b);
+}
+
+/** What `position.split(':')[1] ?? '0'` is, without the array. */
+function indexPart(position: string, colon: number): string {
+  if (colon === -1) return '0';
+  const next = position.indexOf(':', colon + 1);
+  return position.slice(colon + 1, next === -1 ? position.length : next);
+}
+
+const ZERO = 0x30;
+const NINE = 0x39;
+
+/**
+ * Compares the decimal integers `a[0, aEnd)` and `b[0, bEnd)` as BigInt would (leading zeros allowed),
+ * or undefined when either is not a non-empty run of ASCII digits.
+ */
+function compareDecimals(a: string, aEnd: number, b: string, bEnd: number): -1 | 0 | 1 | undefined {
+  const aFirst = firstSignificantDigit(a, aEnd);
+  const bFirst = firstSignificantDigit(b, bEnd);
+  if (aFirst === -1 || bFirst === -1) return undefined;
+  const aDigits = aEnd - aFirst;
+  const bDigits = bEnd - bFirst;
+  if (aDigits !== bDigits) return aDigits < bDigits ? -1 : 1;
+  for (let i = 0; i < aDigits; i += 1) {
+    const x = a.charCodeAt(aFirst + i);
+    const y = b.charCodeAt(bFirst + i);
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/** The index of the first non-zero digit of `text[0, end)` (`end` when all are zeros), or -1 when it is not all digits. */
+function firstSignificantDigit(text: string, end: number): number {
+  if (end === 0) return -1;
+  let first = end;
+  for (let i = 0; i < end; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c < ZERO || c > NINE) return -1;
+    if (first === end && c !== ZERO) first = i;
+  }
+  return first;
+}
+
+function comparePositionsExactly(a: string, b: string): number {
   const [aSequence = '0', aIndex = '0'] = a.split(':');
   const [bSequence = '0', bIndex = '0'] = b.split(':');
   const bySequence = BigInt(aSequence) - BigInt(bSequence);
@@ -122,24 +177,53 @@ export interface PackOptions {
 export function packShuffleOutputs(outputs: readonly ShuffleOutput[], options: PackOptions): OutputRecord[] {
   const maxBytes = options.maxPackBytes ?? MAX_RECORD_BYTES;
   const indexOfOrigin = new Map<string, number>();
-  const lanes = new Map<string, { stream: string; shard: OpenShard; envelopes: { json: string; origin: string }[] }>();
-  const laneOf = (stream: string, shard: OpenShard) => {
+  const lanes = new Map<string, Lane>();
+  const laneOf = (stream: string, shard: OpenShard): Lane => {
     const name = `${stream}/${shard.shardId}`;
     let lane = lanes.get(name);
     if (lane === undefined) {
-      lane = { stream, shard, envelopes: [] };
+      lane = { stream, shard, positions: [], data: [], origins: [], most: 0 };
       lanes.set(name, lane);
     }
     return lane;
   };
+  // Per stream: its router, and the lane of each key already seen (a batch repeats its keys).
+  const routes = new Map<string, { router: ShardRouter; lanes: Map<string, Lane> }>();
+  let route: { router: ShardRouter; lanes: Map<string, Lane> } | undefined;
+  let routeStream: string | undefined;
+  let previousOrigin: string | undefined;
+  let previousIndex = 0;
   for (const output of outputs) {
-    const index = indexOfOrigin.get(output.origin) ?? 0;
-    indexOfOrigin.set(output.origin, index + 1);
+    // The i-th output of an input record is at `<origin>:<i>`; a record's outputs usually come together.
+    let index: number;
+    if (output.origin === previousOrigin) {
+      index = previousIndex + 1;
+    } else {
+      if (previousOrigin !== undefined) indexOfOrigin.set(previousOrigin, previousIndex + 1);
+      index = indexOfOrigin.get(output.origin) ?? 0;
+      previousOrigin = output.origin;
+    }
+    previousIndex = index;
     const position = index === 0 ? output.origin : `${output.origin}:${index}`;
-    const shard = shardOf(options.shards.get(output.stream) ?? [], output.partitionKey);
-    // The envelope's JSON starts with '{': the position goes in front of its fields without a re-parse.
-    const json = `{"q":"${position}",${output.data.slice(1)}`;
-    laneOf(output.stream, shard).envelopes.push({ json, origin: output.origin });
+    if (routeStream !== output.stream || route === undefined) {
+      routeStream = output.stream;
+      route = routes.get(output.stream);
+      if (route === undefined) {
+        route = { router: new ShardRouter(options.shards.get(output.stream) ?? []), lanes: new Map() };
+        routes.set(output.stream, route);
+      }
+    }
+    let lane = route.lanes.get(output.partitionKey);
+    if (lane === undefined) {
+      lane = laneOf(output.stream, route.router.route(output.partitionKey));
+      route.lanes.set(output.partitionKey, lane);
+    }
+    const data = output.data;
+    lane.positions.push(position);
+    lane.data.push(data);
+    lane.origins.push(output.origin);
+    // At most 3 bytes of UTF-8 per UTF-16 unit, `{"q":"",` and a comma: exact sizes only when it may matter.
+    lane.most += 3 * (position.length + data.length) + 8;
   }
   const watermark = options.watermark;
   if (watermark !== undefined) {
@@ -151,37 +235,123 @@ export function packShuffleOutputs(outputs: readonly ShuffleOutput[], options: P
     options.parents !== undefined && options.parents.length > 0 ? `,"p":${JSON.stringify(options.parents)}` : '';
   const trace = options.trace !== undefined ? `,"tr":${JSON.stringify(options.trace)}` : '';
   const partitionKey = options.channel.slice(-256);
-  for (const [lane, { stream, shard, envelopes }] of lanes) {
+  for (const [lane, { stream, shard, positions, data, origins, most }] of lanes) {
     const head = `{"ch":${JSON.stringify(options.channel)},"d":${JSON.stringify(shard.shardId)}${parents}${trace},"e":[`;
     const tail = watermark?.streams.includes(stream) ? `],"wm":${watermark.value},"n":${watermark.channels}}` : ']}';
     const budget = maxBytes - Buffer.byteLength(partitionKey) - Buffer.byteLength(head) - Buffer.byteLength(tail);
-    let parts: string[] = [];
-    let bytes = 0;
-    let origin: string | undefined;
-    const flush = (last: boolean) => {
+    // Envelopes [from, to) of the lane, as one pack.
+    const flush = (from: number, to: number, last: boolean) => {
+      const parts: string[] = [head];
+      for (let i = from; i < to; i += 1) {
+        parts.push(i === from ? '{"q":"' : ',{"q":"', positions[i] as string, '",', (data[i] as string).slice(1));
+      }
+      parts.push(last ? tail : ']}');
       records.push({
         stream,
         partitionKey,
         explicitHashKey: shard.startingHashKey,
         lane,
-        data: `${head}${parts.join(',')}${last ? tail : ']}'}`,
-        origin: origin ?? options.lastOrigin,
+        data: parts.join(''),
+        // Lambda resumes a failed batch from its lowest reported record: a pack reports its first.
+        origin: from < to ? (origins[from] as string) : options.lastOrigin,
       });
-      parts = [];
-      bytes = 0;
-      origin = undefined;
     };
-    for (const envelope of envelopes) {
-      const size = Buffer.byteLength(envelope.json) + 1;
-      if (parts.length > 0 && bytes + size > budget) flush(false);
-      parts.push(envelope.json);
-      bytes += size;
-      // Lambda resumes a failed batch from its lowest reported record: a pack reports its first.
-      origin ??= envelope.origin;
+    let from = 0;
+    // A lane that cannot reach the budget is one pack; else it is cut where the next envelope would not fit.
+    if (most > budget) {
+      let bytes = 0;
+      for (let i = 0; i < data.length; i += 1) {
+        const size = envelopeBytes(positions[i] as string, data[i] as string) + 1;
+        if (i > from && bytes + size > budget) {
+          flush(from, i, false);
+          from = i;
+          bytes = 0;
+        }
+        bytes += size;
+      }
     }
-    if (parts.length > 0 || tail !== ']}') flush(true);
+    if (data.length > from || tail !== ']}') flush(from, data.length, true);
   }
   return records;
+}
+
+const OPEN_BRACE = 0x7b;
+
+/**
+ * The bytes of a packed envelope: its JSON starts with '{', and the position goes in front of its
+ * fields without a re-parse, `{"q":"<position>",` then the fields, 7 bytes more than both.
+ */
+function envelopeBytes(position: string, data: string): number {
+  return data.charCodeAt(0) === OPEN_BRACE
+    ? Buffer.byteLength(position) + Buffer.byteLength(data) + 7
+    : Buffer.byteLength(`{"q":"${position}",${data.slice(1)}`);
+}
+
+/** The envelopes bound for one destination shard, in order (columns, to spare an object each). */
+interface Lane {
+  readonly stream: string;
+  readonly shard: OpenShard;
+  readonly positions: string[];
+  /** Each envelope's JSON, without its position. */
+  readonly data: string[];
+  readonly origins: string[];
+  /** Never less than the bytes the lane's envelopes take in a pack, commas included. */
+  most: number;
+}
+
+/** The 16 bytes of MD5(partition key): Kinesis reads them as a 128-bit big-endian hash key. */
+const md5: (text: string) => Buffer =
+  typeof crypto.hash === 'function'
+    ? (text) => crypto.hash('md5', text, 'buffer')
+    : (text) => crypto.createHash('md5').update(text, 'utf8').digest();
+
+const HASH_KEY_SPACE = 2n ** 128n;
+
+/**
+ * Routes partition keys to the open shards of one stream as {@link shardOf} does, with the shards'
+ * starting hash keys read once, and each key hashed once.
+ */
+class ShardRouter {
+  /** The shards by starting hash key, highest first (ties in the order given), with the key as 16 bytes. */
+  readonly #byStart: { readonly shard: OpenShard; readonly start: Buffer }[] | undefined;
+  readonly #shards: readonly OpenShard[];
+  readonly #memo = new Map<string, OpenShard>();
+
+  constructor(shards: readonly OpenShard[]) {
+    this.#shards = shards;
+    const starts = shards.map((shard) => BigInt(shard.startingHashKey));
+    // Hash keys outside the 128-bit space cannot be compared as 16 bytes: shardOf, key by key, then.
+    if (starts.every((start) => start >= 0n && start < HASH_KEY_SPACE)) {
+      this.#byStart = shards
+        .map((shard, i) => ({
+          shard,
+          start: Buffer.from((starts[i] as bigint).toString(16).padStart(32, '0'), 'hex'),
+          i,
+        }))
+        .sort((a, b) => Buffer.compare(b.start, a.start) || a.i - b.i)
+        .map(({ shard, start }) => ({ shard, start }));
+    }
+  }
+
+  route(partitionKey: string): OpenShard {
+    let shard = this.#memo.get(partitionKey);
+    if (shard === undefined) {
+      shard = this.#find(partitionKey);
+      this.#memo.set(partitionKey, shard);
+    }
+    return shard;
+  }
+
+  #find(partitionKey: string): OpenShard {
+    const byStart = this.#byStart;
+    if (byStart === undefined) return shardOf(this.#shards, partitionKey);
+    // One shard from hash key 0 holds every key.
+    const lowest = byStart[byStart.length - 1];
+    if (byStart.length === 1 && lowest !== undefined && lowest.start.every((byte) => byte === 0)) return lowest.shard;
+    const hash = md5(partitionKey);
+    for (const { shard, start } of byStart) if (Buffer.compare(start, hash) <= 0) return shard;
+    return shardOf(this.#shards, partitionKey);
+  }
 }
 
 /** The open shard whose hash key range holds MD5(partition key), as Kinesis routes a record. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { WindowNode } from '../dag/graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
-import { assignWindows } from '../windows/assigners.js';
+import { assignWindows, lastWindowStart } from '../windows/assigners.js';
 import type { WindowState } from '../windows/types.js';
 import {
   fireWindows,
@@ -117,6 +117,7 @@ export class WindowStage {
     });
     const { arrivals, watermark } = walked;
     const counts = { applied: 0, duplicates: 0, repeats: walked.repeats, late: 0 };
+    const applied = appliedCheck(shardId);
 
     const byKey = new Map<string, Arrival[]>();
     for (const arrival of arrivals) {
@@ -135,11 +136,18 @@ export class WindowStage {
       for (const w of windows) touched.add(windowId(w.state));
       const live = this.#dropLeftovers(windows, shardId, deletes);
       const open = live.filter((w) => w.state.closed !== true);
-      let fresh = keyArrivals.filter((arrival) => !this.#alreadyApplied(arrival, live, shardId));
+      // Whether an earlier attempt can have applied any of these records: only if a stored window's
+      // fence reaches one of their sequence numbers (few: the envelopes of a pack share its own).
+      const sequences = new Set(keyArrivals.map((arrival) => arrival.record.position.sequenceNumber));
+      const retried = live.some((w) => [...sequences].some((sequence) => applied(w.fence, sequence)));
+      const check = retried ? applied : notApplied;
+      let fresh = retried
+        ? keyArrivals.filter((arrival) => !this.#alreadyApplied(arrival, live, applied))
+        : keyArrivals;
       counts.duplicates += keyArrivals.length - fresh.length;
       // A window whose state would outgrow a DynamoDB item: its records of this batch are
       // dead-lettered, not applied, and the key is computed again without them.
-      let outcome = this.#applyKey(key, fresh, live, open, watermark, shardId, lastSequence);
+      let outcome = this.#applyKey(key, fresh, live, open, watermark, shardId, lastSequence, check);
       for (let tooLarge = outcome.tooLarge; tooLarge !== undefined; tooLarge = outcome.tooLarge) {
         const { window, bytes } = tooLarge;
         const inWindow = (arrival: Arrival) => window.start <= arrival.time && arrival.time < window.end;
@@ -149,7 +157,7 @@ export class WindowStage {
           sink.deadLetter(arrival.record, this.#stateTooLarge(window, bytes), arrival.element.id);
         }
         fresh = fresh.filter((arrival) => !inWindow(arrival));
-        outcome = this.#applyKey(key, fresh, live, open, watermark, shardId, lastSequence);
+        outcome = this.#applyKey(key, fresh, live, open, watermark, shardId, lastSequence, check);
       }
       changes.push(...outcome.changes);
       deletes.push(...outcome.deletes);
@@ -243,6 +251,7 @@ export class WindowStage {
     watermark: number,
     shardId: string,
     lastSequence: string,
+    applied: AppliedCheck,
   ) {
     const values: TimedValue<unknown>[] = fresh.map((a) => ({
       value: a.element.value,
@@ -250,9 +259,10 @@ export class WindowStage {
       id: a.element.id,
     }));
     const skip = (index: number, window: { start: number; end: number }): boolean => {
+      if (applied === notApplied) return false;
       const arrival = fresh[index] as Arrival;
       const existing = live.find((w) => w.state.start === window.start && w.state.end === window.end);
-      return existing !== undefined && isApplied(existing.fence, shardId, arrival.record.position.sequenceNumber);
+      return existing !== undefined && applied(existing.fence, arrival.record.position.sequenceNumber);
     };
     const outcome = processKeyBatch(
       this.spec,
@@ -318,15 +328,25 @@ export class WindowStage {
   async #load(byKey: Map<string, Arrival[]>): Promise<Map<string, StoredWindow[]>> {
     const { store, stage } = this.#options;
     if (this.spec.assigner.kind === 'session') return store.queryWindows(stage.id, [...byKey.keys()]);
-    const refs = new Map<string, { key: string; start: number; end: number }>();
+    // Each window once, in the order first met; a key's fixed windows differ by their start.
+    const refs: WindowRef[] = [];
     for (const [key, arrivals] of byKey) {
+      const seen = new Set<number>();
+      let lastGroup: number | undefined;
       for (const arrival of arrivals) {
-        for (const w of assignWindows(this.spec.assigner, Math.floor(arrival.time))) {
-          refs.set(`${key}\u0000${w.start}\u0000${w.end}`, { key, start: w.start, end: w.end });
+        const time = Math.floor(arrival.time);
+        // Records of a key mostly fall in the windows of the record before: those are asked for already.
+        const group = lastWindowStart(this.spec.assigner, time);
+        if (group !== undefined && group === lastGroup) continue;
+        lastGroup = group;
+        for (const w of assignWindows(this.spec.assigner, time)) {
+          if (seen.has(w.start)) continue;
+          seen.add(w.start);
+          refs.push({ key, start: w.start, end: w.end });
         }
       }
     }
-    const found = await store.getWindows(stage.id, [...refs.values()]);
+    const found = await store.getWindows(stage.id, refs);
     const grouped = new Map<string, StoredWindow[]>();
     for (const w of found) {
       const list = grouped.get(w.state.key);
@@ -363,16 +383,18 @@ export class WindowStage {
    * window by window by the operator (`skip`); a session record is applied when the session that holds
    * its time has a fence at or past its sequence number.
    */
-  #alreadyApplied(arrival: Arrival, windows: readonly StoredWindow[], shardId: string): boolean {
+  #alreadyApplied(arrival: Arrival, windows: readonly StoredWindow[], applied: AppliedCheck): boolean {
     const sequence = arrival.record.position.sequenceNumber;
     if (this.spec.assigner.kind === 'session') {
       const holder = windows.find((w) => w.state.start <= arrival.time && arrival.time < w.state.end);
-      return holder !== undefined && isApplied(holder.fence, shardId, sequence);
+      return holder !== undefined && applied(holder.fence, sequence);
     }
+    // A record is applied to none of its windows when the key has no stored window: nothing to look up.
+    if (windows.length === 0) return false;
     const mine = assignWindows(this.spec.assigner, Math.floor(arrival.time));
     return mine.every((m) => {
       const w = windows.find((s) => s.state.start === m.start && s.state.end === m.end);
-      return w !== undefined && isApplied(w.fence, shardId, sequence);
+      return w !== undefined && applied(w.fence, sequence);
     });
   }
 
@@ -423,6 +445,36 @@ function sameWindow(
   result: { key: string; windowStart: number; windowEnd: number },
 ): boolean {
   return state.key === result.key && state.start === result.windowStart && state.end === result.windowEnd;
+}
+
+/** {@link isApplied} for one input shard: whether a window's fence already holds a record. */
+type AppliedCheck = (fence: Readonly<Record<string, string>>, sequenceNumber: string) => boolean;
+
+/** The check when no stored window's fence reaches any record of the key: nothing is applied. */
+const notApplied: AppliedCheck = () => false;
+
+/**
+ * {@link isApplied} for the batch's shard, each (fence, sequence number) pair decided once: a batch
+ * asks it for every record and every window of the record, and its records share few of either
+ * (the envelopes of a pack share the pack's sequence number).
+ */
+function appliedCheck(shardId: string): AppliedCheck {
+  const decided = new Map<string, Map<string, boolean>>();
+  return (fence, sequenceNumber) => {
+    const fenced = fence[shardId];
+    if (fenced === undefined) return false;
+    let bySequence = decided.get(fenced);
+    if (bySequence === undefined) {
+      bySequence = new Map();
+      decided.set(fenced, bySequence);
+    }
+    let answer = bySequence.get(sequenceNumber);
+    if (answer === undefined) {
+      answer = isApplied(fence, shardId, sequenceNumber);
+      bySequence.set(sequenceNumber, answer);
+    }
+    return answer;
+  };
 }
 
 function windowId(state: { key: string; start: number; end: number }): string {

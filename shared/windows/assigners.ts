@@ -117,9 +117,30 @@ export function assignWindows(assigner: WindowAssigner, t: number): TimeWindow[]
   }
 }
 
-function slidingWindows(t: number, size: number, slide: number): TimeWindow[] {
+/**
+ * For tumbling windows, and hopping windows whose size is a multiple of their slide, the start of the
+ * last window that holds `t`: two times with the same one belong to the same windows, so a caller can
+ * reuse what it computed for the first. Undefined where the windows depend on the time itself:
+ * sessions, and hopping windows of another size (how many hold `t` depends on where it falls).
+ */
+export function lastWindowStart(assigner: WindowAssigner, t: number): number | undefined {
+  switch (assigner.kind) {
+    case 'tumbling':
+      return floorToMultiple(t, assigner.size);
+    case 'hopping':
+      return assigner.size % assigner.slide === 0 ? floorToMultiple(t, assigner.slide) : undefined;
+    case 'session':
+      return undefined;
+  }
+}
+
+function floorToMultiple(t: number, slide: number): number {
   // Flink's `t - (t + slide) % slide` goes wrong for negative t (JavaScript's % keeps the sign): floor-mod.
-  const lastStart = t - (((t % slide) + slide) % slide);
+  return t - (((t % slide) + slide) % slide);
+}
+
+function slidingWindows(t: number, size: number, slide: number): TimeWindow[] {
+  const lastStart = floorToMultiple(t, slide);
   const windows: TimeWindow[] = [];
   for (let start = lastStart; start > t - size; start -= slide) windows.push({ start, end: start + size });
   return windows.reverse();

@@ -25,7 +25,7 @@
  *   only to closed windows is late.
  */
 import { AggregationError } from './aggregations.js';
-import { assignWindows, MAX_EVENT_TIME, type TimeWindow } from './assigners.js';
+import { assignWindows, lastWindowStart, MAX_EVENT_TIME, type TimeWindow } from './assigners.js';
 import { describeValue } from './duration.js';
 import type { Aggregation, EmitMode, WindowAssigner, WindowResult, WindowState } from './types.js';
 
@@ -178,25 +178,39 @@ export function addToWindows<T, A, R>(
   for (const w of windows) {
     if (w.key !== key)
       throw new WindowStateError(`window of key ${JSON.stringify(w.key)} given for key ${JSON.stringify(key)}`);
-    slots.set(boundsId(w), { ...w, owned: false, changed: false, original: w });
+    slots.set(boundsId(w), {
+      start: w.start,
+      end: w.end,
+      accumulator: w.accumulator,
+      count: w.count,
+      emitted: w.emitted,
+      closed: w.closed,
+      owned: false,
+      changed: false,
+      original: w,
+    });
   }
   const late: LateRecord<T>[] = [];
   const failed: FailedRecord<T>[] = [];
-  const add = spec.assigner.kind === 'session' ? addToSessions : addToFixedWindows;
-  records.forEach((record, index) => {
+  const session = spec.assigner.kind === 'session';
+  const ids = new BoundsIds();
+  for (let index = 0; index < records.length; index += 1) {
+    const record = records[index] as TimedValue<T>;
     const time = record.time;
     if (typeof time !== 'number' || !Number.isFinite(time) || Math.abs(time) > MAX_EVENT_TIME) {
       failed.push({ record, message: `time ${describeValue(time)} is not an epoch millisecond within ±2^51` });
-      return;
+      continue;
     }
     const watermark = at(index);
     try {
-      const tooLate = add(spec, slots, record, Math.floor(time), watermark, (w) => alreadyApplied(index, w));
+      const tooLate = session
+        ? addToSessions(spec, slots, record, Math.floor(time), watermark)
+        : addToFixedWindows(spec, slots, record, Math.floor(time), watermark, alreadyApplied, index, ids);
       if (tooLate !== undefined) late.push(tooLate);
     } catch (error) {
       failed.push({ record, message: failureMessage(spec.aggregation, error), cause: error });
     }
-  });
+  }
   const after = [...slots.values()].sort(byBounds);
   const states = after.map((slot) => toState(slot, key));
   return {
@@ -321,21 +335,36 @@ function addToFixedWindows<T, A, R>(
   record: TimedValue<T>,
   t: number,
   watermark: number,
-  applied: (window: TimeWindow) => boolean,
+  alreadyApplied: AlreadyApplied,
+  index: number,
+  ids: BoundsIds,
 ): LateRecord<T> | undefined {
-  const all = assignWindows(spec.assigner, t);
-  const unfired = all.filter((w) => !isWindowClosed(w, spec.allowedLateness, watermark));
-  const open = unfired.filter((w) => slots.get(boundsId(w))?.closed !== true);
+  const all = ids.windowsOf(spec.assigner, t);
+  // The record's windows the watermark has not closed, and of those the ones not fired (tombstones).
+  let unfired = 0;
+  const open: TimeWindow[] = [];
+  const openIds: string[] = [];
+  for (const w of all) {
+    if (isWindowClosed(w, spec.allowedLateness, watermark)) continue;
+    unfired += 1;
+    const id = ids.of(w);
+    if (slots.get(id)?.closed === true) continue;
+    open.push(w);
+    openIds.push(id);
+  }
   if (open.length === 0) {
     const last = all[all.length - 1] as TimeWindow;
-    if (unfired.length > 0) {
-      const fired = unfired.map((w) => `[${w.start}, ${w.end})`).join(', ');
-      return { record, watermark, windows: all, reason: `time ${t} is too late: ${fired} already fired` };
+    if (unfired > 0) {
+      const fired = all
+        .filter((w) => !isWindowClosed(w, spec.allowedLateness, watermark))
+        .map((w) => `[${w.start}, ${w.end})`)
+        .join(', ');
+      return { record, watermark, windows: [...all], reason: `time ${t} is too late: ${fired} already fired` };
     }
     return {
       record,
       watermark,
-      windows: all,
+      windows: [...all],
       reason:
         `time ${t} is too late: its ${all.length === 1 ? 'window' : `${all.length} windows`} closed when the ` +
         `watermark reached ${windowFireAt(last, spec.allowedLateness)} (end of [${last.start}, ${last.end}) - 1 + ` +
@@ -343,18 +372,28 @@ function addToFixedWindows<T, A, R>(
     };
   }
   const { aggregation } = spec;
-  const fresh = open.filter((w) => !applied(w));
+  const fresh: TimeWindow[] = [];
+  const freshIds: string[] = [];
+  for (let i = 0; i < open.length; i += 1) {
+    const w = open[i] as TimeWindow;
+    if (alreadyApplied(index, w)) continue;
+    fresh.push(w);
+    freshIds.push(openIds[i] as string);
+  }
   // Every accumulator first, then commit: a record whose add throws is in none of its windows.
-  const targets = fresh.map((w) => slots.get(boundsId(w)));
-  const accumulators = fresh.map((_, i) => {
-    const slot = targets[i];
-    return aggregation.add(slot === undefined ? aggregation.init() : own(slot), record.value);
-  });
-  fresh.forEach((w, i) => {
+  const targets: (Slot<A> | undefined)[] = [];
+  const accumulators: A[] = [];
+  for (const id of freshIds) {
+    const slot = slots.get(id);
+    targets.push(slot);
+    accumulators.push(aggregation.add(slot === undefined ? aggregation.init() : own(slot), record.value));
+  }
+  for (let i = 0; i < fresh.length; i += 1) {
     const accumulator = accumulators[i] as A;
     const slot = targets[i];
     if (slot === undefined) {
-      slots.set(boundsId(w), {
+      const w = fresh[i] as TimeWindow;
+      slots.set(freshIds[i] as string, {
         start: w.start,
         end: w.end,
         accumulator,
@@ -368,8 +407,36 @@ function addToFixedWindows<T, A, R>(
       slot.count += 1;
       slot.changed = true;
     }
-  });
+  }
   return undefined;
+}
+
+/**
+ * A key's fixed windows, worked out once per window of a batch: its records mostly fall in the
+ * windows of the record before. {@link boundsId} of each, and the windows of a time (shared: not to
+ * be modified).
+ */
+class BoundsIds {
+  readonly #byStart = new Map<number, { readonly end: number; readonly id: string }>();
+  #group: number | undefined;
+  #windows: readonly TimeWindow[] = [];
+
+  windowsOf(assigner: WindowAssigner, t: number): readonly TimeWindow[] {
+    const group = lastWindowStart(assigner, t);
+    if (group === undefined || group !== this.#group) {
+      this.#windows = assignWindows(assigner, t);
+      this.#group = group;
+    }
+    return this.#windows;
+  }
+
+  of(w: Pick<TimeWindow, 'start' | 'end'>): string {
+    const known = this.#byStart.get(w.start);
+    if (known !== undefined && known.end === w.end) return known.id;
+    const id = boundsId(w);
+    this.#byStart.set(w.start, { end: w.end, id });
+    return id;
+  }
 }
 
 /** Session windows: the record's [t, t + gap) joins every overlapping session of the key into one. */

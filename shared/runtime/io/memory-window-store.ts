@@ -51,6 +51,85 @@ export interface MemoryWindowStoreOptions {
 const PAGE_BYTES = 1024 * 1024;
 const MAX_KEYS_PER_BATCH_GET = 100;
 
+/** A buffered record with a timer, and its place in a scan of the table (for ties in fireAt). */
+interface BufferedSlot {
+  readonly item: Readonly<Record<string, unknown>>;
+  readonly fireAt: number;
+  readonly partitionRank: number;
+  readonly rank: number;
+  removed: boolean;
+}
+
+function bySlotOrder(a: BufferedSlot, b: BufferedSlot): number {
+  return a.fireAt - b.fireAt || a.partitionRank - b.partitionRank || a.rank - b.rank;
+}
+
+/**
+ * One timer's buffered records in (fireAt, table order): what a Query of the fire-time GSI returns,
+ * without scanning the table. Removed records are dropped lazily; records whose fireAt is not a
+ * finite number (which DynamoDB could not hold) are kept aside and merged in.
+ */
+class TimerIndex {
+  /** By stored item: each is in at most one timer's index. */
+  readonly #live = new Map<object, BufferedSlot>();
+  #sorted: BufferedSlot[] = [];
+  #removed = 0;
+  readonly #odd = new Set<BufferedSlot>();
+
+  get size(): number {
+    return this.#live.size;
+  }
+
+  add(slot: BufferedSlot): void {
+    this.#live.set(slot.item, slot);
+    if (!Number.isFinite(slot.fireAt)) {
+      this.#odd.add(slot);
+      return;
+    }
+    // Records mostly come in fireAt order: the place is found from the end.
+    const sorted = this.#sorted;
+    let low = 0;
+    let high = sorted.length;
+    if (high === 0 || bySlotOrder(sorted[high - 1] as BufferedSlot, slot) <= 0) {
+      sorted.push(slot);
+      return;
+    }
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (bySlotOrder(sorted[middle] as BufferedSlot, slot) <= 0) low = middle + 1;
+      else high = middle;
+    }
+    sorted.splice(low, 0, slot);
+  }
+
+  remove(item: object): void {
+    const slot = this.#live.get(item);
+    if (slot === undefined) return;
+    this.#live.delete(item);
+    if (this.#odd.delete(slot)) return;
+    slot.removed = true;
+    this.#removed += 1;
+    if (this.#removed > 64 && this.#removed * 2 > this.#sorted.length) {
+      this.#sorted = this.#sorted.filter((s) => !s.removed);
+      this.#removed = 0;
+    }
+  }
+
+  /** The records with `fireAt <= watermark`, in (fireAt, table order). */
+  due(watermark: number): Readonly<Record<string, unknown>>[] {
+    const due: BufferedSlot[] = [];
+    for (const slot of this.#sorted) {
+      if (!(slot.fireAt <= watermark)) break;
+      if (!slot.removed) due.push(slot);
+    }
+    if (this.#odd.size > 0) {
+      for (const slot of this.#odd) if (slot.fireAt <= watermark) due.push(slot);
+      due.sort(bySlotOrder);
+    }
+    return due.map((slot) => slot.item);
+  }
+}
+
 interface Entry {
   readonly window: StoredWindow;
   /** Estimated stored size, for capacity units and page sizes. */
@@ -70,6 +149,13 @@ export class MemoryWindowStore implements WindowStore, JoinStore {
   readonly counter = new RequestCounter();
   /** pk → sk → a join's buffered record, as its DynamoDB item. */
   readonly #buffered = new Map<string, Map<string, Readonly<Record<string, unknown>>>>();
+  /** timer → its buffered records in fireAt order: the fire-time GSI of join buffers. */
+  readonly #bufferedByTimer = new Map<string, TimerIndex>();
+  /** Insertion ranks of `#buffered`'s partitions and items: the order a scan of the table meets them. */
+  readonly #partitionRanks = new WeakMap<Map<string, Readonly<Record<string, unknown>>>, number>();
+  /** Each stored item's rank in its partition's scan order, kept while it is overwritten in place. */
+  readonly #itemRanks = new WeakMap<object, number>();
+  #nextRank = 0;
   /** pk → sk → entry: a table. */
   readonly #table = new Map<string, Map<string, Entry>>();
   /** timer → `pk\0sk` → entry: the fire-time GSI. */
@@ -188,10 +274,8 @@ export class MemoryWindowStore implements WindowStore, JoinStore {
 
   async dueBuffered(stageId: string, shardId: string, watermark: number): Promise<BufferedRecord[]> {
     const timer = timerOf(stageId, shardId);
-    const items = [...this.#buffered.values()]
-      .flatMap((partition) => [...partition.values()])
-      .filter((item) => item.timer === timer && (item.fireAt as number) <= watermark)
-      .sort((a, b) => (a.fireAt as number) - (b.fireAt as number));
+    // The timer's records from its index, in fireAt order; ties in the order the table holds them.
+    const items = this.#bufferedByTimer.get(timer)?.due(watermark) ?? [];
     this.counter.request('Query');
     return this.#liveBuffered(items);
   }
@@ -211,24 +295,60 @@ export class MemoryWindowStore implements WindowStore, JoinStore {
       }
       bytes += size;
       const pk = item.pk as string;
+      const sk = item.sk as string;
       let partition = this.#buffered.get(pk);
       if (partition === undefined) {
         partition = new Map();
         this.#buffered.set(pk, partition);
+        this.#partitionRanks.set(partition, this.#nextRank++);
       }
-      partition.set(item.sk as string, structuredClone(item));
+      const previous = partition.get(sk);
+      // An item overwritten keeps its place in the partition (a Map keeps a key's first position).
+      const rank = previous === undefined ? this.#nextRank++ : (this.#itemRanks.get(previous) as number);
+      if (previous !== undefined) this.#unindexBuffered(previous);
+      const stored = cloneData(item);
+      this.#itemRanks.set(stored, rank);
+      partition.set(sk, stored);
+      if (typeof stored.timer === 'string') {
+        let byTimer = this.#bufferedByTimer.get(stored.timer);
+        if (byTimer === undefined) {
+          byTimer = new TimerIndex();
+          this.#bufferedByTimer.set(stored.timer, byTimer);
+        }
+        byTimer.add({
+          item: stored,
+          fireAt: stored.fireAt as number,
+          partitionRank: this.#partitionRanks.get(partition) as number,
+          rank,
+          removed: false,
+        });
+      }
     }
     for (const record of deletes) {
-      this.#buffered.get(windowPartitionKey(stageId, record.key))?.delete(bufferedSortKey(record));
+      const pk = windowPartitionKey(stageId, record.key);
+      const sk = bufferedSortKey(record);
+      const partition = this.#buffered.get(pk);
+      const previous = partition?.get(sk);
+      if (partition === undefined || previous === undefined) continue;
+      this.#unindexBuffered(previous);
+      partition.delete(sk);
     }
     const requests = Math.ceil((puts.length + deletes.length) / 25);
     if (requests > 0) this.counter.request('BatchWriteItem', requests, writeUnits(bytes));
   }
 
+  /** Takes a buffered record out of the fire-time index, before it is replaced or deleted. */
+  #unindexBuffered(item: Readonly<Record<string, unknown>>): void {
+    if (typeof item.timer !== 'string') return;
+    const byTimer = this.#bufferedByTimer.get(item.timer);
+    byTimer?.remove(item);
+    if (byTimer?.size === 0) this.#bufferedByTimer.delete(item.timer);
+  }
+
   #liveBuffered(items: readonly Readonly<Record<string, unknown>>[]): BufferedRecord[] {
     const now = this.#now();
     return items.flatMap((item) =>
-      isExpired(item.expiresAt as number, now) ? [] : (toBufferedRecord(structuredClone(item)) ?? []),
+      isExpired(item.expiresAt as number, now) ? [] : (toBufferedRecord(cloneData(item)) ?? []),
     );
   }
 
@@ -350,8 +470,32 @@ export class MemoryWindowStore implements WindowStore, JoinStore {
 
   #live<A>(entry: Entry | undefined): StoredWindow<A> | undefined {
     if (entry === undefined || isExpired(entry.window.expiresAt, this.#now())) return undefined;
-    return structuredClone(entry.window) as StoredWindow<A>;
+    return cloneData(entry.window) as StoredWindow<A>;
   }
+}
+
+/**
+ * What structuredClone gives for plain data (objects, arrays, primitives), without its serialisation:
+ * the store hands out a copy of every item it reads. Anything else (a Date, a Map, a function) goes
+ * through structuredClone itself.
+ */
+function cloneData<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return structuredClone(value);
+    return value.map(cloneData) as T;
+  }
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return structuredClone(value);
+  const copy: Record<string, unknown> = {};
+  for (const name of Object.keys(value)) {
+    const member = cloneData((value as Record<string, unknown>)[name]);
+    // '__proto__' as a member of its own (JSON.parse makes one), not the prototype.
+    if (name === '__proto__')
+      Object.defineProperty(copy, name, { value: member, enumerable: true, writable: true, configurable: true });
+    else copy[name] = member;
+  }
+  return copy as T;
 }
 
 function watermarksId(stageId: string, shardId: string): string {
