@@ -4,7 +4,7 @@ import { RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
 import type { DeadLetter } from './io/dead-letter-sink.js';
 import { correlationIdOf, type InputRecord, type OutputRecord } from './records.js';
-import type { StageProgram } from './stage-program.js';
+import type { ElementSink, StageProgram } from './stage-program.js';
 import type { BatchLookups } from './table-lookups.js';
 import { UpstreamTraces } from './upstream-traces.js';
 import type { WatermarkRecord } from './watermark-records.js';
@@ -113,8 +113,29 @@ export function processBatch(
 
   const traces = new UpstreamTraces();
   const lookups = context.lookups;
+  // One sink for the whole batch (program.run is synchronous): what it needs of the current element
+  // is in these three variables, instead of closures made per element.
+  let origin = '';
+  let failedRecord: InputRecord | undefined;
+  let failedId = '';
+  const sink: ElementSink = {
+    emit: (emitted) => {
+      outputs.push({ stream: emitted.stream, partitionKey: emitted.partitionKey, data: emitted.data, origin });
+      counts.recordsOut += 1;
+    },
+    filtered: () => {
+      counts.filtered += 1;
+    },
+    // Past decoding, the correlation id is the one the record carries from its source.
+    failed: (error) => deadLetter(failedRecord as InputRecord, error, failedId),
+    writeRow: (table, update) => {
+      rowUpdates.push({ ...update, table, origin });
+      counts.recordsOut += 1;
+    },
+  };
+  if (lookups !== undefined) sink.lookup = (table, key, operator) => lookups.lookup(table, key, operator);
   for (const record of records) {
-    const origin = record.position.sequenceNumber;
+    origin = record.position.sequenceNumber;
     let decoded: readonly Decoded[];
     try {
       decoded = program.decode(record);
@@ -139,24 +160,9 @@ export function processBatch(
       if (element.eventTime !== undefined && (maxEventTime === undefined || element.eventTime > maxEventTime)) {
         maxEventTime = element.eventTime;
       }
-      program.run(element, {
-        emit: (emitted) => {
-          outputs.push({ ...emitted, origin });
-          counts.recordsOut += 1;
-        },
-        filtered: () => {
-          counts.filtered += 1;
-        },
-        // Past decoding, the correlation id is the one the record carries from its source.
-        failed: (error) => deadLetter(item.record ?? record, error, element.id),
-        ...(lookups !== undefined && {
-          lookup: (table: string, key: string, operator: string) => lookups.lookup(table, key, operator),
-        }),
-        writeRow: (table, update) => {
-          rowUpdates.push({ ...update, table, origin });
-          counts.recordsOut += 1;
-        },
-      });
+      failedRecord = item.record ?? record;
+      failedId = element.id;
+      program.run(element, sink);
     }
   }
   return {

@@ -9,6 +9,8 @@ import type { WatermarkRecord } from './watermark-records.js';
 export class ChannelWatermarks {
   readonly #entries: Map<string, number>;
   readonly #producers: readonly string[];
+  /** current(), until the entries change: a batch asks for it once per record. */
+  #current: number | undefined;
 
   /**
    * @param producers the stages that write the input stream (a join has two): until each has spoken,
@@ -21,6 +23,7 @@ export class ChannelWatermarks {
 
   /** Takes a watermark record in; watermarks of a channel never go back. */
   observe(record: WatermarkRecord): void {
+    this.#current = undefined;
     // A channel continues its parents (a reshard of the producer's input): they will never speak again.
     for (const parent of record.p ?? []) this.retire(parent);
     if (this.#entries.has(`#retired:${record.ch}`)) return;
@@ -41,6 +44,11 @@ export class ChannelWatermarks {
    * anything); then the minimum over the channels that are not idle. All idle: the highest seen.
    */
   current(): number {
+    this.#current ??= this.#compute();
+    return this.#current;
+  }
+
+  #compute(): number {
     const producers = new Map<string, number>();
     for (const [name, value] of this.#entries) if (name.startsWith('#n:')) producers.set(name.slice(3), value);
     if (producers.size === 0 || this.#producers.some((p) => !producers.has(p))) return Number.NEGATIVE_INFINITY;
@@ -65,6 +73,7 @@ export class ChannelWatermarks {
 
   /** A channel whose shard was closed and whose children have spoken: out of the minimum and the count. */
   retire(channel: string): void {
+    this.#current = undefined;
     this.#entries.delete(channel);
     this.#entries.delete(`#idle:${channel}`);
     this.#entries.set(`#retired:${channel}`, 1);

@@ -1,10 +1,16 @@
 import type { KinesisStreamRecord } from 'aws-lambda';
 import type { InputRecord } from './records.js';
 
-/** `arn:aws:kinesis:<region>:<account>:stream/<name>` -> `<name>` */
+let lastArn: string | undefined;
+let lastName = '';
+
+/** `arn:aws:kinesis:<region>:<account>:stream/<name>` -> `<name>`; a batch's records share their ARN. */
 function streamNameOf(arn: string): string {
+  if (arn === lastArn) return lastName;
   const slash = arn.lastIndexOf('/');
-  return slash === -1 ? arn : arn.slice(slash + 1);
+  lastName = slash === -1 ? arn : arn.slice(slash + 1);
+  lastArn = arn;
+  return lastName;
 }
 
 /** Lambda's eventID is `<shardId>:<sequenceNumber>`. */

@@ -140,13 +140,16 @@ function shuffleWriter(node: KeyByNode | JoinSideNode): Step {
   const side = node.kind === 'joinSide' ? (node.side === 'left' ? 'l' : 'r') : undefined;
   return (element, sink) => {
     const key = applyKeyBy(node.name, node.fn, element.value);
-    const envelope: ShuffleEnvelope = {
-      id: element.id,
-      k: key,
-      ...(element.eventTime !== undefined && { t: element.eventTime }),
-      ...(side !== undefined && { s: side }),
-      v: element.value,
-    };
+    // The fields in the order JSON has them: id, k, t?, s?, v.
+    const { id, eventTime: t, value: v } = element;
+    const envelope: ShuffleEnvelope =
+      t === undefined
+        ? side === undefined
+          ? { id, k: key, v }
+          : { id, k: key, s: side, v }
+        : side === undefined
+          ? { id, k: key, t, v }
+          : { id, k: key, t, s: side, v };
     // The envelope travels in a pack (shuffle-pack.ts), which needs a little room of its own.
     const data = serialise(node.name, envelope, key, MAX_RECORD_BYTES - PACK_OVERHEAD_BYTES);
     sink.emit({ stream: node.stream, partitionKey: key, data });
@@ -216,6 +219,8 @@ function serialise(
       message: `value of type ${typeof value} cannot be written as JSON`,
     });
   }
+  // A UTF-16 unit is at most 3 bytes of UTF-8: most records are far below the limit without counting.
+  if ((data.length + partitionKey.length) * 3 <= maxBytes) return data;
   const bytes = Buffer.byteLength(data) + Buffer.byteLength(partitionKey);
   if (bytes > maxBytes) {
     throw new RecordProcessingError({
