@@ -15,6 +15,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { EVENTS_STREAM } from '../examples/nexmark/config.js';
 import { generateEvents } from '../examples/nexmark/generator.js';
 import { NEXMARK_QUERIES } from '../examples/nexmark/queries.js';
@@ -31,6 +33,13 @@ export interface NexmarkInProcessOptions extends BenchOptions {
   readonly reps?: number;
   readonly seed?: number;
 }
+
+setFlagsFromString('--expose-gc');
+/**
+ * A full collection, so that the garbage of the run before (and of its check) is not collected in
+ * the time of the next.
+ */
+const collectGarbage = runInNewContext('gc') as () => void;
 
 /** Base64 and JSON.parse of every event record, as a stage's decoding starts: events per CPU-second. */
 function decodeFloor(base64: readonly string[]): number {
@@ -60,7 +69,9 @@ async function measure(options: NexmarkInProcessOptions): Promise<BenchRow[]> {
     const ratios: number[] = [];
     let exact = true;
     for (let rep = -1; rep < reps; rep += 1) {
+      collectGarbage();
       const floor = decodeFloor(base64);
+      collectGarbage();
       const run = await runPipelineInProcess(query.pipeline, inputs);
       const output = (run.outputs.get(query.sink) ?? []).map((data) => JSON.parse(data) as unknown);
       const late = (query.lateOutputs ?? []).reduce((n, s) => n + (run.outputs.get(s)?.length ?? 0), 0);
