@@ -43,6 +43,7 @@ import { pipeline } from '../shared/index.js';
 import { tumbling } from '../shared/windows/index.js';
 import { compareWindows, type WindowResult } from '../test/helpers/window-check.js';
 import { reference, views } from '../test/reference/windows.js';
+import { emulatorCeilingMs } from './emulator-ceiling.js';
 import { type BenchOptions, type BenchRow, formatTable, isMain } from './results.js';
 
 export interface E2eLatencyOptions extends BenchOptions {
@@ -109,7 +110,7 @@ async function throughput(events: number, log: (line: string) => void): Promise<
   );
 
   log('kinesalite alone: the same records put, then read back ...');
-  const ceilingMs = await emulatorCeiling(lines);
+  const ceilingMs = await emulatorCeilingMs(lines);
   const ceilingRate = (lines.length / ceilingMs) * 1000;
   return [
     {
@@ -128,44 +129,6 @@ async function throughput(events: number, log: (line: string) => void): Promise<
       met: exact,
     },
   ];
-}
-
-/** Every record put once (PutRecords, 500 a call) into a fresh kinesalite and read back once: ms. */
-async function emulatorCeiling(lines: readonly string[]): Promise<number> {
-  const emulators = await startEmulators({ dynamodb: false });
-  const client = createKinesisClient(emulators.kinesisEndpoint);
-  try {
-    await ensureStream(client, 'ceiling', 1);
-    const started = performance.now();
-    for (let i = 0; i < lines.length; i += 500) {
-      const batch = lines
-        .slice(i, i + 500)
-        .map((line, j) => ({ PartitionKey: String(i + j), Data: Buffer.from(line) }));
-      await client.send(new PutRecordsCommand({ StreamName: 'ceiling', Records: batch }));
-    }
-    let iterator = await trimHorizon(client, 'ceiling');
-    let read = 0;
-    while (iterator !== undefined && read < lines.length) {
-      const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 500 }));
-      read += page.Records?.length ?? 0;
-      iterator = page.NextShardIterator;
-    }
-    return performance.now() - started;
-  } finally {
-    client.destroy();
-    await emulators.stop();
-  }
-}
-
-async function trimHorizon(client: KinesisClient, stream: string): Promise<string | undefined> {
-  const response = await client.send(
-    new GetShardIteratorCommand({
-      StreamName: stream,
-      ShardId: 'shardId-000000000000',
-      ShardIteratorType: 'TRIM_HORIZON',
-    }),
-  );
-  return response.ShardIterator;
 }
 
 // ----------------------------------------------------------------------------------------------

@@ -12,50 +12,14 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { GetRecordsCommand, GetShardIteratorCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { writeClickSample } from '../examples/data/click-generator.js';
 import pageViews from '../examples/page-views.js';
-import { createKinesisClient } from '../local/aws-clients.js';
-import { startEmulators } from '../local/emulators/index.js';
 import { runPipelineOnFiles } from '../local/runner/run-files.js';
-import { ensureStream } from '../local/runner/stream-admin.js';
 import { expectedPageViews } from '../test/reference/page-views.js';
+import { emulatorCeilingMs } from './emulator-ceiling.js';
 import { type BenchOptions, type BenchRow, isMain } from './results.js';
 
 /** Kinesis work eddy run does for this input: every record put once and read once per hop. */
-async function emulatorCeiling(lines: readonly string[], records: number): Promise<number> {
-  const emulators = await startEmulators({ dynamodb: false });
-  const client = createKinesisClient(emulators.kinesisEndpoint);
-  try {
-    await ensureStream(client, 'ceiling', 1);
-    const started = performance.now();
-    for (let i = 0; i < records; i += 500) {
-      const batch = lines
-        .slice(i, Math.min(i + 500, records))
-        .map((line, j) => ({ PartitionKey: String(i + j), Data: Buffer.from(line) }));
-      await client.send(new PutRecordsCommand({ StreamName: 'ceiling', Records: batch }));
-    }
-    let iterator = (
-      await client.send(
-        new GetShardIteratorCommand({
-          StreamName: 'ceiling',
-          ShardId: 'shardId-000000000000',
-          ShardIteratorType: 'TRIM_HORIZON',
-        }),
-      )
-    ).ShardIterator;
-    let read = 0;
-    while (iterator !== undefined && read < records) {
-      const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 500 }));
-      read += page.Records?.length ?? 0;
-      iterator = page.NextShardIterator;
-    }
-    return performance.now() - started;
-  } finally {
-    client.destroy();
-    await emulators.stop();
-  }
-}
 
 export async function run(options: BenchOptions & { readonly events?: number } = {}): Promise<BenchRow[]> {
   const events = options.events ?? (options.scale === 'full' ? 300_000 : 100_000);
@@ -79,7 +43,7 @@ export async function run(options: BenchOptions & { readonly events?: number } =
   // Records that crossed Kinesis in the run: the input, the shuffle hop and the sink.
   const hops =
     summary.stages.reduce((sum, s) => sum + s.stats.recordsIn, 0) + (summary.sinkRecords['page-views-by-page'] ?? 0);
-  const ceilingMs = await emulatorCeiling(lines, events);
+  const ceilingMs = await emulatorCeilingMs(lines.slice(0, events));
   const eddyRate = (summary.inputRecords / summary.elapsedMs) * 1000;
   const ceilingRate = (events / ceilingMs) * 1000;
   const results: BenchRow[] = [

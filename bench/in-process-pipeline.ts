@@ -85,7 +85,9 @@ export async function runPipelineInProcess(
     }
     return lanes;
   };
-  const put = (stream: string, record: Pending) => lanesOf(stream)[shardIndex(record, shardsOf(stream))]?.push(record);
+  const put = (stream: string, record: Pending): void => {
+    lanesOf(stream)[shardIndex(record, shardsOf(stream))]?.push(record);
+  };
   for (const [stream, lines] of inputs) {
     lines.forEach((data, i) => put(stream, { data, partitionKey: `p${i % 9973}` }));
     for (const lane of lanesOf(stream)) lane.push({ data: END_OF_INPUT_DATA, partitionKey: CONTROL_PARTITION_KEY });

@@ -23,14 +23,11 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { GetRecordsCommand, GetShardIteratorCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { DEFAULT_GENERATOR_OPTIONS } from '../examples/nexmark/config.js';
 import { writeEvents } from '../examples/nexmark/generator.js';
 import { NEXMARK_QUERIES } from '../examples/nexmark/queries.js';
-import { createKinesisClient } from '../local/aws-clients.js';
-import { startEmulators } from '../local/emulators/index.js';
-import { ensureStream } from '../local/runner/stream-admin.js';
 import { runQuery } from '../test/nexmark/run-query.js';
+import { emulatorCeilingMs } from './emulator-ceiling.js';
 import { FLINK_PER_CORE } from './nexmark-flink.js';
 
 const ticksPerSecond = (() => {
@@ -55,42 +52,6 @@ function cpuSeconds(): number {
   } catch {
     const usage = process.cpuUsage();
     return (usage.user + usage.system) / 1e6;
-  }
-}
-
-/** kinesalite alone: the event lines put into a stream and read back, in a fresh child process. */
-async function emulatorCeiling(input: string): Promise<number> {
-  const lines = readFileSync(input, 'utf8').trimEnd().split('\n');
-  const emulators = await startEmulators({ dynamodb: false });
-  const client = createKinesisClient(emulators.kinesisEndpoint);
-  try {
-    await ensureStream(client, 'ceiling', 1);
-    const started = performance.now();
-    for (let i = 0; i < lines.length; i += 500) {
-      const batch = lines
-        .slice(i, i + 500)
-        .map((line, j) => ({ PartitionKey: String(i + j), Data: Buffer.from(line) }));
-      await client.send(new PutRecordsCommand({ StreamName: 'ceiling', Records: batch }));
-    }
-    let iterator = (
-      await client.send(
-        new GetShardIteratorCommand({
-          StreamName: 'ceiling',
-          ShardId: 'shardId-000000000000',
-          ShardIteratorType: 'TRIM_HORIZON',
-        }),
-      )
-    ).ShardIterator;
-    let read = 0;
-    while (iterator !== undefined && read < lines.length) {
-      const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-      read += page.Records?.length ?? 0;
-      iterator = page.NextShardIterator;
-    }
-    return (lines.length / (performance.now() - started)) * 1000;
-  } finally {
-    client.destroy();
-    await emulators.stop();
   }
 }
 
@@ -145,7 +106,8 @@ export async function run(options: NexmarkBenchOptions = {}): Promise<Entry[]> {
       `${rate} events/s of event time, seed ${seed}; ${cpus().length} cores\n`,
   );
   const results: Entry[] = [];
-  const ceiling = await emulatorCeiling(input);
+  const lines = readFileSync(input, 'utf8').trimEnd().split('\n');
+  const ceiling = (lines.length / (await emulatorCeilingMs(lines))) * 1000;
 
   const rows: Row[] = [];
   for (const query of queries) {
