@@ -8,8 +8,9 @@
  * gives the biggest inputs of each bundle.
  *
  * Module init: a fresh `node` process per measurement imports the bundle with the function's
- * environment (the variables infra/stage-function.ts sets, `NODE_OPTIONS=--enable-source-maps`
- * included, and the ones Lambda sets), median of `--runs`, the variants interleaved round by round.
+ * environment (the variables infra/stage-function.ts sets, and the ones Lambda sets; with
+ * `--source-maps`, `NODE_OPTIONS=--enable-source-maps` as `sourceMapStackTraces: true` deploys them),
+ * median of `--runs`, the variants interleaved round by round.
  * Beside it, in the same run and built with the same options: an empty handler that imports and
  * constructs the AWS SDK clients the stage uses during init (Kinesis; DynamoDB and its document
  * client for a stateful stage; the SSM and SQS clients are imported later, on first use), and one
@@ -20,7 +21,7 @@
  * Node here is 20; Lambda runs 22. The SDK modules left out of a bundle are resolved from this
  * repository's node_modules, standing in for the runtime's /var/runtime/node_modules.
  *
- *   npx tsx bench/cold-start.ts [--runs 15] [--pipeline examples/page-views.ts]... [--no-compare] [--verify-synth]
+ *   npx tsx bench/cold-start.ts [--runs 15] [--pipeline examples/page-views.ts]... [--no-compare] [--verify-synth] [--source-maps]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -29,7 +30,7 @@ import { parseArgs } from 'node:util';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as esbuild from 'esbuild';
 import { DEFAULT_HANDLER_ENTRY, IDLENESS_HANDLER_ENTRY, PACKAGE_ROOT } from '../infra/paths.js';
-import { pipelineBundling } from '../infra/stage-function.js';
+import { pipelineBundling, sourceMapOptions } from '../infra/stage-function.js';
 import type { Pipeline } from '../shared/dsl/pipeline.js';
 import { processingTimeInputs } from '../shared/runtime/idleness.js';
 import { type BenchOptions, type BenchRow, formatTable, isMain, median } from './results.js';
@@ -112,13 +113,18 @@ export function esbuildOptionsOf(
 }
 
 /** Which AWS SDK clients a function constructs: the empty handler it is compared with constructs the same. */
-type Client = 'kinesis' | 'dynamodb';
+type Client = 'kinesis' | 'dynamodb' | 'powertools';
 
 const CLIENT_IMPORTS: Record<Client, string> = {
   kinesis: "import { KinesisClient } from '@aws-sdk/client-kinesis';\nexport const kinesis = new KinesisClient({});",
   dynamodb:
     "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';\nimport { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';\n" +
     'export const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({}));',
+  // Not a client: Powertools as the stage handler sets it up (the X-Ray SDK alone is about 30 ms of init).
+  powertools:
+    "import { Logger } from '@aws-lambda-powertools/logger';\nimport { Metrics } from '@aws-lambda-powertools/metrics';\n" +
+    "import { Tracer } from '@aws-lambda-powertools/tracer';\nexport const logger = new Logger();\n" +
+    "export const metrics = new Metrics({ namespace: 'Eddy' });\nexport const tracer = new Tracer();",
 };
 
 interface Bundle {
@@ -159,7 +165,11 @@ async function build(name: string, bundling: nodejs.BundlingOptions, entry: stri
 }
 
 /** The environment Lambda and infra/stage-function.ts give a function; nothing it sends leaves the machine. */
-function lambdaEnvironment(functionName: string, own: Record<string, string>): NodeJS.ProcessEnv {
+function lambdaEnvironment(
+  functionName: string,
+  own: Record<string, string>,
+  sourceMapStackTraces: boolean,
+): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     AWS_REGION: 'us-east-1',
@@ -175,7 +185,7 @@ function lambdaEnvironment(functionName: string, own: Record<string, string>): N
     AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000',
     // A secret load started during init fails at once instead of reaching AWS.
     AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
-    NODE_OPTIONS: '--enable-source-maps',
+    ...sourceMapOptions(sourceMapStackTraces),
     ...own,
   };
 }
@@ -269,12 +279,15 @@ export interface ColdStartOptions extends BenchOptions {
   readonly pipelines?: readonly string[];
   /** Also build and time everything with `awsSdk: 'bundle'` and `'runtime'`. @default true */
   readonly compare?: boolean;
+  /** Every function and baseline with `NODE_OPTIONS=--enable-source-maps` (EddyPipelineProps.sourceMapStackTraces). */
+  readonly sourceMaps?: boolean;
   /** Print each bundle's biggest inputs. @default true */
   readonly breakdown?: boolean;
   readonly log?: (line: string) => void;
 }
 
 export async function run(options: ColdStartOptions = {}): Promise<BenchRow[]> {
+  const sourceMaps = options.sourceMaps ?? false;
   const log = options.log ?? ((line: string) => console.log(line));
   const runs = options.runs ?? (options.scale === 'full' ? 31 : 15);
   const pipelineFiles = options.pipelines ?? DEFAULT_PIPELINES;
@@ -302,7 +315,10 @@ export async function run(options: ColdStartOptions = {}): Promise<BenchRow[]> {
   writeFileSync(loader, LOADER);
   const rows: BenchRow[] = [];
   const variants: Variant[] = [];
-  const timed = new Map<string, { fn: Variant; sdkBaseline: Variant; empty: Variant; mode: string }>();
+  const timed = new Map<
+    string,
+    { fn: Variant; sdkBaseline: Variant; toolsBaseline: Variant; empty: Variant; mode: string }
+  >();
 
   for (const mode of sdkModes) {
     const bundles = new Map<string, Bundle>();
@@ -328,7 +344,7 @@ export async function run(options: ColdStartOptions = {}): Promise<BenchRow[]> {
       variants.push(variant);
       return variant;
     };
-    const empty = variantOf('empty handler', await baselineOf([]), lambdaEnvironment('empty', {}));
+    const empty = variantOf('empty handler', await baselineOf([]), lambdaEnvironment('empty', {}, sourceMaps));
 
     for (const c of cases) {
       const pipelineEntry = resolve(PACKAGE_ROOT, c.pipelineFile);
@@ -336,13 +352,18 @@ export async function run(options: ColdStartOptions = {}): Promise<BenchRow[]> {
       const handlerEntry = c.kind === 'stage' ? DEFAULT_HANDLER_ENTRY : IDLENESS_HANDLER_ENTRY;
       const bundle = await bundleOf(`${pipelineName}-${c.kind}`, handlerEntry, pipelineEntry);
       const label = `${pipelineName}/${c.stageId ?? 'idleness'}`;
-      const fn = variantOf(label, bundle, lambdaEnvironment(label.replace(/\W/g, '-'), c.env));
+      const fn = variantOf(label, bundle, lambdaEnvironment(label.replace(/\W/g, '-'), c.env, sourceMaps));
       const sdkBaseline = variantOf(
         `empty handler with ${c.clients.join('+')}`,
         await baselineOf(c.clients),
-        lambdaEnvironment('empty', {}),
+        lambdaEnvironment('empty', {}, sourceMaps),
       );
-      timed.set(`${mode.variant}:${label}`, { fn, sdkBaseline, empty, mode: mode.label });
+      const toolsBaseline = variantOf(
+        `empty handler with ${c.clients.join('+')}+powertools`,
+        await baselineOf([...c.clients, 'powertools']),
+        lambdaEnvironment('empty', {}, sourceMaps),
+      );
+      timed.set(`${mode.variant}:${label}`, { fn, sdkBaseline, toolsBaseline, empty, mode: mode.label });
     }
 
     for (const bundle of bundles.values()) {
@@ -387,7 +408,7 @@ export async function run(options: ColdStartOptions = {}): Promise<BenchRow[]> {
   }
   const medianOf = (v: Variant) => median(samplesOf.get(keyOf(v)) ?? []);
   const seenEmpty = new Set<string>();
-  for (const [, { fn, sdkBaseline, empty, mode }] of timed) {
+  for (const [, { fn, sdkBaseline, toolsBaseline, empty, mode }] of timed) {
     if (!seenEmpty.has(mode)) {
       seenEmpty.add(mode);
       rows.push({
@@ -407,6 +428,15 @@ export async function run(options: ColdStartOptions = {}): Promise<BenchRow[]> {
       baselineValue: round(base, 1),
       ratio: round(ratio, 2),
       ...(mode === 'as deployed' && { target: `<= ${TARGET_INIT_RATIO}x`, met: ratio <= TARGET_INIT_RATIO }),
+    });
+    const tools = medianOf(toolsBaseline);
+    rows.push({
+      name: `cold start: ${fn.name.replace(` (${mode})`, '')}: module init beside the clients and Powertools (${mode})`,
+      value: round(value, 1),
+      unit: 'ms',
+      baseline: toolsBaseline.name.replace(` (${mode})`, ''),
+      baselineValue: round(tools, 1),
+      ratio: round(value / tools, 2),
     });
   }
   return rows;
@@ -443,12 +473,14 @@ if (isMain(import.meta.url)) {
       pipeline: { type: 'string', multiple: true },
       'no-compare': { type: 'boolean', default: false },
       'verify-synth': { type: 'boolean', default: false },
+      'source-maps': { type: 'boolean', default: false },
     },
   });
   const rows = await run({
     ...(values.runs !== undefined && { runs: Number(values.runs) }),
     ...(values.pipeline !== undefined && { pipelines: values.pipeline }),
     compare: !values['no-compare'],
+    sourceMaps: values['source-maps'],
   });
   console.log(`\n${formatTable(rows)}`);
   if (values['verify-synth']) {

@@ -170,6 +170,14 @@ export interface EddyPipelineProps {
    * @default 'bundle-core'
    */
   readonly awsSdk?: AwsSdkSource;
+  /**
+   * Stack traces in the functions' logs mapped to the TypeScript sources (`NODE_OPTIONS=
+   * --enable-source-maps`). Node then parses each bundle's source map when it loads the bundle: about
+   * 10 ms more module init per cold start, measured (docs/operations.md, "Bundles and cold starts").
+   * Off, the maps still ship beside the bundles, to map a minified stack trace by hand.
+   * @default false
+   */
+  readonly sourceMapStackTraces?: boolean;
 }
 
 /**
@@ -318,6 +326,7 @@ export class EddyPipeline extends Construct {
         generation: settings.stateGeneration,
         enhancedFanOut: settings.enhancedFanOut.has(stage.id),
         awsSdk: settings.awsSdk,
+        sourceMapStackTraces: settings.sourceMapStackTraces,
         ...(secrets.length > 0 && { secrets }),
       });
       state?.grantStateAccess(stageFunction.function);
@@ -344,6 +353,7 @@ export class EddyPipeline extends Construct {
         logRetention: settings.logRetention,
         removalPolicy: settings.removalPolicy,
         awsSdk: settings.awsSdk,
+        sourceMapStackTraces: settings.sourceMapStackTraces,
       });
     }
 
@@ -461,6 +471,7 @@ interface ResolvedSettings {
   /** Ids of the stages that read through an enhanced fan-out consumer. */
   readonly enhancedFanOut: ReadonlySet<string>;
   readonly awsSdk: AwsSdkSource;
+  readonly sourceMapStackTraces: boolean;
 }
 
 /** Applies the defaults and validates every prop before any resource is created. */
@@ -539,6 +550,7 @@ function resolveSettings(scope: Construct, props: EddyPipelineProps): ResolvedSe
     replayStartedAt: props.replayStartedAt,
     enhancedFanOut: enhancedFanOutStages(plan, props.enhancedFanOut),
     awsSdk: props.awsSdk ?? 'bundle-core',
+    sourceMapStackTraces: props.sourceMapStackTraces ?? false,
   };
 }
 

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { grantStreamWrite } from './grants.js';
 import { acceptRuntime, acceptTracingWildcard } from './nag.js';
 import { IDLENESS_HANDLER_ENTRY, PACKAGE_LOCK_FILE, PACKAGE_ROOT } from './paths.js';
-import { type AwsSdkSource, pipelineBundling } from './stage-function.js';
+import { type AwsSdkSource, pipelineBundling, sourceMapOptions } from './stage-function.js';
 
 export interface IdlenessFunctionProps {
   readonly pipelineName: string;
@@ -29,6 +29,8 @@ export interface IdlenessFunctionProps {
   readonly removalPolicy: RemovalPolicy;
   /** Where the function's AWS SDK comes from (AwsSdkSource). @default 'bundle-core' */
   readonly awsSdk?: AwsSdkSource;
+  /** Source-mapped stack traces (EddyPipelineProps.sourceMapStackTraces). @default false */
+  readonly sourceMapStackTraces?: boolean;
 }
 
 /**
@@ -72,7 +74,7 @@ export class IdlenessFunction extends Construct {
         EDDY_STREAM_PREFIX: props.streamNamePrefix,
         POWERTOOLS_SERVICE_NAME: props.pipelineName,
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
+        ...sourceMapOptions(props.sourceMapStackTraces),
       },
       bundling: pipelineBundling(props.pipelineEntry, { awsSdk: props.awsSdk ?? 'bundle-core' }),
     });

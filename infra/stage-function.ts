@@ -143,6 +143,8 @@ export interface StageFunctionProps {
   readonly secrets?: readonly SecretRef[];
   /** Where the function's AWS SDK comes from ({@link AwsSdkSource}). @default 'bundle-core' */
   readonly awsSdk?: AwsSdkSource;
+  /** Source-mapped stack traces (EddyPipelineProps.sourceMapStackTraces). @default false */
+  readonly sourceMapStackTraces?: boolean;
   /**
    * Read the input stream through a consumer of its own with enhanced fan-out (a registered stream
    * consumer, `SubscribeToShard` push, 2 MB/s per shard for this stage alone) instead of sharing the
@@ -151,6 +153,11 @@ export interface StageFunctionProps {
    * @default false
    */
   readonly enhancedFanOut?: boolean;
+}
+
+/** The environment that maps stack traces to the sources: Node then parses the source map at load. */
+export function sourceMapOptions(enabled: boolean | undefined): { NODE_OPTIONS?: string } {
+  return enabled === true ? { NODE_OPTIONS: '--enable-source-maps' } : {};
 }
 
 /** Kinesis stream consumer names: 1-128 characters of letters, digits, `_`, `.` and `-`. */
@@ -217,7 +224,7 @@ export class StageFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: props.pipelineName,
         POWERTOOLS_METRICS_NAMESPACE: EMF_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
+        ...sourceMapOptions(props.sourceMapStackTraces),
       },
       bundling: pipelineBundling(props.pipelineEntry, { awsSdk: props.awsSdk ?? 'bundle-core' }),
     });

@@ -106,7 +106,6 @@ describe('EddyPipeline with the page-views example and default props', () => {
         POWERTOOLS_SERVICE_NAME: 'page-views',
         POWERTOOLS_METRICS_NAMESPACE: 'Eddy',
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
       });
       const logGroup = json.Resources[referencedId((fn.Properties.LoggingConfig as { LogGroup: unknown }).LogGroup)];
       expect(logGroup).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });

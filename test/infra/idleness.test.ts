@@ -43,6 +43,32 @@ describe('EddyPipeline with a source that may go idle', () => {
     });
   });
 
+  it('maps stack traces to the sources in no function unless asked (Node parses the maps at load)', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as {
+      Properties: { Environment?: { Variables?: Record<string, unknown> } };
+    }[];
+    expect(functions.length).toBeGreaterThanOrEqual(3);
+    for (const fn of functions) expect(fn.Properties.Environment?.Variables ?? {}).not.toHaveProperty('NODE_OPTIONS');
+  });
+
+  it('maps stack traces in every function, the idle-shard check too, with sourceMapStackTraces', () => {
+    const test = testApp();
+    try {
+      const stack = new Stack(test.app, 'SensorsMapped');
+      new EddyPipeline(stack, 'Pipeline', { pipeline: sensors, pipelineEntry: IDLE_ENTRY, sourceMapStackTraces: true });
+      const functions = Object.values(synthesize(test.app, stack).template.findResources('AWS::Lambda::Function')) as {
+        Properties: { Environment: { Variables: Record<string, unknown> } };
+      }[];
+      const withMaps = functions.filter(
+        (fn) => fn.Properties.Environment.Variables.NODE_OPTIONS === '--enable-source-maps',
+      );
+      expect(withMaps.length).toBe(functions.length);
+      expect(functions.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      test.dispose();
+    }
+  });
+
   it('lets the check read only the source stream and write only the shuffle stream', () => {
     const roleId = template.findResources('AWS::IAM::Role', {
       Properties: { Description: Match.stringLikeRegexp('idle-shard check') },
