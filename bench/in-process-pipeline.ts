@@ -89,7 +89,7 @@ export async function runPipelineInProcess(
     lanesOf(stream)[shardIndex(record, shardsOf(stream))]?.push(record);
   };
   for (const [stream, lines] of inputs) {
-    lines.forEach((data, i) => put(stream, { data, partitionKey: `p${i % 9973}` }));
+    for (const [i, data] of lines.entries()) put(stream, { data, partitionKey: `p${i % 9973}` });
     for (const lane of lanesOf(stream)) lane.push({ data: END_OF_INPUT_DATA, partitionKey: CONTROL_PARTITION_KEY });
   }
 
