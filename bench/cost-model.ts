@@ -25,7 +25,6 @@
  *
  *   npx tsx bench/cost-model.ts [--rates 1000,10000,100000] [--events 150000]
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -40,6 +39,7 @@ import { StageRunner } from '../shared/runtime/stage-runner.js';
 import { CONTROL_PARTITION_KEY, END_OF_INPUT_DATA } from '../shared/runtime/watermark-records.js';
 import { seededRandom } from '../shared/util/random.js';
 import { count, hopping, max, tumbling } from '../shared/windows/index.js';
+import { uniformShardIndex } from './in-process-pipeline.js';
 import { type BenchOptions, type BenchRow, formatTable, isMain } from './results.js';
 
 /**
@@ -296,17 +296,6 @@ export interface Measured {
   readonly stages: readonly StageUse[];
 }
 
-const HASH_SPACE = 2n ** 128n;
-
-/** The shard a record goes to: its explicit hash key, or the MD5 of its partition key (Kinesis' rule). */
-function shardOf(record: Arrival['record'], shards: number): number {
-  const key =
-    record.explicitHashKey !== undefined
-      ? BigInt(record.explicitHashKey)
-      : BigInt(`0x${createHash('md5').update(record.partitionKey).digest('hex')}`);
-  return Number((key * BigInt(shards)) / HASH_SPACE);
-}
-
 function recordBytes(record: Arrival['record']): number {
   return Buffer.byteLength(record.data) + Buffer.byteLength(record.partitionKey);
 }
@@ -377,7 +366,7 @@ async function simulate(job: Job, rate: number, maxEvents: number, shardCounts?:
   for (let i = 0; i < events; i += 1) {
     const record = job.event(i, rate, random);
     count(job.input, record);
-    pending.push({ time: i / rate, shard: shardOf(record, inputShards), record });
+    pending.push({ time: i / rate, shard: uniformShardIndex(record, inputShards), record });
   }
   for (let shard = 0; shard < inputShards; shard += 1) {
     pending.push({
@@ -450,7 +439,7 @@ async function simulate(job: Job, rate: number, maxEvents: number, shardCounts?:
           const reader = plan.stages.find((s) => s.input === out.stream);
           const sink = plan.streams.find((s) => s.name === out.stream)?.role === 'sink';
           if (reader !== undefined || (sink && p !== job.pipelines.at(-1))) {
-            next.push({ time: batch.time, shard: shardOf(record, traffic(out.stream).shards), record });
+            next.push({ time: batch.time, shard: uniformShardIndex(record, traffic(out.stream).shards), record });
           }
         }
       }

@@ -35,7 +35,8 @@ export interface InProcessRun {
   readonly cpuMs: number;
 }
 
-interface Pending {
+/** A record as Kinesis routes it: by its explicit hash key, else by the MD5 of its partition key. */
+export interface RoutedRecord {
   readonly data: string;
   readonly partitionKey: string;
   readonly explicitHashKey?: string;
@@ -43,8 +44,8 @@ interface Pending {
 
 const HASH_SPACE = 2n ** 128n;
 
-/** The shard of a stream with `shards` uniform shards that Kinesis would put the record in. */
-function shardIndex(record: Pending, shards: number): number {
+/** The shard of a stream of `shards` uniform shards (UniformShardDirectory's) that Kinesis puts the record in. */
+export function uniformShardIndex(record: RoutedRecord, shards: number): number {
   const key =
     record.explicitHashKey !== undefined
       ? BigInt(record.explicitHashKey)
@@ -76,7 +77,7 @@ export async function runPipelineInProcess(
   const shards = new UniformShardDirectory(shardCounts);
   const shardsOf = (stream: string) => shardCounts.get(stream) ?? 1;
   // Per stream, per shard: the records waiting for the stage that reads the stream.
-  const waiting = new Map<string, Pending[][]>();
+  const waiting = new Map<string, RoutedRecord[][]>();
   const lanesOf = (stream: string) => {
     let lanes = waiting.get(stream);
     if (lanes === undefined) {
@@ -85,8 +86,8 @@ export async function runPipelineInProcess(
     }
     return lanes;
   };
-  const put = (stream: string, record: Pending): void => {
-    lanesOf(stream)[shardIndex(record, shardsOf(stream))]?.push(record);
+  const put = (stream: string, record: RoutedRecord): void => {
+    lanesOf(stream)[uniformShardIndex(record, shardsOf(stream))]?.push(record);
   };
   for (const [stream, lines] of inputs) {
     for (const [i, data] of lines.entries()) put(stream, { data, partitionKey: `p${i % 9973}` });
