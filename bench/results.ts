@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lambdaHeapFlags } from '../shared/util/lambda-memory.js';
 
 export interface BenchRow {
   /** What was measured, in words: `stateless chain (filter+map+keyBy): events/s`. */
@@ -102,7 +103,9 @@ export function isBundled(): boolean {
 /**
  * Runs a bench module as Lambda runs a stage: bundled by esbuild the way infra/stage-function.ts
  * bundles a function (ESM, minified, dependencies bundled; no `keepNames`, which tsx turns on and
- * which costs a `defineProperty` per closure created), in a child `node` process. The child must,
+ * which costs a `defineProperty` per closure created), in a child `node` process with the heap
+ * Lambda's bootstrap gives a stage function of the default memory size (shared/util/lambda-memory.ts).
+ * The child must,
  * when {@link isMain} and {@link isBundled}, write its rows as JSON to the file named by `--rows`.
  * Extra `args` are passed on; its stderr is shown.
  */
@@ -130,10 +133,14 @@ export async function runBundled(moduleUrl: string, args: readonly string[] = []
     logLevel: 'warning',
   });
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeFlags(), outfile, '--rows', rowsFile, ...args], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, [BUNDLED_ENV]: '1' },
-    });
+    const child = spawn(
+      process.execPath,
+      [...lambdaHeapFlags(), ...nodeFlags(), outfile, '--rows', rowsFile, ...args],
+      {
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: { ...process.env, [BUNDLED_ENV]: '1' },
+      },
+    );
     child.on('error', reject);
     child.on('exit', resolve);
   });

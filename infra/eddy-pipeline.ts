@@ -16,6 +16,7 @@ import { stageSecrets } from '../shared/operators/secrets.js';
 import { processingTimeInputs } from '../shared/runtime/idleness.js';
 import { DEAD_LETTER_QUEUE_URL_ENV } from '../shared/runtime/io/sqs-dead-letter-sink.js';
 import { TABLE_NAMES_ENV } from '../shared/runtime/io/table-store.js';
+import { DEFAULT_STAGE_MEMORY_MB } from '../shared/util/lambda-memory.js';
 import { grantQueueSend, grantStreamWrite, PRODUCER_ACTIONS } from './grants.js';
 import { IdlenessFunction } from './idleness-function.js';
 import { acceptDeadLetterQueueWithoutDlq, acceptFailureQueueWithoutDlq } from './nag.js';
@@ -504,7 +505,7 @@ function resolveSettings(scope: Construct, props: EddyPipelineProps): ResolvedSe
   const retentionPeriod = props.retentionPeriod ?? Duration.hours(24);
   validateRetentionPeriod(retentionPeriod);
 
-  const memorySize = props.memorySize ?? 1024;
+  const memorySize = props.memorySize ?? DEFAULT_STAGE_MEMORY_MB;
   if (!Token.isUnresolved(memorySize)) {
     if (!Number.isInteger(memorySize) || memorySize < MIN_MEMORY_MB || memorySize > MAX_MEMORY_MB) {
       throw new Error(`memorySize must be an integer from ${MIN_MEMORY_MB} to ${MAX_MEMORY_MB} MB, got ${memorySize}`);

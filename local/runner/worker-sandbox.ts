@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import type { BatchReport } from '../../shared/runtime/stage-runner.js';
+import { lambdaHeapFlags } from '../../shared/util/lambda-memory.js';
 import { deserializeError, type InvokeMessage, type WorkerConfig, type WorkerMessage } from './sandbox-protocol.js';
 
 /**
@@ -74,7 +75,8 @@ export class WorkerSandbox implements StageSandbox {
   constructor(options: WorkerSandboxOptions) {
     this.#options = options;
     this.#child = fork(workerEntry, [JSON.stringify(options.config)], {
-      execArgv: ['--import', import.meta.resolve('tsx')],
+      // The heap Lambda gives a stage function, not the one Node would size from this machine's memory.
+      execArgv: [...lambdaHeapFlags(), '--import', import.meta.resolve('tsx')],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       // The parent has said it once already: not again for every environment started.
       env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env },
