@@ -29,7 +29,13 @@ import { basename, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as esbuild from 'esbuild';
-import { DEFAULT_HANDLER_ENTRY, IDLENESS_HANDLER_ENTRY, PACKAGE_ROOT } from '../infra/paths.js';
+import { handlerEntryOf } from '../infra/eddy-pipeline.js';
+import {
+  DEFAULT_HANDLER_ENTRY,
+  IDLENESS_HANDLER_ENTRY,
+  PACKAGE_ROOT,
+  STATELESS_HANDLER_ENTRY,
+} from '../infra/paths.js';
 import { pipelineBundling, sourceMapOptions } from '../infra/stage-function.js';
 import type { Pipeline } from '../shared/dsl/pipeline.js';
 import { processingTimeInputs } from '../shared/runtime/idleness.js';
@@ -220,6 +226,8 @@ interface FunctionCase {
   readonly pipelineFile: string;
   readonly pipeline: Pipeline;
   readonly kind: 'stage' | 'idleness';
+  /** The function's entry point, as infra/eddy-pipeline.ts picks it. */
+  readonly entry: string;
   readonly stageId?: string;
   readonly clients: readonly Client[];
   readonly env: Record<string, string>;
@@ -236,12 +244,14 @@ function casesOf(pipelineFile: string, pipeline: Pipeline): FunctionCase[] {
     // The clients the stage constructs during init. The SSM client (secrets) and the SQS client (dead
     // letters to a queue) are imported dynamically, after the module's evaluation: their load is paid
     // by the first secret read or dead letter, not by init, so the baseline leaves them out too.
+    const entry = handlerEntryOf(stage);
     const clients: Client[] = ['kinesis'];
-    if (stage.stateful) clients.push('dynamodb');
+    if (entry === DEFAULT_HANDLER_ENTRY) clients.push('dynamodb');
     return {
       pipelineFile,
       pipeline,
       kind: 'stage',
+      entry,
       stageId: stage.id,
       clients,
       env: {
@@ -264,6 +274,7 @@ function casesOf(pipelineFile: string, pipeline: Pipeline): FunctionCase[] {
       pipelineFile,
       pipeline,
       kind: 'idleness',
+      entry: IDLENESS_HANDLER_ENTRY,
       clients: ['kinesis'],
       // As infra/idleness-function.ts sets them.
       env: { EDDY_STREAM_PREFIX: '', POWERTOOLS_SERVICE_NAME: plan.pipeline, POWERTOOLS_LOG_LEVEL: 'INFO' },
@@ -349,8 +360,7 @@ export async function run(options: ColdStartOptions = {}): Promise<BenchRow[]> {
     for (const c of cases) {
       const pipelineEntry = resolve(PACKAGE_ROOT, c.pipelineFile);
       const pipelineName = basename(c.pipelineFile, '.ts');
-      const handlerEntry = c.kind === 'stage' ? DEFAULT_HANDLER_ENTRY : IDLENESS_HANDLER_ENTRY;
-      const bundle = await bundleOf(`${pipelineName}-${c.kind}`, handlerEntry, pipelineEntry);
+      const bundle = await bundleOf(`${pipelineName}-${basename(c.entry, '.ts')}`, c.entry, pipelineEntry);
       const label = `${pipelineName}/${c.stageId ?? 'idleness'}`;
       const fn = variantOf(label, bundle, lambdaEnvironment(label.replace(/\W/g, '-'), c.env, sourceMaps));
       const sdkBaseline = variantOf(
@@ -487,10 +497,8 @@ if (isMain(import.meta.url)) {
     for (const file of values.pipeline ?? DEFAULT_PIPELINES.slice(0, 2)) {
       const synthSizes = synthAssetSizes(file);
       const name = basename(file, '.ts');
-      const built = [
-        join(OUT_DIR, 'deployed', `${name}-stage`, 'index.mjs'),
-        join(OUT_DIR, 'deployed', `${name}-idleness`, 'index.mjs'),
-      ]
+      const built = [DEFAULT_HANDLER_ENTRY, STATELESS_HANDLER_ENTRY, IDLENESS_HANDLER_ENTRY]
+        .map((entry) => join(OUT_DIR, 'deployed', `${name}-${basename(entry, '.ts')}`, 'index.mjs'))
         .map((f) => statSync(f, { throwIfNoEntry: false })?.size)
         .filter((size): size is number => size !== undefined)
         .sort((a, b) => a - b);

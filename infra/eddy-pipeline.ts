@@ -11,6 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { StageSpec } from '../shared/dag/plan-types.js';
 import type { Pipeline, PipelinePlan, StreamRole } from '../shared/index.js';
 import { stageSecrets } from '../shared/operators/secrets.js';
 import { processingTimeInputs } from '../shared/runtime/idleness.js';
@@ -22,7 +23,7 @@ import { IdlenessFunction } from './idleness-function.js';
 import { acceptDeadLetterQueueWithoutDlq, acceptFailureQueueWithoutDlq } from './nag.js';
 import { deploymentName } from './names.js';
 import { DEFAULT_ITERATOR_AGE_THRESHOLD, PipelineObservability, validateAlarmOptions } from './observability.js';
-import { DEFAULT_HANDLER_ENTRY } from './paths.js';
+import { DEFAULT_HANDLER_ENTRY, STATELESS_HANDLER_ENTRY } from './paths.js';
 import { PipelineTables } from './pipeline-tables.js';
 import { type AwsSdkSource, StageFunction } from './stage-function.js';
 import { PipelineStateTable, validateStateTableKey, validateStateTableName } from './state-table.js';
@@ -103,7 +104,8 @@ export interface EddyPipelineProps {
   readonly removalPolicy?: RemovalPolicy;
   /**
    * The Lambda entry point of every stage.
-   * @default functions/stage-handler.ts of the Eddy package
+   * @default functions/stage-handler.ts of the Eddy package for the stages that keep state or use
+   * tables, functions/stateless-stage-handler.ts (the same, without DynamoDB) for the others
    */
   readonly handlerEntry?: string;
   /**
@@ -307,7 +309,7 @@ export class EddyPipeline extends Construct {
         stage,
         pipelineName: this.plan.pipeline,
         pipelineEntry: settings.pipelineEntry,
-        handlerEntry: settings.handlerEntry,
+        handlerEntry: settings.handlerEntry ?? handlerEntryOf(stage),
         streamNamePrefix: settings.streamNamePrefix,
         inputStream: this.#streams.get(stage.input),
         outputStreams: stage.outputs.map((name) => this.#streams.get(name)),
@@ -452,7 +454,8 @@ export class EddyPipeline extends Construct {
 interface ResolvedSettings {
   readonly plan: PipelinePlan;
   readonly pipelineEntry: string;
-  readonly handlerEntry: string;
+  /** The user's entry point for every stage; undefined for Eddy's own, chosen per stage. */
+  readonly handlerEntry: string | undefined;
   readonly streamNamePrefix: string;
   /** Physical name of the state table; undefined when the plan has none. */
   readonly stateTableName: string | undefined;
@@ -534,7 +537,7 @@ function resolveSettings(scope: Construct, props: EddyPipelineProps): ResolvedSe
   return {
     plan,
     pipelineEntry: existingFile(props.pipelineEntry, 'pipelineEntry'),
-    handlerEntry: existingFile(props.handlerEntry ?? DEFAULT_HANDLER_ENTRY, 'handlerEntry'),
+    handlerEntry: props.handlerEntry === undefined ? undefined : existingFile(props.handlerEntry, 'handlerEntry'),
     streamNamePrefix,
     stateTableName,
     deadLetterQueueName,
@@ -621,6 +624,11 @@ function startingPositionOf(
 }
 
 /** The absolute path of a file that must exist: esbuild would otherwise fail later, less clearly. */
+/** Eddy's entry point for a stage: only the stages that need DynamoDB bundle it. */
+export function handlerEntryOf(stage: StageSpec): string {
+  return stage.stateful || stage.tables !== undefined ? DEFAULT_HANDLER_ENTRY : STATELESS_HANDLER_ENTRY;
+}
+
 function existingFile(path: string, prop: string): string {
   const absolute = isAbsolute(path) ? path : resolve(path);
   if (!existsSync(absolute)) {

@@ -17,11 +17,12 @@ import {
   stageSecrets,
 } from '../operators/secrets.js';
 import type { DeadLetterSink } from './io/dead-letter-sink.js';
+import type { StageStoresLoader } from './io/dynamodb-stores.js';
 import { KinesisRecordWriter } from './io/kinesis-record-writer.js';
 import type { RecordWriter } from './io/record-writer.js';
 import { KinesisShardDirectory, type ShardDirectory } from './io/shard-directory.js';
 import { queueDeadLetterSinkFromEnvironment } from './io/sqs-dead-letter-sink.js';
-import { TABLE_NAMES_ENV, type TableStore } from './io/table-store.js';
+import type { TableStore } from './io/table-store.js';
 import type { WindowStore } from './io/window-store.js';
 import { fromKinesisEventRecord } from './kinesis-event.js';
 import { type BatchReport, StageRunner } from './stage-runner.js';
@@ -50,6 +51,13 @@ export interface LambdaStageHandlerOptions {
    * EDDY_TABLES (JSON, by table name), for stages that have tables
    */
   readonly tables?: TableStore;
+  /**
+   * Makes the stores of a stage that keeps state or uses tables and is not given `store` or
+   * `tables`: `dynamoDbStores` in Lambda. Without it such a stage fails at init, so that an entry
+   * point that leaves DynamoDB out of its bundle (functions/stateless-stage-handler.ts) can only run
+   * the stages that need none.
+   */
+  readonly loadStores?: StageStoresLoader;
   /** Called after every batch: the local stack collects its run summary from here. */
   readonly onBatch?: (report: BatchReport) => void;
   /**
@@ -115,7 +123,7 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
   // Lambda's init phase): a stateless stage's cold start does without them.
   const runnerReady: StageRunner | Promise<StageRunner> =
     stateTable !== undefined || usesTables
-      ? dynamoDbStores(tracer, stateTable, usesTables).then(
+      ? storesLoader(options, stageId)(tracer, stateTable, usesTables).then(
           (stores) => new StageRunner({ ...runnerOptions, ...stores }),
         )
       : new StageRunner(runnerOptions);
@@ -213,31 +221,12 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     .use(logMetrics(metrics));
 }
 
-/** The state store and the table store a stage needs, over one traced DynamoDB client. */
-async function dynamoDbStores(
-  tracer: Tracer,
-  stateTable: string | undefined,
-  usesTables: boolean,
-): Promise<{ store?: WindowStore; tables?: TableStore }> {
-  const [{ DynamoDBClient }, { DynamoDbWindowStore }, { DynamoDbTableStore }] = await Promise.all([
-    import('@aws-sdk/client-dynamodb'),
-    import('./io/dynamodb-window-store.js'),
-    import('./io/dynamodb-table-store.js'),
-  ]);
-  const client = tracer.captureAWSv3Client(new DynamoDBClient({}));
-  return {
-    ...(stateTable !== undefined && { store: new DynamoDbWindowStore({ client, tableName: stateTable }) }),
-    ...(usesTables && { tables: new DynamoDbTableStore({ client, tableNames: tableNamesFromEnvironment() }) }),
-  };
-}
-
-/** The physical names of the stage's tables, which the deployment sets (a prefix, a state generation). */
-function tableNamesFromEnvironment(): Record<string, string> {
-  const value = process.env[TABLE_NAMES_ENV];
-  if (value === undefined || value === '') return {};
-  const parsed: unknown = JSON.parse(value);
-  if (parsed === null || typeof parsed !== 'object') throw new Error(`${TABLE_NAMES_ENV} must be a JSON object`);
-  return parsed as Record<string, string>;
+function storesLoader(options: LambdaStageHandlerOptions, stageId: string): StageStoresLoader {
+  if (options.loadStores !== undefined) return options.loadStores;
+  throw new Error(
+    `stage ${stageId} keeps state or uses tables, and this function was built without DynamoDB ` +
+      '(functions/stateless-stage-handler.ts): deploy it with functions/stage-handler.ts',
+  );
 }
 
 /**

@@ -2,10 +2,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pageViews from '../../examples/page-views.js';
+import pageViewCounts from '../../examples/page-view-counts.js';
 import { EddyPipeline } from '../../infra/eddy-pipeline.js';
 import { ALL_SDK_MODULES, ON_DEMAND_SDK_MODULES, pipelineBundling } from '../../infra/stage-function.js';
-import { functionOfStage, PAGE_VIEWS_ENTRY, type Synthesized, synthesize, testApp } from './support.js';
+import {
+  functionOfStage,
+  PAGE_VIEW_COUNTS_ENTRY,
+  PAGE_VIEWS_ENTRY,
+  type Synthesized,
+  synthesize,
+  testApp,
+} from './support.js';
 
 describe('how the functions are bundled', () => {
   it('bundles the AWS SDK but for what is loaded on demand, unless told otherwise', () => {
@@ -18,8 +25,8 @@ describe('how the functions are bundled', () => {
   describe('the asset cdk synth builds', () => {
     let synthesized: Synthesized;
     let dispose: () => void;
-    const code = () => {
-      const [, fn] = functionOfStage(synthesized.json, 'from-clicks');
+    const code = (stageId = 'from-clicks') => {
+      const [, fn] = functionOfStage(synthesized.json, stageId);
       const s3Key = (fn.Properties.Code as { S3Key: string }).S3Key;
       return readFileSync(
         join(synthesized.assembly.directory, `asset.${s3Key.replace(/\.zip$/, '')}`, 'index.mjs'),
@@ -30,8 +37,8 @@ describe('how the functions are bundled', () => {
     beforeAll(() => {
       const test = testApp();
       dispose = test.dispose;
-      const stack = new Stack(test.app, 'PageViews');
-      new EddyPipeline(stack, 'Pipeline', { pipeline: pageViews, pipelineEntry: PAGE_VIEWS_ENTRY });
+      const stack = new Stack(test.app, 'PageViewCounts');
+      new EddyPipeline(stack, 'Pipeline', { pipeline: pageViewCounts, pipelineEntry: PAGE_VIEW_COUNTS_ENTRY });
       synthesized = synthesize(test.app, stack);
     });
     afterAll(() => dispose());
@@ -50,6 +57,14 @@ describe('how the functions are bundled', () => {
         expect(bundle, module).not.toContain(`require("${module}")`);
       }
       expect(bundle).not.toContain('AmazonSSM.GetParameter');
+    });
+
+    it('leaves DynamoDB out of the stages that keep no state and use no table', () => {
+      const windowStage = pageViewCounts.plan().stages.find((stage) => stage.stateful)?.id ?? '';
+      // The DynamoDB client's own code (its JSON protocol's target prefix) and Eddy's window store.
+      expect(code('from-clicks')).not.toContain('DynamoDB_20120810');
+      expect(code(windowStage)).toContain('DynamoDB_20120810');
+      expect(code(windowStage)).not.toMatch(/from"@aws-sdk\/client-dynamodb"/);
     });
   });
 });

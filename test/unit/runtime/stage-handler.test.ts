@@ -8,6 +8,7 @@ import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-wri
 import type { RecordWriter } from '../../../shared/runtime/io/record-writer.js';
 import { createLambdaStageHandler } from '../../../shared/runtime/lambda-handler.js';
 import type { OutputRecord } from '../../../shared/runtime/records.js';
+import { count, tumbling } from '../../../shared/windows/index.js';
 import { kinesisEvent, lambdaContext } from '../../helpers/kinesis-events.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -168,6 +169,27 @@ describe('stage handler', () => {
 
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: '12' }]);
+  });
+
+  it('refuses, at init, a stage that keeps state when the function was built without DynamoDB', () => {
+    const counts = pipeline('counts')
+      .source('clicks', { schema: Click, eventTime: (c) => c.ts })
+      .keyBy((c) => c.page)
+      .window(tumbling('1m'))
+      .aggregate(count())
+      .sink('counts');
+    const stateful = counts.plan().stages.find((stage) => stage.stateful)?.id ?? '';
+    process.env.EDDY_STATE_TABLE = 'counts-state';
+    try {
+      expect(() => createLambdaStageHandler(counts, { stageId: stateful, ...quiet() })).toThrow(
+        `stage ${stateful} keeps state or uses tables, and this function was built without DynamoDB ` +
+          '(functions/stateless-stage-handler.ts): deploy it with functions/stage-handler.ts',
+      );
+      // Its stateless stage runs without it.
+      expect(() => createLambdaStageHandler(counts, { stageId: 'from-clicks', ...quiet() })).not.toThrow();
+    } finally {
+      delete process.env.EDDY_STATE_TABLE;
+    }
   });
 
   it('refuses a stage id that is not in the pipeline', () => {
