@@ -103,7 +103,8 @@ export interface EddyPipelineProps {
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
-   * The Lambda entry point of every stage.
+   * The Lambda entry point of every stage. One that runs stages with state or tables passes
+   * `loadStores: dynamoDbStores` to `createLambdaStageHandler`, as functions/stage-handler.ts does.
    * @default functions/stage-handler.ts of the Eddy package for the stages that keep state or use
    * tables, functions/stateless-stage-handler.ts (the same, without DynamoDB) for the others
    */
@@ -623,12 +624,12 @@ function startingPositionOf(
     : { startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: settings.replayStartedAt };
 }
 
-/** The absolute path of a file that must exist: esbuild would otherwise fail later, less clearly. */
 /** Eddy's entry point for a stage: only the stages that need DynamoDB bundle it. */
 export function handlerEntryOf(stage: StageSpec): string {
   return stage.stateful || stage.tables !== undefined ? DEFAULT_HANDLER_ENTRY : STATELESS_HANDLER_ENTRY;
 }
 
+/** The absolute path of a file that must exist: esbuild would otherwise fail later, less clearly. */
 function existingFile(path: string, prop: string): string {
   const absolute = isAbsolute(path) ? path : resolve(path);
   if (!existsSync(absolute)) {
