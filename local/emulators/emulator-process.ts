@@ -3,7 +3,12 @@
  * endpoints over IPC. Running them in a process of their own puts them on the second core, beside
  * the stage handlers, and lets a test kill one side without the other.
  */
-import { type RunningEmulators, type StartEmulatorsOptions, startEmulatorsInProcess } from './start-emulators.js';
+import {
+  type EmulatorEndpoints,
+  type RunningEmulators,
+  type StartEmulatorsOptions,
+  startEmulatorsInProcess,
+} from './start-emulators.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as StartEmulatorsOptions;
 let running: RunningEmulators;
@@ -15,7 +20,12 @@ try {
   await new Promise(() => {});
   throw error;
 }
-process.send?.({ kinesisEndpoint: running.kinesisEndpoint, dynamodbEndpoint: running.dynamodbEndpoint });
+const ready: EmulatorEndpoints = {
+  kinesisEndpoint: running.kinesisEndpoint,
+  ...(running.dynamodbEndpoint !== undefined && { dynamodbEndpoint: running.dynamodbEndpoint }),
+  processGroups: running.processGroups,
+};
+process.send?.(ready);
 
 const shutdown = (): void => {
   running.stop().finally(() => process.exit(0));
