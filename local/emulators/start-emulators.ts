@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
+import { localRequestTimeoutVariable } from '../aws-clients.js';
 import { defaultEnginePair, type EnginePair, enginePairFromEnvironment } from './engine-pairs.js';
 import type { EngineProcess } from './engine-process.js';
 import { startDynamoDbLocal, startKinesisMock } from './second-pair.js';
@@ -64,6 +65,8 @@ export class EmulatorError extends Error {
 }
 
 const defaultHost = '127.0.0.1';
+/** kinesis-mock's PutRecords took up to 20 s each at 80,000 records in a 4-shard stream, on a loaded machine. */
+const kinesisMockRequestTimeoutMs = 300_000;
 
 /**
  * Starts the engines (kinesalite and dynalite unless `engines` or `EDDY_ENGINES` names the other
@@ -72,6 +75,10 @@ const defaultHost = '127.0.0.1';
  */
 export function startEmulators(options: StartEmulatorsOptions = {}): Promise<RunningEmulators> {
   const chosen = { ...options, engines: options.engines ?? enginePairFromEnvironment() };
+  if (chosen.engines === 'kinesis-mock+dynamodb-local' && chosen.kinesis !== false) {
+    // Clients made from now on, here and in the workers this process starts, wait for a slow engine.
+    process.env[localRequestTimeoutVariable] ||= String(kinesisMockRequestTimeoutMs);
+  }
   return chosen.inProcess === true ? startEmulatorsInProcess(chosen) : startEmulatorsInChild(chosen);
 }
 
