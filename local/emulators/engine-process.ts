@@ -4,8 +4,8 @@ import { createServer } from 'node:net';
 /** A server engine running as a process of its own (kinesis-mock on Node, DynamoDB Local on Java). */
 export interface EngineProcess {
   readonly endpoint: string;
-  /** The process group of the engine: killing it kills the engine and anything it started. */
-  readonly processGroup: number;
+  /** The engine's process id (one process: kinesis-mock's node, DynamoDB Local's JVM). */
+  readonly pid: number;
   stop(): Promise<void>;
   crash(): Promise<void>;
 }
@@ -28,15 +28,14 @@ const stopGraceMs = 5_000;
 const keptOutputChars = 4_000;
 
 /**
- * Starts an engine in a process group of its own and waits until it answers HTTP on `endpoint`.
- * Its stdout and stderr are kept (the last few KB) to explain a failure to start.
+ * Starts an engine and waits until it answers HTTP on `endpoint`. Its stdout and stderr are kept
+ * (the last few KB) to explain a failure to start. It stays in the runner's process group, so that
+ * killing the runner's group (Ctrl-C, or a test killing every process of a run) ends it too.
  */
 export async function startEngineProcess(engine: EngineCommand, endpoint: string): Promise<EngineProcess> {
   const child = spawn(engine.command, engine.args, {
     cwd: engine.cwd,
     env: { ...process.env, ...engine.env },
-    // A group of its own: stop() and crash() kill the whole tree, never leaving a JVM behind.
-    detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -60,24 +59,18 @@ export async function startEngineProcess(engine: EngineCommand, endpoint: string
     );
   });
   failedToStart.catch(() => undefined);
-  const pid = child.pid;
   const running = (): boolean => child.exitCode === null && child.signalCode === null;
-  const killGroup = async (signal: NodeJS.Signals): Promise<void> => {
-    if (pid === undefined || !running()) return;
-    try {
-      process.kill(-pid, signal);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-    }
+  const kill = (signal: NodeJS.Signals): void => {
+    if (running()) child.kill(signal);
   };
   const stop = async (): Promise<void> => {
-    await killGroup('SIGTERM');
-    const grace = setTimeout(() => void killGroup('SIGKILL'), stopGraceMs);
+    kill('SIGTERM');
+    const grace = setTimeout(() => kill('SIGKILL'), stopGraceMs);
     await exited;
     clearTimeout(grace);
   };
   const crash = async (): Promise<void> => {
-    await killGroup('SIGKILL');
+    kill('SIGKILL');
     await exited;
   };
   try {
@@ -86,7 +79,7 @@ export async function startEngineProcess(engine: EngineCommand, endpoint: string
     await crash();
     throw error;
   }
-  return { endpoint, processGroup: pid ?? 0, stop, crash };
+  return { endpoint, pid: child.pid ?? 0, stop, crash };
 }
 
 async function waitUntilAnswering(endpoint: string, name: string): Promise<void> {

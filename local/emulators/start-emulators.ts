@@ -46,8 +46,8 @@ export interface RunningEmulators {
   /** `http://host:port` of the Kinesis engine; empty string when it was not started. */
   readonly kinesisEndpoint: string;
   readonly dynamodbEndpoint: string | undefined;
-  /** Process groups of engines that run as processes of their own (kinesis-mock, DynamoDB Local); none for the Node pair. */
-  readonly processGroups: readonly number[];
+  /** Process ids of engines that run as processes of their own (kinesis-mock, DynamoDB Local); none for the Node pair. */
+  readonly processIds: readonly number[];
   stop(): Promise<void>;
   /**
    * For tests of a crash: the emulator process is SIGKILLed (requests in flight are cut; what they
@@ -103,7 +103,7 @@ async function startEmulatorsInChild(options: StartEmulatorsOptions): Promise<Ru
   return {
     kinesisEndpoint: endpoints.kinesisEndpoint,
     dynamodbEndpoint: endpoints.dynamodbEndpoint,
-    processGroups: endpoints.processGroups ?? [],
+    processIds: endpoints.processIds ?? [],
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
@@ -111,8 +111,8 @@ async function startEmulatorsInChild(options: StartEmulatorsOptions): Promise<Ru
     crash: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
-      // Engines of their own (a JVM) would outlive a SIGKILLed parent: their groups go with it.
-      for (const group of endpoints.processGroups ?? []) killGroup(group);
+      // Engines of their own (a JVM) would outlive their SIGKILLed parent: they go with it.
+      killEngines(endpoints.processIds ?? []);
     },
   };
 }
@@ -121,15 +121,18 @@ async function startEmulatorsInChild(options: StartEmulatorsOptions): Promise<Ru
 export interface EmulatorEndpoints {
   readonly kinesisEndpoint: string;
   readonly dynamodbEndpoint?: string;
-  /** Process groups of engines that run as processes of their own. */
-  readonly processGroups?: readonly number[];
+  /** Process ids of engines that run as processes of their own. */
+  readonly processIds?: readonly number[];
 }
 
-function killGroup(group: number): void {
-  try {
-    process.kill(-group, 'SIGKILL');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+/** SIGKILLs engine processes, synchronously (it also serves in an 'exit' handler); gone ones are skipped. */
+export function killEngines(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
   }
 }
 
@@ -166,7 +169,7 @@ export async function startEmulatorsInProcess(options: StartEmulatorsOptions = {
       servers.push(server);
       dynamodbEndpoint = await listen(server, host, 'dynalite');
     }
-    return { kinesisEndpoint, dynamodbEndpoint, stop, crash: stop, processGroups: [] };
+    return { kinesisEndpoint, dynamodbEndpoint, stop, crash: stop, processIds: [] };
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
@@ -203,7 +206,7 @@ async function startSecondPair(options: StartEmulatorsOptions): Promise<RunningE
     dynamodbEndpoint: dynamodb?.endpoint,
     stop: each((engine) => engine.stop()),
     crash: each((engine) => engine.crash()),
-    processGroups: engines.map((engine) => engine.processGroup),
+    processIds: engines.map((engine) => engine.pid),
   };
 }
 

@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListStreamsCommand } from '@aws-sdk/client-kinesis';
 import { describe, expect, it } from 'vitest';
@@ -6,14 +6,27 @@ import { createDynamoDbClient, createKinesisClient } from '../../local/aws-clien
 import { type RunningEmulators, startEmulators } from '../../local/emulators/index.js';
 import { waitUntil } from '../helpers/emulators.js';
 
-/** Whether any process of the group still runs. */
-function groupAlive(group: number): boolean {
+function alive(pid: number): boolean {
   try {
-    process.kill(-group, 0);
+    process.kill(pid, 0);
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Forks a process that starts the pair and reports the engines' process ids. */
+async function startOwner(options: { detached: boolean }): Promise<{ owner: ChildProcess; engines: number[] }> {
+  const owner = fork(new URL('./engine-pair-owner.fixture.ts', import.meta.url), [], {
+    execArgv: ['--import', import.meta.resolve('tsx')],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    detached: options.detached,
+  });
+  const engines = await new Promise<number[]>((resolve, reject) => {
+    owner.once('message', (message) => resolve(message as number[]));
+    owner.once('exit', (code) => reject(new Error(`the owner exited with ${code} before its engines were up`)));
+  });
+  return { owner, engines };
 }
 
 async function answers(emulators: RunningEmulators): Promise<void> {
@@ -29,44 +42,45 @@ async function answers(emulators: RunningEmulators): Promise<void> {
 }
 
 describe('the kinesis-mock + DynamoDB Local pair: started on free ports, nothing left behind', () => {
-  it('serves both APIs, and stop() ends both engines (their whole process groups)', async () => {
+  it('serves both APIs, and stop() ends both engine processes', async () => {
     const emulators = await startEmulators({ engines: 'kinesis-mock+dynamodb-local' });
-    const groups = emulators.processGroups;
-    expect(groups).toHaveLength(2);
-    expect(groups.every(groupAlive)).toBe(true);
+    const engines = emulators.processIds;
+    expect(engines).toHaveLength(2);
+    expect(engines.every(alive)).toBe(true);
 
     await answers(emulators);
     await emulators.stop();
 
-    await waitUntil(() => !groups.some(groupAlive), 'both engines are gone', { timeoutMs: 10_000 });
+    await waitUntil(() => !engines.some(alive), 'both engines are gone', { timeoutMs: 10_000 });
   }, 120_000);
 
   it('crash() (the emulator process SIGKILLed) takes the engines with it', async () => {
     const emulators = await startEmulators({ engines: 'kinesis-mock+dynamodb-local' });
-    const groups = emulators.processGroups;
+    const engines = emulators.processIds;
 
     await emulators.crash();
 
-    await waitUntil(() => !groups.some(groupAlive), 'both engines are gone', { timeoutMs: 10_000 });
+    await waitUntil(() => !engines.some(alive), 'both engines are gone', { timeoutMs: 10_000 });
   }, 120_000);
 
   it('a SIGKILLed owner leaves no engine running', async () => {
-    // Prepare: a process that starts the pair, reports the groups, and is then killed outright.
-    const owner = fork(new URL('./engine-pair-owner.fixture.ts', import.meta.url), [], {
-      execArgv: ['--import', import.meta.resolve('tsx')],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const groups = await new Promise<number[]>((resolve, reject) => {
-      owner.once('message', (message) => resolve(message as number[]));
-      owner.once('exit', (code) => reject(new Error(`the owner exited with ${code} before its engines were up`)));
-    });
-    expect(groups.every(groupAlive)).toBe(true);
+    // Prepare: a process that starts the pair, then is killed outright, alone.
+    const { owner, engines } = await startOwner({ detached: false });
+    expect(engines.every(alive)).toBe(true);
 
     // Act
     owner.kill('SIGKILL');
 
-    // Assess
-    await waitUntil(() => !groups.some(groupAlive), 'both engines are gone', { timeoutMs: 20_000 });
+    // Assess: the emulator process loses its parent and stops the engines.
+    await waitUntil(() => !engines.some(alive), 'both engines are gone', { timeoutMs: 20_000 });
+  }, 120_000);
+
+  it('SIGKILL of every process of the owner (its process group) ends the engines too', async () => {
+    const { owner, engines } = await startOwner({ detached: true });
+
+    process.kill(-(owner.pid ?? 0), 'SIGKILL');
+
+    await waitUntil(() => !engines.some(alive), 'both engines are gone', { timeoutMs: 10_000 });
   }, 120_000);
 
   it('refuses a data folder, saying why', async () => {
