@@ -18,7 +18,8 @@ import { reference, views } from '../reference/windows.js';
  * The windowed and the join example with `eddy run --engines kinesis-mock+dynamodb-local`: the
  * engines LocalStack runs (kinesis-mock, AWS's DynamoDB Local on Java) in place of kinesalite and
  * dynalite. Each must equal its batch computation, as on the first pair. Sizes fit kinesis-mock's
- * speed (about 1,000 records/s of PutRecords on these machines: docs/local-engines.md).
+ * speed (its PutRecords slows down as a shard fills: docs/local-engines.md). Alone they take about
+ * 35 and 41 s; beside other suites on two cores, up to 68 and 93 s: the timeouts leave room for that.
  */
 const engines: EnginePair = 'kinesis-mock+dynamodb-local';
 
@@ -64,7 +65,7 @@ describe(`eddy run on ${engines}`, () => {
     expect(comparison.windows).toBeGreaterThan(30);
     expect(lines(file('late.jsonl'))).toEqual([]);
     expect(summary.failedBatches).toEqual([]);
-  }, 180_000);
+  }, 300_000);
 
   it('orders-payments: exactly the nested-loop join over the records that were not late', async () => {
     // Prepare
@@ -95,7 +96,7 @@ describe(`eddy run on ${engines}`, () => {
     expect(check.late).toBeGreaterThan(0);
     expect(summary.failedBatches).toEqual([]);
     expect(summary.deadLetters).toEqual([]);
-  }, 180_000);
+  }, 300_000);
 });
 
 function lines<T>(path: string): T[] {
