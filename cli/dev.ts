@@ -1,7 +1,9 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type EndpointOptions, endpointOptions } from '../local/endpoints.js';
 import { DevSession } from '../local/observability/dev-session.js';
 import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../local/observability/metrics-server.js';
 import type { LocalLogLevel } from '../local/runner/local-pipeline.js';
+import { addEndpointOptions } from './endpoint-options.js';
 import { loadPipeline } from './load-pipeline.js';
 
 interface StreamFile {
@@ -23,11 +25,10 @@ function port(value: string): number {
   return parsed;
 }
 
-export interface DevCommandOptions {
+export interface DevCommandOptions extends EndpointOptions {
   readonly metricsPort: number;
   readonly metricsHost: string;
   readonly input?: StreamFile[];
-  readonly endpoint?: string;
   readonly prefix: string;
   readonly logLevel: LocalLogLevel;
 }
@@ -61,7 +62,7 @@ export async function runDev(file: string, options: DevCommandOptions): Promise<
   }
   const session = await DevSession.start({
     pipeline,
-    ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
+    ...endpointOptions(options),
     streamPrefix: options.prefix,
     logLevel: options.logLevel,
     metricsPort: options.metricsPort,
@@ -89,8 +90,7 @@ export async function runDev(file: string, options: DevCommandOptions): Promise<
 }
 
 export function registerDevCommand(program: Command): void {
-  program
-    .command('dev')
+  addEndpointOptions(program.command('dev'))
     .description(
       'run a pipeline on the local stack until stopped, with Prometheus metrics on /metrics and lag on /status',
     )
@@ -102,7 +102,6 @@ export function registerDevCommand(program: Command): void {
       'feed a JSON-lines file into a source stream at start (repeatable)',
       streamFile,
     )
-    .option('--endpoint <url>', 'use a running Kinesis endpoint (LocalStack) instead of the embedded emulators')
     .option('--prefix <prefix>', 'prefix of every stream name', '')
     .addOption(
       new Option('--log-level <level>', "stage handlers' log level")

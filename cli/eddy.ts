@@ -1,7 +1,9 @@
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { type EndpointOptions, endpointOptions } from '../local/endpoints.js';
 import { runPipelineOnFiles, type StreamFile } from '../local/runner/run-files.js';
 import { toMermaid } from '../shared/dag/describe.js';
+import { addEndpointOptions } from './endpoint-options.js';
 import { loadPipeline } from './load-pipeline.js';
 import { formatSummary } from './summary.js';
 
@@ -15,8 +17,7 @@ const program = new Command('eddy')
   .description('Serverless stream processing on Kinesis, Lambda and DynamoDB')
   .showHelpAfterError();
 
-program
-  .command('run')
+addEndpointOptions(program.command('run'))
   .description('run a pipeline on the local stack over JSON-lines files, until every record is processed')
   .argument('<pipeline>', 'TypeScript file that default-exports the pipeline')
   .requiredOption('-i, --input <stream=file>', 'feed a JSON-lines file into a source stream (repeatable)', streamFile)
@@ -30,7 +31,6 @@ program
     "put a JSON-lines file's rows into an external table (pipeline.table) before the run (repeatable)",
     streamFile,
   )
-  .option('--endpoint <url>', 'use a running Kinesis endpoint (LocalStack) instead of the embedded emulators')
   .option('--prefix <prefix>', 'prefix of every stream name', '')
   .option(
     '--data-dir <dir>',
@@ -50,11 +50,10 @@ program
   .action(
     async (
       file: string,
-      options: {
+      options: EndpointOptions & {
         input: StreamFile[];
         output?: StreamFile[];
         table?: StreamFile[];
-        endpoint?: string;
         prefix: string;
         dataDir?: string;
         sandbox: 'in-process' | 'worker';
@@ -83,7 +82,7 @@ program
           inputs: options.input,
           outputs: options.output ?? [],
           ...(options.table !== undefined && { tables: options.table }),
-          ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
+          ...endpointOptions(options),
           streamPrefix: options.prefix,
           logLevel: options.logLevel,
           ...(options.dataDir !== undefined && { dataDir: options.dataDir }),

@@ -1,6 +1,8 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type EndpointOptions, endpointOptions } from '../local/endpoints.js';
 import { replayPipeline } from '../local/runner/replay.js';
 import type { StreamFile } from '../local/runner/run-files.js';
+import { addEndpointOptions } from './endpoint-options.js';
 import { loadPipeline } from './load-pipeline.js';
 import { formatSummary } from './summary.js';
 
@@ -28,8 +30,7 @@ function positiveInteger(value: string): number {
 
 /** Adds `eddy replay` to the program. */
 export function registerReplay(program: Command): void {
-  program
-    .command('replay')
+  addEndpointOptions(program.command('replay'))
     .description(
       'run a pipeline again over its source streams, from the trim horizon or a point in time, into fresh state ' +
         '(a new state table generation and new event source mappings); sinks receive the results again, with the same ids',
@@ -41,7 +42,6 @@ export function registerReplay(program: Command): void {
       parseReplayFrom,
     )
     .option('--data-dir <dir>', 'the data folder of an earlier `eddy run --data-dir`, whose streams are replayed')
-    .option('--endpoint <url>', 'replay the streams of a running Kinesis endpoint (LocalStack) instead')
     .option(
       '-o, --output <stream=file>',
       'write what the replay wrote to a stream to a JSON-lines file (repeatable)',
@@ -62,10 +62,9 @@ export function registerReplay(program: Command): void {
     .action(
       async (
         file: string,
-        options: {
+        options: EndpointOptions & {
           from: 'TRIM_HORIZON' | Date;
           dataDir?: string;
-          endpoint?: string;
           output?: StreamFile[];
           prefix: string;
           generation?: number;
@@ -79,7 +78,7 @@ export function registerReplay(program: Command): void {
           from: options.from,
           outputs: options.output ?? [],
           ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
-          ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
+          ...endpointOptions(options),
           ...(options.generation !== undefined && { generation: options.generation }),
           streamPrefix: options.prefix,
           logLevel: options.logLevel,

@@ -5,8 +5,24 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 /** Region used against an emulator when the environment names none. */
 export const defaultLocalRegion = 'us-east-1';
 
-// The emulators answer in milliseconds; a request still open after this is stuck, not slow.
-const localRequestTimeoutMs = 30_000;
+/**
+ * kinesalite and dynalite answer in milliseconds: a request still open after 30 s is stuck, not
+ * slow. kinesis-mock is slow instead (its PutRecords costs grow with the records a shard holds:
+ * docs/local-engines.md), so its stack raises this through the environment, which worker processes
+ * inherit: cutting a slow call short would only retry it, writing its records twice.
+ */
+export const localRequestTimeoutVariable = 'EDDY_LOCAL_REQUEST_TIMEOUT_MS';
+const defaultLocalRequestTimeoutMs = 30_000;
+
+function localRequestTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const value = env[localRequestTimeoutVariable];
+  if (value === undefined || value === '') return defaultLocalRequestTimeoutMs;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms <= 0) {
+    throw new Error(`${localRequestTimeoutVariable}: expected a whole number of milliseconds above 0, got '${value}'`);
+  }
+  return ms;
+}
 // A few attempts absorb a busy emulator without hiding a real failure behind minutes of back-off.
 const localMaxAttempts = 3;
 
@@ -29,7 +45,7 @@ function localClientConfig(endpoint: string): LocalClientConfig {
     // The SDK's default handler negotiates HTTP/2, which both emulators reject with a protocol error.
     requestHandler: new NodeHttpHandler({
       connectionTimeout: 5_000,
-      requestTimeout: localRequestTimeoutMs,
+      requestTimeout: localRequestTimeoutMs(env),
       // Otherwise a timeout only logs a warning and the call stays pending for ever.
       throwOnRequestTimeout: true,
     }),

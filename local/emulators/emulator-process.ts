@@ -3,10 +3,30 @@
  * endpoints over IPC. Running them in a process of their own puts them on the second core, beside
  * the stage handlers, and lets a test kill one side without the other.
  */
-import { type RunningEmulators, type StartEmulatorsOptions, startEmulatorsInProcess } from './start-emulators.js';
+import {
+  type EmulatorEndpoints,
+  killEngines,
+  type RunningEmulators,
+  type StartEmulatorsOptions,
+  startEmulatorsInProcess,
+} from './start-emulators.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as StartEmulatorsOptions;
-let running: RunningEmulators;
+let running: RunningEmulators | undefined;
+let stopping = false;
+const shutdown = (): void => {
+  if (stopping) return;
+  stopping = true;
+  // Still starting: the engines stop once they are up (below), not left running without a parent.
+  running?.stop().finally(() => process.exit(0));
+};
+// The IPC channel closes when the parent exits, even on SIGKILL: never outlive it. Listening from
+// the start also covers a parent that dies while the engines start (a JVM takes seconds).
+process.on('disconnect', shutdown);
+process.on('SIGTERM', shutdown);
+// However this process ends (an uncaught error included), engines of their own must not outlive it.
+process.on('exit', () => killEngines(running?.processIds ?? []));
+
 try {
   running = await startEmulatorsInProcess(options);
 } catch (error) {
@@ -15,11 +35,13 @@ try {
   await new Promise(() => {});
   throw error;
 }
-process.send?.({ kinesisEndpoint: running.kinesisEndpoint, dynamodbEndpoint: running.dynamodbEndpoint });
-
-const shutdown = (): void => {
-  running.stop().finally(() => process.exit(0));
+if (stopping) {
+  await running.stop();
+  process.exit(0);
+}
+const ready: EmulatorEndpoints = {
+  kinesisEndpoint: running.kinesisEndpoint,
+  ...(running.dynamodbEndpoint !== undefined && { dynamodbEndpoint: running.dynamodbEndpoint }),
+  processIds: running.processIds,
 };
-// The IPC channel closes when the parent exits, even on SIGKILL: never outlive it.
-process.on('disconnect', shutdown);
-process.on('SIGTERM', shutdown);
+process.send?.(ready);

@@ -6,12 +6,23 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
+import { localRequestTimeoutVariable } from '../aws-clients.js';
+import { defaultEnginePair, type EnginePair, enginePairFromEnvironment } from './engine-pairs.js';
+import type { EngineProcess } from './engine-process.js';
+import { startDynamoDbLocal, startKinesisMock } from './second-pair.js';
 
 /** Which emulators to start, and where. */
 export interface StartEmulatorsOptions {
-  /** Start kinesalite (default true). */
+  /**
+   * Which engines: kinesalite and dynalite (pure Node, in this stack's process), or kinesis-mock
+   * and DynamoDB Local (the engines LocalStack runs; processes of their own, Java for DynamoDB
+   * Local). docs/local-engines.md compares them.
+   * @default 'kinesalite+dynalite'
+   */
+  readonly engines?: EnginePair;
+  /** Start the Kinesis engine (default true). */
   readonly kinesis?: boolean;
-  /** Start dynalite (default true). */
+  /** Start the DynamoDB engine (default true). */
   readonly dynamodb?: boolean;
   /** Interface to listen on (default 127.0.0.1); the port is always a free one picked by the OS. */
   readonly host?: string;
@@ -23,7 +34,8 @@ export interface StartEmulatorsOptions {
   /**
    * Keep the emulators' data on disk in this folder (LevelDB: `kinesis/` for kinesalite,
    * `dynamodb/` for dynalite) instead of in memory: streams, their records and tables survive a
-   * restart on the same folder. One running stack per folder (LevelDB locks it).
+   * restart on the same folder. One running stack per folder (LevelDB locks it). kinesalite and
+   * dynalite only: kinesis-mock saves its streams on a timer, so a crash would lose acknowledged records.
    * @default in memory
    */
   readonly dataDir?: string;
@@ -31,9 +43,11 @@ export interface StartEmulatorsOptions {
 
 /** Emulators listening on free ports; `stop()` closes them (and frees their data, unless kept in `dataDir`). */
 export interface RunningEmulators {
-  /** `http://host:port` of kinesalite; empty string when it was not started. */
+  /** `http://host:port` of the Kinesis engine; empty string when it was not started. */
   readonly kinesisEndpoint: string;
   readonly dynamodbEndpoint: string | undefined;
+  /** Process ids of engines that run as processes of their own (kinesis-mock, DynamoDB Local); none for the Node pair. */
+  readonly processIds: readonly number[];
   stop(): Promise<void>;
   /**
    * For tests of a crash: the emulator process is SIGKILLed (requests in flight are cut; what they
@@ -51,13 +65,21 @@ export class EmulatorError extends Error {
 }
 
 const defaultHost = '127.0.0.1';
+/** kinesis-mock's PutRecords took up to 20 s each at 80,000 records in a 4-shard stream, on a loaded machine. */
+const kinesisMockRequestTimeoutMs = 300_000;
 
 /**
- * Starts kinesalite and dynalite, each on a free port, with every artificial delay (stream and
- * table creation, resharding) set to zero so tests need not wait for ACTIVE.
+ * Starts the engines (kinesalite and dynalite unless `engines` or `EDDY_ENGINES` names the other
+ * pair), each on a free port, with every artificial delay (stream and table creation, resharding)
+ * set to zero so tests need not wait for ACTIVE.
  */
 export function startEmulators(options: StartEmulatorsOptions = {}): Promise<RunningEmulators> {
-  return options.inProcess === true ? startEmulatorsInProcess(options) : startEmulatorsInChild(options);
+  const chosen = { ...options, engines: options.engines ?? enginePairFromEnvironment() };
+  if (chosen.engines === 'kinesis-mock+dynamodb-local' && chosen.kinesis !== false) {
+    // Clients made from now on, here and in the workers this process starts, wait for a slow engine.
+    process.env[localRequestTimeoutVariable] ||= String(kinesisMockRequestTimeoutMs);
+  }
+  return chosen.inProcess === true ? startEmulatorsInProcess(chosen) : startEmulatorsInChild(chosen);
 }
 
 async function startEmulatorsInChild(options: StartEmulatorsOptions): Promise<RunningEmulators> {
@@ -67,9 +89,9 @@ async function startEmulatorsInChild(options: StartEmulatorsOptions): Promise<Ru
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const endpoints = await new Promise<{ kinesisEndpoint: string; dynamodbEndpoint?: string }>((resolve, reject) => {
+  const endpoints = await new Promise<EmulatorEndpoints>((resolve, reject) => {
     child.once('message', (message) => {
-      const answer = message as { kinesisEndpoint: string; dynamodbEndpoint?: string; error?: string };
+      const answer = message as EmulatorEndpoints & { error?: string };
       if (answer.error === undefined) resolve(answer);
       else reject(new EmulatorError(answer.error));
     });
@@ -81,6 +103,7 @@ async function startEmulatorsInChild(options: StartEmulatorsOptions): Promise<Ru
   return {
     kinesisEndpoint: endpoints.kinesisEndpoint,
     dynamodbEndpoint: endpoints.dynamodbEndpoint,
+    processIds: endpoints.processIds ?? [],
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
@@ -88,12 +111,35 @@ async function startEmulatorsInChild(options: StartEmulatorsOptions): Promise<Ru
     crash: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
+      // Engines of their own (a JVM) would outlive their SIGKILLed parent: they go with it.
+      killEngines(endpoints.processIds ?? []);
     },
   };
 }
 
-/** Starts the emulators in this process. */
+/** What the emulator process tells its parent once its engines answer. */
+export interface EmulatorEndpoints {
+  readonly kinesisEndpoint: string;
+  readonly dynamodbEndpoint?: string;
+  /** Process ids of engines that run as processes of their own. */
+  readonly processIds?: readonly number[];
+}
+
+/** SIGKILLs engine processes, synchronously (it also serves in an 'exit' handler); gone ones are skipped. */
+export function killEngines(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  }
+}
+
+/** Starts the emulators in this process (the engines of the second pair: as children of it). */
 export async function startEmulatorsInProcess(options: StartEmulatorsOptions = {}): Promise<RunningEmulators> {
+  const engines = options.engines ?? defaultEnginePair;
+  if (engines === 'kinesis-mock+dynamodb-local') return startSecondPair(options);
   const host = options.host ?? defaultHost;
   const servers: Server[] = [];
   const unlock = options.dataDir === undefined ? () => {} : lockDataDir(resolve(options.dataDir));
@@ -123,11 +169,45 @@ export async function startEmulatorsInProcess(options: StartEmulatorsOptions = {
       servers.push(server);
       dynamodbEndpoint = await listen(server, host, 'dynalite');
     }
-    return { kinesisEndpoint, dynamodbEndpoint, stop, crash: stop };
+    return { kinesisEndpoint, dynamodbEndpoint, stop, crash: stop, processIds: [] };
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
   }
+}
+
+/** kinesis-mock and DynamoDB Local, each a process of its own on a free port, started side by side. */
+async function startSecondPair(options: StartEmulatorsOptions): Promise<RunningEmulators> {
+  if (options.dataDir !== undefined) {
+    throw new EmulatorError(
+      'a data directory needs the kinesalite+dynalite engines: kinesis-mock writes its streams to disk on a ' +
+        'timer, so a crash would lose records it had acknowledged, and a resumed run would be wrong',
+    );
+  }
+  const host = options.host ?? defaultHost;
+  const started = await Promise.allSettled([
+    (options.kinesis ?? true) ? startKinesisMock(host) : undefined,
+    (options.dynamodb ?? true) ? startDynamoDbLocal(host) : undefined,
+  ]);
+  const engines = started.flatMap((result) => (result.status === 'fulfilled' && result.value ? [result.value] : []));
+  const each = (act: (engine: EngineProcess) => Promise<void>) => async (): Promise<void> => {
+    const results = await Promise.allSettled(engines.map(act));
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw new EmulatorError('an engine failed to stop', { cause: failure.reason });
+  };
+  const failure = started.find((result) => result.status === 'rejected');
+  if (failure) {
+    await each((engine) => engine.crash())();
+    throw new EmulatorError(String((failure.reason as Error).message ?? failure.reason), { cause: failure.reason });
+  }
+  const [kinesis, dynamodb] = started.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
+  return {
+    kinesisEndpoint: kinesis?.endpoint ?? '',
+    dynamodbEndpoint: dynamodb?.endpoint,
+    stop: each((engine) => engine.stop()),
+    crash: each((engine) => engine.crash()),
+    processIds: engines.map((engine) => engine.pid),
+  };
 }
 
 /**

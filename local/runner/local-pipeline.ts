@@ -20,6 +20,7 @@ import { sleep } from '../../shared/util/backoff.js';
 import { seededRandom } from '../../shared/util/random.js';
 import { createDynamoDbClient, createKinesisClient, defaultLocalRegion } from '../aws-clients.js';
 import { type RunningEmulators, startEmulators } from '../emulators/index.js';
+import { type EndpointOptions, externalEndpoints } from '../endpoints.js';
 import {
   FileCheckpointStore,
   KinesisEventSourceMapping,
@@ -39,20 +40,12 @@ import { SandboxExitError, type StageSandbox, WorkerSandbox } from './worker-san
 
 export type LocalLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 
-export interface LocalPipelineOptions {
+/**
+ * Endpoints (EndpointOptions): what has no running endpoint is started embedded on free ports, with
+ * the `engines` chosen, and stopped with the pipeline.
+ */
+export interface LocalPipelineOptions extends EndpointOptions {
   readonly pipeline: Pipeline;
-  /**
-   * A running Kinesis endpoint (LocalStack, `http://localhost:4566`). Without one, the embedded
-   * emulators are started on free ports and stopped with the pipeline.
-   * @default process.env.AWS_ENDPOINT_URL, else embedded
-   */
-  readonly endpoint?: string;
-  /**
-   * The DynamoDB endpoint of the state table, when it is not `endpoint` (a fault-injecting proxy in
-   * front of dynalite, say). Without `endpoint`, the embedded Kinesis emulator is started alone.
-   * @default endpoint, else the embedded dynalite
-   */
-  readonly dynamodbEndpoint?: string;
   /**
    * Where the stage handlers run: `in-process` (handler instances in this process, the default) or
    * `worker`: each execution environment is a child process that imports `pipelineModule`, and can
@@ -210,22 +203,23 @@ export class LocalPipeline {
     // Locally, the secrets of operators (tokenize's key) come from EDDY_SECRET_<NAME>: all there, or a clear error now.
     process.env.EDDY_SECRETS_SOURCE ??= 'env';
     if (process.env.EDDY_SECRETS_SOURCE === 'env') assertSecretsInEnvironment(options.pipeline.graph);
-    // An empty value means none, as it does for the AWS CLI.
-    const external = options.endpoint || process.env.AWS_ENDPOINT_URL || undefined;
+    const external = externalEndpoints(options);
     // Window and join state, and tables, live in DynamoDB.
     const stateful = options.pipeline.plan().stateTable !== undefined || options.pipeline.plan().tables !== undefined;
     if ((options.sandboxes ?? 'in-process') === 'worker' && !options.pipelineModule) {
       throw new Error("sandboxes: 'worker' needs pipelineModule, the file that default-exports the pipeline");
     }
+    const embedded = { kinesis: external.kinesis === undefined, dynamodb: stateful && external.dynamodb === undefined };
     const emulators =
-      external === undefined
+      embedded.kinesis || embedded.dynamodb
         ? await startEmulators({
-            dynamodb: stateful && options.dynamodbEndpoint === undefined,
+            ...embedded,
+            ...(options.engines !== undefined && { engines: options.engines }),
             ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
           })
         : undefined;
-    const endpoint = external ?? emulators?.kinesisEndpoint ?? '';
-    const dynamodbEndpoint = options.dynamodbEndpoint || (external ?? emulators?.dynamodbEndpoint);
+    const endpoint = external.kinesis ?? emulators?.kinesisEndpoint ?? '';
+    const dynamodbEndpoint = external.dynamodb ?? emulators?.dynamodbEndpoint;
     const local = new LocalPipeline(
       options.pipeline,
       createKinesisClient(endpoint),

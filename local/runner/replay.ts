@@ -1,5 +1,6 @@
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import { createDynamoDbClient } from '../aws-clients.js';
+import { type EndpointOptions, endpointOptions, externalEndpoints } from '../endpoints.js';
 import { type Generation, loadGeneration, nextGeneration } from './generations.js';
 import { type LocalLogLevel, LocalPipeline, type SandboxMode } from './local-pipeline.js';
 import { writeRecordLines } from './output-file.js';
@@ -12,7 +13,8 @@ import {
 } from './run-files.js';
 import type { StoredRecord } from './stream-reader.js';
 
-export interface ReplayOptions {
+/** Or running endpoints (LocalStack: `endpoint`) whose streams are replayed. */
+export interface ReplayOptions extends EndpointOptions {
   readonly pipeline: Pipeline;
   /** Where the source stages start: the trim horizon (every record the streams keep) or a time. */
   readonly from: 'TRIM_HORIZON' | Date;
@@ -20,9 +22,6 @@ export interface ReplayOptions {
   readonly outputs: readonly StreamFile[];
   /** The folder of an earlier `eddy run --data-dir`: its streams are replayed. */
   readonly dataDir?: string;
-  /** Or a running endpoint (LocalStack) whose streams are replayed. */
-  readonly endpoint?: string;
-  readonly dynamodbEndpoint?: string;
   readonly streamPrefix?: string;
   readonly logLevel?: LocalLogLevel;
   readonly sandboxes?: SandboxMode;
@@ -51,8 +50,8 @@ export interface ReplaySummary extends RunSummary {
  */
 export async function replayPipeline(options: ReplayOptions): Promise<ReplaySummary> {
   const plan = options.pipeline.plan();
-  const external = options.endpoint || process.env.AWS_ENDPOINT_URL || undefined;
-  if (options.dataDir === undefined && external === undefined) {
+  const external = externalEndpoints(options);
+  if (options.dataDir === undefined && external.kinesis === undefined) {
     throw new RunOptionsError(
       'replay reads the streams of an earlier run: give the --data-dir of an `eddy run --data-dir`, or an --endpoint',
     );
@@ -71,7 +70,7 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplaySumm
   let generation = options.generation;
   if (generation === undefined) {
     // Tables of earlier generations on an external endpoint count too: a new generation is a new table.
-    const stateEndpoint = options.dynamodbEndpoint || external;
+    const stateEndpoint = external.dynamodb;
     const dynamodb =
       plan.stateTable !== undefined && stateEndpoint !== undefined ? createDynamoDbClient(stateEndpoint) : undefined;
     try {
@@ -100,8 +99,7 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplaySumm
     pipeline: options.pipeline,
     generation: replay,
     ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
-    ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
-    ...(options.dynamodbEndpoint !== undefined && { dynamodbEndpoint: options.dynamodbEndpoint }),
+    ...endpointOptions(options),
     ...(options.streamPrefix !== undefined && { streamPrefix: options.streamPrefix }),
     ...(options.logLevel !== undefined && { logLevel: options.logLevel }),
     ...(options.sandboxes !== undefined && { sandboxes: options.sandboxes }),

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { DeadLetterDestination } from '../../shared/dag/plan-types.js';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
+import { type EndpointOptions, endpointOptions } from '../endpoints.js';
 import type { OnFailureRecord } from '../event-source-mapping/index.js';
 import { feedJsonLines, type LineOrigin } from './input-feeder.js';
 import { InputProgress } from './input-progress.js';
@@ -32,13 +33,11 @@ export interface StreamFile {
   readonly file: string;
 }
 
-export interface RunFilesOptions {
+/** Endpoints: see EndpointOptions. */
+export interface RunFilesOptions extends EndpointOptions {
   readonly pipeline: Pipeline;
   readonly inputs: readonly StreamFile[];
   readonly outputs: readonly StreamFile[];
-  readonly endpoint?: string;
-  /** See LocalPipelineOptions.dynamodbEndpoint. */
-  readonly dynamodbEndpoint?: string;
   readonly streamPrefix?: string;
   readonly logLevel?: LocalLogLevel;
   /**
@@ -128,8 +127,7 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
   const started = performance.now();
   const local = await LocalPipeline.start({
     pipeline: options.pipeline,
-    ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
-    ...(options.dynamodbEndpoint !== undefined && { dynamodbEndpoint: options.dynamodbEndpoint }),
+    ...endpointOptions(options),
     ...(options.sandboxes !== undefined && { sandboxes: options.sandboxes }),
     ...(options.pipelineModule !== undefined && { pipelineModule: options.pipelineModule }),
     ...(options.killWorkers !== undefined && { killWorkers: options.killWorkers }),
