@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+// The embedded stack, whatever the developer's shell points the AWS SDK at.
+const { AWS_ENDPOINT_URL: _, ...environment } = process.env;
+
+export interface KillRestartOptions {
+  /** The arguments of `eddy run`, `--data-dir` included. */
+  readonly args: readonly string[];
+  readonly dataDir: string;
+  /** Each session but the last is SIGKILLed, its whole process group, after this many ms. */
+  readonly killAfterMs: readonly number[];
+  /** The last session fails when nothing in the data folder changed for this long. @default 90000 */
+  readonly stallMs?: number;
+}
+
+export interface KillRestartResult {
+  /** Sessions SIGKILLed before they ended (some may have ended before their kill). */
+  readonly kills: number;
+  readonly sessions: number;
+  /** What the session that finished printed. */
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * `eddy run` on a data folder, SIGKILLed with all its processes (the CLI, the emulators' child,
+ * worker sandboxes) at the given moments and started again with the same command each time, as a
+ * user would after a crash, until one session ends by itself.
+ */
+export async function runKilledAndRestarted(options: KillRestartOptions): Promise<KillRestartResult> {
+  let kills = 0;
+  let sessions = 0;
+  for (const delay of [...options.killAfterMs, undefined]) {
+    sessions += 1;
+    const child = start(options.args);
+    const output = collect(child);
+    const ended = exitOf(child);
+    if (delay !== undefined) {
+      const timer = setTimeout(() => {
+        // A negative pid: the whole process group the CLI leads.
+        if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+      }, delay);
+      const { code, signal } = await ended;
+      clearTimeout(timer);
+      if (signal === 'SIGKILL') {
+        kills += 1;
+        continue;
+      }
+      if (code !== 0) throw new Error(`session ${sessions} failed with code ${code}: ${output.stderr()}`);
+      return { kills, sessions, stdout: output.stdout(), stderr: output.stderr() };
+    }
+    const { code } = await untilEndOrStall(child, ended, options.dataDir, options.stallMs ?? 90_000);
+    if (code !== 0) throw new Error(`the last session failed with code ${code}: ${output.stderr()}`);
+    return { kills, sessions, stdout: output.stdout(), stderr: output.stderr() };
+  }
+  throw new Error('unreachable');
+}
+
+function start(args: readonly string[]): ChildProcess {
+  return spawn(process.execPath, ['bin/eddy.js', ...args], {
+    env: environment,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+function collect(child: ChildProcess): { stdout: () => string; stderr: () => string } {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return { stdout: () => stdout, stderr: () => stderr };
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+/** Waits for the session's end; kills it and fails when the data folder stops changing first. */
+async function untilEndOrStall(
+  child: ChildProcess,
+  ended: Promise<{ code: number | null }>,
+  dataDir: string,
+  stallMs: number,
+): Promise<{ code: number | null }> {
+  let last = latestChange(dataDir);
+  let since = Date.now();
+  for (;;) {
+    const result = await Promise.race([ended, new Promise<undefined>((r) => setTimeout(r, 1000))]);
+    if (result !== undefined) return result;
+    const now = latestChange(dataDir);
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since > stallMs) {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      await ended;
+      throw new Error(`the last session made no progress (nothing in ${dataDir} changed) for ${stallMs} ms`);
+    }
+  }
+}
+
+/** The latest modification time of any file under `folder`. */
+function latestChange(folder: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(folder, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    try {
+      latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+    } catch {
+      // Replaced between the listing and the stat (checkpoint files are written by rename).
+    }
+  }
+  return latest;
+}
