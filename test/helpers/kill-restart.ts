@@ -92,7 +92,7 @@ async function untilEndOrStall(
   let last = latestChange(dataDir);
   let since = Date.now();
   for (;;) {
-    const result = await Promise.race([ended, new Promise<undefined>((r) => setTimeout(r, 1000))]);
+    const result = await Promise.race([ended, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))]);
     if (result !== undefined) return result;
     const now = latestChange(dataDir);
     if (now !== last) {
