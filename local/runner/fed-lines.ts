@@ -3,32 +3,66 @@ import type { ShardPositions } from './input-progress.js';
 import { lineOf } from './line-keys.js';
 import { forEachRecord } from './stream-reader.js';
 
+/** The stream no longer holds a record an earlier session put and recorded: the data folder lost writes. */
+export class LostFedRecordsError extends Error {
+  override readonly name = 'LostFedRecordsError';
+}
+
 /**
  * The lines of `file` after `afterLine` that are in `stream` already: what a round in flight when a
  * run stopped got in, wholly or partly (PutRecords can take some records of a call and fail others).
- * Each shard is read after the position recorded for it, so the cost is the records written since the
+ * Each shard is read from the position recorded for it, so the cost is the records written since the
  * last recorded round, not the stream; a shard without one (new since, or the run stopped in its
  * first round) is read from its start.
+ *
+ * The recorded record itself must still be there: if it is not, the emulators' files lost writes
+ * they had acknowledged (a crash of the machine, not of a process: LevelDB does not fsync), the
+ * checkpoints and state may be ahead of the streams, and no resumed run can be trusted. That is an
+ * error, never a silent re-feed.
  */
 export async function linesInStream(
   client: KinesisClient,
   stream: string,
   file: string,
   afterLine: number,
-  after: ShardPositions,
+  recorded: ShardPositions,
 ): Promise<Set<number>> {
   const lines = new Set<number>();
-  await forEachRecord(
-    client,
-    stream,
-    (shardId) => {
-      const position = after[shardId];
-      return position === undefined ? {} : { after: position };
-    },
-    (record) => {
-      const line = lineOf(record.partitionKey, file);
-      if (line !== undefined && line > afterLine) lines.add(line);
-    },
-  );
+  const found = new Set<string>();
+  const lostError = (shardId: string, cause?: unknown) =>
+    new LostFedRecordsError(
+      `stream ${stream} no longer holds record ${recorded[shardId] ?? '(unknown)'} of ${shardId}, which an earlier ` +
+        `run put from ${file} and recorded as in: the data folder lost acknowledged writes (a machine crash?), so ` +
+        'its checkpoints and state may be ahead of its streams. Delete the data folder and run again from the start.',
+      { cause },
+    );
+  let reading = '';
+  try {
+    await forEachRecord(
+      client,
+      stream,
+      (shardId) => {
+        reading = shardId;
+        const position = recorded[shardId];
+        return position === undefined ? {} : { at: position };
+      },
+      (record) => {
+        if (record.sequenceNumber === recorded[record.shardId]) {
+          found.add(record.shardId);
+          return;
+        }
+        const line = lineOf(record.partitionKey, file);
+        if (line !== undefined && line > afterLine) lines.add(line);
+      },
+    );
+  } catch (error) {
+    // Kinesis refuses an iterator at a sequence number its shard never had.
+    if ((error as Error).name === 'InvalidArgumentException' && recorded[reading] !== undefined) {
+      throw lostError(reading, error);
+    }
+    throw error;
+  }
+  const lost = Object.keys(recorded).find((shardId) => !found.has(shardId));
+  if (lost !== undefined) throw lostError(lost);
   return lines;
 }

@@ -27,8 +27,8 @@ async function listShards(client: KinesisClient, stream: string): Promise<Shard[
   return shards;
 }
 
-/** Where to start reading a shard: from its start, or after a sequence number. */
-export type ShardStart = { readonly after?: string };
+/** Where to start reading a shard: from its start, at a sequence number, or after one. */
+export type ShardStart = { readonly after?: string; readonly at?: string };
 
 /**
  * Reads the records a stream holds, shard after shard (parents before children, as shard ids grow),
@@ -42,15 +42,19 @@ export async function forEachRecord(
 ): Promise<void> {
   for (const shard of await listShards(client, stream)) {
     const shardId = shard.ShardId ?? '';
-    const { after } = startOf(shardId);
+    const { after, at } = startOf(shardId);
+    const from = at ?? after;
     let iterator = (
       await client.send(
         new GetShardIteratorCommand({
           StreamName: stream,
           ShardId: shardId,
-          ...(after === undefined
+          ...(from === undefined
             ? { ShardIteratorType: 'TRIM_HORIZON' }
-            : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after }),
+            : {
+                ShardIteratorType: at === undefined ? 'AFTER_SEQUENCE_NUMBER' : 'AT_SEQUENCE_NUMBER',
+                StartingSequenceNumber: from,
+              }),
         }),
       )
     ).ShardIterator;

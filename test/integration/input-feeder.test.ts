@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKinesisClient } from '../../local/aws-clients.js';
-import { linesInStream } from '../../local/runner/fed-lines.js';
+import { LostFedRecordsError, linesInStream } from '../../local/runner/fed-lines.js';
 import { feedJsonLines, KINESIS_RECORD_LIMIT, type OversizedLine } from '../../local/runner/input-feeder.js';
 import { InputProgress } from '../../local/runner/input-progress.js';
 import { lineKey, lineOf } from '../../local/runner/line-keys.js';
@@ -137,5 +137,24 @@ describe('feedJsonLines', () => {
     expect(linesOf(records, file).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(
       Array.from({ length: 1_300 }, (_, i) => i + 1),
     );
+  });
+
+  it('refuses to resume when the stream lost a record an earlier run recorded as in', async () => {
+    // Prepare: a round recorded at a position the stream does not hold (as after a machine crash
+    // that lost the emulator's unsynced writes but kept the progress file).
+    const kinesis = createKinesisClient(emulators().kinesisEndpoint);
+    const stream = await createTestStream(kinesis, 1, 'feeder-lost');
+    const file = join(dir, 'lost.jsonl');
+    writeFileSync(file, '{"n":1}\n{"n":2}\n');
+    const recorded: Record<string, string> = {};
+    await feedJsonLines(kinesis, stream, file, () => {}, {
+      onCommitted: (_, shards) => Object.assign(recorded, shards),
+    });
+    const [shardId, sequence] = Object.entries(recorded)[0] as [string, string];
+    const lost = { [shardId]: (BigInt(sequence) + 1n).toString() };
+
+    // Act, Assess
+    await expect(linesInStream(kinesis, stream, file, 2, recorded)).resolves.toEqual(new Set());
+    await expect(linesInStream(kinesis, stream, file, 2, lost)).rejects.toBeInstanceOf(LostFedRecordsError);
   });
 });
