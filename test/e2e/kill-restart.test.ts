@@ -84,4 +84,45 @@ describe('eddy run --data-dir, killed and restarted', () => {
       { numRuns: 3 },
     );
   }, 900_000);
+
+  it('SIGKILLed twice at random moments while its worker sandboxes are killed too: the same windows, one value per identity', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 2_000, max: 8_000 }), { minLength: 2, maxLength: 2 }),
+        fc.integer({ min: 1, max: 1_000 }),
+        async (killAfterMs, seed) => {
+          run += 1;
+          const dataDir = join(dir, `workers-${run}`);
+          const output = join(dir, `workers-counts-${run}.jsonl`);
+
+          const result = await runKilledAndRestarted({
+            script: true,
+            args: [
+              '--import',
+              'tsx',
+              'test/e2e/fixtures/run-with-worker-kills.ts',
+              input,
+              output,
+              dataDir,
+              String(seed),
+            ],
+            dataDir,
+            killAfterMs,
+          });
+          const comparison = compareWindows(readLines(output) as WindowResult[], expected());
+          console.log(
+            `worker kills (seed ${seed}), runner kills after ${killAfterMs.join(', ')} ms: ${result.kills} killed of ` +
+              `${result.sessions} sessions; ${result.stdout.trim()}; ${comparison.windows} windows, ` +
+              `${comparison.repeats} repeated results, ${comparison.lost} lost, ${comparison.duplicated} counted twice`,
+          );
+          for (const difference of comparison.differences.slice(0, 20)) console.log(difference);
+
+          expect(result.kills).toBeGreaterThan(0);
+          expect(comparison.differences).toEqual([]);
+        },
+      ),
+      { numRuns: 2 },
+    );
+  }, 900_000);
 });

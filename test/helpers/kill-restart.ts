@@ -6,8 +6,10 @@ import { join } from 'node:path';
 const { AWS_ENDPOINT_URL: _, ...environment } = process.env;
 
 export interface KillRestartOptions {
-  /** The arguments of `eddy run`, `--data-dir` included. */
+  /** The arguments of `eddy run`, `--data-dir` included; or of node, to run another script. */
   readonly args: readonly string[];
+  /** Run `node <args>` rather than `node bin/eddy.js <args>`. @default false */
+  readonly script?: boolean;
   readonly dataDir: string;
   /** Each session but the last is SIGKILLed, its whole process group, after this many ms. */
   readonly killAfterMs: readonly number[];
@@ -34,7 +36,7 @@ export async function runKilledAndRestarted(options: KillRestartOptions): Promis
   let sessions = 0;
   for (const delay of [...options.killAfterMs, undefined]) {
     sessions += 1;
-    const child = start(options.args);
+    const child = start(options.script === true ? options.args : ['bin/eddy.js', ...options.args]);
     const output = collect(child);
     const ended = exitOf(child);
     if (delay !== undefined) {
@@ -59,7 +61,7 @@ export async function runKilledAndRestarted(options: KillRestartOptions): Promis
 }
 
 function start(args: readonly string[]): ChildProcess {
-  return spawn(process.execPath, ['bin/eddy.js', ...args], {
+  return spawn(process.execPath, args, {
     env: environment,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
