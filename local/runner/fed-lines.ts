@@ -1,5 +1,6 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import type { ShardPositions } from './input-progress.js';
+import type { FeedOptions } from './input-feeder.js';
+import type { InputProgress, ShardPositions } from './input-progress.js';
 import { lineOf } from './line-keys.js';
 import { forEachRecord } from './stream-reader.js';
 
@@ -65,4 +66,31 @@ export async function linesInStream(
   const lost = Object.keys(recorded).find((shardId) => !found.has(shardId));
   if (lost !== undefined) throw lostError(lost);
   return lines;
+}
+
+/** An input file, the stream it is fed into as its progress names it, and as Kinesis does. */
+export interface FedFileRef {
+  readonly stream: string;
+  readonly physicalStream: string;
+  readonly file: string;
+}
+
+/**
+ * Where a resumed feed of a file starts: after the last line recorded as in its stream, skipping the
+ * lines of the round in flight at the stop that are in the stream already. A file never fed (or
+ * changed since) is recorded as started before its first round, so that a stop during that round is
+ * resumed the same way.
+ */
+export async function resumePoint(
+  client: KinesisClient,
+  progress: InputProgress,
+  input: FedFileRef,
+): Promise<Pick<FeedOptions, 'afterLine' | 'alreadyIn'>> {
+  const fed = progress.fed(input.stream, input.file);
+  if (fed === undefined) {
+    progress.record(input.stream, input.file, 0);
+    return {};
+  }
+  const alreadyIn = await linesInStream(client, input.physicalStream, input.file, fed.line, fed.shards);
+  return { afterLine: fed.line, alreadyIn };
 }

@@ -57,11 +57,6 @@ export class InputProgress {
     return { line: recorded.line, shards: recorded.shards ?? {} };
   }
 
-  /** The last line of `file` already in `stream`; 0 when the file was never fed or has changed since. */
-  fedUpTo(stream: string, file: string): number {
-    return this.fed(stream, file)?.line ?? 0;
-  }
-
   /**
    * Every line of `file` up to `line` is in `stream`, the last round's records at `shards` (merged
    * with what was recorded: the highest position per shard is kept).

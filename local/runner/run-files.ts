@@ -4,7 +4,7 @@ import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import type { OnFailureRecord } from '../event-source-mapping/index.js';
 import { originOf } from './dead-letter-origins.js';
-import { linesInStream } from './fed-lines.js';
+import { resumePoint } from './fed-lines.js';
 import { type FeederDeadLetterDestination, oversizedLineLetter, sendFeederDeadLetter } from './feeder-dead-letters.js';
 import { type FeedOptions, feedJsonLines, type LineOrigin } from './input-feeder.js';
 import { InputProgress } from './input-progress.js';
@@ -171,7 +171,14 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
         : { kind: 'queue', queue: local.deadLetterQueue };
     const feed = async (input: StreamFile, index: number) => {
       const stream = local.physicalName(input.stream);
-      const resume = fedBefore === undefined ? undefined : await resumePoint(local, fedBefore, input);
+      const resume =
+        fedBefore === undefined
+          ? undefined
+          : await resumePoint(local.kinesis, fedBefore, {
+              stream: input.stream,
+              physicalStream: stream,
+              file: input.file,
+            });
       const feedOptions: FeedOptions = {
         ...resume,
         onTooLarge: (line) =>
@@ -238,25 +245,4 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     if (ticker !== undefined) clearInterval(ticker);
     await local.stop();
   }
-}
-
-/**
- * Where a resumed feed of `input` starts: after the last line recorded as in its stream, skipping the
- * lines of the round in flight at the stop that are in the stream already. A file never fed (or
- * changed since) is recorded as started before its first round, so that a stop during that round is
- * resumed the same way.
- */
-async function resumePoint(
-  local: LocalPipeline,
-  progress: InputProgress,
-  input: StreamFile,
-): Promise<Pick<FeedOptions, 'afterLine' | 'alreadyIn'>> {
-  const fed = progress.fed(input.stream, input.file);
-  if (fed === undefined) {
-    progress.record(input.stream, input.file, 0);
-    return {};
-  }
-  const stream = local.physicalName(input.stream);
-  const alreadyIn = await linesInStream(local.kinesis, stream, input.file, fed.line, fed.shards);
-  return { afterLine: fed.line, alreadyIn };
 }

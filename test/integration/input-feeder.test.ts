@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKinesisClient } from '../../local/aws-clients.js';
-import { LostFedRecordsError, linesInStream } from '../../local/runner/fed-lines.js';
+import { LostFedRecordsError, linesInStream, resumePoint } from '../../local/runner/fed-lines.js';
 import { feedJsonLines, KINESIS_RECORD_LIMIT, type OversizedLine } from '../../local/runner/input-feeder.js';
 import { InputProgress } from '../../local/runner/input-progress.js';
 import { lineKey, lineOf } from '../../local/runner/line-keys.js';
@@ -125,8 +125,9 @@ describe('feedJsonLines', () => {
     // Act: as a resumed run does.
     const resumed = new InputProgress(join(dir, 'data'), 'resume');
     const fed = resumed.fed(stream, file);
-    const alreadyIn = await linesInStream(kinesis, stream, file, fed?.line ?? 0, fed?.shards ?? {});
-    const result = await feedJsonLines(kinesis, stream, file, () => {}, { afterLine: fed?.line ?? 0, alreadyIn });
+    const start = await resumePoint(kinesis, resumed, { stream, physicalStream: stream, file });
+    const alreadyIn = start.alreadyIn ?? new Set();
+    const result = await feedJsonLines(kinesis, stream, file, () => {}, start);
     const records = await readWholeStream(kinesis, stream);
 
     // Assess
