@@ -10,6 +10,15 @@ import { compareWindows, type WindowResult } from '../helpers/window-check.js';
 
 const EVENTS = 10_000;
 
+/** When to SIGKILL each session: the first within 3.5 s of its start, the others within 7 s. */
+const killSchedule = (minMore: number, maxMore: number) =>
+  fc
+    .tuple(
+      fc.integer({ min: 1_500, max: 3_500 }),
+      fc.array(fc.integer({ min: 1_500, max: 7_000 }), { minLength: minMore, maxLength: maxMore }),
+    )
+    .map(([first, more]) => [first, ...more]);
+
 const readLines = (file: string): unknown[] =>
   readFileSync(file, 'utf8')
     .split('\n')
@@ -39,8 +48,9 @@ describe('eddy run --data-dir, killed and restarted', () => {
     await fc.assert(
       fc.asyncProperty(
         // From the command's start: the CLI takes about 2 s to load and start the emulators, then
-        // feeds for a few seconds and drains; kills spread over all of it.
-        fc.array(fc.integer({ min: 1_500, max: 7_000 }), { minLength: 2, maxLength: 4 }),
+        // feeds for a few seconds and drains; kills spread over all of it. The first comes before any
+        // session can have finished, even on a fast machine, so every run is killed at least once.
+        killSchedule(1, 3),
         fc.constantFrom('in-process', 'worker'),
         async (killAfterMs, sandbox) => {
           run += 1;
@@ -81,48 +91,36 @@ describe('eddy run --data-dir, killed and restarted', () => {
           expect(result.stdout).toMatch(/pipeline page-view-counts:/);
         },
       ),
-      { numRuns: 3 },
+      { numRuns: 3, endOnFailure: true },
     );
   }, 900_000);
 
   it('SIGKILLed twice at random moments while its worker sandboxes are killed too: the same windows, one value per identity', async () => {
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.integer({ min: 2_000, max: 8_000 }), { minLength: 2, maxLength: 2 }),
-        fc.integer({ min: 1, max: 1_000 }),
-        async (killAfterMs, seed) => {
-          run += 1;
-          const dataDir = join(dir, `workers-${run}`);
-          const output = join(dir, `workers-counts-${run}.jsonl`);
+      fc.asyncProperty(killSchedule(1, 1), fc.integer({ min: 1, max: 1_000 }), async (killAfterMs, seed) => {
+        run += 1;
+        const dataDir = join(dir, `workers-${run}`);
+        const output = join(dir, `workers-counts-${run}.jsonl`);
 
-          const result = await runKilledAndRestarted({
-            script: true,
-            args: [
-              '--import',
-              'tsx',
-              'test/e2e/fixtures/run-with-worker-kills.ts',
-              input,
-              output,
-              dataDir,
-              String(seed),
-            ],
-            dataDir,
-            killAfterMs,
-          });
-          const comparison = compareWindows(readLines(output) as WindowResult[], expected());
-          console.log(
-            `worker kills (seed ${seed}), runner kills after ${killAfterMs.join(', ')} ms: ${result.kills} killed of ` +
-              `${result.sessions} sessions; ${result.stdout.trim()}; ${comparison.windows} windows, ` +
-              `${comparison.repeats} repeated results, ${comparison.lost} lost, ${comparison.duplicated} counted twice`,
-          );
-          for (const difference of comparison.differences.slice(0, 20)) console.log(difference);
+        const result = await runKilledAndRestarted({
+          script: true,
+          args: ['--import', 'tsx', 'test/e2e/fixtures/run-with-worker-kills.ts', input, output, dataDir, String(seed)],
+          dataDir,
+          killAfterMs,
+        });
+        const comparison = compareWindows(readLines(output) as WindowResult[], expected());
+        console.log(
+          `worker kills (seed ${seed}), runner kills after ${killAfterMs.join(', ')} ms: ${result.kills} killed of ` +
+            `${result.sessions} sessions; ${result.stdout.trim()}; ${comparison.windows} windows, ` +
+            `${comparison.repeats} repeated results, ${comparison.lost} lost, ${comparison.duplicated} counted twice`,
+        );
+        for (const difference of comparison.differences.slice(0, 20)) console.log(difference);
 
-          expect(result.kills).toBeGreaterThan(0);
-          expect(comparison.differences).toEqual([]);
-        },
-      ),
-      { numRuns: 2 },
+        expect(result.kills).toBeGreaterThan(0);
+        expect(comparison.differences).toEqual([]);
+      }),
+      { numRuns: 2, endOnFailure: true },
     );
   }, 900_000);
 });
