@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 // The embedded stack, whatever the developer's shell points the AWS SDK at.
@@ -108,8 +108,9 @@ async function untilEndOrStall(
   }
 }
 
-/** The latest modification time of any file under `folder`. */
+/** The latest modification time of any file under `folder`; 0 before the session has created it. */
 function latestChange(folder: string): number {
+  if (!existsSync(folder)) return 0;
   let latest = 0;
   for (const entry of readdirSync(folder, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile()) continue;
