@@ -11,7 +11,12 @@ export interface KillRestartOptions {
   /** Run `node <args>` rather than `node bin/eddy.js <args>`. @default false */
   readonly script?: boolean;
   readonly dataDir: string;
-  /** Each session but the last is SIGKILLed, its whole process group, after this many ms. */
+  /**
+   * Each session but the last is SIGKILLed, its whole process group, this many ms after its stack
+   * started: after the session first changed something in the data folder (the emulators opening
+   * their files), so that the moments fall on the run itself whatever the start-up costs on a loaded
+   * machine. A session that changes nothing within 60 s is killed then.
+   */
   readonly killAfterMs: readonly number[];
   /** The last session fails when nothing in the data folder changed for this long. @default 90000 */
   readonly stallMs?: number;
@@ -40,12 +45,9 @@ export async function runKilledAndRestarted(options: KillRestartOptions): Promis
     const output = collect(child);
     const ended = exitOf(child);
     if (delay !== undefined) {
-      const timer = setTimeout(() => {
-        // A negative pid: the whole process group the CLI leads.
-        if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
-      }, delay);
+      const killing = killWhenStarted(child, ended, options.dataDir, delay);
       const { code, signal } = await ended;
-      clearTimeout(timer);
+      killing.cancel();
       if (signal === 'SIGKILL') {
         kills += 1;
         continue;
@@ -58,6 +60,31 @@ export async function runKilledAndRestarted(options: KillRestartOptions): Promis
     return { kills, sessions, stdout: output.stdout(), stderr: output.stderr() };
   }
   throw new Error('unreachable');
+}
+
+/** SIGKILLs the session's whole process group `delay` ms after its first change to the data folder. */
+function killWhenStarted(
+  child: ChildProcess,
+  ended: Promise<unknown>,
+  dataDir: string,
+  delay: number,
+): { cancel: () => void } {
+  let cancelled = false;
+  const before = latestChange(dataDir);
+  const giveUp = Date.now() + 60_000;
+  void (async () => {
+    while (!cancelled && latestChange(dataDir) === before && Date.now() < giveUp) {
+      await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 50))]);
+    }
+    await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, delay))]);
+    // A negative pid: the whole process group the CLI leads.
+    if (!cancelled && child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+  })();
+  return {
+    cancel: () => {
+      cancelled = true;
+    },
+  };
 }
 
 function start(args: readonly string[]): ChildProcess {
