@@ -18,6 +18,12 @@ export interface KillRestartOptions {
    * machine. A session that changes nothing within 60 s is killed then.
    */
   readonly killAfterMs: readonly number[];
+  /**
+   * The first session's kill counts from when it started feeding (its first write of the data
+   * folder's `inputs/` progress file) instead: a kill in the middle of the feed, the moment a
+   * restarted feeder must neither put a line twice nor skip one. @default false
+   */
+  readonly firstKillInFeed?: boolean;
   /** The last session fails when nothing in the data folder changed for this long. @default 90000 */
   readonly stallMs?: number;
 }
@@ -45,7 +51,9 @@ export async function runKilledAndRestarted(options: KillRestartOptions): Promis
     const output = collect(child);
     const ended = exitOf(child);
     if (delay !== undefined) {
-      const killing = killWhenStarted(child, ended, options.dataDir, delay);
+      const anchor =
+        sessions === 1 && options.firstKillInFeed === true ? join(options.dataDir, 'inputs') : options.dataDir;
+      const killing = killWhenStarted(child, ended, anchor, delay);
       const { code, signal } = await ended;
       killing.cancel();
       if (signal === 'SIGKILL') {
@@ -62,18 +70,18 @@ export async function runKilledAndRestarted(options: KillRestartOptions): Promis
   throw new Error('unreachable');
 }
 
-/** SIGKILLs the session's whole process group `delay` ms after its first change to the data folder. */
+/** SIGKILLs the session's whole process group `delay` ms after its first change to `folder`. */
 function killWhenStarted(
   child: ChildProcess,
   ended: Promise<unknown>,
-  dataDir: string,
+  folder: string,
   delay: number,
 ): { cancel: () => void } {
   let cancelled = false;
-  const before = latestChange(dataDir);
+  const before = latestChange(folder);
   const giveUp = Date.now() + 60_000;
   void (async () => {
-    while (!cancelled && latestChange(dataDir) === before && Date.now() < giveUp) {
+    while (!cancelled && latestChange(folder) === before && Date.now() < giveUp) {
       await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 50))]);
     }
     await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, delay))]);
