@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 
 /**
- * The partition key of a record fed from a file names its file and line, `<file>:<line>`, so that a
+ * The partition key of a record fed from a file names its file and line, `<path>:<line>`, so that a
  * dead letter (which carries its source record's partition key) and a resumed feeder reading the
  * stream back can both tell which line a record is. Kinesis caps a partition key at 256 characters:
  * a longer path keeps its tail, behind a hash of the whole path, so two long paths that share a tail
@@ -11,13 +12,17 @@ const MAX_PARTITION_KEY = 256;
 /** Room for `:` and a line number (Number.MAX_SAFE_INTEGER has 16 digits). */
 const MAX_TAG = MAX_PARTITION_KEY - 17;
 
-/** What stands for `file` in its lines' partition keys: the path itself when it fits. */
+/**
+ * What stands for `file` in its lines' partition keys: its absolute path when it fits, so that a run
+ * restarted from another working directory still knows its lines.
+ */
 export function fileTag(file: string): string {
-  if (file.length <= MAX_TAG) return file;
-  const hash = createHash('sha256').update(file).digest('hex').slice(0, 16);
+  const path = resolve(file);
+  if (path.length <= MAX_TAG) return path;
+  const hash = createHash('sha256').update(path).digest('hex').slice(0, 16);
   const prefix = `${hash}...`;
   // Code points, not UTF-16 units: a cut must not split a surrogate pair.
-  const tail = Array.from(file);
+  const tail = Array.from(path);
   let kept = '';
   for (let i = tail.length - 1; i >= 0; i -= 1) {
     const next = `${tail[i]}${kept}`;
