@@ -58,6 +58,8 @@ export async function runKilledAndRestarted(options: KillRestartOptions): Promis
       killing.cancel();
       if (signal === 'SIGKILL') {
         kills += 1;
+        // The CLI is gone; its emulators' process may still hold the data folder for a moment.
+        if (child.pid !== undefined) await groupGone(child.pid);
         continue;
       }
       if (code !== 0) throw new Error(`session ${sessions} failed with code ${code}: ${output.stderr()}`);
@@ -93,6 +95,23 @@ function killWhenStarted(
       cancelled = true;
     },
   };
+}
+
+/**
+ * Resolves once no process of the group is left, as a user restarting after a crash would find it: a
+ * killed process lives on until it is reaped, and the emulators' lock on the data folder with it.
+ */
+async function groupGone(pid: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      process.kill(-pid, 0);
+    } catch {
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`process group ${pid} still runs 30 s after its SIGKILL`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 function start(args: readonly string[]): ChildProcess {
