@@ -1,7 +1,9 @@
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { backoffDelay, sleep } from '../../shared/util/backoff.js';
+import { compareSequenceNumbers } from '../event-source-mapping/sequence-number.js';
+import { isBlank, readByteLines } from './byte-lines.js';
+import type { ShardPositions } from './input-progress.js';
+import { lineKey } from './line-keys.js';
 
 /** Where a fed record came from, so that a dead letter can be traced to its line. */
 export interface LineOrigin {
@@ -10,24 +12,64 @@ export interface LineOrigin {
 }
 
 export interface FeedResult {
+  /** Records this call put into the stream. */
   readonly records: number;
-  /** `<shardId>/<sequenceNumber>` -> file and line. */
-  readonly origins: Map<string, LineOrigin>;
+  /** Lines the stream could not take, handed to `onTooLarge`. */
+  readonly tooLarge: number;
 }
 
-const BATCH = 500;
+/** Kinesis' limits (docs/../shared/aws-semantics.md): a record counts its data and its partition key. */
+export const KINESIS_RECORD_LIMIT = 1024 * 1024;
+const CALL_RECORDS = 500;
+const CALL_BYTES = 5 * 1024 * 1024;
+
+/** A line the stream cannot take: over the record limit with its partition key. */
+export interface OversizedLine extends LineOrigin {
+  readonly partitionKey: string;
+  readonly bytes: Buffer;
+  /** Data and partition key, as Kinesis counts them. */
+  readonly recordBytes: number;
+  readonly limit: number;
+}
 
 export interface FeedOptions {
   /** Lines up to this one (1-based) were fed before: skip them (a run resumed on its data folder). @default 0 */
   readonly afterLine?: number;
-  /** Called after each PutRecords round once every line up to `line` is in the stream. */
-  readonly onCommitted?: (line: number) => void;
+  /** Lines after `afterLine` found in the stream already (fed-lines.ts): not fed again. @default none */
+  readonly alreadyIn?: ReadonlySet<number>;
+  /**
+   * Called after each PutRecords round once every line up to `line` is in the stream, with the
+   * highest position the round got per shard.
+   */
+  readonly onCommitted?: (line: number, shards: ShardPositions) => void;
+  /**
+   * Called, before the round it would have been in, for each line the stream cannot take; its
+   * position in the file counts as fed. Without it, such a line fails the feed with an error that
+   * names its file and line.
+   */
+  readonly onTooLarge?: (line: OversizedLine) => Promise<void>;
+  /** @default KINESIS_RECORD_LIMIT */
+  readonly recordLimit?: number;
+}
+
+/** A line that the stream cannot take, with nowhere to send it. */
+export class LineTooLargeError extends Error {
+  override readonly name = 'LineTooLargeError';
+}
+
+interface Entry {
+  readonly line: number;
+  readonly partitionKey: string;
+  readonly data: Buffer;
+  readonly size: number;
 }
 
 /**
- * Puts each non-blank line of a JSON-lines file into a stream as one record, as bytes: the source
- * stage validates them, so a malformed line is dead-lettered like any bad record in production.
- * Records that PutRecords reports as failed are retried with backoff until they are in.
+ * Puts each non-blank line of a JSON-lines file into a stream as one record, as the bytes the file
+ * holds (the source stage decodes and validates them, so a malformed line, invalid UTF-8 included, is
+ * dead-lettered like any bad record in production). Each record's partition key names its file and
+ * line (line-keys.ts). Records that PutRecords reports as failed are retried with backoff until they
+ * are in; one round (at most 500 records and 5 MiB) is in flight at a time.
  */
 export async function feedJsonLines(
   client: KinesisClient,
@@ -36,49 +78,90 @@ export async function feedJsonLines(
   onProgress: (records: number) => void = () => {},
   options: FeedOptions = {},
 ): Promise<FeedResult> {
-  const origins = new Map<string, LineOrigin>();
-  let batch: { line: number; text: string }[] = [];
+  const afterLine = options.afterLine ?? 0;
+  const limit = options.recordLimit ?? KINESIS_RECORD_LIMIT;
   let records = 0;
-  const flush = async (): Promise<void> => {
-    let pending = batch;
-    batch = [];
-    for (let attempt = 0; pending.length > 0; attempt += 1) {
-      if (attempt > 0) await sleep(backoffDelay(attempt));
-      if (attempt > 50) throw new Error(`could not put ${pending.length} records into ${stream}`);
-      const response = await client.send(
-        new PutRecordsCommand({
-          StreamName: stream,
-          Records: pending.map((entry) => ({
-            PartitionKey: `${file}:${entry.line}`.slice(-256),
-            Data: Buffer.from(entry.text),
-          })),
-        }),
-      );
-      const failed: typeof pending = [];
-      pending.forEach((entry, index) => {
-        const result = response.Records?.[index];
-        if (result?.ErrorCode !== undefined || result?.SequenceNumber === undefined) failed.push(entry);
-        else origins.set(`${result.ShardId}/${result.SequenceNumber}`, { file, line: entry.line });
-      });
-      records += pending.length - failed.length;
+  let tooLarge = 0;
+  let batch: Entry[] = [];
+  let batchBytes = 0;
+  let committed = afterLine;
+  const flush = async (throughLine: number): Promise<void> => {
+    const put = (n: number) => {
+      records += n;
       onProgress(records);
-      pending = failed;
+    };
+    const shards = batch.length === 0 ? {} : await putAll(client, stream, batch, put);
+    batch = [];
+    batchBytes = 0;
+    if (throughLine > committed) {
+      committed = throughLine;
+      options.onCommitted?.(committed, shards);
     }
-    options.onCommitted?.(committed);
   };
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
-  let lineNumber = 0;
-  let committed = options.afterLine ?? 0;
-  for await (const text of lines) {
-    lineNumber += 1;
-    if (lineNumber <= (options.afterLine ?? 0) || text.trim() === '') continue;
-    batch.push({ line: lineNumber, text });
-    if (batch.length === BATCH) {
-      committed = lineNumber;
-      await flush();
+  let lastLine = afterLine;
+  for await (const { line, bytes } of readByteLines(file, afterLine)) {
+    lastLine = line;
+    if (isBlank(bytes) || options.alreadyIn?.has(line)) continue;
+    const partitionKey = lineKey(file, line);
+    const size = bytes.length + Buffer.byteLength(partitionKey);
+    if (size > limit) {
+      if (options.onTooLarge === undefined) {
+        throw new LineTooLargeError(
+          `${file}:${line}: a line of ${size} bytes with its partition key is over the stream's record limit of ${limit} bytes`,
+        );
+      }
+      await options.onTooLarge({ file, line, partitionKey, bytes, recordBytes: size, limit });
+      tooLarge += 1;
+      continue;
     }
+    if (batch.length === CALL_RECORDS || batchBytes + size > CALL_BYTES) await flush(line - 1);
+    // Each entry owns its bytes: a subarray would keep the file's whole read chunk alive.
+    batch.push({ line, partitionKey, data: Buffer.from(bytes), size });
+    batchBytes += size;
   }
-  committed = lineNumber;
-  await flush();
-  return { records, origins };
+  await flush(lastLine);
+  return { records, tooLarge };
+}
+
+/**
+ * Puts every entry, retrying those PutRecords reports as failed; returns the highest position each
+ * shard got.
+ */
+async function putAll(
+  client: KinesisClient,
+  stream: string,
+  entries: readonly Entry[],
+  onPut: (records: number) => void,
+): Promise<ShardPositions> {
+  const shards: Record<string, string> = {};
+  let pending = entries;
+  for (let attempt = 0; pending.length > 0; attempt += 1) {
+    if (attempt > 0) await sleep(backoffDelay(attempt));
+    if (attempt > 50) {
+      const lines = pending.map((entry) => entry.line);
+      throw new Error(
+        `could not put lines ${lines.slice(0, 5).join(', ')}${lines.length > 5 ? ', ...' : ''} into ${stream}`,
+      );
+    }
+    const response = await client.send(
+      new PutRecordsCommand({
+        StreamName: stream,
+        Records: pending.map((entry) => ({ PartitionKey: entry.partitionKey, Data: entry.data })),
+      }),
+    );
+    const failed: Entry[] = [];
+    pending.forEach((entry, index) => {
+      const result = response.Records?.[index];
+      if (result?.ErrorCode !== undefined || result?.SequenceNumber === undefined || result.ShardId === undefined) {
+        failed.push(entry);
+        return;
+      }
+      const known = shards[result.ShardId];
+      if (known === undefined || compareSequenceNumbers(result.SequenceNumber, known) > 0)
+        shards[result.ShardId] = result.SequenceNumber;
+    });
+    onPut(pending.length - failed.length);
+    pending = failed;
+  }
+  return shards;
 }

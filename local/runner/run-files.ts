@@ -4,7 +4,10 @@ import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import { type EndpointOptions, endpointOptions } from '../endpoints.js';
 import type { OnFailureRecord } from '../event-source-mapping/index.js';
-import { feedJsonLines, type LineOrigin } from './input-feeder.js';
+import { originOf } from './dead-letter-origins.js';
+import { resumePoint } from './fed-lines.js';
+import { type FeederDeadLetterDestination, oversizedLineLetter, sendFeederDeadLetter } from './feeder-dead-letters.js';
+import { type FeedOptions, feedJsonLines, type LineOrigin } from './input-feeder.js';
 import { InputProgress } from './input-progress.js';
 import {
   type KillWorkersOptions,
@@ -157,25 +160,39 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
   const ticker =
     options.onProgress === undefined ? undefined : setInterval(() => options.onProgress?.(progress()), 200);
   try {
-    const origins = new Map<string, LineOrigin>();
     const fedBefore =
       options.dataDir === undefined ? undefined : new InputProgress(options.dataDir, local.physicalName(plan.pipeline));
     for (const seed of options.tables ?? []) await local.seedTable(seed.stream, await readJsonLines(seed.file));
-    const feed = (input: StreamFile, index: number) =>
-      feedJsonLines(
-        local.kinesis,
-        local.physicalName(input.stream),
-        input.file,
-        (n) => {
-          fedPerInput[index] = n;
-        },
+    const deadLetterTo: FeederDeadLetterDestination =
+      local.deadLetterQueue === undefined
+        ? { kind: 'stream', client: local.kinesis, stream: local.physicalName(plan.deadLetter.name) }
+        : { kind: 'queue', queue: local.deadLetterQueue };
+    const feed = async (input: StreamFile, index: number) => {
+      const stream = local.physicalName(input.stream);
+      const resume =
         fedBefore === undefined
-          ? {}
-          : {
-              afterLine: fedBefore.fedUpTo(input.stream, input.file),
-              onCommitted: (line) => fedBefore.record(input.stream, input.file, line),
-            },
-      );
+          ? undefined
+          : await resumePoint(local.kinesis, fedBefore, {
+              stream: input.stream,
+              physicalStream: stream,
+              file: input.file,
+            });
+      const feedOptions: FeedOptions = {
+        ...resume,
+        onTooLarge: (line) =>
+          sendFeederDeadLetter(
+            deadLetterTo,
+            oversizedLineLetter(plan.pipeline, input.stream, stream, line, Date.now()),
+          ),
+        ...(fedBefore !== undefined && {
+          onCommitted: (line, shards) => fedBefore.record(input.stream, input.file, line, shards),
+        }),
+      };
+      const onProgress = (records: number) => {
+        fedPerInput[index] = records;
+      };
+      return feedJsonLines(local.kinesis, stream, input.file, onProgress, feedOptions);
+    };
     // Tables first: the inputs that keep tables are fed and processed before the others, so that
     // each enriched record sees its table complete, as a batch lookup would (docs/tables.md).
     const keepsTables = (input: StreamFile) =>
@@ -188,7 +205,6 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
       for (const input of phase) await local.endInput(input.stream);
       await local.waitUntilDrained();
     }
-    for (const result of fed) for (const [position, origin] of result.origins) origins.set(position, origin);
     options.onProgress?.(progress());
 
     const outputs = [];
@@ -206,12 +222,12 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     for (const stream of plan.streams.filter((s) => s.role === 'sink')) {
       sinkRecords[stream.name] = (await local.readStream(stream.name)).length;
     }
-    const deadLetters = letters.map(({ envelope }): DeadLetterReport => {
-      // Correlation ids are `<stream>/<shardId>/<sequenceNumber>[/<flatMap index>...]` of the source record.
-      const [, shardId, sequenceNumber] = envelope.correlationId.split('/');
-      const origin = origins.get(`${shardId}/${sequenceNumber}`);
-      return origin === undefined ? { envelope } : { envelope, origin };
-    });
+    const fedInputs = options.inputs.map((input) => ({ stream: local.physicalName(input.stream), file: input.file }));
+    const deadLetters: DeadLetterReport[] = [];
+    for (const { envelope } of letters) {
+      const origin = await originOf(local.kinesis, fedInputs, envelope);
+      deadLetters.push(origin === undefined ? { envelope } : { envelope, origin });
+    }
     return {
       pipeline: plan.pipeline,
       inputRecords: fed.reduce((sum, result) => sum + result.records, 0),

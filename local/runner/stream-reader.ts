@@ -27,23 +27,41 @@ async function listShards(client: KinesisClient, stream: string): Promise<Shard[
   return shards;
 }
 
+/** Where to start reading a shard: from its start, at a sequence number, or after one. */
+export type ShardStart = { readonly after?: string; readonly at?: string };
+
 /**
- * Reads every record a stream holds, shard after shard (parents before children, as shard ids
- * grow), each shard in sequence order. For collecting a finished run's outputs, not for consuming.
+ * Reads the records a stream holds, shard after shard (parents before children, as shard ids grow),
+ * each shard in sequence order from where `startOf` says, up to what it holds now.
  */
-export async function readWholeStream(client: KinesisClient, stream: string): Promise<StoredRecord[]> {
-  const records: StoredRecord[] = [];
+export async function forEachRecord(
+  client: KinesisClient,
+  stream: string,
+  startOf: (shardId: string) => ShardStart,
+  visit: (record: StoredRecord) => void,
+): Promise<void> {
   for (const shard of await listShards(client, stream)) {
     const shardId = shard.ShardId ?? '';
+    const { after, at } = startOf(shardId);
+    const from = at ?? after;
     let iterator = (
       await client.send(
-        new GetShardIteratorCommand({ StreamName: stream, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
+        new GetShardIteratorCommand({
+          StreamName: stream,
+          ShardId: shardId,
+          ...(from === undefined
+            ? { ShardIteratorType: 'TRIM_HORIZON' }
+            : {
+                ShardIteratorType: at === undefined ? 'AFTER_SEQUENCE_NUMBER' : 'AT_SEQUENCE_NUMBER',
+                StartingSequenceNumber: from,
+              }),
+        }),
       )
     ).ShardIterator;
     while (iterator !== undefined) {
       const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
       for (const record of page.Records ?? []) {
-        records.push({
+        visit({
           shardId,
           sequenceNumber: record.SequenceNumber ?? '',
           partitionKey: record.PartitionKey ?? '',
@@ -56,5 +74,16 @@ export async function readWholeStream(client: KinesisClient, stream: string): Pr
       iterator = page.NextShardIterator;
     }
   }
+}
+
+/** Reads every record a stream holds. For collecting a finished run's outputs, not for consuming. */
+export async function readWholeStream(client: KinesisClient, stream: string): Promise<StoredRecord[]> {
+  const records: StoredRecord[] = [];
+  await forEachRecord(
+    client,
+    stream,
+    () => ({}),
+    (record) => records.push(record),
+  );
   return records;
 }

@@ -44,15 +44,20 @@ export interface DeadLetterEnvelope {
   readonly error: DeadLetterError;
   readonly source: RecordPosition;
   /**
-   * The original payload, base64, so that any bytes (even invalid UTF-8) survive. Empty when
-   * `payloadDropped` says it was left out.
+   * The original payload, base64, so that any bytes (even invalid UTF-8) survive. Empty, or only its
+   * first bytes, when `payloadDropped` says it was left out.
    */
   readonly payload: string;
   /**
    * Set when the payload was left out to fit the destination (an SQS message holds 256 KiB): the
    * record itself stays in its source stream at `source`, until the stream's retention ends.
    */
-  readonly payloadDropped?: { readonly bytes: number; readonly reason: string };
+  readonly payloadDropped?: {
+    readonly bytes: number;
+    readonly reason: string;
+    /** Hex SHA-256 of the whole payload, when known: tells the record apart from others of its size. */
+    readonly sha256?: string;
+  };
   /** Epoch milliseconds. */
   readonly deadLetteredAt: number;
 }

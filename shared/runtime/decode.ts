@@ -38,8 +38,18 @@ export type Decoded =
 export type Decoder = (record: InputRecord) => readonly Decoded[];
 
 function parseJson(record: InputRecord, operator: string, reason: 'malformed-json' | 'malformed-envelope'): unknown {
+  let text: string;
   try {
-    return JSON.parse(utf8.decode(record.data));
+    text = utf8.decode(record.data);
+  } catch (error) {
+    // Said apart from bad JSON: the bytes are not text at all (the envelope's payload keeps them as they were).
+    throw new RecordProcessingError(
+      { reason, operator, message: `payload is not valid UTF-8: ${(error as Error).message}` },
+      { cause: error },
+    );
+  }
+  try {
+    return JSON.parse(text);
   } catch (error) {
     throw new RecordProcessingError(
       { reason, operator, message: `payload is not valid JSON: ${(error as Error).message}` },

@@ -199,7 +199,10 @@ export class WindowStage {
         }
       }
     }
-    const due = candidates.filter((w) => !touched.has(windowId(w.state)));
+    const due = await this.#reread(
+      candidates.filter((w) => !touched.has(windowId(w.state))),
+      watermark,
+    );
     if (due.length > 0) {
       const fired = fireWindows(
         this.spec,
@@ -237,6 +240,24 @@ export class WindowStage {
       channelsVersion: walked.channelsVersion,
       counts,
     };
+  }
+
+  /**
+   * The due windows as the table holds them now. The GSI they were found through is eventually
+   * consistent in DynamoDB, and dynalite writes an item's index entries before the item itself (a
+   * crash between the two leaves the index ahead): a result fired from an index copy could carry a
+   * value the window never had at that version, emitted before the tombstone's version condition
+   * fails, so one result identity would go out with two values. A consistent read of the item is what
+   * fires; a window already closed (its tombstone written) or gone fires nothing.
+   */
+  async #reread(candidates: readonly StoredWindow[], watermark: number): Promise<StoredWindow[]> {
+    if (candidates.length === 0) return [];
+    const { store, stage } = this.#options;
+    const current = await store.getWindows(
+      stage.id,
+      candidates.map((w) => ({ key: w.state.key, start: w.state.start, end: w.state.end })),
+    );
+    return current.filter((w) => w.state.closed !== true && w.fireAt <= watermark);
   }
 
   /**

@@ -111,13 +111,18 @@ export async function runPageViewCounts(
     inputs: [{ stream: 'clicks', file: input }],
     outputs: [PAGE_VIEW_COUNTS_SINK, PAGE_VIEW_COUNTS_LATE],
   });
-  const expected = reference(
-    views(options.input),
+  const expected = pageViewCountsOf(options.input);
+  return { run, comparison: compareWindows(run.outputs.get(PAGE_VIEW_COUNTS_SINK) as WindowResult[], expected) };
+}
+
+/** The batch computation of examples/page-view-counts.ts over a clicks file: views per page per minute. */
+export function pageViewCountsOf(input: string): Map<string, number> {
+  return reference(
+    views(input),
     (c) => c.page,
     tumbling('1m'),
     () => 1,
   );
-  return { run, comparison: compareWindows(run.outputs.get(PAGE_VIEW_COUNTS_SINK) as WindowResult[], expected) };
 }
 
 export const PAGE_VIEW_COUNTS_SINK = 'page-view-counts';

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { pipeline } from '../../../shared/index.js';
 import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-writer.js';
 import { MemoryWindowStore } from '../../../shared/runtime/io/memory-window-store.js';
-import type { CommitOutcome, WindowChange, WindowStore } from '../../../shared/runtime/io/window-store.js';
+import type {
+  CommitOutcome,
+  StoredWindow,
+  WindowChange,
+  WindowStore,
+} from '../../../shared/runtime/io/window-store.js';
 import type { InputRecord } from '../../../shared/runtime/records.js';
 import { StageRunner, StateConflictError } from '../../../shared/runtime/stage-runner.js';
 import { END_OF_TIME } from '../../../shared/runtime/watermark-records.js';
@@ -40,6 +45,28 @@ function racedStore(inner: MemoryWindowStore, times: number): WindowStore & { ra
   }) as unknown as WindowStore & { races: number };
 }
 
+/**
+ * A store whose fire-time index lags its items, as a DynamoDB GSI can (eventually consistent), or is
+ * ahead of them, as dynalite's is after a crash between an item's index entries and the item: the due
+ * windows it reports are another version, with another count.
+ */
+function laggingIndex(inner: MemoryWindowStore, skew: number): WindowStore {
+  return new Proxy(inner, {
+    get(target, property, receiver) {
+      if (property === 'dueWindows') {
+        return async (...args: Parameters<WindowStore['dueWindows']>): Promise<StoredWindow[]> =>
+          (await target.dueWindows(...args)).map((w) => ({
+            ...w,
+            version: w.version + skew,
+            state: { ...w.state, accumulator: (w.state.accumulator as number) + skew, count: w.state.count + skew },
+          }));
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as unknown as WindowStore;
+}
+
 let sequence = 100;
 const record = (data: unknown): InputRecord => {
   sequence += 1;
@@ -53,6 +80,7 @@ const record = (data: unknown): InputRecord => {
   return { position, data: Buffer.from(JSON.stringify(data)) };
 };
 const batch = () => [5, 20, 130].map((t, i) => record({ id: `e${t}`, k: 'a', t, v: { key: 'a', t, id: `e${i}` } }));
+const views = () => [5, 20, 30].map((t) => record({ id: `e${t}`, k: 'a', t, v: { key: 'a', t, id: `e${t}` } }));
 const endOfInput = () => [record({ wm: END_OF_TIME, ch: 'from-events/s-0', n: 1 })];
 
 describe('windowed stage: version conflicts', () => {
@@ -84,5 +112,27 @@ describe('windowed stage: version conflicts', () => {
 
     await expect(runner.run(batch(), Date.now() + 60_000)).rejects.toBeInstanceOf(StateConflictError);
     expect(commits).toBe(3);
+  });
+});
+
+describe('windowed stage: windows fired through the fire-time index', () => {
+  it.each([
+    ['behind', -1],
+    ['ahead', 1],
+  ])('fires what the table holds, not an index copy %s of it: one identity, one value', async (_, skew) => {
+    // Prepare: three records in [0, 100); the window is due only once the input ends, in a batch
+    // that does not touch its key, so the stage finds it through the index.
+    const writer = new MemoryRecordWriter();
+    const store = laggingIndex(new MemoryWindowStore(), skew);
+    const runner = new StageRunner({ pipeline: p, stageId: 'from-p-by-key', writer, store });
+    await runner.run(views(), Date.now() + 60_000);
+
+    // Act
+    const result = await runner.run(endOfInput(), Date.now() + 60_000);
+
+    // Assess
+    expect(result.failedSequenceNumbers).toEqual([]);
+    const emitted = writer.values('out') as { windowStart: number; revision: number; value: number }[];
+    expect(emitted.map((r) => [r.windowStart, r.revision, r.value])).toEqual([[0, 0, 3]]);
   });
 });
