@@ -1,6 +1,7 @@
 import { PipelineDefinitionError } from '../dag/errors.js';
 import type { PipelineGraph } from '../dag/pipeline-graph.js';
 import { parseDuration } from '../windows/duration.js';
+import { MAX_TIME_SPAN } from '../windows/event-time.js';
 import type { Aggregation, WindowAssigner, WindowOptions, WindowResult } from '../windows/types.js';
 import type {
   EnrichOptions,
@@ -95,6 +96,15 @@ export class DataStream<T> {
     }
     const before = parseDuration(options.within?.before ?? 0, `${label}: within.before`);
     const after = parseDuration(options.within?.after ?? 0, `${label}: within.after`);
+    // A record's join range, time ± within, must stay inside what the store's keys encode (event-time.ts).
+    for (const [bound, ms] of [
+      ['within.before', before],
+      ['within.after', after],
+    ] as const) {
+      if (ms > MAX_TIME_SPAN) {
+        throw new PipelineDefinitionError(`${bound} ${ms} ms is over the largest time span, 2^50 ms`, label);
+      }
+    }
     const stream = options.stream ?? `${this.graph.name}-${name}`;
     this.graph.add({
       kind: 'join',

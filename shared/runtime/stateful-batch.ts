@@ -81,6 +81,10 @@ export async function walkBatch(
         continue;
       }
       if (item.kind === 'end-of-input') continue;
+      if (item.kind === 'invalid') {
+        deadLetter(item.record, item.error, item.id);
+        continue;
+      }
       if (item.from?.dest !== undefined && item.from.dest !== first.position.shardId) {
         misrouted += 1;
         continue;
