@@ -1,0 +1,318 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { pipeline } from '../../../shared/index.js';
+import type { DeadLetterEnvelope } from '../../../shared/runtime/dead-letter.js';
+import { MAX_RECORD_BYTES } from '../../../shared/runtime/shuffle-pack.js';
+import { type Aggregation, aggregate, tumbling } from '../../../shared/windows/index.js';
+import { runInProcess } from '../../helpers/in-process-pipeline.js';
+import type { RecordInit } from '../../helpers/kinesis-events.js';
+
+const Click = z.object({ user: z.string(), page: z.string(), ts: z.number() });
+type Click = z.infer<typeof Click>;
+
+/** Counts clicks, and cannot count a click of user 'boom' (a user function that throws for one record). */
+const pickyCount = aggregate<Click, number, number>({
+  name: 'picky-count',
+  init: () => 0,
+  add: (n, c) => {
+    if (c.user === 'boom') throw new Error('cannot count boom');
+    return n + 1;
+  },
+  merge: (a, b) => a + b,
+  result: (n) => n,
+});
+
+const MINUTE = 60_000;
+/** A line of about 900 KB that fails the schema: its dead letter with the payload in base64 is over 1 MiB. */
+const hugeViolation = () => JSON.stringify({ user: 'x'.repeat(900_000), page: '/a', ts: 'late' });
+
+/** Good clicks on three pages over three minutes, and one of each poison kind, with their expected reasons. */
+function mixedInput(): { records: RecordInit[]; good: Click[]; poison: Map<string, string> } {
+  const good: Click[] = [];
+  // In time order: the source's watermark (no out-of-orderness allowed) makes none of them late.
+  for (let i = 0; i < 200; i += 1) good.push({ user: `u${i % 7}`, page: `/p${i % 3}`, ts: i * 900 });
+  const poison: [string, string][] = [
+    [JSON.stringify({ user: 'u', page: '/p0', ts: 9e15 }), 'invalid-event-time'],
+    [JSON.stringify({ user: 'u', page: '/p1', ts: -9e15 }), 'invalid-event-time'],
+    [JSON.stringify({ user: 'u', page: '/p2', ts: 1e300 }), 'invalid-event-time'],
+    ['{"user": "u", "page": ', 'malformed-json'],
+    [JSON.stringify({ user: 'u', page: '/p0', ts: 'noon' }), 'schema-violation'],
+    [hugeViolation(), 'schema-violation'],
+  ];
+  const records: RecordInit[] = [];
+  const expected = new Map<string, string>();
+  let sequence = 5_000_000;
+  // Poison spread among the good records, so each lands in a batch of good ones.
+  good.forEach((click, i) => {
+    sequence += 3;
+    records.push({ data: click, sequenceNumber: String(sequence), partitionKey: `pk${i}` });
+    const bad = poison[i / 30];
+    if (Number.isInteger(i / 30) && bad !== undefined) {
+      sequence += 3;
+      records.push({ data: bad[0], sequenceNumber: String(sequence), partitionKey: `bad${i}` });
+      expected.set(String(sequence), bad[1]);
+    }
+  });
+  return { records, good, poison: expected };
+}
+
+/** Every dead letter fits a Kinesis record, keeps its position, and its payload is the original's start. */
+function expectFittingLetters(letters: readonly DeadLetterEnvelope[], records: readonly RecordInit[]): void {
+  for (const letter of letters) {
+    expect(Buffer.byteLength(JSON.stringify(letter)) + Buffer.byteLength(letter.source.partitionKey)).toBeLessThan(
+      MAX_RECORD_BYTES,
+    );
+    const input = records.find((r) => r.sequenceNumber === letter.source.sequenceNumber);
+    if (input === undefined) continue;
+    const original = Buffer.from(typeof input.data === 'string' ? input.data : JSON.stringify(input.data));
+    const kept = Buffer.from(letter.payload, 'base64');
+    expect(original.subarray(0, kept.length).equals(kept)).toBe(true);
+    if (letter.payloadTruncated === undefined) expect(kept.length).toBe(original.length);
+    else {
+      expect(letter.payloadTruncated).toMatchObject({
+        bytes: original.length,
+        keptBytes: kept.length,
+        sha256: createHash('sha256').update(original).digest('hex'),
+      });
+    }
+  }
+}
+
+const byPosition = (letters: readonly DeadLetterEnvelope[]) =>
+  new Map(letters.map((l) => [l.source.sequenceNumber, l.error.reason]));
+
+describe('poison records at each limit: a dead letter of the record, never a failed batch', () => {
+  it('stateless stage: every good record written once, each poison record dead-lettered with its reason', async () => {
+    // Prepare
+    const p = pipeline('poison-stateless');
+    p.source('clicks', { schema: Click, eventTime: (c) => c.ts })
+      .map((c) => {
+        if (c.user === 'boom') throw new Error('map cannot take boom');
+        return c;
+      })
+      .sink('out');
+    const { records, good, poison } = mixedInput();
+    records.push({ data: { user: 'boom', page: '/p0', ts: 5 }, sequenceNumber: '9000001' });
+    poison.set('9000001', 'operator-error');
+
+    // Act
+    const run = await runInProcess(p, { clicks: records });
+
+    // Assess
+    expect(run.responses.get('from-clicks')?.map((r) => r.batchItemFailures)).toEqual([[]]);
+    expect(run.values('out')).toEqual(good);
+    const letters = run.deadLetters();
+    expect(byPosition(letters)).toEqual(poison);
+    expect(letters).toHaveLength(poison.size);
+    expectFittingLetters(letters, records);
+    const far = letters.find((l) => l.error.reason === 'invalid-event-time');
+    expect(far?.error.message).toMatch(/eventTime of source 'clicks' returned 9000000000000000 is out of range/);
+    expect(far?.error.operator).toBe('clicks');
+    const huge = letters.find((l) => l.payloadTruncated !== undefined);
+    expect(huge?.error.reason).toBe('schema-violation');
+    expect(huge?.source).toMatchObject({ stream: 'clicks', shardId: 'shardId-000000000000' });
+  });
+
+  it('windowed stage: the windows equal the batch computation over the good records, poison dead-lettered', async () => {
+    // Prepare
+    const p = pipeline('poison-windows');
+    p.source('clicks', { schema: Click, eventTime: (c) => c.ts })
+      .keyBy((c) => c.page)
+      .window(tumbling('1m'))
+      .aggregate(pickyCount)
+      .sink('counts');
+    const { records, good, poison } = mixedInput();
+    records.push({ data: { user: 'boom', page: '/p1', ts: 200_000 }, sequenceNumber: '9000001' });
+
+    // Act
+    const run = await runInProcess(p, { clicks: records }, 100);
+
+    // Assess: no batch failed or was thrown; the windows are the good records' counts.
+    for (const answers of run.responses.values()) for (const a of answers) expect(a.batchItemFailures).toEqual([]);
+    const expected = new Map<string, number>();
+    for (const c of good) {
+      const name = `${c.page}@${Math.floor(c.ts / MINUTE) * MINUTE}`;
+      expected.set(name, (expected.get(name) ?? 0) + 1);
+    }
+    const emitted = run.values('counts') as { key: string; windowStart: number; value: number }[];
+    expect(new Map(emitted.map((r) => [`${r.key}@${r.windowStart}`, r.value]))).toEqual(expected);
+    expect(emitted).toHaveLength(expected.size);
+    const letters = run.deadLetters();
+    const boom = letters.filter((l) => l.error.reason === 'operator-error');
+    expect(boom.map((l) => [l.stage, l.error.operator, l.error.message])).toEqual([
+      ['from-poison-windows-keyBy-1', 'window-1', expect.stringContaining('cannot count boom')],
+    ]);
+    expect(byPosition(letters.filter((l) => l.error.reason !== 'operator-error'))).toEqual(poison);
+    expectFittingLetters(letters, records);
+  });
+
+  it('join stage: the pairs of the good records, each poison record dead-lettered at its source', async () => {
+    // Prepare
+    const Order = z.object({ id: z.string(), ts: z.number() });
+    const Payment = z.object({ order: z.string(), ts: z.number() });
+    const p = pipeline('poison-join');
+    const orders = p.source('orders', { schema: Order, eventTime: (o) => o.ts });
+    const payments = p.source('payments', { schema: Payment, eventTime: (x) => x.ts });
+    orders
+      .join(payments, { left: (o) => o.id, right: (x) => x.order, within: { after: '1m' }, type: 'left' })
+      .map(([o, x]) => ({ order: o.id, paid: x?.ts ?? null }))
+      .sink('paid');
+    const orderRecords: RecordInit[] = Array.from({ length: 50 }, (_, i) => ({
+      data: { id: `o${i}`, ts: i * 1000 },
+      sequenceNumber: String(6_000_000 + i * 2),
+    }));
+    const paymentRecords: RecordInit[] = Array.from({ length: 25 }, (_, i) => ({
+      data: { order: `o${i * 2}`, ts: i * 2000 + 500 },
+      sequenceNumber: String(7_000_000 + i * 2),
+    }));
+    orderRecords.splice(10, 0, { data: { id: 'o-far', ts: 9e15 }, sequenceNumber: '6000021' });
+    orderRecords.splice(30, 0, { data: hugeViolation(), sequenceNumber: '6000041' });
+    paymentRecords.splice(5, 0, { data: { order: 'o3', ts: -9e15 }, sequenceNumber: '7000011' });
+
+    // Act
+    const run = await runInProcess(p, { orders: orderRecords, payments: paymentRecords }, 20);
+
+    // Assess
+    for (const answers of run.responses.values()) for (const a of answers) expect(a.batchItemFailures).toEqual([]);
+    const expected = Array.from({ length: 50 }, (_, i) => ({
+      order: `o${i}`,
+      paid: i % 2 === 0 ? i * 1000 + 500 : null,
+    }));
+    const paid = run.values('paid') as { order: string; paid: number | null }[];
+    const sort = (rows: { order: string }[]) => [...rows].sort((a, b) => a.order.localeCompare(b.order));
+    expect(sort(paid)).toEqual(sort(expected));
+    const letters = run.deadLetters();
+    expect(letters.map((l) => [l.source.stream, l.source.sequenceNumber, l.error.reason]).sort()).toEqual([
+      ['orders', '6000021', 'invalid-event-time'],
+      ['orders', '6000041', 'schema-violation'],
+      ['payments', '7000011', 'invalid-event-time'],
+    ]);
+    expectFittingLetters(letters, [...orderRecords, ...paymentRecords]);
+  });
+});
+
+describe('a windowed stage keeps going past one bad envelope, window or state', () => {
+  /** The windowed stage of a one-key-per-page count, run on packs written by hand. */
+  function windowStage<A>(agg: Aggregation<Click, A, unknown>) {
+    const p = pipeline('hand-packed');
+    p.source('clicks', { schema: Click, eventTime: (c) => c.ts })
+      .keyBy((c) => c.page)
+      .window(tumbling('1m'))
+      .aggregate(agg)
+      .sink('counts');
+    return p;
+  }
+  const channel = 'from-clicks/shardId-000000000000';
+  const envelope = (n: number, page: string, ts: unknown, user = 'u') => ({
+    q: String(1000 + n),
+    id: `clicks/shardId-000000000000/${1000 + n}`,
+    k: page,
+    t: ts,
+    v: { user, page, ts },
+  });
+  const pack = (e: unknown[], wm?: number) => ({
+    data: JSON.stringify({ ch: channel, e, ...(wm !== undefined && { wm, n: 1 }) }),
+    stream: 'hand-packed-keyBy-1',
+  });
+
+  it('dead-letters a malformed envelope and one with an out-of-range time alone; the rest of the pack is applied', async () => {
+    // Prepare: a producer outside Eddy wrote a pack with two bad envelopes among three good ones.
+    const p = windowStage(pickyCount);
+    const bad = [
+      envelope(1, '/a', 10),
+      { q: '1002', id: 'x', v: 1 },
+      envelope(3, '/a', 9e15),
+      envelope(4, '/b', 20),
+      envelope(5, '/a', 30),
+    ];
+
+    // Act
+    const run = await runInProcess(p, { 'hand-packed-keyBy-1': [pack(bad), pack([], 8.64e15)] });
+
+    // Assess
+    const counts = run.values('counts') as { key: string; value: number }[];
+    expect(counts.map((c) => [c.key, c.value])).toEqual([
+      ['/a', 2],
+      ['/b', 1],
+    ]);
+    const letters = run.deadLetters();
+    expect(letters.map((l) => [l.correlationId, l.error.reason])).toEqual([
+      [`hand-packed-keyBy-1/shardId-000000000000/${letters[0]?.source.sequenceNumber}`, 'malformed-envelope'],
+      ['clicks/shardId-000000000000/1003', 'invalid-event-time'],
+    ]);
+    expect(JSON.parse(Buffer.from(letters[1]?.payload ?? '', 'base64').toString())).toMatchObject({ t: 9e15 });
+  });
+
+  it('dead-letters a window whose result throws, naming key, window and operator, and fires the others', async () => {
+    // Prepare: the result cannot be computed for a window that holds a click of user 'poison'.
+    const fragile = aggregate<Click, { n: number; poisoned: boolean }, number>({
+      name: 'fragile',
+      init: () => ({ n: 0, poisoned: false }),
+      add: (acc, c) => ({ n: acc.n + 1, poisoned: acc.poisoned || c.user === 'poison' }),
+      merge: (a, b) => ({ n: a.n + b.n, poisoned: a.poisoned || b.poisoned }),
+      result: (acc) => {
+        if (acc.poisoned) throw new Error('no result for poison');
+        return acc.n;
+      },
+    });
+    const p = windowStage(fragile);
+
+    // Act
+    const run = await runInProcess(p, {
+      'hand-packed-keyBy-1': [
+        pack([envelope(1, '/a', 10), envelope(2, '/b', 20, 'poison'), envelope(3, '/b', 61_000)]),
+        pack([], 8.64e15),
+      ],
+    });
+
+    // Assess
+    const counts = run.values('counts') as { key: string; windowStart: number; value: number }[];
+    expect(counts.map((c) => [c.key, c.windowStart, c.value])).toEqual([
+      ['/a', 0, 1],
+      ['/b', 60_000, 1],
+    ]);
+    const letters = run.deadLetters();
+    expect(letters).toHaveLength(1);
+    expect(letters[0]?.error).toMatchObject({
+      reason: 'operator-error',
+      operator: 'window-1',
+      message: expect.stringMatching(/window \[0, 60000\) of key "\/b" has no result: .*no result for poison/),
+    });
+    expect(JSON.parse(Buffer.from(letters[0]?.payload ?? '', 'base64').toString())).toMatchObject({
+      key: '/b',
+      windowStart: 0,
+      accumulator: { n: 1, poisoned: true },
+    });
+  });
+
+  it('dead-letters the records of a window whose state DynamoDB cannot store (NaN); other keys go on', async () => {
+    // Prepare: a sum of a field that one click lacks gives NaN, which DynamoDB cannot store.
+    const sloppy = aggregate<Click, number, number>({
+      name: 'sloppy-sum',
+      init: () => 0,
+      add: (n, c) => n + (c.user === 'nan' ? Number.NaN : 1),
+      merge: (a, b) => a + b,
+      result: (n) => n,
+    });
+    const p = windowStage(sloppy);
+
+    // Act
+    const run = await runInProcess(
+      p,
+      {
+        'hand-packed-keyBy-1': [pack([envelope(1, '/a', 10), envelope(2, '/b', 20, 'nan')]), pack([], 8.64e15)],
+      },
+      1,
+    ); // one record a batch: the windows are stored before they fire
+
+    // Assess
+    const counts = run.values('counts') as { key: string; value: number }[];
+    expect(counts.map((c) => [c.key, c.value])).toEqual([['/a', 1]]);
+    const letters = run.deadLetters();
+    expect(letters.map((l) => [l.correlationId, l.error.reason])).toEqual([
+      ['clicks/shardId-000000000000/1002', 'operator-error'],
+    ]);
+    expect(letters[0]?.error.message).toMatch(/state of window \[0, 60000\) of key "\/b" cannot be stored/);
+  });
+});
