@@ -36,12 +36,10 @@ const poisonLines: fc.Arbitrary<Poison> = fc.oneof(
   fc.constant({ line: '{"key": "a", "t": ', reason: 'malformed-json' }),
   fc.constant({ line: JSON.stringify({ key: 'a', t: 'noon', id: 'x' }), reason: 'schema-violation' }),
   // A large schema violation: its dead letter with the payload in base64 is over 1 MiB.
-  fc
-    .constantFrom(10_000, 900_000)
-    .map((size) => ({
-      line: JSON.stringify({ key: 'a', t: 'noon', id: 'x'.repeat(size) }),
-      reason: 'schema-violation',
-    })),
+  fc.constantFrom(10_000, 900_000).map((size) => ({
+    line: JSON.stringify({ key: 'a', t: 'noon', id: 'x'.repeat(size) }),
+    reason: 'schema-violation',
+  })),
   fc.integer({ min: 0, max: 600 }).map((t) => ({
     line: JSON.stringify({ key: 'b', t, id: `boom${t}` }),
     reason: 'operator-error',
