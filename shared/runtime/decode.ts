@@ -154,7 +154,9 @@ export function shuffleDecoder(keyBy: { readonly name: string; readonly stream: 
       for (const envelope of json.e) {
         if (!isEnvelope(envelope) || typeof envelope.q !== 'string' || !hasValidTime(envelope)) {
           const error = isEnvelope(envelope) && !hasValidTime(envelope) ? badTime(envelope.t) : malformed('envelope');
-          const id = isEnvelope(envelope) ? envelope.id : undefined;
+          // Its own correlation id when it has one, else the pack's position names it.
+          const own = typeof envelope === 'object' && envelope !== null ? (envelope as { id?: unknown }).id : undefined;
+          const id = typeof own === 'string' ? own : undefined;
           items.push({
             kind: 'invalid',
             record: new EnvelopeRecord(record, envelope),
@@ -201,10 +203,18 @@ function isEnvelope(value: unknown): value is ShuffleEnvelope & { q?: unknown } 
   const envelope = value as Partial<ShuffleEnvelope>;
   return (
     typeof envelope.id === 'string' &&
-    typeof envelope.k === 'string' &&
+    isKey(envelope.k) &&
     'v' in envelope &&
     (envelope.t === undefined || typeof envelope.t === 'number')
   );
+}
+
+/**
+ * keyBy's keys are Kinesis partition keys, 1 to 256 characters (operators/stateless.ts); a longer
+ * one, from a producer outside Eddy, could not key a state item either (DynamoDB's 2 KB partition key).
+ */
+function isKey(key: unknown): key is string {
+  return typeof key === 'string' && key.length > 0 && (key.length <= 256 || [...key].length <= 256);
 }
 
 function hasValidTime(envelope: ShuffleEnvelope): boolean {

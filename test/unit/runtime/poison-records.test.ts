@@ -216,13 +216,14 @@ describe('a windowed stage keeps going past one bad envelope, window or state', 
     stream: 'hand-packed-keyBy-1',
   });
 
-  it('dead-letters a malformed envelope and one with an out-of-range time alone; the rest of the pack is applied', async () => {
+  it('dead-letters a malformed envelope, one with an out-of-range time and one with a 3,000-character key alone; the rest of the pack is applied', async () => {
     // Prepare: a producer outside Eddy wrote a pack with two bad envelopes among three good ones.
     const p = windowStage(pickyCount);
     const bad = [
       envelope(1, '/a', 10),
       { q: '1002', id: 'x', v: 1 },
       envelope(3, '/a', 9e15),
+      { ...envelope(6, 'k'.repeat(3000), 25), q: '1006' },
       envelope(4, '/b', 20),
       envelope(5, '/a', 30),
     ];
@@ -238,8 +239,9 @@ describe('a windowed stage keeps going past one bad envelope, window or state', 
     ]);
     const letters = run.deadLetters();
     expect(letters.map((l) => [l.correlationId, l.error.reason])).toEqual([
-      [`hand-packed-keyBy-1/shardId-000000000000/${letters[0]?.source.sequenceNumber}`, 'malformed-envelope'],
+      ['x', 'malformed-envelope'], // its own id, however odd
       ['clicks/shardId-000000000000/1003', 'invalid-event-time'],
+      ['clicks/shardId-000000000000/1006', 'malformed-envelope'],
     ]);
     expect(JSON.parse(Buffer.from(letters[1]?.payload ?? '', 'base64').toString())).toMatchObject({ t: 9e15 });
   });
