@@ -55,7 +55,7 @@ export function fitDeadLetter(envelope: DeadLetterEnvelope, maxBytes: number, de
         sha256: original.sha256,
         keptBytes: kept,
         reason:
-          `the envelope was over ${destination}'s limit: the payload keeps its first ${kept} of ${original.bytes} ` +
+          `the envelope was over the limit of ${destination}: the payload keeps its first ${kept} of ${original.bytes} ` +
           `bytes; the record stays in stream ${position.stream} at shard ${position.shardId}, sequence number ` +
           `${position.sequenceNumber}, until its retention ends`,
       },
