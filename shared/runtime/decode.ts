@@ -120,7 +120,8 @@ function extractEventTime(source: SourceNode, value: unknown): number {
       issues: [{ field: '(eventTime)', message: problem }],
     });
   }
-  const millis = time instanceof Date ? time.getTime() : (time as number);
+  // Whole milliseconds, as Flink's long timestamps: the join's buffer keys encode integers only.
+  const millis = Math.floor(time instanceof Date ? time.getTime() : (time as number));
   return millis;
 }
 
@@ -222,7 +223,9 @@ function hasValidTime(envelope: ShuffleEnvelope): boolean {
 }
 
 function elementOf(envelope: ShuffleEnvelope): Element {
-  const { id, k: key, v: value, t: eventTime, s: side } = envelope;
+  const { id, k: key, v: value, s: side } = envelope;
+  // Eddy writes whole milliseconds; a producer outside Eddy may not.
+  const eventTime = envelope.t === undefined || Number.isInteger(envelope.t) ? envelope.t : Math.floor(envelope.t);
   // The fields an envelope has, and no others (an absent event time stays absent, not undefined).
   if (side === undefined) return eventTime === undefined ? { id, key, value } : { id, key, value, eventTime };
   const element: { -readonly [F in keyof Element]: Element[F] } = { id, key, value };

@@ -33,8 +33,8 @@ export const EVENT_TIME_RANGE_TEXT = 'epoch milliseconds within ±2^51 (±2,251,
 
 /**
  * Why `value` is not a valid event time, or undefined when it is one. Numbers and Dates are taken
- * (a fractional millisecond is floored later, as Flink's long timestamps are); anything else, NaN,
- * ±Infinity and times beyond ±2^51 are not.
+ * (the source floors a fraction of a millisecond, as Flink's timestamps are whole); anything else,
+ * NaN, ±Infinity and times beyond ±2^51 are not.
  */
 export function eventTimeProblem(value: unknown): string | undefined {
   const millis = value instanceof Date ? value.getTime() : value;

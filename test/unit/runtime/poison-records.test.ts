@@ -162,8 +162,9 @@ describe('poison records at each limit: a dead letter of the record, never a fai
       data: { id: `o${i}`, ts: i * 1000 },
       sequenceNumber: String(6_000_000 + i * 2),
     }));
+    // Payment times with a fraction of a millisecond: floored, as every event time is.
     const paymentRecords: RecordInit[] = Array.from({ length: 25 }, (_, i) => ({
-      data: { order: `o${i * 2}`, ts: i * 2000 + 500 },
+      data: { order: `o${i * 2}`, ts: i * 2000 + 500.25 },
       sequenceNumber: String(7_000_000 + i * 2),
     }));
     orderRecords.splice(10, 0, { data: { id: 'o-far', ts: 9e15 }, sequenceNumber: '6000021' });
@@ -177,7 +178,7 @@ describe('poison records at each limit: a dead letter of the record, never a fai
     for (const answers of run.responses.values()) for (const a of answers) expect(a.batchItemFailures).toEqual([]);
     const expected = Array.from({ length: 50 }, (_, i) => ({
       order: `o${i}`,
-      paid: i % 2 === 0 ? i * 1000 + 500 : null,
+      paid: i % 2 === 0 ? i * 1000 + 500.25 : null,
     }));
     const paid = run.values('paid') as { order: string; paid: number | null }[];
     const sort = (rows: { order: string }[]) => [...rows].sort((a, b) => a.order.localeCompare(b.order));
