@@ -8,11 +8,15 @@
  * - every length added to a time (window size, slide, session gap, a join's `within.before` and
  *   `within.after`) is at most {@link MAX_TIME_SPAN}, 2^50 ms, checked when the pipeline is defined;
  * - so every window bound and every join range a valid time produces lies within ±(2^51 + 2^50),
- *   inside the ±2^52 the store encodes in its sort keys ({@link STORE_TIME_BOUND}). Allowed lateness
- *   only moves a window's fire time, a DynamoDB number, never a key.
+ *   inside the ±2^52 the store encodes in its sort keys ({@link STORE_TIME_BOUND});
+ * - allowed lateness, which only moves a window's fire time (a DynamoDB number, not a key), is at
+ *   most 2^50 too ({@link parseTimeSpan}): every fire time is then at most 2^52, below the end of
+ *   time (8.64e15) that closes a bounded input, so every window fires at its end.
  * JavaScript's Date reaches 8.64e15 (about 2^52.9): a Date past the range is refused too.
  */
-import { describeValue } from './duration.js';
+import { PipelineDefinitionError } from '../dag/errors.js';
+import { describeValue, parseDuration } from './duration.js';
+import type { Duration } from './types.js';
 
 /** The largest event-time magnitude: 2^51 ms (about 71,000 years from 1970). */
 export const MAX_EVENT_TIME = 2 ** 51;
@@ -44,6 +48,21 @@ export function eventTimeProblem(value: unknown): string | undefined {
   if (!Number.isFinite(millis)) return `${millis} is not finite: an event time is ${EVENT_TIME_RANGE_TEXT}`;
   if (Math.abs(millis) > MAX_EVENT_TIME) return `${millis} is out of range: an event time is ${EVENT_TIME_RANGE_TEXT}`;
   return undefined;
+}
+
+/**
+ * A duration added to event times (a join's `within` bounds, an allowed lateness), at most
+ * {@link MAX_TIME_SPAN}: so bounds stay encodable, and every window's fire time, at most
+ * 2^51 + 2^50 + 2^50 = 2^52, stays below the end of time (8.64e15) that ends a bounded input.
+ *
+ * @throws {PipelineDefinitionError} naming `label` and the value.
+ */
+export function parseTimeSpan(value: Duration, label: string): number {
+  const ms = parseDuration(value, label);
+  if (ms > MAX_TIME_SPAN) {
+    throw new PipelineDefinitionError(`${label} ${describeValue(value)} is over the largest time span, 2^50 ms`);
+  }
+  return ms;
 }
 
 /** Whether `value` is a valid event time in milliseconds (see {@link eventTimeProblem}). */

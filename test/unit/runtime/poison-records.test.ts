@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { pipeline } from '../../../shared/index.js';
 import type { DeadLetterEnvelope } from '../../../shared/runtime/dead-letter.js';
 import { MAX_RECORD_BYTES } from '../../../shared/runtime/shuffle-pack.js';
-import { type Aggregation, aggregate, tumbling } from '../../../shared/windows/index.js';
+import { type Aggregation, aggregate, hopping, tumbling } from '../../../shared/windows/index.js';
 import { runInProcess } from '../../helpers/in-process-pipeline.js';
 import type { RecordInit } from '../../helpers/kinesis-events.js';
 
@@ -317,5 +317,70 @@ describe('a windowed stage keeps going past one bad envelope, window or state', 
       ['clicks/shardId-000000000000/1002', 'operator-error'],
     ]);
     expect(letters[0]?.error.message).toMatch(/state of window \[0, 60000\) of key "\/b" cannot be stored/);
+  });
+});
+
+describe('at the limits', () => {
+  it('takes event times of exactly ±2^51 into windows of the largest size, and dead-letters the next millisecond out', async () => {
+    // Prepare: hopping windows of 2^50 ms every 2^48: the widest bounds a valid time can produce.
+    const p = pipeline('edges');
+    p.source('clicks', { schema: Click, eventTime: (c) => c.ts })
+      .keyBy((c) => c.page)
+      .window(hopping(2 ** 50, 2 ** 48), { allowedLateness: 2 ** 50 })
+      .aggregate(pickyCount)
+      .sink('counts');
+    const at = (ts: number, n: number): RecordInit => ({
+      data: { user: 'u', page: '/edge', ts },
+      sequenceNumber: String(8_000_000 + n),
+    });
+
+    // Act
+    const run = await runInProcess(p, {
+      clicks: [at(-(2 ** 51), 1), at(-(2 ** 51) - 1, 2), at(0, 3), at(2 ** 51, 4), at(2 ** 51 + 1, 5)],
+    });
+
+    // Assess: each valid time in its four windows; the two beyond the range dead-lettered.
+    for (const answers of run.responses.values()) for (const a of answers) expect(a.batchItemFailures).toEqual([]);
+    const counts = run.values('counts') as { windowStart: number; windowEnd: number; value: number }[];
+    expect(counts).toHaveLength(12);
+    expect(Math.max(...counts.map((c) => c.windowEnd))).toBe(2 ** 51 + 2 ** 50);
+    expect(Math.min(...counts.map((c) => c.windowStart))).toBe(-(2 ** 51) - 2 ** 50 + 2 ** 48);
+    expect(run.deadLetters().map((l) => [l.source.sequenceNumber, l.error.reason])).toEqual([
+      ['8000002', 'invalid-event-time'],
+      ['8000005', 'invalid-event-time'],
+    ]);
+  });
+
+  it('refuses, when the pipeline is defined, a lateness or join bound over 2^50 ms', () => {
+    const p = pipeline('spans');
+    const clicks = p.source('clicks', { schema: Click, eventTime: (c) => c.ts });
+    expect(() =>
+      clicks
+        .keyBy((c) => c.page)
+        .window(tumbling('1m'), { allowedLateness: 2 ** 50 + 1 })
+        .aggregate(pickyCount),
+    ).toThrow(/allowedLateness 1125899906842625 is over the largest time span, 2\^50 ms/);
+    expect(() =>
+      clicks.join(clicks, { left: (c) => c.page, right: (c) => c.page, within: { after: 2 ** 51 } }),
+    ).toThrow(/within.after 2251799813685248 is over the largest time span/);
+  });
+
+  it('dead-letters a record over a smaller source limit as record-too-large, within 1 MiB', async () => {
+    // Prepare: a source that refuses records over 100 KB, and a 950 KB record.
+    const p = pipeline('limited');
+    p.source('clicks', { schema: Click, limits: { maxRecordBytes: 100_000 } }).sink('out');
+    const big = JSON.stringify({ user: 'y'.repeat(950_000), page: '/a', ts: 1 });
+
+    // Act
+    const run = await runInProcess(p, {
+      clicks: [{ data: { user: 'u', page: '/a', ts: 1 } }, { data: big, sequenceNumber: '8100001' }],
+    });
+
+    // Assess
+    expect(run.values('out')).toEqual([{ user: 'u', page: '/a', ts: 1 }]);
+    const [letter] = run.deadLetters();
+    expect(letter?.error.reason).toBe('record-too-large');
+    expect(letter?.payloadTruncated?.bytes).toBe(Buffer.byteLength(big));
+    expectFittingLetters(run.deadLetters(), [{ data: big, sequenceNumber: '8100001' }]);
   });
 });
