@@ -120,12 +120,91 @@ describe('poison records among good ones (property-based)', () => {
 });
 
 /** The lines as one source shard's records, then its end of input. */
-function sourceRecords(lines: readonly string[]): InputRecord[] {
+function sourceRecords(lines: readonly string[], stream = 'events'): InputRecord[] {
   const records = sourceShardRecords(
-    'events',
+    stream,
     0,
     lines.map((line) => ({ line })),
   );
   // sourceShardRecords writes values as JSON: put each raw line back as the payload.
   return records.map((record, i) => (i < lines.length ? { ...record, data: Buffer.from(lines[i] as string) } : record));
 }
+
+/** Poison for a join's sides: the source-level kinds (a join has no user aggregation). */
+const joinPoison = poisonLines.filter((p) => p.reason !== 'operator-error');
+
+/** Good lines and poison lines mixed, and the poison's correlation ids with their reasons. */
+function mix(stream: string, good: readonly IdEvent[], poison: readonly [Poison, number][]) {
+  const lines = good.map((e) => JSON.stringify(e));
+  for (const [item, at] of poison) lines.splice(at % (lines.length + 1), 0, item.line);
+  const records = sourceRecords(lines, stream);
+  const expected = new Map<string, string>();
+  lines.forEach((line, i) => {
+    const item = poison.find(([p]) => p.line === line)?.[0];
+    if (item !== undefined) expected.set(correlationIdOf((records[i] as InputRecord).position), item.reason);
+  });
+  return { records, expected };
+}
+
+describe('poison records on both sides of a join (property-based)', () => {
+  it('the pairs are the nested-loop join of the good records; the dead letters are exactly the poison ones', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        goodEvents,
+        goodEvents,
+        fc.array(fc.tuple(joinPoison, fc.nat()), { maxLength: 4 }),
+        fc.array(fc.tuple(joinPoison, fc.nat()), { maxLength: 4 }),
+        fc.integer(),
+        async (lefts, rights, leftPoison, rightPoison, seed) => {
+          // Prepare: an inner interval join, a right record up to 50 ms after its left one.
+          const random = seededRandom(seed);
+          const p = pipeline('j');
+          const left = p.source('lefts', { schema: IdEvent, eventTime: (e) => e.t, maxOutOfOrderness: 1000 });
+          const right = p.source('rights', { schema: IdEvent, eventTime: (e) => e.t, maxOutOfOrderness: 1000 });
+          left
+            .join(right, { name: 'j', left: (e) => e.key, right: (e) => e.key, within: { after: 50 } })
+            .map(([l, r]) => `${l.id}|${r.id}`)
+            .sink('out');
+          const kinesis = new UnreliableKinesis('j-j', 2, random);
+          const letters = new MemoryDeadLetterSink();
+          const writer = new KinesisRecordWriter({
+            client: kinesis as unknown as KinesisClient,
+            backoff: { baseMs: 0, capMs: 0 },
+            safetyMarginMs: 0,
+          });
+          const sides = [mix('lefts', lefts, leftPoison), mix('rights', rights, rightPoison)] as const;
+
+          // Act
+          for (const [stream, side] of [
+            ['lefts', sides[0]],
+            ['rights', sides[1]],
+          ] as const) {
+            const runner = new StageRunner({ pipeline: p, stageId: `from-${stream}`, writer, deadLetters: letters });
+            await deliver(runner, side.records, random);
+          }
+          const sink = new MemoryRecordWriter();
+          const joiner = new StageRunner({
+            pipeline: p,
+            stageId: 'from-j-j',
+            writer: sink,
+            store: new MemoryWindowStore(),
+            deadLetters: letters,
+          });
+          for (const shard of kinesis.shards) await deliver(joiner, shard, random);
+
+          // Assess
+          const expected = new Set<string>();
+          for (const l of lefts) {
+            for (const r of rights)
+              if (l.key === r.key && r.t >= l.t && r.t <= l.t + 50) expected.add(`${l.id}|${r.id}`);
+          }
+          expect(new Set(sink.values('out'))).toEqual(expected);
+          expect(sink.values('j-j-late')).toEqual([]);
+          const got = new Map(letters.letters.map((l) => [l.correlationId, l.error.reason]));
+          expect(got).toEqual(new Map([...sides[0].expected, ...sides[1].expected]));
+        },
+      ),
+      { numRuns: 80 },
+    );
+  }, 120_000);
+});
