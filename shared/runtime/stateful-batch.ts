@@ -1,3 +1,4 @@
+import { describeValue } from '../windows/duration.js';
 import { ChannelWatermarks } from './channel-watermarks.js';
 import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
@@ -117,4 +118,19 @@ export async function walkBatch(
     repeats,
     misrouted,
   };
+}
+
+/**
+ * What a stateful stage made (a window's result or state, a join's pair) as a record of its own, for
+ * a dead letter: at the position of the batch record it is reported under, with its own JSON as the
+ * payload, so that the letter shows what failed rather than the record that happened to fire it.
+ */
+export function producedRecord(origin: InputRecord, value: unknown): InputRecord {
+  let data: string | undefined;
+  try {
+    data = JSON.stringify(value);
+  } catch {
+    data = undefined;
+  }
+  return { position: origin.position, data: Buffer.from(data ?? JSON.stringify({ notJson: describeValue(value) })) };
 }

@@ -29,7 +29,7 @@ import type { JoinLateRecord } from './join-stage.js';
 import type { Element, InputRecord } from './records.js';
 import type { AppliedPositions } from './shuffle-pack.js';
 import type { Emitted, Step } from './stage-program.js';
-import { type Arrival, walkBatch } from './stateful-batch.js';
+import { type Arrival, producedRecord, walkBatch } from './stateful-batch.js';
 
 /** What a window stage did with one batch: the state to write once its outputs are written. */
 export interface WindowBatch {
@@ -233,7 +233,8 @@ export class WindowStage {
       this.#options.downstream(element, {
         emit: (emitted) => sink.output(emitted, origin),
         filtered: (operator) => sink.filtered(operator),
-        failed: (error) => sink.deadLetter(origin, error),
+        // The result's own id and value: what the operator after the window could not take.
+        failed: (error) => sink.deadLetter(producedRecord(origin, result), error, element.id),
       });
     }
     return {
@@ -361,13 +362,7 @@ export class WindowStage {
   #windowFailed(sink: WindowBatchSink, failed: FailedWindow<unknown>, origin: InputRecord): void {
     const { key, start, end, emitted, accumulator } = failed.window;
     const id = `${this.#options.stage.id}/${key}/${start}/${end}/${emitted}`;
-    let data: string;
-    try {
-      data = JSON.stringify({ key, windowStart: start, windowEnd: end, accumulator }) ?? 'null';
-    } catch {
-      data = JSON.stringify({ key, windowStart: start, windowEnd: end });
-    }
-    const record: InputRecord = { position: origin.position, data: Buffer.from(data) };
+    const record = producedRecord(origin, { key, windowStart: start, windowEnd: end, accumulator });
     const error = new RecordProcessingError(
       {
         reason: DeadLetterReasons.operatorError,

@@ -384,3 +384,64 @@ describe('at the limits', () => {
     expectFittingLetters(run.deadLetters(), [{ data: big, sequenceNumber: '8100001' }]);
   });
 });
+
+describe('after a window or a join', () => {
+  it('dead-letters the one result or pair an operator after it cannot take, with its own id and value', async () => {
+    // Prepare: a map after the window that cannot take page /p1's counts, and one after a join that
+    // cannot take order o2's pair.
+    const windows = pipeline('after-window');
+    windows
+      .source('clicks', { schema: Click, eventTime: (c) => c.ts })
+      .keyBy((c) => c.page)
+      .window(tumbling('1m'))
+      .aggregate(pickyCount)
+      .map((r) => {
+        if (r.key === '/p1') throw new Error('no /p1');
+        return { page: r.key, n: r.value };
+      })
+      .sink('counts');
+    const Order = z.object({ id: z.string(), ts: z.number() });
+    const joins = pipeline('after-join');
+    joins
+      .source('a', { schema: Order, eventTime: (o) => o.ts })
+      .join(joins.source('b', { schema: Order, eventTime: (o) => o.ts }), {
+        left: (o) => o.id,
+        right: (o) => o.id,
+        within: { after: '1s' },
+      })
+      .map(([l, r]) => {
+        if (l.id === 'o2') throw new Error('no o2');
+        return `${l.id}+${r.id}`;
+      })
+      .sink('pairs');
+    const clicks = ['/p0', '/p1', '/p2'].map((page, i) => ({ data: { user: 'u', page, ts: i } }));
+    const orders = [0, 1, 2, 3].map((i) => ({ data: { id: `o${i}`, ts: i * 10 } }));
+
+    // Act
+    const windowRun = await runInProcess(windows, { clicks });
+    const joinRun = await runInProcess(joins, { a: orders, b: orders });
+
+    // Assess
+    expect(windowRun.values('counts')).toEqual([
+      { page: '/p0', n: 1 },
+      { page: '/p2', n: 1 },
+    ]);
+    const [windowLetter] = windowRun.deadLetters();
+    expect(windowRun.deadLetters()).toHaveLength(1);
+    expect(windowLetter?.correlationId).toBe('from-after-window-keyBy-1//p1/0/60000/0');
+    expect(windowLetter?.error.message).toContain('no /p1');
+    expect(JSON.parse(Buffer.from(windowLetter?.payload ?? '', 'base64').toString())).toMatchObject({
+      key: '/p1',
+      value: 1,
+      kind: 'final',
+    });
+    expect(joinRun.values('pairs').sort()).toEqual(['o0+o0', 'o1+o1', 'o3+o3']);
+    const [joinLetter] = joinRun.deadLetters();
+    expect(joinRun.deadLetters()).toHaveLength(1);
+    expect(joinLetter?.correlationId).toMatch(/^from-after-join-join-1\/a\/.*\|b\//);
+    expect(JSON.parse(Buffer.from(joinLetter?.payload ?? '', 'base64').toString())).toEqual([
+      { id: 'o2', ts: 20 },
+      { id: 'o2', ts: 20 },
+    ]);
+  });
+});
