@@ -121,8 +121,7 @@ function extractEventTime(source: SourceNode, value: unknown): number {
     });
   }
   // Whole milliseconds, as Flink's long timestamps: the join's buffer keys encode integers only.
-  const millis = Math.floor(time instanceof Date ? time.getTime() : (time as number));
-  return millis;
+  return Math.floor(time instanceof Date ? time.getTime() : (time as number));
 }
 
 /**
