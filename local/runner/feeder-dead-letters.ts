@@ -14,7 +14,7 @@ export const FEEDER_STAGE = 'input-feeder';
 /**
  * The dead letter of a line the source stream cannot take, in the shape of a stage's (dead-letter.ts):
  * the line never got a shard or a sequence number, so its position is its partition key, which names
- * its file and line. The payload keeps the line's first bytes; `payloadDropped` gives its size and
+ * its file and line. The payload keeps the line's first bytes; `payloadTruncated` gives its size and
  * SHA-256.
  */
 export function oversizedLineLetter(
@@ -38,9 +38,10 @@ export function oversizedLineLetter(
     },
     source: { stream, shardId: '', sequenceNumber: '', partitionKey: line.partitionKey, arrivalTime: now },
     payload: line.bytes.subarray(0, KEPT_PAYLOAD_BYTES).toString('base64'),
-    payloadDropped: {
+    payloadTruncated: {
       bytes: line.bytes.length,
       sha256: createHash('sha256').update(line.bytes).digest('hex'),
+      keptBytes: Math.min(KEPT_PAYLOAD_BYTES, line.bytes.length),
       reason: `the line is over the record limit: only its first ${KEPT_PAYLOAD_BYTES} bytes are kept; it is still at ${where}`,
     },
     deadLetteredAt: now,

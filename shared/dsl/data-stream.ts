@@ -1,6 +1,6 @@
 import { PipelineDefinitionError } from '../dag/errors.js';
 import type { PipelineGraph } from '../dag/pipeline-graph.js';
-import { parseDuration } from '../windows/duration.js';
+import { parseTimeSpan } from '../windows/event-time.js';
 import type { Aggregation, WindowAssigner, WindowOptions, WindowResult } from '../windows/types.js';
 import type {
   EnrichOptions,
@@ -93,8 +93,9 @@ export class DataStream<T> {
     if (options.window !== undefined && options.window.timeDomain !== 'event') {
       throw new PipelineDefinitionError('a window join runs on event time', label);
     }
-    const before = parseDuration(options.within?.before ?? 0, `${label}: within.before`);
-    const after = parseDuration(options.within?.after ?? 0, `${label}: within.after`);
+    // A record's join range, time ± within, must stay inside what the store's keys encode (event-time.ts).
+    const before = parseTimeSpan(options.within?.before ?? 0, `${label}: within.before`);
+    const after = parseTimeSpan(options.within?.after ?? 0, `${label}: within.after`);
     const stream = options.stream ?? `${this.graph.name}-${name}`;
     this.graph.add({
       kind: 'join',
@@ -107,7 +108,7 @@ export class DataStream<T> {
           ? { kind: 'window', assigner: options.window }
           : { kind: 'interval', before, after },
       type,
-      allowedLateness: parseDuration(options.allowedLateness ?? 0, `${label}: allowedLateness`),
+      allowedLateness: parseTimeSpan(options.allowedLateness ?? 0, `${label}: allowedLateness`),
       lateOutput: options.lateOutput ?? `${this.graph.name}-${name}-late`,
       ...(options.shards !== undefined && { shards: options.shards }),
       ...(options.eventSource !== undefined && { eventSource: options.eventSource }),
@@ -261,7 +262,7 @@ export class WindowedStream<T> {
       parent: this.keyedBy,
       assigner: this.assigner,
       aggregation: aggregation as Aggregation<unknown, unknown, unknown>,
-      allowedLateness: parseDuration(this.options.allowedLateness ?? 0, `${label}: allowedLateness`),
+      allowedLateness: parseTimeSpan(this.options.allowedLateness ?? 0, `${label}: allowedLateness`),
       emit: this.options.emit ?? 'final',
       lateOutput: this.options.lateOutput ?? `${this.graph.name}-${name}-late`,
     });

@@ -2,8 +2,10 @@ import type { RowUpdate } from '../tables/table-operator.js';
 import type { DeadLetterEnvelope } from './dead-letter.js';
 import { RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
+import { fitDeadLetter } from './fit-dead-letter.js';
 import type { DeadLetter } from './io/dead-letter-sink.js';
 import { correlationIdOf, type InputRecord, type OutputRecord } from './records.js';
+import { MAX_RECORD_BYTES } from './shuffle-pack.js';
 import type { ElementSink, StageProgram } from './stage-program.js';
 import type { BatchLookups } from './table-lookups.js';
 import { UpstreamTraces } from './upstream-traces.js';
@@ -64,23 +66,24 @@ export function deadLetterOf(
   error: RecordProcessingError,
   correlationId: string = correlationIdOf(record.position),
 ): DeadLetter {
-  const envelope: DeadLetterEnvelope = {
-    pipeline: context.pipeline,
-    stage: stageId,
-    correlationId,
-    error: error.detail,
-    source: record.position,
-    payload: Buffer.from(record.data).toString('base64'),
-    deadLetteredAt: context.now(),
-  };
+  const partitionKey = record.position.partitionKey;
+  // Fitted to a Kinesis record (data and partition key); a queue's sink fits it again to its own limit.
+  const { envelope, data } = fitDeadLetter(
+    {
+      pipeline: context.pipeline,
+      stage: stageId,
+      correlationId,
+      error: error.detail,
+      source: record.position,
+      payload: Buffer.from(record.data).toString('base64'),
+      deadLetteredAt: context.now(),
+    },
+    MAX_RECORD_BYTES - Buffer.byteLength(partitionKey),
+    'a Kinesis record (1 MiB)',
+  );
   return {
     envelope,
-    output: {
-      stream: context.deadLetterStream,
-      partitionKey: record.position.partitionKey,
-      data: JSON.stringify(envelope),
-      origin: record.position.sequenceNumber,
-    },
+    output: { stream: context.deadLetterStream, partitionKey, data, origin: record.position.sequenceNumber },
   };
 }
 
@@ -156,6 +159,10 @@ export function processBatch(
         continue;
       }
       counts.recordsIn += 1;
+      if (item.kind === 'invalid') {
+        deadLetter(item.record, item.error, item.id);
+        continue;
+      }
       const element = item.element;
       if (element.eventTime !== undefined && (maxEventTime === undefined || element.eventTime > maxEventTime)) {
         maxEventTime = element.eventTime;

@@ -8,6 +8,11 @@ export const DeadLetterReasons = {
   schemaViolation: 'schema-violation',
   /** A shuffle record that is not an Eddy envelope. */
   malformedEnvelope: 'malformed-envelope',
+  /**
+   * The source's `eventTime` returned no valid event time (not a number or Date, not finite, or
+   * outside ±2^51 ms: shared/windows/event-time.ts); not processed further.
+   */
+  invalidEventTime: 'invalid-event-time',
   /** A user function threw or returned something the runtime cannot use. */
   operatorError: 'operator-error',
   /** The output cannot be written to Kinesis (too large, not serialisable). */
@@ -44,19 +49,21 @@ export interface DeadLetterEnvelope {
   readonly error: DeadLetterError;
   readonly source: RecordPosition;
   /**
-   * The original payload, base64, so that any bytes (even invalid UTF-8) survive. Empty, or only its
-   * first bytes, when `payloadDropped` says it was left out.
+   * The original payload, base64, so that any bytes (even invalid UTF-8) survive; only its first
+   * bytes when `payloadTruncated` says it was cut.
    */
   readonly payload: string;
   /**
-   * Set when the payload was left out to fit the destination (an SQS message holds 256 KiB): the
-   * record itself stays in its source stream at `source`, until the stream's retention ends.
+   * Set when the payload was cut to fit the destination (a Kinesis record holds 1 MiB, an SQS
+   * message 256 KiB; shared/runtime/fit-dead-letter.ts): the original's size and SHA-256, how many
+   * of its first bytes `payload` keeps (0: none), and why. The record itself stays in its source
+   * stream at `source`, until the stream's retention ends.
    */
-  readonly payloadDropped?: {
+  readonly payloadTruncated?: {
     readonly bytes: number;
+    readonly sha256: string;
+    readonly keptBytes: number;
     readonly reason: string;
-    /** Hex SHA-256 of the whole payload, when known: tells the record apart from others of its size. */
-    readonly sha256?: string;
   };
   /** Epoch milliseconds. */
   readonly deadLetteredAt: number;

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { SourceNode } from '../dag/graph.js';
 import { checkInputLimits, type InputLimits, resolveInputLimits } from '../operators/input-limits.js';
+import { eventTimeProblem, isValidEventTime } from '../windows/event-time.js';
 import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from './dead-letter.js';
 import { correlationIdOf, type Element, type InputRecord, type ShuffleEnvelope } from './records.js';
 import { isShufflePack } from './shuffle-pack.js';
@@ -29,7 +30,17 @@ export type Decoded =
       readonly record?: InputRecord;
     }
   | { readonly kind: 'watermark'; readonly record: WatermarkRecord }
-  | { readonly kind: 'end-of-input' };
+  | { readonly kind: 'end-of-input' }
+  /**
+   * One envelope of a pack that cannot be processed (malformed, or an invalid event time): a dead
+   * letter of that envelope alone, so that the rest of its pack goes on (a pack cannot be bisected).
+   */
+  | {
+      readonly kind: 'invalid';
+      readonly record: InputRecord;
+      readonly error: RecordProcessingError;
+      readonly id?: string;
+    };
 
 /**
  * Turns a stage's input record into what its first operator receives (several items for a shuffle
@@ -110,15 +121,17 @@ function extractEventTime(source: SourceNode, value: unknown): number {
       { cause: error },
     );
   }
-  const millis = time instanceof Date ? time.getTime() : time;
-  if (typeof millis !== 'number' || !Number.isFinite(millis)) {
+  const problem = eventTimeProblem(time);
+  if (problem !== undefined) {
     throw new RecordProcessingError({
-      reason: DeadLetterReasons.operatorError,
+      reason: DeadLetterReasons.invalidEventTime,
       operator: source.name,
-      message: `eventTime must return epoch milliseconds or a Date, got ${JSON.stringify(time)}`,
+      message: `eventTime of source '${source.stream}' returned ${problem}`,
+      issues: [{ field: '(eventTime)', message: problem }],
     });
   }
-  return millis;
+  // Whole milliseconds, as Flink's long timestamps: the join's buffer keys encode integers only.
+  return Math.floor(time instanceof Date ? time.getTime() : (time as number));
 }
 
 /**
@@ -126,11 +139,19 @@ function extractEventTime(source: SourceNode, value: unknown): number {
  * envelope or watermark record is read too (idle marks, and producers outside Eddy).
  */
 export function shuffleDecoder(keyBy: { readonly name: string; readonly stream: string }): Decoder {
-  const malformed = () =>
+  const malformed = (what = 'record') =>
     new RecordProcessingError({
       reason: DeadLetterReasons.malformedEnvelope,
       operator: keyBy.name,
-      message: `record on shuffle stream '${keyBy.stream}' is not an Eddy envelope ({ id, k, t?, v }) or pack`,
+      message: `${what} on shuffle stream '${keyBy.stream}' is not an Eddy envelope ({ id, k, t?, v }) or pack`,
+    });
+  // Sources refuse such times; an envelope from a producer outside Eddy may still carry one.
+  const badTime = (time: unknown) =>
+    new RecordProcessingError({
+      reason: DeadLetterReasons.invalidEventTime,
+      operator: keyBy.name,
+      message: `envelope on shuffle stream '${keyBy.stream}' has event time ${eventTimeProblem(time)}`,
+      issues: [{ field: 't', message: eventTimeProblem(time) ?? '' }],
     });
   return (record) => {
     if (isTick(record.position.partitionKey, record.data)) return [];
@@ -141,7 +162,19 @@ export function shuffleDecoder(keyBy: { readonly name: string; readonly stream: 
       const dest = typeof json.d === 'string' ? json.d : undefined;
       const trace = typeof json.tr === 'string' ? json.tr : undefined;
       for (const envelope of json.e) {
-        if (!isEnvelope(envelope) || typeof envelope.q !== 'string') throw malformed();
+        if (!isEnvelope(envelope) || typeof envelope.q !== 'string' || !hasValidTime(envelope)) {
+          const error = isEnvelope(envelope) && !hasValidTime(envelope) ? badTime(envelope.t) : malformed('envelope');
+          // Its own correlation id when it has one, else the pack's position names it.
+          const own = typeof envelope === 'object' && envelope !== null ? (envelope as { id?: unknown }).id : undefined;
+          const id = typeof own === 'string' ? own : undefined;
+          items.push({
+            kind: 'invalid',
+            record: new EnvelopeRecord(record, envelope),
+            error,
+            ...(id !== undefined && { id }),
+          });
+          continue;
+        }
         const position = envelope.q;
         // The pack's fields, without spreading them into each envelope's object.
         const from: ChannelPosition =
@@ -170,6 +203,7 @@ export function shuffleDecoder(keyBy: { readonly name: string; readonly stream: 
     }
     if (isWatermarkRecord(json)) return [{ kind: 'watermark', record: json }];
     if (!isEnvelope(json)) throw malformed();
+    if (!hasValidTime(json)) throw badTime(json.t);
     return [{ kind: 'data', element: elementOf(json) }];
   };
 }
@@ -179,14 +213,28 @@ function isEnvelope(value: unknown): value is ShuffleEnvelope & { q?: unknown } 
   const envelope = value as Partial<ShuffleEnvelope>;
   return (
     typeof envelope.id === 'string' &&
-    typeof envelope.k === 'string' &&
+    isKey(envelope.k) &&
     'v' in envelope &&
     (envelope.t === undefined || typeof envelope.t === 'number')
   );
 }
 
+/**
+ * keyBy's keys are Kinesis partition keys, 1 to 256 characters (operators/stateless.ts); a longer
+ * one, from a producer outside Eddy, could not key a state item either (DynamoDB's 2 KB partition key).
+ */
+function isKey(key: unknown): key is string {
+  return typeof key === 'string' && key.length > 0 && (key.length <= 256 || [...key].length <= 256);
+}
+
+function hasValidTime(envelope: ShuffleEnvelope): boolean {
+  return envelope.t === undefined || isValidEventTime(envelope.t);
+}
+
 function elementOf(envelope: ShuffleEnvelope): Element {
-  const { id, k: key, v: value, t: eventTime, s: side } = envelope;
+  const { id, k: key, v: value, s: side } = envelope;
+  // Eddy writes whole milliseconds; a producer outside Eddy may not.
+  const eventTime = envelope.t === undefined || Number.isInteger(envelope.t) ? envelope.t : Math.floor(envelope.t);
   // The fields an envelope has, and no others (an absent event time stays absent, not undefined).
   if (side === undefined) return eventTime === undefined ? { id, key, value } : { id, key, value, eventTime };
   const element: { -readonly [F in keyof Element]: Element[F] } = { id, key, value };
@@ -198,16 +246,16 @@ function elementOf(envelope: ShuffleEnvelope): Element {
 /** The envelope as a record of its own, at the pack's position; its bytes made only if asked for. */
 class EnvelopeRecord implements InputRecord {
   readonly position: InputRecord['position'];
-  readonly #envelope: ShuffleEnvelope;
+  readonly #envelope: unknown;
   #data: Uint8Array | undefined;
 
-  constructor(pack: InputRecord, envelope: ShuffleEnvelope) {
+  constructor(pack: InputRecord, envelope: unknown) {
     this.position = pack.position;
     this.#envelope = envelope;
   }
 
   get data(): Uint8Array {
-    this.#data ??= Buffer.from(JSON.stringify(this.#envelope));
+    this.#data ??= Buffer.from(JSON.stringify(this.#envelope) ?? 'null');
     return this.#data;
   }
 }

@@ -18,7 +18,7 @@ import type { BufferedPut, JoinStore } from './io/join-store.js';
 import { MAX_STATE_ITEM_BYTES, type WindowStore } from './io/window-store.js';
 import type { Element, InputRecord } from './records.js';
 import type { Step } from './stage-program.js';
-import { type Arrival, type WalkedBatch, walkBatch } from './stateful-batch.js';
+import { type Arrival, producedRecord, type WalkedBatch, walkBatch } from './stateful-batch.js';
 import type { WindowBatchSink } from './window-stage.js';
 
 export interface JoinStageOptions {
@@ -197,7 +197,8 @@ export class JoinStage {
       this.options.downstream(element, {
         emit: (record) => sink.output(record, origin),
         filtered: (operator) => sink.filtered(operator),
-        failed: (error) => sink.deadLetter(origin, error),
+        // The pair's own id and value: what the operator after the join could not take.
+        failed: (error) => sink.deadLetter(producedRecord(origin, element.value), error, element.id),
       });
     }
     return { ...walked, puts, deletes, counts };

@@ -26,6 +26,7 @@ import type { TableStore } from './io/table-store.js';
 import type { WindowStore } from './io/window-store.js';
 import { fromKinesisEventRecord } from './kinesis-event.js';
 import { type BatchReport, StageRunner } from './stage-runner.js';
+import { END_OF_TIME } from './watermark-records.js';
 
 export interface LambdaStageHandlerOptions {
   /** @default process.env.EDDY_STAGE_ID */
@@ -207,7 +208,7 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     if (report.late !== undefined) metrics.addMetric('RecordsLate', MetricUnit.Count, report.late);
     if (report.stateRequests !== undefined) metrics.addMetric('StateRequests', MetricUnit.Count, report.stateRequests);
     // Watermark lag: how far event time trails the clock, what a dashboard watches for a stalled stage.
-    if (report.watermark !== undefined && report.watermark < 8.64e15) {
+    if (report.watermark !== undefined && report.watermark < END_OF_TIME) {
       metrics.addMetric('WatermarkLag', MetricUnit.Milliseconds, Math.max(0, Date.now() - report.watermark));
     }
     options.onBatch?.(report);

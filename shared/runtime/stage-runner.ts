@@ -274,7 +274,7 @@ export class StageRunner {
     const decoded = records.map((record) => {
       try {
         const items = this.program.decode(record);
-        for (const item of items) if (item.kind === 'data') counts.recordsIn += 1;
+        for (const item of items) if (item.kind === 'data' || item.kind === 'invalid') counts.recordsIn += 1;
         traces.addAll(items);
         return items;
       } catch (error) {

@@ -1,3 +1,4 @@
+import { describeValue } from '../windows/duration.js';
 import { ChannelWatermarks } from './channel-watermarks.js';
 import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
@@ -81,6 +82,10 @@ export async function walkBatch(
         continue;
       }
       if (item.kind === 'end-of-input') continue;
+      if (item.kind === 'invalid') {
+        deadLetter(item.record, item.error, item.id);
+        continue;
+      }
       if (item.from?.dest !== undefined && item.from.dest !== first.position.shardId) {
         misrouted += 1;
         continue;
@@ -113,4 +118,19 @@ export async function walkBatch(
     repeats,
     misrouted,
   };
+}
+
+/**
+ * What a stateful stage made (a window's result or state, a join's pair) as a record of its own, for
+ * a dead letter: at the position of the batch record it is reported under, with its own JSON as the
+ * payload, so that the letter shows what failed rather than the record that happened to fire it.
+ */
+export function producedRecord(origin: InputRecord, value: unknown): InputRecord {
+  let data: string | undefined;
+  try {
+    data = JSON.stringify(value);
+  } catch {
+    data = undefined;
+  }
+  return { position: origin.position, data: Buffer.from(data ?? JSON.stringify({ notJson: describeValue(value) })) };
 }

@@ -4,6 +4,7 @@ import type { StageSpec } from '../dag/plan-types.js';
 import { assignWindows, lastWindowStart } from '../windows/assigners.js';
 import type { WindowState } from '../windows/types.js';
 import {
+  type FailedWindow,
   fireWindows,
   type LateRecord,
   processKeyBatch,
@@ -18,6 +19,7 @@ import type { ShardDirectory } from './io/shard-directory.js';
 import type { PutWindowChange, StoredWindow, WindowChange, WindowRef, WindowStore } from './io/window-store.js';
 import {
   compareSequenceNumbers,
+  InvalidStateRequestError,
   isApplied,
   MAX_STATE_ITEM_BYTES,
   StateItemTooLargeError,
@@ -27,7 +29,7 @@ import type { JoinLateRecord } from './join-stage.js';
 import type { Element, InputRecord } from './records.js';
 import type { AppliedPositions } from './shuffle-pack.js';
 import type { Emitted, Step } from './stage-program.js';
-import { type Arrival, walkBatch } from './stateful-batch.js';
+import { type Arrival, producedRecord, walkBatch } from './stateful-batch.js';
 
 /** What a window stage did with one batch: the state to write once its outputs are written. */
 export interface WindowBatch {
@@ -148,13 +150,17 @@ export class WindowStage {
       // A window whose state would outgrow a DynamoDB item: its records of this batch are
       // dead-lettered, not applied, and the key is computed again without them.
       let outcome = this.#applyKey(key, fresh, live, open, watermark, shardId, lastSequence, check);
-      for (let tooLarge = outcome.tooLarge; tooLarge !== undefined; tooLarge = outcome.tooLarge) {
-        const { window, bytes } = tooLarge;
+      // The same for a window whose state DynamoDB cannot store at all (NaN, a function, a BigInt).
+      for (let unfit = outcome.unfit; unfit !== undefined; unfit = outcome.unfit) {
+        const { window } = unfit;
         const inWindow = (arrival: Arrival) => window.start <= arrival.time && arrival.time < window.end;
         const blamed = fresh.filter(inWindow);
-        if (blamed.length === 0) throw new StateItemTooLargeError(stage.id, window, bytes, MAX_STATE_ITEM_BYTES);
+        if (blamed.length === 0) {
+          if (unfit.problem !== undefined) throw unfit.problem;
+          throw new StateItemTooLargeError(stage.id, window, unfit.bytes, MAX_STATE_ITEM_BYTES);
+        }
         for (const arrival of blamed) {
-          sink.deadLetter(arrival.record, this.#stateTooLarge(window, bytes), arrival.element.id);
+          sink.deadLetter(arrival.record, this.#unfitState(unfit), arrival.element.id);
         }
         fresh = fresh.filter((arrival) => !inWindow(arrival));
         outcome = this.#applyKey(key, fresh, live, open, watermark, shardId, lastSequence, check);
@@ -165,6 +171,7 @@ export class WindowStage {
       const lastOfKey = (keyArrivals.at(-1) as Arrival).record;
       for (const result of outcome.results) results.push({ result, origin: lastOfKey });
       for (const late of outcome.late) this.#emitLate(sink, late, fresh, key, counts);
+      for (const failed of outcome.failedWindows) this.#windowFailed(sink, failed, lastOfKey);
       for (const failed of outcome.failed) {
         const arrival = fresh.find((a) => a.element.id === failed.record.id) as Arrival;
         sink.deadLetter(
@@ -215,6 +222,7 @@ export class WindowStage {
       for (const state of fired.removed) {
         changes.push(this.#tombstone(state, dueVersion(state), shardId, lastSequence));
       }
+      for (const failed of fired.failed) this.#windowFailed(sink, failed, records.at(-1) as InputRecord);
       for (const result of fired.results) results.push({ result, origin: records.at(-1) as InputRecord });
     }
 
@@ -228,7 +236,8 @@ export class WindowStage {
       this.#options.downstream(element, {
         emit: (emitted) => sink.output(emitted, origin),
         filtered: (operator) => sink.filtered(operator),
-        failed: (error) => sink.deadLetter(origin, error),
+        // The result's own id and value: what the operator after the window could not take.
+        failed: (error) => sink.deadLetter(producedRecord(origin, result), error, element.id),
       });
     }
     return {
@@ -300,9 +309,10 @@ export class WindowStage {
       live.find((w) => w.state.start === state.start && w.state.end === state.end)?.version ?? 0;
     for (const state of outcome.put) changes.push(this.#put(state, versionOf(state), shardId, lastSequence));
     for (const state of outcome.deleted) {
-      const closed = outcome.results.some(
-        (r) => r.windowStart === state.start && r.windowEnd === state.end && r.kind === 'final',
-      );
+      // A window whose final result failed is closed too: dead-lettered once, never fired again.
+      const closed =
+        outcome.results.some((r) => r.windowStart === state.start && r.windowEnd === state.end && r.kind === 'final') ||
+        outcome.failedWindows.some((f) => f.window.start === state.start && f.window.end === state.end);
       if (closed) changes.push(this.#tombstone(state, versionOf(state), shardId, lastSequence));
       else {
         deletes.push({
@@ -324,25 +334,65 @@ export class WindowStage {
         changes.push(this.#tombstone({ ...state, emitted: result.revision }, versionOf(state), shardId, lastSequence));
       }
     }
-    let tooLarge: { window: WindowRef; bytes: number } | undefined;
+    let unfit: UnfitState | undefined;
     for (const change of changes) {
-      const bytes = stateItemBytes(change);
+      const window = { key, start: change.state.start, end: change.state.end };
+      let bytes: number;
+      try {
+        bytes = stateItemBytes(change);
+      } catch (error) {
+        if (!(error instanceof InvalidStateRequestError)) throw error;
+        unfit = { window, bytes: 0, problem: error };
+        break;
+      }
       if (bytes <= MAX_STATE_ITEM_BYTES) continue;
-      tooLarge = { window: { key, start: change.state.start, end: change.state.end }, bytes };
+      unfit = { window, bytes };
       break;
     }
-    return { ...outcome, changes, deletes, tooLarge };
+    return { ...outcome, changes, deletes, unfit };
   }
 
-  #stateTooLarge(window: WindowRef, bytes: number): RecordProcessingError {
+  #unfitState({ window, bytes, problem }: UnfitState): RecordProcessingError {
+    const where = `window [${window.start}, ${window.end}) of key ${JSON.stringify(window.key)}`;
+    if (problem !== undefined) {
+      return new RecordProcessingError(
+        {
+          reason: DeadLetterReasons.operatorError,
+          operator: this.#options.window.name,
+          message:
+            `the state of ${where} cannot be stored with this batch's records of it (${problem.message}): ` +
+            'they are not applied; check what the aggregation adds',
+        },
+        { cause: problem },
+      );
+    }
     return new RecordProcessingError({
       reason: DeadLetterReasons.stateTooLarge,
       operator: this.#options.window.name,
       message:
-        `window [${window.start}, ${window.end}) of key ${JSON.stringify(window.key)} would hold about ${bytes} ` +
+        `${where} would hold about ${bytes} ` +
         `bytes with this record, more than the ${MAX_STATE_ITEM_BYTES} a DynamoDB item is allowed here: the record ` +
         'is not applied; use an aggregation whose accumulator stays bounded',
     });
+  }
+
+  /**
+   * A window whose `result` threw: a dead letter of the window itself (its key, bounds and
+   * accumulator), reported under the batch record that fired it; the other windows go on.
+   */
+  #windowFailed(sink: WindowBatchSink, failed: FailedWindow<unknown>, origin: InputRecord): void {
+    const { key, start, end, emitted, accumulator } = failed.window;
+    const id = `${this.#options.stage.id}/${key}/${start}/${end}/${emitted}`;
+    const record = producedRecord(origin, { key, windowStart: start, windowEnd: end, accumulator });
+    const error = new RecordProcessingError(
+      {
+        reason: DeadLetterReasons.operatorError,
+        operator: this.#options.window.name,
+        message: `window [${start}, ${end}) of key ${JSON.stringify(key)} has no result: ${failed.message}`,
+      },
+      { cause: failed.cause },
+    );
+    sink.deadLetter(record, error, id);
   }
 
   /** Loads the windows the batch can touch: exact windows for fixed assigners, all of a key's for sessions. */
@@ -466,6 +516,13 @@ function sameWindow(
   result: { key: string; windowStart: number; windowEnd: number },
 ): boolean {
   return state.key === result.key && state.start === result.windowStart && state.end === result.windowEnd;
+}
+
+/** A window whose item would not fit in DynamoDB: too large (`bytes`), or not storable at all (`problem`). */
+interface UnfitState {
+  readonly window: WindowRef;
+  readonly bytes: number;
+  readonly problem?: InvalidStateRequestError;
 }
 
 /** {@link isApplied} for one input shard: whether a window's fence already holds a record. */

@@ -1,5 +1,6 @@
 import { PipelineDefinitionError } from '../dag/errors.js';
 import { describeValue, parseDuration } from './duration.js';
+import { MAX_EVENT_TIME, MAX_TIME_SPAN } from './event-time.js';
 import type { Duration, TimeDomain, WindowAssigner } from './types.js';
 
 /** A window's bounds: [start, end), epoch milliseconds. */
@@ -13,16 +14,17 @@ export type HoppingAssigner = Extract<WindowAssigner, { kind: 'hopping' }>;
 export type SessionAssigner = Extract<WindowAssigner, { kind: 'session' }>;
 
 /**
- * The largest window size, slide or gap: 2^50 ms (about 35,000 years). With event times bounded by
- * {@link MAX_EVENT_TIME}, window bounds then stay within the ±2^52 the state store's keys encode.
+ * The largest window size, slide or gap: {@link MAX_TIME_SPAN}, 2^50 ms (about 35,000 years). With
+ * event times bounded by {@link MAX_EVENT_TIME}, window bounds then stay within the ±2^52 the state
+ * store's keys encode (event-time.ts).
  */
-export const MAX_WINDOW_SIZE = 2 ** 50;
+export const MAX_WINDOW_SIZE = MAX_TIME_SPAN;
 
 /** The most hopping windows a record may belong to (size / slide, rounded up). */
 export const MAX_WINDOWS_PER_RECORD = 1000;
 
-/** The largest event time magnitude a window operator accepts: 2^51 ms (about 71,000 years from 1970). */
-export const MAX_EVENT_TIME = 2 ** 51;
+/** The largest event time magnitude (event-time.ts): re-exported where windows were first defined. */
+export { MAX_EVENT_TIME };
 
 /**
  * Fixed-size, non-overlapping windows aligned to the epoch: `tumbling('1m')` cuts time into

@@ -27,6 +27,13 @@ export {
   validateAssigner,
 } from './assigners.js';
 export { parseDuration } from './duration.js';
+export {
+  EVENT_TIME_RANGE_TEXT,
+  eventTimeProblem,
+  isValidEventTime,
+  MAX_TIME_SPAN,
+  STORE_TIME_BOUND,
+} from './event-time.js';
 export type {
   Aggregation,
   Duration,

@@ -25,8 +25,8 @@
  *   only to closed windows is late.
  */
 import { AggregationError } from './aggregations.js';
-import { assignWindows, lastWindowStart, MAX_EVENT_TIME, type TimeWindow } from './assigners.js';
-import { describeValue } from './duration.js';
+import { assignWindows, lastWindowStart, type TimeWindow } from './assigners.js';
+import { eventTimeProblem, isValidEventTime } from './event-time.js';
 import type { Aggregation, EmitMode, WindowAssigner, WindowResult, WindowState } from './types.js';
 
 /** What a windowed stage computes: the fields of the DAG's window node, durations already parsed. */
@@ -197,8 +197,8 @@ export function addToWindows<T, A, R>(
   for (let index = 0; index < records.length; index += 1) {
     const record = records[index] as TimedValue<T>;
     const time = record.time;
-    if (typeof time !== 'number' || !Number.isFinite(time) || Math.abs(time) > MAX_EVENT_TIME) {
-      failed.push({ record, message: `time ${describeValue(time)} is not an epoch millisecond within ±2^51` });
+    if (!isValidEventTime(time)) {
+      failed.push({ record, message: `time ${eventTimeProblem(time)}` });
       continue;
     }
     const watermark = at(index);

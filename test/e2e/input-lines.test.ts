@@ -76,7 +76,11 @@ describe('eddy run: input lines as bytes, and lines the stream cannot take', () 
     expect(letter?.envelope).toMatchObject({
       stage: FEEDER_STAGE,
       error: { reason: 'record-too-large', operator: 'clicks' },
-      payloadDropped: { bytes: oversized.length, sha256: createHash('sha256').update(oversized).digest('hex') },
+      payloadTruncated: {
+        bytes: oversized.length,
+        sha256: createHash('sha256').update(oversized).digest('hex'),
+        keptBytes: 4096,
+      },
     });
     expect(Buffer.from(letter?.envelope.payload ?? '', 'base64')).toEqual(oversized.subarray(0, 4096));
     expect(summary.deadLetters).toHaveLength(2);

@@ -7,7 +7,7 @@ import type {
 } from '@aws-sdk/client-sqs';
 import type { PipelinePlan } from '../../dag/plan-types.js';
 import { type BackoffOptions, backoffDelay, sleep } from '../../util/backoff.js';
-import type { DeadLetterEnvelope } from '../dead-letter.js';
+import { fitDeadLetter } from '../fit-dead-letter.js';
 import type { DeadLetter, DeadLetterOutcome, DeadLetterSink } from './dead-letter-sink.js';
 import { isTransientAwsError } from './transient-errors.js';
 
@@ -67,9 +67,9 @@ interface Pending {
  * fails the letters' input records, as it does for a PutRecords partial failure. An error that no
  * retry cures (access denied, no such queue) is thrown: a function error.
  *
- * An envelope too large for one message (a big payload) is sent without its payload, with
- * `payloadDropped` saying so: its error and source position are kept, and the record stays in its
- * source stream.
+ * An envelope too large for one message (a big payload) is sent with its payload cut to fit, as
+ * `payloadTruncated` says (fit-dead-letter.ts): its error and source position are kept, and the
+ * record stays in its source stream.
  */
 export class SqsDeadLetterSink implements DeadLetterSink {
   readonly #client: SqsBatchClient;
@@ -154,40 +154,8 @@ function messageOf(letter: DeadLetter): Pending {
       Buffer.byteLength(value.StringValue ?? ''),
     0,
   );
-  const fits = (body: string) => Buffer.byteLength(body) + attributeBytes <= SQS_MAX_MESSAGE_BYTES;
-  let body = JSON.stringify(envelope);
-  if (!fits(body)) body = JSON.stringify(withoutPayload(envelope));
-  // An error too large as well (thousands of schema issues): keep the first issues and the message's start.
-  if (!fits(body)) body = JSON.stringify(withoutPayload(envelope, { issues: 50, messageChars: 8192 }));
-  if (!fits(body)) body = JSON.stringify(withoutPayload(envelope, { issues: 0, messageChars: 8192 }));
+  const { data: body } = fitDeadLetter(envelope, SQS_MAX_MESSAGE_BYTES - attributeBytes, 'an SQS message (256 KiB)');
   return { letter, body, attributes, bytes: Buffer.byteLength(body) + attributeBytes };
-}
-
-function withoutPayload(
-  envelope: DeadLetterEnvelope,
-  trim?: { issues: number; messageChars: number },
-): DeadLetterEnvelope {
-  const bytes = Buffer.from(envelope.payload, 'base64').length;
-  const error =
-    trim === undefined
-      ? envelope.error
-      : {
-          ...envelope.error,
-          message: envelope.error.message.slice(0, trim.messageChars),
-          ...(envelope.error.issues !== undefined && { issues: envelope.error.issues.slice(0, trim.issues) }),
-        };
-  return {
-    ...envelope,
-    error,
-    payload: '',
-    payloadDropped: {
-      bytes,
-      reason:
-        `the envelope is over SQS' ${SQS_MAX_MESSAGE_BYTES / 1024} KiB message limit: the payload was left out` +
-        `${trim === undefined ? '' : ' and the error shortened'}; the record stays in stream ${envelope.source.stream} ` +
-        `at shard ${envelope.source.shardId}, sequence number ${envelope.source.sequenceNumber}, until its retention ends`,
-    },
-  };
 }
 
 /** Batches of at most 10 messages and 256 KiB. */

@@ -8,6 +8,7 @@
  * This file holds the narrow interface and everything both implementations share (key encoding, item
  * size estimate, errors); it imports no AWS SDK.
  */
+import { STORE_TIME_BOUND } from '../../windows/event-time.js';
 import type { WindowState } from '../../windows/types.js';
 
 /** Identifies one window of one key of a stage. */
@@ -390,8 +391,11 @@ function toBigInt(sequenceNumber: string): bigint {
 // ---------------------------------------------------------------------------------------------------
 // Keys
 
-/** Added to times in sort keys so that negative times sort before positive ones as strings. */
-export const TIME_OFFSET = 2 ** 52;
+/**
+ * Added to times in sort keys so that negative times sort before positive ones as strings. Every
+ * bound a valid event time produces is inside ±TIME_OFFSET (shared/windows/event-time.ts).
+ */
+export const TIME_OFFSET = STORE_TIME_BOUND;
 const timeDigits = 16;
 /** The partition key's sort key of the channel watermarks items of a stage. */
 export const WATERMARKS_KEY = '~watermarks';

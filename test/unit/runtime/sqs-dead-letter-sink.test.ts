@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { SendMessageBatchCommand, SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
@@ -153,7 +154,7 @@ describe('SqsDeadLetterSink', () => {
     expect(sqs.calls.length).toBeLessThan(100);
   });
 
-  it('sends an envelope over 256 KiB without its payload, keeping its error and source position, and says so', async () => {
+  it('sends an envelope over 256 KiB with its payload cut to fit, keeping its error, source position, size and hash', async () => {
     const sqs = new FakeSqs();
     const sink = new SqsDeadLetterSink({ client: sqs, queueUrl: 'q', ...fast });
     const big = letter(7, 300 * 1024);
@@ -162,12 +163,21 @@ describe('SqsDeadLetterSink', () => {
     await sink.send([big, small], far());
 
     const [sentBig, sentSmall] = sqs.bodies();
-    expect(sentBig?.payload).toBe('');
+    const original = Buffer.from(big.envelope.payload, 'base64');
+    const kept = Buffer.from(sentBig?.payload ?? '', 'base64');
+    expect(kept.length).toBeGreaterThan(190 * 1024); // base64: 3 bytes in 4 characters
+    expect(original.subarray(0, kept.length).equals(kept)).toBe(true);
     expect(sentBig?.error).toEqual(big.envelope.error);
     expect(sentBig?.source).toEqual(big.envelope.source);
     expect(sentBig?.correlationId).toBe(big.envelope.correlationId);
-    expect(sentBig?.payloadDropped?.bytes).toBe(300 * 1024);
-    expect(sentBig?.payloadDropped?.reason).toMatch(/256 KiB message limit.*stays in stream in.*sequence number 1007/);
+    expect(sentBig?.payloadTruncated).toMatchObject({
+      bytes: 300 * 1024,
+      keptBytes: kept.length,
+      sha256: createHash('sha256').update(original).digest('hex'),
+    });
+    expect(sentBig?.payloadTruncated?.reason).toMatch(
+      /SQS message \(256 KiB\).*stays in stream in.*sequence number 1007/,
+    );
     expect(sentSmall).toEqual(small.envelope);
     for (const call of sqs.calls) {
       const bytes = call.reduce((sum, e) => sum + Buffer.byteLength(e.MessageBody ?? ''), 0);
@@ -184,7 +194,7 @@ describe('SqsDeadLetterSink', () => {
     await sink.send(letters, far());
 
     expect(sqs.calls.map((c) => c.length)).toEqual([2, 2]);
-    expect(sqs.bodies().every((b) => b.payloadDropped === undefined)).toBe(true);
+    expect(sqs.bodies().every((b) => b.payloadTruncated === undefined)).toBe(true);
   });
 
   it('is built from EDDY_DEAD_LETTER_QUEUE_URL for a queue pipeline, and not at all for a stream pipeline', () => {
