@@ -143,6 +143,11 @@ export async function run(
       unit: 'requests/record',
     },
     {
+      name: 'join stage: BatchGetItem (due records read again, 100 a request) per input record',
+      value: perRecord(counts.byOperation.BatchGetItem),
+      unit: 'requests/record',
+    },
+    {
       name: 'join stage: GetItem/PutItem (channel watermarks) per input record',
       value: perRecord(counts.byOperation.GetItem + counts.byOperation.PutItem),
       unit: 'requests/record',
@@ -181,6 +186,7 @@ if (isMain(import.meta.url)) {
   console.log(`DynamoDB requests per input record        ${perRecord(counts.requests)}  (one write per record: 1)`);
   console.log(`  Query (buffered records of a key)       ${perRecord(counts.byOperation.Query)}`);
   console.log(`  BatchWriteItem (25 records a request)   ${perRecord(counts.byOperation.BatchWriteItem)}`);
+  console.log(`  BatchGetItem (due records read again)   ${perRecord(counts.byOperation.BatchGetItem)}`);
   console.log(
     `  GetItem/PutItem (channel watermarks)    ${perRecord(counts.byOperation.GetItem + counts.byOperation.PutItem)}`,
   );

@@ -51,6 +51,9 @@ export interface JoinBatch extends WalkedBatch {
   readonly counts: { readonly pairs: number; readonly unmatched: number; readonly duplicates: number; late: number };
 }
 
+/** A buffered record's place in the stage's buffers: its key and its identity within the key. */
+const slotOf = (record: BufferedRecord): string => `${record.key}\u0000${bufferIdentity(record)}`;
+
 /** Room kept in an item beside a buffered record's value. */
 const ITEM_OVERHEAD_BYTES = 1024;
 
@@ -131,7 +134,7 @@ export class JoinStage {
       const origin = (list.at(-1) as { arrival: Arrival }).arrival.record;
       for (const output of outcome.outputs) emitted.push({ output, origin });
       counts.pairs += outcome.outputs.length;
-      for (const record of outcome.changed) changed.set(`${key}\u0000${bufferIdentity(record)}`, record);
+      for (const record of outcome.changed) changed.set(slotOf(record), record);
       for (const late of outcome.late) {
         const { arrival } = list.find((l) => l.join === late) as { arrival: Arrival };
         counts.late += 1;
@@ -151,12 +154,9 @@ export class JoinStage {
     const deletes: BufferedRecord[] = [];
     const done = new Set<string>();
     if (outer.size > 0 && Number.isFinite(walked.watermark)) {
-      const stored = new Map(
-        (await buffers.dueBuffered(stage.id, shardId, walked.watermark)).map((r) => [
-          `${r.key}\u0000${bufferIdentity(r)}`,
-          r,
-        ]),
-      );
+      const stored = new Map((await this.#dueFromTable(shardId, walked.watermark, changed)).map((r) => [slotOf(r), r]));
+      // The records this batch's Query read have an item, whether or not the index shows it yet.
+      const read = new Set([...buffered.values()].flatMap((list: BufferedRecord[]) => list.map(slotOf)));
       const candidates = new Map(stored);
       for (const [id, record] of changed) {
         if (outer.has(record.side) && joinFireAt(this.spec, record.side, record.time) <= walked.watermark) {
@@ -165,11 +165,10 @@ export class JoinStage {
       }
       const last = records.at(-1) as InputRecord;
       for (const [id, candidate] of candidates) {
-        // What this batch changed wins over what the (eventually consistent) index returned.
+        // What this batch changed wins over what the table held before it.
         const record = changed.get(id) ?? candidate;
         done.add(id);
-        const inStore = stored.get(id);
-        if (inStore !== undefined) deletes.push(inStore);
+        if (stored.has(id) || read.has(id)) deletes.push(record);
         if (record.matched) continue;
         counts.unmatched += 1;
         const output = record.side === 'left' ? { left: record, right: null } : { left: null, right: record };
@@ -202,6 +201,27 @@ export class JoinStage {
       });
     }
     return { ...walked, puts, deletes, counts };
+  }
+
+  /**
+   * This shard's buffered records of outer sides that the watermark is done with, as the table holds
+   * them now. The fire-time GSI they are found through is eventually consistent in DynamoDB, and
+   * dynalite writes an item's index entries before the item itself (a crash between the two leaves the
+   * index ahead): an index copy can say a record never joined when it did, or the reverse, or name a
+   * record that is gone, and the outer row it decides goes out before anything can tell. So what
+   * fires is a consistent read of each item (BatchGetItem, only when something is due); records gone
+   * or expired fire nothing. Records this batch changed are left out: the batch's own state of them,
+   * computed from a consistent Query, wins.
+   */
+  async #dueFromTable(
+    shardId: string,
+    watermark: number,
+    changed: ReadonlyMap<string, BufferedRecord>,
+  ): Promise<BufferedRecord[]> {
+    const { stage, buffers } = this.options;
+    const found = await buffers.dueBuffered(stage.id, shardId, watermark);
+    const reread = found.filter((r) => !changed.has(slotOf(r)));
+    return reread.length === 0 ? [] : buffers.getBuffered(stage.id, reread);
   }
 
   #error(message: string, reason: 'operatorError' | 'stateTooLarge' = 'operatorError'): RecordProcessingError {

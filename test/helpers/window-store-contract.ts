@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { BufferedRecord } from '../../shared/joins/join-operator.js';
+import type { JoinStore } from '../../shared/runtime/io/join-store.js';
 import {
   type DeleteWindowChange,
   InvalidStateRequestError,
@@ -23,7 +25,7 @@ export interface ContractTarget {
    * A store with a fresh request counter. Stores of one target may share storage: every test uses
    * stage ids of its own ({@link newStageId}), and one store instance per test.
    */
-  create(options?: ContractStoreOptions): WindowStore;
+  create(options?: ContractStoreOptions): WindowStore & JoinStore;
   /** Whether conflicts carry the item found (DynamoDB and the memory store do; dynalite ignores ALL_OLD). */
   readonly reportsCurrent: boolean;
 }
@@ -180,6 +182,51 @@ export function describeWindowStoreContract(name: string, target: () => Contract
       expect(found.map(refOf)).toEqual([...windows].reverse());
       // 245 distinct keys: three BatchGetItem requests.
       expect(store.counter.snapshot().byOperation.BatchGetItem).toBe(3);
+    });
+
+    it('reads buffered join records as the table holds them: batches of 100, order asked, gone and expired left out', async () => {
+      // Prepare: 230 records written at t=0; the first ten fired long ago in event time, so their
+      // items die a retention after the clock (at `day`), the others at day + 10 s. Then the even ones
+      // joined, and ten deleted.
+      let now = 0;
+      const store = target().create({ retentionMs: day, now: () => now });
+      const stage = newStageId();
+      const buffered = Array.from(
+        { length: 230 },
+        (_, i): BufferedRecord => ({
+          key: `key-${i % 23}`,
+          side: i % 2 === 0 ? 'left' : 'right',
+          time: i * 10 - 500,
+          id: `id-${i}`,
+          value: { i, nested: [i, { s: 'v' }] },
+          matched: false,
+        }),
+      );
+      const puts = (records: readonly BufferedRecord[]) =>
+        records.map((record, i) => ({ record, fireAt: i < 10 ? -3 * day : 10_000, timerShard: 's' }));
+      await store.writeBuffered(stage, puts(buffered), []);
+      const joined = buffered.map((record, i) => (i % 2 === 0 ? { ...record, matched: true } : record));
+      await store.writeBuffered(
+        stage,
+        // BatchWriteItem refuses a request that names a key twice: no put of the ones deleted.
+        puts(joined).filter((put, i) => put.record.matched && (i < 200 || i >= 210)),
+        joined.slice(200, 210),
+      );
+      const missing = Array.from({ length: 15 }, (_, i) => ({ ...joined[i], id: `missing-${i}` }) as BufferedRecord);
+      const asked = [...missing, ...[...joined].reverse(), ...joined.slice(0, 10)];
+      now = day + 5_000;
+      store.counter.reset();
+
+      // Act
+      const found = await store.getBuffered(stage, asked);
+      now = day + 10_000;
+      const later = await store.getBuffered(stage, joined.slice(0, 40));
+
+      // Assess: 245 distinct keys, three BatchGetItem requests, and the values and flags written last.
+      const live = [...joined.slice(10, 200), ...joined.slice(210)];
+      expect(found).toEqual([...live].reverse());
+      expect(store.counter.snapshot().byOperation).toMatchObject({ BatchGetItem: 4 });
+      expect(later).toEqual([]);
     });
 
     it('reports version conflicts of puts and deletes per change, and still commits the others', async () => {

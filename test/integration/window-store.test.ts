@@ -181,8 +181,8 @@ describe('DynamoDbWindowStore retries', () => {
     expect(missingTable.counter.snapshot().requests).toBe(1);
   });
 
-  it('asks again for the keys a BatchGetItem left unprocessed', async () => {
-    // Prepare: the first BatchGetItem processes only its first 10 keys and hands back the rest.
+  /** A client whose first BatchGetItem processes only its first 10 keys and hands back the rest. */
+  function partialBatchGet(): DynamoDBClient {
     const partial = dynamoClient();
     let first = true;
     intercept(partial, async (commandName, args, next) => {
@@ -198,14 +198,41 @@ describe('DynamoDbWindowStore retries', () => {
       (result.output as BatchGetCommandOutput).UnprocessedKeys = { [tableName]: { ...request, Keys: keys.slice(10) } };
       return result;
     });
+    return partial;
+  }
+
+  it('asks again for the keys a BatchGetItem left unprocessed', async () => {
     const stage = newStageId();
     const windows = Array.from({ length: 30 }, (_, i) => w(`k${i}`, 0));
     await dynamoStore().commitAll(windows.map((window) => put(stage, window)));
-    const store = dynamoStore({ client: partial });
+    const store = dynamoStore({ client: partialBatchGet() });
 
     const found = await store.getWindows(stage, windows);
 
     expect(found.map((s) => s.state.key)).toEqual(windows.map((window) => window.key));
+    expect(store.counter.snapshot().byOperation.BatchGetItem).toBe(2);
+  });
+
+  it('asks again for the buffered join records a BatchGetItem left unprocessed', async () => {
+    const stage = newStageId();
+    const records = Array.from({ length: 30 }, (_, i) => ({
+      key: `k${i}`,
+      side: 'left' as const,
+      time: i,
+      id: `id-${i}`,
+      value: i,
+      matched: i % 2 === 0,
+    }));
+    await dynamoStore().writeBuffered(
+      stage,
+      records.map((record) => ({ record, fireAt: Date.now(), timerShard: 's' })),
+      [],
+    );
+    const store = dynamoStore({ client: partialBatchGet() });
+
+    const found = await store.getBuffered(stage, records);
+
+    expect(found).toEqual(records);
     expect(store.counter.snapshot().byOperation.BatchGetItem).toBe(2);
   });
 

@@ -22,8 +22,9 @@ import {
 } from './dynamodb-requests.js';
 import {
   type BufferedPut,
+  type BufferedRef,
   bufferedItem,
-  bufferedSortKey,
+  bufferedItemKey,
   bufferedSortKeyRange,
   type JoinStore,
   type KeyRange,
@@ -119,15 +120,25 @@ export class DynamoDbWindowStore implements WindowStore, JoinStore {
   }
 
   async getWindows<A = unknown>(stageId: string, windows: readonly WindowRef[]): Promise<StoredWindow<A>[]> {
-    const keys = new Map<string, Item>();
-    for (const window of windows) {
-      const key = { pk: windowPartitionKey(stageId, window.key), sk: windowSortKey(window.start, window.end) };
-      // BatchGetItem refuses a request that names a key twice.
-      const id = itemId(key);
-      if (!keys.has(id)) keys.set(id, key);
-    }
-    const found = new Map<string, StoredWindow<A>>();
-    const batches = chunk([...keys.values()], MAX_KEYS_PER_BATCH_GET);
+    const items = await this.#batchGet(
+      windows.map((window) => ({
+        pk: windowPartitionKey(stageId, window.key),
+        sk: windowSortKey(window.start, window.end),
+      })),
+    );
+    return items.flatMap((item) => this.#live<A>(item) ?? []);
+  }
+
+  /**
+   * The items of these keys, consistently read, in the order first asked, once each, missing ones
+   * left out: BatchGetItem, 100 keys a request, several in flight, the keys DynamoDB leaves
+   * unprocessed asked again with backoff.
+   */
+  async #batchGet(keys: readonly Item[]): Promise<Item[]> {
+    // BatchGetItem refuses a request that names a key twice.
+    const distinct = new Map(keys.map((key) => [itemId(key), key]));
+    const found = new Map<string, Item>();
+    const batches = chunk([...distinct.values()], MAX_KEYS_PER_BATCH_GET);
     await forEachConcurrently(batches, this.#concurrency, async (batch) => {
       let pending = batch;
       for (let round = 1; pending.length > 0; round += 1) {
@@ -140,10 +151,7 @@ export class DynamoDbWindowStore implements WindowStore, JoinStore {
             }),
           ),
         );
-        for (const item of output.Responses?.[this.#table] ?? []) {
-          const window = this.#live<A>(item);
-          if (window !== undefined) found.set(itemId(item), window);
-        }
+        for (const item of output.Responses?.[this.#table] ?? []) found.set(itemId(item), item);
         pending = output.UnprocessedKeys?.[this.#table]?.Keys ?? [];
         if (pending.length === 0) break;
         // Unprocessed keys are DynamoDB throttling part of the batch: back off as for a throttled request.
@@ -151,7 +159,10 @@ export class DynamoDbWindowStore implements WindowStore, JoinStore {
         await sleep(backoffDelay(round - 1, this.#backoff));
       }
     });
-    return [...keys.keys()].flatMap((id) => found.get(id) ?? []);
+    return [...distinct.keys()].flatMap((id): Item[] => {
+      const item = found.get(id);
+      return item === undefined ? [] : [item];
+    });
   }
 
   async queryWindows<A = unknown>(stageId: string, keys: readonly string[]): Promise<Map<string, StoredWindow<A>[]>> {
@@ -403,6 +414,10 @@ export class DynamoDbWindowStore implements WindowStore, JoinStore {
     return this.#liveBuffered(items);
   }
 
+  async getBuffered(stageId: string, records: readonly BufferedRef[]): Promise<BufferedRecord[]> {
+    return this.#liveBuffered(await this.#batchGet(records.map((record) => bufferedItemKey(stageId, record))));
+  }
+
   async writeBuffered(
     stageId: string,
     puts: readonly BufferedPut[],
@@ -414,7 +429,7 @@ export class DynamoDbWindowStore implements WindowStore, JoinStore {
         PutRequest: { Item: bufferedItem(stageId, put, expiresAtOf(put.fireAt, this.#retentionMs, now)) },
       })),
       ...deletes.map((record) => ({
-        DeleteRequest: { Key: { pk: windowPartitionKey(stageId, record.key), sk: bufferedSortKey(record) } },
+        DeleteRequest: { Key: bufferedItemKey(stageId, record) },
       })),
     ];
     await forEachConcurrently(chunk(requests, MAX_ITEMS_PER_BATCH_WRITE), this.#concurrency, async (batch) => {

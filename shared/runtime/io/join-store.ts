@@ -12,8 +12,17 @@ export interface JoinStore {
   readonly counter: RequestCounter;
   /** Each key's buffered records with times in [from, to] (strongly consistent Query per key). */
   queryBuffered(stageId: string, ranges: readonly KeyRange[]): Promise<Map<string, BufferedRecord[]>>;
-  /** Buffered records of this shard's outer sides with `fireAt <= watermark` (the fire-time GSI). */
+  /**
+   * Buffered records of this shard's outer sides with `fireAt <= watermark` (the fire-time GSI).
+   * The GSI is eventually consistent in DynamoDB, and dynalite's can be ahead of an item after a
+   * crash: what it returns finds the records, and {@link getBuffered} says what they hold.
+   */
   dueBuffered(stageId: string, shardId: string, watermark: number): Promise<BufferedRecord[]>;
+  /**
+   * The buffered records as the table holds them now (BatchGetItem, 100 keys a request, consistent
+   * reads, unprocessed keys asked again), in the order asked, once each; gone or expired ones left out.
+   */
+  getBuffered(stageId: string, records: readonly BufferedRef[]): Promise<BufferedRecord[]>;
   /**
    * Puts and deletes (BatchWriteItem, 25 a request, unprocessed items retried). Unconditional: a
    * shard's batches are applied one at a time, and a put writes the record's whole state as the batch
@@ -21,6 +30,9 @@ export interface JoinStore {
    */
   writeBuffered(stageId: string, puts: readonly BufferedPut[], deletes: readonly BufferedRecord[]): Promise<void>;
 }
+
+/** What names a buffered record's item: its key, side, time and correlation id. */
+export type BufferedRef = Pick<BufferedRecord, 'key' | 'side' | 'time' | 'id'>;
 
 export interface KeyRange {
   readonly key: string;
@@ -42,6 +54,11 @@ export function bufferedSortKey(record: Pick<BufferedRecord, 'time' | 'side' | '
   return `${encodeTime(record.time)}#${SIDE_CODE[record.side]}#${record.id}`;
 }
 
+/** The primary key of a buffered record's item. */
+export function bufferedItemKey(stageId: string, record: BufferedRef): { pk: string; sk: string } {
+  return { pk: windowPartitionKey(stageId, record.key), sk: bufferedSortKey(record) };
+}
+
 /** The sort key bounds of a time range, both sides: every `<time>#...` with time in [from, to]. */
 export function bufferedSortKeyRange(from: number, to: number): { low: string; high: string } {
   return { low: `${encodeTime(from)}#`, high: `${encodeTime(to)}#~` };
@@ -55,8 +72,7 @@ export function bufferedItem(
 ): Record<string, string | number | boolean | unknown> {
   const { record } = put;
   return {
-    pk: windowPartitionKey(stageId, record.key),
-    sk: bufferedSortKey(record),
+    ...bufferedItemKey(stageId, record),
     kind: 'join',
     key: record.key,
     side: record.side,

@@ -2,8 +2,9 @@ import type { BufferedRecord } from '../../joins/join-operator.js';
 import type { WindowState } from '../../windows/types.js';
 import {
   type BufferedPut,
+  type BufferedRef,
   bufferedItem,
-  bufferedSortKey,
+  bufferedItemKey,
   bufferedSortKeyRange,
   type JoinStore,
   type KeyRange,
@@ -174,21 +175,34 @@ export class MemoryWindowStore implements WindowStore, JoinStore {
   }
 
   async getWindows<A = unknown>(stageId: string, windows: readonly WindowRef[]): Promise<StoredWindow<A>[]> {
-    const keys = new Map<string, { pk: string; sk: string }>();
-    for (const window of windows) {
-      const key = { pk: windowPartitionKey(stageId, window.key), sk: windowSortKey(window.start, window.end) };
-      const id = `${key.pk}\u0000${key.sk}`;
-      if (!keys.has(id)) keys.set(id, key);
-    }
-    const found: StoredWindow<A>[] = [];
-    let index = 0;
-    for (const { pk, sk } of keys.values()) {
+    const keys = windows.map((window) => ({
+      pk: windowPartitionKey(stageId, window.key),
+      sk: windowSortKey(window.start, window.end),
+    }));
+    const entries = this.#batchGet(keys, (pk, sk) => {
       const entry = this.#table.get(pk)?.get(sk);
-      // One request per 100 keys; strongly consistent reads cost a unit per 4 KB of each item, at least one.
-      this.counter.request('BatchGetItem', index % MAX_KEYS_PER_BATCH_GET === 0 ? 1 : 0, readUnits(entry?.bytes ?? 0));
+      return entry === undefined ? undefined : { found: entry, bytes: entry.bytes };
+    });
+    return entries.flatMap((entry) => this.#live<A>(entry) ?? []);
+  }
+
+  /**
+   * What a BatchGetItem of these keys finds, in the order first asked, once each, missing ones left
+   * out; counted as DynamoDB would: one request per 100 distinct keys, and strongly consistent reads
+   * cost a unit per 4 KB of each item, at least one.
+   */
+  #batchGet<T>(
+    keys: readonly { pk: string; sk: string }[],
+    read: (pk: string, sk: string) => { found: T; bytes: number } | undefined,
+  ): T[] {
+    const distinct = new Map(keys.map((key) => [`${key.pk}\u0000${key.sk}`, key]));
+    const found: T[] = [];
+    let index = 0;
+    for (const { pk, sk } of distinct.values()) {
+      const item = read(pk, sk);
+      this.counter.request('BatchGetItem', index % MAX_KEYS_PER_BATCH_GET === 0 ? 1 : 0, readUnits(item?.bytes ?? 0));
       index += 1;
-      const live = this.#live<A>(entry);
-      if (live !== undefined) found.push(live);
+      if (item !== undefined) found.push(item.found);
     }
     return found;
   }
@@ -280,6 +294,17 @@ export class MemoryWindowStore implements WindowStore, JoinStore {
     return this.#liveBuffered(items);
   }
 
+  async getBuffered(stageId: string, records: readonly BufferedRef[]): Promise<BufferedRecord[]> {
+    const items = this.#batchGet(
+      records.map((record) => bufferedItemKey(stageId, record)),
+      (pk, sk) => {
+        const item = this.#buffered.get(pk)?.get(sk);
+        return item === undefined ? undefined : { found: item, bytes: estimateItemBytes(item) };
+      },
+    );
+    return this.#liveBuffered(items);
+  }
+
   async writeBuffered(
     stageId: string,
     puts: readonly BufferedPut[],
@@ -325,8 +350,7 @@ export class MemoryWindowStore implements WindowStore, JoinStore {
       }
     }
     for (const record of deletes) {
-      const pk = windowPartitionKey(stageId, record.key);
-      const sk = bufferedSortKey(record);
+      const { pk, sk } = bufferedItemKey(stageId, record);
       const partition = this.#buffered.get(pk);
       const previous = partition?.get(sk);
       if (partition === undefined || previous === undefined) continue;
