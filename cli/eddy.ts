@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { runPipelineOnFiles, type StreamFile } from '../local/runner/run-files.js';
 import { toMermaid } from '../shared/dag/describe.js';
 import { loadPipeline } from './load-pipeline.js';
-import { formatSummary } from './summary.js';
+import { printSummary } from './summary.js';
 
 function streamFile(value: string, previous: StreamFile[] = []): StreamFile[] {
   const eq = value.indexOf('=');
@@ -99,7 +99,7 @@ program
           },
         });
         bar?.stop();
-        console.log(formatSummary(summary));
+        printSummary(summary);
       } catch (error) {
         bar?.stop();
         throw error;

@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { replayPipeline } from '../local/runner/replay.js';
 import type { StreamFile } from '../local/runner/run-files.js';
 import { loadPipeline } from './load-pipeline.js';
-import { formatSummary } from './summary.js';
+import { printSummary } from './summary.js';
 
 function streamFile(value: string, previous: StreamFile[] = []): StreamFile[] {
   const eq = value.indexOf('=');
@@ -90,7 +90,7 @@ export function registerReplay(program: Command): void {
           `replay of ${summary.pipeline} from ${summary.generation.sourcesFrom} into state generation ${summary.generation.generation}` +
             (summary.stateTable === undefined ? '' : ` (table ${summary.stateTable})`),
         );
-        console.log(formatSummary(summary));
+        printSummary(summary);
       },
     );
 }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { DeadLetterDestination } from '../../shared/dag/plan-types.js';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
-import type { OnFailureRecord } from '../event-source-mapping/index.js';
+import type { DiscardedBatch } from './discarded-batches.js';
 import { feedJsonLines, type LineOrigin } from './input-feeder.js';
 import { InputProgress } from './input-progress.js';
 import {
@@ -90,7 +90,8 @@ export interface RunSummary {
    * stand-in is an in-process sink (LocalDeadLetterQueue).
    */
   readonly deadLetter?: DeadLetterDestination;
-  readonly failedBatches: readonly OnFailureRecord[];
+  /** Batches a stage's mapping gave up on: their records were lost, not dead-lettered. */
+  readonly failedBatches: readonly DiscardedBatch[];
 }
 
 /** Raised for a command line that names streams the pipeline does not have. */
