@@ -1,3 +1,4 @@
+import { readdirSync, statSync } from 'node:fs';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import { createDynamoDbClient } from '../aws-clients.js';
 import { type Generation, loadGeneration, nextGeneration } from './generations.js';
@@ -57,6 +58,9 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplaySumm
       'replay reads the streams of an earlier run: give the --data-dir of an `eddy run --data-dir`, or an --endpoint',
     );
   }
+  // Before anything is created: a replay of nothing would still make a new state generation.
+  if (options.dataDir !== undefined) assertRunDataDir(options.dataDir);
+  assertNotInFuture(options.from);
   const streamNames = new Set(plan.streams.map((s) => s.name));
   for (const output of options.outputs) {
     if (!streamNames.has(output.stream)) {
@@ -153,4 +157,31 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplaySumm
     if (ticker !== undefined) clearInterval(ticker);
     await local.stop();
   }
+}
+
+/** Refuses a data folder that does not exist or holds nothing: no earlier run's streams are there. */
+export function assertRunDataDir(dataDir: string): void {
+  let entries: string[];
+  try {
+    if (!statSync(dataDir).isDirectory()) throw new RunOptionsError(`--data-dir ${dataDir}: not a folder`);
+    entries = readdirSync(dataDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new RunOptionsError(
+      `--data-dir ${dataDir}: no such folder; replay reads the streams an earlier \`eddy run --data-dir\` kept there`,
+    );
+  }
+  if (entries.length === 0) {
+    throw new RunOptionsError(
+      `--data-dir ${dataDir}: the folder is empty; replay reads the streams an earlier \`eddy run --data-dir\` kept there`,
+    );
+  }
+}
+
+/** Refuses a start after now: no record has arrived after it, so the replay would process nothing. */
+export function assertNotInFuture(from: 'TRIM_HORIZON' | Date, now = new Date()): void {
+  if (from === 'TRIM_HORIZON' || from.getTime() <= now.getTime()) return;
+  throw new RunOptionsError(
+    `--from ${from.toISOString()}: in the future (now is ${now.toISOString()}); a replay starts at a time records already arrived`,
+  );
 }
