@@ -34,7 +34,7 @@ import { ensurePipelineTables, localTableNames, seedTable } from './pipeline-tab
 import { SandboxPool } from './sandbox-pool.js';
 import { StageStats } from './stage-stats.js';
 import { ensureStream } from './stream-admin.js';
-import { readWholeStream, type StoredRecord } from './stream-reader.js';
+import { readStreamPages, readWholeStream, type StoredRecord } from './stream-reader.js';
 import { SandboxExitError, type StageSandbox, WorkerSandbox } from './worker-sandbox.js';
 
 export type LocalLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
@@ -566,6 +566,11 @@ export class LocalPipeline {
   /** Every record a stream holds now. */
   readStream(stream: string): Promise<StoredRecord[]> {
     return readWholeStream(this.kinesis, this.physicalName(stream));
+  }
+
+  /** Every record a stream holds now, one page at a time (bounded memory: see readStreamPages). */
+  streamPages(stream: string): AsyncGenerator<StoredRecord[]> {
+    return readStreamPages(this.kinesis, this.physicalName(stream));
   }
 
   async stop(): Promise<void> {

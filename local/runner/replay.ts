@@ -3,7 +3,7 @@ import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import { createDynamoDbClient } from '../aws-clients.js';
 import { type Generation, loadGeneration, nextGeneration } from './generations.js';
 import { type LocalLogLevel, LocalPipeline, type SandboxMode } from './local-pipeline.js';
-import { writeRecordLines } from './output-file.js';
+import { countRecords, filterPages, writeRecordPages } from './output-file.js';
 import {
   type DeadLetterReport,
   RunOptionsError,
@@ -129,14 +129,14 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplaySumm
     const since = <R extends Pick<StoredRecord, 'arrivalTime'>>(records: readonly R[]) =>
       records.filter((r) => r.arrivalTime >= startedAt.getTime());
     const outputs = [];
+    const replayed = (record: StoredRecord) => record.arrivalTime >= startedAt.getTime();
     for (const output of options.outputs) {
-      const records = since(await local.readStream(output.stream));
-      await writeRecordLines(output.file, records);
-      outputs.push({ stream: output.stream, file: output.file, records: records.length });
+      const records = await writeRecordPages(output.file, filterPages(local.streamPages(output.stream), replayed));
+      outputs.push({ stream: output.stream, file: output.file, records });
     }
     const sinkRecords: Record<string, number> = {};
     for (const stream of plan.streams.filter((s) => s.role === 'sink')) {
-      sinkRecords[stream.name] = since(await local.readStream(stream.name)).length;
+      sinkRecords[stream.name] = await countRecords(filterPages(local.streamPages(stream.name), replayed));
     }
     const deadLetters = since(await local.readDeadLetters()).map(({ envelope }): DeadLetterReport => ({ envelope }));
     return {

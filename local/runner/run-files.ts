@@ -12,7 +12,7 @@ import {
   type SandboxMode,
   type StageStatus,
 } from './local-pipeline.js';
-import { writeRecordLines } from './output-file.js';
+import { countRecords, writeRecordLines, writeRecordPages } from './output-file.js';
 
 /** The JSON values of a JSON-lines file (blank lines skipped). */
 async function readJsonLines(file: string): Promise<object[]> {
@@ -198,16 +198,21 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     const letters = await local.readDeadLetters();
     for (const output of options.outputs) {
       // The local dead-letter queue's messages are the envelopes, one JSON line each, as the stream's records.
-      const records =
-        output.stream === queue
-          ? letters.map(({ envelope }) => ({ data: Buffer.from(JSON.stringify(envelope)) }))
-          : await local.readStream(output.stream);
-      await writeRecordLines(output.file, records);
-      outputs.push({ stream: output.stream, file: output.file, records: records.length });
+      if (output.stream === queue) {
+        await writeRecordLines(
+          output.file,
+          letters.map(({ envelope }) => ({ data: Buffer.from(JSON.stringify(envelope)) })),
+        );
+        outputs.push({ stream: output.stream, file: output.file, records: letters.length });
+      } else {
+        // Page by page: a run's outputs are not held whole (bench/run-memory.ts).
+        const records = await writeRecordPages(output.file, local.streamPages(output.stream));
+        outputs.push({ stream: output.stream, file: output.file, records });
+      }
     }
     const sinkRecords: Record<string, number> = {};
     for (const stream of plan.streams.filter((s) => s.role === 'sink')) {
-      sinkRecords[stream.name] = (await local.readStream(stream.name)).length;
+      sinkRecords[stream.name] = await countRecords(local.streamPages(stream.name));
     }
     const deadLetters = letters.map(({ envelope }): DeadLetterReport => {
       // Correlation ids are `<stream>/<shardId>/<sequenceNumber>[/<flatMap index>...]` of the source record.

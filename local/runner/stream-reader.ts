@@ -28,11 +28,12 @@ async function listShards(client: KinesisClient, stream: string): Promise<Shard[
 }
 
 /**
- * Reads every record a stream holds, shard after shard (parents before children, as shard ids
- * grow), each shard in sequence order. For collecting a finished run's outputs, not for consuming.
+ * Every record a stream holds, one GetRecords page at a time, shard after shard (parents before
+ * children, as shard ids grow), each shard in sequence order. A caller that handles each page
+ * before asking for the next holds one page, not the stream: the memory of writing a run's outputs
+ * stays bounded as the input grows.
  */
-export async function readWholeStream(client: KinesisClient, stream: string): Promise<StoredRecord[]> {
-  const records: StoredRecord[] = [];
+export async function* readStreamPages(client: KinesisClient, stream: string): AsyncGenerator<StoredRecord[]> {
   for (const shard of await listShards(client, stream)) {
     const shardId = shard.ShardId ?? '';
     let iterator = (
@@ -42,19 +43,24 @@ export async function readWholeStream(client: KinesisClient, stream: string): Pr
     ).ShardIterator;
     while (iterator !== undefined) {
       const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-      for (const record of page.Records ?? []) {
-        records.push({
-          shardId,
-          sequenceNumber: record.SequenceNumber ?? '',
-          partitionKey: record.PartitionKey ?? '',
-          data: record.Data ?? new Uint8Array(),
-          arrivalTime: record.ApproximateArrivalTimestamp?.getTime() ?? 0,
-        });
-      }
+      const records = (page.Records ?? []).map((record) => ({
+        shardId,
+        sequenceNumber: record.SequenceNumber ?? '',
+        partitionKey: record.PartitionKey ?? '',
+        data: record.Data ?? new Uint8Array(),
+        arrivalTime: record.ApproximateArrivalTimestamp?.getTime() ?? 0,
+      }));
+      if (records.length > 0) yield records;
       // An open shard has no end: stop once it has nothing more to give now.
-      if ((page.Records ?? []).length === 0 && (page.MillisBehindLatest ?? 0) === 0) break;
+      if (records.length === 0 && (page.MillisBehindLatest ?? 0) === 0) break;
       iterator = page.NextShardIterator;
     }
   }
+}
+
+/** Every record a stream holds, in one array (see {@link readStreamPages}); for small streams and tests. */
+export async function readWholeStream(client: KinesisClient, stream: string): Promise<StoredRecord[]> {
+  const records: StoredRecord[] = [];
+  for await (const page of readStreamPages(client, stream)) records.push(...page);
   return records;
 }
