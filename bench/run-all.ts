@@ -3,7 +3,7 @@
  *
  * A benchmark is any bench/*.ts module that exports `run(options?: BenchOptions): Promise<BenchRow[]>`
  * (bench/results.ts) and runs standalone only as the entry point. Known ones run first, in this order:
- * in-process, state-requests, join-requests, eddy-run, windows-100k, then nexmark-in-process, nexmark, cold-start,
+ * in-process, state-requests, join-requests, eddy-run, windows-100k, run-memory, then nexmark-in-process, nexmark, cold-start,
  * e2e-latency and cost-model when present, then any other that exports `run`. Each module runs in a
  * child process of its own (a crash, a hang or a leftover handle stays there), one after another.
  *
@@ -26,13 +26,14 @@ const ORDER = [
   'join-requests',
   'eddy-run',
   'windows-100k',
+  'run-memory',
   'nexmark-in-process',
   'nexmark',
   'cold-start',
   'e2e-latency',
   'cost-model',
 ];
-const NOT_BENCHES = new Set(['run-all', 'results']);
+const NOT_BENCHES = new Set(['run-all', 'results', 'process-tree-memory']);
 /** `export async function run(`, `export function run(`, `export const run =`, `export { run }`. */
 const EXPORTS_RUN =
   /export\s+(async\s+)?function\s+run\s*[(<]|export\s+(const|let)\s+run\s*[:=]|export\s*\{[^}]*\brun\b[^}]*\}/;

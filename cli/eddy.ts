@@ -5,7 +5,7 @@ import { runPipelineOnFiles, type StreamFile } from '../local/runner/run-files.j
 import { toMermaid } from '../shared/dag/describe.js';
 import { addEndpointOptions } from './endpoint-options.js';
 import { loadPipeline } from './load-pipeline.js';
-import { formatSummary } from './summary.js';
+import { printSummary } from './summary.js';
 
 function streamFile(value: string, previous: StreamFile[] = []): StreamFile[] {
   const eq = value.indexOf('=');
@@ -98,7 +98,7 @@ addEndpointOptions(program.command('run'))
           },
         });
         bar?.stop();
-        console.log(formatSummary(summary));
+        printSummary(summary);
       } catch (error) {
         bar?.stop();
         throw error;

@@ -4,7 +4,7 @@ import { replayPipeline } from '../local/runner/replay.js';
 import type { StreamFile } from '../local/runner/run-files.js';
 import { addEndpointOptions } from './endpoint-options.js';
 import { loadPipeline } from './load-pipeline.js';
-import { formatSummary } from './summary.js';
+import { printSummary } from './summary.js';
 
 function streamFile(value: string, previous: StreamFile[] = []): StreamFile[] {
   const eq = value.indexOf('=');
@@ -89,7 +89,7 @@ export function registerReplay(program: Command): void {
           `replay of ${summary.pipeline} from ${summary.generation.sourcesFrom} into state generation ${summary.generation.generation}` +
             (summary.stateTable === undefined ? '' : ` (table ${summary.stateTable})`),
         );
-        console.log(formatSummary(summary));
+        printSummary(summary);
       },
     );
 }

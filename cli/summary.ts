@@ -1,3 +1,4 @@
+import { describeDiscardedBatch, discardedTotals } from '../local/runner/discarded-batches.js';
 import type { RunSummary } from '../local/runner/run-files.js';
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -83,12 +84,28 @@ export function formatSummary(summary: RunSummary, maxDeadLetters = 10): string 
   if (summary.failedBatches.length > 0) {
     lines.push('');
     lines.push(`${summary.failedBatches.length} batch(es) discarded after retries (on-failure destination):`);
-    for (const failure of summary.failedBatches.slice(0, maxDeadLetters)) {
-      const info = failure.KinesisBatchInfo;
-      lines.push(
-        `  ${info.streamArn} ${info.shardId} ${info.startingSequenceNumber}..${info.endingSequenceNumber} (${info.batchSize} records): ${failure.requestContext.condition}`,
-      );
-    }
+    // Every one: each is records lost, and its line is where to start looking.
+    for (const batch of summary.failedBatches) lines.push(`  ${describeDiscardedBatch(batch)}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * The line that fails a run: records lost in discarded batches. Dead letters are kept, not lost,
+ * so a run that only dead-lettered records passes. Undefined when nothing was lost.
+ */
+export function lostRecordsLine(summary: Pick<RunSummary, 'failedBatches'>): string | undefined {
+  const { batches, records } = discardedTotals(summary.failedBatches);
+  if (batches === 0) return undefined;
+  return `${integer.format(batches)} batch(es) of ${integer.format(records)} record(s) discarded after retries: those records were not processed (see the lines above)`;
+}
+
+/** Prints the summary; a run that lost records says so on stderr and exits non-zero. */
+export function printSummary(summary: RunSummary): void {
+  console.log(formatSummary(summary));
+  const lost = lostRecordsLine(summary);
+  if (lost !== undefined) {
+    console.error(`eddy: ${lost}`);
+    process.exitCode = 1;
+  }
 }

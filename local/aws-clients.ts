@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { nameCallsInErrors } from './call-context-errors.js';
 
 /** Region used against an emulator when the environment names none. */
 export const defaultLocalRegion = 'us-east-1';
@@ -58,10 +59,14 @@ function localClientConfig(endpoint: string): LocalClientConfig {
  * account; without one it is the SDK's default client (which honours `AWS_ENDPOINT_URL` itself).
  */
 export function createKinesisClient(endpoint?: string): KinesisClient {
-  return endpoint === undefined ? new KinesisClient({}) : new KinesisClient(localClientConfig(endpoint));
+  return endpoint === undefined
+    ? new KinesisClient({})
+    : nameCallsInErrors(new KinesisClient(localClientConfig(endpoint)), endpoint);
 }
 
 /** A DynamoDB client; see {@link createKinesisClient} for what the endpoint changes. */
 export function createDynamoDbClient(endpoint?: string): DynamoDBClient {
-  return endpoint === undefined ? new DynamoDBClient({}) : new DynamoDBClient(localClientConfig(endpoint));
+  return endpoint === undefined
+    ? new DynamoDBClient({})
+    : nameCallsInErrors(new DynamoDBClient(localClientConfig(endpoint)), endpoint);
 }

@@ -25,9 +25,9 @@ import {
   FileCheckpointStore,
   KinesisEventSourceMapping,
   type MappingStats,
-  type OnFailureRecord,
   type StartingPosition,
 } from '../event-source-mapping/index.js';
+import type { DiscardedBatch } from './discarded-batches.js';
 import { type Generation, generationSuffix, generationTable, loadGeneration, saveGeneration } from './generations.js';
 import { localLambdaContext } from './lambda-context.js';
 import { LocalDeadLetterQueue } from './local-dead-letter-queue.js';
@@ -35,7 +35,7 @@ import { ensurePipelineTables, localTableNames, seedTable } from './pipeline-tab
 import { SandboxPool } from './sandbox-pool.js';
 import { StageStats } from './stage-stats.js';
 import { ensureStream } from './stream-admin.js';
-import { readWholeStream, type StoredRecord } from './stream-reader.js';
+import { readStreamPages, readWholeStream, type StoredRecord } from './stream-reader.js';
 import { SandboxExitError, type StageSandbox, WorkerSandbox } from './worker-sandbox.js';
 
 export type LocalLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
@@ -162,8 +162,8 @@ export interface StageLag {
  */
 export class LocalPipeline {
   readonly plan: PipelinePlan;
-  /** Batches discarded by an event source mapping (its on-failure destination). */
-  readonly failedBatches: OnFailureRecord[] = [];
+  /** Batches discarded by an event source mapping (its on-failure destination), with their stage and last error. */
+  readonly failedBatches: DiscardedBatch[] = [];
   readonly #mappings = new Map<string, KinesisEventSourceMapping>();
   readonly #stats = new Map<string, StageStats>();
   readonly #pools = new Map<string, SandboxPool<StageSandbox>>();
@@ -362,7 +362,9 @@ export class LocalPipeline {
         pollIntervalMs: options.pollIntervalMs ?? 50,
         shardDiscoveryIntervalMs: 500,
         onFailure: async (record) => {
-          this.failedBatches.push(record);
+          // The shard's last error is the failure that used up the retries: the reason to print.
+          const shard = mapping.stats().shards.find((s) => s.shardId === record.KinesisBatchInfo.shardId);
+          this.failedBatches.push({ ...record, stage: stage.id, lastError: shard?.lastError });
         },
         // An error while the handler is created (Lambda's init phase) is a function error too.
         invoke: async (event) => {
@@ -558,6 +560,11 @@ export class LocalPipeline {
   /** Every record a stream holds now. */
   readStream(stream: string): Promise<StoredRecord[]> {
     return readWholeStream(this.kinesis, this.physicalName(stream));
+  }
+
+  /** Every record a stream holds now, one page at a time (bounded memory: see readStreamPages). */
+  streamPages(stream: string): AsyncGenerator<StoredRecord[]> {
+    return readStreamPages(this.kinesis, this.physicalName(stream));
   }
 
   async stop(): Promise<void> {

@@ -1,9 +1,10 @@
+import { readdirSync, statSync } from 'node:fs';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import { createDynamoDbClient } from '../aws-clients.js';
 import { type EndpointOptions, endpointOptions, externalEndpoints } from '../endpoints.js';
 import { type Generation, loadGeneration, nextGeneration } from './generations.js';
 import { type LocalLogLevel, LocalPipeline, type SandboxMode } from './local-pipeline.js';
-import { writeRecordLines } from './output-file.js';
+import { countRecords, filterPages, writeRecordPages } from './output-file.js';
 import {
   type DeadLetterReport,
   RunOptionsError,
@@ -56,6 +57,9 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplaySumm
       'replay reads the streams of an earlier run: give the --data-dir of an `eddy run --data-dir`, or an --endpoint',
     );
   }
+  // Before anything is created: a replay of nothing would still make a new state generation.
+  if (options.dataDir !== undefined) assertRunDataDir(options.dataDir);
+  assertNotInFuture(options.from);
   const streamNames = new Set(plan.streams.map((s) => s.name));
   for (const output of options.outputs) {
     if (!streamNames.has(output.stream)) {
@@ -123,14 +127,14 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplaySumm
     const since = <R extends Pick<StoredRecord, 'arrivalTime'>>(records: readonly R[]) =>
       records.filter((r) => r.arrivalTime >= startedAt.getTime());
     const outputs = [];
+    const replayed = (record: StoredRecord) => record.arrivalTime >= startedAt.getTime();
     for (const output of options.outputs) {
-      const records = since(await local.readStream(output.stream));
-      await writeRecordLines(output.file, records);
-      outputs.push({ stream: output.stream, file: output.file, records: records.length });
+      const records = await writeRecordPages(output.file, filterPages(local.streamPages(output.stream), replayed));
+      outputs.push({ stream: output.stream, file: output.file, records });
     }
     const sinkRecords: Record<string, number> = {};
     for (const stream of plan.streams.filter((s) => s.role === 'sink')) {
-      sinkRecords[stream.name] = since(await local.readStream(stream.name)).length;
+      sinkRecords[stream.name] = await countRecords(filterPages(local.streamPages(stream.name), replayed));
     }
     const deadLetters = since(await local.readDeadLetters()).map(({ envelope }): DeadLetterReport => ({ envelope }));
     return {
@@ -151,4 +155,31 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplaySumm
     if (ticker !== undefined) clearInterval(ticker);
     await local.stop();
   }
+}
+
+/** Refuses a data folder that does not exist or holds nothing: no earlier run's streams are there. */
+export function assertRunDataDir(dataDir: string): void {
+  let entries: string[];
+  try {
+    if (!statSync(dataDir).isDirectory()) throw new RunOptionsError(`--data-dir ${dataDir}: not a folder`);
+    entries = readdirSync(dataDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new RunOptionsError(
+      `--data-dir ${dataDir}: no such folder; replay reads the streams an earlier \`eddy run --data-dir\` kept there`,
+    );
+  }
+  if (entries.length === 0) {
+    throw new RunOptionsError(
+      `--data-dir ${dataDir}: the folder is empty; replay reads the streams an earlier \`eddy run --data-dir\` kept there`,
+    );
+  }
+}
+
+/** Refuses a start after now: no record has arrived after it, so the replay would process nothing. */
+export function assertNotInFuture(from: 'TRIM_HORIZON' | Date, now = new Date()): void {
+  if (from === 'TRIM_HORIZON' || from.getTime() <= now.getTime()) return;
+  throw new RunOptionsError(
+    `--from ${from.toISOString()}: in the future (now is ${now.toISOString()}); a replay starts at a time records already arrived`,
+  );
 }

@@ -3,8 +3,8 @@ import type { DeadLetterDestination } from '../../shared/dag/plan-types.js';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import { type EndpointOptions, endpointOptions } from '../endpoints.js';
-import type { OnFailureRecord } from '../event-source-mapping/index.js';
 import { originOf } from './dead-letter-origins.js';
+import type { DiscardedBatch } from './discarded-batches.js';
 import { resumePoint } from './fed-lines.js';
 import { type FeederDeadLetterDestination, oversizedLineLetter, sendFeederDeadLetter } from './feeder-dead-letters.js';
 import { type FeedOptions, feedJsonLines, type LineOrigin } from './input-feeder.js';
@@ -16,7 +16,7 @@ import {
   type SandboxMode,
   type StageStatus,
 } from './local-pipeline.js';
-import { writeRecordLines } from './output-file.js';
+import { countRecords, writeRecordLines, writeRecordPages } from './output-file.js';
 
 /** The JSON values of a JSON-lines file (blank lines skipped). */
 async function readJsonLines(file: string): Promise<object[]> {
@@ -92,7 +92,8 @@ export interface RunSummary {
    * stand-in is an in-process sink (LocalDeadLetterQueue).
    */
   readonly deadLetter?: DeadLetterDestination;
-  readonly failedBatches: readonly OnFailureRecord[];
+  /** Batches a stage's mapping gave up on: their records were lost, not dead-lettered. */
+  readonly failedBatches: readonly DiscardedBatch[];
 }
 
 /** Raised for a command line that names streams the pipeline does not have. */
@@ -211,16 +212,21 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     const letters = await local.readDeadLetters();
     for (const output of options.outputs) {
       // The local dead-letter queue's messages are the envelopes, one JSON line each, as the stream's records.
-      const records =
-        output.stream === queue
-          ? letters.map(({ envelope }) => ({ data: Buffer.from(JSON.stringify(envelope)) }))
-          : await local.readStream(output.stream);
-      await writeRecordLines(output.file, records);
-      outputs.push({ stream: output.stream, file: output.file, records: records.length });
+      if (output.stream === queue) {
+        await writeRecordLines(
+          output.file,
+          letters.map(({ envelope }) => ({ data: Buffer.from(JSON.stringify(envelope)) })),
+        );
+        outputs.push({ stream: output.stream, file: output.file, records: letters.length });
+      } else {
+        // Page by page: a run's outputs are not held whole (bench/run-memory.ts).
+        const records = await writeRecordPages(output.file, local.streamPages(output.stream));
+        outputs.push({ stream: output.stream, file: output.file, records });
+      }
     }
     const sinkRecords: Record<string, number> = {};
     for (const stream of plan.streams.filter((s) => s.role === 'sink')) {
-      sinkRecords[stream.name] = (await local.readStream(stream.name)).length;
+      sinkRecords[stream.name] = await countRecords(local.streamPages(stream.name));
     }
     const fedInputs = options.inputs.map((input) => ({ stream: local.physicalName(input.stream), file: input.file }));
     const deadLetters: DeadLetterReport[] = [];

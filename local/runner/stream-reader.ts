@@ -31,15 +31,16 @@ async function listShards(client: KinesisClient, stream: string): Promise<Shard[
 export type ShardStart = { readonly after?: string; readonly at?: string };
 
 /**
- * Reads the records a stream holds, shard after shard (parents before children, as shard ids grow),
- * each shard in sequence order from where `startOf` says, up to what it holds now.
+ * Every record a stream holds, one GetRecords page at a time, shard after shard (parents before
+ * children, as shard ids grow), each shard in sequence order from where `startOf` says, up to what
+ * it holds now. A caller that handles each page before asking for the next holds one page, not the
+ * stream: the memory of writing a run's outputs stays bounded as the input grows.
  */
-export async function forEachRecord(
+export async function* readStreamPages(
   client: KinesisClient,
   stream: string,
-  startOf: (shardId: string) => ShardStart,
-  visit: (record: StoredRecord) => void,
-): Promise<void> {
+  startOf: (shardId: string) => ShardStart = () => ({}),
+): AsyncGenerator<StoredRecord[]> {
   for (const shard of await listShards(client, stream)) {
     const shardId = shard.ShardId ?? '';
     const { after, at } = startOf(shardId);
@@ -60,30 +61,34 @@ export async function forEachRecord(
     ).ShardIterator;
     while (iterator !== undefined) {
       const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-      for (const record of page.Records ?? []) {
-        visit({
-          shardId,
-          sequenceNumber: record.SequenceNumber ?? '',
-          partitionKey: record.PartitionKey ?? '',
-          data: record.Data ?? new Uint8Array(),
-          arrivalTime: record.ApproximateArrivalTimestamp?.getTime() ?? 0,
-        });
-      }
+      const records = (page.Records ?? []).map((record) => ({
+        shardId,
+        sequenceNumber: record.SequenceNumber ?? '',
+        partitionKey: record.PartitionKey ?? '',
+        data: record.Data ?? new Uint8Array(),
+        arrivalTime: record.ApproximateArrivalTimestamp?.getTime() ?? 0,
+      }));
+      if (records.length > 0) yield records;
       // An open shard has no end: stop once it has nothing more to give now.
-      if ((page.Records ?? []).length === 0 && (page.MillisBehindLatest ?? 0) === 0) break;
+      if (records.length === 0 && (page.MillisBehindLatest ?? 0) === 0) break;
       iterator = page.NextShardIterator;
     }
   }
 }
 
-/** Reads every record a stream holds. For collecting a finished run's outputs, not for consuming. */
+/** Visits every record from where `startOf` says (see {@link readStreamPages}). */
+export async function forEachRecord(
+  client: KinesisClient,
+  stream: string,
+  startOf: (shardId: string) => ShardStart,
+  visit: (record: StoredRecord) => void,
+): Promise<void> {
+  for await (const page of readStreamPages(client, stream, startOf)) for (const record of page) visit(record);
+}
+
+/** Every record a stream holds, in one array (see {@link readStreamPages}); for small streams and tests. */
 export async function readWholeStream(client: KinesisClient, stream: string): Promise<StoredRecord[]> {
   const records: StoredRecord[] = [];
-  await forEachRecord(
-    client,
-    stream,
-    () => ({}),
-    (record) => records.push(record),
-  );
+  for await (const page of readStreamPages(client, stream)) records.push(...page);
   return records;
 }

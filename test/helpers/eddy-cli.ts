@@ -9,3 +9,8 @@ const { AWS_ENDPOINT_URL: _, ...environment } = process.env;
 export function eddy(...args: string[]): Promise<{ stdout: string; stderr: string }> {
   return run(process.execPath, ['bin/eddy.js', ...args], { env: environment, timeout: 120_000 });
 }
+
+/** As {@link eddy}, with these environment variables added. */
+export function eddyWith(env: Readonly<Record<string, string>>, ...args: string[]) {
+  return run(process.execPath, ['bin/eddy.js', ...args], { env: { ...environment, ...env }, timeout: 120_000 });
+}
