@@ -3,7 +3,7 @@
 declare module 'kinesalite' {
   import type { Server } from 'node:http';
 
-  interface KinesaliteOptions {
+  export interface KinesaliteOptions {
     /** LevelDB folder; in memory when absent. */
     path?: string;
     createStreamMs?: number;

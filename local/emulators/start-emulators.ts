@@ -5,10 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dynalite from 'dynalite';
-import kinesalite from 'kinesalite';
 import { localRequestTimeoutVariable } from '../aws-clients.js';
 import { defaultEnginePair, type EnginePair, enginePairFromEnvironment } from './engine-pairs.js';
 import type { EngineProcess } from './engine-process.js';
+import { kinesalite } from './kinesalite/load-kinesalite.js';
 import { startDynamoDbLocal, startKinesisMock } from './second-pair.js';
 
 /** Which emulators to start, and where. */
