@@ -53,6 +53,7 @@ describe('restart of the whole local stack on its data folder (examples/page-vie
     // Session 1: the first part of the input; stopped while both stages are busy with it.
     const first = await LocalPipeline.start({ pipeline: pageViewCounts, dataDir });
     let before: ReturnType<LocalPipeline['status']>;
+    let failedBefore: LocalPipeline['failedBatches'];
     try {
       await feedJsonLines(first.kinesis, first.physicalName('clicks'), firstHalf);
       const windowed = () => first.status().find((s) => s.stage.id === WINDOWED_STAGE)?.stats.recordsIn ?? 0;
@@ -63,6 +64,7 @@ describe('restart of the whole local stack on its data folder (examples/page-vie
       if (stop === 'crash') await first.emulators?.crash();
     } finally {
       await first.stop();
+      failedBefore = first.failedBatches;
     }
     const taken = (status: typeof before, stage: string) =>
       status.find((s) => s.stage.id === stage)?.stats.recordsIn ?? 0;
@@ -92,7 +94,14 @@ describe('restart of the whole local stack on its data folder (examples/page-vie
           `${comparison.lost} lost, ${comparison.duplicated} counted twice\n${describeStages(after)}`,
       );
       for (const difference of comparison.differences) console.log(difference);
-      return { comparison, late: await read(LATE), before, after, failed: second.failedBatches, taken };
+      return {
+        comparison,
+        late: await read(LATE),
+        before,
+        after,
+        failed: [...failedBefore, ...second.failedBatches],
+        taken,
+      };
     } finally {
       await second.stop();
     }
