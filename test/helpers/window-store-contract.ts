@@ -229,6 +229,19 @@ export function describeWindowStoreContract(name: string, target: () => Contract
       expect(later).toEqual([]);
     });
 
+    it('refuses a write of join buffers that names one item twice, as BatchWriteItem does', async () => {
+      const store = target().create({ retentionMs: day });
+      const stage = newStageId();
+      const record: BufferedRecord = { key: 'k', side: 'left', time: 5, id: 'id-1', value: 1, matched: false };
+      const put = { record, fireAt: 100, timerShard: 's' };
+
+      await expect(
+        store.writeBuffered(stage, [put, { ...put, record: { ...record, value: 2 } }], []),
+      ).rejects.toThrow();
+      await expect(store.writeBuffered(stage, [put], [record])).rejects.toThrow();
+      expect(await store.getBuffered(stage, [record])).toEqual([]);
+    });
+
     it('reports version conflicts of puts and deletes per change, and still commits the others', async () => {
       // Prepare: a at version 2, b at 1, c at 1.
       const { create, reportsCurrent } = target();

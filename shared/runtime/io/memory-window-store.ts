@@ -310,6 +310,17 @@ export class MemoryWindowStore implements WindowStore, JoinStore {
     puts: readonly BufferedPut[],
     deletes: readonly BufferedRecord[],
   ): Promise<void> {
+    // DynamoDB refuses a BatchWriteItem that names one item twice ("Provided list of item keys
+    // contains duplicates"), and across its concurrent chunks the order would be undefined anyway.
+    const keys = new Set<string>();
+    for (const record of [...puts.map((put) => put.record), ...deletes]) {
+      const { pk, sk } = bufferedItemKey(stageId, record);
+      const key = `${pk}\u0000${sk}`;
+      if (keys.has(key)) {
+        throw new InvalidStateRequestError(`one write of join buffers names the item ${pk} ${sk} twice`);
+      }
+      keys.add(key);
+    }
     const now = this.#now();
     let bytes = 0;
     for (const put of puts) {

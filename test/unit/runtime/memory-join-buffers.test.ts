@@ -61,9 +61,20 @@ describe('MemoryWindowStore join buffers', () => {
         const store = new MemoryWindowStore({ now: () => 0 });
         const model = new ScanModel();
         for (const { puts, deletes, watermark } of steps) {
-          const clean = puts.map((p) => (p.timerShard === undefined ? { record: p.record, fireAt: p.fireAt } : p));
-          await store.writeBuffered('stage', clean, deletes);
-          model.write(clean, deletes);
+          // One write names an item once, as BatchWriteItem requires: the first mention of each wins.
+          const named = new Set<string>();
+          const first = (r: BufferedRecord) => {
+            const slot = `${r.key}|${bufferedSortKey(r)}`;
+            if (named.has(slot)) return false;
+            named.add(slot);
+            return true;
+          };
+          const clean = puts
+            .filter((p) => first(p.record))
+            .map((p) => (p.timerShard === undefined ? { record: p.record, fireAt: p.fireAt } : p));
+          const gone = deletes.filter(first);
+          await store.writeBuffered('stage', clean, gone);
+          model.write(clean, gone);
           for (const shard of ['s0', 's1']) {
             const due = await store.dueBuffered('stage', shard, watermark);
             expect(due.map((r) => `${r.key}|${bufferedSortKey(r)}`)).toEqual(model.due(shard, watermark));
