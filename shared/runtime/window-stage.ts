@@ -16,14 +16,19 @@ import type { ChannelWatermarks } from './channel-watermarks.js';
 import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
 import type { ShardDirectory } from './io/shard-directory.js';
-import type { PutWindowChange, StoredWindow, WindowChange, WindowRef, WindowStore } from './io/window-store.js';
 import {
   compareSequenceNumbers,
   InvalidStateRequestError,
   isApplied,
   MAX_STATE_ITEM_BYTES,
+  type PutWindowChange,
   StateItemTooLargeError,
+  type StoredWindow,
   stateItemBytes,
+  timerOf,
+  type WindowChange,
+  type WindowRef,
+  type WindowStore,
 } from './io/window-store.js';
 import type { JoinLateRecord } from './join-stage.js';
 import type { Element, InputRecord } from './records.js';
@@ -209,6 +214,7 @@ export class WindowStage {
     const due = await this.#reread(
       candidates.filter((w) => !touched.has(windowId(w.state))),
       watermark,
+      shardId,
     );
     if (due.length > 0) {
       const fired = fireWindows(
@@ -257,16 +263,31 @@ export class WindowStage {
    * crash between the two leaves the index ahead): a result fired from an index copy could carry a
    * value the window never had at that version, emitted before the tombstone's version condition
    * fails, so one result identity would go out with two values. A consistent read of the item is what
-   * fires; a window already closed (its tombstone written) or gone fires nothing.
+   * fires; a window already closed (its tombstone written) or gone fires nothing. So does a window
+   * whose timer moved since the index saw it to a shard other than this one (another shard wrote
+   * it last, after a reshard): that shard fires it, and two shards firing one window could emit two
+   * values under one identity.
    */
-  async #reread(candidates: readonly StoredWindow[], watermark: number): Promise<StoredWindow[]> {
+  async #reread(candidates: readonly StoredWindow[], watermark: number, shardId: string): Promise<StoredWindow[]> {
     if (candidates.length === 0) return [];
     const { store, stage } = this.#options;
+    const own = timerOf(stage.id, shardId);
+    const foundUnder = new Map<string, string>();
+    for (const w of candidates) if (!foundUnder.has(windowId(w.state))) foundUnder.set(windowId(w.state), w.timer);
     const current = await store.getWindows(
       stage.id,
-      candidates.map((w) => ({ key: w.state.key, start: w.state.start, end: w.state.end })),
+      [...new Map(candidates.map((w) => [windowId(w.state), w.state])).values()].map((state) => ({
+        key: state.key,
+        start: state.start,
+        end: state.end,
+      })),
     );
-    return current.filter((w) => w.state.closed !== true && w.fireAt <= watermark);
+    return current.filter(
+      (w) =>
+        w.state.closed !== true &&
+        w.fireAt <= watermark &&
+        (w.timer === own || w.timer === foundUnder.get(windowId(w.state))),
+    );
   }
 
   /**

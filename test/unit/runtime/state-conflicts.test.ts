@@ -67,12 +67,34 @@ function laggingIndex(inner: MemoryWindowStore, skew: number): WindowStore {
   }) as unknown as WindowStore;
 }
 
+/**
+ * A store whose fire-time index still shows windows under another shard's timer than their items'
+ * (the item moved to `from` since: that shard wrote it last), as a lagging GSI does after a reshard.
+ */
+function movedTimerIndex(inner: MemoryWindowStore, stale: string, from: string): WindowStore {
+  return new Proxy(inner, {
+    get(target, property, receiver) {
+      if (property === 'dueWindows') {
+        return async (stageId: string, shardId: string, watermark: number, limit?: number): Promise<StoredWindow[]> =>
+          shardId === stale
+            ? (await target.dueWindows(stageId, from, watermark, limit)).map((w) => ({
+                ...w,
+                timer: w.timer.replace(from, stale),
+              }))
+            : target.dueWindows(stageId, shardId, watermark, limit);
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as unknown as WindowStore;
+}
+
 let sequence = 100;
-const record = (data: unknown): InputRecord => {
+const record = (data: unknown, shardId = 's-0'): InputRecord => {
   sequence += 1;
   const position = {
     stream: 'p-by-key',
-    shardId: 's-0',
+    shardId,
     sequenceNumber: String(sequence),
     partitionKey: 'k',
     arrivalTime: 0,
@@ -81,7 +103,7 @@ const record = (data: unknown): InputRecord => {
 };
 const batch = () => [5, 20, 130].map((t, i) => record({ id: `e${t}`, k: 'a', t, v: { key: 'a', t, id: `e${i}` } }));
 const views = () => [5, 20, 30].map((t) => record({ id: `e${t}`, k: 'a', t, v: { key: 'a', t, id: `e${t}` } }));
-const endOfInput = () => [record({ wm: END_OF_TIME, ch: 'from-events/s-0', n: 1 })];
+const endOfInput = (shardId = 's-0') => [record({ wm: END_OF_TIME, ch: 'from-events/s-0', n: 1 }, shardId)];
 
 describe('windowed stage: version conflicts', () => {
   it('runs the batch again on fresh state, in the same invocation, and counts each record once', async () => {
@@ -132,6 +154,27 @@ describe('windowed stage: windows fired through the fire-time index', () => {
 
     // Assess
     expect(result.failedSequenceNumbers).toEqual([]);
+    const emitted = writer.values('out') as { windowStart: number; revision: number; value: number }[];
+    expect(emitted.map((r) => [r.windowStart, r.revision, r.value])).toEqual([[0, 0, 3]]);
+  });
+
+  it('a shard does not fire a window its index copy names it for when the item is timed on another shard', async () => {
+    // Arrange: the window is written by shard s-0 (its timer); shard s-1's index still shows it.
+    const writer = new MemoryRecordWriter();
+    const inner = new MemoryWindowStore();
+    const store = movedTimerIndex(inner, 's-1', 's-0');
+    const runner = new StageRunner({ pipeline: p, stageId: 'from-p-by-key', writer, store });
+    await runner.run(views(), Date.now() + 60_000);
+
+    // Act: the end of input reaches s-1 first, then s-0.
+    const onStale = await runner.run(endOfInput('s-1'), Date.now() + 60_000);
+    const emittedByStale = (writer.values('out') as unknown[]).length;
+    const onOwner = await runner.run(endOfInput('s-0'), Date.now() + 60_000);
+
+    // Assess: fired once, by the shard whose timer it is.
+    expect(onStale.failedSequenceNumbers).toEqual([]);
+    expect(onOwner.failedSequenceNumbers).toEqual([]);
+    expect(emittedByStale).toBe(0);
     const emitted = writer.values('out') as { windowStart: number; revision: number; value: number }[];
     expect(emitted.map((r) => [r.windowStart, r.revision, r.value])).toEqual([[0, 0, 3]]);
   });
