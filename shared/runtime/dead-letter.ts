@@ -21,6 +21,12 @@ export const DeadLetterReasons = {
   stateTooLarge: 'state-too-large',
   /** A source record over its source's `limits.maxRecordBytes`; not parsed. */
   recordTooLarge: 'record-too-large',
+  /**
+   * A source record that starts with the KPL's magic bytes but cannot be de-aggregated (its MD5 does
+   * not match, its protobuf is truncated, or a key index points outside its table): one dead letter
+   * for the whole Kinesis record, since none of its user records can be trusted.
+   */
+  malformedAggregate: 'malformed-aggregate',
   /** A source record whose JSON nests deeper than its source's `limits.maxDepth`; not parsed. */
   tooDeeplyNested: 'too-deeply-nested',
 } as const;
