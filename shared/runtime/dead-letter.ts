@@ -6,6 +6,11 @@ export const DeadLetterReasons = {
   malformedJson: 'malformed-json',
   /** The payload does not match the source's schema. */
   schemaViolation: 'schema-violation',
+  /**
+   * The record says a schema version its source does not accept (`versions()`,
+   * shared/operators/schema-versions.ts); the message names it and the versions accepted.
+   */
+  unknownSchemaVersion: 'unknown-schema-version',
   /** A shuffle record that is not an Eddy envelope. */
   malformedEnvelope: 'malformed-envelope',
   /**

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { SourceNode } from '../dag/graph.js';
 import { checkInputLimits, type InputLimits, resolveInputLimits } from '../operators/input-limits.js';
+import { UnknownSchemaVersionError } from '../operators/schema-versions.js';
 import { eventTimeProblem, isValidEventTime } from '../windows/event-time.js';
 import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from './dead-letter.js';
 import { CorruptAggregateError, deaggregate, isAggregated, type UserRecord } from './kpl-aggregate.js';
@@ -98,7 +99,7 @@ export function sourceDecoder(source: SourceNode & { readonly limits?: InputLimi
   const elementOfRecord = (record: InputRecord): Element => {
     checkInputLimits(record.data, limits, operator);
     const json = parseJson(record, operator, DeadLetterReasons.malformedJson);
-    const parsed = source.schema.safeParse(json);
+    const parsed = parseSource(source, json);
     if (!parsed.success) {
       const issues = fieldIssues(parsed.error);
       throw new RecordProcessingError({
@@ -142,6 +143,26 @@ function userRecordsOf(record: InputRecord, operator: string): InputRecord[] {
     position: { ...record.position, partitionKey: user.partitionKey, subSequenceNumber: user.subSequenceNumber },
     data: user.data,
   }));
+}
+
+/** The source's schema over a record; a record of a version the schema does not know is its own dead letter. */
+function parseSource(source: SourceNode, json: unknown): ReturnType<z.ZodType['safeParse']> {
+  try {
+    return source.schema.safeParse(json);
+  } catch (error) {
+    if (!(error instanceof UnknownSchemaVersionError)) throw error;
+    throw new RecordProcessingError(
+      {
+        reason: DeadLetterReasons.unknownSchemaVersion,
+        operator: source.name,
+        message: `source '${source.stream}': ${error.message}`,
+        issues: [
+          { field: '(version)', message: `unknown version ${JSON.stringify(error.version) ?? String(error.version)}` },
+        ],
+      },
+      { cause: error },
+    );
+  }
 }
 
 function extractEventTime(source: SourceNode, value: unknown): number {
