@@ -25,6 +25,12 @@ export { Pipeline, pipeline } from './dsl/pipeline.js';
 export { Table } from './dsl/table.js';
 export { DEFAULT_INPUT_LIMITS, type InputLimits } from './operators/input-limits.js';
 export {
+  UnknownSchemaVersionError,
+  type VersionedSchema,
+  type VersionsOptions,
+  versions,
+} from './operators/schema-versions.js';
+export {
   pipelineSecrets,
   type SecretLoader,
   type SecretOptions,

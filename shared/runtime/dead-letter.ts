@@ -6,6 +6,11 @@ export const DeadLetterReasons = {
   malformedJson: 'malformed-json',
   /** The payload does not match the source's schema. */
   schemaViolation: 'schema-violation',
+  /**
+   * The record says a schema version its source does not accept (`versions()`,
+   * shared/operators/schema-versions.ts); the message names it and the versions accepted.
+   */
+  unknownSchemaVersion: 'unknown-schema-version',
   /** A shuffle record that is not an Eddy envelope. */
   malformedEnvelope: 'malformed-envelope',
   /**
@@ -21,6 +26,12 @@ export const DeadLetterReasons = {
   stateTooLarge: 'state-too-large',
   /** A source record over its source's `limits.maxRecordBytes`; not parsed. */
   recordTooLarge: 'record-too-large',
+  /**
+   * A source record that starts with the KPL's magic bytes but cannot be de-aggregated (its MD5 does
+   * not match, its protobuf is truncated, or a key index points outside its table): one dead letter
+   * for the whole Kinesis record, since none of its user records can be trusted.
+   */
+  malformedAggregate: 'malformed-aggregate',
   /** A source record whose JSON nests deeper than its source's `limits.maxDepth`; not parsed. */
   tooDeeplyNested: 'too-deeply-nested',
 } as const;

@@ -1,8 +1,10 @@
 import type { z } from 'zod';
 import type { SourceNode } from '../dag/graph.js';
 import { checkInputLimits, type InputLimits, resolveInputLimits } from '../operators/input-limits.js';
+import { UnknownSchemaVersionError } from '../operators/schema-versions.js';
 import { eventTimeProblem, isValidEventTime } from '../windows/event-time.js';
 import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from './dead-letter.js';
+import { CorruptAggregateError, deaggregate, isAggregated, type UserRecord } from './kpl-aggregate.js';
 import { correlationIdOf, type Element, type InputRecord, type ShuffleEnvelope } from './records.js';
 import { isShufflePack } from './shuffle-pack.js';
 import { isEndOfInput, isTick, isWatermarkRecord, type WatermarkRecord } from './watermark-records.js';
@@ -83,15 +85,21 @@ function describeIssues(issues: readonly FieldIssue[]): string {
 /**
  * Source records are the producers' plain JSON, checked against the source's schema; a record over
  * the source's input limits (`limits`, set by the builder) is dead-lettered before it is parsed.
+ *
+ * A KPL aggregate (kpl-aggregate.ts) is read as its user records, in order, each a record of its own
+ * at the aggregate's sequence number and its sub-sequence number: one that fails is dead-lettered
+ * alone, and the others go on. Their outputs share the aggregate's sequence number as origin (a
+ * partial batch response can only name the Kinesis record), and so their shuffle positions
+ * `<sequence number>:<i>` count the outputs of the whole aggregate in order: a retry of the aggregate
+ * writes the same positions, which the consumer's fences skip (docs/shuffle.md).
  */
 export function sourceDecoder(source: SourceNode & { readonly limits?: InputLimits }): Decoder {
   const operator = source.name;
   const limits = resolveInputLimits(source.limits, `source '${source.name}'`);
-  return (record) => {
-    if (isEndOfInput(record.position.partitionKey, record.data)) return [{ kind: 'end-of-input' }];
+  const elementOfRecord = (record: InputRecord): Element => {
     checkInputLimits(record.data, limits, operator);
     const json = parseJson(record, operator, DeadLetterReasons.malformedJson);
-    const parsed = source.schema.safeParse(json);
+    const parsed = parseSource(source, json);
     if (!parsed.success) {
       const issues = fieldIssues(parsed.error);
       throw new RecordProcessingError({
@@ -102,9 +110,59 @@ export function sourceDecoder(source: SourceNode & { readonly limits?: InputLimi
       });
     }
     const id = correlationIdOf(record.position);
-    if (source.eventTime === undefined) return [{ kind: 'data', element: { id, value: parsed.data } }];
-    return [{ kind: 'data', element: { id, value: parsed.data, eventTime: extractEventTime(source, parsed.data) } }];
+    if (source.eventTime === undefined) return { id, value: parsed.data };
+    return { id, value: parsed.data, eventTime: extractEventTime(source, parsed.data) };
   };
+  return (record) => {
+    if (isEndOfInput(record.position.partitionKey, record.data)) return [{ kind: 'end-of-input' }];
+    if (!isAggregated(record.data)) return [{ kind: 'data', element: elementOfRecord(record) }];
+    return userRecordsOf(record, operator).map((user): Decoded => {
+      try {
+        return { kind: 'data', element: elementOfRecord(user), record: user };
+      } catch (error) {
+        if (!(error instanceof RecordProcessingError)) throw error;
+        return { kind: 'invalid', record: user, error, id: correlationIdOf(user.position) };
+      }
+    });
+  };
+}
+
+/** An aggregate's user records as input records of their own; throws RecordProcessingError when it is corrupt. */
+function userRecordsOf(record: InputRecord, operator: string): InputRecord[] {
+  let users: UserRecord[];
+  try {
+    users = deaggregate(record.data);
+  } catch (error) {
+    if (!(error instanceof CorruptAggregateError)) throw error;
+    throw new RecordProcessingError(
+      { reason: DeadLetterReasons.malformedAggregate, operator, message: `KPL aggregate is corrupt: ${error.message}` },
+      { cause: error },
+    );
+  }
+  return users.map((user) => ({
+    position: { ...record.position, partitionKey: user.partitionKey, subSequenceNumber: user.subSequenceNumber },
+    data: user.data,
+  }));
+}
+
+/** The source's schema over a record; a record of a version the schema does not know is its own dead letter. */
+function parseSource(source: SourceNode, json: unknown): ReturnType<z.ZodType['safeParse']> {
+  try {
+    return source.schema.safeParse(json);
+  } catch (error) {
+    if (!(error instanceof UnknownSchemaVersionError)) throw error;
+    throw new RecordProcessingError(
+      {
+        reason: DeadLetterReasons.unknownSchemaVersion,
+        operator: source.name,
+        message: `source '${source.stream}': ${error.message}`,
+        issues: [
+          { field: '(version)', message: `unknown version ${JSON.stringify(error.version) ?? String(error.version)}` },
+        ],
+      },
+      { cause: error },
+    );
+  }
 }
 
 function extractEventTime(source: SourceNode, value: unknown): number {

@@ -11,6 +11,11 @@ export interface RecordPosition {
   readonly partitionKey: string;
   /** Kinesis' approximate arrival time, epoch milliseconds. */
   readonly arrivalTime: number;
+  /**
+   * A user record of a KPL aggregate (kpl-aggregate.ts): its index in the Kinesis record at
+   * `sequenceNumber`, as the KCL's UserRecord numbers it. `partitionKey` is then the user record's own.
+   */
+  readonly subSequenceNumber?: number;
 }
 
 /** One Kinesis record as a stage receives it. */
@@ -65,7 +70,11 @@ export interface Element {
   readonly side?: 'left' | 'right';
 }
 
-/** Correlation id of a source record; logs, dead letters and shuffle envelopes carry it. */
+/**
+ * Correlation id of a source record; logs, dead letters and shuffle envelopes carry it. A user record
+ * of a KPL aggregate adds its sub-sequence number: `<stream>/<shardId>/<sequenceNumber>:<sub>`.
+ */
 export function correlationIdOf(position: RecordPosition): string {
-  return `${position.stream}/${position.shardId}/${position.sequenceNumber}`;
+  const id = `${position.stream}/${position.shardId}/${position.sequenceNumber}`;
+  return position.subSequenceNumber === undefined ? id : `${id}:${position.subSequenceNumber}`;
 }

@@ -7,7 +7,7 @@ export interface RecordInit {
   readonly shardId?: string;
   readonly partitionKey?: string;
   readonly sequenceNumber?: string;
-  /** Raw payload; objects are JSON-encoded. */
+  /** Raw payload: bytes as they are (a KPL aggregate), strings as UTF-8, objects JSON-encoded. */
   readonly data: unknown;
 }
 
@@ -17,13 +17,16 @@ export function kinesisRecord(init: RecordInit): KinesisStreamRecord {
   const stream = init.stream ?? 'clicks';
   const shardId = init.shardId ?? 'shardId-000000000000';
   const sequenceNumber = init.sequenceNumber ?? sequence.toString();
-  const payload = typeof init.data === 'string' ? init.data : JSON.stringify(init.data);
+  const payload =
+    init.data instanceof Uint8Array
+      ? Buffer.from(init.data)
+      : Buffer.from(typeof init.data === 'string' ? init.data : JSON.stringify(init.data));
   return {
     kinesis: {
       kinesisSchemaVersion: '1.0',
       partitionKey: init.partitionKey ?? 'pk',
       sequenceNumber,
-      data: Buffer.from(payload).toString('base64'),
+      data: payload.toString('base64'),
       approximateArrivalTimestamp: 1_700_000_000.123,
     },
     eventSource: 'aws:kinesis',
