@@ -219,3 +219,25 @@ describe('PipelineTestDriver: joins', () => {
     expect(step.outputs['late-payments']).toHaveLength(1);
   });
 });
+
+describe("PipelineTestDriver: the README's example", () => {
+  it('counts views per page per minute, and sends late clicks aside', async () => {
+    const driver = new PipelineTestDriver(pageViewCounts);
+    const clicks = driver.input<Click>('clicks');
+    const counts = driver.output<{ key: string; windowStart: number; value: number }>('page-view-counts');
+
+    await clicks.pipeAll([
+      { user: 'u1', page: '/a', kind: 'view', ts: 1_000 },
+      { user: 'u2', page: '/a', kind: 'view', ts: 2_000 },
+    ]);
+    expect(counts.isEmpty()).toBe(true);
+    await driver.advanceWatermark('clicks', 90_000);
+    expect(counts.readValue()).toMatchObject({ key: '/a', windowStart: 0, value: 2 });
+
+    await clicks.pipe({ user: 'u3', page: '/a', kind: 'view', ts: 3_000 });
+    expect(driver.lateOutput('late-clicks').readValue()).toMatchObject({ time: 3_000, watermark: 90_000 });
+
+    await clicks.pipeRaw(['{not json']);
+    expect(driver.deadLetters().readValue().error.reason).toBe('malformed-json');
+  });
+});
