@@ -1,0 +1,107 @@
+import type { RunProgress } from '../local/runner/run-files.js';
+
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+/** Where the progress goes: stderr, or a test's stand-in. */
+export interface ProgressOutput {
+  readonly isTTY?: boolean;
+  write(text: string): unknown;
+}
+
+export interface ProgressViewOptions {
+  /** The command, first on the line: `eddy run`. */
+  readonly label: string;
+  /** Source records the run will process, counted from its input files before feeding; unknown for a replay. */
+  readonly total: number | undefined;
+  readonly output: ProgressOutput;
+  /** Without a terminal, one line this often at most. @default 5000 */
+  readonly plainEveryMs?: number;
+  readonly now?: () => number;
+}
+
+function duration(ms: number): string {
+  const seconds = Math.ceil(ms / 1000);
+  return seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+}
+
+/**
+ * One line of progress. While the source stages work: processed of the total, the rate and an ETA.
+ * Once they have taken in every record, the later stages' drain: the records each still holds (read,
+ * not checkpointed) and how far it trails its input.
+ */
+export function progressLine(
+  label: string,
+  progress: RunProgress,
+  total: number | undefined,
+  elapsedMs: number,
+): string {
+  const processed =
+    total === undefined ? progress.sourceRecordsProcessed : Math.min(progress.sourceRecordsProcessed, total);
+  const rate = elapsedMs > 0 ? (processed / elapsedMs) * 1000 : 0;
+  const parts: string[] = [];
+  if (total === undefined) parts.push(`${integer.format(processed)} source records`);
+  else {
+    const percent = total === 0 ? 100 : Math.floor((processed / total) * 100);
+    parts.push(`${integer.format(processed)}/${integer.format(total)} source records (${percent}%)`);
+  }
+  parts.push(`${integer.format(rate)} rec/s`);
+  const sourcesDone = total !== undefined && processed >= total;
+  if (!sourcesDone) {
+    if (total !== undefined && rate > 0) parts.push(`ETA ${duration(((total - processed) / rate) * 1000)}`);
+    parts.push(`fed ${integer.format(progress.fed)}`);
+  } else {
+    const behind = progress.stages
+      .filter((s) => s.lag.pendingRecords > 0 || s.lag.iteratorAgeMs > 0)
+      .map(
+        (s) =>
+          `${s.stage.id} ${integer.format(s.lag.pendingRecords)} pending, ${(s.lag.iteratorAgeMs / 1000).toFixed(1)} s behind`,
+      );
+    parts.push(behind.length === 0 ? 'draining: waiting for the last stages' : `draining: ${behind.join('; ')}`);
+  }
+  return `${label}: ${parts.join(' | ')}`;
+}
+
+/**
+ * The progress of a run on stderr: redrawn in place on a terminal; without one (CI logs), a plain
+ * line every few seconds and one at the end, not a line per redraw.
+ */
+export class ProgressView {
+  readonly #options: ProgressViewOptions;
+  readonly #now: () => number;
+  readonly #started: number;
+  #lastPlain = Number.NEGATIVE_INFINITY;
+  #latest: string | undefined;
+  #printed: string | undefined;
+
+  constructor(options: ProgressViewOptions) {
+    this.#options = options;
+    this.#now = options.now ?? (() => performance.now());
+    this.#started = this.#now();
+  }
+
+  update(progress: RunProgress): void {
+    const now = this.#now();
+    this.#latest = progressLine(this.#options.label, progress, this.#options.total, now - this.#started);
+    if (this.#options.output.isTTY === true) {
+      this.#options.output.write(`\r\x1b[2K${this.#latest}`);
+      return;
+    }
+    if (now - this.#lastPlain >= (this.#options.plainEveryMs ?? 5000)) this.#plain(now);
+  }
+
+  /** Ends the line on a terminal; elsewhere prints the latest progress unless it was the last line printed. */
+  stop(): void {
+    if (this.#options.output.isTTY === true) {
+      if (this.#latest !== undefined) this.#options.output.write('\n');
+      return;
+    }
+    if (this.#latest !== this.#printed) this.#plain(this.#now());
+  }
+
+  #plain(now: number): void {
+    if (this.#latest === undefined) return;
+    this.#options.output.write(`${this.#latest}\n`);
+    this.#printed = this.#latest;
+    this.#lastPlain = now;
+  }
+}

@@ -1,0 +1,106 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ProgressView, progressLine } from '../../../cli/progress.js';
+import { countRecordLines } from '../../../local/runner/count-lines.js';
+import type { StageStatus } from '../../../local/runner/local-pipeline.js';
+import type { RunProgress } from '../../../local/runner/run-files.js';
+
+const stage = (id: string, pendingRecords: number, iteratorAgeMs: number) =>
+  ({
+    stage: { id },
+    lag: { pendingRecords, iteratorAgeMs, maxIteratorAgeMs: 0, backpressuredShards: 0 },
+  }) as unknown as StageStatus;
+const progress = (processed: number, fed: number, stages: StageStatus[] = []): RunProgress => ({
+  inputRecords: fed,
+  fed,
+  sourceRecordsProcessed: processed,
+  stages,
+});
+
+describe('progressLine', () => {
+  it('shows processed of the total known before feeding, the rate and an ETA', () => {
+    expect(progressLine('eddy run', progress(2_500, 6_000), 10_000, 5_000)).toBe(
+      'eddy run: 2,500/10,000 source records (25%) | 500 rec/s | ETA 15 s | fed 6,000',
+    );
+  });
+
+  it('shows the later stages draining once the sources took in every record', () => {
+    const stages = [stage('from-clicks', 0, 0), stage('from-clicks-keyBy-1', 1_234, 3_200)];
+    expect(progressLine('eddy run', progress(10_000, 10_000, stages), 10_000, 20_000)).toBe(
+      'eddy run: 10,000/10,000 source records (100%) | 500 rec/s | draining: from-clicks-keyBy-1 1,234 pending, 3.2 s behind',
+    );
+  });
+
+  it('never goes past the total, however often records were delivered again', () => {
+    expect(progressLine('eddy run', progress(12_000, 10_000), 10_000, 1_000)).toMatch(
+      /^eddy run: 10,000\/10,000 source records \(100%\)/,
+    );
+  });
+
+  it('without a total (a replay): the records and the rate, no ETA', () => {
+    expect(progressLine('eddy replay', progress(300, 300), undefined, 2_000)).toBe(
+      'eddy replay: 300 source records | 150 rec/s | fed 300',
+    );
+  });
+});
+
+describe('ProgressView', () => {
+  it('without a terminal: one plain line every 5 s of updates, and the last one at the end', () => {
+    // Prepare: updates every 200 ms for 12 s, as the runner's ticker sends them.
+    let now = 0;
+    const lines: string[] = [];
+    const view = new ProgressView({
+      label: 'eddy run',
+      total: 600,
+      output: { isTTY: false, write: (text: string) => lines.push(text) },
+      now: () => now,
+    });
+
+    // Act
+    for (let tick = 1; tick <= 60; tick += 1) {
+      now = tick * 200;
+      view.update(progress(tick * 10, 600));
+    }
+    view.stop();
+
+    // Assess: at 0.2 s, 5.2 s, 10.2 s, then the final state.
+    expect(lines).toHaveLength(4);
+    expect(lines.every((line) => line.endsWith('\n') && !line.includes('\r'))).toBe(true);
+    expect(lines[0]).toMatch(/^eddy run: 10\/600 source records \(1%\)/);
+    expect(lines.at(-1)).toMatch(/^eddy run: 600\/600 source records \(100%\)/);
+  });
+
+  it('on a terminal: redraws one line in place and ends it at stop', () => {
+    const writes: string[] = [];
+    const view = new ProgressView({
+      label: 'eddy run',
+      total: 10,
+      output: { isTTY: true, write: (t: string) => writes.push(t) },
+    });
+    view.update(progress(5, 10));
+    view.update(progress(10, 10));
+    view.stop();
+    expect(writes).toHaveLength(3);
+    expect(writes[0]?.startsWith('\r\x1b[2K')).toBe(true);
+    expect(writes[2]).toBe('\n');
+  });
+});
+
+describe('countRecordLines', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eddy-count-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('counts the lines the feeder puts: blank ones left out, a last line without a newline counted', async () => {
+    const file = join(dir, 'in.jsonl');
+    writeFileSync(file, '{"a":1}\n\n  \t\r\n{"a":2}\r\nnot json\n{"a":3}');
+    expect(await countRecordLines(file)).toBe(4);
+  });
+
+  it('an empty file: none', async () => {
+    const file = join(dir, 'empty.jsonl');
+    writeFileSync(file, '');
+    expect(await countRecordLines(file)).toBe(0);
+  });
+});
