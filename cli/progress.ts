@@ -24,20 +24,18 @@ function duration(ms: number): string {
   return seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }
 
+/** How far back the rate looks: the run's recent pace, not its start-up, makes the ETA. */
+const RATE_WINDOW_MS = 10_000;
+
 /**
- * One line of progress. While the source stages work: processed of the total, the rate and an ETA.
+ * One line of progress. While the source stages work: processed of the total, the rate (records a
+ * second) and an ETA at that rate.
  * Once they have taken in every record, the later stages' drain: the records each still holds (read,
  * not checkpointed) and how far it trails its input.
  */
-export function progressLine(
-  label: string,
-  progress: RunProgress,
-  total: number | undefined,
-  elapsedMs: number,
-): string {
+export function progressLine(label: string, progress: RunProgress, total: number | undefined, rate: number): string {
   const processed =
     total === undefined ? progress.sourceRecordsProcessed : Math.min(progress.sourceRecordsProcessed, total);
-  const rate = elapsedMs > 0 ? (processed / elapsedMs) * 1000 : 0;
   const parts: string[] = [];
   if (total === undefined) parts.push(`${integer.format(processed)} source records`);
   else {
@@ -68,7 +66,8 @@ export function progressLine(
 export class ProgressView {
   readonly #options: ProgressViewOptions;
   readonly #now: () => number;
-  readonly #started: number;
+  /** Recent (time, records processed) samples, oldest first, for the rate. */
+  readonly #samples: { at: number; processed: number }[] = [];
   #lastPlain = Number.NEGATIVE_INFINITY;
   #latest: string | undefined;
   #printed: string | undefined;
@@ -76,12 +75,20 @@ export class ProgressView {
   constructor(options: ProgressViewOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
-    this.#started = this.#now();
+    this.#samples.push({ at: this.#now(), processed: 0 });
+  }
+
+  #rate(now: number, processed: number): number {
+    this.#samples.push({ at: now, processed });
+    while (this.#samples.length > 2 && now - (this.#samples[1]?.at ?? now) >= RATE_WINDOW_MS) this.#samples.shift();
+    const oldest = this.#samples[0] ?? { at: now, processed };
+    return now > oldest.at ? ((processed - oldest.processed) / (now - oldest.at)) * 1000 : 0;
   }
 
   update(progress: RunProgress): void {
     const now = this.#now();
-    this.#latest = progressLine(this.#options.label, progress, this.#options.total, now - this.#started);
+    const rate = this.#rate(now, progress.sourceRecordsProcessed);
+    this.#latest = progressLine(this.#options.label, progress, this.#options.total, rate);
     if (this.#options.output.isTTY === true) {
       this.#options.output.write(`\r\x1b[2K${this.#latest}`);
       return;

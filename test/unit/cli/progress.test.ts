@@ -21,26 +21,26 @@ const progress = (processed: number, fed: number, stages: StageStatus[] = []): R
 
 describe('progressLine', () => {
   it('shows processed of the total known before feeding, the rate and an ETA', () => {
-    expect(progressLine('eddy run', progress(2_500, 6_000), 10_000, 5_000)).toBe(
+    expect(progressLine('eddy run', progress(2_500, 6_000), 10_000, 500)).toBe(
       'eddy run: 2,500/10,000 source records (25%) | 500 rec/s | ETA 15 s | fed 6,000',
     );
   });
 
   it('shows the later stages draining once the sources took in every record', () => {
     const stages = [stage('from-clicks', 0, 0), stage('from-clicks-keyBy-1', 1_234, 3_200)];
-    expect(progressLine('eddy run', progress(10_000, 10_000, stages), 10_000, 20_000)).toBe(
+    expect(progressLine('eddy run', progress(10_000, 10_000, stages), 10_000, 500)).toBe(
       'eddy run: 10,000/10,000 source records (100%) | 500 rec/s | draining: from-clicks-keyBy-1 1,234 pending, 3.2 s behind',
     );
   });
 
   it('never goes past the total, however often records were delivered again', () => {
-    expect(progressLine('eddy run', progress(12_000, 10_000), 10_000, 1_000)).toMatch(
+    expect(progressLine('eddy run', progress(12_000, 10_000), 10_000, 12_000)).toMatch(
       /^eddy run: 10,000\/10,000 source records \(100%\)/,
     );
   });
 
   it('without a total (a replay): the records and the rate, no ETA', () => {
-    expect(progressLine('eddy replay', progress(300, 300), undefined, 2_000)).toBe(
+    expect(progressLine('eddy replay', progress(300, 300), undefined, 150)).toBe(
       'eddy replay: 300 source records | 150 rec/s | fed 300',
     );
   });
@@ -70,6 +70,34 @@ describe('ProgressView', () => {
     expect(lines.every((line) => line.endsWith('\n') && !line.includes('\r'))).toBe(true);
     expect(lines[0]).toMatch(/^eddy run: 10\/600 source records \(1%\)/);
     expect(lines.at(-1)).toMatch(/^eddy run: 600\/600 source records \(100%\)/);
+  });
+
+  it("rates the last 10 s, not the run's start-up: the ETA follows the current pace", () => {
+    // Prepare: nothing for 60 s (emulators starting), then 100 records a second.
+    let now = 0;
+    const lines: string[] = [];
+    const view = new ProgressView({
+      label: 'eddy run',
+      total: 10_000,
+      output: { isTTY: false, write: (text: string) => lines.push(text) },
+      plainEveryMs: 0,
+      now: () => now,
+    });
+    for (let at = 1_000; at <= 60_000; at += 1_000) {
+      now = at;
+      view.update(progress(0, 0));
+    }
+
+    // Act
+    for (let second = 1; second <= 20; second += 1) {
+      now = 60_000 + second * 1_000;
+      view.update(progress(second * 100, 10_000));
+    }
+
+    // Assess: 2,000 done at 100/s, 8,000 to go.
+    expect(lines.at(-1)).toBe(
+      'eddy run: 2,000/10,000 source records (20%) | 100 rec/s | ETA 1 min 20 s | fed 10,000\n',
+    );
   });
 
   it('on a terminal: redraws one line in place and ends it at stop', () => {
