@@ -1,3 +1,4 @@
+import type { StageStatus } from '../local/runner/local-pipeline.js';
 import type { RunProgress } from '../local/runner/run-files.js';
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -48,15 +49,33 @@ export function progressLine(label: string, progress: RunProgress, total: number
     if (total !== undefined && rate > 0) parts.push(`ETA ${duration(((total - processed) / rate) * 1000)}`);
     parts.push(`fed ${integer.format(progress.fed)}`);
   } else {
-    const behind = progress.stages
-      .filter((s) => s.lag.pendingRecords > 0 || s.lag.iteratorAgeMs > 0)
-      .map(
-        (s) =>
-          `${s.stage.id} ${integer.format(s.lag.pendingRecords)} pending, ${(s.lag.iteratorAgeMs / 1000).toFixed(1)} s behind`,
-      );
-    parts.push(behind.length === 0 ? 'draining: waiting for the last stages' : `draining: ${behind.join('; ')}`);
+    const behind = progress.stages.flatMap((s) => {
+      const unread = unreadRecords(progress.stages, s);
+      if (unread === 0 && s.lag.pendingRecords === 0) return [];
+      return [
+        `${s.stage.id} ${integer.format(unread)} to read, ${integer.format(s.lag.pendingRecords)} in flight, ` +
+          `${(s.lag.iteratorAgeMs / 1000).toFixed(1)} s behind`,
+      ];
+    });
+    parts.push(
+      behind.length === 0
+        ? 'draining: nothing left to read; finishing (last checkpoints, outputs, summary)'
+        : `draining: ${behind.join('; ')}`,
+    );
   }
   return `${label}: ${parts.join(' | ')}`;
+}
+
+/**
+ * Records the stages before `stage` emitted that it has not taken in yet: what they put out (envelopes
+ * and values, before packing) less what it decoded. An estimate: a redelivered batch counts twice on
+ * both sides, and a stage that also writes a sink counts those records as well.
+ */
+function unreadRecords(stages: readonly StageStatus[], stage: StageStatus): number {
+  const emitted = stages
+    .filter((producer) => producer.stage.outputs.includes(stage.stage.input))
+    .reduce((sum, producer) => sum + producer.stats.recordsOut, 0);
+  return Math.max(0, emitted - stage.stats.recordsIn);
 }
 
 /**

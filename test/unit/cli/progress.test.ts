@@ -7,9 +7,15 @@ import { countRecordLines } from '../../../local/runner/count-lines.js';
 import type { StageStatus } from '../../../local/runner/local-pipeline.js';
 import type { RunProgress } from '../../../local/runner/run-files.js';
 
-const stage = (id: string, pendingRecords: number, iteratorAgeMs: number) =>
+const stage = (
+  id: string,
+  pendingRecords: number,
+  iteratorAgeMs: number,
+  flow = { input: 'in', outputs: [] as string[], in: 0, out: 0 },
+) =>
   ({
-    stage: { id },
+    stage: { id, input: flow.input, outputs: flow.outputs },
+    stats: { recordsIn: flow.in, recordsOut: flow.out },
     lag: { pendingRecords, iteratorAgeMs, maxIteratorAgeMs: 0, backpressuredShards: 0 },
   }) as unknown as StageStatus;
 const progress = (processed: number, fed: number, stages: StageStatus[] = []): RunProgress => ({
@@ -27,9 +33,20 @@ describe('progressLine', () => {
   });
 
   it('shows the later stages draining once the sources took in every record', () => {
-    const stages = [stage('from-clicks', 0, 0), stage('from-clicks-keyBy-1', 1_234, 3_200)];
+    // The source stage put out 6,000 envelopes; the next stage decoded 4,000 and holds 500 more.
+    const stages = [
+      stage('from-clicks', 0, 0, { input: 'clicks', outputs: ['clicks-keyBy-1'], in: 10_000, out: 6_000 }),
+      stage('from-clicks-keyBy-1', 500, 3_200, { input: 'clicks-keyBy-1', outputs: ['views'], in: 4_000, out: 4_000 }),
+    ];
     expect(progressLine('eddy run', progress(10_000, 10_000, stages), 10_000, 500)).toBe(
-      'eddy run: 10,000/10,000 source records (100%) | 500 rec/s | draining: from-clicks-keyBy-1 1,234 pending, 3.2 s behind',
+      'eddy run: 10,000/10,000 source records (100%) | 500 rec/s | draining: from-clicks-keyBy-1 2,000 to read, 500 in flight, 3.2 s behind',
+    );
+    const drained = [
+      stages[0] as StageStatus,
+      stage('from-clicks-keyBy-1', 0, 0, { input: 'clicks-keyBy-1', outputs: [], in: 6_000, out: 0 }),
+    ];
+    expect(progressLine('eddy run', progress(10_000, 10_000, drained), 10_000, 0)).toBe(
+      'eddy run: 10,000/10,000 source records (100%) | 0 rec/s | draining: nothing left to read; finishing (last checkpoints, outputs, summary)',
     );
   });
 
