@@ -1,21 +1,19 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { type EndpointOptions, endpointOptions } from '../local/endpoints.js';
 import { DevSession } from '../local/observability/dev-session.js';
 import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../local/observability/metrics-server.js';
 import type { LocalLogLevel } from '../local/runner/local-pipeline.js';
+import { checkOutputs, readJsonLines, type StreamFile, writeOutputs } from '../local/runner/run-files.js';
 import { addEndpointOptions } from './endpoint-options.js';
 import { loadPipeline } from './load-pipeline.js';
-
-interface StreamFile {
-  readonly stream: string;
-  readonly file: string;
-}
-
-function streamFile(value: string, previous: StreamFile[] = []): StreamFile[] {
-  const eq = value.indexOf('=');
-  if (eq <= 0 || eq === value.length - 1) throw new InvalidArgumentError(`expected <stream>=<file>, got '${value}'`);
-  return [...previous, { stream: value.slice(0, eq), file: value.slice(eq + 1) }];
-}
+import {
+  addDataDirOption,
+  addLogLevelOption,
+  addOutputOption,
+  addPrefixOption,
+  addTableOption,
+  streamFile,
+} from './options.js';
 
 function port(value: string): number {
   const parsed = Number(value);
@@ -29,6 +27,9 @@ export interface DevCommandOptions extends EndpointOptions {
   readonly metricsPort: number;
   readonly metricsHost: string;
   readonly input?: StreamFile[];
+  readonly output?: StreamFile[];
+  readonly table?: StreamFile[];
+  readonly dataDir?: string;
   readonly prefix: string;
   readonly logLevel: LocalLogLevel;
 }
@@ -60,9 +61,11 @@ export async function runDev(file: string, options: DevCommandOptions): Promise<
       throw new Error(`--input ${input.stream}: not a source of '${plan.pipeline}' (sources: ${sources.join(', ')})`);
     }
   }
+  checkOutputs(plan, options.output ?? []);
   const session = await DevSession.start({
     pipeline,
     ...endpointOptions(options),
+    ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
     streamPrefix: options.prefix,
     logLevel: options.logLevel,
     metricsPort: options.metricsPort,
@@ -77,6 +80,11 @@ export async function runDev(file: string, options: DevCommandOptions): Promise<
     console.log(
       `  kinesis  ${session.local.endpoint}    (source streams: ${sources.map((s) => session.local.physicalName(s)).join(', ')})`,
     );
+    for (const seed of options.table ?? []) {
+      const rows = await readJsonLines(seed.file);
+      await session.local.seedTable(seed.stream, rows);
+      console.log(`  put ${rows.length} rows of ${seed.file} into table ${seed.stream}`);
+    }
     for (const input of options.input ?? []) {
       const fed = await session.feed(input.stream, input.file);
       console.log(`  fed ${fed.records} records of ${fed.file} into ${fed.stream}`);
@@ -84,13 +92,19 @@ export async function runDev(file: string, options: DevCommandOptions): Promise<
     console.log('Ctrl-C stops it.');
     const signal = await stopped;
     console.log(`eddy dev: ${signal}, stopping`);
+    if ((options.output ?? []).length > 0) {
+      const written = await writeOutputs(session.local, options.output ?? [], await session.local.readDeadLetters());
+      for (const output of written) {
+        console.log(`  wrote ${output.records} records of ${output.stream} to ${output.file}`);
+      }
+    }
   } finally {
     await session.stop();
   }
 }
 
 export function registerDevCommand(program: Command): void {
-  addEndpointOptions(program.command('dev'))
+  const dev = addEndpointOptions(program.command('dev'))
     .description(
       'run a pipeline on the local stack until stopped, with Prometheus metrics on /metrics and lag on /status',
     )
@@ -101,12 +115,14 @@ export function registerDevCommand(program: Command): void {
       '-i, --input <stream=file>',
       'feed a JSON-lines file into a source stream at start (repeatable)',
       streamFile,
-    )
-    .option('--prefix <prefix>', 'prefix of every stream name', '')
-    .addOption(
-      new Option('--log-level <level>', "stage handlers' log level")
-        .choices(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'])
-        .default('ERROR'),
-    )
-    .action(runDev);
+    );
+  addOutputOption(dev, ' when stopped');
+  addTableOption(dev);
+  addDataDirOption(
+    dev,
+    "keep the emulators' data and the mappings' checkpoints in this folder: started again on it, the pipeline resumes",
+  );
+  addPrefixOption(dev);
+  addLogLevelOption(dev);
+  dev.action(runDev);
 }

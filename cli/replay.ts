@@ -1,16 +1,19 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type EndpointOptions, endpointOptions } from '../local/endpoints.js';
+import { type Command, InvalidArgumentError } from 'commander';
+import { endpointOptions } from '../local/endpoints.js';
 import { replayPipeline } from '../local/runner/replay.js';
-import type { StreamFile } from '../local/runner/run-files.js';
 import { addEndpointOptions } from './endpoint-options.js';
 import { loadPipeline } from './load-pipeline.js';
+import {
+  addDataDirOption,
+  addLogLevelOption,
+  addOutputOption,
+  addPrefixOption,
+  addProgressOption,
+  addSandboxOption,
+  type LocalRunCliOptions,
+} from './options.js';
+import { ProgressView } from './progress.js';
 import { printSummary } from './summary.js';
-
-function streamFile(value: string, previous: StreamFile[] = []): StreamFile[] {
-  const eq = value.indexOf('=');
-  if (eq <= 0 || eq === value.length - 1) throw new InvalidArgumentError(`expected <stream>=<file>, got '${value}'`);
-  return [...previous, { stream: value.slice(0, eq), file: value.slice(eq + 1) }];
-}
 
 /** `trim-horizon` (any case, `_` or `-`) or an ISO 8601 time. */
 export function parseReplayFrom(value: string): 'TRIM_HORIZON' | Date {
@@ -30,7 +33,7 @@ function positiveInteger(value: string): number {
 
 /** Adds `eddy replay` to the program. */
 export function registerReplay(program: Command): void {
-  addEndpointOptions(program.command('replay'))
+  const replay = addEndpointOptions(program.command('replay'))
     .description(
       'run a pipeline again over its source streams, from the trim horizon or a point in time, into fresh state ' +
         '(a new state table generation and new event source mappings); sinks receive the results again, with the same ids',
@@ -40,56 +43,37 @@ export function registerReplay(program: Command): void {
       '--from <time>',
       'trim-horizon, or an ISO time (AT_TIMESTAMP) where the source stages start',
       parseReplayFrom,
-    )
-    .option('--data-dir <dir>', 'the data folder of an earlier `eddy run --data-dir`, whose streams are replayed')
-    .option(
-      '-o, --output <stream=file>',
-      'write what the replay wrote to a stream to a JSON-lines file (repeatable)',
-      streamFile,
-    )
-    .option('--prefix <prefix>', 'prefix of every stream name', '')
-    .option('--generation <n>', 'the state generation to create (default: the next one)', positiveInteger)
-    .addOption(
-      new Option('--sandbox <mode>', 'where stage handlers run')
-        .choices(['in-process', 'worker'])
-        .default('in-process'),
-    )
-    .addOption(
-      new Option('--log-level <level>', "stage handlers' log level")
-        .choices(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'])
-        .default('ERROR'),
-    )
-    .action(
-      async (
-        file: string,
-        options: EndpointOptions & {
-          from: 'TRIM_HORIZON' | Date;
-          dataDir?: string;
-          output?: StreamFile[];
-          prefix: string;
-          generation?: number;
-          sandbox: 'in-process' | 'worker';
-          logLevel: 'ERROR';
-        },
-      ) => {
-        const pipeline = await loadPipeline(file);
-        const summary = await replayPipeline({
-          pipeline,
-          from: options.from,
-          outputs: options.output ?? [],
-          ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
-          ...endpointOptions(options),
-          ...(options.generation !== undefined && { generation: options.generation }),
-          streamPrefix: options.prefix,
-          logLevel: options.logLevel,
-          sandboxes: options.sandbox,
-          ...(options.sandbox === 'worker' && { pipelineModule: file }),
-        });
-        console.log(
-          `replay of ${summary.pipeline} from ${summary.generation.sourcesFrom} into state generation ${summary.generation.generation}` +
-            (summary.stateTable === undefined ? '' : ` (table ${summary.stateTable})`),
-        );
-        printSummary(summary);
-      },
     );
+  addDataDirOption(replay, 'the data folder of an earlier `eddy run --data-dir`, whose streams are replayed');
+  addOutputOption(replay, ' (what the replay wrote to it)');
+  addPrefixOption(replay);
+  replay.option('--generation <n>', 'the state generation to create (default: the next one)', positiveInteger);
+  for (const add of [addSandboxOption, addLogLevelOption, addProgressOption]) add(replay);
+  replay.action(
+    async (file: string, options: LocalRunCliOptions & { from: 'TRIM_HORIZON' | Date; generation?: number }) => {
+      const pipeline = await loadPipeline(file);
+      // The records to replay are known only as the stages read them: no total, no ETA.
+      const view = options.progress
+        ? new ProgressView({ label: 'eddy replay', total: undefined, output: process.stderr })
+        : undefined;
+      const summary = await replayPipeline({
+        pipeline,
+        from: options.from,
+        outputs: options.output ?? [],
+        ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
+        ...endpointOptions(options),
+        ...(options.generation !== undefined && { generation: options.generation }),
+        streamPrefix: options.prefix,
+        logLevel: options.logLevel,
+        sandboxes: options.sandbox,
+        ...(options.sandbox === 'worker' && { pipelineModule: file }),
+        ...(view !== undefined && { onProgress: (progress) => view.update(progress) }),
+      }).finally(() => view?.stop());
+      console.log(
+        `replay of ${summary.pipeline} from ${summary.generation.sourcesFrom} into state generation ${summary.generation.generation}` +
+          (summary.stateTable === undefined ? '' : ` (table ${summary.stateTable})`),
+      );
+      printSummary(summary);
+    },
+  );
 }

@@ -4,6 +4,8 @@
  *
  *   npm run demo -- [--events 50000]
  */
+// First, for its effect: no AWS SDK Node-version warning in the demo's output.
+import '../local/sdk-node-warning.js';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';

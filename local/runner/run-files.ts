@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { DeadLetterDestination } from '../../shared/dag/plan-types.js';
+import type { DeadLetterDestination, PipelinePlan } from '../../shared/dag/plan-types.js';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import { type EndpointOptions, endpointOptions } from '../endpoints.js';
@@ -19,7 +19,7 @@ import {
 import { countRecords, writeRecordLines, writeRecordPages } from './output-file.js';
 
 /** The JSON values of a JSON-lines file (blank lines skipped). */
-async function readJsonLines(file: string): Promise<object[]> {
+export async function readJsonLines(file: string): Promise<object[]> {
   const text = await readFile(file, 'utf8');
   return text.split('\n').flatMap((line, index) => {
     if (line.trim() === '') return [];
@@ -101,14 +101,9 @@ export class RunOptionsError extends Error {
   override readonly name = 'RunOptionsError';
 }
 
-/**
- * `eddy run`: deploys the pipeline on the local stack, feeds each input file into its source
- * stream, waits until every stage has processed everything, and writes the named streams to files.
- */
-export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunSummary> {
-  const plan = options.pipeline.plan();
-  const streamNames = new Set(plan.streams.map((s) => s.name));
-  for (const input of options.inputs) {
+/** Throws, naming the sources there are, when an `--input` names no source stream of the plan. */
+export function checkInputs(plan: PipelinePlan, inputs: readonly StreamFile[]): void {
+  for (const input of inputs) {
     const spec = plan.streams.find((s) => s.name === input.stream);
     if (spec?.role !== 'source') {
       const sources = plan.streams.filter((s) => s.role === 'source').map((s) => s.name);
@@ -117,9 +112,14 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
       );
     }
   }
+}
+
+/** Throws, naming the streams there are, when an `--output` names no stream (nor the dead-letter queue) of the plan. */
+export function checkOutputs(plan: PipelinePlan, outputs: readonly StreamFile[]): void {
+  const streamNames = new Set(plan.streams.map((s) => s.name));
   // A dead-letter queue is written like a stream: `--output <queue name>=<file>`.
   const queue = plan.deadLetter.kind === 'queue' ? plan.deadLetter.name : undefined;
-  for (const output of options.outputs) {
+  for (const output of outputs) {
     if (!streamNames.has(output.stream) && output.stream !== queue) {
       const known = [...streamNames, ...(queue === undefined ? [] : [`${queue} (dead-letter queue)`])];
       throw new RunOptionsError(
@@ -127,6 +127,41 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
       );
     }
   }
+}
+
+/** Writes each `--output` stream, or the local dead-letter queue, to its file; returns how many records each got. */
+export async function writeOutputs(
+  local: LocalPipeline,
+  outputs: readonly StreamFile[],
+  letters: readonly { readonly envelope: DeadLetterEnvelope }[],
+): Promise<{ stream: string; file: string; records: number }[]> {
+  const queue = local.plan.deadLetter.kind === 'queue' ? local.plan.deadLetter.name : undefined;
+  const written = [];
+  for (const output of outputs) {
+    // The local dead-letter queue's messages are the envelopes, one JSON line each, as the stream's records.
+    if (output.stream === queue) {
+      await writeRecordLines(
+        output.file,
+        letters.map(({ envelope }) => ({ data: Buffer.from(JSON.stringify(envelope)) })),
+      );
+      written.push({ stream: output.stream, file: output.file, records: letters.length });
+    } else {
+      // Page by page: a run's outputs are not held whole (bench/run-memory.ts).
+      const records = await writeRecordPages(output.file, local.streamPages(output.stream));
+      written.push({ stream: output.stream, file: output.file, records });
+    }
+  }
+  return written;
+}
+
+/**
+ * `eddy run`: deploys the pipeline on the local stack, feeds each input file into its source
+ * stream, waits until every stage has processed everything, and writes the named streams to files.
+ */
+export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunSummary> {
+  const plan = options.pipeline.plan();
+  checkInputs(plan, options.inputs);
+  checkOutputs(plan, options.outputs);
 
   const started = performance.now();
   const local = await LocalPipeline.start({
@@ -208,22 +243,8 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     }
     options.onProgress?.(progress());
 
-    const outputs = [];
     const letters = await local.readDeadLetters();
-    for (const output of options.outputs) {
-      // The local dead-letter queue's messages are the envelopes, one JSON line each, as the stream's records.
-      if (output.stream === queue) {
-        await writeRecordLines(
-          output.file,
-          letters.map(({ envelope }) => ({ data: Buffer.from(JSON.stringify(envelope)) })),
-        );
-        outputs.push({ stream: output.stream, file: output.file, records: letters.length });
-      } else {
-        // Page by page: a run's outputs are not held whole (bench/run-memory.ts).
-        const records = await writeRecordPages(output.file, local.streamPages(output.stream));
-        outputs.push({ stream: output.stream, file: output.file, records });
-      }
-    }
+    const outputs = await writeOutputs(local, options.outputs, letters);
     const sinkRecords: Record<string, number> = {};
     for (const stream of plan.streams.filter((s) => s.role === 'sink')) {
       sinkRecords[stream.name] = await countRecords(local.streamPages(stream.name));

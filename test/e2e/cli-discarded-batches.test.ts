@@ -55,24 +55,31 @@ describe('eddy run, when a stage keeps failing', () => {
     );
   });
 
-  it('exits 0 when records were only dead-lettered (kept, not lost)', async () => {
+  it('exits 0 when records were only dead-lettered (kept, not lost); without a terminal, plain progress lines with the total, and no SDK warning', async () => {
     // Prepare
     const input = join(dir, 'broken.jsonl');
-    writeFileSync(input, ['{"user":"u1","page":"/a"}', 'not json', '{"user":3,"page":"/c"}'].join('\n'));
+    writeFileSync(input, ['{"user":"u1","page":"/a"}', '', 'not json', '{"user":3,"page":"/c"}'].join('\n'));
+    const started = Date.now();
 
-    // Act
+    // Act: stderr is a pipe here, not a terminal.
     const { stdout, stderr } = await eddyWith(
       { [keyVariable]: 'a-key-of-at-least-thirty-two-bytes-long' },
       'run',
       'test/e2e/fixtures/short-secret.ts',
       '--input',
       `clicks=${input}`,
-      '--no-progress',
     );
 
     // Assess
     expect(stdout).toContain('dead letters (2, in stream short-secret-dead-letters)');
     expect(stdout).not.toContain('discarded after retries');
     expect(stderr).not.toContain('eddy:');
+    expect(stderr + stdout).not.toMatch(/NodeVersionSupportWarning|AWS SDK for JavaScript/);
+    const lines = stderr.split('\n').filter((line) => line !== '');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line).toMatch(/^eddy run: \d\/3 source records \(\d+%\) \| /);
+    expect(lines.at(-1)).toMatch(/^eddy run: 3\/3 source records \(100%\)/);
+    // One line every 5 s at most, and the last.
+    expect(lines.length).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / 5000) + 1);
   });
 });

@@ -54,6 +54,13 @@ describe('the eddy command', () => {
     expect(stdout).toMatch(/from-clicks\s+5\s+2\s+1\s+0\s+2\s+0/);
   });
 
+  it("prints Eddy's version", async () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    const { stdout, stderr } = await eddy('--version');
+    expect(stdout).toBe(`${version}\n`);
+    expect(stderr).toBe('');
+  });
+
   it('prints the DAG as Mermaid', async () => {
     const { stdout } = await eddy('graph', 'examples/page-views.ts');
     expect(stdout).toMatch(/^flowchart LR/);

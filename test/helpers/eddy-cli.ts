@@ -2,8 +2,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-// The embedded stack, whatever the developer's shell points the AWS SDK at.
-const { AWS_ENDPOINT_URL: _, ...environment } = process.env;
+// The embedded stack, whatever the developer's shell points the AWS SDK at; and without the SDK's
+// Node-version switch, so that the tests see whether Eddy silences the warning itself.
+const { AWS_ENDPOINT_URL: _, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: __, ...environment } = process.env;
 
 /** Runs `bin/eddy.js` with these arguments, as a user would, from the repository's root. */
 export function eddy(...args: string[]): Promise<{ stdout: string; stderr: string }> {
