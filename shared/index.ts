@@ -51,6 +51,7 @@ export {
   type ProcessContext,
   type ProcessFunction,
   type StateDescriptor,
+  type StateDescriptors,
   type StateOptions,
   state,
   type TimerContext,
