@@ -148,7 +148,8 @@ export class ProcessStage {
 
     // Keys this batch did not touch whose timers are due: found through the fire-time index, never a
     // scan, and read again consistently (the index is eventually consistent) before they fire.
-    const bound = node.processingTimers ? Math.max(walked.watermark, now) : walked.watermark;
+    // Below NO_TIMER: the end of input (a watermark past every time) must not find the keys with no timer.
+    const bound = Math.min(node.processingTimers ? Math.max(walked.watermark, now) : walked.watermark, NO_TIMER - 1);
     if (Number.isFinite(bound)) {
       const candidates = (await store.dueWindows<KeyState>(stage.id, shardId, bound)).filter(
         (w) => !byKey.has(w.state.key),
