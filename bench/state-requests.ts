@@ -33,7 +33,10 @@ const countPerKey = pipeline('bench')
   .sink('counts');
 
 /** Shuffle records as the source stage writes them: envelopes, and a watermark after each of its batches. */
-function shuffleBatches(events: number, batchSize: number): { batches: InputRecord[][]; distinctKeyWindows: number } {
+export function shuffleBatches(
+  events: number,
+  batchSize: number,
+): { batches: InputRecord[][]; distinctKeyWindows: number } {
   const random = seededRandom(99);
   let sequence = 49_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000n;
   const record = (data: unknown, partitionKey: string): InputRecord => {

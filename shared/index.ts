@@ -10,7 +10,7 @@ export type {
   StreamSpec,
   TableSpec,
 } from './dag/plan-types.js';
-export { DataStream, KeyedStream } from './dsl/data-stream.js';
+export { DataStream, KeyedStream, type ProcessOptions } from './dsl/data-stream.js';
 export type {
   EnrichOptions,
   KeyByOptions,
@@ -51,3 +51,17 @@ export {
   type TokenizeOptions,
   tokenize,
 } from './operators/sensitive-fields.js';
+export {
+  type ListState,
+  type MapState,
+  type ProcessContext,
+  type ProcessFunction,
+  type StateDescriptor,
+  type StateDescriptors,
+  type StateOptions,
+  state,
+  type TimerContext,
+  type TimerService,
+  type ValueState,
+} from './process/keyed-process.js';
+export type { TopNResult } from './process/library.js';

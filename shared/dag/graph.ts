@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ProcessFunction, StateDescriptors } from '../process/keyed-process.js';
 import type { Aggregation, EmitMode, WindowAssigner } from '../windows/types.js';
 import type { EventSourceSettings } from './plan-types.js';
 
@@ -15,6 +16,7 @@ export const OperatorKinds = {
   flatMap: 'flatMap',
   keyBy: 'keyBy',
   window: 'window',
+  process: 'process',
   joinSide: 'joinSide',
   join: 'join',
   enrich: 'enrich',
@@ -80,6 +82,20 @@ export interface WindowNode extends NodeBase {
   readonly emit: EmitMode;
   /** The side output for records too late for every window they belong to. */
   readonly lateOutput: string;
+}
+
+/**
+ * A keyed process function (Flink's KeyedProcessFunction): keyed state and timers, stateful; runs in
+ * the stage that reads its keyBy's shuffle stream, like a window (docs/process-functions.md).
+ */
+export interface ProcessNode extends NodeBase {
+  readonly kind: 'process';
+  readonly process: ProcessFunction<unknown, unknown, StateDescriptors>;
+  readonly state: StateDescriptors;
+  /** Whether the function may register processing-time timers: its stage then gets clock ticks. */
+  readonly processingTimers: boolean;
+  /** Side output name → the stream it is written to. */
+  readonly sideOutputs: Readonly<Record<string, string>>;
 }
 
 /**
@@ -193,6 +209,7 @@ export type PipelineNode =
   | FlatMapNode
   | KeyByNode
   | WindowNode
+  | ProcessNode
   | JoinSideNode
   | JoinNode
   | EnrichNode
@@ -216,12 +233,14 @@ export function streamsWrittenBy(node: PipelineNode): string[] {
     case 'window':
     case 'join':
       return [node.lateOutput];
+    case 'process':
+      return Object.values(node.sideOutputs);
     default:
       return [];
   }
 }
 
 /** Nodes whose state lives in DynamoDB. */
-export function isStateful(node: PipelineNode): node is WindowNode | JoinNode {
-  return node.kind === 'window' || node.kind === 'join';
+export function isStateful(node: PipelineNode): node is WindowNode | ProcessNode | JoinNode {
+  return node.kind === 'window' || node.kind === 'process' || node.kind === 'join';
 }

@@ -68,7 +68,8 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
     if (input.kind !== 'keyBy' || node.parent !== input.name) {
       throw new PipelineDefinitionError('must directly follow a keyBy', `${node.kind} '${node.name}'`);
     }
-    if (node.assigner.timeDomain === 'event') assertEventTimeUpstream(graph, input, `window '${node.name}'`);
+    if (node.kind === 'process') assertEventTimeUpstream(graph, input, `process '${node.name}'`);
+    else if (node.assigner.timeDomain === 'event') assertEventTimeUpstream(graph, input, `window '${node.name}'`);
   }
   if (input.kind === 'join') {
     // Event time decides which records join, and the watermark when a buffered record is done with.
@@ -126,12 +127,18 @@ function planStreams(graph: PipelineGraph, stages: readonly StageSpec[]): Stream
         consumers: consumersOf(node.stream),
       });
     }
-    if (node.kind === 'window' || node.kind === 'join') {
+    const sideOutputs =
+      node.kind === 'window' || node.kind === 'join'
+        ? [node.lateOutput]
+        : node.kind === 'process'
+          ? Object.values(node.sideOutputs)
+          : [];
+    for (const name of sideOutputs) {
       streams.push({
-        name: node.lateOutput,
+        name,
         role: 'side-output',
         shardCount: shardsOf(undefined),
-        producers: producersOf(node.lateOutput),
+        producers: producersOf(name),
         consumers: [],
       });
     }
@@ -166,7 +173,11 @@ function assertEventTimeUpstream(graph: PipelineGraph, from: PipelineNode, opera
       node.kind === 'source'
         ? `source '${node.name}' has no eventTime`
         : `it is fed by ${node.kind} '${node.name}', not by a source`;
-    const what = operator.startsWith('window') ? 'an event-time window' : 'a join';
+    const what = operator.startsWith('window')
+      ? 'an event-time window'
+      : operator.startsWith('process')
+        ? 'a process function'
+        : 'a join';
     const fix = operator.startsWith('window')
       ? 'use a processing-time window, or give the source eventTime'
       : 'give the source eventTime';

@@ -1,7 +1,9 @@
 import { PipelineDefinitionError } from '../dag/errors.js';
 import type { PipelineGraph } from '../dag/pipeline-graph.js';
+import type { ProcessFunction, StateDescriptors } from '../process/keyed-process.js';
+import { dedupeFunction, type TopNResult, topNFunction } from '../process/library.js';
 import { parseTimeSpan } from '../windows/event-time.js';
-import type { Aggregation, WindowAssigner, WindowOptions, WindowResult } from '../windows/types.js';
+import type { Aggregation, Duration, WindowAssigner, WindowOptions, WindowResult } from '../windows/types.js';
 import type {
   EnrichOptions,
   JoinOptions,
@@ -235,6 +237,92 @@ export class KeyedStream<T> extends DataStream<T> {
   window(assigner: WindowAssigner, options: WindowOptions = {}): WindowedStream<T> {
     return new WindowedStream<T>(this.pipeline, this.graph, this.operator, assigner, options);
   }
+
+  /**
+   * A keyed process function (Flink's KeyedProcessFunction): per record, the function gets the
+   * record, its key, event time and the watermark, the key's state declared in `state`, and timers;
+   * `onTimer` runs when the watermark (event time) or the clock (processing time) passes a timer.
+   * State and emissions commit with the batch, exactly once (docs/process-functions.md).
+   *
+   * @example
+   * events.keyBy((e) => e.user).process({ processElement: (e, ctx) => { ... } }, { state: { seen: state.value<number>() } })
+   */
+  process<O, S extends StateDescriptors = StateDescriptors>(
+    fn: ProcessFunction<T, O, S>,
+    options: ProcessOptions<S> = {},
+  ): DataStream<O> {
+    const name = options.name ?? this.graph.nextName('process');
+    const label = `process '${name}'`;
+    if (typeof fn?.processElement !== 'function') {
+      throw new PipelineDefinitionError('needs a function with processElement(value, context)', label);
+    }
+    const state = options.state ?? ({} as S);
+    for (const [stateName, descriptor] of Object.entries(state)) {
+      if (!['value', 'map', 'list'].includes(descriptor?.kind)) {
+        throw new PipelineDefinitionError(
+          `state '${stateName}' must be declared with state.value(), state.map() or state.list()`,
+          label,
+        );
+      }
+    }
+    const sideOutputs: Record<string, string> = {};
+    for (const output of options.sideOutputs ?? []) {
+      sideOutputs[output] = options.streams?.[output] ?? `${this.graph.name}-${name}-${output}`;
+    }
+    this.graph.add({
+      kind: 'process',
+      name,
+      parent: this.operator,
+      process: fn as ProcessFunction<unknown, unknown, StateDescriptors>,
+      state,
+      processingTimers: options.processingTimers === true,
+      sideOutputs,
+    });
+    return new DataStream<O>(this.pipeline, this.graph, name);
+  }
+
+  /**
+   * Drops repeats: per key, the first record of each identity within `within` of event time passes,
+   * later ones with the same identity are dropped (a process function with an event-time timer).
+   *
+   * @example
+   * clicks.keyBy((c) => c.user).dedupe((c) => c.clickId, { within: '10m' })
+   */
+  dedupe(identity: (value: T) => KeyValue, options: { within: Duration } & OperatorOptions): DataStream<T> {
+    const { fn, state } = dedupeFunction(identity, options.within);
+    return this.process(fn, { state, name: options.name ?? this.graph.nextName('process') });
+  }
+
+  /**
+   * Per key and tumbling event-time window, the `n` records with the highest `by`, best first, once
+   * the watermark passes the window: `{ key, windowStart, windowEnd, top }`. Records for a window
+   * that has fired go to the side output stream `<pipeline>-<name>-late`.
+   *
+   * @example
+   * sales.keyBy((s) => s.category).topN(3, { by: (s) => s.amount, window: '1h' })
+   */
+  topN(
+    n: number,
+    options: { by: (value: T) => number; window: Duration } & OperatorOptions,
+  ): DataStream<TopNResult<T>> {
+    const { fn, state } = topNFunction(n, options.by, options.window);
+    // Records for a window that has fired go to '<pipeline>-<name>-late', as a window's late records do.
+    return this.process(fn, { state, name: options.name ?? this.graph.nextName('process'), sideOutputs: ['late'] });
+  }
+}
+
+export interface ProcessOptions<S extends StateDescriptors> extends OperatorOptions {
+  /** The keyed state the function uses, declared up front: `{ count: state.value<number>() }`. */
+  readonly state?: S;
+  /**
+   * Whether the function registers processing-time timers: its stage then gets clock ticks, so that
+   * they fire in a quiet stream. Without it, registering one fails the record. @default false
+   */
+  readonly processingTimers?: boolean;
+  /** The names the function emits to with `context.output(name, value)`, each a stream of its own. */
+  readonly sideOutputs?: readonly string[];
+  /** Side output name → stream name. @default '<pipeline>-<operator name>-<output>' */
+  readonly streams?: Readonly<Record<string, string>>;
 }
 
 /** A keyed stream cut into windows, waiting for its aggregation. */

@@ -122,15 +122,20 @@ function idleSources(pipeline: Pipeline, shards: ShardDirectory): IdleSource[] {
   return sources;
 }
 
-/** The input streams of stateful stages whose window runs on processing time. */
+/** The input streams of stateful stages whose window runs on processing time, or whose process function has processing-time timers. */
 export function processingTimeInputs(pipeline: Pipeline): string[] {
   return pipeline
     .plan()
     .stages.filter((stage) => {
       if (!stage.stateful) return false;
       const input = pipeline.graph.node(stage.nodes[0] ?? '');
-      const window = pipeline.graph.children(input.name).find((node) => node.kind === 'window');
-      return window?.kind === 'window' && window.assigner.timeDomain === 'processing';
+      return pipeline.graph
+        .children(input.name)
+        .some(
+          (node) =>
+            (node.kind === 'window' && node.assigner.timeDomain === 'processing') ||
+            (node.kind === 'process' && node.processingTimers),
+        );
     })
     .map((stage) => stage.input);
 }

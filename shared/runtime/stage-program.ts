@@ -118,6 +118,7 @@ function compileNode(graph: PipelineGraph, node: PipelineNode): Step {
     case 'source':
       throw new Error(`source '${node.name}' cannot follow another operator`);
     case 'window':
+    case 'process':
     case 'join':
       throw new Error(`${node.kind} '${node.name}' keeps state: it runs in a stateful stage, not in a stateless chain`);
   }

@@ -19,8 +19,9 @@ import type { JoinStore } from './io/join-store.js';
 import type { RecordWriter, WriteOutcome } from './io/record-writer.js';
 import { type ShardDirectory, UniformShardDirectory } from './io/shard-directory.js';
 import type { TableStore } from './io/table-store.js';
-import { WatermarkConflictError, type WindowStore } from './io/window-store.js';
+import { WatermarkConflictError, type WindowChange, type WindowStore } from './io/window-store.js';
 import { JoinStage } from './join-stage.js';
+import { ProcessStage } from './process-stage.js';
 import type { InputRecord, OutputRecord } from './records.js';
 import { ShuffleOutputs } from './shuffle-outputs.js';
 import type { AppliedPositions } from './shuffle-pack.js';
@@ -147,7 +148,9 @@ export class StageRunner {
       options.traceId,
     );
     this.#pipeline = options.pipeline;
-    const window = options.pipeline.graph.children(input.name).find((node) => node.kind === 'window');
+    const window = options.pipeline.graph
+      .children(input.name)
+      .find((node) => node.kind === 'window' || node.kind === 'process');
     if (stage.stateful && options.store === undefined) {
       throw new Error(`stage ${stage.id} keeps state: give the runner a state store`);
     }
@@ -169,6 +172,19 @@ export class StageRunner {
       );
       this.#lateOutput = window.lateOutput;
       this.#watermarkHoldBack = window.allowedLateness;
+    } else if (stage.stateful && window?.kind === 'process') {
+      this.#store = store;
+      this.#stateful = processOperator(
+        new ProcessStage({
+          stage,
+          node: window,
+          store,
+          downstream: compileChildren(options.pipeline.graph, window.name),
+          now: options.now ?? Date.now,
+          producers,
+        }),
+        store,
+      );
     } else if (input.kind === 'join') {
       if (store.writeBuffered === undefined)
         throw new Error(`stage ${stage.id} joins: its store must hold join buffers`);
@@ -517,23 +533,37 @@ function windowOperator(stage: WindowStage, store: WindowStore): StatefulOperato
   return {
     process: async (records, decoded, sink) => {
       const batch = await stage.process(records, decoded, sink);
+      // Puts before deletes: a crash in a session merge leaves a leftover, never a loss.
+      return { ...batch, commit: () => commitInOrder(store, [batch.changes, batch.deletes], 'window(s)') };
+    },
+  };
+}
+
+/** A process function's batch: one conditional put per key touched or fired. */
+function processOperator(stage: ProcessStage, store: WindowStore): StatefulOperator {
+  return {
+    process: async (records, decoded, sink) => {
+      const batch = await stage.process(records, decoded, sink);
       return {
         ...batch,
-        commit: async () => {
-          // Puts before deletes: a crash in a session merge leaves a leftover, never a loss.
-          for (const changes of [batch.changes, batch.deletes]) {
-            if (changes.length === 0) continue;
-            const outcome = await store.commitAll(changes);
-            if (outcome.conflicts.length > 0) {
-              throw new StateConflictError(
-                `${outcome.conflicts.length} window(s) changed under this batch (another attempt running?); retrying`,
-              );
-            }
-          }
-        },
+        counts: { ...batch.counts, repeats: batch.repeats },
+        commit: () => commitInOrder(store, [batch.changes], 'key state item(s)'),
       };
     },
   };
+}
+
+/** Writes groups of conditional changes one group after the other; a version conflict throws. */
+async function commitInOrder(store: WindowStore, groups: readonly WindowChange[][], what: string): Promise<void> {
+  for (const changes of groups) {
+    if (changes.length === 0) continue;
+    const outcome = await store.commitAll(changes);
+    if (outcome.conflicts.length > 0) {
+      throw new StateConflictError(
+        `${outcome.conflicts.length} ${what} changed under this batch (another attempt running?); retrying`,
+      );
+    }
+  }
 }
 
 function joinOperator(stage: JoinStage, store: JoinStore, stageId: string): StatefulOperator {

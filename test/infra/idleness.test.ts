@@ -6,10 +6,12 @@ import pageViewCounts from '../../examples/page-view-counts.js';
 import { EddyPipeline } from '../../infra/eddy-pipeline.js';
 import clock from './fixtures/clock-pipeline.js';
 import sensors from './fixtures/idle-pipeline.js';
+import watchdog from './fixtures/timer-pipeline.js';
 import { PAGE_VIEW_COUNTS_ENTRY, synthesize, testApp } from './support.js';
 
 const IDLE_ENTRY = fileURLToPath(new URL('./fixtures/idle-pipeline.ts', import.meta.url));
 const CLOCK_ENTRY = fileURLToPath(new URL('./fixtures/clock-pipeline.ts', import.meta.url));
+const TIMER_ENTRY = fileURLToPath(new URL('./fixtures/timer-pipeline.ts', import.meta.url));
 
 interface Statement {
   Action: string | string[];
@@ -111,6 +113,33 @@ describe('EddyPipeline with a source that may go idle', () => {
     expect(kinesis.map((s) => [s.Action].flat().sort())).toEqual([['kinesis:ListShards', 'kinesis:PutRecords']]);
     const shuffle = meters.streams.get('meters-keyBy-1');
     expect(JSON.stringify(kinesis[0]?.Resource)).toContain(
+      stack.getLogicalId(shuffle?.node.defaultChild as CfnElement),
+    );
+    test.dispose();
+  });
+
+  it('gives a process function with processing-time timers the state table and the clock', () => {
+    const test = testApp();
+    const stack = new Stack(test.app, 'Watchdog');
+    const watched = new EddyPipeline(stack, 'Pipeline', { pipeline: watchdog, pipelineEntry: TIMER_ENTRY });
+    const template = synthesize(test.app, stack).template;
+
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+    expect(watched.stateTable).toBeDefined();
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as {
+      Properties: { PolicyDocument: { Statement: Statement[] } };
+    }[];
+    const dynamo = policies
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo.length).toBeGreaterThan(0);
+    const idlenessPolicies = Object.values(
+      template.findResources('AWS::IAM::Policy', {
+        Properties: { Roles: [{ Ref: stack.getLogicalId(watched.idleness?.role.node.defaultChild as CfnElement) }] },
+      }),
+    ) as { Properties: { PolicyDocument: { Statement: Statement[] } } }[];
+    const shuffle = watched.streams.get('watchdog-keyBy-1');
+    expect(JSON.stringify(idlenessPolicies.map((p) => p.Properties.PolicyDocument.Statement))).toContain(
       stack.getLogicalId(shuffle?.node.defaultChild as CfnElement),
     );
     test.dispose();

@@ -1,0 +1,88 @@
+/**
+ * DynamoDB requests per 1,000 events of a keyed process function (100 keys, a count per key and
+ * minute in map state, an event-time timer per minute), for batches of 100 and 1,000 records, beside
+ * the minimum: one write per key touched per batch. The real process stage runs in process over the
+ * in-memory store that counts the requests DynamoDB would get.
+ *
+ *   npx tsx bench/process-requests.ts [--events 100000]
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { pipeline, state } from '../shared/index.js';
+import { MemoryRecordWriter } from '../shared/runtime/io/memory-record-writer.js';
+import { MemoryWindowStore } from '../shared/runtime/io/memory-window-store.js';
+import { StageRunner } from '../shared/runtime/stage-runner.js';
+import { type BenchRow, isMain } from './results.js';
+import { shuffleBatches } from './state-requests.js';
+
+const MINUTE = 60_000;
+const Event = z.object({ key: z.string(), t: z.number() });
+const declared = { counts: state.map<number>() };
+const perMinute = pipeline('bench')
+  .source('events', { schema: Event, eventTime: (e) => e.t, maxOutOfOrderness: '5s' })
+  .keyBy((e) => e.key, { name: 'by-key' })
+  .process(
+    {
+      processElement(_event, context) {
+        const minute = String(Math.floor(context.timestamp / MINUTE) * MINUTE);
+        context.state.counts.put(minute, (context.state.counts.get(minute) ?? 0) + 1);
+        context.timers.registerEventTimeTimer(Number(minute) + MINUTE - 1);
+      },
+      onTimer(time, context) {
+        const minute = String(time + 1 - MINUTE);
+        context.emit({ key: context.key, minute, views: context.state.counts.get(minute) ?? 0 });
+        context.state.counts.remove(minute);
+      },
+    },
+    { state: declared },
+  )
+  .sink('counts');
+
+export async function run(events: number): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const batchSize of [100, 1000]) {
+    const store = new MemoryWindowStore();
+    const runner = new StageRunner({
+      pipeline: perMinute,
+      stageId: 'from-bench-by-key',
+      writer: new MemoryRecordWriter(),
+      store,
+    });
+    const { batches } = shuffleBatches(events, batchSize);
+    let keysTouched = 0;
+    for (const batch of batches) {
+      keysTouched += new Set(batch.map((r) => r.position.partitionKey).filter((k) => k !== 'wm')).size;
+      await runner.run(batch, Date.now() + 60_000);
+    }
+    const counts = store.counter.snapshot();
+    const per1000 = (n: number) => Number(((n / events) * 1000).toFixed(1));
+    rows.push(
+      {
+        name: `batch ${batchSize}: DynamoDB requests per 1,000 events (all)`,
+        value: per1000(counts.requests),
+        unit: 'requests',
+      },
+      {
+        name: `batch ${batchSize}: key item writes per 1,000 events`,
+        value: per1000(counts.byOperation.UpdateItem + counts.byOperation.PutItem - batches.length),
+        unit: 'writes',
+        baseline: `minimum ${per1000(keysTouched)} (keys touched per batch), one per event 1000`,
+      },
+      {
+        name: `batch ${batchSize}: reads per 1,000 events (BatchGetItem, Query, GetItem)`,
+        value: per1000(counts.byOperation.BatchGetItem + counts.byOperation.Query + counts.byOperation.GetItem),
+        unit: 'requests',
+      },
+    );
+  }
+  return rows;
+}
+
+if (isMain(import.meta.url)) {
+  const { values } = parseArgs({ options: { events: { type: 'string', default: '100000' } } });
+  for (const r of await run(Number(values.events))) {
+    console.log(
+      `${r.name.padEnd(62)} ${String(r.value).padStart(8)} ${r.unit}${r.baseline ? `   (${r.baseline})` : ''}`,
+    );
+  }
+}

@@ -1,0 +1,304 @@
+import type { ProcessNode } from '../dag/graph.js';
+import type { StageSpec } from '../dag/plan-types.js';
+import {
+  emptyKeyState,
+  type Failure,
+  isEmptyState,
+  type KeyedInput,
+  type KeyState,
+  type KeyStep,
+  nextTimer,
+  runKey,
+} from '../process/keyed-process.js';
+import { STORE_TIME_BOUND } from '../windows/event-time.js';
+import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
+import type { Decoded } from './decode.js';
+import {
+  compareSequenceNumbers,
+  InvalidStateRequestError,
+  isApplied,
+  MAX_STATE_ITEM_BYTES,
+  type PutWindowChange,
+  type StoredWindow,
+  stateItemBytes,
+  type WindowRef,
+  type WindowStore,
+} from './io/window-store.js';
+import type { Element, InputRecord } from './records.js';
+import type { Step } from './stage-program.js';
+import { type Arrival, producedRecord, type WalkedBatch, walkBatch } from './stateful-batch.js';
+import type { WindowBatchSink } from './window-stage.js';
+
+export interface ProcessStageOptions {
+  readonly stage: StageSpec;
+  readonly node: ProcessNode;
+  /** One item per key: the key's state and timers, with the version and fence windows use. */
+  readonly store: WindowStore;
+  /** The operators after the process function, compiled. */
+  readonly downstream: Step;
+  /** The clock of processing-time timers and TTL: the same the window stage reads. */
+  readonly now: () => number;
+  readonly producers: readonly string[];
+}
+
+/** What a process stage did with one batch: one put per key touched or fired, written after the outputs. */
+export interface ProcessBatch extends WalkedBatch {
+  readonly changes: PutWindowChange<KeyState>[];
+  readonly counts: { applied: number; duplicates: number; timers: number; late: number };
+}
+
+/**
+ * A key's item in the state table: the window item's layout with a fixed [0, 0) "window", so that a
+ * key's state is one item, read with one BatchGetItem key and written with one conditional put
+ * carrying the version and the per-shard fence (docs/state.md). `fireAt` is the key's earliest timer,
+ * so the fire-time index finds the keys with due timers; a key with none sorts past every time.
+ */
+const KEY_SLOT = { start: 0, end: 0 } as const;
+const NO_TIMER = STORE_TIME_BOUND - 1;
+
+/**
+ * One batch of a keyed process function (docs/process-functions.md): the batch walked in shard order,
+ * each touched key's item read once (consistent BatchGetItem), records an earlier attempt applied
+ * skipped (the item's fence), the function run per key ({@link runKey}), then the keys whose timers
+ * are due found through the fire-time index, re-read consistently and fired. The caller writes the
+ * outputs first and the puts after: a crash between them repeats outputs (same ids), never loses one,
+ * and a key's records and timers are applied at most once because its fence and timers are in the
+ * same item as its state.
+ */
+export class ProcessStage {
+  readonly #options: ProcessStageOptions;
+
+  constructor(options: ProcessStageOptions) {
+    this.#options = options;
+  }
+
+  async process(
+    records: readonly InputRecord[],
+    decoded: readonly (readonly Decoded[] | RecordProcessingError)[],
+    sink: WindowBatchSink,
+  ): Promise<ProcessBatch> {
+    const { store, stage, node } = this.#options;
+    const first = records[0] as InputRecord;
+    const shardId = first.position.shardId;
+    const lastRecord = records.at(-1) as InputRecord;
+    const walked = await walkBatch(store, records, decoded, sink.deadLetter.bind(sink), {
+      stageId: stage.id,
+      producers: this.#options.producers,
+      operator: node.name,
+    });
+    const now = this.#options.now();
+    const counts = { applied: 0, duplicates: 0, timers: 0, late: 0 };
+    const byKey = new Map<string, Arrival[]>();
+    for (const arrival of walked.arrivals) {
+      const list = byKey.get(arrival.key);
+      if (list === undefined) byKey.set(arrival.key, [arrival]);
+      else list.push(arrival);
+    }
+    const stored = new Map(
+      (await store.getWindows<KeyState>(stage.id, [...byKey.keys()].map(refOf))).map((w) => [w.state.key, w]),
+    );
+    const changes: PutWindowChange<KeyState>[] = [];
+    const emitted: { element: Element; output?: string; origin: InputRecord }[] = [];
+
+    const settle = (key: string, item: StoredWindow<KeyState> | undefined, step: KeyStep, origin: InputRecord) => {
+      counts.timers += step.failures.filter((f) => f.timer !== undefined).length;
+      for (const emission of step.emissions) {
+        const element = { id: emission.id, key, value: emission.value, eventTime: emission.time };
+        emitted.push({ element, ...(emission.output !== undefined && { output: emission.output }), origin });
+      }
+      // Nothing changed (every record applied before, no timer due): no write, one fewer request.
+      if (item !== undefined && JSON.stringify(step.state) === JSON.stringify(live(item))) return;
+      // The fence never moves back: a bisected retry's last record can be before an earlier attempt's.
+      const fenced = item?.fence[shardId];
+      const last = lastRecord.position.sequenceNumber;
+      const sequence = fenced !== undefined && compareSequenceNumbers(fenced, last) > 0 ? fenced : last;
+      const change = this.#put(key, item, step.state, shardId, sequence, now);
+      if (change !== undefined) changes.push(change);
+    };
+
+    for (const [key, arrivals] of byKey) {
+      const item = stored.get(key);
+      const fresh = item === undefined ? arrivals : arrivals.filter((a) => !this.#applied(item, a, shardId));
+      counts.duplicates += arrivals.length - fresh.length;
+      const before = live(item);
+      const inputs: KeyedInput[] = fresh.map((a) => ({
+        id: a.element.id,
+        value: a.element.value,
+        time: a.time,
+        watermark: a.watermark,
+      }));
+      const options = { idPrefix: stage.id, watermark: walked.watermark, now, processingTimers: node.processingTimers };
+      let step = runKey(node.process, node.state, key, before, inputs, options);
+      // The key's item would not fit: run again, refusing each record (or timer) whose effect breaks it.
+      if (this.#unfit(key, step.state, now) !== undefined) {
+        step = runKey(node.process, node.state, key, before, inputs, {
+          ...options,
+          unfit: (state) => this.#unfit(key, state, now),
+        });
+      }
+      for (const failure of step.failures) {
+        if (failure.record !== undefined) {
+          const arrival = fresh[failure.record] as Arrival;
+          sink.deadLetter(arrival.record, this.#error(failure), arrival.element.id);
+        } else this.#timerFailed(sink, key, failure, (arrivals.at(-1) as Arrival).record);
+      }
+      counts.applied += fresh.length - step.failures.filter((f) => f.record !== undefined).length;
+      settle(key, item, step, (arrivals.at(-1) as Arrival).record);
+    }
+
+    // Keys this batch did not touch whose timers are due: found through the fire-time index, never a
+    // scan, and read again consistently (the index is eventually consistent) before they fire.
+    // Below NO_TIMER: the end of input (a watermark past every time) must not find the keys with no timer.
+    const bound = Math.min(node.processingTimers ? Math.max(walked.watermark, now) : walked.watermark, NO_TIMER - 1);
+    if (Number.isFinite(bound)) {
+      const candidates = (await store.dueWindows<KeyState>(stage.id, shardId, bound)).filter(
+        (w) => !byKey.has(w.state.key),
+      );
+      const due =
+        candidates.length === 0
+          ? []
+          : (
+              await store.getWindows<KeyState>(
+                stage.id,
+                candidates.map((w) => refOf(w.state.key)),
+              )
+            ).filter((w) => w.state.closed !== true && w.fireAt <= bound);
+      for (const item of due) {
+        const options = {
+          idPrefix: stage.id,
+          watermark: walked.watermark,
+          now,
+          processingTimers: node.processingTimers,
+        };
+        let step = runKey(node.process, node.state, item.state.key, live(item), [], options);
+        if (this.#unfit(item.state.key, step.state, now) !== undefined) {
+          step = runKey(node.process, node.state, item.state.key, live(item), [], {
+            ...options,
+            unfit: (state) => this.#unfit(item.state.key, state, now),
+          });
+        }
+        for (const failure of step.failures) this.#timerFailed(sink, item.state.key, failure, lastRecord);
+        settle(item.state.key, item, step, lastRecord);
+      }
+    }
+
+    for (const { element, output, origin } of emitted) {
+      if (output !== undefined) {
+        const stream = node.sideOutputs[output];
+        if (stream === undefined) {
+          const error = new RecordProcessingError({
+            reason: DeadLetterReasons.operatorError,
+            operator: node.name,
+            message: `emitted to side output '${output}', which the operator does not declare (sideOutputs: [${Object.keys(node.sideOutputs).join(', ')}])`,
+          });
+          sink.deadLetter(producedRecord(origin, element.value), error, element.id);
+          continue;
+        }
+        sink.output(
+          {
+            stream,
+            partitionKey: element.key ?? '',
+            data: JSON.stringify({ id: element.id, key: element.key, time: element.eventTime, value: element.value }),
+          },
+          origin,
+        );
+        continue;
+      }
+      this.#options.downstream(element, {
+        emit: (record) => sink.output(record, origin),
+        filtered: (operator) => sink.filtered(operator),
+        failed: (error) => sink.deadLetter(producedRecord(origin, element.value), error, element.id),
+      });
+    }
+    return { ...walked, changes, counts };
+  }
+
+  /** Whether an earlier attempt of this batch (or an earlier batch) already applied the record to the key. */
+  #applied(item: StoredWindow<KeyState>, arrival: Arrival, shardId: string): boolean {
+    return isApplied(item.fence, shardId, arrival.record.position.sequenceNumber);
+  }
+
+  /**
+   * The key's item after the step: state, timers and the batch's fence. A key left with nothing is
+   * written as a tombstone (out of every shard's timer, expiring after the retention) so that its
+   * fence outlives it; a key that never had an item and has nothing is not written at all.
+   */
+  #put(
+    key: string,
+    item: StoredWindow<KeyState> | undefined,
+    state: KeyState,
+    shardId: string,
+    sequenceNumber: string,
+    now: number,
+  ): PutWindowChange<KeyState> | undefined {
+    const empty = isEmptyState(state);
+    if (empty && item === undefined) return undefined;
+    return {
+      kind: 'put',
+      stageId: this.#options.stage.id,
+      state: {
+        key,
+        ...KEY_SLOT,
+        accumulator: state,
+        count: 0,
+        emitted: 0,
+        ...(empty && { closed: true }),
+      },
+      expectedVersion: item?.version ?? 0,
+      shardId,
+      sequenceNumber,
+      fireAt: empty ? now : (nextTimer(state, true) ?? NO_TIMER),
+    };
+  }
+
+  /** Why the key's state cannot be written, if it cannot: too large for an item, or not storable. */
+  #unfit(key: string, state: KeyState, now: number): string | undefined {
+    const change = this.#put(key, undefined, state, 'shard', '0', now);
+    if (change === undefined) return undefined;
+    let bytes: number;
+    try {
+      bytes = stateItemBytes(change);
+    } catch (error) {
+      if (error instanceof InvalidStateRequestError)
+        return `the state of key ${JSON.stringify(key)} cannot be stored: ${error.message}`;
+      throw error;
+    }
+    if (bytes <= MAX_STATE_ITEM_BYTES) return undefined;
+    return (
+      `the state of key ${JSON.stringify(key)} would take about ${bytes} bytes with this record, more than the ` +
+      `${MAX_STATE_ITEM_BYTES} a DynamoDB item is allowed here: the record is not applied; keep the state bounded (a TTL, or clear it in a timer)`
+    );
+  }
+
+  #error(failure: Failure): RecordProcessingError {
+    const tooLarge = failure.message.includes('a DynamoDB item is allowed');
+    return new RecordProcessingError(
+      {
+        reason: tooLarge ? DeadLetterReasons.stateTooLarge : DeadLetterReasons.operatorError,
+        operator: this.#options.node.name,
+        message: failure.message,
+      },
+      { cause: failure.cause },
+    );
+  }
+
+  /** A timer whose onTimer threw: a dead letter naming the key and the timer; the timer is gone. */
+  #timerFailed(sink: WindowBatchSink, key: string, failure: Failure, origin: InputRecord): void {
+    const timer = failure.timer as { domain: string; time: number };
+    const id = `${this.#options.stage.id}/${key}/timer/${timer.domain}/${timer.time}`;
+    const error = this.#error({
+      ...failure,
+      message: `${timer.domain}-time timer ${timer.time} of key ${JSON.stringify(key)}: ${failure.message}`,
+    });
+    sink.deadLetter(producedRecord(origin, { key, timer }), error, id);
+  }
+}
+
+function refOf(key: string): WindowRef {
+  return { key, ...KEY_SLOT };
+}
+
+/** The key's state as stored, or nothing when the item is absent or a tombstone. */
+function live(item: StoredWindow<KeyState> | undefined): KeyState {
+  return item === undefined || item.state.closed === true ? emptyKeyState() : item.state.accumulator;
+}

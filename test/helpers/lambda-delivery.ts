@@ -1,0 +1,109 @@
+import { MemoryRecordWriter } from '../../shared/runtime/io/memory-record-writer.js';
+import type { MemoryWindowStore } from '../../shared/runtime/io/memory-window-store.js';
+import type { RecordWriter, WriteOutcome } from '../../shared/runtime/io/record-writer.js';
+import type { WindowChange, WindowStore } from '../../shared/runtime/io/window-store.js';
+import type { InputRecord, OutputRecord } from '../../shared/runtime/records.js';
+import type { StageRunner } from '../../shared/runtime/stage-runner.js';
+import { END_OF_TIME } from '../../shared/runtime/watermark-records.js';
+
+/** A writer that, now and then, writes part of what it is given and reports the rest failed. */
+export class FlakyWriter implements RecordWriter {
+  constructor(
+    readonly inner: MemoryRecordWriter,
+    readonly random: () => number,
+  ) {}
+
+  async write(records: readonly OutputRecord[]): Promise<WriteOutcome> {
+    if (this.random() < 0.15) {
+      const cut = Math.floor(this.random() * records.length);
+      await this.inner.write(records.slice(0, cut));
+      return { failed: records.slice(cut), requests: 1 };
+    }
+    return this.inner.write(records);
+  }
+}
+
+export { MemoryRecordWriter };
+
+/** A store whose commits sometimes crash after a random part of the changes is written. */
+export function flakyStore(inner: MemoryWindowStore, random: () => number): WindowStore {
+  return new Proxy(inner, {
+    get(target, property, receiver) {
+      if (property === 'commitAll') {
+        return async (changes: readonly WindowChange[]) => {
+          if (random() < 0.2) {
+            const part = changes.filter(() => random() < 0.5);
+            await target.commitAll(part);
+            throw new Error('crashed in the middle of the state writes');
+          }
+          return target.commitAll(changes);
+        };
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+const shardId = 'shardId-000000000000';
+let sequence = 49_600_000_000_000_000_000_000_000_000_000_000_000_000_000_000n;
+
+/** An event of a keyed stage's input: its key, event time, id and value. */
+export interface KeyedEvent {
+  readonly key: string;
+  readonly t: number;
+  readonly id: string;
+}
+
+/**
+ * The shuffle records a keyed stage reads from `<stream>`: envelopes, with the source's watermark
+ * (`highest - bound`) after every `every` of them, and the end of input last.
+ */
+export function shuffleRecords(
+  events: readonly KeyedEvent[],
+  bound: number,
+  every: number,
+  stream = 'p-by-key',
+): InputRecord[] {
+  const records: InputRecord[] = [];
+  const push = (data: unknown, partitionKey: string) => {
+    sequence += 1n;
+    records.push({
+      position: { stream, shardId, sequenceNumber: sequence.toString(), partitionKey, arrivalTime: 0 },
+      data: Buffer.from(JSON.stringify(data)),
+    });
+  };
+  let highest = Number.NEGATIVE_INFINITY;
+  events.forEach((event, index) => {
+    push({ id: event.id, k: event.key, t: event.t, v: event }, event.key);
+    highest = Math.max(highest, event.t);
+    if ((index + 1) % every === 0) push({ wm: highest - bound, ch: 'from-events/shardId-000000000000', n: 1 }, 'wm');
+  });
+  push({ wm: END_OF_TIME, ch: 'from-events/shardId-000000000000', n: 1 }, 'wm');
+  return records;
+}
+
+/** Lambda's event source mapping, reduced: in order, retrying a failed batch, bisecting it on error. */
+export async function deliver(
+  runner: StageRunner,
+  records: readonly InputRecord[],
+  random: () => number,
+): Promise<number> {
+  let cursor = 0;
+  let attempts = 0;
+  while (cursor < records.length) {
+    let size = 1 + Math.floor(random() * 40);
+    for (;;) {
+      attempts += 1;
+      if (attempts > 10_000) throw new Error('no progress');
+      try {
+        await runner.run(records.slice(cursor, cursor + size), Date.now() + 60_000);
+        cursor += size;
+        break;
+      } catch {
+        if (random() < 0.5) size = Math.max(1, Math.floor(size / 2));
+      }
+    }
+  }
+  return attempts;
+}
