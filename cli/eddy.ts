@@ -2,6 +2,7 @@ import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type EndpointOptions, endpointOptions } from '../local/endpoints.js';
 import { runPipelineOnFiles, type StreamFile } from '../local/runner/run-files.js';
+import { parseStallLimitSeconds } from '../local/runner/stall-watch.js';
 import { toMermaid } from '../shared/dag/describe.js';
 import { addEndpointOptions } from './endpoint-options.js';
 import { loadPipeline } from './load-pipeline.js';
@@ -47,6 +48,11 @@ addEndpointOptions(program.command('run'))
       .default('ERROR'),
   )
   .option('--no-progress', 'no progress bar')
+  .option(
+    '--stall-limit <seconds>',
+    'fail only when no record moved anywhere for this long; a run that progresses never times out (default 300, or EDDY_STALL_LIMIT_SECONDS)',
+    (value: string) => parseStallLimitSeconds(value, '--stall-limit'),
+  )
   .action(
     async (
       file: string,
@@ -59,6 +65,7 @@ addEndpointOptions(program.command('run'))
         sandbox: 'in-process' | 'worker';
         logLevel: 'ERROR';
         progress: boolean;
+        stallLimit?: number;
       },
     ) => {
       const pipeline = await loadPipeline(file);
@@ -86,6 +93,7 @@ addEndpointOptions(program.command('run'))
           streamPrefix: options.prefix,
           logLevel: options.logLevel,
           ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
+          ...(options.stallLimit !== undefined && { stallLimitMs: options.stallLimit }),
           // A worker imports the pipeline by path: the file given here.
           ...(options.sandbox === 'worker' && { sandboxes: 'worker', pipelineModule: file }),
           onProgress: (progress) => {

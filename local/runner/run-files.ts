@@ -61,6 +61,8 @@ export interface RunFilesOptions extends EndpointOptions {
   readonly crashStages?: readonly string[];
   /** Rows to put into external tables before the run (`--table <table>=<file>`; `stream` names the table). */
   readonly tables?: readonly StreamFile[];
+  /** See LocalPipelineOptions.stallLimitMs (`--stall-limit`). */
+  readonly stallLimitMs?: number;
   /** Called about every 200 ms while the run goes on. */
   readonly onProgress?: (progress: RunProgress) => void;
 }
@@ -138,6 +140,7 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     ...(options.streamPrefix !== undefined && { streamPrefix: options.streamPrefix }),
     ...(options.logLevel !== undefined && { logLevel: options.logLevel }),
     ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
+    ...(options.stallLimitMs !== undefined && { stallLimitMs: options.stallLimitMs }),
     ...(options.crashAfterBatchRate !== undefined && { crashAfterBatchRate: options.crashAfterBatchRate }),
     ...(options.crashFirstBatches !== undefined && { crashFirstBatches: options.crashFirstBatches }),
     ...(options.faultSeed !== undefined && { faultSeed: options.faultSeed }),
