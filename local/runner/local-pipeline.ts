@@ -584,16 +584,33 @@ export class LocalPipeline {
 
   /**
    * Every dead letter so far, from the dead-letter stream or the local dead-letter queue, with when
-   * it arrived (epoch ms).
+   * it arrived (epoch ms), in one array: for tests and small runs (deadLetterPages for the rest).
    */
-  async readDeadLetters(): Promise<{ envelope: DeadLetterEnvelope; arrivalTime: number }[]> {
+  async readDeadLetters(): Promise<ArrivedDeadLetter[]> {
+    const letters: ArrivedDeadLetter[] = [];
+    for await (const page of this.deadLetterPages()) letters.push(...page);
+    return letters;
+  }
+
+  /**
+   * Every dead letter so far, one page at a time (a GetRecords page of the dead-letter stream, or a
+   * slice of the local queue): a run with many dead letters is summarised without holding them all.
+   */
+  async *deadLetterPages(): AsyncGenerator<ArrivedDeadLetter[]> {
     if (this.deadLetterQueue !== undefined) {
-      return this.deadLetterQueue.messages().map((envelope) => ({ envelope, arrivalTime: envelope.deadLetteredAt }));
+      const messages = this.deadLetterQueue.messages();
+      for (let start = 0; start < messages.length; start += deadLetterQueuePage) {
+        const page = messages.slice(start, start + deadLetterQueuePage);
+        yield page.map((envelope) => ({ envelope, arrivalTime: envelope.deadLetteredAt }));
+      }
+      return;
     }
-    return (await this.readStream(this.plan.deadLetter.name)).map((record) => ({
-      envelope: JSON.parse(Buffer.from(record.data).toString('utf8')) as DeadLetterEnvelope,
-      arrivalTime: record.arrivalTime,
-    }));
+    for await (const page of this.streamPages(this.plan.deadLetter.name)) {
+      yield page.map((record) => ({
+        envelope: JSON.parse(Buffer.from(record.data).toString('utf8')) as DeadLetterEnvelope,
+        arrivalTime: record.arrivalTime,
+      }));
+    }
   }
 
   /** Every record a stream holds now. */
@@ -617,6 +634,15 @@ export class LocalPipeline {
     await this.emulators?.stop();
   }
 }
+
+/** A dead letter and when it arrived in its stream or queue (epoch ms). */
+export interface ArrivedDeadLetter {
+  readonly envelope: DeadLetterEnvelope;
+  readonly arrivalTime: number;
+}
+
+/** Messages per page of the local dead-letter queue, as a GetRecords page would hold records. */
+const deadLetterQueuePage = 1000;
 
 /** EDDY_EMULATOR_STORE, else the default: a temporary folder on disk. */
 export function emulatorStoreFromEnvironment(): EmulatorStore {

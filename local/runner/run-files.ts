@@ -4,6 +4,7 @@ import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import { type EndpointOptions, endpointOptions } from '../endpoints.js';
 import { originOf } from './dead-letter-origins.js';
+import { envelopeRecords, sampleDeadLetters } from './dead-letter-summary.js';
 import type { DiscardedBatch } from './discarded-batches.js';
 import { resumePoint } from './fed-lines.js';
 import { type FeederDeadLetterDestination, oversizedLineLetter, sendFeederDeadLetter } from './feeder-dead-letters.js';
@@ -16,7 +17,7 @@ import {
   type SandboxMode,
   type StageStatus,
 } from './local-pipeline.js';
-import { countRecords, writeRecordLines, writeRecordPages } from './output-file.js';
+import { countRecords, writeRecordPages } from './output-file.js';
 
 /** The JSON values of a JSON-lines file (blank lines skipped). */
 async function readJsonLines(file: string): Promise<object[]> {
@@ -88,7 +89,13 @@ export interface RunSummary {
   readonly stages: readonly StageStatus[];
   readonly outputs: readonly { readonly stream: string; readonly file: string; readonly records: number }[];
   readonly sinkRecords: Readonly<Record<string, number>>;
+  /**
+   * The first dead letters (up to deadLetterSampleSize, dead-letter-summary.ts, in the order the dead-letter stream or
+   * queue returns them), each with its input line: a sample to print, not all of them.
+   */
   readonly deadLetters: readonly DeadLetterReport[];
+  /** Every dead letter of the run, counted page by page. */
+  readonly deadLetterCount: number;
   /**
    * Where the dead letters went: the dead-letter stream, or the dead-letter queue, whose local
    * stand-in is an in-process sink (LocalDeadLetterQueue).
@@ -212,31 +219,22 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     options.onProgress?.(progress());
 
     const outputs = [];
-    const letters = await local.readDeadLetters();
     for (const output of options.outputs) {
-      // The local dead-letter queue's messages are the envelopes, one JSON line each, as the stream's records.
-      if (output.stream === queue) {
-        await writeRecordLines(
-          output.file,
-          letters.map(({ envelope }) => ({ data: Buffer.from(JSON.stringify(envelope)) })),
-        );
-        outputs.push({ stream: output.stream, file: output.file, records: letters.length });
-      } else {
-        // Page by page: a run's outputs are not held whole (bench/run-memory.ts).
-        const records = await writeRecordPages(output.file, local.streamPages(output.stream));
-        outputs.push({ stream: output.stream, file: output.file, records });
-      }
+      // Page by page: a run's outputs are not held whole (bench/run-memory.ts). The local
+      // dead-letter queue's messages are the envelopes, one JSON line each, as the stream's records.
+      const pages =
+        output.stream === queue ? envelopeRecords(local.deadLetterPages()) : local.streamPages(output.stream);
+      const records = await writeRecordPages(output.file, pages);
+      outputs.push({ stream: output.stream, file: output.file, records });
     }
     const sinkRecords: Record<string, number> = {};
     for (const stream of plan.streams.filter((s) => s.role === 'sink')) {
       sinkRecords[stream.name] = await countRecords(local.streamPages(stream.name));
     }
     const fedInputs = options.inputs.map((input) => ({ stream: local.physicalName(input.stream), file: input.file }));
-    const deadLetters: DeadLetterReport[] = [];
-    for (const { envelope } of letters) {
-      const origin = await originOf(local.kinesis, fedInputs, envelope);
-      deadLetters.push(origin === undefined ? { envelope } : { envelope, origin });
-    }
+    const { deadLetters, deadLetterCount } = await sampleDeadLetters(local.deadLetterPages(), (envelope) =>
+      originOf(local.kinesis, fedInputs, envelope),
+    );
     return {
       pipeline: plan.pipeline,
       inputRecords: fed.reduce((sum, result) => sum + result.records, 0),
@@ -245,6 +243,7 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
       outputs,
       sinkRecords,
       deadLetters,
+      deadLetterCount,
       deadLetter: plan.deadLetter,
       failedBatches: local.failedBatches,
     };
