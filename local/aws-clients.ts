@@ -35,7 +35,7 @@ interface LocalClientConfig {
   readonly maxAttempts: number;
 }
 
-function localClientConfig(endpoint: string, maxAttempts = localMaxAttempts): LocalClientConfig {
+function localClientConfig(endpoint: string): LocalClientConfig {
   const env = process.env;
   const hasEnvCredentials = Boolean(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY);
   return {
@@ -50,7 +50,7 @@ function localClientConfig(endpoint: string, maxAttempts = localMaxAttempts): Lo
       // Otherwise a timeout only logs a warning and the call stays pending for ever.
       throwOnRequestTimeout: true,
     }),
-    maxAttempts,
+    maxAttempts: localMaxAttempts,
   };
 }
 
@@ -58,10 +58,10 @@ function localClientConfig(endpoint: string, maxAttempts = localMaxAttempts): Lo
  * A Kinesis client. With an endpoint (an emulator), it is set up to work there without an AWS
  * account; without one it is the SDK's default client (which honours `AWS_ENDPOINT_URL` itself).
  */
-export function createKinesisClient(endpoint?: string, options: { maxAttempts?: number } = {}): KinesisClient {
+export function createKinesisClient(endpoint?: string): KinesisClient {
   return endpoint === undefined
-    ? new KinesisClient(options)
-    : nameCallsInErrors(new KinesisClient(localClientConfig(endpoint, options.maxAttempts)), endpoint);
+    ? new KinesisClient({})
+    : nameCallsInErrors(new KinesisClient(localClientConfig(endpoint)), endpoint);
 }
 
 /** A DynamoDB client; see {@link createKinesisClient} for what the endpoint changes. */
