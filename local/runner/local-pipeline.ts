@@ -32,6 +32,7 @@ import { type Generation, generationSuffix, generationTable, loadGeneration, sav
 import { localLambdaContext } from './lambda-context.js';
 import { LocalDeadLetterQueue } from './local-dead-letter-queue.js';
 import { ensurePipelineTables, localTableNames, seedTable } from './pipeline-tables.js';
+import { retryTransient } from './runner-retries.js';
 import { SandboxPool } from './sandbox-pool.js';
 import { StageStats } from './stage-stats.js';
 import {
@@ -568,16 +569,19 @@ export class LocalPipeline {
    * stream, after its data, so the watermark reaches the end of time and every window fires.
    */
   async endInput(stream: string): Promise<void> {
-    const shards = await this.shards.openShards(stream);
-    const response = await this.kinesis.send(
-      new PutRecordsCommand({
-        StreamName: this.physicalName(stream),
-        Records: shards.map((shard) => ({
-          PartitionKey: CONTROL_PARTITION_KEY,
-          ExplicitHashKey: shard.startingHashKey,
-          Data: Buffer.from(END_OF_INPUT_DATA),
-        })),
-      }),
+    const shards = await retryTransient(`ListShards of ${stream}`, () => this.shards.openShards(stream));
+    // Repeating an end-of-input record is harmless (a watermark at the end of time twice).
+    const response = await retryTransient(`PutRecords of the end of input on ${stream}`, () =>
+      this.kinesis.send(
+        new PutRecordsCommand({
+          StreamName: this.physicalName(stream),
+          Records: shards.map((shard) => ({
+            PartitionKey: CONTROL_PARTITION_KEY,
+            ExplicitHashKey: shard.startingHashKey,
+            Data: Buffer.from(END_OF_INPUT_DATA),
+          })),
+        }),
+      ),
     );
     if (response.FailedRecordCount) throw new Error(`could not mark the end of input on ${stream}`);
   }

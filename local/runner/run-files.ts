@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { DeadLetterDestination } from '../../shared/dag/plan-types.js';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
+import { createKinesisClient } from '../aws-clients.js';
 import { type EndpointOptions, endpointOptions } from '../endpoints.js';
 import { originOf } from './dead-letter-origins.js';
 import { envelopeRecords, sampleDeadLetters } from './dead-letter-summary.js';
@@ -178,6 +179,9 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
       local.deadLetterQueue === undefined
         ? { kind: 'stream', client: local.kinesis, stream: local.physicalName(plan.deadLetter.name) }
         : { kind: 'queue', queue: local.deadLetterQueue };
+    // One attempt per call: the feeder retries itself, after taking out the lines a call of unknown
+    // outcome got in; the SDK's own retry would put them twice.
+    const feeder = createKinesisClient(local.endpoint, { maxAttempts: 1 });
     const feed = async (input: StreamFile, index: number) => {
       const stream = local.physicalName(input.stream);
       const resume =
@@ -202,7 +206,7 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
       const onProgress = (records: number) => {
         fedPerInput[index] = records;
       };
-      return feedJsonLines(local.kinesis, stream, input.file, onProgress, feedOptions);
+      return feedJsonLines(feeder, stream, input.file, onProgress, feedOptions);
     };
     // Tables first: the inputs that keep tables are fed and processed before the others, so that
     // each enriched record sees its table complete, as a batch lookup would (docs/tables.md).
@@ -216,6 +220,7 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
       for (const input of phase) await local.endInput(input.stream);
       await local.waitUntilDrained();
     }
+    feeder.destroy();
     options.onProgress?.(progress());
 
     const outputs = [];
