@@ -246,7 +246,7 @@ async function throughPipeline(
   let latencies: number[] = [];
   try {
     sent = await generate(local.kinesis, local.physicalName('clicks'), rate, seconds);
-    await local.waitUntilDrained({ timeoutMs: 120_000 });
+    await local.waitUntilDrained({ stallLimitMs: 60_000 });
     const sink = await local.readStream('page-views-by-page');
     latencies = sink
       .map(

@@ -80,7 +80,7 @@ try {
         dynamodbEndpoint: proxy.endpoint,
         directKinesisEndpoint: emulators.kinesisEndpoint,
         input,
-        drainTimeoutMs: 30 * 60_000,
+        stallLimitMs: 5 * 60_000,
       });
       const counts = proxy.counts();
       const problems = problemsOf(run, comparison);
@@ -118,7 +118,7 @@ try {
       dynamodbEndpoint: emulators.dynamodbEndpoint ?? '',
       directKinesisEndpoint: emulators.kinesisEndpoint,
       input,
-      drainTimeoutMs: 30 * 60_000,
+      stallLimitMs: 5 * 60_000,
     });
     const problems = problemsOf(run, comparison);
     if (run.workerKills < 20) problems.push(`only ${run.workerKills} workers killed`);

@@ -8,15 +8,20 @@
  *   npx tsx bench/run-memory.ts                          # 100,000 events
  *   npx tsx bench/run-memory.ts --events 100000,1000000  # and 1,000,000 (many minutes)
  *   npx tsx bench/run-memory.ts --sandbox worker
+ *   npx tsx bench/run-memory.ts --store memory,temporary-disk   # the emulators' two stores side by side
+ *   npx tsx bench/run-memory.ts --out bench/results.json          # rows as run-all writes them
+ *
+ * `--store` sets EDDY_EMULATOR_STORE for the run (default: eddy's own default, temporary-disk).
  *
  * bench/run-all.ts calls `run()`: 100,000 events, and 1,000,000 too with --full.
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { writeClickSample } from '../examples/data/click-generator.js';
+import type { EmulatorStore } from '../local/emulators/index.js';
 import { tumbling } from '../shared/windows/index.js';
 import { reference, views } from '../test/reference/windows.js';
 import { type PeakMemory, PeakMemorySampler } from './process-tree-memory.js';
@@ -24,8 +29,11 @@ import { type BenchOptions, type BenchRow, isMain } from './results.js';
 
 const MB = 1024 * 1024;
 
+type Store = EmulatorStore | 'default';
+
 interface MemoryRun {
   readonly events: number;
+  readonly store: Store;
   readonly inputBytes: number;
   readonly peak: PeakMemory;
   readonly seconds: number;
@@ -35,15 +43,16 @@ interface MemoryRun {
 }
 
 /** Runs the CLI over `events` clicks, sampling its process tree until it exits. */
-async function measure(events: number, sandbox: 'in-process' | 'worker'): Promise<MemoryRun> {
-  const dir = join('.eddy', 'bench', 'run-memory');
+async function measure(events: number, sandbox: 'in-process' | 'worker', store: Store): Promise<MemoryRun> {
+  // One folder per run: runs of other sizes or stores may go on at the same time.
+  const dir = join('.eddy', 'bench', 'run-memory', `${events}-${store}-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   const input = join(dir, `clicks-${events}.jsonl`);
   const counts = join(dir, `counts-${events}.jsonl`);
   const dead = join(dir, `dead-${events}.jsonl`);
   await writeClickSample(input, { events, seed: 19, badLineRate: 0.001 });
   const started = performance.now();
-  const { AWS_ENDPOINT_URL: _, ...env } = process.env;
+  const { AWS_ENDPOINT_URL: _, EDDY_EMULATOR_STORE: __, ...env } = process.env;
   const child = spawn(
     process.execPath,
     [
@@ -60,7 +69,14 @@ async function measure(events: number, sandbox: 'in-process' | 'worker'): Promis
       sandbox,
       '--no-progress',
     ],
-    { env: { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, stdio: ['ignore', 'pipe', 'inherit'] },
+    {
+      env: {
+        ...env,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...(store !== 'default' && { EDDY_EMULATOR_STORE: store }),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
   );
   const sampler = new PeakMemorySampler(child.pid ?? -1).start();
   child.stdout.resume();
@@ -86,12 +102,13 @@ async function measure(events: number, sandbox: 'in-process' | 'worker'): Promis
   }
   wrongWindows += [...want.keys()].filter((name) => !seen.has(name)).length;
   const inputBytes = statSync(input).size;
-  rmSync(input, { force: true });
-  return { events, inputBytes, peak, seconds, exitCode, wrongWindows };
+  rmSync(dir, { recursive: true, force: true });
+  return { events, store, inputBytes, peak, seconds, exitCode, wrongWindows };
 }
 
 function rows(result: MemoryRun, sandbox: string): BenchRow[] {
-  const at = `eddy run page-view-counts, ${result.events.toLocaleString('en-US')} events (${sandbox})`;
+  const store = result.store === 'default' ? '' : `, emulators ${result.store}`;
+  const at = `eddy run page-view-counts, ${result.events.toLocaleString('en-US')} events (${sandbox}${store})`;
   const mb = (bytes: number) => Number((bytes / MB).toFixed(1));
   return [
     { name: `${at}: input file`, value: mb(result.inputBytes), unit: 'MB' },
@@ -111,22 +128,46 @@ function rows(result: MemoryRun, sandbox: string): BenchRow[] {
   ];
 }
 
+/** Per size, the temporary-disk store's figures over the memory store's, when both were run. */
+function storeRatios(results: readonly MemoryRun[]): BenchRow[] {
+  return results.flatMap((disk) => {
+    const memory = results.find((r) => r.events === disk.events && r.store === 'memory');
+    if (disk.store !== 'temporary-disk' || memory === undefined) return [];
+    const at = `${disk.events.toLocaleString('en-US')} events, emulators temporary-disk / memory`;
+    return [
+      { name: `${at}: wall time`, value: Number((disk.seconds / memory.seconds).toFixed(2)), unit: 'ratio' },
+      {
+        name: `${at}: peak RSS, all processes`,
+        value: Number((disk.peak.totalBytes / memory.peak.totalBytes).toFixed(2)),
+        unit: 'ratio',
+      },
+    ];
+  });
+}
+
 export async function run(
-  options: BenchOptions & { readonly events?: readonly number[]; readonly sandbox?: 'in-process' | 'worker' } = {},
+  options: BenchOptions & {
+    readonly events?: readonly number[];
+    readonly sandbox?: 'in-process' | 'worker';
+    readonly stores?: readonly Store[];
+  } = {},
 ): Promise<BenchRow[]> {
   const sizes = options.events ?? (options.scale === 'full' ? [100_000, 1_000_000] : [100_000]);
   const sandbox = options.sandbox ?? 'in-process';
   const results: MemoryRun[] = [];
   for (const events of sizes) {
-    const result = await measure(events, sandbox);
-    if (result.exitCode !== 0 || result.wrongWindows > 0) {
-      console.error(`${events} events: exit code ${result.exitCode}, ${result.wrongWindows} windows wrong`);
+    // Stores alternate within a size, so that both see about the same load on a shared machine.
+    for (const store of options.stores ?? ['default']) {
+      const result = await measure(events, sandbox, store);
+      if (result.exitCode !== 0 || result.wrongWindows > 0) {
+        console.error(`${events} events: exit code ${result.exitCode}, ${result.wrongWindows} windows wrong`);
+      }
+      results.push(result);
     }
-    results.push(result);
   }
-  const all = results.flatMap((result) => rows(result, sandbox));
+  const all = [...results.flatMap((result) => rows(result, sandbox)), ...storeRatios(results)];
   const [smallest, largest] = [results[0], results.at(-1)];
-  if (smallest !== undefined && largest !== undefined && largest !== smallest) {
+  if (smallest !== undefined && largest !== undefined && largest.events !== smallest.events) {
     all.push({
       name: `peak RSS, all processes: ${largest.events.toLocaleString('en-US')} events / ${smallest.events.toLocaleString('en-US')}`,
       value: Number((largest.peak.totalBytes / smallest.peak.totalBytes).toFixed(2)),
@@ -139,13 +180,31 @@ export async function run(
 
 if (isMain(import.meta.url)) {
   const { values } = parseArgs({
-    options: { events: { type: 'string', default: '100000' }, sandbox: { type: 'string', default: 'in-process' } },
+    options: {
+      events: { type: 'string', default: '100000' },
+      sandbox: { type: 'string', default: 'in-process' },
+      store: { type: 'string', default: 'default' },
+      out: { type: 'string', default: '.eddy/bench/run-memory.json' },
+    },
   });
+  const startedAt = new Date();
   const events = (values.events ?? '100000').split(',').map(Number);
   const sandbox = values.sandbox === 'worker' ? 'worker' : 'in-process';
-  const results = await run({ events, sandbox });
-  for (const r of results) console.log(`${r.name.padEnd(90)} ${String(r.value).padStart(10)} ${r.unit}`);
-  mkdirSync('.eddy/bench', { recursive: true });
-  writeFileSync('.eddy/bench/run-memory.json', `${JSON.stringify({ events, sandbox, results }, null, 2)}\n`);
+  const stores = (values.store ?? 'default').split(',').map((store) => {
+    if (store === 'memory' || store === 'temporary-disk' || store === 'default') return store;
+    throw new Error(`--store: expected memory, temporary-disk or default, got '${store}'`);
+  });
+  const results = await run({ events, sandbox, stores });
+  for (const r of results) console.log(`${r.name.padEnd(100)} ${String(r.value).padStart(10)} ${r.unit}`);
+  const out = values.out ?? '.eddy/bench/run-memory.json';
+  mkdirSync(dirname(out), { recursive: true });
+  // The shape run-all writes, so that bench/results.json reads the same whichever wrote it.
+  const command = `tsx bench/run-memory.ts ${process.argv.slice(2).join(' ')}`.trim();
+  const seconds = Number(((Date.now() - startedAt.getTime()) / 1000).toFixed(1));
+  const rowsOut = results.map((row) => ({ bench: 'run-memory', ...row }));
+  writeFileSync(
+    out,
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), seconds, command, rows: rowsOut }, null, 2)}\n`,
+  );
   if (results.some((r) => r.met === false)) process.exitCode = 1;
 }

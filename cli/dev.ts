@@ -93,7 +93,7 @@ export async function runDev(file: string, options: DevCommandOptions): Promise<
     const signal = await stopped;
     console.log(`eddy dev: ${signal}, stopping`);
     if ((options.output ?? []).length > 0) {
-      const written = await writeOutputs(session.local, options.output ?? [], await session.local.readDeadLetters());
+      const written = await writeOutputs(session.local, options.output ?? []);
       for (const output of written) {
         console.log(`  wrote ${output.records} records of ${output.stream} to ${output.file}`);
       }

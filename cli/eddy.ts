@@ -14,6 +14,7 @@ import {
   addPrefixOption,
   addProgressOption,
   addSandboxOption,
+  addStallLimitOption,
   addTableOption,
   type LocalRunCliOptions,
   streamFile,
@@ -36,7 +37,7 @@ addDataDirOption(
   run,
   "keep the emulators' data and the mappings' checkpoints in this folder: stopped and run again on it, a run resumes",
 );
-for (const add of [addSandboxOption, addLogLevelOption, addProgressOption]) add(run);
+for (const add of [addSandboxOption, addLogLevelOption, addProgressOption, addStallLimitOption]) add(run);
 run.action(async (file: string, options: LocalRunCliOptions & { input: StreamFile[]; table?: StreamFile[] }) => {
   const pipeline = await loadPipeline(file);
   checkInputs(pipeline.plan(), options.input);
@@ -56,6 +57,7 @@ run.action(async (file: string, options: LocalRunCliOptions & { input: StreamFil
       streamPrefix: options.prefix,
       logLevel: options.logLevel,
       ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
+      ...(options.stallLimit !== undefined && { stallLimitMs: options.stallLimit }),
       // A worker imports the pipeline by path: the file given here.
       ...(options.sandbox === 'worker' && { sandboxes: 'worker', pipelineModule: file }),
       ...(view !== undefined && { onProgress: (progress) => view.update(progress) }),

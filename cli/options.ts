@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { EndpointOptions } from '../local/endpoints.js';
 import type { StreamFile } from '../local/runner/run-files.js';
+import { parseStallLimitSeconds } from '../local/runner/stall-watch.js';
 
 /**
  * The options `run`, `dev` and `replay` share, defined once so that a flag reads and behaves the
@@ -58,6 +59,20 @@ export function addProgressOption(command: Command): Command {
   return command.option('--no-progress', 'no progress line (without a terminal, one plain line every few seconds)');
 }
 
+export function addStallLimitOption(command: Command): Command {
+  return command.option(
+    '--stall-limit <seconds>',
+    'fail only when no record moved anywhere for this long; a run that progresses never times out (default 300, or EDDY_STALL_LIMIT_SECONDS)',
+    (value: string) => {
+      try {
+        return parseStallLimitSeconds(value, '--stall-limit');
+      } catch (error) {
+        throw new InvalidArgumentError((error as Error).message);
+      }
+    },
+  );
+}
+
 /** What commander parses from the options `run` and `replay` both take. */
 export interface LocalRunCliOptions extends EndpointOptions {
   readonly output?: StreamFile[];
@@ -66,4 +81,6 @@ export interface LocalRunCliOptions extends EndpointOptions {
   readonly sandbox: 'in-process' | 'worker';
   readonly logLevel: 'ERROR';
   readonly progress: boolean;
+  /** `--stall-limit`, in ms. */
+  readonly stallLimit?: number;
 }

@@ -66,20 +66,21 @@ export function formatSummary(summary: RunSummary, maxDeadLetters = 10): string 
   const out = summary.stages.reduce((sum, s) => sum + s.stats.recordsOut, 0);
   const failed = summary.stages.reduce((sum, s) => sum + s.stats.failedRecords, 0);
   lines.push(
-    `records in ${integer.format(records)}, out ${integer.format(out)}, failed ${integer.format(failed)}, dead-lettered ${integer.format(summary.deadLetters.length)} (all stages)`,
+    `records in ${integer.format(records)}, out ${integer.format(out)}, failed ${integer.format(failed)}, dead-lettered ${integer.format(summary.deadLetterCount)} (all stages)`,
   );
-  if (summary.deadLetters.length > 0) {
+  if (summary.deadLetterCount > 0) {
     lines.push('');
     const to = summary.deadLetter ?? { kind: 'stream', name: `${summary.pipeline}-dead-letters` };
     const where =
       to.kind === 'queue' ? `in queue ${to.name}, kept in process locally (no SQS emulator)` : `in stream ${to.name}`;
-    lines.push(`dead letters (${summary.deadLetters.length}, ${where}):`);
+    lines.push(`dead letters (${integer.format(summary.deadLetterCount)}, ${where}):`);
     for (const { envelope, origin } of summary.deadLetters.slice(0, maxDeadLetters)) {
       const where = origin === undefined ? envelope.correlationId : `${origin.file}:${origin.line}`;
       lines.push(`  ${where}: ${envelope.error.reason} in ${envelope.error.operator}: ${envelope.error.message}`);
     }
-    if (summary.deadLetters.length > maxDeadLetters)
-      lines.push(`  ... and ${summary.deadLetters.length - maxDeadLetters} more`);
+    const shown = Math.min(summary.deadLetters.length, maxDeadLetters);
+    if (summary.deadLetterCount > shown)
+      lines.push(`  ... and ${integer.format(summary.deadLetterCount - shown)} more`);
   }
   if (summary.failedBatches.length > 0) {
     lines.push('');

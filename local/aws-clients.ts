@@ -35,7 +35,7 @@ interface LocalClientConfig {
   readonly maxAttempts: number;
 }
 
-function localClientConfig(endpoint: string): LocalClientConfig {
+function localClientConfig(endpoint: string, maxAttempts = localMaxAttempts): LocalClientConfig {
   const env = process.env;
   const hasEnvCredentials = Boolean(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY);
   return {
@@ -50,7 +50,7 @@ function localClientConfig(endpoint: string): LocalClientConfig {
       // Otherwise a timeout only logs a warning and the call stays pending for ever.
       throwOnRequestTimeout: true,
     }),
-    maxAttempts: localMaxAttempts,
+    maxAttempts,
   };
 }
 
@@ -58,10 +58,10 @@ function localClientConfig(endpoint: string): LocalClientConfig {
  * A Kinesis client. With an endpoint (an emulator), it is set up to work there without an AWS
  * account; without one it is the SDK's default client (which honours `AWS_ENDPOINT_URL` itself).
  */
-export function createKinesisClient(endpoint?: string): KinesisClient {
+export function createKinesisClient(endpoint?: string, options: { maxAttempts?: number } = {}): KinesisClient {
   return endpoint === undefined
-    ? new KinesisClient({})
-    : nameCallsInErrors(new KinesisClient(localClientConfig(endpoint)), endpoint);
+    ? new KinesisClient(options)
+    : nameCallsInErrors(new KinesisClient(localClientConfig(endpoint, options.maxAttempts)), endpoint);
 }
 
 /** A DynamoDB client; see {@link createKinesisClient} for what the endpoint changes. */

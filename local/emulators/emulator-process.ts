@@ -24,6 +24,8 @@ const shutdown = (): void => {
 // the start also covers a parent that dies while the engines start (a JVM takes seconds).
 process.on('disconnect', shutdown);
 process.on('SIGTERM', shutdown);
+// Ctrl-C reaches the whole process group: stop in order, so a temporary data folder is removed.
+process.on('SIGINT', shutdown);
 // However this process ends (an uncaught error included), engines of their own must not outlive it.
 process.on('exit', () => killEngines(running?.processIds ?? []));
 

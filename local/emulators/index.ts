@@ -5,5 +5,5 @@ export {
   enginePairs,
   parseEnginePair,
 } from './engine-pairs.js';
-export type { RunningEmulators, StartEmulatorsOptions } from './start-emulators.js';
+export type { EmulatorStore, RunningEmulators, StartEmulatorsOptions } from './start-emulators.js';
 export { EmulatorError, startEmulators } from './start-emulators.js';

@@ -1,7 +1,8 @@
 import { fork } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dynalite from 'dynalite';
@@ -39,7 +40,18 @@ export interface StartEmulatorsOptions {
    * @default in memory
    */
   readonly dataDir?: string;
+  /**
+   * Where kinesalite and dynalite keep their data when no `dataDir` is given: in memory (memdown,
+   * which grows with every record put), or in a temporary LevelDB folder under the OS's temporary
+   * directory, removed when the emulators stop or their process exits (docs/performance.md: memory
+   * then stays bounded as the input grows). The other engine pair ignores it.
+   * @default 'memory'
+   */
+  readonly store?: EmulatorStore;
 }
+
+/** Where emulators without a `dataDir` keep their data: see StartEmulatorsOptions.store. */
+export type EmulatorStore = 'memory' | 'temporary-disk';
 
 /** Emulators listening on free ports; `stop()` closes them (and frees their data, unless kept in `dataDir`). */
 export interface RunningEmulators {
@@ -142,8 +154,13 @@ export async function startEmulatorsInProcess(options: StartEmulatorsOptions = {
   if (engines === 'kinesis-mock+dynamodb-local') return startSecondPair(options);
   const host = options.host ?? defaultHost;
   const servers: Server[] = [];
-  const unlock = options.dataDir === undefined ? () => {} : lockDataDir(resolve(options.dataDir));
-  const stop = () => closeAll(servers).finally(unlock);
+  const temporary = options.dataDir === undefined && options.store === 'temporary-disk' ? temporaryFolder() : undefined;
+  const dataDir = options.dataDir ?? temporary?.path;
+  const unlock = dataDir === undefined ? () => {} : lockDataDir(resolve(dataDir));
+  const stop = () =>
+    closeAll(servers)
+      .finally(unlock)
+      .finally(() => temporary?.remove());
   try {
     let kinesisEndpoint = '';
     let dynamodbEndpoint: string | undefined;
@@ -154,7 +171,7 @@ export async function startEmulatorsInProcess(options: StartEmulatorsOptions = {
         deleteStreamMs: 0,
         updateStreamMs: 0,
         shardLimit: 1000,
-        ...dataPath(options.dataDir, 'kinesis'),
+        ...dataPath(dataDir, 'kinesis'),
       });
       servers.push(server);
       kinesisEndpoint = await listen(server, host, 'kinesalite');
@@ -164,7 +181,7 @@ export async function startEmulatorsInProcess(options: StartEmulatorsOptions = {
         createTableMs: 0,
         deleteTableMs: 0,
         updateTableMs: 0,
-        ...dataPath(options.dataDir, 'dynamodb'),
+        ...dataPath(dataDir, 'dynamodb'),
       });
       servers.push(server);
       dynamodbEndpoint = await listen(server, host, 'dynalite');
@@ -208,6 +225,21 @@ async function startSecondPair(options: StartEmulatorsOptions): Promise<RunningE
     crash: each((engine) => engine.crash()),
     processIds: engines.map((engine) => engine.pid),
   };
+}
+
+/**
+ * A fresh folder under the OS's temporary directory, removed by `remove()` or, failing that, when
+ * this process exits (an 'exit' handler runs on an uncaught error and on process.exit, not on a
+ * signal: the emulator process turns SIGINT and SIGTERM into an orderly exit for that reason).
+ */
+function temporaryFolder(): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), 'eddy-emulators-'));
+  const remove = (): void => {
+    process.off('exit', remove);
+    rmSync(path, { recursive: true, force: true });
+  };
+  process.on('exit', remove);
+  return { path, remove };
 }
 
 /**

@@ -2,8 +2,10 @@ import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { backoffDelay, sleep } from '../../shared/util/backoff.js';
 import { compareSequenceNumbers } from '../event-source-mapping/sequence-number.js';
 import { isBlank, readByteLines } from './byte-lines.js';
+import { linesInStream } from './fed-lines.js';
 import type { ShardPositions } from './input-progress.js';
 import { lineKey } from './line-keys.js';
+import { retryTransient } from './runner-retries.js';
 
 /** Where a fed record came from, so that a dead letter can be traced to its line. */
 export interface LineOrigin {
@@ -50,6 +52,12 @@ export interface FeedOptions {
   readonly onTooLarge?: (line: OversizedLine) => Promise<void>;
   /** @default KINESIS_RECORD_LIMIT */
   readonly recordLimit?: number;
+  /**
+   * How long to wait, after a PutRecords whose outcome is unknown (a timeout, a cut connection, a
+   * 5xx), before reading the stream back to see which of its lines got in: a request the client
+   * gave up on may still reach the stream a little later. @default 2000
+   */
+  readonly settleMs?: number;
 }
 
 /** A line that the stream cannot take, with nowhere to send it. */
@@ -85,12 +93,20 @@ export async function feedJsonLines(
   let batch: Entry[] = [];
   let batchBytes = 0;
   let committed = afterLine;
+  /** The highest position each shard got from this feed: where a look for lines already in starts. */
+  const positions: Record<string, string> = {};
+  const put = (n: number) => {
+    records += n;
+    onProgress(records);
+  };
+  const alreadyIn = async (): Promise<ReadonlySet<number>> => {
+    await sleep(options.settleMs ?? 2_000);
+    return retryTransient(`reading ${stream} back after a PutRecords of unknown outcome`, () =>
+      linesInStream(client, stream, file, committed, positions),
+    );
+  };
   const flush = async (throughLine: number): Promise<void> => {
-    const put = (n: number) => {
-      records += n;
-      onProgress(records);
-    };
-    const shards = batch.length === 0 ? {} : await putAll(client, stream, batch, put);
+    const shards = batch.length === 0 ? {} : await putAll(client, stream, batch, put, positions, alreadyIn);
     batch = [];
     batchBytes = 0;
     if (throughLine > committed) {
@@ -132,6 +148,8 @@ async function putAll(
   stream: string,
   entries: readonly Entry[],
   onPut: (records: number) => void,
+  positions: Record<string, string>,
+  alreadyIn: () => Promise<ReadonlySet<number>>,
 ): Promise<ShardPositions> {
   const shards: Record<string, string> = {};
   let pending = entries;
@@ -143,24 +161,44 @@ async function putAll(
         `could not put lines ${lines.slice(0, 5).join(', ')}${lines.length > 5 ? ', ...' : ''} into ${stream}`,
       );
     }
-    const response = await client.send(
-      new PutRecordsCommand({
-        StreamName: stream,
-        Records: pending.map((entry) => ({ PartitionKey: entry.partitionKey, Data: entry.data })),
-      }),
+    const records = [...pending];
+    // A PutRecords that timed out or lost its connection may have written some or all of its
+    // records: before it is sent again, the lines found in the stream are taken out, so that no line
+    // is fed twice (Kinesis has no idempotency token to do it for us).
+    const response = await retryTransient(
+      `PutRecords of ${records.length} lines into ${stream}`,
+      async () =>
+        records.length === 0
+          ? { Records: [], FailedRecordCount: 0, $metadata: {} }
+          : client.send(
+              new PutRecordsCommand({
+                StreamName: stream,
+                Records: records.map((entry) => ({ PartitionKey: entry.partitionKey, Data: entry.data })),
+              }),
+            ),
+      {
+        beforeRetry: async () => {
+          const found = await alreadyIn();
+          const before = records.length;
+          records.splice(0, records.length, ...records.filter((entry) => !found.has(entry.line)));
+          onPut(before - records.length);
+        },
+      },
     );
     const failed: Entry[] = [];
-    pending.forEach((entry, index) => {
+    records.forEach((entry, index) => {
       const result = response.Records?.[index];
       if (result?.ErrorCode !== undefined || result?.SequenceNumber === undefined || result.ShardId === undefined) {
         failed.push(entry);
         return;
       }
-      const known = shards[result.ShardId];
-      if (known === undefined || compareSequenceNumbers(result.SequenceNumber, known) > 0)
-        shards[result.ShardId] = result.SequenceNumber;
+      for (const held of [shards, positions]) {
+        const known = held[result.ShardId];
+        if (known === undefined || compareSequenceNumbers(result.SequenceNumber, known) > 0)
+          held[result.ShardId] = result.SequenceNumber;
+      }
     });
-    onPut(pending.length - failed.length);
+    onPut(records.length - failed.length);
     pending = failed;
   }
   return shards;

@@ -19,7 +19,7 @@ import { CONTROL_PARTITION_KEY, END_OF_INPUT_DATA } from '../../shared/runtime/w
 import { sleep } from '../../shared/util/backoff.js';
 import { seededRandom } from '../../shared/util/random.js';
 import { createDynamoDbClient, createKinesisClient, defaultLocalRegion } from '../aws-clients.js';
-import { type RunningEmulators, startEmulators } from '../emulators/index.js';
+import { type EmulatorStore, type RunningEmulators, startEmulators } from '../emulators/index.js';
 import { type EndpointOptions, externalEndpoints } from '../endpoints.js';
 import {
   FileCheckpointStore,
@@ -32,8 +32,17 @@ import { type Generation, generationSuffix, generationTable, loadGeneration, sav
 import { localLambdaContext } from './lambda-context.js';
 import { LocalDeadLetterQueue } from './local-dead-letter-queue.js';
 import { ensurePipelineTables, localTableNames, seedTable } from './pipeline-tables.js';
+import { retryTransient } from './runner-retries.js';
 import { SandboxPool } from './sandbox-pool.js';
 import { StageStats } from './stage-stats.js';
+import {
+  motionMark,
+  type StageMotion,
+  StallError,
+  StallWatch,
+  stallLimitFromEnvironment,
+  stallMessage,
+} from './stall-watch.js';
 import { ensureStream } from './stream-admin.js';
 import { readStreamPages, readWholeStream, type StoredRecord } from './stream-reader.js';
 import { SandboxExitError, type StageSandbox, WorkerSandbox } from './worker-sandbox.js';
@@ -69,6 +78,19 @@ export interface LocalPipelineOptions extends EndpointOptions {
    * @default in memory: gone when the pipeline stops
    */
   readonly dataDir?: string;
+  /**
+   * Where the embedded kinesalite and dynalite keep their data when there is no `dataDir`
+   * (startEmulators' `store`): a temporary LevelDB folder, removed when the pipeline stops, keeps
+   * the emulators' memory bounded as the input grows; `memory` is the older memdown store.
+   * `EDDY_EMULATOR_STORE` sets it too. docs/performance.md has both measured.
+   * @default 'temporary-disk'
+   */
+  readonly emulatorStore?: EmulatorStore;
+  /**
+   * How long a run may go without any record moving before it fails (stall-watch.ts); a run that
+   * makes progress never times out. `EDDY_STALL_LIMIT_SECONDS` sets it too. @default 300000
+   */
+  readonly stallLimitMs?: number;
   /**
    * The state generation to run (generations.ts): its state table (`<table>-g<n>` for n > 0), its
    * mappings' checkpoints and where they start. A replay runs a new one. Recorded in `dataDir`.
@@ -192,6 +214,8 @@ export class LocalPipeline {
     readonly dynamodb: DynamoDBClient | undefined,
     /** Where the state table is, for stateful pipelines. */
     readonly dynamodbEndpoint: string | undefined,
+    /** See LocalPipelineOptions.stallLimitMs. */
+    readonly stallLimitMs: number,
   ) {
     this.plan = pipeline.plan();
     this.shards = new KinesisShardDirectory({ client: kinesis, streamPrefix, cacheMs: 1000 });
@@ -216,6 +240,7 @@ export class LocalPipeline {
             ...embedded,
             ...(options.engines !== undefined && { engines: options.engines }),
             ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
+            store: options.emulatorStore ?? emulatorStoreFromEnvironment(),
           })
         : undefined;
     const endpoint = external.kinesis ?? emulators?.kinesisEndpoint ?? '';
@@ -228,6 +253,7 @@ export class LocalPipeline {
       emulators,
       stateful && dynamodbEndpoint !== undefined ? createDynamoDbClient(dynamodbEndpoint) : undefined,
       stateful ? dynamodbEndpoint : undefined,
+      options.stallLimitMs ?? stallLimitFromEnvironment(),
     );
     try {
       await local.#deploy(options);
@@ -500,17 +526,19 @@ export class LocalPipeline {
   /**
    * Resolves once every stage has processed everything in its input, downstream stages included:
    * all mappings caught up, and no invocation happened for a few poll intervals (an upstream stage's
-   * last writes are seen by the next stage's next poll).
+   * last writes are seen by the next stage's next poll). There is no limit on how long that takes
+   * while records move; it fails with a StallError naming the stages and shards left with work only
+   * when nothing moved for `stallLimitMs` (stall-watch.ts).
    */
-  async waitUntilDrained(options: { timeoutMs?: number; quietMs?: number } = {}): Promise<void> {
-    const timeoutMs = options.timeoutMs ?? 10 * 60_000;
+  async waitUntilDrained(options: { stallLimitMs?: number; quietMs?: number } = {}): Promise<void> {
+    const stallLimitMs = options.stallLimitMs ?? this.stallLimitMs;
     const maxWindowMs = Math.max(...this.plan.stages.map((s) => s.eventSource.maxBatchingWindowSeconds * 1000));
     const quietMs = options.quietMs ?? 500 + maxWindowMs;
-    const deadline = Date.now() + timeoutMs;
     const activity = () => this.status().reduce((sum, s) => sum + s.stats.invocations, 0);
+    const watch = new StallWatch(stallLimitMs, Date.now());
     let last = activity();
     let quietSince = Date.now();
-    while (Date.now() < deadline) {
+    for (;;) {
       await sleep(50);
       const now = activity();
       const caughtUp = [...this.#mappings.values()].every((mapping) => mapping.isCaughtUp());
@@ -520,8 +548,20 @@ export class LocalPipeline {
       } else if (Date.now() - quietSince >= quietMs) {
         return;
       }
+      const motion = this.motion();
+      if (watch.stalled(motionMark(motion), Date.now())) {
+        throw new StallError(stallMessage(this.plan.pipeline, motion, stallLimitMs));
+      }
     }
-    throw new Error(`pipeline '${this.plan.pipeline}' did not drain within ${timeoutMs} ms`);
+  }
+
+  /** Every stage's counters and shards, as the stall watch compares them. */
+  motion(): StageMotion[] {
+    return this.status().map((s) => ({
+      stageId: s.stage.id,
+      invocations: s.stats.invocations + s.stats.functionErrors + s.stats.recordsIn,
+      shards: s.mapping.shards,
+    }));
   }
 
   /**
@@ -529,32 +569,52 @@ export class LocalPipeline {
    * stream, after its data, so the watermark reaches the end of time and every window fires.
    */
   async endInput(stream: string): Promise<void> {
-    const shards = await this.shards.openShards(stream);
-    const response = await this.kinesis.send(
-      new PutRecordsCommand({
-        StreamName: this.physicalName(stream),
-        Records: shards.map((shard) => ({
-          PartitionKey: CONTROL_PARTITION_KEY,
-          ExplicitHashKey: shard.startingHashKey,
-          Data: Buffer.from(END_OF_INPUT_DATA),
-        })),
-      }),
+    const shards = await retryTransient(`ListShards of ${stream}`, () => this.shards.openShards(stream));
+    // Repeating an end-of-input record is harmless (a watermark at the end of time twice).
+    const response = await retryTransient(`PutRecords of the end of input on ${stream}`, () =>
+      this.kinesis.send(
+        new PutRecordsCommand({
+          StreamName: this.physicalName(stream),
+          Records: shards.map((shard) => ({
+            PartitionKey: CONTROL_PARTITION_KEY,
+            ExplicitHashKey: shard.startingHashKey,
+            Data: Buffer.from(END_OF_INPUT_DATA),
+          })),
+        }),
+      ),
     );
     if (response.FailedRecordCount) throw new Error(`could not mark the end of input on ${stream}`);
   }
 
   /**
    * Every dead letter so far, from the dead-letter stream or the local dead-letter queue, with when
-   * it arrived (epoch ms).
+   * it arrived (epoch ms), in one array: for tests and small runs (deadLetterPages for the rest).
    */
-  async readDeadLetters(): Promise<{ envelope: DeadLetterEnvelope; arrivalTime: number }[]> {
+  async readDeadLetters(): Promise<ArrivedDeadLetter[]> {
+    const letters: ArrivedDeadLetter[] = [];
+    for await (const page of this.deadLetterPages()) letters.push(...page);
+    return letters;
+  }
+
+  /**
+   * Every dead letter so far, one page at a time (a GetRecords page of the dead-letter stream, or a
+   * slice of the local queue): a run with many dead letters is summarised without holding them all.
+   */
+  async *deadLetterPages(): AsyncGenerator<ArrivedDeadLetter[]> {
     if (this.deadLetterQueue !== undefined) {
-      return this.deadLetterQueue.messages().map((envelope) => ({ envelope, arrivalTime: envelope.deadLetteredAt }));
+      const messages = this.deadLetterQueue.messages();
+      for (let start = 0; start < messages.length; start += deadLetterQueuePage) {
+        const page = messages.slice(start, start + deadLetterQueuePage);
+        yield page.map((envelope) => ({ envelope, arrivalTime: envelope.deadLetteredAt }));
+      }
+      return;
     }
-    return (await this.readStream(this.plan.deadLetter.name)).map((record) => ({
-      envelope: JSON.parse(Buffer.from(record.data).toString('utf8')) as DeadLetterEnvelope,
-      arrivalTime: record.arrivalTime,
-    }));
+    for await (const page of this.streamPages(this.plan.deadLetter.name)) {
+      yield page.map((record) => ({
+        envelope: JSON.parse(Buffer.from(record.data).toString('utf8')) as DeadLetterEnvelope,
+        arrivalTime: record.arrivalTime,
+      }));
+    }
   }
 
   /** Every record a stream holds now. */
@@ -577,6 +637,23 @@ export class LocalPipeline {
     this.dynamodb?.destroy();
     await this.emulators?.stop();
   }
+}
+
+/** A dead letter and when it arrived in its stream or queue (epoch ms). */
+export interface ArrivedDeadLetter {
+  readonly envelope: DeadLetterEnvelope;
+  readonly arrivalTime: number;
+}
+
+/** Messages per page of the local dead-letter queue, as a GetRecords page would hold records. */
+const deadLetterQueuePage = 1000;
+
+/** EDDY_EMULATOR_STORE, else the default: a temporary folder on disk. */
+export function emulatorStoreFromEnvironment(): EmulatorStore {
+  const value = process.env.EDDY_EMULATOR_STORE;
+  if (value === undefined || value === '') return 'temporary-disk';
+  if (value === 'memory' || value === 'temporary-disk') return value;
+  throw new Error(`EDDY_EMULATOR_STORE: expected 'memory' or 'temporary-disk', got '${value}'`);
 }
 
 function stageLag(mapping: MappingStats): StageLag {

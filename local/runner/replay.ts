@@ -2,16 +2,11 @@ import { readdirSync, statSync } from 'node:fs';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import { createDynamoDbClient } from '../aws-clients.js';
 import { type EndpointOptions, endpointOptions, externalEndpoints } from '../endpoints.js';
+import { sampleDeadLetters } from './dead-letter-summary.js';
 import { type Generation, loadGeneration, nextGeneration } from './generations.js';
 import { type LocalLogLevel, LocalPipeline, type SandboxMode } from './local-pipeline.js';
 import { countRecords, filterPages, writeRecordPages } from './output-file.js';
-import {
-  type DeadLetterReport,
-  RunOptionsError,
-  type RunProgress,
-  type RunSummary,
-  type StreamFile,
-} from './run-files.js';
+import { RunOptionsError, type RunProgress, type RunSummary, type StreamFile } from './run-files.js';
 import type { StoredRecord } from './stream-reader.js';
 
 /** Or running endpoints (LocalStack: `endpoint`) whose streams are replayed. */
@@ -124,8 +119,6 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplaySumm
         }, 200);
   try {
     await local.waitUntilDrained();
-    const since = <R extends Pick<StoredRecord, 'arrivalTime'>>(records: readonly R[]) =>
-      records.filter((r) => r.arrivalTime >= startedAt.getTime());
     const outputs = [];
     const replayed = (record: StoredRecord) => record.arrivalTime >= startedAt.getTime();
     for (const output of options.outputs) {
@@ -136,7 +129,11 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplaySumm
     for (const stream of plan.streams.filter((s) => s.role === 'sink')) {
       sinkRecords[stream.name] = await countRecords(filterPages(local.streamPages(stream.name), replayed));
     }
-    const deadLetters = since(await local.readDeadLetters()).map(({ envelope }): DeadLetterReport => ({ envelope }));
+    const { deadLetters, deadLetterCount } = await sampleDeadLetters(
+      local.deadLetterPages(),
+      undefined,
+      (letter) => letter.arrivalTime >= startedAt.getTime(),
+    );
     return {
       pipeline: plan.pipeline,
       inputRecords: taken(),
@@ -145,6 +142,7 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplaySumm
       outputs,
       sinkRecords,
       deadLetters,
+      deadLetterCount,
       deadLetter: plan.deadLetter,
       failedBatches: local.failedBatches,
       generation: replay,

@@ -2,8 +2,10 @@ import { readFile } from 'node:fs/promises';
 import type { DeadLetterDestination, PipelinePlan } from '../../shared/dag/plan-types.js';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
+import { createKinesisClient } from '../aws-clients.js';
 import { type EndpointOptions, endpointOptions } from '../endpoints.js';
 import { originOf } from './dead-letter-origins.js';
+import { envelopeRecords, sampleDeadLetters } from './dead-letter-summary.js';
 import type { DiscardedBatch } from './discarded-batches.js';
 import { resumePoint } from './fed-lines.js';
 import { type FeederDeadLetterDestination, oversizedLineLetter, sendFeederDeadLetter } from './feeder-dead-letters.js';
@@ -16,7 +18,7 @@ import {
   type SandboxMode,
   type StageStatus,
 } from './local-pipeline.js';
-import { countRecords, writeRecordLines, writeRecordPages } from './output-file.js';
+import { countRecords, writeRecordPages } from './output-file.js';
 
 /** The JSON values of a JSON-lines file (blank lines skipped). */
 export async function readJsonLines(file: string): Promise<object[]> {
@@ -61,6 +63,8 @@ export interface RunFilesOptions extends EndpointOptions {
   readonly crashStages?: readonly string[];
   /** Rows to put into external tables before the run (`--table <table>=<file>`; `stream` names the table). */
   readonly tables?: readonly StreamFile[];
+  /** See LocalPipelineOptions.stallLimitMs (`--stall-limit`). */
+  readonly stallLimitMs?: number;
   /** Called about every 200 ms while the run goes on. */
   readonly onProgress?: (progress: RunProgress) => void;
 }
@@ -86,7 +90,13 @@ export interface RunSummary {
   readonly stages: readonly StageStatus[];
   readonly outputs: readonly { readonly stream: string; readonly file: string; readonly records: number }[];
   readonly sinkRecords: Readonly<Record<string, number>>;
+  /**
+   * The first dead letters (up to deadLetterSampleSize, dead-letter-summary.ts, in the order the dead-letter stream or
+   * queue returns them), each with its input line: a sample to print, not all of them.
+   */
   readonly deadLetters: readonly DeadLetterReport[];
+  /** Every dead letter of the run, counted page by page. */
+  readonly deadLetterCount: number;
   /**
    * Where the dead letters went: the dead-letter stream, or the dead-letter queue, whose local
    * stand-in is an in-process sink (LocalDeadLetterQueue).
@@ -133,23 +143,15 @@ export function checkOutputs(plan: PipelinePlan, outputs: readonly StreamFile[])
 export async function writeOutputs(
   local: LocalPipeline,
   outputs: readonly StreamFile[],
-  letters: readonly { readonly envelope: DeadLetterEnvelope }[],
 ): Promise<{ stream: string; file: string; records: number }[]> {
   const queue = local.plan.deadLetter.kind === 'queue' ? local.plan.deadLetter.name : undefined;
   const written = [];
   for (const output of outputs) {
-    // The local dead-letter queue's messages are the envelopes, one JSON line each, as the stream's records.
-    if (output.stream === queue) {
-      await writeRecordLines(
-        output.file,
-        letters.map(({ envelope }) => ({ data: Buffer.from(JSON.stringify(envelope)) })),
-      );
-      written.push({ stream: output.stream, file: output.file, records: letters.length });
-    } else {
-      // Page by page: a run's outputs are not held whole (bench/run-memory.ts).
-      const records = await writeRecordPages(output.file, local.streamPages(output.stream));
-      written.push({ stream: output.stream, file: output.file, records });
-    }
+    // Page by page: a run's outputs are not held whole (bench/run-memory.ts). The local
+    // dead-letter queue's messages are the envelopes, one JSON line each, as the stream's records.
+    const pages = output.stream === queue ? envelopeRecords(local.deadLetterPages()) : local.streamPages(output.stream);
+    const records = await writeRecordPages(output.file, pages);
+    written.push({ stream: output.stream, file: output.file, records });
   }
   return written;
 }
@@ -173,6 +175,7 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     ...(options.streamPrefix !== undefined && { streamPrefix: options.streamPrefix }),
     ...(options.logLevel !== undefined && { logLevel: options.logLevel }),
     ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
+    ...(options.stallLimitMs !== undefined && { stallLimitMs: options.stallLimitMs }),
     ...(options.crashAfterBatchRate !== undefined && { crashAfterBatchRate: options.crashAfterBatchRate }),
     ...(options.crashFirstBatches !== undefined && { crashFirstBatches: options.crashFirstBatches }),
     ...(options.faultSeed !== undefined && { faultSeed: options.faultSeed }),
@@ -203,6 +206,9 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
       local.deadLetterQueue === undefined
         ? { kind: 'stream', client: local.kinesis, stream: local.physicalName(plan.deadLetter.name) }
         : { kind: 'queue', queue: local.deadLetterQueue };
+    // One attempt per call: the feeder retries itself, after taking out the lines a call of unknown
+    // outcome got in; the SDK's own retry would put them twice.
+    const feeder = createKinesisClient(local.endpoint, { maxAttempts: 1 });
     const feed = async (input: StreamFile, index: number) => {
       const stream = local.physicalName(input.stream);
       const resume =
@@ -227,7 +233,7 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
       const onProgress = (records: number) => {
         fedPerInput[index] = records;
       };
-      return feedJsonLines(local.kinesis, stream, input.file, onProgress, feedOptions);
+      return feedJsonLines(feeder, stream, input.file, onProgress, feedOptions);
     };
     // Tables first: the inputs that keep tables are fed and processed before the others, so that
     // each enriched record sees its table complete, as a batch lookup would (docs/tables.md).
@@ -241,20 +247,18 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
       for (const input of phase) await local.endInput(input.stream);
       await local.waitUntilDrained();
     }
+    feeder.destroy();
     options.onProgress?.(progress());
 
-    const letters = await local.readDeadLetters();
-    const outputs = await writeOutputs(local, options.outputs, letters);
+    const outputs = await writeOutputs(local, options.outputs);
     const sinkRecords: Record<string, number> = {};
     for (const stream of plan.streams.filter((s) => s.role === 'sink')) {
       sinkRecords[stream.name] = await countRecords(local.streamPages(stream.name));
     }
     const fedInputs = options.inputs.map((input) => ({ stream: local.physicalName(input.stream), file: input.file }));
-    const deadLetters: DeadLetterReport[] = [];
-    for (const { envelope } of letters) {
-      const origin = await originOf(local.kinesis, fedInputs, envelope);
-      deadLetters.push(origin === undefined ? { envelope } : { envelope, origin });
-    }
+    const { deadLetters, deadLetterCount } = await sampleDeadLetters(local.deadLetterPages(), (envelope) =>
+      originOf(local.kinesis, fedInputs, envelope),
+    );
     return {
       pipeline: plan.pipeline,
       inputRecords: fed.reduce((sum, result) => sum + result.records, 0),
@@ -263,6 +267,7 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
       outputs,
       sinkRecords,
       deadLetters,
+      deadLetterCount,
       deadLetter: plan.deadLetter,
       failedBatches: local.failedBatches,
     };

@@ -5,6 +5,7 @@ import {
   ListShardsCommand,
   type Shard,
 } from '@aws-sdk/client-kinesis';
+import { retryTransient } from './runner-retries.js';
 
 export interface StoredRecord {
   readonly shardId: string;
@@ -18,8 +19,8 @@ async function listShards(client: KinesisClient, stream: string): Promise<Shard[
   const shards: Shard[] = [];
   let token: string | undefined;
   do {
-    const page = await client.send(
-      new ListShardsCommand(token === undefined ? { StreamName: stream } : { NextToken: token }),
+    const page = await retryTransient(`ListShards of ${stream}`, () =>
+      client.send(new ListShardsCommand(token === undefined ? { StreamName: stream } : { NextToken: token })),
     );
     shards.push(...(page.Shards ?? []));
     token = page.NextToken;
@@ -46,21 +47,27 @@ export async function* readStreamPages(
     const { after, at } = startOf(shardId);
     const from = at ?? after;
     let iterator = (
-      await client.send(
-        new GetShardIteratorCommand({
-          StreamName: stream,
-          ShardId: shardId,
-          ...(from === undefined
-            ? { ShardIteratorType: 'TRIM_HORIZON' }
-            : {
-                ShardIteratorType: at === undefined ? 'AFTER_SEQUENCE_NUMBER' : 'AT_SEQUENCE_NUMBER',
-                StartingSequenceNumber: from,
-              }),
-        }),
+      await retryTransient(`GetShardIterator of ${stream} ${shardId}`, () =>
+        client.send(
+          new GetShardIteratorCommand({
+            StreamName: stream,
+            ShardId: shardId,
+            ...(from === undefined
+              ? { ShardIteratorType: 'TRIM_HORIZON' }
+              : {
+                  ShardIteratorType: at === undefined ? 'AFTER_SEQUENCE_NUMBER' : 'AT_SEQUENCE_NUMBER',
+                  StartingSequenceNumber: from,
+                }),
+          }),
+        ),
       )
     ).ShardIterator;
     while (iterator !== undefined) {
-      const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
+      // A read has no side effect: a timed-out page is asked for again with the same iterator.
+      const current = iterator;
+      const page = await retryTransient(`GetRecords of ${stream} ${shardId}`, () =>
+        client.send(new GetRecordsCommand({ ShardIterator: current, Limit: 10_000 })),
+      );
       const records = (page.Records ?? []).map((record) => ({
         shardId,
         sequenceNumber: record.SequenceNumber ?? '',

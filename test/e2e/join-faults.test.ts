@@ -46,7 +46,7 @@ describe('the join pipeline under faults (examples/orders-payments.ts)', () => {
         { stream: 'payments', file: file('payments.jsonl') },
       ],
       outputs: [OUTPUT, LATE],
-      drainTimeoutMs: TIMEOUT_MS - 30_000,
+      stallLimitMs: 60_000,
       ...options,
     });
     const lines = (stream: string) => (run.outputs.get(stream) ?? []).map((r) => JSON.stringify(r)).join('\n');

@@ -44,7 +44,7 @@ describe('KPL aggregates on the embedded stack: page-view-counts over aggregated
         expect(answer.FailedRecordCount ?? 0).toBe(0);
       }
       await local.endInput('clicks');
-      await local.waitUntilDrained({ timeoutMs: 5 * 60_000 });
+      await local.waitUntilDrained();
 
       // Assess
       const results = (await readWholeStream(local.kinesis, local.physicalName(PAGE_VIEW_COUNTS_SINK))).map(

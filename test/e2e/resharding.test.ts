@@ -80,7 +80,7 @@ describe('resharding the source and shuffle streams while the windowed pipeline 
       if (reshard.shuffle) await splitShard(kinesis, shuffle, (await ids(shuffle))[0] ?? '');
       await feed(3);
       await endInputOnOpenShards(kinesis, source);
-      await local.waitUntilDrained({ timeoutMs: 120_000 });
+      await local.waitUntilDrained({ stallLimitMs: 60_000 });
 
       const read = async (stream: string) =>
         (await local.readStream(stream)).map((r) => JSON.parse(Buffer.from(r.data).toString('utf8')) as unknown);

@@ -82,7 +82,7 @@ describe('restart of the whole local stack on its data folder (examples/page-vie
     try {
       await feedJsonLines(second.kinesis, second.physicalName('clicks'), secondPart);
       await second.endInput('clicks');
-      await second.waitUntilDrained({ timeoutMs: 120_000 });
+      await second.waitUntilDrained({ stallLimitMs: 60_000 });
       const read = async (stream: string) =>
         (await second.readStream(stream)).map((r) => JSON.parse(Buffer.from(r.data).toString('utf8')) as unknown);
       const results = (await read(SINK)) as WindowResult[];

@@ -24,7 +24,8 @@ export interface FaultedRunOptions
   readonly inputs: readonly { readonly stream: string; readonly file: string }[];
   /** Streams to read back once drained. */
   readonly outputs: readonly string[];
-  readonly drainTimeoutMs?: number;
+  /** Fail when no record moved for this long (LocalPipeline.waitUntilDrained). @default 60000 */
+  readonly stallLimitMs?: number;
 }
 
 export interface FaultedRun {
@@ -46,7 +47,7 @@ let runs = 0;
 export async function runPipelineWithFaults(options: FaultedRunOptions): Promise<FaultedRun> {
   runs += 1;
   const started = performance.now();
-  const { endpoint, dynamodbEndpoint, directKinesisEndpoint, inputs, outputs, drainTimeoutMs, ...rest } = options;
+  const { endpoint, dynamodbEndpoint, directKinesisEndpoint, inputs, outputs, stallLimitMs, ...rest } = options;
   const direct = createKinesisClient(directKinesisEndpoint);
   const local = await LocalPipeline.start({
     ...rest,
@@ -62,7 +63,7 @@ export async function runPipelineWithFaults(options: FaultedRunOptions): Promise
       // End of input on every shard of the source, after its data (LocalPipeline.endInput, past the proxy).
       await endInputOnOpenShards(direct, stream);
     }
-    await local.waitUntilDrained({ timeoutMs: drainTimeoutMs ?? 5 * 60_000 });
+    await local.waitUntilDrained({ stallLimitMs: stallLimitMs ?? 60_000 });
     const read = new Map<string, unknown[]>();
     for (const output of outputs) {
       const records = await readWholeStream(direct, local.physicalName(output));
