@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { App } from 'aws-cdk-lib';
+import { importUserModule } from '../cli/import-user-module.js';
 import { Pipeline } from '../shared/index.js';
 import { deploymentName } from './names.js';
 import { EddyPipelineStack } from './pipeline-stack.js';
@@ -57,7 +57,7 @@ function contextString(app: App, key: string): string | undefined {
 }
 
 async function loadPipeline(file: string): Promise<Pipeline> {
-  const module: { default?: unknown } = await import(pathToFileURL(resolve(file)).href);
+  const module = await importUserModule(file);
   const exported = module.default;
   if (!isPipeline(exported)) {
     throw new Error(

@@ -10,9 +10,10 @@ export type {
   StreamSpec,
   TableSpec,
 } from './dag/plan-types.js';
-export { DataStream, KeyedStream } from './dsl/data-stream.js';
+export { DataStream, KeyedStream, WindowedStream } from './dsl/data-stream.js';
 export type {
   EnrichOptions,
+  JoinOptions,
   KeyByOptions,
   KeyValue,
   OperatorOptions,
@@ -45,3 +46,37 @@ export {
   type TokenizeOptions,
   tokenize,
 } from './operators/sensitive-fields.js';
+// Windows and aggregations, so that a pipeline file needs one import (the package's root).
+export {
+  type AggregateDefinition,
+  AggregationError,
+  type AvgAccumulator,
+  aggregate,
+  avg,
+  count,
+  type HoppingAssigner,
+  hopping,
+  hoppingProcessingTime,
+  MAX_WINDOW_SIZE,
+  max,
+  min,
+  parseDuration,
+  type SessionAssigner,
+  session,
+  sessionProcessingTime,
+  sum,
+  type TimeWindow,
+  type TumblingAssigner,
+  tumbling,
+  tumblingProcessingTime,
+} from './windows/index.js';
+export type {
+  Aggregation,
+  Duration,
+  EmitMode,
+  TimeDomain,
+  WindowAssigner,
+  WindowOptions,
+  WindowResult,
+} from './windows/types.js';
+export { EmitModes, TimeDomains } from './windows/types.js';

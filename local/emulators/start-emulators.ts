@@ -3,9 +3,9 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
+import { siblingModule } from '../../shared/util/sibling-module.js';
 import { localRequestTimeoutVariable } from '../aws-clients.js';
 import { defaultEnginePair, type EnginePair, enginePairFromEnvironment } from './engine-pairs.js';
 import type { EngineProcess } from './engine-process.js';
@@ -83,7 +83,7 @@ export function startEmulators(options: StartEmulatorsOptions = {}): Promise<Run
 }
 
 async function startEmulatorsInChild(options: StartEmulatorsOptions): Promise<RunningEmulators> {
-  const child = fork(fileURLToPath(new URL('./emulator-process.ts', import.meta.url)), [JSON.stringify(options)], {
+  const child = fork(siblingModule('./emulator-process.ts', import.meta.url), [JSON.stringify(options)], {
     // The child entry is TypeScript like the rest: load it with tsx, resolved from this package.
     execArgv: ['--import', import.meta.resolve('tsx')],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
