@@ -1,6 +1,6 @@
 export { EddyPipeline, type EddyPipelineProps } from './eddy-pipeline.js';
 export { EMF_NAMESPACE, StageMetricNames, stageMetricDimensions } from './metrics.js';
-export { deploymentName } from './names.js';
+export { deploymentName, physicalNamePrefix } from './names.js';
 export { PipelineObservability, type PipelineObservabilityProps } from './observability.js';
 export { EddyPipelineStack, type EddyPipelineStackProps } from './pipeline-stack.js';
 export { StageFunction, type StageFunctionProps } from './stage-function.js';
