@@ -1,6 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type EndpointOptions, endpointOptions } from '../local/endpoints.js';
-import { DevSession } from '../local/observability/dev-session.js';
 import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../local/observability/metrics-server.js';
 import type { LocalLogLevel } from '../local/runner/local-pipeline.js';
 import { addEndpointOptions } from './endpoint-options.js';
@@ -60,6 +59,7 @@ export async function runDev(file: string, options: DevCommandOptions): Promise<
       throw new Error(`--input ${input.stream}: not a source of '${plan.pipeline}' (sources: ${sources.join(', ')})`);
     }
   }
+  const { DevSession } = await import('../local/observability/dev-session.js');
   const session = await DevSession.start({
     pipeline,
     ...endpointOptions(options),

@@ -1,7 +1,6 @@
-import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type EndpointOptions, endpointOptions } from '../local/endpoints.js';
-import { runPipelineOnFiles, type StreamFile } from '../local/runner/run-files.js';
+import type { StreamFile } from '../local/runner/run-files.js';
 import { toMermaid } from '../shared/dag/describe.js';
 import { addEndpointOptions } from './endpoint-options.js';
 import { loadPipeline } from './load-pipeline.js';
@@ -62,6 +61,11 @@ addEndpointOptions(program.command('run'))
       },
     ) => {
       const pipeline = await loadPipeline(file);
+      // Loaded by the command that uses them, so that `eddy --help` starts fast (bench/cli-startup.ts).
+      const [{ default: cliProgress }, { runPipelineOnFiles }] = await Promise.all([
+        import('cli-progress'),
+        import('../local/runner/run-files.js'),
+      ]);
       const bar = options.progress
         ? new cliProgress.SingleBar(
             {
@@ -121,6 +125,7 @@ program
 (await import('./replay.js')).registerReplay(program);
 (await import('./dev.js')).registerDevCommand(program);
 (await import('./status.js')).registerStatusCommand(program);
+(await import('./cdk.js')).registerCdkCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type EndpointOptions, endpointOptions } from '../local/endpoints.js';
-import { replayPipeline } from '../local/runner/replay.js';
 import type { StreamFile } from '../local/runner/run-files.js';
 import { addEndpointOptions } from './endpoint-options.js';
 import { loadPipeline } from './load-pipeline.js';
@@ -73,6 +72,7 @@ export function registerReplay(program: Command): void {
         },
       ) => {
         const pipeline = await loadPipeline(file);
+        const { replayPipeline } = await import('../local/runner/replay.js');
         const summary = await replayPipeline({
           pipeline,
           from: options.from,
