@@ -36,7 +36,7 @@ export function registerCdkCommands(program: Command): void {
       .description(description)
       .argument('<pipeline>', 'TypeScript file that default-exports the pipeline')
       .argument('[cdk-args...]', 'more arguments for the CDK CLI, after --')
-      .option('--stage <name>', 'deployment stage (dev, prod, ...): physical names start with <stage>-<pipeline>-')
+      .option('--stage <name>', 'deployment stage (dev, prod, ...): physical names start with <stage>_<pipeline>-')
       .option('--prefix <prefix>', 'prefix of every physical name instead of the derived one')
       .action(async (file: string, cdkArgs: string[], options: CdkCommandOptions) => {
         process.exitCode = await runCdk(name, file, cdkArgs, options);

@@ -8,7 +8,7 @@ import { EddyPipelineStack } from './pipeline-stack.js';
 /**
  * The CDK app: `cdk deploy -c pipeline=<file> [-c stage=<dev, prod, ...>] [-c prefix=<name prefix>]`
  * deploys the pipeline that file default-exports (a TypeScript file is loaded through tsx). Physical
- * names start with `<pipeline>-`, or `<stage>-<pipeline>-` (infra/names.ts), unless a prefix is given;
+ * names start with `<pipeline>-`, or `<stage>_<pipeline>-` (infra/names.ts), unless a prefix is given;
  * the stack is `Eddy-<pipeline>` or `Eddy-<stage or prefix>-<pipeline>`.
  *
  * A replay into a new state generation (docs/reliability.md, "Replay"):

@@ -1,5 +1,6 @@
-export { describePipeline, toMermaid } from './dag/describe.js';
+export { describePipeline, type PipelineDescription, toMermaid } from './dag/describe.js';
 export { PipelineDefinitionError } from './dag/errors.js';
+export type { EnrichType, JoinType } from './dag/graph.js';
 export type { DeadLetterOptions, PipelineOptions } from './dag/pipeline-graph.js';
 export type {
   DeadLetterDestination,
@@ -10,6 +11,7 @@ export type {
   StreamSpec,
   TableSpec,
 } from './dag/plan-types.js';
+export { StreamRoles } from './dag/plan-types.js';
 export { DataStream, KeyedStream, WindowedStream } from './dsl/data-stream.js';
 export type {
   EnrichOptions,
@@ -57,6 +59,8 @@ export {
   type HoppingAssigner,
   hopping,
   hoppingProcessingTime,
+  MAX_EVENT_TIME,
+  MAX_TIME_SPAN,
   MAX_WINDOW_SIZE,
   max,
   min,

@@ -66,8 +66,8 @@ describe('physical names of deployments side by side', () => {
     expect(shared).toEqual([]);
     // Every example has a stream, and the two stages of page-views name them apart.
     expect(deployments.every((d) => d.names.some((n) => n.startsWith('AWS::Kinesis::Stream ')))).toBe(true);
-    expect(owners.has('AWS::Kinesis::Stream dev-page-views-clicks')).toBe(true);
-    expect(owners.has('AWS::Kinesis::Stream prod-page-views-clicks')).toBe(true);
+    expect(owners.has('AWS::Kinesis::Stream dev_page-views-clicks')).toBe(true);
+    expect(owners.has('AWS::Kinesis::Stream prod_page-views-clicks')).toBe(true);
     expect(owners.has('AWS::Kinesis::Stream page-views-clicks')).toBe(true);
   });
 

@@ -128,7 +128,7 @@ describe('the eddy package, installed into a project of its own', () => {
         { cwd: project, env },
       );
       const template = readFileSync(join(project, 'eddy.out/Eddy-ci-user-clicks.template.json'), 'utf8');
-      expect(template).toContain('"Name": "ci-user-clicks-clicks"');
+      expect(template).toContain('"Name": "ci_user-clicks-clicks"');
       const bundles = readdirSync(join(project, 'eddy.out')).filter((f) => f.startsWith('asset.'));
       expect(bundles.some((asset) => readdirSync(join(project, 'eddy.out', asset)).includes('index.mjs'))).toBe(true);
     },
@@ -165,7 +165,7 @@ describe('the eddy package, installed into a project of its own', () => {
       });
 
       const template = readFileSync(join(project, 'app.out/Analytics.template.json'), 'utf8');
-      expect(template).toContain('"Name": "prod-user-clicks-click-counts"');
+      expect(template).toContain('"Name": "prod_user-clicks-click-counts"');
       expect(template).toContain('"AWS::Lambda::Function"');
     },
     STEP_MS,
