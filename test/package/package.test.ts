@@ -136,6 +136,26 @@ describe('the eddy package, installed into a project of its own', () => {
   );
 
   it(
+    "synthesizes with plain cdk synth from a cdk.json whose app is 'npx eddy cdk-app'",
+    async () => {
+      writeFileSync(
+        join(project, 'cdk.json'),
+        JSON.stringify({ app: 'npx eddy cdk-app', context: { pipeline: 'pipelines/clicks.ts' } }, null, 2),
+      );
+
+      await run(
+        join(project, 'node_modules/.bin/cdk'),
+        ['synth', '--no-notices', '--quiet', '-c', 'stage=prod', '-o', 'cdk-json.out'],
+        { cwd: project, env },
+      );
+
+      const template = readFileSync(join(project, 'cdk-json.out/Eddy-prod-user-clicks.template.json'), 'utf8');
+      expect(template).toContain('"Name": "prod_user-clicks-clicks"');
+    },
+    STEP_MS,
+  );
+
+  it(
     "synthesizes the user's own CDK app, with EddyPipeline from eddy/cdk beside its own constructs, with plain cdk synth",
     async () => {
       writeFileSync(
