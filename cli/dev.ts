@@ -1,9 +1,8 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { type EndpointOptions, endpointOptions } from '../local/endpoints.js';
-import { DevSession } from '../local/observability/dev-session.js';
 import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../local/observability/metrics-server.js';
 import type { LocalLogLevel } from '../local/runner/local-pipeline.js';
-import { checkOutputs, readJsonLines, type StreamFile, writeOutputs } from '../local/runner/run-files.js';
+import type { StreamFile } from '../local/runner/run-files.js';
 import { addEndpointOptions } from './endpoint-options.js';
 import { loadPipeline } from './load-pipeline.js';
 import {
@@ -61,6 +60,11 @@ export async function runDev(file: string, options: DevCommandOptions): Promise<
       throw new Error(`--input ${input.stream}: not a source of '${plan.pipeline}' (sources: ${sources.join(', ')})`);
     }
   }
+  // Loaded by the command that uses them, so that `eddy --help` starts fast (bench/cli-startup.ts).
+  const [{ DevSession }, { checkOutputs, readJsonLines, writeOutputs }] = await Promise.all([
+    import('../local/observability/dev-session.js'),
+    import('../local/runner/run-files.js'),
+  ]);
   checkOutputs(plan, options.output ?? []);
   const session = await DevSession.start({
     pipeline,

@@ -3,7 +3,7 @@ import '../local/sdk-node-warning.js';
 import { Command } from 'commander';
 import { endpointOptions } from '../local/endpoints.js';
 import { countRecordLines } from '../local/runner/count-lines.js';
-import { checkInputs, checkOutputs, runPipelineOnFiles, type StreamFile } from '../local/runner/run-files.js';
+import type { StreamFile } from '../local/runner/run-files.js';
 import { toMermaid } from '../shared/dag/describe.js';
 import { addEndpointOptions } from './endpoint-options.js';
 import { loadPipeline } from './load-pipeline.js';
@@ -40,6 +40,8 @@ addDataDirOption(
 for (const add of [addSandboxOption, addLogLevelOption, addProgressOption, addStallLimitOption]) add(run);
 run.action(async (file: string, options: LocalRunCliOptions & { input: StreamFile[]; table?: StreamFile[] }) => {
   const pipeline = await loadPipeline(file);
+  // Loaded by the command that uses it, so that `eddy --help` starts fast (bench/cli-startup.ts).
+  const { checkInputs, checkOutputs, runPipelineOnFiles } = await import('../local/runner/run-files.js');
   checkInputs(pipeline.plan(), options.input);
   checkOutputs(pipeline.plan(), options.output ?? []);
   // The total before feeding starts: the percentage and the ETA never go back.
@@ -85,6 +87,7 @@ program
 (await import('./replay.js')).registerReplay(program);
 (await import('./dev.js')).registerDevCommand(program);
 (await import('./status.js')).registerStatusCommand(program);
+(await import('./cdk.js')).registerCdkCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { enginePairs } from '../local/emulators/index.js';
+import { enginePairs } from '../local/emulators/engine-pairs.js';
 
 function url(value: string): string {
   try {

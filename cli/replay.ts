@@ -1,6 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { endpointOptions } from '../local/endpoints.js';
-import { replayPipeline } from '../local/runner/replay.js';
 import { addEndpointOptions } from './endpoint-options.js';
 import { loadPipeline } from './load-pipeline.js';
 import {
@@ -10,6 +9,7 @@ import {
   addPrefixOption,
   addProgressOption,
   addSandboxOption,
+  addStallLimitOption,
   type LocalRunCliOptions,
 } from './options.js';
 import { ProgressView } from './progress.js';
@@ -48,10 +48,12 @@ export function registerReplay(program: Command): void {
   addOutputOption(replay, ' (what the replay wrote to it)');
   addPrefixOption(replay);
   replay.option('--generation <n>', 'the state generation to create (default: the next one)', positiveInteger);
-  for (const add of [addSandboxOption, addLogLevelOption, addProgressOption]) add(replay);
+  for (const add of [addSandboxOption, addLogLevelOption, addProgressOption, addStallLimitOption]) add(replay);
   replay.action(
     async (file: string, options: LocalRunCliOptions & { from: 'TRIM_HORIZON' | Date; generation?: number }) => {
       const pipeline = await loadPipeline(file);
+      // Loaded by the command that uses it, so that `eddy --help` starts fast (bench/cli-startup.ts).
+      const { replayPipeline } = await import('../local/runner/replay.js');
       // The records to replay are known only as the stages read them: no total, no ETA.
       const view = options.progress
         ? new ProgressView({ label: 'eddy replay', total: undefined, output: process.stderr })
@@ -67,6 +69,7 @@ export function registerReplay(program: Command): void {
         logLevel: options.logLevel,
         sandboxes: options.sandbox,
         ...(options.sandbox === 'worker' && { pipelineModule: file }),
+        ...(options.stallLimit !== undefined && { stallLimitMs: options.stallLimit }),
         ...(view !== undefined && { onProgress: (progress) => view.update(progress) }),
       }).finally(() => view?.stop());
       console.log(

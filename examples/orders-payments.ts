@@ -1,5 +1,5 @@
+import { pipeline } from 'eddy';
 import * as z from 'zod';
-import { pipeline } from '../shared/index.js';
 
 export const Order = z.object({ orderId: z.string(), customer: z.string(), amount: z.number(), ts: z.number() });
 export const Payment = z.object({ paymentId: z.string(), orderId: z.string(), amount: z.number(), ts: z.number() });

@@ -1,6 +1,5 @@
+import { count, pipeline, tumbling } from 'eddy';
 import * as z from 'zod';
-import { pipeline } from '../shared/index.js';
-import { count, tumbling } from '../shared/windows/index.js';
 
 const Click = z.object({ user: z.string(), page: z.string(), kind: z.string(), ts: z.number() });
 

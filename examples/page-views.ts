@@ -1,5 +1,5 @@
+import { pipeline } from 'eddy';
 import * as z from 'zod';
-import { pipeline } from '../shared/index.js';
 
 /** A click on a web page, as the site's tracker writes it to the `clicks` stream. */
 export const Click = z.object({ user: z.string(), page: z.string(), kind: z.string(), ts: z.number() });

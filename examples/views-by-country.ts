@@ -1,5 +1,5 @@
+import { pipeline } from 'eddy';
 import * as z from 'zod';
-import { pipeline } from '../shared/index.js';
 import { Click } from './page-views.js';
 
 /** A change of a user's profile, as the accounts service writes it to `user-profiles`. */

@@ -1,4 +1,4 @@
-import { pipeline, state } from '../shared/index.js';
+import { pipeline, state } from 'eddy';
 import { Click } from './page-views.js';
 
 /** One user's views in one minute of event time, emitted once the watermark has passed the minute. */

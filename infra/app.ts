@@ -1,13 +1,15 @@
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { App } from 'aws-cdk-lib';
+import { importUserModule } from '../cli/import-user-module.js';
 import { Pipeline } from '../shared/index.js';
-import { deploymentName } from './names.js';
+import { deploymentName, physicalNamePrefix } from './names.js';
 import { EddyPipelineStack } from './pipeline-stack.js';
 
 /**
- * The CDK app: `cdk deploy -c pipeline=<file> [-c prefix=<stream name prefix>]` deploys the pipeline
- * that file default-exports. It runs under tsx, so the file may be TypeScript.
+ * The CDK app: `cdk deploy -c pipeline=<file> [-c stage=<dev, prod, ...>] [-c prefix=<name prefix>]`
+ * deploys the pipeline that file default-exports (a TypeScript file is loaded through tsx). Physical
+ * names start with `<pipeline>-`, or `<stage>_<pipeline>-` (infra/names.ts), unless a prefix is given;
+ * the stack is `Eddy-<pipeline>` or `Eddy-<stage or prefix>-<pipeline>`.
  *
  * A replay into a new state generation (docs/reliability.md, "Replay"):
  * `-c stateGeneration=<n> -c replayFrom=<trim-horizon | ISO time> -c replayStartedAt=<ISO time>`.
@@ -16,13 +18,14 @@ const DEFAULT_PIPELINE_FILE = 'examples/page-views.ts';
 
 const app = new App();
 const pipelineFile = contextString(app, 'pipeline') ?? DEFAULT_PIPELINE_FILE;
-const prefix = contextString(app, 'prefix');
+const stage = contextString(app, 'stage');
+const explicitPrefix = contextString(app, 'prefix');
 const pipeline = await loadPipeline(pipelineFile);
 
-new EddyPipelineStack(app, deploymentName(pipeline.name, prefix), {
+new EddyPipelineStack(app, deploymentName(pipeline.name, stage ?? explicitPrefix), {
   pipeline,
   pipelineEntry: resolve(pipelineFile),
-  ...(prefix !== undefined && { streamNamePrefix: prefix }),
+  streamNamePrefix: explicitPrefix ?? physicalNamePrefix(pipeline.name, stage),
   ...replayContext(app),
 });
 app.synth();
@@ -57,7 +60,7 @@ function contextString(app: App, key: string): string | undefined {
 }
 
 async function loadPipeline(file: string): Promise<Pipeline> {
-  const module: { default?: unknown } = await import(pathToFileURL(resolve(file)).href);
+  const module = await importUserModule(file);
   const exported = module.default;
   if (!isPipeline(exported)) {
     throw new Error(

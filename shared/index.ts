@@ -1,5 +1,6 @@
-export { describePipeline, toMermaid } from './dag/describe.js';
+export { describePipeline, type PipelineDescription, toMermaid } from './dag/describe.js';
 export { PipelineDefinitionError } from './dag/errors.js';
+export type { EnrichType, JoinType } from './dag/graph.js';
 export type { DeadLetterOptions, PipelineOptions } from './dag/pipeline-graph.js';
 export type {
   DeadLetterDestination,
@@ -10,9 +11,11 @@ export type {
   StreamSpec,
   TableSpec,
 } from './dag/plan-types.js';
-export { DataStream, KeyedStream, type ProcessOptions } from './dsl/data-stream.js';
+export { StreamRoles } from './dag/plan-types.js';
+export { DataStream, KeyedStream, type ProcessOptions, WindowedStream } from './dsl/data-stream.js';
 export type {
   EnrichOptions,
+  JoinOptions,
   KeyByOptions,
   KeyValue,
   OperatorOptions,
@@ -65,3 +68,39 @@ export {
   type ValueState,
 } from './process/keyed-process.js';
 export type { TopNResult } from './process/library.js';
+// Windows and aggregations, so that a pipeline file needs one import (the package's root).
+export {
+  type AggregateDefinition,
+  AggregationError,
+  type AvgAccumulator,
+  aggregate,
+  avg,
+  count,
+  type HoppingAssigner,
+  hopping,
+  hoppingProcessingTime,
+  MAX_EVENT_TIME,
+  MAX_TIME_SPAN,
+  MAX_WINDOW_SIZE,
+  max,
+  min,
+  parseDuration,
+  type SessionAssigner,
+  session,
+  sessionProcessingTime,
+  sum,
+  type TimeWindow,
+  type TumblingAssigner,
+  tumbling,
+  tumblingProcessingTime,
+} from './windows/index.js';
+export type {
+  Aggregation,
+  Duration,
+  EmitMode,
+  TimeDomain,
+  WindowAssigner,
+  WindowOptions,
+  WindowResult,
+} from './windows/types.js';
+export { EmitModes, TimeDomains } from './windows/types.js';

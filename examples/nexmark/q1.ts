@@ -1,4 +1,4 @@
-import { pipeline } from '../../shared/index.js';
+import { pipeline } from 'eddy';
 import { bids, nexmarkEvents } from './source.js';
 
 /**

@@ -1,4 +1,4 @@
-import { pipeline } from '../../shared/index.js';
+import { pipeline } from 'eddy';
 import { QUERY_CONFIG } from './config.js';
 import { auctions, nexmarkEvents, persons } from './source.js';
 

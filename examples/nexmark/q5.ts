@@ -1,5 +1,4 @@
-import { pipeline } from '../../shared/index.js';
-import { aggregate, hopping, tumbling } from '../../shared/windows/index.js';
+import { aggregate, hopping, pipeline, tumbling } from 'eddy';
 import { QUERY_CONFIG, TWO_PHASE } from './config.js';
 import { PARTITION_KEYS, partitionOf } from './partition.js';
 import { bids, nexmarkEvents } from './source.js';

@@ -1,5 +1,4 @@
-import { pipeline } from '../../shared/index.js';
-import { aggregate, tumbling } from '../../shared/windows/index.js';
+import { aggregate, pipeline, tumbling } from 'eddy';
 import { QUERY_CONFIG, TWO_PHASE } from './config.js';
 import type { Bid } from './model.js';
 import { PARTITION_KEYS, partitionOf } from './partition.js';

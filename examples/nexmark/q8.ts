@@ -1,5 +1,4 @@
-import { pipeline } from '../../shared/index.js';
-import { tumbling } from '../../shared/windows/index.js';
+import { pipeline, tumbling } from 'eddy';
 import { QUERY_CONFIG } from './config.js';
 import { auctions, nexmarkEvents, persons } from './source.js';
 

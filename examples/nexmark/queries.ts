@@ -1,4 +1,4 @@
-import type { Pipeline } from '../../shared/index.js';
+import type { Pipeline } from 'eddy';
 import q0 from './q0.js';
 import q1 from './q1.js';
 import q2 from './q2.js';

@@ -1,4 +1,4 @@
-import type { DataStream, Pipeline } from '../../shared/index.js';
+import type { DataStream, Pipeline } from 'eddy';
 import { EVENTS_STREAM, MAX_OUT_OF_ORDERNESS, SOURCE_SHARDS } from './config.js';
 import { type Auction, type Bid, eventTimeOf, NexmarkEvent, type Person } from './model.js';
 

@@ -4,8 +4,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import dynalite from 'dynalite';
+import { siblingModule } from '../../shared/util/sibling-module.js';
 import { localRequestTimeoutVariable } from '../aws-clients.js';
 import { defaultEnginePair, type EnginePair, enginePairFromEnvironment } from './engine-pairs.js';
 import type { EngineProcess } from './engine-process.js';
@@ -95,7 +95,7 @@ export function startEmulators(options: StartEmulatorsOptions = {}): Promise<Run
 }
 
 async function startEmulatorsInChild(options: StartEmulatorsOptions): Promise<RunningEmulators> {
-  const child = fork(fileURLToPath(new URL('./emulator-process.ts', import.meta.url)), [JSON.stringify(options)], {
+  const child = fork(siblingModule('./emulator-process.ts', import.meta.url), [JSON.stringify(options)], {
     // The child entry is TypeScript like the rest: load it with tsx, resolved from this package.
     execArgv: ['--import', import.meta.resolve('tsx')],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

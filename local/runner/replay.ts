@@ -24,6 +24,8 @@ export interface ReplayOptions extends EndpointOptions {
   readonly pipelineModule?: string;
   /** The generation to create. @default one more than any the data folder or the endpoint knows */
   readonly generation?: number;
+  /** See LocalPipelineOptions.stallLimitMs (`--stall-limit`). */
+  readonly stallLimitMs?: number;
   readonly onProgress?: (progress: RunProgress) => void;
 }
 
@@ -103,6 +105,7 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplaySumm
     ...(options.logLevel !== undefined && { logLevel: options.logLevel }),
     ...(options.sandboxes !== undefined && { sandboxes: options.sandboxes }),
     ...(options.pipelineModule !== undefined && { pipelineModule: options.pipelineModule }),
+    ...(options.stallLimitMs !== undefined && { stallLimitMs: options.stallLimitMs }),
   });
   const sources = new Set(plan.streams.filter((s) => s.role === 'source').map((s) => s.name));
   const taken = () =>

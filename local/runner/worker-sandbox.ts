@@ -1,9 +1,9 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import type { BatchReport } from '../../shared/runtime/stage-runner.js';
 import { lambdaHeapFlags } from '../../shared/util/lambda-memory.js';
+import { siblingModule } from '../../shared/util/sibling-module.js';
 import { deserializeError, type InvokeMessage, type WorkerConfig, type WorkerMessage } from './sandbox-protocol.js';
 
 /**
@@ -57,7 +57,7 @@ interface Pending {
   readonly timer: NodeJS.Timeout;
 }
 
-const workerEntry = fileURLToPath(new URL('./sandbox-worker.ts', import.meta.url));
+const workerEntry = siblingModule('./sandbox-worker.ts', import.meta.url);
 
 /**
  * A Lambda execution environment as a child process (`sandbox-worker.ts`, loaded with tsx as the
