@@ -88,6 +88,7 @@ program
 (await import('./dev.js')).registerDevCommand(program);
 (await import('./status.js')).registerStatusCommand(program);
 (await import('./cdk.js')).registerCdkCommands(program);
+(await import('./init/init.js')).registerInitCommand(program);
 
 try {
   await program.parseAsync(process.argv);

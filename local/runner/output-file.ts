@@ -1,9 +1,16 @@
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** An output file to write, its folder created if it is not there yet (`-o out/counts.jsonl`). */
+function openOutput(file: string): WriteStream {
+  mkdirSync(dirname(file), { recursive: true });
+  return createWriteStream(file);
+}
 
 /** Writes records' payloads to a file, one per line (they are JSON), as `--output` does. */
 export async function writeRecordLines(file: string, records: readonly { readonly data: Uint8Array }[]): Promise<void> {
-  const sink = createWriteStream(file);
+  const sink = openOutput(file);
   for (const record of records) {
     if (!sink.write(`${Buffer.from(record.data).toString('utf8')}\n`)) await once(sink, 'drain');
   }
@@ -19,7 +26,7 @@ export async function writeRecordPages(
   file: string,
   pages: AsyncIterable<readonly { readonly data: Uint8Array }[]>,
 ): Promise<number> {
-  const sink = createWriteStream(file);
+  const sink = openOutput(file);
   let lines = 0;
   try {
     for await (const page of pages) {

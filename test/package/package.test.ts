@@ -190,4 +190,69 @@ describe('the eddy package, installed into a project of its own', () => {
     },
     STEP_MS,
   );
+
+  // eddy init, from the installed package: a project whose own tests, run and synth work as generated.
+  const scaffold = join(root, 'scaffold');
+
+  it(
+    'eddy init writes a project that installs with Eddy from the tarball',
+    async () => {
+      const { stdout } = await run(
+        join(project, 'node_modules/.bin/eddy'),
+        ['init', scaffold, '--eddy', `file:${tarball}`],
+        { cwd: root, env },
+      );
+      expect(stdout).toContain('pipelines/page-view-counts.ts');
+      await run(NPM, ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: scaffold, env });
+      await expect(
+        run(join(project, 'node_modules/.bin/eddy'), ['init', scaffold], { cwd: root, env }),
+      ).rejects.toThrow(/not empty/);
+    },
+    STEP_MS,
+  );
+
+  it(
+    "the scaffold's tests pass as generated (npm test: the test driver, in memory)",
+    async () => {
+      const { stdout } = await run(NPM, ['test'], { cwd: scaffold, env });
+      expect(stdout).toMatch(/2 passed/);
+    },
+    STEP_MS,
+  );
+
+  it(
+    'the scaffold runs on its sample data (npm start: eddy run) and synthesizes (eddy synth)',
+    async () => {
+      const { stdout } = await run(NPM, ['start', '--', '--no-progress'], { cwd: scaffold, env });
+      expect(stdout).toMatch(/dead-lettered 1 \(all stages\)/);
+      const lines = (file: string) => readFileSync(join(scaffold, file), 'utf8').split('\n').filter(Boolean);
+      // The batch answer over the sample: views per page and minute (nothing in it is late).
+      const expected = new Map<string, number>();
+      for (const line of lines('data/clicks.jsonl')) {
+        let click: { page: string; kind: string; ts: number };
+        try {
+          click = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        if (click.kind !== 'view') continue;
+        const window = `${click.page} ${click.ts - (click.ts % 60_000)}`;
+        expected.set(window, (expected.get(window) ?? 0) + 1);
+      }
+      const counts = lines('out/page-view-counts.jsonl').map(
+        (line) => JSON.parse(line) as { key: string; windowStart: number; value: number },
+      );
+      expect(new Map(counts.map((c) => [`${c.key} ${c.windowStart}`, c.value]))).toEqual(expected);
+      expect(expected.size).toBeGreaterThan(15);
+      expect(lines('out/late-clicks.jsonl')).toEqual([]);
+
+      await run(
+        join(scaffold, 'node_modules/.bin/eddy'),
+        ['synth', 'pipelines/page-view-counts.ts', '--', '-o', 'synth.out', '--quiet'],
+        { cwd: scaffold, env },
+      );
+      expect(readdirSync(join(scaffold, 'synth.out')).some((f) => f.endsWith('.template.json'))).toBe(true);
+    },
+    STEP_MS,
+  );
 });

@@ -37,6 +37,20 @@ describe('writing a stream to its output file', () => {
     );
   });
 
+  it("creates the output file's folder when it is not there yet", async () => {
+    const file = join(dir, 'out', 'nested', 'counts.jsonl');
+
+    const lines = await writeRecordPages(
+      file,
+      (async function* () {
+        yield page(0, 2);
+      })(),
+    );
+
+    expect(lines).toBe(2);
+    expect(readFileSync(file, 'utf8')).toBe('{"n":0}\n{"n":1}\n');
+  });
+
   it('filters and counts page by page', async () => {
     async function* pages() {
       yield page(0, 5);
