@@ -21,7 +21,7 @@ import { DEFAULT_STAGE_MEMORY_MB } from '../shared/util/lambda-memory.js';
 import { grantQueueSend, grantStreamWrite, PRODUCER_ACTIONS } from './grants.js';
 import { IdlenessFunction } from './idleness-function.js';
 import { acceptDeadLetterQueueWithoutDlq, acceptFailureQueueWithoutDlq } from './nag.js';
-import { deploymentName } from './names.js';
+import { deploymentName, physicalNamePrefix } from './names.js';
 import { DEFAULT_ITERATOR_AGE_THRESHOLD, PipelineObservability, validateAlarmOptions } from './observability.js';
 import { DEFAULT_HANDLER_ENTRY, STATELESS_HANDLER_ENTRY } from './paths.js';
 import { PipelineTables } from './pipeline-tables.js';
@@ -55,11 +55,19 @@ export interface EddyPipelineProps {
   readonly pipelineEntry: string;
   /**
    * Prepended to every stream name of the plan to get the physical Kinesis stream name, and to the
-   * plan's state table name, so that several copies of a pipeline can run in one account and
-   * region. Letters, digits, `_`, `.`, `-`.
-   * @default '' (physical names are the pipeline's stream and table names)
+   * plan's state, materialized and dead-letter names, so that several pipelines, and copies of one
+   * pipeline, run in one account and region. Letters, digits, `_`, `.`, `-`. Pass `''` for the plan's
+   * names as they are (only one such pipeline per account and region). Excludes `stage`.
+   * @default `physicalNamePrefix(pipeline.name, stage)`: `<pipeline>-`, or `<stage>_<pipeline>-`
    */
   readonly streamNamePrefix?: string;
+  /**
+   * The deployment stage (`dev`, `prod`): physical names start with `<stage>_<pipeline>-`, so that one
+   * pipeline deploys once per stage into one account and region. Letters, digits and `-`.
+   * Excludes `streamNamePrefix`.
+   * @default none: physical names start with `<pipeline>-`
+   */
+  readonly stage?: string;
   /**
    * Shard counts by stream name (the pipeline's names, without prefix) that replace the plan's.
    * @default the plan's shard counts
@@ -200,7 +208,7 @@ export interface EddyPipelineProps {
 export class EddyPipeline extends Construct {
   /** The physical plan that was deployed. */
   readonly plan: PipelinePlan;
-  /** The prefix of every physical stream name ('' when none). */
+  /** The prefix of every physical name (streams, tables, queues); '' when none was asked for. */
   readonly streamNamePrefix: string;
   /** Streams by the pipeline's (logical) stream name. */
   readonly streams: ReadonlyMap<string, kinesis.IStream>;
@@ -482,7 +490,10 @@ interface ResolvedSettings {
 /** Applies the defaults and validates every prop before any resource is created. */
 function resolveSettings(scope: Construct, props: EddyPipelineProps): ResolvedSettings {
   const plan = props.pipeline.plan();
-  const streamNamePrefix = props.streamNamePrefix ?? '';
+  if (props.streamNamePrefix !== undefined && props.stage !== undefined) {
+    throw new Error('give either stage or streamNamePrefix, not both: the prefix is made from the stage');
+  }
+  const streamNamePrefix = props.streamNamePrefix ?? physicalNamePrefix(plan.pipeline, props.stage);
   validateStreamNamePrefix(streamNamePrefix, plan);
   const stateGeneration = validateReplayOptions(props);
   const stateTableName =

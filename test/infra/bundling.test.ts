@@ -12,6 +12,7 @@ import {
   type Synthesized,
   synthesize,
   testApp,
+  UNPREFIXED,
 } from './support.js';
 
 describe('how the functions are bundled', () => {
@@ -38,7 +39,11 @@ describe('how the functions are bundled', () => {
       const test = testApp();
       dispose = test.dispose;
       const stack = new Stack(test.app, 'PageViewCounts');
-      new EddyPipeline(stack, 'Pipeline', { pipeline: pageViewCounts, pipelineEntry: PAGE_VIEW_COUNTS_ENTRY });
+      new EddyPipeline(stack, 'Pipeline', {
+        ...UNPREFIXED,
+        pipeline: pageViewCounts,
+        pipelineEntry: PAGE_VIEW_COUNTS_ENTRY,
+      });
       synthesized = synthesize(test.app, stack);
     });
     afterAll(() => dispose());

@@ -15,6 +15,7 @@ import {
   onlyResourceOfType,
   resourcesOfType,
   testApp,
+  UNPREFIXED,
 } from './support.js';
 
 const ENTRY = fileURLToPath(new URL('./fixtures/dead-letter-queue-pipeline.ts', import.meta.url));
@@ -125,7 +126,7 @@ describe('EddyPipeline with dead letters to a stream (the default)', () => {
     const { default: pageViews } = await import('../../examples/page-views.js');
     const { PAGE_VIEWS_ENTRY } = await import('./support.js');
     const json = synth((stack) => {
-      new EddyPipeline(stack, 'Pipeline', { pipeline: pageViews, pipelineEntry: PAGE_VIEWS_ENTRY });
+      new EddyPipeline(stack, 'Pipeline', { ...UNPREFIXED, pipeline: pageViews, pipelineEntry: PAGE_VIEWS_ENTRY });
     });
     expect(resourcesOfType(json, 'AWS::SQS::Queue')).toHaveLength(1);
     for (const [, fn] of resourcesOfType(json, 'AWS::Lambda::Function')) {

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import pageViews from '../../examples/page-views.js';
 import { EddyPipeline, type EddyPipelineProps } from '../../infra/eddy-pipeline.js';
 import { EddyPipelineStack } from '../../infra/pipeline-stack.js';
@@ -35,6 +35,8 @@ function queueId(json: CfnTemplate): string {
 }
 
 describe('EddyPipeline with the page-views example and default props', () => {
+  // The default prefix is the pipeline's name, so that two pipelines with a stream `clicks` deploy side by side.
+  const PREFIX = 'page-views-';
   let synthesized: Synthesized;
   let json: CfnTemplate;
   let stack: EddyPipelineStack;
@@ -59,10 +61,10 @@ describe('EddyPipeline with the page-views example and default props', () => {
 
   it('creates one stream per stream of the plan, with its name, shards, managed encryption and 24 h retention', () => {
     synthesized.template.resourceCountIs('AWS::Kinesis::Stream', 4);
-    expect(sorted(streamsByLogicalId(json).values())).toEqual(sorted(STREAMS));
+    expect(sorted(streamsByLogicalId(json, PREFIX).values())).toEqual(sorted(STREAMS));
     for (const name of STREAMS) {
       synthesized.template.hasResourceProperties('AWS::Kinesis::Stream', {
-        Name: name,
+        Name: PREFIX + name,
         ShardCount: 1,
         RetentionPeriodHours: 24,
         StreamModeDetails: { StreamMode: 'PROVISIONED' },
@@ -78,7 +80,7 @@ describe('EddyPipeline with the page-views example and default props', () => {
   it('exposes the streams and functions by name', () => {
     expect(sorted(stack.pipeline.streams.keys())).toEqual(sorted(STREAMS));
     expect(sorted(stack.pipeline.functions.keys())).toEqual(sorted(STAGES));
-    expect(stack.pipeline.streamNamePrefix).toBe('');
+    expect(stack.pipeline.streamNamePrefix).toBe(PREFIX);
   });
 
   it('creates no state table when every stage is stateless', () => {
@@ -102,7 +104,7 @@ describe('EddyPipeline with the page-views example and default props', () => {
       });
       expect((fn.Properties.Environment as { Variables: unknown }).Variables).toEqual({
         EDDY_STAGE_ID: stageId,
-        EDDY_STREAM_PREFIX: '',
+        EDDY_STREAM_PREFIX: PREFIX,
         POWERTOOLS_SERVICE_NAME: 'page-views',
         POWERTOOLS_METRICS_NAMESPACE: 'Eddy',
         POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -127,7 +129,7 @@ describe('EddyPipeline with the page-views example and default props', () => {
 
   it('triggers each stage from its input stream with every event source setting of the plan', () => {
     synthesized.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
-    const streams = streamsByLogicalId(json);
+    const streams = streamsByLogicalId(json, PREFIX);
     const queue = queueId(json);
     for (const stage of plan.stages) {
       const [functionId] = functionOfStage(json, stage.id);
@@ -153,7 +155,7 @@ describe('EddyPipeline with the page-views example and default props', () => {
   });
 
   it('gives each function read access to its input stream and write access to its outputs only', () => {
-    expectLeastPrivilege(json, { plan, queueId: queueId(json) });
+    expectLeastPrivilege(json, { plan, queueId: queueId(json), prefix: PREFIX });
   });
 
   it('creates the function before its policy can be missing (the mapping checks the role on creation)', () => {
@@ -190,7 +192,7 @@ describe('EddyPipeline with the page-views example and default props', () => {
 
   it('outputs the names and ARNs of the source, sink and dead-letter streams', () => {
     const outputs = Object.values(json.Outputs ?? {});
-    const streams = streamsByLogicalId(json);
+    const streams = streamsByLogicalId(json, PREFIX);
     const named = (value: unknown) => streams.get(referencedId(value));
     const nameOutputs = outputs
       .filter((o) => (o.Value as { Ref?: string }).Ref !== undefined)
@@ -205,7 +207,7 @@ describe('EddyPipeline with the page-views example and default props', () => {
   });
 
   it('grants producers write access to a source and consumers read access to a sink', () => {
-    const streams = streamsByLogicalId(json);
+    const streams = streamsByLogicalId(json, PREFIX);
     const [producerId] = Object.entries(json.Resources).find(([id]) => id.startsWith('Producer')) ?? [''];
     const [consumerId] = Object.entries(json.Resources).find(([id]) => id.startsWith('Consumer')) ?? [''];
     const producer = allowedPairs(json, producerId);
@@ -326,6 +328,33 @@ describe('EddyPipeline props validation', () => {
   it('rejects shard counts Kinesis does not take', () => {
     expect(construct({ shards: { clicks: 0 } })).toThrow("shards['clicks'] must be an integer from 1 to 500, got 0");
     expect(construct({ shards: { clicks: 1.5 } })).toThrow('got 1.5');
+  });
+
+  it('names everything <stage>_<pipeline>- with a stage, so one pipeline deploys once per stage side by side', () => {
+    const names = (stage: string) => {
+      const { app, dispose } = testApp({ 'aws:cdk:bundling-stacks': [] });
+      onTestFinished(dispose);
+      const stack = new Stack(app, `Eddy-${stage}-page-views`);
+      const pipeline = new EddyPipeline(stack, 'Pipeline', {
+        pipeline: pageViews,
+        pipelineEntry: PAGE_VIEWS_ENTRY,
+        stage,
+      });
+      const json = Template.fromStack(stack).toJSON() as CfnTemplate;
+      return {
+        prefix: pipeline.streamNamePrefix,
+        streams: sorted(streamsByLogicalId(json, `${stage}_page-views-`).values()),
+      };
+    };
+    expect(names('dev')).toEqual({ prefix: 'dev_page-views-', streams: sorted(STREAMS) });
+    expect(names('prod')).toEqual({ prefix: 'prod_page-views-', streams: sorted(STREAMS) });
+  });
+
+  it('refuses a stage together with a prefix, and a stage names cannot take', () => {
+    expect(construct({ stage: 'dev', streamNamePrefix: 'x-' })).toThrow(
+      'give either stage or streamNamePrefix, not both',
+    );
+    expect(construct({ stage: 'dev_1' })).toThrow(`stage "dev_1" is invalid`);
   });
 
   it('rejects a prefix with characters Kinesis names do not allow', () => {

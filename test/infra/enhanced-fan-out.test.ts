@@ -18,6 +18,7 @@ import {
   sorted,
   streamsByLogicalId,
   testApp,
+  UNPREFIXED,
 } from './support.js';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
@@ -30,7 +31,12 @@ function synth(props: Partial<EddyPipelineProps> = {}): CfnTemplate {
   const { app, dispose } = testApp({ 'aws:cdk:bundling-stacks': [] });
   try {
     const stack = new Stack(app, 'Counts', { env: ENV });
-    new EddyPipeline(stack, 'Pipeline', { pipeline: pageViewCounts, pipelineEntry: PAGE_VIEW_COUNTS_ENTRY, ...props });
+    new EddyPipeline(stack, 'Pipeline', {
+      ...UNPREFIXED,
+      pipeline: pageViewCounts,
+      pipelineEntry: PAGE_VIEW_COUNTS_ENTRY,
+      ...props,
+    });
     return Template.fromStack(stack).toJSON() as CfnTemplate;
   } finally {
     dispose();
@@ -146,7 +152,12 @@ describe('EddyPipeline enhancedFanOut', () => {
       const { app, dispose } = testApp({ 'aws:cdk:bundling-stacks': [] });
       try {
         const stack = new Stack(app, 'Nagged', { env: ENV });
-        new EddyPipeline(stack, 'Pipeline', { pipeline: pipeline(), pipelineEntry: entry, enhancedFanOut: true });
+        new EddyPipeline(stack, 'Pipeline', {
+          ...UNPREFIXED,
+          pipeline: pipeline(),
+          pipelineEntry: entry,
+          enhancedFanOut: true,
+        });
         // The template first: with findings, cdk-nag's error annotations make every later synthesis throw.
         const consumers = resourcesOfType(
           Template.fromStack(stack).toJSON() as CfnTemplate,

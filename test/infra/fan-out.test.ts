@@ -15,6 +15,7 @@ import {
   streamsByLogicalId,
   synthesize,
   testApp,
+  UNPREFIXED,
 } from './support.js';
 
 const plan = shop.plan();
@@ -28,7 +29,7 @@ describe('EddyPipeline with two sources, a fan-out and per-stage event source se
     const test = testApp();
     dispose = test.dispose;
     const stack = new Stack(test.app, 'Shop');
-    new EddyPipeline(stack, 'Pipeline', { pipeline: shop, pipelineEntry: FAN_OUT_ENTRY });
+    new EddyPipeline(stack, 'Pipeline', { ...UNPREFIXED, pipeline: shop, pipelineEntry: FAN_OUT_ENTRY });
     synthesized = synthesize(test.app, stack);
     json = synthesized.json;
   });

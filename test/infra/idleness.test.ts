@@ -7,7 +7,7 @@ import { EddyPipeline } from '../../infra/eddy-pipeline.js';
 import clock from './fixtures/clock-pipeline.js';
 import sensors from './fixtures/idle-pipeline.js';
 import watchdog from './fixtures/timer-pipeline.js';
-import { PAGE_VIEW_COUNTS_ENTRY, synthesize, testApp } from './support.js';
+import { PAGE_VIEW_COUNTS_ENTRY, synthesize, testApp, UNPREFIXED } from './support.js';
 
 const IDLE_ENTRY = fileURLToPath(new URL('./fixtures/idle-pipeline.ts', import.meta.url));
 const CLOCK_ENTRY = fileURLToPath(new URL('./fixtures/clock-pipeline.ts', import.meta.url));
@@ -27,7 +27,7 @@ describe('EddyPipeline with a source that may go idle', () => {
     const test = testApp();
     dispose = test.dispose;
     const stack = new Stack(test.app, 'Sensors');
-    pipeline = new EddyPipeline(stack, 'Pipeline', { pipeline: sensors, pipelineEntry: IDLE_ENTRY });
+    pipeline = new EddyPipeline(stack, 'Pipeline', { ...UNPREFIXED, pipeline: sensors, pipelineEntry: IDLE_ENTRY });
     template = synthesize(test.app, stack).template;
   });
   afterAll(() => dispose());
@@ -57,7 +57,12 @@ describe('EddyPipeline with a source that may go idle', () => {
     const test = testApp();
     try {
       const stack = new Stack(test.app, 'SensorsMapped');
-      new EddyPipeline(stack, 'Pipeline', { pipeline: sensors, pipelineEntry: IDLE_ENTRY, sourceMapStackTraces: true });
+      new EddyPipeline(stack, 'Pipeline', {
+        ...UNPREFIXED,
+        pipeline: sensors,
+        pipelineEntry: IDLE_ENTRY,
+        sourceMapStackTraces: true,
+      });
       const functions = Object.values(synthesize(test.app, stack).template.findResources('AWS::Lambda::Function')) as {
         Properties: { Environment: { Variables: Record<string, unknown> } };
       }[];
@@ -98,7 +103,7 @@ describe('EddyPipeline with a source that may go idle', () => {
   it('schedules the clock for processing-time windows: it may write only their input stream', () => {
     const test = testApp();
     const stack = new Stack(test.app, 'Meters');
-    const meters = new EddyPipeline(stack, 'Pipeline', { pipeline: clock, pipelineEntry: CLOCK_ENTRY });
+    const meters = new EddyPipeline(stack, 'Pipeline', { ...UNPREFIXED, pipeline: clock, pipelineEntry: CLOCK_ENTRY });
     const template = synthesize(test.app, stack).template;
 
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
@@ -121,7 +126,11 @@ describe('EddyPipeline with a source that may go idle', () => {
   it('gives a process function with processing-time timers the state table and the clock', () => {
     const test = testApp();
     const stack = new Stack(test.app, 'Watchdog');
-    const watched = new EddyPipeline(stack, 'Pipeline', { pipeline: watchdog, pipelineEntry: TIMER_ENTRY });
+    const watched = new EddyPipeline(stack, 'Pipeline', {
+      ...UNPREFIXED,
+      pipeline: watchdog,
+      pipelineEntry: TIMER_ENTRY,
+    });
     const template = synthesize(test.app, stack).template;
 
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
@@ -149,6 +158,7 @@ describe('EddyPipeline with a source that may go idle', () => {
     const test = testApp();
     const stack = new Stack(test.app, 'Counts');
     const counts = new EddyPipeline(stack, 'Pipeline', {
+      ...UNPREFIXED,
       pipeline: pageViewCounts,
       pipelineEntry: PAGE_VIEW_COUNTS_ENTRY,
     });

@@ -29,6 +29,7 @@ import {
   sorted,
   streamsByLogicalId,
   testApp,
+  UNPREFIXED,
 } from './support.js';
 
 const IDLE_ENTRY = fileURLToPath(new URL('./fixtures/idle-pipeline.ts', import.meta.url));
@@ -273,6 +274,7 @@ describe('the dashboard and alarms of the page-views example, default props', ()
   beforeAll(() => {
     const { app, dispose } = testApp({ 'aws:cdk:bundling-stacks': [] });
     const stack = new EddyPipelineStack(app, 'Eddy-page-views', {
+      ...UNPREFIXED,
       pipeline: pageViews,
       pipelineEntry: PAGE_VIEWS_ENTRY,
     });
@@ -334,6 +336,7 @@ describe('the alarms of a pipeline with an idle-shard check and an alarm email',
   beforeAll(() => {
     json = synth((stack) => {
       new EddyPipeline(stack, 'Pipeline', {
+        ...UNPREFIXED,
         pipeline: sensors,
         pipelineEntry: IDLE_ENTRY,
         alarmEmail: 'oncall@example.com',
@@ -418,6 +421,7 @@ describe('the alarm topic with a customer managed key', () => {
       const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
       keyId = stack.getLogicalId(key.node.defaultChild as kms.CfnKey);
       new EddyPipeline(stack, 'Pipeline', {
+        ...UNPREFIXED,
         pipeline: pageViews,
         pipelineEntry: PAGE_VIEWS_ENTRY,
         encryptionKey: key,
@@ -446,7 +450,7 @@ describe('the dashboard reads the metrics the stage handler emits', () => {
   it('uses the namespace, names and dimensions of the Powertools EMF lines of a real batch', async () => {
     // What the deployed function gets: its stage and the metrics namespace, from the template.
     const json = synth((stack) => {
-      new EddyPipeline(stack, 'Pipeline', { pipeline: pageViews, pipelineEntry: PAGE_VIEWS_ENTRY });
+      new EddyPipeline(stack, 'Pipeline', { ...UNPREFIXED, pipeline: pageViews, pipelineEntry: PAGE_VIEWS_ENTRY });
     });
     const [, fn] = functionOfStage(json, 'from-clicks');
     const environment = (fn.Properties.Environment as { Variables: Record<string, string> }).Variables;

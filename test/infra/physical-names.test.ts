@@ -53,7 +53,7 @@ describe('physical names of deployments side by side', () => {
       });
       deployments.push({ stack, names, template });
       // A deadline per synthesis (a loaded machine took up to 40 s), not on the whole file.
-    }, 180_000);
+    });
   }
 
   it('shares no stack, stream, table, queue or function name between any two of them', () => {

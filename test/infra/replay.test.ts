@@ -13,6 +13,7 @@ import {
   resourcesOfType,
   synthesize,
   testApp,
+  UNPREFIXED,
 } from './support.js';
 
 const SOURCE_STAGE = 'from-clicks';
@@ -23,6 +24,7 @@ const STARTED_AT = new Date('2026-03-02T08:30:00.000Z');
 function synth(props: Partial<EddyPipelineProps>): { json: CfnTemplate; dispose: () => void } {
   const test = testApp();
   const stack = new EddyPipelineStack(test.app, 'Eddy-page-view-counts', {
+    ...UNPREFIXED,
     pipeline: pageViewCounts,
     pipelineEntry: PAGE_VIEW_COUNTS_ENTRY,
     ...props,

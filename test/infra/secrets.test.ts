@@ -14,6 +14,7 @@ import {
   referencedId,
   resourcesOfType,
   testApp,
+  UNPREFIXED,
 } from './support.js';
 
 const ENTRY = fileURLToPath(new URL('./fixtures/tokenized-pipeline.ts', import.meta.url));
@@ -32,7 +33,7 @@ describe('EddyPipeline with a pipeline whose operators read secrets', () => {
     const test = testApp({ 'aws:cdk:bundling-stacks': [] });
     dispose = test.dispose;
     const stack = new Stack(test.app, 'Tokenized');
-    new EddyPipeline(stack, 'Pipeline', { pipeline: tokenized, pipelineEntry: ENTRY });
+    new EddyPipeline(stack, 'Pipeline', { ...UNPREFIXED, pipeline: tokenized, pipelineEntry: ENTRY });
     json = Template.fromStack(stack).toJSON() as CfnTemplate;
     const logger: INagLogger = {
       onCompliance: (data) => ran.add(data.ruleId),

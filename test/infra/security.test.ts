@@ -26,6 +26,7 @@ import {
   resourcesOfType,
   sorted,
   testApp,
+  UNPREFIXED,
 } from './support.js';
 
 const IDLE_ENTRY = fileURLToPath(new URL('./fixtures/idle-pipeline.ts', import.meta.url));
@@ -183,7 +184,11 @@ describe('security of the page-views example (EddyPipelineStack, default props)'
   let checked: Checked & { dispose: () => void };
   beforeAll(() => {
     checked = checkStack(
-      (app) => new EddyPipelineStack(app, 'Eddy-page-views', { pipeline: pageViews, pipelineEntry: PAGE_VIEWS_ENTRY }),
+      (app) =>
+        new EddyPipelineStack(app, 'Eddy-page-views', {
+          pipeline: pageViews,
+          pipelineEntry: PAGE_VIEWS_ENTRY,
+        }),
     );
   });
   afterAll(() => checked.dispose());
@@ -195,7 +200,7 @@ describe('security of the page-views example (EddyPipelineStack, default props)'
 
   it('keeps every role to least privilege, with no wildcard but X-Ray', () => {
     const queueId = onlyResourceOfType(checked.json, 'AWS::SQS::Queue')[0];
-    expectLeastPrivilege(checked.json, { plan: pageViews.plan(), queueId });
+    expectLeastPrivilege(checked.json, { plan: pageViews.plan(), queueId, prefix: 'page-views-' });
     expectNoWildcards(checked.json);
   });
 
@@ -226,7 +231,7 @@ describe('security of the page-view-counts example (EddyPipelineStack, default p
   it('keeps every role to least privilege, the state table included, with no wildcard but X-Ray', () => {
     const queueId = onlyResourceOfType(checked.json, 'AWS::SQS::Queue')[0];
     const tableId = onlyResourceOfType(checked.json, 'AWS::DynamoDB::GlobalTable')[0];
-    expectLeastPrivilege(checked.json, { plan: pageViewCounts.plan(), queueId, tableId });
+    expectLeastPrivilege(checked.json, { plan: pageViewCounts.plan(), queueId, tableId, prefix: 'page-view-counts-' });
     expectNoWildcards(checked.json);
   });
 
@@ -370,7 +375,13 @@ describe('security of a pipeline with an idle-shard check, a customer key and an
       const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
       keyId = stack.getLogicalId(key.node.defaultChild as kms.CfnKey);
       const alarmTopic = new sns.Topic(stack, 'Oncall', { enforceSSL: true, masterKey: key });
-      const props: EddyPipelineProps = { pipeline: sensors, pipelineEntry: IDLE_ENTRY, encryptionKey: key, alarmTopic };
+      const props: EddyPipelineProps = {
+        ...UNPREFIXED,
+        pipeline: sensors,
+        pipelineEntry: IDLE_ENTRY,
+        encryptionKey: key,
+        alarmTopic,
+      };
       new EddyPipeline(stack, 'Pipeline', props);
       return stack;
     });
@@ -407,6 +418,7 @@ describe('security of a pipeline with dead letters to an SQS queue and a custome
       const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
       keyId = stack.getLogicalId(key.node.defaultChild as kms.CfnKey);
       new EddyPipeline(stack, 'Pipeline', {
+        ...UNPREFIXED,
         pipeline: deadLetterQueueClicks,
         pipelineEntry: DEAD_LETTER_QUEUE_ENTRY,
         encryptionKey: key,

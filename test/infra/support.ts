@@ -190,3 +190,9 @@ export interface DashboardWidget {
     readonly annotations?: { horizontal?: { value: number; label?: string }[] };
   };
 }
+
+/**
+ * Props that keep the plan's names unprefixed, for tests about something other than names (the
+ * default, `<pipeline>-`, is tested in eddy-pipeline.test.ts, windowed.test.ts and physical-names.test.ts).
+ */
+export const UNPREFIXED = { streamNamePrefix: '' } as const;

@@ -22,6 +22,7 @@ import {
   streamsByLogicalId,
   synthesize,
   testApp,
+  UNPREFIXED,
 } from './support.js';
 
 const plan = pageViewCounts.plan();
@@ -92,6 +93,8 @@ function everyAction(json: CfnTemplate): string[] {
 }
 
 describe('EddyPipeline with the windowed page-view-counts example and default props', () => {
+  // The default prefix: the pipeline's name.
+  const PREFIX = 'page-view-counts-';
   let synthesized: Synthesized;
   let json: CfnTemplate;
   let stack: EddyPipelineStack;
@@ -127,7 +130,7 @@ describe('EddyPipeline with the windowed page-view-counts example and default pr
   it('creates one state table, named after the plan, with the schema the runtime creates locally', () => {
     synthesized.template.resourceCountIs(TABLE_TYPE, 1);
     synthesized.template.resourceCountIs('AWS::DynamoDB::Table', 0);
-    const definition = stateTableDefinition(TABLE_NAME);
+    const definition = stateTableDefinition(PREFIX + TABLE_NAME);
     const byName = (a: { AttributeName?: string }, b: { AttributeName?: string }) =>
       String(a.AttributeName).localeCompare(String(b.AttributeName));
     expect(table.Properties.TableName).toBe(definition.TableName);
@@ -183,7 +186,7 @@ describe('EddyPipeline with the windowed page-view-counts example and default pr
     expect(environmentOf(json, WINDOWED)).toEqual({
       EDDY_STATE_TABLE: { Ref: tableId },
       EDDY_STAGE_ID: WINDOWED,
-      EDDY_STREAM_PREFIX: '',
+      EDDY_STREAM_PREFIX: PREFIX,
       POWERTOOLS_SERVICE_NAME: 'page-view-counts',
       POWERTOOLS_METRICS_NAMESPACE: 'Eddy',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -230,15 +233,15 @@ describe('EddyPipeline with the windowed page-view-counts example and default pr
   });
 
   it('keeps least privilege for every stage, the table included', () => {
-    expectLeastPrivilege(json, { plan, queueId: queueId(json), tableId });
+    expectLeastPrivilege(json, { plan, queueId: queueId(json), tableId, prefix: PREFIX });
   });
 
   it('creates the late-output stream like a sink: encrypted, 24 h retention, retained', () => {
-    const streams = streamsByLogicalId(json);
+    const streams = streamsByLogicalId(json, PREFIX);
     const [lateId] = [...streams].find(([, name]) => name === LATE) ?? [''];
     expect(json.Resources[lateId]).toMatchObject({
       Properties: {
-        Name: LATE,
+        Name: PREFIX + LATE,
         ShardCount: 1,
         RetentionPeriodHours: 24,
         StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
@@ -249,7 +252,7 @@ describe('EddyPipeline with the windowed page-view-counts example and default pr
   });
 
   it('lets only the windowed stage write the late-output stream, and the granted consumer read it', () => {
-    const streams = streamsByLogicalId(json);
+    const streams = streamsByLogicalId(json, PREFIX);
     const writers: string[] = [];
     const readers: string[] = [];
     for (const [roleId] of resourcesOfType(json, 'AWS::IAM::Role')) {
@@ -267,7 +270,7 @@ describe('EddyPipeline with the windowed page-view-counts example and default pr
   });
 
   it('outputs the name and ARN of the late-output stream', () => {
-    const streams = streamsByLogicalId(json);
+    const streams = streamsByLogicalId(json, PREFIX);
     const late = Object.values(json.Outputs ?? {}).filter((output) => streams.get(referencedId(output.Value)) === LATE);
     expect(late.map((output) => output.Description).sort()).toEqual([
       "ARN of the side-output stream 'late-clicks' of pipeline 'page-view-counts'",
@@ -358,7 +361,7 @@ describe('EddyPipeline validation of the state table', () => {
   }
 
   it('rejects a state table name DynamoDB does not take', () => {
-    expect(construct({ pipeline: withPlan((p) => ({ ...p, stateTable: 'st' })) })).toThrow(
+    expect(construct({ ...UNPREFIXED, pipeline: withPlan((p) => ({ ...p, stateTable: 'st' })) })).toThrow(
       `state table name "st" is invalid: DynamoDB table names are 3 to 255 letters, digits, '_', '.' and '-'`,
     );
   });

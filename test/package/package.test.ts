@@ -163,7 +163,7 @@ describe('the eddy package, installed into a project of its own', () => {
         [
           "import { App, Stack } from 'aws-cdk-lib';",
           "import * as sqs from 'aws-cdk-lib/aws-sqs';",
-          "import { EddyPipeline, physicalNamePrefix } from 'eddy/cdk';",
+          "import { EddyPipeline } from 'eddy/cdk';",
           "import clicks from './pipelines/clicks.js';",
           '',
           'const app = new App();',
@@ -172,7 +172,7 @@ describe('the eddy package, installed into a project of its own', () => {
           "new EddyPipeline(stack, 'Clicks', {",
           '  pipeline: clicks,',
           "  pipelineEntry: 'pipelines/clicks.ts',",
-          "  streamNamePrefix: physicalNamePrefix(clicks.name, 'prod'),",
+          "  stage: 'prod',",
           '});',
           '',
         ].join('\n'),
