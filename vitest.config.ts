@@ -22,7 +22,11 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Integration tests start their own emulators on free ports; 2 cores make more forks slower, not faster.
     maxWorkers: 2,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Backstops only. Tests fail on lack of progress, not on time: a run fails when nothing moved for
+    // EDDY_STALL_LIMIT_SECONDS (the local runner's and the CLI's stall watch), and waits on progress
+    // (test/helpers/emulators.ts, waitUntil's `progress`). A loaded machine stretches a run 3-4x.
+    testTimeout: 600_000,
+    hookTimeout: 300_000,
+    env: { EDDY_STALL_LIMIT_SECONDS: '120' },
   },
 });

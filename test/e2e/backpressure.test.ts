@@ -95,5 +95,5 @@ describe('backpressure and consumer lag', () => {
     expect(slowStatus.stats.recordsIn).toBe(EVENTS);
     expect(slowStatus.stats.busyMs).toBeGreaterThan(EVENTS * SLOW_MS_PER_RECORD * 0.9);
     expect(table).toMatch(/max lag/);
-  }, 120_000);
+  });
 });

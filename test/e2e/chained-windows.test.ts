@@ -32,7 +32,7 @@ describe('eddy run: a windowed stage feeding another (a two-phase aggregation)',
         { stream: 'late-global', file: file('late2.jsonl') },
       ],
     });
-  }, 240_000);
+  });
 
   it('sums every per-page minute into its 5 minutes, exactly the views of those 5 minutes', () => {
     const expected = reference(

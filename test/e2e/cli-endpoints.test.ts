@@ -44,7 +44,7 @@ describe('eddy run: --kinesis-endpoint, --dynamodb-endpoint and --engines', () =
     } finally {
       kinesis.destroy();
     }
-  }, 120_000);
+  });
 
   it('refuses an endpoint that is not an http(s) URL, and an unknown engine pair, naming the option', async () => {
     const file = join(dir, 'none.jsonl');

@@ -56,7 +56,7 @@ describe('eddy run with deadLetter: { queue: true }: dead letters in the local s
         { stream: 'views-dlq-dead-letters', file: letters },
       ],
     });
-  }, 120_000);
+  });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

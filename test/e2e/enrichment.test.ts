@@ -32,7 +32,7 @@ describe('eddy run: views enriched with a table kept from a changelog (examples/
       ],
       outputs: [{ stream: 'views-by-country', file: file('out.jsonl') }],
     });
-  }, 240_000);
+  });
 
   it("emits each view once with its user's newest profile, 'unknown' for users with none", () => {
     const lines = (name: string) => readFileSync(file(name), 'utf8').split('\n');
@@ -116,5 +116,5 @@ describe('eddy run --table: enrichment from an external DynamoDB table', () => {
     expect(stdout).toMatch(/schema-violation/);
     expect(stdout).toMatch(/row 'team' of table 'plans'/);
     expect(stdout).toMatch(/field 'price'/);
-  }, 150_000);
+  });
 });

@@ -47,7 +47,7 @@ describe('eddy run: input lines as bytes, and lines the stream cannot take', () 
       inputs: [{ stream: 'clicks', file: input }],
       outputs: [{ stream: 'page-view-counts', file: output }],
     });
-  }, 240_000);
+  });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('counts the good clicks only, exactly', () => {

@@ -71,5 +71,5 @@ describe('KPL aggregates on the embedded stack: page-view-counts over aggregated
     } finally {
       await local.stop();
     }
-  }, 300_000);
+  });
 });

@@ -32,7 +32,7 @@ describe('eddy run: orders left-joined with payments (examples/orders-payments.t
         { stream: 'late-orders-payments', file: file('late.jsonl') },
       ],
     });
-  }, 240_000);
+  });
 
   it('emits exactly the nested-loop join over the records that were not late, and only late records as late', () => {
     const check = checkOrdersPaymentsRun({

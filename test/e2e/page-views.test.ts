@@ -20,7 +20,7 @@ describe('eddy run: the page-views example end to end on the embedded stack', ()
       inputs: [{ stream: 'clicks', file: input }],
       outputs: [{ stream: 'page-views-by-page', file: output }],
     });
-  }, 240_000);
+  });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -61,7 +61,7 @@ describe('eddy run on the emulators: one poison record in a batch of good ones',
         { stream: 'poison-e2e-dead-letters', file: outputs.dead },
       ],
     });
-  }, 240_000);
+  });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -25,7 +25,7 @@ describe('eddy run: a keyed process function with map state and event-time timer
         { stream: 'page-views-per-user-late', file: file('late.jsonl') },
       ],
     });
-  }, 240_000);
+  });
 
   it("emits each user's views per minute once (repeats only with the same value), equal to the batch count", () => {
     const expected = new Map<string, number>();

@@ -90,7 +90,7 @@ describe('replay into a fresh state generation (examples/page-view-counts.ts)', 
     // The sink holds both: the replay wrote every result again, with the same identity and value.
     expect(replay.sinkRecords[SINK]).toBe(ran.length);
     expect(loadGeneration(dataDir, 'page-view-counts')?.generation).toBe(1);
-  }, 120_000);
+  });
 
   it('replay from a point in time: only what arrived since, into the generation after the last', async () => {
     const dataDir = join(dir, 'at-timestamp');
@@ -123,5 +123,5 @@ describe('replay into a fresh state generation (examples/page-view-counts.ts)', 
     const comparison = compareWindows(readResults(join(dir, 'since.jsonl')), expected(second));
     for (const difference of comparison.differences) console.log(difference);
     expect(comparison.differences).toEqual([]);
-  }, 120_000);
+  });
 });

@@ -57,7 +57,10 @@ describe('restart of the whole local stack on its data folder (examples/page-vie
     try {
       await feedJsonLines(first.kinesis, first.physicalName('clicks'), firstHalf);
       const windowed = () => first.status().find((s) => s.stage.id === WINDOWED_STAGE)?.stats.recordsIn ?? 0;
-      await waitUntil(() => windowed() > 0, 'the windowed stage has taken in records', { timeoutMs: 60_000 });
+      await waitUntil(() => windowed() > 0, 'the windowed stage has taken in records', {
+        timeoutMs: 60_000,
+        progress: () => first.status(),
+      });
       await feedJsonLines(first.kinesis, first.physicalName('clicks'), secondHalf);
       before = first.status();
       // A crash: the emulator process is SIGKILLed with requests in flight, the mappings cannot checkpoint.
@@ -120,7 +123,7 @@ describe('restart of the whole local stack on its data folder (examples/page-vie
       join(dataDir, 'event-source-mappings', `page-view-counts-${SOURCE_STAGE}.json`),
     ).snapshot();
     expect(checkpoints.size).toBeGreaterThan(0);
-  }, 180_000);
+  });
 
   it('the emulator process SIGKILLed in the middle, started again: every window equals the batch computation', async () => {
     const { comparison, late, failed } = await restartRun(join(dir, 'crash'), 'crash');
@@ -128,5 +131,5 @@ describe('restart of the whole local stack on its data folder (examples/page-vie
     expect(comparison.differences).toEqual([]);
     expect(late).toEqual([]);
     expect(failed).toEqual([]);
-  }, 180_000);
+  });
 });

@@ -65,7 +65,7 @@ describe(`eddy run on ${engines}`, () => {
     expect(comparison.windows).toBeGreaterThan(30);
     expect(lines(file('late.jsonl'))).toEqual([]);
     expect(summary.failedBatches).toEqual([]);
-  }, 300_000);
+  });
 
   it('orders-payments: exactly the nested-loop join over the records that were not late', async () => {
     // Prepare
@@ -96,7 +96,7 @@ describe(`eddy run on ${engines}`, () => {
     expect(check.late).toBeGreaterThan(0);
     expect(summary.failedBatches).toEqual([]);
     expect(summary.deadLetters).toEqual([]);
-  }, 300_000);
+  });
 });
 
 function lines<T>(path: string): T[] {

@@ -110,7 +110,7 @@ describe('eddy run: event-time windows on the embedded stack equal the batch com
     const expected = new Map<string, number>();
     for (const c of views(input)) expected.set(c.page, (expected.get(c.page) ?? 0) + 1);
     expect(perPage).toEqual(expected);
-  }, 180_000);
+  });
 
   describe('with late data', () => {
     let summary: RunSummary;
@@ -133,7 +133,7 @@ describe('eddy run: event-time windows on the embedded stack equal the batch com
           { stream: 'late-clicks', file: late },
         ],
       });
-    }, 180_000);
+    });
 
     it('sends late records to the side output with the reason, and counts every other record exactly once', () => {
       const lateRecords = readLines<{

@@ -54,7 +54,7 @@ describe('worker sandboxes killed in the middle of batches (examples/page-view-c
     expect(comparison.differences).toEqual([]);
     expect(result.outputs.get(LATE)).toEqual([]);
     expect(result.failedBatches).toEqual([]);
-  }, 300_000);
+  });
 
   it('6,000 clicks, the windowed stage’s workers killed: exact under its own retries', async () => {
     const { run: result, comparison } = await run(clicks(6_000), {
@@ -68,5 +68,5 @@ describe('worker sandboxes killed in the middle of batches (examples/page-view-c
     expect(comparison.differences).toEqual([]);
     expect(result.outputs.get(LATE)).toEqual([]);
     expect(result.failedBatches).toEqual([]);
-  }, 300_000);
+  });
 });

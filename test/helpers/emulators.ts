@@ -21,15 +21,37 @@ export function useEmulators(options?: StartEmulatorsOptions): () => RunningEmul
   };
 }
 
-/** Polls `condition` until it holds; fails with `description` after `timeoutMs`. */
+/**
+ * Polls `condition` until it holds. Without `progress`, fails after `timeoutMs`. With `progress` (a
+ * value that changes whenever the awaited work moves: records delivered, invocations, a checkpoint),
+ * fails only when that value has not changed for `timeoutMs`: a loaded machine that is slow but moving
+ * never fails the wait, a stuck one fails as fast as before.
+ */
 export async function waitUntil(
   condition: () => boolean | Promise<boolean>,
   description: string,
-  { timeoutMs = 15_000, intervalMs = 10 }: { timeoutMs?: number; intervalMs?: number } = {},
+  {
+    timeoutMs = 15_000,
+    intervalMs = 10,
+    progress,
+  }: { timeoutMs?: number; intervalMs?: number; progress?: () => unknown } = {},
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const mark = async () => (progress === undefined ? undefined : JSON.stringify(await progress()));
+  let lastMark = await mark();
+  let deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${description}`);
+    const currentMark = await mark();
+    if (currentMark !== lastMark) {
+      lastMark = currentMark;
+      deadline = Date.now() + timeoutMs;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        progress === undefined
+          ? `timed out after ${timeoutMs} ms waiting until ${description}`
+          : `nothing moved for ${timeoutMs} ms (last: ${lastMark}) waiting until ${description}`,
+      );
+    }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }

@@ -25,5 +25,5 @@ describe("the emulators' temporary-disk store", () => {
       kinesis.destroy();
       await emulators.stop();
     }
-  }, 60_000);
+  });
 });

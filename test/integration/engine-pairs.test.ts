@@ -52,7 +52,7 @@ describe('the kinesis-mock + DynamoDB Local pair: started on free ports, nothing
     await emulators.stop();
 
     await waitUntil(() => !engines.some(alive), 'both engines are gone', { timeoutMs: 10_000 });
-  }, 120_000);
+  });
 
   it('crash() (the emulator process SIGKILLed) takes the engines with it', async () => {
     const emulators = await startEmulators({ engines: 'kinesis-mock+dynamodb-local' });
@@ -61,7 +61,7 @@ describe('the kinesis-mock + DynamoDB Local pair: started on free ports, nothing
     await emulators.crash();
 
     await waitUntil(() => !engines.some(alive), 'both engines are gone', { timeoutMs: 10_000 });
-  }, 120_000);
+  });
 
   it('a SIGKILLed owner leaves no engine running', async () => {
     // Prepare: a process that starts the pair, then is killed outright, alone.
@@ -73,7 +73,7 @@ describe('the kinesis-mock + DynamoDB Local pair: started on free ports, nothing
 
     // Assess: the emulator process loses its parent and stops the engines.
     await waitUntil(() => !engines.some(alive), 'both engines are gone', { timeoutMs: 20_000 });
-  }, 120_000);
+  });
 
   it('SIGKILL of every process of the owner (its process group) ends the engines too', async () => {
     const { owner, engines } = await startOwner({ detached: true });
@@ -81,7 +81,7 @@ describe('the kinesis-mock + DynamoDB Local pair: started on free ports, nothing
     process.kill(-(owner.pid ?? 0), 'SIGKILL');
 
     await waitUntil(() => !engines.some(alive), 'both engines are gone', { timeoutMs: 10_000 });
-  }, 120_000);
+  });
 
   it('refuses a data folder, saying why', async () => {
     await expect(startEmulators({ engines: 'kinesis-mock+dynamodb-local', dataDir: '/tmp/unused' })).rejects.toThrow(

@@ -77,7 +77,7 @@ describe('idle source shards on the local stack', () => {
     } finally {
       await local.stop();
     }
-  }, 20_000);
+  });
 
   it('(control) fires nothing in the same time when the source has no idle timeout', async () => {
     const local = await LocalPipeline.start({ pipeline: counts(undefined), idleCheckIntervalMs: 250 });
@@ -93,7 +93,7 @@ describe('idle source shards on the local stack', () => {
     } finally {
       await local.stop();
     }
-  }, 20_000);
+  });
 });
 
 describe('processing-time windows on the local stack', () => {
@@ -133,5 +133,5 @@ describe('processing-time windows on the local stack', () => {
     } finally {
       await local.stop();
     }
-  }, 45_000);
+  });
 });

@@ -39,7 +39,7 @@ export function describeQueries(names: readonly NexmarkQuery['name'][]): void {
       let run: QueryRun;
       beforeAll(async () => {
         run = await runQuery(query, input, dir);
-      }, 120_000);
+      });
 
       it('emits exactly the reference computation over the whole input (repeats allowed)', () => {
         expect(brief(run.comparison)).toEqual({ missing: [], extra: [], conflicts: [] });

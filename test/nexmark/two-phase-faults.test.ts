@@ -34,7 +34,7 @@ describe.each(['q5', 'q7'] as const)('nexmark %s with crashing batches in both p
       crashFirstBatches: 2,
       faultSeed: 1,
     });
-  }, 180_000);
+  });
 
   it('emits exactly the reference, loses no batch and finds no record late', () => {
     const comparison = checkQuery(name, readJsonLines<Event>(file('events')), readJsonLines(file(query.sink)));

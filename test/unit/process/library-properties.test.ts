@@ -116,7 +116,7 @@ describe('library operators on process functions equal their batch computations 
       }),
       { numRuns: 200 },
     );
-  }, 120_000);
+  });
 
   it('topN ranks each window once, late records to the side output', async () => {
     await fc.assert(
@@ -147,5 +147,5 @@ describe('library operators on process functions equal their batch computations 
       }),
       { numRuns: 200 },
     );
-  }, 120_000);
+  });
 });

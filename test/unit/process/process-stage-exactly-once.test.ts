@@ -129,5 +129,5 @@ describe('process stage: exactly-once state and timers under retries, bisects an
         ...(process.env.SEED && { seed: Number(process.env.SEED), path: process.env.FCPATH, endOnFailure: true }),
       },
     );
-  }, 120_000);
+  });
 });

@@ -171,7 +171,7 @@ describe('joins: every pair and every outer miss equals the nested-loop join (pr
       { numRuns: 500 },
     );
     expect(repeats).toBeGreaterThan(50);
-  }, 120_000);
+  });
 
   it('window joins (tumbling and hopping): each pair once per window the two share', async () => {
     await fc.assert(
@@ -198,7 +198,7 @@ describe('joins: every pair and every outer miss equals the nested-loop join (pr
       ),
       { numRuns: 300 },
     );
-  }, 120_000);
+  });
 
   it('with late data: the late records go to the late output, and the rest join as the nested loop over them', async () => {
     let late = 0;
@@ -233,5 +233,5 @@ describe('joins: every pair and every outer miss equals the nested-loop join (pr
     );
     // Late records did occur (about 15 to 60 over the 300 cases): the property was tested with them.
     expect(late).toBeGreaterThan(5);
-  }, 120_000);
+  });
 });

@@ -237,5 +237,5 @@ describe('a source stage reads KPL aggregates', () => {
       ),
       { numRuns: 150 },
     );
-  }, 120_000);
+  });
 });

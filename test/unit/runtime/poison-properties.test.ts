@@ -116,7 +116,7 @@ describe('poison records among good ones (property-based)', () => {
       ),
       { numRuns: 120 },
     );
-  }, 120_000);
+  });
 });
 
 /** The lines as one source shard's records, then its end of input. */
@@ -206,5 +206,5 @@ describe('poison records on both sides of a join (property-based)', () => {
       ),
       { numRuns: 80 },
     );
-  }, 120_000);
+  });
 });
