@@ -11,6 +11,7 @@ import ordersPayments from '../../examples/orders-payments.js';
 import pageViewCounts from '../../examples/page-view-counts.js';
 import pageViews from '../../examples/page-views.js';
 import viewsByCountry from '../../examples/views-by-country.js';
+import viewsPerUserMinute, { type UserMinute } from '../../examples/views-per-user-minute.js';
 import { tumbling } from '../../shared/windows/index.js';
 import { PipelineTestDriver, type TestInput } from '../../testing/index.js';
 import { joinOrdersPayments, type Order, type PaidOrder, type Payment } from '../reference/orders-payments.js';
@@ -70,6 +71,32 @@ describe('examples through the test driver, equal to their batch references', ()
       ),
     );
     expect(driver.lateOutput('late-clicks').isEmpty()).toBe(true);
+  });
+
+  it('views-per-user-minute: the process function emits each user-minute once, equal to a tumbling count', async () => {
+    // Prepare
+    const lines = clickLines(4_000, 13);
+    const driver = new PipelineTestDriver(viewsPerUserMinute);
+
+    // Act
+    await pipeInChunks(driver.input('clicks'), lines);
+    await driver.endInput();
+
+    // Assess: the process function's timers fire each minute once the watermark passes it.
+    const views = expectedPageViews(lines).views.map((v): Click => ({ ...v, kind: 'view' }));
+    const emitted = driver.output<UserMinute>('views-per-user-minute').readValuesToList();
+    const counts = new Map(emitted.map((m) => [`${m.user}|${m.minute}|${m.minute + 60_000}`, m.views]));
+    expect(counts.size).toBe(emitted.length);
+    expect(counts.size).toBeGreaterThan(100);
+    expect(counts).toEqual(
+      reference(
+        views,
+        (c) => c.user,
+        tumbling('1m'),
+        () => 1,
+      ),
+    );
+    expect(driver.output('page-views-per-user-late').isEmpty()).toBe(true);
   });
 
   it('orders-payments: the interval join equals the nested loop, the two sources arriving interleaved', async () => {
