@@ -61,7 +61,7 @@ export {
   tokenize,
 } from './operators/sensitive-fields.js';
 export { type PatternMatch, PatternOutputs } from './process/cep.js';
-export { begin, type Contiguity, Pattern } from './process/cep-pattern.js';
+export { begin, type Contiguity, Pattern, type PatternStage } from './process/cep-pattern.js';
 export {
   type ListState,
   type MapState,

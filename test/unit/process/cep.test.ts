@@ -3,6 +3,10 @@ import * as z from 'zod';
 import { begin, type Pattern, pipeline } from '../../../shared/index.js';
 import { patternFunction } from '../../../shared/process/cep.js';
 import { emptyKeyState, type KeyedInput, runKey } from '../../../shared/process/keyed-process.js';
+import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-writer.js';
+import { MemoryWindowStore } from '../../../shared/runtime/io/memory-window-store.js';
+import { StageRunner } from '../../../shared/runtime/stage-runner.js';
+import { shuffleRecords } from '../../helpers/lambda-delivery.js';
 
 interface E {
   readonly k: string;
@@ -150,5 +154,54 @@ describe('CEP patterns on the keyed process runtime', () => {
       outputs: ['cards-fraud-timed-out', 'late-payments', 'alerts', expect.any(String)],
     });
     expect(plan.streams.find((s) => s.name === 'cards-fraud-timed-out')).toMatchObject({ role: 'side-output' });
+  });
+
+  it('dead-letters the records whose buffering would outgrow an item, naming key and operator; the key goes on', async () => {
+    // Prepare: 100 KB records on one key, the watermark far behind, so they wait in the key's state.
+    const Padded = z.object({ key: z.string(), t: z.number(), id: z.string(), k: z.string(), pad: z.string() });
+    type Padded = z.infer<typeof Padded>;
+    const pad = 'x'.repeat(100_000);
+    const events = [1, 2, 3, 4, 5, 6].map((t) => ({
+      key: 'a',
+      t,
+      id: `e${t}`,
+      ...(t === 6 ? { k: 'b', pad: '' } : { k: 'a', pad }),
+    }));
+    const p = pipeline('p')
+      .source('events', { schema: Padded, eventTime: (e) => e.t })
+      .keyBy((e) => e.key, { name: 'by-key' })
+      .pattern(
+        begin<Padded>('a', (e) => e.k === 'a').followedBy('b', (e) => e.k === 'b'),
+        {
+          within: 100,
+          name: 'cep',
+        },
+      )
+      .sink('out');
+    const sink = new MemoryRecordWriter();
+    const runner = new StageRunner({
+      pipeline: p,
+      stageId: 'from-p-by-key',
+      writer: sink,
+      store: new MemoryWindowStore(),
+    });
+
+    // Act
+    const records = shuffleRecords(events, 1_000_000, 100);
+    await runner.run(records.slice(0, -1), Date.now() + 60_000);
+    await runner.run(records.slice(-1), Date.now() + 60_000); // the end of input
+
+    // Assess: three large records fit beside each other, the next two do not; the small one does.
+    const letters = sink.values(p.plan().deadLetter.name) as {
+      error: { reason: string; operator: string; message: string };
+    }[];
+    expect(letters.map((l) => l.error.reason)).toEqual(['state-too-large', 'state-too-large']);
+    expect(letters[0]?.error.operator).toBe('cep');
+    expect(letters[0]?.error.message).toContain('key "a"');
+    const matches = (sink.values('out') as { events: { a: Padded[]; b: Padded[] } }[]).map((m) => [
+      m.events.a.map((e) => e.id),
+      m.events.b.map((e) => e.id),
+    ]);
+    expect(matches).toEqual([[['e1'], ['e6']]]);
   });
 });
