@@ -145,6 +145,26 @@ export function referenceMatch(
   return { matches: emitted.map(show).sort(), timedOut: timedOut.map(show).sort() };
 }
 
+/** {@link referenceMatch} per key: each result as `<key>|<JSON of the events by stage>`, sorted. */
+export function referenceMatchByKey<T>(
+  pattern: Pattern<T>,
+  within: number,
+  events: readonly T[],
+  keyOf: (event: T) => string,
+  timeOf: (event: T) => number,
+): ReferenceResult {
+  const byKey = new Map<string, ReferenceEvent[]>();
+  for (const v of events) byKey.set(keyOf(v), [...(byKey.get(keyOf(v)) ?? []), { t: timeOf(v), v }]);
+  const matches: string[] = [];
+  const timedOut: string[] = [];
+  for (const [key, keyed] of byKey) {
+    const result = referenceMatch(pattern as unknown as Pattern<never>, within, keyed);
+    matches.push(...result.matches.map((m) => `${key}|${m}`));
+    timedOut.push(...result.timedOut.map((m) => `${key}|${m}`));
+  }
+  return { matches: matches.sort(), timedOut: timedOut.sort() };
+}
+
 function compareRuns(a: Labelled, b: Labelled): number {
   const start = (a.at[0] as number) - (b.at[0] as number);
   if (start !== 0) return start;

@@ -6,7 +6,7 @@ import { begin, type Pattern, type PatternMatch, pipeline } from '../../../share
 import { MemoryWindowStore } from '../../../shared/runtime/io/memory-window-store.js';
 import type { InputRecord } from '../../../shared/runtime/records.js';
 import { StageRunner } from '../../../shared/runtime/stage-runner.js';
-import { referenceMatch } from '../../helpers/cep-reference.js';
+import { referenceMatchByKey } from '../../helpers/cep-reference.js';
 import {
   arrivals,
   deliver,
@@ -57,23 +57,19 @@ function build(specs: readonly StageSpec[]): Pattern<Event> {
 /** The reference: late records out, then per key the brute-force matcher over what is left. */
 function reference(pattern: Pattern<Event>, within: number, records: readonly InputRecord[]) {
   const late: string[] = [];
-  const byKey = new Map<string, Event[]>();
+  const kept: Event[] = [];
   for (const { event, watermark } of arrivals<Event>(records)) {
     if (event.t <= watermark) late.push(event.id);
-    else byKey.set(event.key, [...(byKey.get(event.key) ?? []), event]);
+    else kept.push(event);
   }
-  const matches: string[] = [];
-  const timedOut: string[] = [];
-  for (const [key, events] of byKey) {
-    const result = referenceMatch(
-      pattern as Pattern<never>,
-      within,
-      events.map((v) => ({ t: v.t, v })),
-    );
-    matches.push(...result.matches.map((m) => `${key}|${m}`));
-    timedOut.push(...result.timedOut.map((m) => `${key}|${m}`));
-  }
-  return { matches: matches.sort(), timedOut: timedOut.sort(), late: late.sort() };
+  const result = referenceMatchByKey(
+    pattern,
+    within,
+    kept,
+    (e) => e.key,
+    (e) => e.t,
+  );
+  return { ...result, late: late.sort() };
 }
 
 const unique = (values: string[]) => [...new Set(values)].sort();
