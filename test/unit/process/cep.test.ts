@@ -78,6 +78,11 @@ describe('CEP patterns on the keyed process runtime', () => {
     expect(run(p, 100, ev('a1 c2')).matches).toEqual([{ a: ['a1'], c: ['c2'] }]);
     expect(run(p, 100, ev('a1 b2 c3')).matches).toEqual([{ a: ['a1'], b: ['b2'], c: ['c3'] }]);
     expect(run(p, 100, ev('a1 x2 b3 c4')).matches).toEqual([{ a: ['a1'], c: ['c4'] }]);
+    // A started optional stage must be completed: no branch skips it (docs/cep.md, where it differs from Flink).
+    const started = begin<E>('a', is('a')).followedBy('b', is('b')).times(2).optional().followedBy('c', is('c'));
+    const stuck = run(started, 100, ev('a1 b2 c3'));
+    expect(stuck.matches).toEqual([]);
+    expect(stuck.timedOut).toEqual([{ a: ['a1'], b: ['b2'] }]);
   });
 
   it('within: a match spans less than within; a partial match that runs that long times out with what it has', () => {
