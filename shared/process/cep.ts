@@ -30,7 +30,8 @@ const patternState = { pending: state.list<MaskedEvent>(), matcher: state.value<
  * The process function of `keyBy(...).pattern(pattern, { within })`: per record, the stages'
  * predicates are evaluated (a predicate that throws dead-letters the record) and the record is
  * buffered with an event-time timer at its time; each timer matches the buffered events up to its
- * time, in event-time order, ties by the records' JSON (so a replay matches in the same order), and
+ * time, in event-time order, ties by the records' JSON with members sorted (so a replay matches in the
+ * same order, whatever order DynamoDB gives a stored map's members), and
  * lets the partial matches that have run for `within` time out.
  */
 export function patternFunction<T>(
@@ -81,10 +82,19 @@ function maskOf<T>(stages: readonly PatternStage<T>[], value: T): number {
   return mask;
 }
 
-/** By event time, ties by the record's JSON: an order that does not depend on arrival. */
+/** By event time, ties by the record's JSON (members sorted): an order that does not depend on arrival. */
 export function inEventTimeOrder(events: readonly MaskedEvent[]): MaskedEvent[] {
   return events
-    .map((event) => ({ event, json: JSON.stringify(event.v) }))
+    .map((event) => ({ event, json: canonicalJson(event.v) }))
     .sort((a, b) => a.event.t - b.event.t || (a.json < b.json ? -1 : a.json > b.json ? 1 : 0))
     .map(({ event }) => event);
+}
+
+/** JSON with each object's members sorted by name: DynamoDB does not keep the order of a map's members. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_name, member: unknown) =>
+    member !== null && typeof member === 'object' && !Array.isArray(member)
+      ? Object.fromEntries(Object.entries(member).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : member,
+  );
 }

@@ -32,14 +32,14 @@ interface Labelled {
   readonly stage: number[];
 }
 
-/** The events of one key, sorted by time then JSON (the documented order), matched by brute force. */
+/** The events of one key, sorted by time then JSON with sorted members (the documented order), matched by brute force. */
 export function referenceMatch(
   pattern: Pattern<never>,
   within: number,
   unsorted: readonly ReferenceEvent[],
 ): ReferenceResult {
   const stages = pattern.stages as unknown as readonly Stage[];
-  const events = [...unsorted].sort((a, b) => a.t - b.t || compareStrings(JSON.stringify(a.v), JSON.stringify(b.v)));
+  const events = [...unsorted].sort((a, b) => a.t - b.t || compareStrings(sortedJson(a.v), sortedJson(b.v)));
   const holds = (stage: number, index: number) =>
     (stages[stage] as Stage).predicate((events[index] as ReferenceEvent).v as never) === true;
 
@@ -175,6 +175,14 @@ function compareRuns(a: Labelled, b: Labelled): number {
     if (a.stage[j] !== b.stage[j]) return (a.stage[j] as number) - (b.stage[j] as number);
   }
   return a.at.length - b.at.length;
+}
+
+/** JSON text with every object's members in name order. */
+function sortedJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  const names = Object.keys(value).sort(compareStrings);
+  return `{${names.map((n) => `${JSON.stringify(n)}:${sortedJson((value as Record<string, unknown>)[n])}`).join(',')}}`;
 }
 
 function compareStrings(a: string, b: string): number {

@@ -63,6 +63,13 @@ describe('CEP patterns on the keyed process runtime', () => {
     expect(run(p, 100, ev('b2 x3 a1')).matches).toEqual([{ a: ['a1'], b: ['b2'] }]);
     // Same time: {"k":"a"...} sorts before {"k":"b"...}.
     expect(run(p, 100, ev('b5 a5')).matches).toEqual([{ a: ['a5'], b: ['b5'] }]);
+    // Members sorted first: { n, k: 'a' } comes before { k: 'b', n } although its plain JSON sorts after.
+    expect(
+      run(p, 100, [
+        { k: 'b', n: 7 },
+        { n: 7, k: 'a' },
+      ]).matches,
+    ).toEqual([{ a: ['a7'], b: ['b7'] }]);
   });
 
   it('times(n): exactly n events, relaxed between them; consecutive() makes them strict', () => {
