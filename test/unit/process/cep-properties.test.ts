@@ -118,10 +118,13 @@ describe('CEP patterns equal a brute-force matcher over all subsequences (proper
           // Assess: outputs are at least once (a retried batch repeats them), their sets the reference's.
           const show = (m: PatternMatch<Event>) => `${m.key}|${JSON.stringify(m.events)}`;
           expect(unique((sink.values('out') as PatternMatch<Event>[]).map(show))).toEqual(expected.matches);
-          const timedOut = sink.values('p-cep-timed-out') as { value: PatternMatch<Event> }[];
+          const timedOut = sink.values('p-cep-timed-out') as { id: string; value: PatternMatch<Event> }[];
           expect(unique(timedOut.map((r) => show(r.value)))).toEqual(expected.timedOut);
-          const late = sink.values('p-cep-late') as { value: Event }[];
+          const late = sink.values('p-cep-late') as { id: string; value: Event }[];
           expect(unique(late.map((r) => r.value.id))).toEqual(expected.late);
+          // A repeat carries its first's id: a timer or record applied twice would show under a new id.
+          expect(unique(timedOut.map((r) => r.id))).toHaveLength(expected.timedOut.length);
+          expect(unique(late.map((r) => r.id))).toHaveLength(expected.late.length);
         },
       ),
       {
