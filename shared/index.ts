@@ -12,7 +12,13 @@ export type {
   TableSpec,
 } from './dag/plan-types.js';
 export { StreamRoles } from './dag/plan-types.js';
-export { DataStream, KeyedStream, type ProcessOptions, WindowedStream } from './dsl/data-stream.js';
+export {
+  DataStream,
+  KeyedStream,
+  type PatternOptions,
+  type ProcessOptions,
+  WindowedStream,
+} from './dsl/data-stream.js';
 export type {
   EnrichOptions,
   JoinOptions,
@@ -54,6 +60,8 @@ export {
   type TokenizeOptions,
   tokenize,
 } from './operators/sensitive-fields.js';
+export { type PatternMatch, PatternOutputs } from './process/cep.js';
+export { begin, type Contiguity, Pattern, type PatternStage } from './process/cep-pattern.js';
 export {
   type ListState,
   type MapState,

@@ -1,5 +1,7 @@
 import { PipelineDefinitionError } from '../dag/errors.js';
 import type { PipelineGraph } from '../dag/pipeline-graph.js';
+import { type PatternMatch, PatternOutputs, patternFunction } from '../process/cep.js';
+import type { Pattern } from '../process/cep-pattern.js';
 import type { ProcessFunction, StateDescriptors } from '../process/keyed-process.js';
 import { dedupeFunction, type TopNResult, topNFunction } from '../process/library.js';
 import { parseTimeSpan } from '../windows/event-time.js';
@@ -309,6 +311,42 @@ export class KeyedStream<T> extends DataStream<T> {
     // Records for a window that has fired go to '<pipeline>-<name>-late', as a window's late records do.
     return this.process(fn, { state, name: options.name ?? this.graph.nextName('process'), sideOutputs: ['late'] });
   }
+
+  /**
+   * Complex event processing (a subset of Flink CEP): per key, in event-time order, the runs of
+   * events that match `pattern` within `within`, skipping past each match's last event, as
+   * `{ key, events: { stage: [records] } }`. Partial matches that time out go to the side output
+   * stream `<pipeline>-<name>-timed-out`, records behind the watermark to `<pipeline>-<name>-late`
+   * (docs/cep.md).
+   *
+   * @example
+   * payments.keyBy((p) => p.card).pattern(
+   *   begin<Payment>('small', (p) => p.amount < 1).followedBy('large', (p) => p.amount > 500),
+   *   { within: '10m' },
+   * )
+   */
+  pattern(pattern: Pattern<T>, options: PatternOptions): DataStream<PatternMatch<T>> {
+    const name = options.name ?? this.graph.nextName('process');
+    let built: ReturnType<typeof patternFunction<T>>;
+    try {
+      built = patternFunction(pattern, options.within);
+    } catch (error) {
+      throw new PipelineDefinitionError((error as Error).message, `pattern '${name}'`, { cause: error });
+    }
+    return this.process(built.fn, {
+      state: built.state,
+      name,
+      sideOutputs: [PatternOutputs.timedOut, PatternOutputs.late],
+      ...(options.streams !== undefined && { streams: options.streams }),
+    });
+  }
+}
+
+export interface PatternOptions extends OperatorOptions {
+  /** How long a match may run, from its first event's time: a partial match that runs this long times out. */
+  readonly within: Duration;
+  /** Side output (`timed-out`, `late`) → stream name. @default '<pipeline>-<operator name>-<output>' */
+  readonly streams?: Readonly<Record<string, string>>;
 }
 
 export interface ProcessOptions<S extends StateDescriptors> extends OperatorOptions {

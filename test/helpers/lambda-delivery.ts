@@ -83,6 +83,18 @@ export function shuffleRecords(
   return records;
 }
 
+/** A keyed stage's input in order, each event with the watermark in force when it arrives (one upstream channel). */
+export function arrivals<E>(records: readonly InputRecord[]): { event: E; watermark: number }[] {
+  let watermark = Number.NEGATIVE_INFINITY;
+  const out: { event: E; watermark: number }[] = [];
+  for (const record of records) {
+    const data = JSON.parse(record.data.toString());
+    if ('wm' in data) watermark = Math.max(watermark, data.wm);
+    else out.push({ event: data.v as E, watermark });
+  }
+  return out;
+}
+
 /** Lambda's event source mapping, reduced: in order, retrying a failed batch, bisecting it on error. */
 export async function deliver(
   runner: StageRunner,

@@ -7,13 +7,17 @@ import { describe, expect, it } from 'vitest';
 import { generateClickLines } from '../../examples/data/click-generator.js';
 import { generateOrders } from '../../examples/data/order-generator.js';
 import { generateProfileLines } from '../../examples/data/profile-generator.js';
+import { generateTransactionLines } from '../../examples/data/transaction-generator.js';
+import fraudAlerts, { type Transaction } from '../../examples/fraud-alerts.js';
 import ordersPayments from '../../examples/orders-payments.js';
 import pageViewCounts from '../../examples/page-view-counts.js';
 import pageViews from '../../examples/page-views.js';
 import viewsByCountry from '../../examples/views-by-country.js';
 import viewsPerUserMinute, { type UserMinute } from '../../examples/views-per-user-minute.js';
+import type { PatternMatch } from '../../shared/index.js';
 import { tumbling } from '../../shared/windows/index.js';
 import { PipelineTestDriver, type TestInput } from '../../testing/index.js';
+import { expectedFraudAlerts, showMatch } from '../reference/fraud-alerts.js';
 import { joinOrdersPayments, type Order, type PaidOrder, type Payment } from '../reference/orders-payments.js';
 import { expectedPageViews, groupByPage } from '../reference/page-views.js';
 import { expectedCountryViews } from '../reference/views-by-country.js';
@@ -142,5 +146,27 @@ describe('examples through the test driver, equal to their batch references', ()
     expect(
       byView(driver.output<{ user: string; ts: number; page: string }>('views-by-country').readValuesToList()),
     ).toEqual(byView(expectedCountryViews(clicks, profiles)));
+  });
+
+  it('fraud-alerts: the CEP pattern equals the brute-force matcher, matches and timed-out small charges', async () => {
+    // Prepare: disorder under 5 s, within the source's 10 s bound: nothing is late.
+    const lines = [...generateTransactionLines({ transactions: 3_000, cards: 30, seed: 4 })];
+    const driver = new PipelineTestDriver(fraudAlerts);
+
+    // Act
+    await pipeInChunks(driver.input('transactions'), lines);
+    await driver.endInput();
+
+    // Assess
+    const expected = expectedFraudAlerts(lines);
+    const alerts = driver.output<PatternMatch<Transaction>>('fraud-alerts').readValuesToList().map(showMatch);
+    const unconfirmed = driver
+      .output<{ value: PatternMatch<Transaction> }>('fraud-alerts-unconfirmed')
+      .readValuesToList()
+      .map((r) => showMatch(r.value));
+    expect(alerts.sort()).toEqual(expected.matches);
+    expect(unconfirmed.sort()).toEqual(expected.timedOut);
+    expect(expected.matches.length).toBeGreaterThan(20);
+    expect(driver.output('fraud-alerts-late').readValuesToList()).toEqual([]);
   });
 });

@@ -6,7 +6,14 @@ import { type DataStream, pipeline, type TopNResult } from '../../../shared/inde
 import { MemoryWindowStore } from '../../../shared/runtime/io/memory-window-store.js';
 import type { InputRecord } from '../../../shared/runtime/records.js';
 import { StageRunner } from '../../../shared/runtime/stage-runner.js';
-import { deliver, FlakyWriter, flakyStore, MemoryRecordWriter, shuffleRecords } from '../../helpers/lambda-delivery.js';
+import {
+  arrivals,
+  deliver,
+  FlakyWriter,
+  flakyStore,
+  MemoryRecordWriter,
+  shuffleRecords,
+} from '../../helpers/lambda-delivery.js';
 
 const Event = z.object({ key: z.string(), t: z.number(), id: z.string(), d: z.string(), s: z.number() });
 type Event = z.infer<typeof Event>;
@@ -19,23 +26,11 @@ const keyed = () =>
     .source('events', { schema: Event, eventTime: (e) => e.t })
     .keyBy((e) => e.key, { name: 'by-key' });
 
-/** The stage input in order with the watermark in force at each event (one upstream channel). */
-function arrivals(records: readonly InputRecord[]): { event: Event; watermark: number }[] {
-  let watermark = Number.NEGATIVE_INFINITY;
-  const out: { event: Event; watermark: number }[] = [];
-  for (const record of records) {
-    const data = JSON.parse(record.data.toString());
-    if ('wm' in data) watermark = Math.max(watermark, data.wm);
-    else out.push({ event: data.v as Event, watermark });
-  }
-  return out;
-}
-
 /** Dedupe's reference: a repeat is dropped while the watermark has not reached its first's time + within. */
 function referenceDedupe(records: readonly InputRecord[]): string[] {
   const first = new Map<string, number>();
   const kept: string[] = [];
-  for (const { event, watermark } of arrivals(records)) {
+  for (const { event, watermark } of arrivals<Event>(records)) {
     const slot = `${event.key}\u0000${event.d}`;
     const seen = first.get(slot);
     if (seen !== undefined && watermark < seen + WITHIN) continue;
@@ -49,7 +44,7 @@ function referenceDedupe(records: readonly InputRecord[]): string[] {
 function referenceTopN(records: readonly InputRecord[]): { results: Map<string, string>; late: string[] } {
   const windows = new Map<string, Event[]>();
   const late: string[] = [];
-  for (const { event, watermark } of arrivals(records)) {
+  for (const { event, watermark } of arrivals<Event>(records)) {
     const start = Math.floor(event.t / WINDOW) * WINDOW;
     if (start + WINDOW - 1 <= watermark) {
       late.push(event.id);
