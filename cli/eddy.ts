@@ -1,10 +1,11 @@
 // First, for its effect: no AWS SDK Node-version warning in Eddy's output.
 import '../local/sdk-node-warning.js';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { endpointOptions } from '../local/endpoints.js';
 import { countRecordLines } from '../local/runner/count-lines.js';
 import type { StreamFile } from '../local/runner/run-files.js';
-import { toMermaid } from '../shared/dag/describe.js';
+import { drawingToMermaid } from '../shared/dag/describe.js';
+import { drawPipeline } from '../shared/dag/drawing.js';
 import { addEndpointOptions } from './endpoint-options.js';
 import { loadPipeline } from './load-pipeline.js';
 import {
@@ -74,14 +75,31 @@ run.action(async (file: string, options: LocalRunCliOptions & { input: StreamFil
 
 program
   .command('graph')
-  .description('print the pipeline as a Mermaid diagram (stages, streams)')
+  .description('draw the pipeline: stages with their operators, streams, joins, side outputs, tables and dead letters')
   .argument('<pipeline>', 'TypeScript file that default-exports the pipeline')
+  .addOption(
+    new Option('-f, --format <format>', 'mermaid (text), svg, or html (one self-contained page)')
+      .choices(['mermaid', 'svg', 'html'])
+      .default('mermaid'),
+  )
   .option('--json', 'print the plan as JSON instead')
-  .action(async (file: string, options: { json?: boolean }) => {
+  .action(async (file: string, options: { json?: boolean; format: 'mermaid' | 'svg' | 'html' }) => {
     const pipeline = await loadPipeline(file);
-    console.log(
-      options.json ? JSON.stringify(pipeline.describe(), null, 2) : toMermaid(pipeline.graph, pipeline.plan()),
-    );
+    if (options.json) {
+      console.log(JSON.stringify(pipeline.describe(), null, 2));
+      return;
+    }
+    const drawing = drawPipeline(pipeline.graph, pipeline.plan());
+    if (options.format === 'mermaid') {
+      console.log(drawingToMermaid(drawing));
+      return;
+    }
+    // Loaded by the command that uses them (dagre), so that `eddy --help` starts fast.
+    const render =
+      options.format === 'svg'
+        ? (await import('../local/drawing/svg.js')).drawingToSvg
+        : (await import('../local/drawing/html.js')).drawingToHtml;
+    console.log(render(drawing));
   });
 
 (await import('./replay.js')).registerReplay(program);
