@@ -18,11 +18,14 @@ import {
   addStallLimitOption,
   addTableOption,
   type LocalRunCliOptions,
+  port,
   streamFile,
 } from './options.js';
 import { ProgressView } from './progress.js';
 import { printSummary } from './summary.js';
 import { eddyVersion } from './version.js';
+
+type RunCliOptions = LocalRunCliOptions & { input: StreamFile[]; table?: StreamFile[]; ui?: boolean; uiPort?: number };
 
 const program = new Command('eddy')
   .description('Serverless stream processing on Kinesis, Lambda and DynamoDB')
@@ -39,7 +42,10 @@ addDataDirOption(
   "keep the emulators' data and the mappings' checkpoints in this folder: stopped and run again on it, a run resumes",
 );
 for (const add of [addSandboxOption, addLogLevelOption, addProgressOption, addStallLimitOption]) add(run);
-run.action(async (file: string, options: LocalRunCliOptions & { input: StreamFile[]; table?: StreamFile[] }) => {
+run
+  .option('--ui', 'serve the web console (and /metrics, /status) on 127.0.0.1 while the run goes on')
+  .option('--ui-port <port>', 'port of the console (0: any free port; default 8081)', port);
+run.action(async (file: string, options: RunCliOptions) => {
   const pipeline = await loadPipeline(file);
   // Loaded by the command that uses it, so that `eddy --help` starts fast (bench/cli-startup.ts).
   const { checkInputs, checkOutputs, runPipelineOnFiles } = await import('../local/runner/run-files.js');
@@ -64,6 +70,12 @@ run.action(async (file: string, options: LocalRunCliOptions & { input: StreamFil
       // A worker imports the pipeline by path: the file given here.
       ...(options.sandbox === 'worker' && { sandboxes: 'worker', pipelineModule: file }),
       ...(view !== undefined && { onProgress: (progress) => view.update(progress) }),
+      ...((options.ui || options.uiPort !== undefined) && {
+        ui: {
+          ...(options.uiPort !== undefined && { port: options.uiPort }),
+          onReady: (url: string) => console.error(`eddy run: console on ${url}/ (until the run ends)`),
+        },
+      }),
     });
     view?.stop();
     printSummary(summary);
