@@ -5,7 +5,6 @@ import { OutputTail } from '../observability/output-tail.js';
 import { LocalMetrics } from '../observability/prometheus.js';
 import { RecentEvents } from '../observability/recent-events.js';
 import type { LocalPipeline, LocalPipelineOptions } from '../runner/local-pipeline.js';
-import { consoleRoutes } from './console-routes.js';
 
 /** What watches a local pipeline: its metrics and its last dead letters, late records and errors. */
 export interface PipelineObservers {
@@ -49,7 +48,13 @@ export async function serveObservedPipeline(
   try {
     server = await serveMetrics(metrics, {
       ...options,
-      ...(withConsole && { routes: consoleRoutes(metrics, drawPipeline(local.pipeline.graph, local.plan)) }),
+      ...(withConsole && {
+        // The drawing's layout (dagre) and the page script's bundler load only when there is a console.
+        routes: (await import('./console-routes.js')).consoleRoutes(
+          metrics,
+          drawPipeline(local.pipeline.graph, local.plan),
+        ),
+      }),
     });
   } catch (error) {
     await tail.stop();

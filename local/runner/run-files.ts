@@ -3,7 +3,7 @@ import type { DeadLetterDestination, PipelinePlan } from '../../shared/dag/plan-
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import { createKinesisClient } from '../aws-clients.js';
-import { type ObservedServer, pipelineObservers, serveObservedPipeline } from '../console/observed-pipeline.js';
+import type { ObservedServer } from '../console/observed-pipeline.js';
 import { type EndpointOptions, endpointOptions } from '../endpoints.js';
 import { originOf } from './dead-letter-origins.js';
 import { envelopeRecords, sampleDeadLetters } from './dead-letter-summary.js';
@@ -175,7 +175,9 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
   checkOutputs(plan, options.outputs);
 
   const started = performance.now();
-  const observers = options.ui === undefined ? undefined : pipelineObservers(plan);
+  // Loaded only for --ui: a plain run needs neither prom-client nor the drawing's layout.
+  const observed = options.ui === undefined ? undefined : await import('../console/observed-pipeline.js');
+  const observers = observed?.pipelineObservers(plan);
   const local = await LocalPipeline.start({
     pipeline: options.pipeline,
     ...observers?.hooks,
@@ -193,9 +195,9 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     ...(options.crashStages !== undefined && { crashStages: options.crashStages }),
   });
   let ui: ObservedServer | undefined;
-  if (observers !== undefined) {
+  if (observed !== undefined && observers !== undefined) {
     try {
-      ui = await serveObservedPipeline(local, observers, { port: options.ui?.port ?? DEFAULT_UI_PORT });
+      ui = await observed.serveObservedPipeline(local, observers, { port: options.ui?.port ?? DEFAULT_UI_PORT });
     } catch (error) {
       await local.stop();
       throw error;
