@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { type EndpointOptions, endpointOptions } from '../local/endpoints.js';
 import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../local/observability/metrics-server.js';
 import type { LocalLogLevel } from '../local/runner/local-pipeline.js';
@@ -11,16 +11,9 @@ import {
   addOutputOption,
   addPrefixOption,
   addTableOption,
+  port,
   streamFile,
 } from './options.js';
-
-function port(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535) {
-    throw new InvalidArgumentError(`expected a port from 0 to 65535 (0: any free port), got '${value}'`);
-  }
-  return parsed;
-}
 
 export interface DevCommandOptions extends EndpointOptions {
   readonly metricsPort: number;
@@ -79,6 +72,7 @@ export async function runDev(file: string, options: DevCommandOptions): Promise<
   try {
     const { url } = session.server;
     console.log(`eddy dev: pipeline ${plan.pipeline} is running on the local stack`);
+    if (session.server.console) console.log(`  console  ${url}/`);
     console.log(`  metrics  ${url}/metrics`);
     console.log(`  status   ${url}/status    (eddy status --url ${url})`);
     console.log(
@@ -110,11 +104,15 @@ export async function runDev(file: string, options: DevCommandOptions): Promise<
 export function registerDevCommand(program: Command): void {
   const dev = addEndpointOptions(program.command('dev'))
     .description(
-      'run a pipeline on the local stack until stopped, with Prometheus metrics on /metrics and lag on /status',
+      'run a pipeline on the local stack until stopped, with the web console on /, Prometheus metrics on /metrics and lag on /status',
     )
     .argument('<pipeline>', 'TypeScript file that default-exports the pipeline')
     .option('--metrics-port <port>', 'port of /metrics and /status (0: any free port)', port, DEFAULT_METRICS_PORT)
-    .option('--metrics-host <host>', 'interface of /metrics and /status (0.0.0.0 exposes them)', DEFAULT_METRICS_HOST)
+    .option(
+      '--metrics-host <host>',
+      'interface of /metrics and /status (0.0.0.0 exposes them; the console is served on loopback only)',
+      DEFAULT_METRICS_HOST,
+    )
     .option(
       '-i, --input <stream=file>',
       'feed a JSON-lines file into a source stream at start (repeatable)',

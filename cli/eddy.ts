@@ -1,10 +1,11 @@
 // First, for its effect: no AWS SDK Node-version warning in Eddy's output.
 import '../local/sdk-node-warning.js';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { endpointOptions } from '../local/endpoints.js';
 import { countRecordLines } from '../local/runner/count-lines.js';
 import type { StreamFile } from '../local/runner/run-files.js';
-import { toMermaid } from '../shared/dag/describe.js';
+import { drawingToMermaid } from '../shared/dag/describe.js';
+import { drawPipeline } from '../shared/dag/drawing.js';
 import { addEndpointOptions } from './endpoint-options.js';
 import { loadPipeline } from './load-pipeline.js';
 import {
@@ -17,11 +18,14 @@ import {
   addStallLimitOption,
   addTableOption,
   type LocalRunCliOptions,
+  port,
   streamFile,
 } from './options.js';
 import { ProgressView } from './progress.js';
 import { printSummary } from './summary.js';
 import { eddyVersion } from './version.js';
+
+type RunCliOptions = LocalRunCliOptions & { input: StreamFile[]; table?: StreamFile[]; ui?: boolean; uiPort?: number };
 
 const program = new Command('eddy')
   .description('Serverless stream processing on Kinesis, Lambda and DynamoDB')
@@ -38,7 +42,10 @@ addDataDirOption(
   "keep the emulators' data and the mappings' checkpoints in this folder: stopped and run again on it, a run resumes",
 );
 for (const add of [addSandboxOption, addLogLevelOption, addProgressOption, addStallLimitOption]) add(run);
-run.action(async (file: string, options: LocalRunCliOptions & { input: StreamFile[]; table?: StreamFile[] }) => {
+run
+  .option('--ui', 'serve the web console (and /metrics, /status) on 127.0.0.1 while the run goes on')
+  .option('--ui-port <port>', 'port of the console (0: any free port; default 8081)', port);
+run.action(async (file: string, options: RunCliOptions) => {
   const pipeline = await loadPipeline(file);
   // Loaded by the command that uses it, so that `eddy --help` starts fast (bench/cli-startup.ts).
   const { checkInputs, checkOutputs, runPipelineOnFiles } = await import('../local/runner/run-files.js');
@@ -63,6 +70,12 @@ run.action(async (file: string, options: LocalRunCliOptions & { input: StreamFil
       // A worker imports the pipeline by path: the file given here.
       ...(options.sandbox === 'worker' && { sandboxes: 'worker', pipelineModule: file }),
       ...(view !== undefined && { onProgress: (progress) => view.update(progress) }),
+      ...((options.ui || options.uiPort !== undefined) && {
+        ui: {
+          ...(options.uiPort !== undefined && { port: options.uiPort }),
+          onReady: (url: string) => console.error(`eddy run: console on ${url}/ (until the run ends)`),
+        },
+      }),
     });
     view?.stop();
     printSummary(summary);
@@ -74,14 +87,31 @@ run.action(async (file: string, options: LocalRunCliOptions & { input: StreamFil
 
 program
   .command('graph')
-  .description('print the pipeline as a Mermaid diagram (stages, streams)')
+  .description('draw the pipeline: stages with their operators, streams, joins, side outputs, tables and dead letters')
   .argument('<pipeline>', 'TypeScript file that default-exports the pipeline')
+  .addOption(
+    new Option('-f, --format <format>', 'mermaid (text), svg, or html (one self-contained page)')
+      .choices(['mermaid', 'svg', 'html'])
+      .default('mermaid'),
+  )
   .option('--json', 'print the plan as JSON instead')
-  .action(async (file: string, options: { json?: boolean }) => {
+  .action(async (file: string, options: { json?: boolean; format: 'mermaid' | 'svg' | 'html' }) => {
     const pipeline = await loadPipeline(file);
-    console.log(
-      options.json ? JSON.stringify(pipeline.describe(), null, 2) : toMermaid(pipeline.graph, pipeline.plan()),
-    );
+    if (options.json) {
+      console.log(JSON.stringify(pipeline.describe(), null, 2));
+      return;
+    }
+    const drawing = drawPipeline(pipeline.graph, pipeline.plan());
+    if (options.format === 'mermaid') {
+      console.log(drawingToMermaid(drawing));
+      return;
+    }
+    // Loaded by the command that uses them (dagre), so that `eddy --help` starts fast.
+    const render =
+      options.format === 'svg'
+        ? (await import('../local/drawing/svg.js')).drawingToSvg
+        : (await import('../local/drawing/html.js')).drawingToHtml;
+    console.log(render(drawing));
   });
 
 (await import('./replay.js')).registerReplay(program);

@@ -84,3 +84,12 @@ export interface LocalRunCliOptions extends EndpointOptions {
   /** `--stall-limit`, in ms. */
   readonly stallLimit?: number;
 }
+
+/** A TCP port option: 0 to 65535, 0 for any free port. */
+export function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535) {
+    throw new InvalidArgumentError(`expected a port from 0 to 65535 (0: any free port), got '${value}'`);
+  }
+  return parsed;
+}

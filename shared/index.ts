@@ -1,4 +1,13 @@
-export { describePipeline, type PipelineDescription, toMermaid } from './dag/describe.js';
+export { describePipeline, drawingToMermaid, type PipelineDescription, toMermaid } from './dag/describe.js';
+export {
+  type DrawnEdge,
+  type DrawnEdgeKind,
+  type DrawnNode,
+  type DrawnNodeKind,
+  type DrawnStage,
+  drawPipeline,
+  type PipelineDrawing,
+} from './dag/drawing.js';
 export { PipelineDefinitionError } from './dag/errors.js';
 export type { EnrichType, JoinType } from './dag/graph.js';
 export type { DeadLetterOptions, PipelineOptions } from './dag/pipeline-graph.js';

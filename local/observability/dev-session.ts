@@ -1,9 +1,9 @@
+import { type ObservedServer, pipelineObservers, serveObservedPipeline } from '../console/observed-pipeline.js';
 import { feedJsonLines } from '../runner/input-feeder.js';
 import { LocalPipeline, type LocalPipelineOptions } from '../runner/local-pipeline.js';
-import { type MetricsServer, serveMetrics } from './metrics-server.js';
-import { LocalMetrics } from './prometheus.js';
+import type { LocalMetrics } from './prometheus.js';
 
-export interface DevSessionOptions extends Omit<LocalPipelineOptions, 'onInvocation'> {
+export interface DevSessionOptions extends Omit<LocalPipelineOptions, 'onInvocation' | 'onInvocationError'> {
   /** Port of `/metrics` and `/status`. @default 9464; 0 picks a free port */
   readonly metricsPort?: number;
   /** Interface they listen on. @default '127.0.0.1' */
@@ -18,23 +18,23 @@ export interface FedInput {
 
 /**
  * `eddy dev`: a pipeline running on the local stack until stopped, with its metrics served in
- * Prometheus' format on `/metrics` and its stages' lag and watermarks on `/status`.
+ * Prometheus' format on `/metrics`, its stages' lag and watermarks on `/status`, and the web
+ * console on `/` (on a loopback interface).
  */
 export class DevSession {
   private constructor(
     readonly local: LocalPipeline,
     readonly metrics: LocalMetrics,
-    readonly server: MetricsServer,
+    readonly server: ObservedServer,
   ) {}
 
   static async start(options: DevSessionOptions): Promise<DevSession> {
     const { metricsPort, metricsHost, ...pipelineOptions } = options;
-    const metrics = new LocalMetrics({ plan: options.pipeline.plan() });
-    const local = await LocalPipeline.start({ ...pipelineOptions, onInvocation: metrics.observeInvocation });
-    metrics.attach(local, { kinesisEndpoint: local.endpoint });
-    let server: MetricsServer;
+    const observers = pipelineObservers(options.pipeline.plan());
+    const local = await LocalPipeline.start({ ...pipelineOptions, ...observers.hooks });
+    let server: ObservedServer;
     try {
-      server = await serveMetrics(metrics, {
+      server = await serveObservedPipeline(local, observers, {
         ...(metricsPort !== undefined && { port: metricsPort }),
         ...(metricsHost !== undefined && { host: metricsHost }),
       });
@@ -42,7 +42,7 @@ export class DevSession {
       await local.stop();
       throw error;
     }
-    return new DevSession(local, metrics, server);
+    return new DevSession(local, observers.metrics, server);
   }
 
   /** The source streams, by the pipeline's names. */

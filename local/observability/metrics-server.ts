@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Route } from '../console/console-routes.js';
 import type { LocalMetrics } from './prometheus.js';
 
 /** The Prometheus exporter port of `eddy dev` (9464, the port OpenTelemetry's exporters use). */
@@ -13,6 +14,8 @@ export interface MetricsServerOptions {
   readonly port?: number;
   /** @default '127.0.0.1' */
   readonly host?: string;
+  /** More GET routes, tried first (the web console: local/console/console-routes.ts). */
+  readonly routes?: Route;
 }
 
 export interface MetricsServer {
@@ -44,6 +47,7 @@ export async function serveMetrics(metrics: LocalMetrics, options: MetricsServer
       response.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
       response.end(request.method === 'HEAD' ? undefined : body);
     };
+    if (options.routes?.(path, request, response)) return;
     if (path === '/metrics') {
       metrics.metrics().then(
         (text) => answer(200, metrics.contentType, text),

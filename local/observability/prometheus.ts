@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PipelinePlan } from '../../shared/dag/plan-types.js';
 import { END_OF_TIME } from '../../shared/runtime/watermark-records.js';
 import type { StageStatus } from '../runner/local-pipeline.js';
+import type { RecentEvents, RecentReport } from './recent-events.js';
 
 /**
  * The metrics a deployed stage writes as EMF (shared/runtime/lambda-handler.ts, docs/operations.md),
@@ -71,6 +72,8 @@ export interface StatusReport {
   /** Where the pipeline's Kinesis is (for producers), when known. */
   readonly kinesisEndpoint?: string;
   readonly stages: readonly StageStatusReport[];
+  /** The last dead letters, late records and failed invocations, when the session follows them (eddy dev, eddy run --ui). */
+  readonly recent?: RecentReport;
 }
 
 /** Batch durations in seconds: 5 ms to 60 s (a function's default timeout). */
@@ -92,6 +95,7 @@ export class LocalMetrics {
   #pipeline: ObservedPipeline | undefined;
   #startedAt: number;
   #kinesisEndpoint: string | undefined;
+  #recent: RecentEvents | undefined;
   readonly #now: () => number;
   readonly #batchDuration: Histogram<StageLabels>;
 
@@ -225,8 +229,9 @@ export class LocalMetrics {
   }
 
   /** Starts reading the running pipeline. */
-  attach(pipeline: ObservedPipeline, options: { kinesisEndpoint?: string } = {}): void {
+  attach(pipeline: ObservedPipeline, options: { kinesisEndpoint?: string; recent?: RecentEvents } = {}): void {
     this.#pipeline = pipeline;
+    this.#recent = options.recent;
     this.#startedAt = this.#now();
     if (options.kinesisEndpoint !== undefined) this.#kinesisEndpoint = options.kinesisEndpoint;
   }
@@ -254,6 +259,7 @@ export class LocalMetrics {
       startedAt: this.#startedAt,
       ...(this.#kinesisEndpoint !== undefined && { kinesisEndpoint: this.#kinesisEndpoint }),
       stages: this.#stages().map((stage) => stageReport(stage, now)),
+      ...(this.#recent !== undefined && { recent: this.#recent.report() }),
     };
   }
 

@@ -130,6 +130,11 @@ export interface LocalPipelineOptions extends EndpointOptions {
    * batch duration histogram of the local Prometheus endpoint, local/observability/).
    */
   readonly onInvocation?: (stageId: string, durationMs: number) => void;
+  /**
+   * Called when an invocation of a stage's function fails, with the shard of its batch (the
+   * console's last errors, local/observability/recent-events.ts).
+   */
+  readonly onInvocationError?: (stageId: string, error: unknown, shardId: string | undefined) => void;
 }
 
 export type SandboxMode = 'in-process' | 'worker';
@@ -420,6 +425,8 @@ export class LocalPipeline {
           } catch (error) {
             stats.functionErrors += 1;
             stats.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+            // An event record's eventID is `<shard id>:<sequence number>`.
+            options.onInvocationError?.(stage.id, error, event.Records[0]?.eventID.split(':')[0]);
             throw error;
           } finally {
             const elapsed = performance.now() - started;

@@ -3,6 +3,7 @@ import type { DeadLetterDestination, PipelinePlan } from '../../shared/dag/plan-
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import { createKinesisClient } from '../aws-clients.js';
+import type { ObservedServer } from '../console/observed-pipeline.js';
 import { type EndpointOptions, endpointOptions } from '../endpoints.js';
 import { originOf } from './dead-letter-origins.js';
 import { envelopeRecords, sampleDeadLetters } from './dead-letter-summary.js';
@@ -32,6 +33,9 @@ export async function readJsonLines(file: string): Promise<object[]> {
     }
   });
 }
+
+/** `eddy run --ui`'s port (Flink's web UI has 8081). */
+export const DEFAULT_UI_PORT = 8081;
 
 export interface StreamFile {
   readonly stream: string;
@@ -67,6 +71,11 @@ export interface RunFilesOptions extends EndpointOptions {
   readonly stallLimitMs?: number;
   /** Called about every 200 ms while the run goes on. */
   readonly onProgress?: (progress: RunProgress) => void;
+  /**
+   * Serve the web console, `/metrics` and `/status` on 127.0.0.1 while the run goes on (`eddy run
+   * --ui`); `onReady` gets its URL. @default none
+   */
+  readonly ui?: { readonly port?: number; readonly onReady?: (url: string) => void };
 }
 
 export interface RunProgress {
@@ -166,8 +175,12 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
   checkOutputs(plan, options.outputs);
 
   const started = performance.now();
+  // Loaded only for --ui: a plain run needs neither prom-client nor the drawing's layout.
+  const observed = options.ui === undefined ? undefined : await import('../console/observed-pipeline.js');
+  const observers = observed?.pipelineObservers(plan);
   const local = await LocalPipeline.start({
     pipeline: options.pipeline,
+    ...observers?.hooks,
     ...endpointOptions(options),
     ...(options.sandboxes !== undefined && { sandboxes: options.sandboxes }),
     ...(options.pipelineModule !== undefined && { pipelineModule: options.pipelineModule }),
@@ -181,6 +194,16 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     ...(options.faultSeed !== undefined && { faultSeed: options.faultSeed }),
     ...(options.crashStages !== undefined && { crashStages: options.crashStages }),
   });
+  let ui: ObservedServer | undefined;
+  if (observed !== undefined && observers !== undefined) {
+    try {
+      ui = await observed.serveObservedPipeline(local, observers, { port: options.ui?.port ?? DEFAULT_UI_PORT });
+    } catch (error) {
+      await local.stop();
+      throw error;
+    }
+    options.ui?.onReady?.(ui.url);
+  }
   const fedPerInput = options.inputs.map(() => 0);
   const sourceStages = new Set(
     plan.stages.filter((stage) => options.inputs.some((i) => i.stream === stage.input)).map((s) => s.id),
@@ -273,6 +296,7 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     };
   } finally {
     if (ticker !== undefined) clearInterval(ticker);
+    await ui?.close();
     await local.stop();
   }
 }

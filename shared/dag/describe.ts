@@ -1,3 +1,4 @@
+import { type DrawnEdgeKind, type DrawnNode, drawPipeline, type PipelineDrawing } from './drawing.js';
 import type { PipelineGraph } from './pipeline-graph.js';
 import type { PipelinePlan } from './plan-types.js';
 
@@ -26,42 +27,63 @@ export function describePipeline(graph: PipelineGraph, plan: PipelinePlan): Pipe
   };
 }
 
-/** The DAG as a Mermaid flowchart: one subgraph per stage (Lambda), streams as queues between them. */
+/**
+ * The DAG as a Mermaid flowchart: one subgraph per stage (Lambda) holding its operators, streams and
+ * tables as boxes between them, and every edge of {@link drawPipeline}: joins, side outputs, tables
+ * and dead letters dotted.
+ */
 export function toMermaid(graph: PipelineGraph, plan: PipelinePlan): string {
-  const id = (name: string) => name.replace(/[^a-zA-Z0-9_]/g, '_');
+  return drawingToMermaid(drawPipeline(graph, plan));
+}
+
+/**
+ * Mermaid's id of each drawn node: `stream_<name>`, `table_<name>`, `queue_<name>`, `op_<name>` with
+ * only [A-Za-z0-9_], and a `_<n>` suffix where two names would meet (`a-b` and `a_b`).
+ */
+export function mermaidIds(drawing: PipelineDrawing): Map<string, string> {
+  const ids = new Map<string, string>();
+  const taken = new Set<string>(drawing.stages.map((stage) => stage.id.replace(/[^a-zA-Z0-9_]/g, '_')));
+  for (const node of drawing.nodes) {
+    const base = node.id.replace(/[^a-zA-Z0-9_]/g, '_');
+    let id = base;
+    for (let n = 2; taken.has(id); n += 1) id = `${base}_${n}`;
+    taken.add(id);
+    ids.set(node.id, id);
+  }
+  return ids;
+}
+
+const DOTTED_EDGES: ReadonlySet<DrawnEdgeKind> = new Set(['dead-letter', 'lookup', 'late', 'side-output']);
+
+export function drawingToMermaid(drawing: PipelineDrawing): string {
+  const text = (value: string) => value.replace(/"/g, '#quot;');
+  const box = (node: DrawnNode) => {
+    const label = text(node.detail === undefined ? node.title : `${node.title}<br/>${node.detail}`);
+    const id = mermaidId(node.id);
+    if (node.kind === 'operator') return `${id}["${label}"]`;
+    if (node.kind === 'queue') return `${id}[/"${label}"/]`;
+    return `${id}[("${label}")]`;
+  };
+  const ids = mermaidIds(drawing);
+  const mermaidId = (drawnId: string) => ids.get(drawnId) ?? drawnId;
   const lines = ['flowchart LR'];
-  for (const stream of plan.streams) {
+  const inStage = new Set(drawing.stages.flatMap((stage) => stage.nodes));
+  for (const node of drawing.nodes) if (!inStage.has(node.id)) lines.push(`  ${box(node)}`);
+  const byId = new Map(drawing.nodes.map((node) => [node.id, node]));
+  for (const stage of drawing.stages) {
     lines.push(
-      `  ${id(`stream_${stream.name}`)}[("${stream.name}<br/>${stream.role}, ${stream.shardCount} shard(s)")]`,
+      `  subgraph ${stage.id.replace(/[^a-zA-Z0-9_]/g, '_')}["λ ${text(stage.id)}${stage.stateful ? ' (stateful)' : ''}"]`,
     );
-  }
-  for (const table of plan.tables ?? []) {
-    lines.push(`  ${id(`table_${table.name}`)}[("${table.name}<br/>DynamoDB table, ${table.kind}")]`);
-  }
-  if (plan.deadLetter.kind === 'queue') {
-    lines.push(`  ${id(`queue_${plan.deadLetter.name}`)}[/"${plan.deadLetter.name}<br/>dead-letter SQS queue"/]`);
-  }
-  for (const stage of plan.stages) {
-    lines.push(`  subgraph ${id(stage.id)}["λ ${stage.id}"]`);
-    for (const name of stage.nodes.slice(1)) {
-      const node = graph.node(name);
-      if (node.kind !== 'sink' && node.kind !== 'keyBy')
-        lines.push(`    ${id(`${stage.id}_${name}`)}["${node.kind}: ${name}"]`);
+    for (const id of stage.nodes) {
+      const node = byId.get(id);
+      if (node !== undefined) lines.push(`    ${box(node)}`);
     }
     lines.push('  end');
-    const entry = (name: string) => {
-      const node = graph.node(name);
-      return node.kind === 'sink' || node.kind === 'keyBy' ? id(`stream_${node.stream}`) : id(`${stage.id}_${name}`);
-    };
-    for (const name of stage.nodes.slice(1)) {
-      const node = graph.node(name);
-      const from = node.parent === stage.nodes[0] ? id(`stream_${stage.input}`) : entry(node.parent ?? '');
-      const label = node.kind === 'keyBy' ? `|${node.name}|` : '';
-      lines.push(`  ${from} -->${label} ${entry(name)}`);
-      if (node.kind === 'toTable') lines.push(`  ${entry(name)} --> ${id(`table_${node.table}`)}`);
-      if (node.kind === 'enrich') lines.push(`  ${id(`table_${node.table}`)} -. lookup .-> ${entry(name)}`);
-    }
-    lines.push(`  ${id(stage.id)} -. errors .-> ${id(`${plan.deadLetter.kind}_${plan.deadLetter.name}`)}`);
+  }
+  for (const edge of drawing.edges) {
+    const arrow = DOTTED_EDGES.has(edge.kind) ? '-.->' : '-->';
+    const label = edge.label === undefined ? '' : `|"${text(edge.label)}"|`;
+    lines.push(`  ${mermaidId(edge.from)} ${arrow}${label} ${mermaidId(edge.to)}`);
   }
   return lines.join('\n');
 }

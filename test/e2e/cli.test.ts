@@ -67,6 +67,18 @@ describe('the eddy command', () => {
     expect(stdout).toContain('subgraph from_page_views_keyBy_1');
   });
 
+  it('draws the DAG as SVG and as one HTML page, and refuses an unknown format', async () => {
+    const svg = await eddy('graph', 'examples/orders-payments.ts', '--format', 'svg');
+    expect(svg.stdout).toMatch(/^<svg /);
+    expect(svg.stdout).toContain('data-from="op:orders" data-to="stream:orders-with-payments-order-payment"');
+    const html = await eddy('graph', 'examples/orders-payments.ts', '--format', 'html');
+    expect(html.stdout).toMatch(/^<!doctype html>/);
+    await expect(eddy('graph', 'examples/orders-payments.ts', '--format', 'png')).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("'png' is invalid"),
+    });
+  });
+
   it('fails with a clear message for a stream the pipeline does not have', async () => {
     await expect(eddy('run', 'examples/page-views.ts', '--input', 'nope=x.jsonl')).rejects.toMatchObject({
       code: 1,

@@ -46,6 +46,8 @@ describe('the eddy package, installed into a project of its own', () => {
       expect(files).toContain('dist/infra/index.d.ts');
       expect(files).toContain('dist/testing/index.js');
       expect(files).toContain('dist/functions/stage-handler.js');
+      // The console's page script, which the console bundles with preact and htm when first asked for.
+      expect(files).toContain('dist/local/console/client/app.js');
       expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     },
     STEP_MS,

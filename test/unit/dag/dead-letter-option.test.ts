@@ -73,7 +73,7 @@ describe('the deadLetter pipeline option', () => {
     const mermaid = toMermaid(p.graph, p.plan());
 
     expect(mermaid).toContain('queue_clicks_dead_letters[/"clicks-dead-letters<br/>dead-letter SQS queue"/]');
-    expect(mermaid).toContain('-. errors .-> queue_clicks_dead_letters');
+    expect(mermaid).toContain('-.->|"dead letters"| queue_clicks_dead_letters');
     expect(mermaid).not.toContain('stream_clicks_dead_letters');
   });
 });

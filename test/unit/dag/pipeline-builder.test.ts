@@ -185,7 +185,8 @@ describe('pipeline builder', () => {
     const text = toMermaid(examplePipeline.graph, examplePipeline.plan());
     expect(text.split('\n')[0]).toBe('flowchart LR');
     expect(text).toContain('subgraph from_clicks["λ from-clicks"]');
-    expect(text).toContain('stream_clicks --> from_clicks_filter_1');
-    expect(text).toContain('-->|keyBy-1| stream_page_views_keyBy_1');
+    expect(text).toContain('stream_clicks --> op_clicks');
+    expect(text).toContain('op_clicks --> op_filter_1');
+    expect(text).toContain('-->|"keyBy"| stream_page_views_keyBy_1');
   });
 });
