@@ -81,11 +81,6 @@ export async function runChain(
           );
     for (const records of shards) crashes += await faultyDeliver(runner, records, random);
   }
-  if (process.env.DBG)
-    for (const [name, k] of shuffles)
-      for (const [i, sh] of k.shards.entries())
-        for (const r of sh)
-          console.log(name, i, r.position.sequenceNumber, Buffer.from(r.data).toString().slice(0, 300));
   const shuffled = [...shuffles.values()].flatMap((k) =>
     k.shards.flat().flatMap((r) => (JSON.parse(Buffer.from(r.data).toString()).e ?? []) as { id: string }[]),
   );
@@ -117,8 +112,8 @@ export async function faultyDeliver(
       let failed: readonly string[] | undefined;
       try {
         ({ failedSequenceNumbers: failed } = await runner.run(batch, Date.now() + 60_000));
-      } catch (error) {
-        if (process.env.DBG) console.log('crash', runner.program.stage.id, batch.length, String(error));
+      } catch {
+        // A function error: the batch is delivered again below, whole or bisected.
       }
       if (failed !== undefined && failed.length > 0) {
         const lowest = failed.reduce((a, b) => (BigInt(a) < BigInt(b) ? a : b));
