@@ -22,7 +22,7 @@ import { generateEvents } from '../examples/nexmark/generator.js';
 import { NEXMARK_QUERIES } from '../examples/nexmark/queries.js';
 import { checkQuery, type Event, isExact } from '../test/nexmark/reference.js';
 import { runPipelineInProcess } from './in-process-pipeline.js';
-import { FLINK_PER_CORE } from './nexmark-flink.js';
+import { flinkBaseline } from './nexmark-flink.js';
 import { type BenchOptions, type BenchRow, formatTable, isBundled, isMain, median, runBundled } from './results.js';
 
 export interface NexmarkInProcessOptions extends BenchOptions {
@@ -89,16 +89,13 @@ async function measure(options: NexmarkInProcessOptions): Promise<BenchRow[]> {
       ratios.push(rate / floor);
       floors.push(floor);
     }
-    const flink = FLINK_PER_CORE[query.name] as { perCore: number; source: string };
     const rate = Math.round(median(rates));
     rows.push(
       {
         name: `nexmark ${query.name} ${query.title}, in process: events per CPU-second`,
         value: exact ? rate : 0,
         unit: 'events/CPU-s',
-        baseline: `Flink 2.0 per core (${flink.source})`,
-        baselineValue: flink.perCore,
-        ratio: exact ? Number((rate / flink.perCore).toFixed(3)) : 0,
+        ...flinkBaseline(query.name, rate, exact),
       },
       {
         name: `nexmark ${query.name}, in process: / decode floor of its events`,

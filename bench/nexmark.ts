@@ -10,7 +10,7 @@
  * - the emulator's own ceiling: the same number of event records put into kinesalite and read back,
  *   no Eddy in between (what every hop of eddy run pays at least once).
  *
- *   npx tsx bench/nexmark.ts [--events 50000] [--queries q0,q1,q2,q3,q5,q7,q8] [--rate 10000] [--seed 1]
+ *   npx tsx bench/nexmark.ts [--events 50000] [--queries q0,q1,q2,q3,q4,q5,q6,q7,q8] [--rate 10000] [--seed 1]
  *
  * Prints a table and writes bench/nexmark-results.json: per query, { name, value, unit, baseline,
  * baselineValue, ratio } entries for events/s end to end (beside the emulator's ceiling), events per
@@ -28,7 +28,7 @@ import { writeEvents } from '../examples/nexmark/generator.js';
 import { NEXMARK_QUERIES } from '../examples/nexmark/queries.js';
 import { runQuery } from '../test/nexmark/run-query.js';
 import { emulatorCeilingMs } from './emulator-ceiling.js';
-import { FLINK_PER_CORE } from './nexmark-flink.js';
+import { FLINK_PER_CORE, flinkBaseline } from './nexmark-flink.js';
 
 const ticksPerSecond = (() => {
   try {
@@ -61,7 +61,8 @@ export interface Entry {
   value: number | null;
   unit: string;
   baseline: string;
-  baselineValue: number;
+  /** Absent when there is none (q6 has no Flink figure). */
+  baselineValue?: number;
   /** value / baselineValue. */
   ratio?: number;
 }
@@ -132,7 +133,6 @@ export async function run(options: NexmarkBenchOptions = {}): Promise<Entry[]> {
       exact,
     };
     rows.push(row);
-    const flink = FLINK_PER_CORE[query.name] as { perCore: number; source: string };
     // A wrong run's speed means nothing: it is recorded as null.
     const measured = (x: number) => (exact ? Math.round(x) : null);
     const ratio = (x: number, of: number) => (exact ? Number((x / of).toFixed(4)) : undefined);
@@ -149,9 +149,7 @@ export async function run(options: NexmarkBenchOptions = {}): Promise<Entry[]> {
         name: `${query.name} ${query.title}: events per CPU-second (eddy run and its emulators)`,
         value: measured(row.perCpuSecond),
         unit: 'events/s/core',
-        baseline: `Flink 2.0 per core, nexmark GUIDE_V2 (${flink.source})`,
-        baselineValue: flink.perCore,
-        ...(exact && { ratio: ratio(row.perCpuSecond, flink.perCore) }),
+        ...flinkBaseline(query.name, row.perCpuSecond, exact),
       },
       {
         name: `${query.name} ${query.title}: output equals the reference computation`,
@@ -183,8 +181,8 @@ export async function run(options: NexmarkBenchOptions = {}): Promise<Entry[]> {
       fmt(r.rate),
       r.cpu.toFixed(1),
       fmt(r.perCpuSecond),
-      fmt(flink),
-      `1/${fmt(flink / r.perCpuSecond)}`,
+      Number.isNaN(flink) ? '-' : fmt(flink),
+      Number.isNaN(flink) ? '-' : `1/${fmt(flink / r.perCpuSecond)}`,
       String(r.rows),
       r.exact ? 'yes' : 'NO',
     ];

@@ -69,7 +69,18 @@ export const QUERY_CONFIG = {
   windowPeriodSec: 5,
   /** Query 3 keeps a seller's person and waiting auctions this long in event time. */
   maxAuctionsWaitingTimeSec: 600,
+  /** Query 6 averages each seller's last this many winning bids (Beam's MovingMeanSellingPrice(10)). */
+  sellerBidsAveraged: 10,
 } as const;
+
+/**
+ * Eddy's bound on an auction's life for the winning-bid join of q4 and q6 (docs/nexmark.md): an
+ * auction joins the bids up to this long after it opens, then keeps those before its `expires`. The
+ * generator's auctions last at most twice the time 100 auctions take to be created (1,667 events): at
+ * Beam's 10,000 events/s 0.33 s, at the tests' 200 events/s 17 s; 600 s covers rates down to 6
+ * events/s. For an inner join the bound costs no watermark delay, only the range of a key's Query.
+ */
+export const MAX_AUCTION_LIFE_SEC = 600;
 
 /**
  * Eddy's settings shared by every query: the one source stream and how disordered its event times

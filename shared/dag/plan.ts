@@ -156,23 +156,24 @@ function planStreams(graph: PipelineGraph, stages: readonly StageSpec[]): Stream
 }
 
 /**
- * Event-time windows need watermarks, which start at a source with an event-time extractor in the
- * stage that writes the window's shuffle stream (docs/watermarks.md).
+ * Event-time operators need watermarks. They start at a source with an event-time extractor, and
+ * every event-time stateful operator forwards its own with its results (docs/watermarks.md,
+ * "Through stateful stages"): so the nearest stage input or stateful operator upstream must be a
+ * source with eventTime, an event-time window, a join or a process function (the last two run on
+ * event time themselves, which their own stages check).
  */
 function assertEventTimeUpstream(graph: PipelineGraph, from: PipelineNode, operator: string): void {
   let node: PipelineNode = from;
   while (node.parent !== undefined) {
     node = graph.node(node.parent);
-    if (node.kind === 'keyBy' || node.kind === 'window' || node.kind === 'join') break;
+    if (node.kind === 'keyBy' || isStateful(node)) break;
   }
-  // An event-time window forwards its watermark (held back by its allowed lateness) with its
-  // results, each at its window's end: the stage after it has event time and watermarks.
-  if (node.kind === 'window' && node.assigner.timeDomain === 'event') return;
+  if (forwardsEventTime(node)) return;
   if (node.kind !== 'source' || node.eventTime === undefined) {
     const where =
       node.kind === 'source'
         ? `source '${node.name}' has no eventTime`
-        : `it is fed by ${node.kind} '${node.name}', not by a source`;
+        : `it is fed by ${node.kind} '${node.name}', which has no event time`;
     const what = operator.startsWith('window')
       ? 'an event-time window'
       : operator.startsWith('process')
@@ -182,8 +183,18 @@ function assertEventTimeUpstream(graph: PipelineGraph, from: PipelineNode, opera
       ? 'use a processing-time window, or give the source eventTime'
       : 'give the source eventTime';
     throw new PipelineDefinitionError(
-      `${what} needs watermarks from a source with an eventTime extractor in the stage before it, but ${where} (${fix})`,
+      `${what} needs watermarks from a source with an eventTime extractor or an event-time operator before it, but ${where} (${fix})`,
       operator,
     );
   }
+}
+
+/**
+ * Stateful operators whose results carry event time and whose stage forwards a watermark behind them:
+ * event-time windows (results at the window's end), joins (at the later record's time) and process
+ * functions (at the record's or the timer's time).
+ */
+function forwardsEventTime(node: PipelineNode): boolean {
+  if (node.kind === 'window') return node.assigner.timeDomain === 'event';
+  return node.kind === 'join' || node.kind === 'process';
 }

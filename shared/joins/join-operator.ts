@@ -107,6 +107,35 @@ export function joinFireAt(spec: JoinSpec, side: JoinSide, time: number): number
   return time + reach + allowedLateness + 1;
 }
 
+/**
+ * How far behind its input watermark W a join stage's forwarded watermark must trail, so that nothing
+ * it emits later is late for the stage after it (docs/watermarks.md, "Through stateful stages"). A
+ * forwarded watermark F says no output at or below F is still to come:
+ *
+ * - a pair is emitted when its second record arrives, at the later record's time, and a record that
+ *   is not late has `t >= W - allowedLateness`: pairs need `allowedLateness + 1`;
+ * - an outer join emits a record alone at its own time `t` once `W >= t + reach + allowedLateness + 1`
+ *   (its fireAt), so one still buffered has `t >= W - reach - allowedLateness`: add the reach of each
+ *   outer side (`after` for left records, `before` for right ones);
+ * - a window join pairs records of a window still open (`W < end - 1 + allowedLateness`), at a time
+ *   at or after the window's start: `allowedLateness + size - 1`.
+ *
+ * Flink's SQL interval join holds back `max(before, after) + allowedLateness` whatever the type
+ * (its output time may be either record's); Eddy's pairs carry the later time, so inner joins need less.
+ */
+export function joinWatermarkHoldBack(spec: JoinSpec): number {
+  const { condition, allowedLateness } = spec;
+  if (condition.kind === 'window') {
+    const { assigner } = condition;
+    // The DSL refuses session windows for joins: only fixed windows have a size.
+    if (assigner.kind === 'session') throw new Error('a window join needs tumbling or hopping windows');
+    return allowedLateness + assigner.size - 1;
+  }
+  const outer = outerSides(spec.type);
+  const reach = Math.max(0, ...[...outer].map((side) => (side === 'left' ? condition.after : condition.before)));
+  return allowedLateness + 1 + reach;
+}
+
 /** The sides whose records that never joined are emitted alone. */
 export function outerSides(type: JoinType): ReadonlySet<JoinSide> {
   return new Set<JoinSide>(

@@ -51,6 +51,11 @@ export interface JoinBatch extends WalkedBatch {
   readonly counts: { readonly pairs: number; readonly unmatched: number; readonly duplicates: number; late: number };
 }
 
+/** The semantics of a join node, as the pure operator takes them. */
+export function joinSpecOf(join: JoinNode): JoinSpec {
+  return { condition: join.condition, type: join.type, allowedLateness: join.allowedLateness };
+}
+
 /** A buffered record's place in the stage's buffers: its key and its identity within the key. */
 const slotOf = (record: BufferedRecord): string => `${record.key}\u0000${bufferIdentity(record)}`;
 
@@ -68,11 +73,7 @@ export class JoinStage {
   readonly spec: JoinSpec;
 
   constructor(private readonly options: JoinStageOptions) {
-    this.spec = {
-      condition: options.join.condition,
-      type: options.join.type,
-      allowedLateness: options.join.allowedLateness,
-    };
+    this.spec = joinSpecOf(options.join);
   }
 
   async process(

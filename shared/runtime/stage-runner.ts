@@ -1,6 +1,7 @@
 import type { SourceNode, TableDefinition } from '../dag/graph.js';
 import type { StageSpec, TableSpec } from '../dag/plan-types.js';
 import type { Pipeline } from '../dsl/pipeline.js';
+import { joinWatermarkHoldBack } from '../joins/join-operator.js';
 import { latestUpdates } from '../tables/table-operator.js';
 import { backoffDelay, sleep } from '../util/backoff.js';
 import {
@@ -20,7 +21,7 @@ import type { RecordWriter, WriteOutcome } from './io/record-writer.js';
 import { type ShardDirectory, UniformShardDirectory } from './io/shard-directory.js';
 import type { TableStore } from './io/table-store.js';
 import { WatermarkConflictError, type WindowChange, type WindowStore } from './io/window-store.js';
-import { JoinStage } from './join-stage.js';
+import { JoinStage, joinSpecOf } from './join-stage.js';
 import { ProcessStage } from './process-stage.js';
 import type { InputRecord, OutputRecord } from './records.js';
 import { ShuffleOutputs } from './shuffle-outputs.js';
@@ -118,9 +119,11 @@ export class StageRunner {
   readonly #store: WindowStore | undefined;
   readonly #lateOutput: string = '';
   /**
-   * How far the watermark a stateful stage forwards trails its input's: a window fires when the
-   * watermark passes its end plus the allowed lateness, and its result (at the window's end) must not
-   * be late for the stage after it, so the forwarded watermark is held back by that lateness.
+   * How far the watermark a stateful stage forwards trails its input's, so that no result it emits
+   * later is late for the stage after it. A window fires when the watermark passes its end plus the
+   * allowed lateness, its result at the window's end: held back by that lateness. A join: by
+   * joinWatermarkHoldBack. A process function emits at the record's time (a record that is not late
+   * is past the watermark) or at a timer's (past the watermark until it fires): not held back.
    */
   #watermarkHoldBack = 0;
   readonly #shards: ShardDirectory;
@@ -202,6 +205,7 @@ export class StageRunner {
         stage.id,
       );
       this.#lateOutput = input.lateOutput;
+      this.#watermarkHoldBack = joinWatermarkHoldBack(joinSpecOf(input));
     }
     this.#tables = stageTables(options.pipeline, stage, options.tables);
     this.#writer = options.writer;

@@ -11,7 +11,7 @@ describe('runPipelineInProcess', () => {
   const lines = [...generateEvents({ numEvents: 30_000, seed: 3 })].map((e) => JSON.stringify(e));
   const events = lines.map((line) => JSON.parse(line) as Event);
 
-  it.each(['q1', 'q3', 'q5', 'q7', 'q8'] as const)(
+  it.each(['q1', 'q3', 'q4', 'q5', 'q6', 'q7', 'q8'] as const)(
     'runs %s, stage after stage, to the reference result',
     async (name) => {
       const query = NEXMARK_QUERIES.find((q) => q.name === name);

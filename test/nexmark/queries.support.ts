@@ -19,7 +19,9 @@ const LEAST_ROWS: Record<NexmarkQuery['name'], number> = {
   q1: 14_720,
   q2: 50,
   q3: 50,
+  q4: 30,
   q5: 17,
+  q6: 200,
   q7: 8,
   q8: 200,
 };

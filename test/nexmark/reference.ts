@@ -42,6 +42,8 @@ export const AUCTION_SKIP = 123;
 export const WINDOW_SIZE_MS = 10_000;
 export const WINDOW_PERIOD_MS = 5_000;
 export const MAX_AUCTIONS_WAITING_MS = 600_000;
+/** Query 6 averages a seller's last this many winning prices. */
+export const SELLER_BIDS_AVERAGED = 10;
 
 export function readJsonLines<T>(file: string): T[] {
   return readFileSync(file, 'utf8')
@@ -153,6 +155,97 @@ export function q7(events: readonly Event[]): Bid[] {
   return bids.filter((b) => b.price === highest.get(windowOf(b.dateTime, WINDOW_SIZE_MS)));
 }
 
+export interface WinningBid {
+  auction: Auction;
+  bid: Bid;
+}
+
+/**
+ * Beam's WinningBids over the whole input: per auction, among its bids placed while it was open
+ * (`dateTime <= bid < expires`) at or above its reserve, the highest price, then the earliest, then
+ * the lowest bidder. Auctions without such a bid have no winner.
+ */
+export function winningBids(events: readonly Event[]): WinningBid[] {
+  const { auctions, bids } = split(events);
+  const byAuction = new Map<number, Bid[]>();
+  for (const b of bids) byAuction.set(b.auction, [...(byAuction.get(b.auction) ?? []), b]);
+  const winners: WinningBid[] = [];
+  for (const a of auctions) {
+    let best: Bid | undefined;
+    for (const b of byAuction.get(a.id) ?? []) {
+      if (b.dateTime < a.dateTime || b.dateTime >= a.expires || b.price < a.reserve) continue;
+      const better =
+        best === undefined ||
+        b.price > best.price ||
+        (b.price === best.price &&
+          (b.dateTime < best.dateTime || (b.dateTime === best.dateTime && b.bidder < best.bidder)));
+      if (better) best = b;
+    }
+    if (best !== undefined) winners.push({ auction: a, bid: best });
+  }
+  return winners;
+}
+
+export interface CategoryPrice {
+  category: number;
+  price: number;
+  windowStart: number;
+  windowEnd: number;
+}
+
+/**
+ * Query 4: per category, the mean winning price over each 10 s window starting at a multiple of 5 s,
+ * a winning bid counted at its auction's last millisecond (`expires - 1`), rounded half up.
+ */
+export function q4(events: readonly Event[]): CategoryPrice[] {
+  const sums = new Map<string, { category: number; windowStart: number; sum: number; count: number }>();
+  for (const { auction, bid } of winningBids(events)) {
+    const t = auction.expires - 1;
+    for (let start = windowOf(t, WINDOW_PERIOD_MS); start > t - WINDOW_SIZE_MS; start -= WINDOW_PERIOD_MS) {
+      const id = `${auction.category}|${start}`;
+      const acc = sums.get(id) ?? { category: auction.category, windowStart: start, sum: 0, count: 0 };
+      acc.sum += bid.price;
+      acc.count += 1;
+      sums.set(id, acc);
+    }
+  }
+  return [...sums.values()].map((a) => ({
+    category: a.category,
+    price: Math.round(a.sum / a.count),
+    windowStart: a.windowStart,
+    windowEnd: a.windowStart + WINDOW_SIZE_MS,
+  }));
+}
+
+export interface SellerPrice {
+  seller: number;
+  price: number;
+  auction: number;
+}
+
+/**
+ * Query 6: per seller, its auctions taken in the order they close (`expires`, then auction id); at
+ * each, the mean of the seller's last 10 winning prices so far, "last" by bid time then price, as
+ * Beam's MovingMeanSellingPrice sorts them; one row per auction with a winner.
+ */
+export function q6(events: readonly Event[]): SellerPrice[] {
+  const bySeller = new Map<number, WinningBid[]>();
+  for (const w of winningBids(events)) bySeller.set(w.auction.seller, [...(bySeller.get(w.auction.seller) ?? []), w]);
+  const rows: SellerPrice[] = [];
+  for (const [seller, won] of bySeller) {
+    won.sort((a, b) => a.auction.expires - b.auction.expires || a.auction.id - b.auction.id);
+    const last: Bid[] = [];
+    for (const { auction, bid } of won) {
+      last.push(bid);
+      last.sort((a, b) => a.dateTime - b.dateTime || a.price - b.price);
+      if (last.length > SELLER_BIDS_AVERAGED) last.shift();
+      const mean = last.reduce((sum, b) => sum + b.price, 0) / last.length;
+      rows.push({ seller, price: Math.round(mean), auction: auction.id });
+    }
+  }
+  return rows;
+}
+
 export interface IdNameReserve {
   id: number;
   name: string;
@@ -251,7 +344,7 @@ export function isExact(c: RowComparison): boolean {
   return c.conflicts.length === 0 && c.missing.length === 0 && c.extra.length === 0;
 }
 
-export const QUERIES = ['q0', 'q1', 'q2', 'q3', 'q5', 'q7', 'q8'] as const;
+export const QUERIES = ['q0', 'q1', 'q2', 'q3', 'q4', 'q5', 'q6', 'q7', 'q8'] as const;
 export type QueryName = (typeof QUERIES)[number];
 
 /** The reference of one query over `events`, compared with a run's output rows. */
@@ -265,8 +358,12 @@ export function checkQuery(query: QueryName, events: readonly Event[], output: r
       return compareRows(output as ReturnType<typeof q2>, q2(events));
     case 'q3':
       return compareRows(output as NameCityStateId[], q3(events), (r) => String(r.id));
+    case 'q4':
+      return compareRows(output as CategoryPrice[], q4(events), (r) => `${r.category}|${r.windowStart}`);
     case 'q5':
       return compareRows(output as AuctionCount[], q5(events), (r) => `${r.windowStart}|${r.auction}`);
+    case 'q6':
+      return compareRows(output as SellerPrice[], q6(events), (r) => String(r.auction));
     case 'q7':
       return compareRows(output as Bid[], q7(events));
     case 'q8':
