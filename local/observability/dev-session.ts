@@ -1,3 +1,4 @@
+import { operatorLabel } from '../../shared/runtime/operator-counts.js';
 import { feedJsonLines } from '../runner/input-feeder.js';
 import { LocalPipeline, type LocalPipelineOptions } from '../runner/local-pipeline.js';
 import { type MetricsServer, serveMetrics } from './metrics-server.js';
@@ -29,7 +30,11 @@ export class DevSession {
 
   static async start(options: DevSessionOptions): Promise<DevSession> {
     const { metricsPort, metricsHost, ...pipelineOptions } = options;
-    const metrics = new LocalMetrics({ plan: options.pipeline.plan() });
+    const plan = options.pipeline.plan();
+    const operatorLabels = new Map(
+      plan.stages.flatMap((stage) => stage.nodes).map((id) => [id, operatorLabel(options.pipeline.graph, id)]),
+    );
+    const metrics = new LocalMetrics({ plan, operatorLabels });
     const local = await LocalPipeline.start({ ...pipelineOptions, onInvocation: metrics.observeInvocation });
     metrics.attach(local, { kinesisEndpoint: local.endpoint });
     let server: MetricsServer;
