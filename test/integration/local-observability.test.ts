@@ -143,7 +143,13 @@ describe('eddy dev: the local Prometheus endpoint and eddy status', () => {
     const shard = { ...first, shard: 'shardId-000000000000' };
     expect(sample(text, 'eddy_shard_pending_records', shard)).toBe(0);
     expect(sample(text, 'eddy_shard_iterator_age_seconds', shard)).toBe(0);
-    expect(sample(text, 'eddy_shard_last_batch_iterator_age_seconds', shard)).toBeGreaterThanOrEqual(0);
+    expect(sample(text, 'eddy_shard_lag_seconds', shard)).toBe(0);
+    expect(sample(text, 'eddy_shard_read_ahead_full', shard)).toBe(0);
+    // Lambda reports IteratorAge per invocation: a caught-up shard has none, not its last value frozen.
+    expect(sample(text, 'eddy_shard_last_batch_iterator_age_seconds', shard)).toBeUndefined();
+    // Each operator of the stage counted apart: the source's two bad records, the filter's noise.
+    expect(sample(text, 'eddy_operator_records_in_total', { ...first, operator: 'events' })).toBe(12);
+    expect(sample(text, 'eddy_operator_records_dead_lettered_total', { ...first, operator: 'events' })).toBe(2);
 
     // /status says the same, in ms, for eddy status.
     const stage = status.stages.find((s) => s.id === 'from-events');
@@ -212,12 +218,12 @@ describe('eddy dev: the local Prometheus endpoint and eddy status', () => {
     const lines = stdout.split('\n');
     expect(lines[0]).toMatch(new RegExp(`^pipeline observed: eddy dev at ${url}, up .*, kinesis http://`));
     expect(stdout).toMatch(
-      /stage\s+in\s+out\s+dead-lettered\s+failed\s+pending\s+lag\s+max lag\s+watermark\s+watermark lag/,
+      /stage\s+in\s+out\s+filtered\s+dead-lettered\s+late\s+failed\s+pending\s+lag\s+backpressure\s+max IteratorAge\s+watermark\s+watermark lag/,
     );
     const row = lines.find((line) => line.startsWith('from-events ')) ?? '';
     expect(row).toContain(new Date(ts).toISOString());
     // Lag 0 ms (drained), the watermark about 1.5 min behind the clock.
-    expect(row).toMatch(/\s1\s+1\s+0\s+0\s+0\s+0 ms\s+\S+ (ms|s)\s+\S+Z\s+1 min \d+ s$/);
+    expect(row).toMatch(/\s1\s+1\s+0\s+0\s+0\s+0\s+0\s+0 ms\s+no\s+\S+ (ms|s)\s+\S+Z\s+1 min \d+ s$/);
     expect(lines.some((line) => /^from-events\s+shardId-000000000000\s+polling\s+0\s+0 ms/.test(line))).toBe(true);
     expect(formatStatus(report, url)).toContain(new Date(ts).toISOString());
 
