@@ -200,6 +200,26 @@ describe('eddy dev: the local Prometheus endpoint and eddy status', () => {
     expect(sample(text, 'eddy_records_late_total', stage)).toBe(1);
     expect(sample(text, 'eddy_state_requests_total', stage)).toBeGreaterThan(0);
     expect(sample(text, 'eddy_watermark_seconds', stage)).toBe((t + 5 * 60_000) / 1000);
+
+    // Per operator: the window took both records in and counted the late one; its one result
+    // (the early record's window has not closed) is not out yet.
+    const status = (await (await fetch(`${session.server.url}/status`)).json()) as StatusReport;
+    const windowStage = status.stages.find((s) => s.id === stage.stage);
+    expect(windowStage?.operators.map((o) => [o.id, o.recordsIn, o.late])).toEqual([
+      ['keyBy-1', 2, 0],
+      ['window-1', 2, 1],
+      ['sink-1', 0, 0],
+    ]);
+    expect(sample(text, 'eddy_operator_records_late_total', { ...stage, operator: 'window-1' })).toBe(1);
+    // Per input channel: the source stage's shard, whose watermark (t + 5 min, no out-of-orderness)
+    // is the window stage's, with its lag the clock's distance to it.
+    const channel = 'from-events/shardId-000000000000';
+    expect(windowStage?.watermarks).toEqual([
+      { channel, watermark: t + 5 * 60_000, lagMs: status.now - (t + 5 * 60_000) },
+    ]);
+    const channelLag = sample(text, 'eddy_channel_watermark_lag_seconds', { ...stage, channel }) ?? 0;
+    expect(channelLag).toBeGreaterThanOrEqual((Date.now() - (t + 5 * 60_000)) / 1000 - 5);
+    expect(channelLag).toBeLessThanOrEqual((Date.now() - (t + 5 * 60_000)) / 1000);
   });
 
   it('prints lag and watermark with eddy status, and serves nothing else', async () => {
