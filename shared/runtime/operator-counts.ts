@@ -93,8 +93,7 @@ export function addOperatorCounts(totals: readonly OperatorCount[], batch: reado
   return [...byId.values()];
 }
 
-/** A short label of an operator for screens and dashboards: `filter`, `map toView`, `source clicks`. */
+/** What an operator is, beside its id, for screens and dashboards: its kind (`source`, `filter`, `join`, …). */
 export function operatorLabel(graph: PipelineGraph, id: string): string {
-  const node = graph.node(id);
-  return node.name === node.kind || /^[a-zA-Z]+-\d+$/.test(node.name) ? node.kind : `${node.kind} ${node.name}`;
+  return graph.node(id).kind;
 }
