@@ -1,11 +1,13 @@
 /**
- * The cost of counting per operator, A/B in one process: processBatch and the stage program of two
- * checkouts of Eddy (before: a tree without per-operator counts; after: this one) over the same
- * source batches of the (a) chain of bench/in-process.ts (source, filter, map, keyBy), interleaved
- * repetitions, median of the per-repetition ratios after/before.
+ * The cost of counting per operator, A/B: processBatch and the stage program of two checkouts of
+ * Eddy (before: a tree without per-operator counts; after: this one) over the same source batches of
+ * the (a) chain of bench/in-process.ts (source, filter, map, keyBy). Each measurement is a process of
+ * its own (two copies of the code in one process bias each other through the JIT: a control of this
+ * tree against a copy of itself read 0.62), before and after alternating; median of the pairs' ratios.
  *
- *   npx tsx bench/operator-counts-ab.ts <before-tree> [--events 200000] [--reps 15]
+ *   npx tsx bench/operator-counts-ab.ts <before-tree> [--events 100000] [--reps 11]
  */
+import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -13,7 +15,11 @@ import { generateClickLines } from '../examples/data/click-generator.js';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { events: { type: 'string', default: '200000' }, reps: { type: 'string', default: '15' } },
+  options: {
+    events: { type: 'string', default: '100000' },
+    reps: { type: 'string', default: '11' },
+    side: { type: 'string' },
+  },
 });
 const beforeTree = resolve(positionals[0] ?? '');
 const afterTree = resolve(import.meta.dirname, '..');
@@ -68,26 +74,42 @@ async function side(name: string, tree: string, lines: readonly string[]): Promi
   };
 }
 
-const lines = [...generateClickLines({ events, seed: 11, users: 500, pages: 50 })];
-const before = await side('before', beforeTree, lines);
-const after = await side('after', afterTree, lines);
-before.run();
-after.run();
-const ratios: number[] = [];
-const rates: Record<string, number[]> = { before: [], after: [] };
-for (let rep = 0; rep < reps; rep += 1) {
-  // Alternate which goes first, so that neither always runs on a warmer or a quieter machine.
-  const order = rep % 2 === 0 ? [before, after] : [after, before];
-  const got: Record<string, number> = {};
-  for (const s of order) got[s.name] = s.run();
-  rates.before?.push(got.before ?? 0);
-  rates.after?.push(got.after ?? 0);
-  ratios.push((got.after ?? 0) / (got.before ?? 1));
-}
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-console.log(
-  `processBatch, source stage filter+map+keyBy, ${events} events in batches of ${BATCH}, ${reps} interleaved reps\n` +
-    `before: median ${Math.round(median(rates.before ?? []))} events/s\n` +
-    `after:  median ${Math.round(median(rates.after ?? []))} events/s\n` +
-    `after/before: median ratio ${median(ratios).toFixed(3)} (min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)})`,
-);
+
+if (values.side !== undefined) {
+  // One side, in this process: a warm-up pass, then the median of three.
+  const lines = [...generateClickLines({ events, seed: 11, users: 500, pages: 50 })];
+  const measured = await side(values.side, values.side, lines);
+  measured.run();
+  console.log(String(median([measured.run(), measured.run(), measured.run()])));
+} else {
+  const measure = (tree: string) =>
+    Number(
+      execFileSync(
+        process.execPath,
+        [...process.execArgv, import.meta.filename, '--side', tree, '--events', String(events)],
+        {
+          encoding: 'utf8',
+        },
+      ).trim(),
+    );
+  const ratios: number[] = [];
+  const rates: Record<'before' | 'after', number[]> = { before: [], after: [] };
+  for (let rep = 0; rep < reps; rep += 1) {
+    // Alternate which goes first, so that neither always runs on a quieter machine.
+    const first = rep % 2 === 0 ? 'before' : 'after';
+    const got = { before: 0, after: 0 };
+    for (const name of first === 'before' ? (['before', 'after'] as const) : (['after', 'before'] as const)) {
+      got[name] = measure(name === 'before' ? beforeTree : afterTree);
+    }
+    rates.before.push(got.before);
+    rates.after.push(got.after);
+    ratios.push(got.after / got.before);
+  }
+  console.log(
+    `processBatch, source stage filter+map+keyBy, ${events} events in batches of ${BATCH}, ${reps} alternating pairs of processes\n` +
+      `before: median ${Math.round(median(rates.before))} events/s\n` +
+      `after:  median ${Math.round(median(rates.after))} events/s\n` +
+      `after/before: median ratio ${median(ratios).toFixed(3)} (min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)})`,
+  );
+}
