@@ -122,12 +122,15 @@ class CountingWriter implements RecordWriter {
 function powertools(serviceName: string) {
   const devNull = new Writable({ write: (_chunk, _encoding, done) => done() });
   const metrics = new Metrics({ serviceName, namespace: 'Eddy' });
-  (metrics as unknown as { console: Console }).console = new Console({ stdout: devNull, stderr: devNull });
+  const thrownAway = new Console({ stdout: devNull, stderr: devNull });
+  (metrics as unknown as { console: Console }).console = thrownAway;
+  // The per-operator EMF documents, written as Powertools writes its own, to the same sink.
+  const emfOutput = (document: string) => thrownAway.log(document);
   // INFO, Lambda's default: a clean batch logs nothing (dead letters would log a warning each).
   const logger = new Logger({ serviceName, logLevel: 'INFO' });
   // Outside Lambda the tracer disables itself, as it does in Lambda without active tracing.
   const tracer = new Tracer({ serviceName });
-  return { metrics, logger, tracer };
+  return { metrics, logger, tracer, emfOutput };
 }
 
 interface Totals {

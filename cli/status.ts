@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../local/observability/metrics-server.js';
 import type { StageStatusReport, StatusReport } from '../local/observability/prometheus.js';
+import { END_OF_TIME } from '../shared/runtime/watermark-records.js';
 
 const DEFAULT_URL = `http://${DEFAULT_METRICS_HOST}:${DEFAULT_METRICS_PORT}`;
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -15,10 +16,14 @@ export function formatDuration(ms: number): string {
   return `${integer.format(Math.floor(seconds / 86_400))} d`;
 }
 
+function watermarkText(watermark: number): string {
+  return watermark >= END_OF_TIME ? 'end of input' : new Date(watermark).toISOString();
+}
+
 function watermarkOf(stage: StageStatusReport): string {
   if (stage.watermark === undefined) return '-';
   if (stage.endOfInput) return 'end of input';
-  return new Date(stage.watermark).toISOString();
+  return watermarkText(stage.watermark);
 }
 
 function table(rows: string[][]): string {
@@ -33,42 +38,110 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
-/** The status of a running `eddy dev`: per stage its counts, consumer lag and watermark, then per shard. */
+const yesNo = (value: boolean) => (value ? 'yes' : 'no');
+
+/** The stages: logical records (decoded data records, not the Kinesis records that carry them), lag, watermark. */
+function stageTable(report: StatusReport): string {
+  return table([
+    [
+      'stage',
+      'in',
+      'out',
+      'filtered',
+      'dead-lettered',
+      'late',
+      'failed',
+      'pending',
+      'lag',
+      'backpressure',
+      'max IteratorAge',
+      'watermark',
+      'watermark lag',
+    ],
+    ...report.stages.map((stage) => [
+      stage.id,
+      integer.format(stage.recordsIn),
+      integer.format(stage.recordsOut),
+      integer.format(stage.filtered),
+      integer.format(stage.deadLettered),
+      integer.format(stage.late),
+      integer.format(stage.failed),
+      integer.format(stage.pendingRecords),
+      formatDuration(stage.lagMs ?? stage.iteratorAgeMs),
+      stage.backpressured === undefined ? '-' : yesNo(stage.backpressured),
+      formatDuration(stage.maxIteratorAgeMs),
+      watermarkOf(stage),
+      stage.watermarkLagMs === undefined ? '-' : formatDuration(stage.watermarkLagMs),
+    ]),
+  ]);
+}
+
+/** Every operator fused in each stage, counted apart: where records are dropped, fail or come late. */
+function operatorTable(report: StatusReport): string {
+  return table([
+    ['stage', 'operator', 'in', 'out', 'filtered', 'dead-lettered', 'late'],
+    ...report.stages.flatMap((stage) =>
+      (stage.operators ?? []).map((operator) => [
+        stage.id,
+        operator.label === operator.id ? operator.id : `${operator.id} (${operator.label})`,
+        integer.format(operator.recordsIn),
+        integer.format(operator.recordsOut),
+        integer.format(operator.filtered),
+        integer.format(operator.deadLettered),
+        integer.format(operator.late),
+      ]),
+    ),
+  ]);
+}
+
+/** Each input shard: its lag, backpressure, and the Kinesis records (shuffle packs too) delivered to the function. */
+function shardTable(report: StatusReport): string {
+  return table([
+    ['stage', 'shard', 'state', 'pending', 'lag', 'backpressure', 'last IteratorAge', 'kinesis records delivered'],
+    ...report.stages.flatMap((stage) =>
+      stage.shards.map((shard) => [
+        stage.id,
+        shard.shardId,
+        shard.state,
+        integer.format(shard.pendingRecords),
+        formatDuration(shard.lagMs ?? shard.iteratorAgeMs),
+        shard.backpressured === undefined ? '-' : yesNo(shard.backpressured),
+        shard.lastBatchIteratorAgeMs === undefined ? '-' : formatDuration(shard.lastBatchIteratorAgeMs),
+        integer.format(shard.recordsDelivered),
+      ]),
+    ),
+  ]);
+}
+
+/** The watermark of each input channel, for stages with event time. */
+function channelTable(report: StatusReport): string | undefined {
+  const rows = report.stages.flatMap((stage) =>
+    (stage.watermarks ?? []).map((channel) => [
+      stage.id,
+      channel.channel,
+      channel.watermark === undefined ? '-' : watermarkText(channel.watermark),
+      channel.lagMs === undefined ? '-' : formatDuration(channel.lagMs),
+    ]),
+  );
+  return rows.length === 0 ? undefined : table([['stage', 'input channel', 'watermark', 'watermark lag'], ...rows]);
+}
+
+/**
+ * The status of a running `eddy dev`: per stage its counts, lag and watermark, then per operator,
+ * per input shard and per input channel. Fields a older `eddy dev` does not serve show as `-`.
+ */
 export function formatStatus(report: StatusReport, url: string): string {
+  const channels = channelTable(report);
   const lines = [
     `pipeline ${report.pipeline}: eddy dev at ${url}, up ${formatDuration(report.now - report.startedAt)}` +
       (report.kinesisEndpoint === undefined ? '' : `, kinesis ${report.kinesisEndpoint}`),
     '',
-    table([
-      ['stage', 'in', 'out', 'dead-lettered', 'failed', 'pending', 'lag', 'max lag', 'watermark', 'watermark lag'],
-      ...report.stages.map((stage) => [
-        stage.id,
-        integer.format(stage.recordsIn),
-        integer.format(stage.recordsOut),
-        integer.format(stage.deadLettered),
-        integer.format(stage.failed),
-        integer.format(stage.pendingRecords),
-        formatDuration(stage.iteratorAgeMs),
-        formatDuration(stage.maxIteratorAgeMs),
-        watermarkOf(stage),
-        stage.watermarkLagMs === undefined ? '-' : formatDuration(stage.watermarkLagMs),
-      ]),
-    ]),
+    stageTable(report),
     '',
-    table([
-      ['stage', 'shard', 'state', 'pending', 'lag', 'last batch lag', 'delivered'],
-      ...report.stages.flatMap((stage) =>
-        stage.shards.map((shard) => [
-          stage.id,
-          shard.shardId,
-          shard.state,
-          integer.format(shard.pendingRecords),
-          formatDuration(shard.iteratorAgeMs),
-          shard.lastBatchIteratorAgeMs === undefined ? '-' : formatDuration(shard.lastBatchIteratorAgeMs),
-          integer.format(shard.recordsDelivered),
-        ]),
-      ),
-    ]),
+    operatorTable(report),
+    '',
+    shardTable(report),
+    ...(channels === undefined ? [] : ['', channels]),
   ];
   const failing = report.stages.filter((stage) => stage.functionErrors > 0);
   if (failing.length > 0) {
@@ -80,7 +153,14 @@ export function formatStatus(report: StatusReport, url: string): string {
       );
     }
   }
-  lines.push('', 'lag: age of the oldest record a stage has read and not finished; watermark lag: clock − watermark');
+  lines.push(
+    '',
+    'in, out, filtered, dead-lettered, late: logical records (a shuffle pack, one Kinesis record, carries many);',
+    '  per operator that maps one record to at most one: in = out + filtered + dead-lettered + late',
+    'lag: time behind the newest record of the input (0 only when caught up); backpressure: a full batch',
+    '  per lane waits for the function, so the mapping stopped reading; watermark lag: clock − watermark',
+    'docs/lag.md explains each number',
+  );
   return lines.join('\n');
 }
 

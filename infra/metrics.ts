@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type { OperatorMetricName } from '../shared/runtime/operator-metrics.js';
 
 /**
  * The CloudWatch namespace of the stage functions' Powertools metrics (embedded metric format): the
@@ -37,6 +38,17 @@ export function stageMetricDimensions(pipelineName: string, stageId: string): Re
   return { service: pipelineName, pipeline: pipelineName, stage: stageId };
 }
 
+/** One operator's metric (shared/runtime/operator-metrics.ts): the stage's dimensions and the operator. */
+export function operatorMetric(
+  pipelineName: string,
+  stageId: string,
+  operator: string,
+  metricName: OperatorMetricName,
+  options: { statistic: string; label?: string },
+): cloudwatch.Metric {
+  return emfMetric(metricName, { ...stageMetricDimensions(pipelineName, stageId), operator }, options);
+}
+
 /** One stage's Powertools metric, over one-minute periods. */
 export function stageMetric(
   pipelineName: string,
@@ -44,10 +56,18 @@ export function stageMetric(
   metricName: StageMetricName,
   options: { statistic: string; label?: string },
 ): cloudwatch.Metric {
+  return emfMetric(metricName, stageMetricDimensions(pipelineName, stageId), options);
+}
+
+function emfMetric(
+  metricName: string,
+  dimensionsMap: Record<string, string>,
+  options: { statistic: string; label?: string },
+): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: EMF_NAMESPACE,
     metricName,
-    dimensionsMap: stageMetricDimensions(pipelineName, stageId),
+    dimensionsMap,
     statistic: options.statistic,
     period: Duration.minutes(1),
     ...(options.label !== undefined && { label: options.label }),

@@ -10,7 +10,8 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { PipelinePlan, StageSpec } from '../shared/index.js';
-import { type StageMetricName, StageMetricNames, stageMetric } from './metrics.js';
+import { OperatorMetricNames } from '../shared/runtime/operator-metrics.js';
+import { operatorMetric, type StageMetricName, StageMetricNames, stageMetric } from './metrics.js';
 
 /** Lambda's IteratorAge above which a stage counts as falling behind, unless the props say otherwise. */
 export const DEFAULT_ITERATOR_AGE_THRESHOLD = Duration.minutes(5);
@@ -312,7 +313,35 @@ export class PipelineObservability extends Construct {
           leftYAxis: { min: 0, label: 'throttled records' },
         }),
       ],
+      [this.#operatorsWidget(stage)],
     ];
+  }
+
+  /**
+   * Every operator fused in the stage counted apart (the EMF documents of operator-metrics.ts): what
+   * reached it, what it passed on, dropped and dead-lettered, and for stateful stages what was late.
+   */
+  #operatorsWidget(stage: StageSpec): cloudwatch.GraphWidget {
+    const { plan } = this.#props;
+    const series = [
+      [OperatorMetricNames.recordsIn, 'in'],
+      [OperatorMetricNames.recordsOut, 'out'],
+      [OperatorMetricNames.filtered, 'filtered'],
+      [OperatorMetricNames.deadLettered, 'dead-lettered'],
+      ...(stage.stateful ? [[OperatorMetricNames.late, 'late'] as const] : []),
+    ] as const;
+    return new cloudwatch.GraphWidget({
+      title: `${stage.id}: operators`,
+      width: 24,
+      height: GRAPH_HEIGHT,
+      left: stage.nodes.flatMap((operator) =>
+        series.map(([name, what]) =>
+          operatorMetric(plan.pipeline, stage.id, operator, name, { statistic: 'Sum', label: `${operator} ${what}` }),
+        ),
+      ),
+      leftYAxis: { min: 0, label: 'records / minute' },
+      legendPosition: cloudwatch.LegendPosition.RIGHT,
+    });
   }
 
   /**

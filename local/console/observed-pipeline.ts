@@ -1,5 +1,6 @@
 import { drawPipeline } from '../../shared/dag/drawing.js';
-import type { PipelinePlan } from '../../shared/dag/plan-types.js';
+import type { Pipeline } from '../../shared/dsl/pipeline.js';
+import { operatorLabel } from '../../shared/runtime/operator-counts.js';
 import { type MetricsServer, type MetricsServerOptions, serveMetrics } from '../observability/metrics-server.js';
 import { OutputTail } from '../observability/output-tail.js';
 import { LocalMetrics } from '../observability/prometheus.js';
@@ -14,8 +15,12 @@ export interface PipelineObservers {
   readonly hooks: Required<Pick<LocalPipelineOptions, 'onInvocation' | 'onInvocationError'>>;
 }
 
-export function pipelineObservers(plan: PipelinePlan): PipelineObservers {
-  const metrics = new LocalMetrics({ plan });
+export function pipelineObservers(pipeline: Pipeline): PipelineObservers {
+  const plan = pipeline.plan();
+  const operatorLabels = new Map(
+    plan.stages.flatMap((stage) => stage.nodes).map((id) => [id, operatorLabel(pipeline.graph, id)]),
+  );
+  const metrics = new LocalMetrics({ plan, operatorLabels });
   const recent = new RecentEvents();
   return { metrics, recent, hooks: { onInvocation: metrics.observeInvocation, onInvocationError: recent.addError } };
 }

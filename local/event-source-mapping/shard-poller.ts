@@ -10,11 +10,12 @@ import {
   type ShardRecord,
   toShardRecord,
 } from './kinesis-event.js';
+import { lagBehindNewest } from './lag.js';
 import { laneOf } from './lanes.js';
 import { buildOnFailureRecord } from './on-failure-record.js';
 import type { ResolvedOptions } from './options.js';
 import type { ShardDescription } from './shard-lineage.js';
-import { type ReadStart, ShardReader } from './shard-reader.js';
+import { maxGetRecordsLimit, type ReadStart, ShardReader } from './shard-reader.js';
 import {
   type OnFailureCondition,
   OnFailureConditions,
@@ -79,6 +80,10 @@ export class ShardPoller {
   #bufferedBytes = 0;
   #lastReadEmpty = false;
   #millisBehindLatest: number | undefined;
+  /** Arrival of the last record read, ms: where MillisBehindLatest is measured from. */
+  #lastReadArrivalMs: number | undefined;
+  /** The last read returned fewer records than asked and MillisBehindLatest 0: nothing newer was there. */
+  #lastReadAtTip = false;
   #recordsDelivered = 0;
   #invocations = 0;
   #failedInvocations = 0;
@@ -193,9 +198,17 @@ export class ShardPoller {
   #lag(): ShardLag {
     const oldest = this.#tracker.oldestPending;
     const now = this.#mapping.clock();
+    const pendingRecords = this.#tracker.outstanding;
     return {
-      pendingRecords: this.#tracker.outstanding,
+      pendingRecords,
       iteratorAgeMs: oldest?.arrivalMs === undefined ? 0 : Math.max(0, now - oldest.arrivalMs),
+      lagMs: lagBehindNewest({
+        millisBehindLatest: this.#millisBehindLatest,
+        lastReadArrivalMs: this.#lastReadArrivalMs,
+        oldestPendingArrivalMs: oldest?.arrivalMs,
+        pendingRecords,
+        lastReadAtTip: this.#lastReadAtTip || this.#state === ShardStates.finished,
+      }),
       lastBatchIteratorAgeMs: this.#lastBatchIteratorAgeMs,
       maxIteratorAgeMs: this.#maxIteratorAgeMs,
       readAheadFull: this.#readAheadFull,
@@ -242,8 +255,9 @@ export class ShardPoller {
       }
       this.#readAheadFull = false;
       let result: Awaited<ReturnType<ShardReader['read']>>;
+      const limit = this.#readAheadRecords - this.#bufferedRecords;
       try {
-        result = await reader.read(this.#readAheadRecords - this.#bufferedRecords, this.#abort.signal);
+        result = await reader.read(limit, this.#abort.signal);
         failures = 0;
       } catch (error) {
         if (this.#stopping) break;
@@ -256,6 +270,11 @@ export class ShardPoller {
       }
       this.#millisBehindLatest = result.millisBehindLatest;
       this.#lastReadEmpty = result.records.length === 0;
+      // A full read may have stopped short of the tip even when the engine says 0 (kinesis-mock can).
+      this.#lastReadAtTip =
+        result.records.length < Math.min(limit, maxGetRecordsLimit) && (result.millisBehindLatest ?? 0) === 0;
+      const lastArrival = result.records.at(-1)?.ApproximateArrivalTimestamp;
+      if (lastArrival !== undefined) this.#lastReadArrivalMs = lastArrival.getTime();
       this.#accept(result.records.map((record) => toShardRecord(this.shardId, record, this.#eventContext)));
       if (result.endOfShard) {
         this.#closed = true;

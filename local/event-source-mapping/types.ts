@@ -124,7 +124,7 @@ export interface ShardStats {
   readonly failedInvocations: number;
   /** Records discarded, reported to the on-failure destination when there is one. */
   readonly recordsSentToOnFailure: number;
-  /** `MillisBehindLatest` of the last GetRecords (the iterator age). */
+  /** `MillisBehindLatest` of the last GetRecords: newest arrival in the shard minus the last record read's. */
   readonly millisBehindLatest: number | undefined;
   readonly caughtUp: boolean;
   /** The last error the shard recovered from, for diagnosis. */
@@ -148,6 +148,12 @@ export interface ShardLag {
    * the mapping holds none. Grows while the function falls behind its input.
    */
   readonly iteratorAgeMs: number;
+  /**
+   * Time behind the newest record in the shard, ms: MillisBehindLatest of the last GetRecords, measured
+   * from the oldest record not yet done (lag.ts). 0 only when caught up; at least 1 while records wait,
+   * read or unread, between batches too. docs/lag.md.
+   */
+  readonly lagMs: number;
   /** Lambda's IteratorAge of the last invocation: the age of its batch's last record when invoked. */
   readonly lastBatchIteratorAgeMs: number | undefined;
   /** The highest IteratorAge of any invocation so far (CloudWatch's Maximum statistic). */

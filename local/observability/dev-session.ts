@@ -30,7 +30,7 @@ export class DevSession {
 
   static async start(options: DevSessionOptions): Promise<DevSession> {
     const { metricsPort, metricsHost, ...pipelineOptions } = options;
-    const observers = pipelineObservers(options.pipeline.plan());
+    const observers = pipelineObservers(options.pipeline);
     const local = await LocalPipeline.start({ ...pipelineOptions, ...observers.hooks });
     let server: ObservedServer;
     try {

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PipelinePlan } from '../../shared/dag/plan-types.js';
 import { END_OF_TIME } from '../../shared/runtime/watermark-records.js';
+import type { ShardLag } from '../event-source-mapping/types.js';
 import type { StageStatus } from '../runner/local-pipeline.js';
 import type { RecentEvents, RecentReport } from './recent-events.js';
 
@@ -26,10 +27,34 @@ export interface ShardStatusReport {
   readonly pendingRecords: number;
   /** Age now of the oldest of them, ms (0 when none). */
   readonly iteratorAgeMs: number;
-  /** Lambda's IteratorAge of the last invocation, ms. */
+  /** Lambda's IteratorAge of the last invocation, ms; absent while the shard is caught up. */
   readonly lastBatchIteratorAgeMs?: number;
+  /** Time behind the newest record in the shard, ms (MillisBehindLatest from the consumer's position): 0 only when caught up. */
+  readonly lagMs: number;
+  /** The mapping stopped reading: a full batch per lane already waits for the function (read-ahead full). */
+  readonly backpressured: boolean;
   readonly recordsDelivered: number;
   readonly checkpoint?: string;
+}
+
+/** One operator fused in a stage: what it did with the records that reached it, since the start. */
+export interface OperatorStatusReport {
+  readonly id: string;
+  readonly label: string;
+  readonly recordsIn: number;
+  readonly recordsOut: number;
+  readonly filtered: number;
+  readonly deadLettered: number;
+  readonly late: number;
+}
+
+/** The watermark of one input channel of a stage (an upstream `<stage>/<shard>`, or a source shard). */
+export interface ChannelWatermarkReport {
+  readonly channel: string;
+  /** Event time, epoch ms. */
+  readonly watermark?: number;
+  /** Wall clock − watermark, ms, now; absent once the channel reached the end of time. */
+  readonly lagMs?: number;
 }
 
 /** One stage, as `eddy status` shows it. */
@@ -59,6 +84,14 @@ export interface StageStatusReport {
   /** The highest IteratorAge of any invocation so far, ms. */
   readonly maxIteratorAgeMs: number;
   readonly pendingRecords: number;
+  /** Time behind the newest record, ms: the worst of the input shards. */
+  readonly lagMs: number;
+  /** Some input shard's read-ahead is full: the stage is slower than its input. */
+  readonly backpressured: boolean;
+  /** Every operator fused in the stage, the input first (StageSpec.nodes order). */
+  readonly operators: readonly OperatorStatusReport[];
+  /** The watermark per input channel (stages with event time). */
+  readonly watermarks: readonly ChannelWatermarkReport[];
   readonly shards: readonly ShardStatusReport[];
 }
 
@@ -81,12 +114,16 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 
 type StageLabels = 'pipeline' | 'stage';
 type ShardLabels = 'pipeline' | 'stage' | 'shard';
+type OperatorLabels = 'pipeline' | 'stage' | 'operator';
+type ChannelLabels = 'pipeline' | 'stage' | 'channel';
 
 export interface LocalMetricsOptions {
   readonly plan: PipelinePlan;
   /** @default Date.now */
   readonly now?: () => number;
   readonly kinesisEndpoint?: string;
+  /** Labels of the operators by node id (operatorLabel); the id when absent. */
+  readonly operatorLabels?: ReadonlyMap<string, string>;
 }
 
 export class LocalMetrics {
@@ -97,6 +134,7 @@ export class LocalMetrics {
   #kinesisEndpoint: string | undefined;
   #recent: RecentEvents | undefined;
   readonly #now: () => number;
+  readonly #operatorLabels: ReadonlyMap<string, string>;
   readonly #batchDuration: Histogram<StageLabels>;
 
   constructor(options: LocalMetricsOptions) {
@@ -104,6 +142,7 @@ export class LocalMetrics {
     this.#now = options.now ?? Date.now;
     this.#startedAt = this.#now();
     this.#kinesisEndpoint = options.kinesisEndpoint;
+    this.#operatorLabels = options.operatorLabels ?? new Map();
     const registers = [this.registry];
 
     const counter = (name: string, help: string, value: (stage: StageStatus) => number | undefined): void => {
@@ -156,6 +195,48 @@ export class LocalMetrics {
     );
     counter('eddy_function_errors_total', 'Invocations that failed (Lambda Errors).', (s) => s.stats.functionErrors);
 
+    const operatorCounter = (name: string, help: string, value: (operator: OperatorStatusReport) => number): void => {
+      const metric: Counter<OperatorLabels> = new Counter({
+        name,
+        help,
+        labelNames: ['pipeline', 'stage', 'operator'],
+        registers,
+        collect: () => {
+          metric.reset();
+          for (const stage of this.#stages()) {
+            for (const operator of this.#operators(stage)) {
+              metric.inc({ ...this.#labels(stage), operator: operator.id }, value(operator));
+            }
+          }
+        },
+      });
+    };
+    operatorCounter(
+      'eddy_operator_records_in_total',
+      'Elements that reached the operator (EMF OperatorRecordsIn).',
+      (o) => o.recordsIn,
+    );
+    operatorCounter(
+      'eddy_operator_records_out_total',
+      'Elements the operator passed on or wrote (EMF OperatorRecordsOut).',
+      (o) => o.recordsOut,
+    );
+    operatorCounter(
+      'eddy_operator_records_filtered_total',
+      'Elements the operator dropped (EMF OperatorRecordsFiltered).',
+      (o) => o.filtered,
+    );
+    operatorCounter(
+      'eddy_operator_records_dead_lettered_total',
+      'Elements the operator failed on, sent to the dead-letter output (EMF OperatorRecordsDeadLettered).',
+      (o) => o.deadLettered,
+    );
+    operatorCounter(
+      'eddy_operator_records_late_total',
+      'Records too late for the window or join (EMF OperatorRecordsLate).',
+      (o) => o.late,
+    );
+
     this.#batchDuration = new Histogram({
       name: 'eddy_batch_duration_seconds',
       help: "Time of each invocation of the stage's function, failed ones included (EMF BatchDuration).",
@@ -194,6 +275,24 @@ export class LocalMetrics {
       },
     });
 
+    const channelWatermarkLag: Gauge<ChannelLabels> = new Gauge({
+      name: 'eddy_channel_watermark_lag_seconds',
+      help: 'Wall clock minus the watermark of one input channel of the stage, now; absent once the channel ended.',
+      labelNames: ['pipeline', 'stage', 'channel'],
+      registers,
+      collect: () => {
+        channelWatermarkLag.reset();
+        const now = this.#now();
+        for (const stage of this.#stages()) {
+          for (const channel of channelReports(stage, now)) {
+            if (channel.lagMs !== undefined) {
+              channelWatermarkLag.set({ ...this.#labels(stage), channel: channel.channel }, channel.lagMs / 1000);
+            }
+          }
+        }
+      },
+    });
+
     const shardGauge = (name: string, help: string, value: (shard: ShardStatusReport) => number | undefined): void => {
       const metric: Gauge<ShardLabels> = new Gauge({
         name,
@@ -212,13 +311,23 @@ export class LocalMetrics {
       });
     };
     shardGauge(
+      'eddy_shard_lag_seconds',
+      'Consumer lag of an input shard: time behind the newest record in it (MillisBehindLatest); 0 only when caught up.',
+      (shard) => shard.lagMs / 1000,
+    );
+    shardGauge(
+      'eddy_shard_read_ahead_full',
+      "1 while the shard's mapping holds a full batch per lane and has stopped reading (backpressure), else 0.",
+      (shard) => (shard.backpressured ? 1 : 0),
+    );
+    shardGauge(
       'eddy_shard_iterator_age_seconds',
       'Consumer lag of an input shard: age now of the oldest record read and not yet checkpointed (0 when none).',
       (shard) => shard.iteratorAgeMs / 1000,
     );
     shardGauge(
       'eddy_shard_last_batch_iterator_age_seconds',
-      "Lambda's IteratorAge of the shard's last invocation: the age of its batch's last record when invoked.",
+      "Lambda's IteratorAge of the shard's last invocation: the age of its batch's last record when invoked; absent while caught up.",
       (shard) => (shard.lastBatchIteratorAgeMs === undefined ? undefined : shard.lastBatchIteratorAgeMs / 1000),
     );
     shardGauge(
@@ -258,13 +367,27 @@ export class LocalMetrics {
       now,
       startedAt: this.#startedAt,
       ...(this.#kinesisEndpoint !== undefined && { kinesisEndpoint: this.#kinesisEndpoint }),
-      stages: this.#stages().map((stage) => stageReport(stage, now)),
+      stages: this.#stages().map((stage) => stageReport(stage, now, this.#operators(stage))),
       ...(this.#recent !== undefined && { recent: this.#recent.report() }),
     };
   }
 
   #stages(): readonly StageStatus[] {
     return this.#pipeline?.status() ?? [];
+  }
+
+  /** Every operator of the stage, counted or not yet. */
+  #operators(status: StageStatus): OperatorStatusReport[] {
+    const counted = new Map(status.stats.operators.map((count) => [count.id, count]));
+    return status.stage.nodes.map((id) => ({
+      id,
+      label: this.#operatorLabels.get(id) ?? id,
+      recordsIn: counted.get(id)?.recordsIn ?? 0,
+      recordsOut: counted.get(id)?.recordsOut ?? 0,
+      filtered: counted.get(id)?.filtered ?? 0,
+      deadLettered: counted.get(id)?.deadLettered ?? 0,
+      late: counted.get(id)?.late ?? 0,
+    }));
   }
 
   #labels(stage: StageStatus): Record<StageLabels, string> {
@@ -278,19 +401,36 @@ function watermarkLagMs(watermark: number | undefined, now: number): number | un
   return Math.max(0, now - watermark);
 }
 
+function channelReports(stage: StageStatus, now: number): ChannelWatermarkReport[] {
+  return [...stage.stats.channelWatermarks]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([channel, watermark]) => {
+      const lagMs = watermarkLagMs(watermark, now);
+      return { channel, watermark, ...(lagMs !== undefined && { lagMs }) };
+    });
+}
+
 function shardReports(stage: StageStatus): ShardStatusReport[] {
   return stage.mapping.shards.map((shard) => ({
     shardId: shard.shardId,
     state: shard.state,
     pendingRecords: shard.lag.pendingRecords,
     iteratorAgeMs: shard.lag.iteratorAgeMs,
-    ...(shard.lag.lastBatchIteratorAgeMs !== undefined && { lastBatchIteratorAgeMs: shard.lag.lastBatchIteratorAgeMs }),
+    // Lambda reports IteratorAge per invocation: a caught-up shard has none, not its last value forever.
+    ...(shard.lag.lastBatchIteratorAgeMs !== undefined &&
+      !caughtUp(shard.lag) && { lastBatchIteratorAgeMs: shard.lag.lastBatchIteratorAgeMs }),
+    lagMs: shard.lag.lagMs,
+    backpressured: shard.lag.readAheadFull,
     recordsDelivered: shard.recordsDelivered,
     ...(shard.checkpoint !== undefined && { checkpoint: shard.checkpoint }),
   }));
 }
 
-function stageReport(status: StageStatus, now: number): StageStatusReport {
+function caughtUp(lag: ShardLag): boolean {
+  return lag.lagMs === 0 && lag.pendingRecords === 0;
+}
+
+function stageReport(status: StageStatus, now: number, operators: OperatorStatusReport[]): StageStatusReport {
   const { stage, stats, lag } = status;
   const lagMs = watermarkLagMs(stats.watermark, now);
   return {
@@ -313,6 +453,10 @@ function stageReport(status: StageStatus, now: number): StageStatusReport {
     iteratorAgeMs: lag.iteratorAgeMs,
     maxIteratorAgeMs: lag.maxIteratorAgeMs,
     pendingRecords: lag.pendingRecords,
+    lagMs: lag.lagMs,
+    backpressured: lag.backpressuredShards > 0,
+    operators,
+    watermarks: channelReports(status, now),
     shards: shardReports(status),
   };
 }

@@ -173,6 +173,8 @@ export interface StageStatus {
 
 /** A stage's consumer lag: the worst of its input shards (see ShardLag). */
 export interface StageLag {
+  /** Time behind the newest record, ms, the worst of the input shards (ShardLag.lagMs). */
+  readonly lagMs: number;
   /** The highest age now, in ms, of a record read and not yet checkpointed, over the shards. */
   readonly iteratorAgeMs: number;
   /** The highest IteratorAge of any invocation so far (what the run summary shows as max lag). */
@@ -664,15 +666,17 @@ export function emulatorStoreFromEnvironment(): EmulatorStore {
 }
 
 function stageLag(mapping: MappingStats): StageLag {
+  let lagMs = 0;
   let iteratorAgeMs = 0;
   let maxIteratorAgeMs = 0;
   let pendingRecords = 0;
   let backpressuredShards = 0;
   for (const { lag } of mapping.shards) {
+    lagMs = Math.max(lagMs, lag.lagMs);
     iteratorAgeMs = Math.max(iteratorAgeMs, lag.iteratorAgeMs);
     maxIteratorAgeMs = Math.max(maxIteratorAgeMs, lag.maxIteratorAgeMs);
     pendingRecords += lag.pendingRecords;
     if (lag.readAheadFull) backpressuredShards += 1;
   }
-  return { iteratorAgeMs, maxIteratorAgeMs, pendingRecords, backpressuredShards };
+  return { lagMs, iteratorAgeMs, maxIteratorAgeMs, pendingRecords, backpressuredShards };
 }

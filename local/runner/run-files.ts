@@ -177,7 +177,7 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
   const started = performance.now();
   // Loaded only for --ui: a plain run needs neither prom-client nor the drawing's layout.
   const observed = options.ui === undefined ? undefined : await import('../console/observed-pipeline.js');
-  const observers = observed?.pipelineObservers(plan);
+  const observers = observed?.pipelineObservers(options.pipeline);
   const local = await LocalPipeline.start({
     pipeline: options.pipeline,
     ...observers?.hooks,

@@ -1,3 +1,4 @@
+import { addOperatorCounts, type OperatorCount } from '../../shared/runtime/operator-counts.js';
 import type { BatchReport } from '../../shared/runtime/stage-runner.js';
 
 /** What one stage did during a local run, summed over its invocations. */
@@ -25,6 +26,10 @@ export class StageStats {
   /** AWS requests of the last few invocations that answered (worker sandboxes): where kills may land. */
   readonly recentRequests: number[] = [];
   readonly written = new Map<string, number>();
+  /** Counts per operator fused in the stage, summed (StageSpec.nodes order). */
+  operators: OperatorCount[] = [];
+  /** The highest watermark seen per input channel, event time in ms. */
+  readonly channelWatermarks = new Map<string, number>();
 
   constructor(readonly stageId: string) {}
 
@@ -43,6 +48,10 @@ export class StageStats {
     this.duplicates += report.duplicates ?? 0;
     this.stateRequests += report.stateRequests ?? 0;
     if (report.watermark !== undefined) this.watermark = Math.max(this.watermark ?? report.watermark, report.watermark);
+    if (report.operators !== undefined) this.operators = addOperatorCounts(this.operators, report.operators);
+    for (const [channel, value] of Object.entries(report.channelWatermarks ?? {})) {
+      this.channelWatermarks.set(channel, Math.max(this.channelWatermarks.get(channel) ?? value, value));
+    }
     for (const [stream, count] of Object.entries(report.written)) {
       this.written.set(stream, (this.written.get(stream) ?? 0) + count);
     }

@@ -4,6 +4,7 @@ import { RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
 import { fitDeadLetter } from './fit-dead-letter.js';
 import type { DeadLetter } from './io/dead-letter-sink.js';
+import { type OperatorCount, OperatorTally, Slot } from './operator-counts.js';
 import { correlationIdOf, type InputRecord, type OutputRecord } from './records.js';
 import { MAX_RECORD_BYTES } from './shuffle-pack.js';
 import type { ElementSink, StageProgram } from './stage-program.js';
@@ -30,6 +31,8 @@ export interface ProcessedBatch {
   /** The dead letters (envelope and record together), in input order: what the stage's DeadLetterSink sends. */
   readonly letters: DeadLetter[];
   readonly counts: BatchCounts;
+  /** The same per operator fused in the stage, in StageSpec.nodes order: the input operator first. */
+  readonly operators: OperatorCount[];
   /** The highest event time among the batch's data records that had one. */
   readonly maxEventTime?: number;
   /** The batch held an end-of-input marker: no data will follow on this shard. */
@@ -116,6 +119,8 @@ export function processBatch(
 
   const traces = new UpstreamTraces();
   const lookups = context.lookups;
+  // The stage's input operator (a source, or the shuffle it reads) is the first; the rest count themselves.
+  const tally = new OperatorTally(program.stage.nodes);
   // One sink for the whole batch (program.run is synchronous): what it needs of the current element
   // is in these three variables, instead of closures made per element.
   let origin = '';
@@ -135,6 +140,7 @@ export function processBatch(
       rowUpdates.push({ ...update, table, origin });
       counts.recordsOut += 1;
     },
+    tally,
   };
   if (lookups !== undefined) sink.lookup = (table, key, operator) => lookups.lookup(table, key, operator);
   for (const record of records) {
@@ -145,6 +151,8 @@ export function processBatch(
     } catch (error) {
       if (!(error instanceof RecordProcessingError)) throw error;
       counts.recordsIn += 1;
+      tally.add(0, Slot.in);
+      tally.add(0, Slot.deadLettered);
       deadLetter(record, error);
       continue;
     }
@@ -159,10 +167,13 @@ export function processBatch(
         continue;
       }
       counts.recordsIn += 1;
+      tally.add(0, Slot.in);
       if (item.kind === 'invalid') {
+        tally.add(0, Slot.deadLettered);
         deadLetter(item.record, item.error, item.id);
         continue;
       }
+      tally.add(0, Slot.out);
       const element = item.element;
       if (element.eventTime !== undefined && (maxEventTime === undefined || element.eventTime > maxEventTime)) {
         maxEventTime = element.eventTime;
@@ -178,6 +189,7 @@ export function processBatch(
     failures,
     letters,
     counts,
+    operators: tally.counts(),
     endOfInput,
     watermarks,
     upstreamTraces: traces.list(),

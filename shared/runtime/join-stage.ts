@@ -197,6 +197,7 @@ export class JoinStage {
       this.options.downstream(element, {
         emit: (record) => sink.output(record, origin),
         filtered: (operator) => sink.filtered(operator),
+        ...(sink.tally !== undefined && { tally: sink.tally }),
         // The pair's own id and value: what the operator after the join could not take.
         failed: (error) => sink.deadLetter(producedRecord(origin, element.value), error, element.id),
       });

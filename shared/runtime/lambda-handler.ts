@@ -25,6 +25,7 @@ import { queueDeadLetterSinkFromEnvironment } from './io/sqs-dead-letter-sink.js
 import type { TableStore } from './io/table-store.js';
 import type { WindowStore } from './io/window-store.js';
 import { fromKinesisEventRecord } from './kinesis-event.js';
+import { operatorMetricDocuments } from './operator-metrics.js';
 import { type BatchReport, StageRunner } from './stage-runner.js';
 import { END_OF_TIME } from './watermark-records.js';
 
@@ -62,6 +63,12 @@ export interface LambdaStageHandlerOptions {
   /** Called after every batch: the local stack collects its run summary from here. */
   readonly onBatch?: (report: BatchReport) => void;
   /**
+   * Writes one embedded-metric-format document (the per-operator metrics, operator-metrics.ts),
+   * unless metrics are disabled (POWERTOOLS_METRICS_DISABLED, or POWERTOOLS_DEV). @default a line on stdout, as
+   * Powertools writes its own: Lambda sends it to CloudWatch Logs, which extracts the metrics
+   */
+  readonly emfOutput?: (document: string) => void;
+  /**
    * Reads the secrets the stage's operators declare (tokenize's key), once per execution environment,
    * before the first batch.
    * @default SSM Parameter Store (SecureString, decrypted) with GetParameter; the
@@ -87,8 +94,9 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
   }
   const serviceName = pipeline.name;
   const logger = options.logger ?? new Logger({ serviceName });
-  const metrics =
-    options.metrics ?? new Metrics({ serviceName, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Eddy' });
+  const namespace = process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Eddy';
+  const metrics = options.metrics ?? new Metrics({ serviceName, namespace });
+  const emfOutput = options.emfOutput ?? ((document: string) => process.stdout.write(`${document}\n`));
   const tracer = options.tracer ?? new Tracer({ serviceName });
   metrics.setDefaultDimensions({ pipeline: pipeline.name, stage: stageId });
   logger.appendPersistentKeys({ pipeline: pipeline.name, stage: stageId });
@@ -211,6 +219,10 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     if (report.watermark !== undefined && report.watermark < END_OF_TIME) {
       metrics.addMetric('WatermarkLag', MetricUnit.Milliseconds, Math.max(0, Date.now() - report.watermark));
     }
+    if (report.operators !== undefined && !metricsDisabled()) {
+      const context = { namespace, pipeline: pipeline.name, stage: stageId, timestamp: Date.now() };
+      for (const document of operatorMetricDocuments(report.operators, context)) emfOutput(document);
+    }
     options.onBatch?.(report);
 
     return { batchItemFailures: failedSequenceNumbers.map((itemIdentifier) => ({ itemIdentifier })) };
@@ -220,6 +232,12 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics));
+}
+
+/** Powertools' own switch (its `isDisabled()` is not public): POWERTOOLS_METRICS_DISABLED, else POWERTOOLS_DEV. */
+function metricsDisabled(): boolean {
+  const flag = process.env.POWERTOOLS_METRICS_DISABLED ?? process.env.POWERTOOLS_DEV;
+  return flag !== undefined && ['1', 'true', 'y', 'yes', 'on'].includes(flag.trim().toLowerCase());
 }
 
 function storesLoader(options: LambdaStageHandlerOptions, stageId: string): StageStoresLoader {

@@ -207,6 +207,7 @@ export class ProcessStage {
       this.#options.downstream(element, {
         emit: (record) => sink.output(record, origin),
         filtered: (operator) => sink.filtered(operator),
+        ...(sink.tally !== undefined && { tally: sink.tally }),
         failed: (error) => sink.deadLetter(producedRecord(origin, element.value), error, element.id),
       });
     }

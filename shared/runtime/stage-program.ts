@@ -6,6 +6,7 @@ import { enrichedValue, type RowUpdate } from '../tables/table-operator.js';
 import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import { type Decoder, shuffleDecoder, sourceDecoder } from './decode.js';
 import { MAX_ROW_BYTES } from './io/table-store.js';
+import { type OperatorIndex, type OperatorTally, operatorIndex, Slot, slotBase } from './operator-counts.js';
 import type { Element, ShuffleEnvelope } from './records.js';
 import { MAX_RECORD_BYTES, PACK_OVERHEAD_BYTES } from './shuffle-pack.js';
 import type { LookupResult } from './table-lookups.js';
@@ -26,12 +27,16 @@ export interface ElementSink {
   lookup?(table: string, key: string, operator: string): LookupResult;
   /** An update of a table (`toTable`); only stateless stages keep tables. */
   writeRow?(table: string, update: RowUpdate): void;
+  /** The batch's per-operator counters; absent, nothing is counted per operator. */
+  readonly tally?: OperatorTally;
 }
 
 /** A stage compiled for execution: decode one input record, then push it through the fused operators. */
 export interface StageProgram {
   readonly stage: StageSpec;
   readonly decode: Decoder;
+  /** Where each operator of the stage counts in an {@link OperatorTally}. */
+  readonly operators: OperatorIndex;
   /** Runs one decoded element through every branch; a failing branch does not stop the others. */
   run(element: Element, sink: ElementSink): void;
 }
@@ -48,46 +53,59 @@ export function compileStage(graph: PipelineGraph, stage: StageSpec): StageProgr
         ? shuffleDecoder(input)
         : undefined;
   if (decode === undefined) throw new Error(`stage ${stage.id} starts at ${input.kind} '${input.name}', not a stream`);
+  const operators = operatorIndex(stage);
   if (stage.stateful) {
     // The window operator runs over the whole batch (window-stage.ts), not record by record.
     return {
       stage,
       decode,
+      operators,
       run: () => {
         throw new Error(`stage ${stage.id} keeps state: run it with the window stage runner`);
       },
     };
   }
-  const fanOut = compileChildren(graph, input.name);
-  return { stage, decode, run: fanOut };
+  const fanOut = compileChildren(graph, input.name, operators);
+  return { stage, decode, operators, run: fanOut };
 }
 
 /** The operators after `parent`, compiled: what a window's results go through. */
-export function compileChildren(graph: PipelineGraph, parent: string): Step {
-  const steps = graph.children(parent).map((child) => compileNode(graph, child));
+export function compileChildren(graph: PipelineGraph, parent: string, operators: OperatorIndex): Step {
+  const steps = graph.children(parent).map((child) => compileNode(graph, child, operators));
   if (steps.length === 1 && steps[0] !== undefined) return steps[0];
   return (element, sink) => {
     for (const step of steps) step(element, sink);
   };
 }
 
-function compileNode(graph: PipelineGraph, node: PipelineNode): Step {
+function compileNode(graph: PipelineGraph, node: PipelineNode, operators: OperatorIndex): Step {
+  // Counting costs an array increment per element and operator (sink.tally: one per batch).
+  const base = slotBase(operators, node.name);
+  const out = base + Slot.out;
+  const counted = (step: Step) => guarded(base, step);
   switch (node.kind) {
     case 'map': {
-      const next = compileChildren(graph, node.name);
-      return guarded((element, sink) => next({ ...element, value: applyMap(node.name, node.fn, element.value) }, sink));
+      const next = compileChildren(graph, node.name, operators);
+      return counted((element, sink) => {
+        const value = applyMap(node.name, node.fn, element.value);
+        sink.tally?.count(out);
+        next({ ...element, value }, sink);
+      });
     }
     case 'filter': {
-      const next = compileChildren(graph, node.name);
-      return guarded((element, sink) => {
-        if (applyFilter(node.name, node.fn, element.value)) next(element, sink);
+      const next = compileChildren(graph, node.name, operators);
+      return counted((element, sink) => {
+        const passed = applyFilter(node.name, node.fn, element.value);
+        sink.tally?.count(passed ? out : base + Slot.filtered);
+        if (passed) next(element, sink);
         else sink.filtered(node.name);
       });
     }
     case 'flatMap': {
-      const next = compileChildren(graph, node.name);
-      return guarded((element, sink) => {
+      const next = compileChildren(graph, node.name, operators);
+      return counted((element, sink) => {
         const values = applyFlatMap(node.name, node.fn, element.value);
+        sink.tally?.count(out, values.length);
         // Each output gets its own id so that a sink can tell repeats of one output from distinct outputs.
         values.forEach((value, index) => {
           next({ ...element, id: `${element.id}/${index}`, value }, sink);
@@ -95,8 +113,8 @@ function compileNode(graph: PipelineGraph, node: PipelineNode): Step {
       });
     }
     case 'enrich': {
-      const next = compileChildren(graph, node.name);
-      return guarded((element, sink) => {
+      const next = compileChildren(graph, node.name, operators);
+      return counted((element, sink) => {
         const key = applyKeyBy(node.name, node.fn, element.value, 'enrich key');
         if (sink.lookup === undefined)
           throw new Error(`enrich '${node.name}' runs in a stage that cannot look rows up`);
@@ -104,17 +122,18 @@ function compileNode(graph: PipelineGraph, node: PipelineNode): Step {
         // Not fetched yet: this pass over the batch only collects keys, its outputs are dropped.
         if (found.state === 'pending') return;
         const value = enrichedValue(element.value, found.state === 'found' ? found.row : undefined, node.type);
+        sink.tally?.count(value === undefined ? base + Slot.filtered : out);
         if (value === undefined) sink.filtered(node.name);
         else next({ ...element, value }, sink);
       });
     }
     case 'toTable':
-      return guarded(tableWriter(node));
+      return counted(writing(out, tableWriter(node)));
     case 'keyBy':
     case 'joinSide':
-      return guarded(shuffleWriter(node));
+      return counted(writing(out, shuffleWriter(node)));
     case 'sink':
-      return guarded(sinkWriter(node));
+      return counted(writing(out, sinkWriter(node)));
     case 'source':
       throw new Error(`source '${node.name}' cannot follow another operator`);
     case 'window':
@@ -124,15 +143,29 @@ function compileNode(graph: PipelineGraph, node: PipelineNode): Step {
   }
 }
 
-/** A failure ends the branch it happened in, for this element only. */
-function guarded(step: Step): Step {
+/**
+ * Counts the element in at the operator whose slots start at `base`; a failure ends the branch it
+ * happened in, for this element only, and counts as the operator's dead letter (each operator's step
+ * is guarded, so a failure caught here is its own).
+ */
+function guarded(base: number, step: Step): Step {
   return (element, sink) => {
+    sink.tally?.count(base + Slot.in);
     try {
       step(element, sink);
     } catch (error) {
-      if (error instanceof RecordProcessingError) sink.failed(error);
-      else throw error;
+      if (!(error instanceof RecordProcessingError)) throw error;
+      sink.tally?.count(base + Slot.deadLettered);
+      sink.failed(error);
     }
+  };
+}
+
+/** An operator that writes each element it takes (a sink, a shuffle, a table): out once written. */
+function writing(out: number, step: Step): Step {
+  return (element, sink) => {
+    step(element, sink);
+    sink.tally?.count(out);
   };
 }
 

@@ -22,6 +22,7 @@ import { type ShardDirectory, UniformShardDirectory } from './io/shard-directory
 import type { TableStore } from './io/table-store.js';
 import { WatermarkConflictError, type WindowChange, type WindowStore } from './io/window-store.js';
 import { JoinStage, joinSpecOf } from './join-stage.js';
+import { type OperatorCount, OperatorTally, Slot } from './operator-counts.js';
 import { ProcessStage } from './process-stage.js';
 import type { InputRecord, OutputRecord } from './records.js';
 import { ShuffleOutputs } from './shuffle-outputs.js';
@@ -71,6 +72,13 @@ export interface BatchReport extends BatchCounts {
   readonly duplicates?: number;
   /** X-Ray trace ids of the invocations that wrote this batch's shuffle packs (at most 50). */
   readonly upstreamTraces?: readonly string[];
+  /**
+   * Watermarks per input channel after the batch, event time in ms: each upstream `<stage>/<shard>`
+   * for a stateful stage, the input shard (`<stream>/<shard>`) for a source stage.
+   */
+  readonly channelWatermarks?: Readonly<Record<string, number>>;
+  /** The batch's counts per operator fused in the stage, the input operator first (StageSpec.nodes order). */
+  readonly operators?: readonly OperatorCount[];
   /** Windowed stages: DynamoDB requests (reads and writes) the batch made. */
   readonly stateRequests?: number;
   readonly deadLetters: readonly DeadLetterEnvelope[];
@@ -118,6 +126,8 @@ export class StageRunner {
   readonly #stateful: StatefulOperator | undefined;
   readonly #store: WindowStore | undefined;
   readonly #lateOutput: string = '';
+  /** The window, join or process node of a stateful stage. */
+  readonly #statefulNode: string | undefined;
   /**
    * How far the watermark a stateful stage forwards trails its input's, so that no result it emits
    * later is late for the stage after it. A window fires when the watermark passes its end plus the
@@ -167,7 +177,7 @@ export class StageRunner {
           stage,
           window,
           store,
-          downstream: compileChildren(options.pipeline.graph, window.name),
+          downstream: compileChildren(options.pipeline.graph, window.name, this.program.operators),
           now: options.now ?? Date.now,
           producers,
         }),
@@ -175,14 +185,16 @@ export class StageRunner {
       );
       this.#lateOutput = window.lateOutput;
       this.#watermarkHoldBack = window.allowedLateness;
+      this.#statefulNode = window.name;
     } else if (stage.stateful && window?.kind === 'process') {
       this.#store = store;
+      this.#statefulNode = window.name;
       this.#stateful = processOperator(
         new ProcessStage({
           stage,
           node: window,
           store,
-          downstream: compileChildren(options.pipeline.graph, window.name),
+          downstream: compileChildren(options.pipeline.graph, window.name, this.program.operators),
           now: options.now ?? Date.now,
           producers,
         }),
@@ -198,7 +210,7 @@ export class StageRunner {
           join: input,
           watermarks: store,
           buffers: store as JoinStore,
-          downstream: compileChildren(options.pipeline.graph, input.name),
+          downstream: compileChildren(options.pipeline.graph, input.name, this.program.operators),
           producers,
         }),
         store as JoinStore,
@@ -206,6 +218,7 @@ export class StageRunner {
       );
       this.#lateOutput = input.lateOutput;
       this.#watermarkHoldBack = joinWatermarkHoldBack(joinSpecOf(input));
+      this.#statefulNode = input.name;
     }
     this.#tables = stageTables(options.pipeline, stage, options.tables);
     this.#writer = options.writer;
@@ -291,15 +304,21 @@ export class StageRunner {
     const letters: DeadLetter[] = [];
     const counts = { recordsIn: 0, recordsOut: 0, filtered: 0, deadLettered: 0 };
     const traces = new UpstreamTraces();
+    const tally = new OperatorTally(this.program.stage.nodes);
+    let undecodable = 0;
     const decoded = records.map((record) => {
       try {
         const items = this.program.decode(record);
-        for (const item of items) if (item.kind === 'data' || item.kind === 'invalid') counts.recordsIn += 1;
+        for (const item of items) {
+          if (item.kind === 'data' || item.kind === 'invalid') counts.recordsIn += 1;
+          if (item.kind === 'invalid') undecodable += 1;
+        }
         traces.addAll(items);
         return items;
       } catch (error) {
         if (!(error instanceof RecordProcessingError)) throw error;
         counts.recordsIn += 1;
+        undecodable += 1;
         return error;
       }
     });
@@ -326,6 +345,7 @@ export class StageRunner {
         letters.push(letter);
         counts.deadLettered += 1;
       },
+      tally,
     });
     const shardId = (records[0] as InputRecord).position.shardId;
     const last = records.at(-1) as InputRecord;
@@ -347,6 +367,7 @@ export class StageRunner {
     }
     await batch.commit();
     const channels = batch.channels.toRecord();
+    const channelWatermarks = Object.fromEntries(Object.entries(channels).filter(([name]) => !name.startsWith('#')));
     const positions = batch.positions.toRecord();
     if (Object.keys(channels).length > 0 || Object.keys(positions).length > 0) {
       await store.saveWatermarks(this.program.stage.id, shardId, channels, batch.channelsVersion, positions);
@@ -365,9 +386,44 @@ export class StageRunner {
         ...(Number.isFinite(batch.watermark) && { watermark: batch.watermark }),
         late: batch.counts.late,
         duplicates: batch.counts.duplicates + batch.counts.repeats,
+        channelWatermarks,
+        operators: this.#statefulCounts(tally, {
+          recordsIn: counts.recordsIn,
+          undecodable,
+          deadLettered: counts.deadLettered,
+          late: batch.counts.late,
+        }),
         stateRequests: writesAfter.requests - writesBefore.requests,
       },
     };
+  }
+
+  /**
+   * A stateful batch's counts per operator. The operators after the window (or join, or process
+   * function) counted themselves in the tally; the input and the stateful operator are counted from
+   * the batch: what the input decoded, what the stateful operator passed on (what its first operator
+   * after took in), its late records, and the dead letters nobody else counted (its own failures).
+   */
+  #statefulCounts(
+    tally: OperatorTally,
+    batch: { recordsIn: number; undecodable: number; deadLettered: number; late: number },
+  ): OperatorCount[] {
+    const { nodes } = this.program.stage;
+    const statefulAt = this.#statefulNode === undefined ? -1 : nodes.indexOf(this.#statefulNode);
+    tally.add(0, Slot.in, batch.recordsIn);
+    tally.add(0, Slot.deadLettered, batch.undecodable);
+    if (statefulAt > 0) {
+      tally.add(0, Slot.out, batch.recordsIn - batch.undecodable);
+      tally.add(statefulAt, Slot.in, batch.recordsIn - batch.undecodable);
+    }
+    const after = nodes.slice(statefulAt + 1).map((_, offset) => statefulAt + 1 + offset);
+    const firstAfter = this.#pipeline.graph.children(nodes[statefulAt] ?? '')[0]?.name;
+    const firstAfterAt = firstAfter === undefined ? -1 : nodes.indexOf(firstAfter);
+    if (firstAfterAt >= 0) tally.add(statefulAt, Slot.out, tally.get(firstAfterAt, Slot.in));
+    const deadAfter = after.reduce((sum, index) => sum + tally.get(index, Slot.deadLettered), 0);
+    tally.add(statefulAt, Slot.late, batch.late);
+    tally.add(statefulAt, Slot.deadLettered, batch.deadLettered - batch.undecodable - deadAfter);
+    return tally.counts();
   }
 
   /** A source's watermark after a batch: the highest event time minus the bound (docs/watermarks.md). */
@@ -416,11 +472,16 @@ export class StageRunner {
       report: {
         ...upstreamTracesOf(processed),
         ...processed.counts,
+        operators: processed.operators,
         failedRecords: failedOrigins.size,
         writeRequests: outcome.requests,
         written,
         deadLetters: processed.failures,
         ...(watermark !== undefined && { watermark }),
+        ...(watermark !== undefined &&
+          last !== undefined && {
+            channelWatermarks: { [`${this.program.stage.input}/${last.position.shardId}`]: watermark },
+          }),
         ...(requestsBefore !== undefined && {
           stateRequests: (this.#tables?.store.counter.snapshot().requests ?? 0) - requestsBefore,
         }),

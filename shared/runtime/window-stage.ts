@@ -31,6 +31,7 @@ import {
   type WindowStore,
 } from './io/window-store.js';
 import type { JoinLateRecord } from './join-stage.js';
+import type { OperatorTally } from './operator-counts.js';
 import type { Element, InputRecord } from './records.js';
 import type { AppliedPositions } from './shuffle-pack.js';
 import type { Emitted, Step } from './stage-program.js';
@@ -85,6 +86,8 @@ export interface WindowBatchSink {
   late(record: InputRecord, output: LateOutputRecord | JoinLateRecord): void;
   /** @param correlationId the record's own, when it is known past decoding */
   deadLetter(record: InputRecord, error: RecordProcessingError, correlationId?: string): void;
+  /** The batch's per-operator counters, handed to the operators after the window. */
+  readonly tally?: OperatorTally;
 }
 
 /**
@@ -242,6 +245,7 @@ export class WindowStage {
       this.#options.downstream(element, {
         emit: (emitted) => sink.output(emitted, origin),
         filtered: (operator) => sink.filtered(operator),
+        ...(sink.tally !== undefined && { tally: sink.tally }),
         // The result's own id and value: what the operator after the window could not take.
         failed: (error) => sink.deadLetter(producedRecord(origin, result), error, element.id),
       });

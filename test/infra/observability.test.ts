@@ -162,6 +162,27 @@ function expectObservability(
       });
     }
 
+    // Each operator fused in the stage, counted apart (EMF documents with an operator dimension).
+    const operators = metricsOf(widgetTitled(widgets, `${stage.id}: operators`));
+    const operatorSeries = [
+      'OperatorRecordsIn',
+      'OperatorRecordsOut',
+      'OperatorRecordsFiltered',
+      'OperatorRecordsDeadLettered',
+      ...(stage.stateful ? ['OperatorRecordsLate'] : []),
+    ];
+    expect(operators).toHaveLength(stage.nodes.length * operatorSeries.length);
+    for (const operator of stage.nodes) {
+      for (const name of operatorSeries) {
+        expect(operators, `${stage.id} ${operator} ${name}`).toContainEqual({
+          namespace: EMF_NAMESPACE,
+          name,
+          dimensions: { ...emf, operator },
+          options: expect.objectContaining({ stat: 'Sum' }),
+        });
+      }
+    }
+
     const lagWidget = widgetTitled(widgets, `${stage.id}: consumer lag`);
     expect(metricsOf(lagWidget)).toEqual([
       {
@@ -485,25 +506,54 @@ describe('the dashboard reads the metrics the stage handler emits', () => {
       .flatMap((chunk) => chunk.split('\n'))
       .filter((line) => line.includes('"CloudWatchMetrics"'))
       .map((line) => JSON.parse(line) as Record<string, unknown> & { _aws: { CloudWatchMetrics: EmfDirective[] } });
-    expect(emf).toHaveLength(1);
-    const record = emf[0] as (typeof emf)[number];
-    const [directive] = record._aws.CloudWatchMetrics as [EmfDirective];
-    const emitted = directive.Metrics.map((m) => m.Name);
-    const dimensions = Object.fromEntries((directive.Dimensions[0] ?? []).map((name) => [name, record[name]]));
+    // One document of the stage's metrics (Powertools), one per operator of the stage (operator-metrics.ts).
+    const stageDocuments = emf.filter((document) => document.operator === undefined);
+    expect(stageDocuments).toHaveLength(1);
+    const stage = pageViews.plan().stages.find((s) => s.id === 'from-clicks');
+    expect(emf.filter((document) => document.operator !== undefined).map((d) => d.operator)).toEqual(stage?.nodes);
+    const record = stageDocuments[0] as (typeof emf)[number];
+    const documentOf = (metric: GraphMetric) =>
+      emf.find((document) => (metric.dimensions.operator ?? undefined) === document.operator);
 
-    // Every Eddy metric of the dashboard's from-clicks row is emitted, in that namespace, with those dimensions.
+    // Every Eddy metric of the dashboard's from-clicks rows is emitted, in that namespace, with those dimensions.
     const { widgets } = dashboardBody(onlyResourceOfType(json, 'AWS::CloudWatch::Dashboard')[1]);
     const fromDashboard = widgets
       .flatMap((widget) => metricsOf(widget))
       .filter((metric) => metric.namespace === EMF_NAMESPACE && metric.dimensions.stage === 'from-clicks');
-    expect(sorted(fromDashboard.map((m) => m.name))).toEqual(
-      sorted(['RecordsIn', 'RecordsOut', 'RecordsFiltered', 'RecordsDeadLettered', 'RecordsFailed', 'WatermarkLag']),
+    expect(sorted([...new Set(fromDashboard.map((m) => m.name))])).toEqual(
+      sorted([
+        'RecordsIn',
+        'RecordsOut',
+        'RecordsFiltered',
+        'RecordsDeadLettered',
+        'RecordsFailed',
+        'WatermarkLag',
+        'OperatorRecordsIn',
+        'OperatorRecordsOut',
+        'OperatorRecordsFiltered',
+        'OperatorRecordsDeadLettered',
+      ]),
     );
     for (const metric of fromDashboard) {
+      const document = documentOf(metric);
+      expect(document, `${metric.name} ${metric.dimensions.operator ?? ''}`).toBeDefined();
+      const [directive] = (document as (typeof emf)[number])._aws.CloudWatchMetrics as [EmfDirective];
+      const dimensions = Object.fromEntries(
+        (directive.Dimensions[0] ?? []).map((name) => [name, (document as Record<string, unknown>)[name]]),
+      );
       expect(directive.Namespace).toBe(metric.namespace);
-      expect(emitted, metric.name).toContain(metric.name);
+      expect(
+        directive.Metrics.map((m) => m.Name),
+        metric.name,
+      ).toContain(metric.name);
       expect(dimensions).toEqual(metric.dimensions);
     }
+    // The filter counted the click apart from the view.
+    expect(emf.find((document) => document.operator === 'filter-1')).toMatchObject({
+      OperatorRecordsIn: 2,
+      OperatorRecordsOut: 1,
+      OperatorRecordsFiltered: 1,
+    });
     expect(record.RecordsIn).toBe(2);
     expect(record.RecordsFiltered).toBe(1);
   });

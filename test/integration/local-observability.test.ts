@@ -143,7 +143,13 @@ describe('eddy dev: the local Prometheus endpoint and eddy status', () => {
     const shard = { ...first, shard: 'shardId-000000000000' };
     expect(sample(text, 'eddy_shard_pending_records', shard)).toBe(0);
     expect(sample(text, 'eddy_shard_iterator_age_seconds', shard)).toBe(0);
-    expect(sample(text, 'eddy_shard_last_batch_iterator_age_seconds', shard)).toBeGreaterThanOrEqual(0);
+    expect(sample(text, 'eddy_shard_lag_seconds', shard)).toBe(0);
+    expect(sample(text, 'eddy_shard_read_ahead_full', shard)).toBe(0);
+    // Lambda reports IteratorAge per invocation: a caught-up shard has none, not its last value frozen.
+    expect(sample(text, 'eddy_shard_last_batch_iterator_age_seconds', shard)).toBeUndefined();
+    // Each operator of the stage counted apart: the source's two bad records, the filter's noise.
+    expect(sample(text, 'eddy_operator_records_in_total', { ...first, operator: 'events' })).toBe(12);
+    expect(sample(text, 'eddy_operator_records_dead_lettered_total', { ...first, operator: 'events' })).toBe(2);
 
     // /status says the same, in ms, for eddy status.
     const stage = status.stages.find((s) => s.id === 'from-events');
@@ -194,6 +200,26 @@ describe('eddy dev: the local Prometheus endpoint and eddy status', () => {
     expect(sample(text, 'eddy_records_late_total', stage)).toBe(1);
     expect(sample(text, 'eddy_state_requests_total', stage)).toBeGreaterThan(0);
     expect(sample(text, 'eddy_watermark_seconds', stage)).toBe((t + 5 * 60_000) / 1000);
+
+    // Per operator: the window took both records in and counted the late one; its one result
+    // (the early record's window has not closed) is not out yet.
+    const status = (await (await fetch(`${session.server.url}/status`)).json()) as StatusReport;
+    const windowStage = status.stages.find((s) => s.id === stage.stage);
+    expect(windowStage?.operators.map((o) => [o.id, o.recordsIn, o.late])).toEqual([
+      ['keyBy-1', 2, 0],
+      ['window-1', 2, 1],
+      ['sink-1', 0, 0],
+    ]);
+    expect(sample(text, 'eddy_operator_records_late_total', { ...stage, operator: 'window-1' })).toBe(1);
+    // Per input channel: the source stage's shard, whose watermark (t + 5 min, no out-of-orderness)
+    // is the window stage's, with its lag the clock's distance to it.
+    const channel = 'from-events/shardId-000000000000';
+    expect(windowStage?.watermarks).toEqual([
+      { channel, watermark: t + 5 * 60_000, lagMs: status.now - (t + 5 * 60_000) },
+    ]);
+    const channelLag = sample(text, 'eddy_channel_watermark_lag_seconds', { ...stage, channel }) ?? 0;
+    expect(channelLag).toBeGreaterThanOrEqual((Date.now() - (t + 5 * 60_000)) / 1000 - 5);
+    expect(channelLag).toBeLessThanOrEqual((Date.now() - (t + 5 * 60_000)) / 1000);
   });
 
   it('prints lag and watermark with eddy status, and serves nothing else', async () => {
@@ -212,12 +238,12 @@ describe('eddy dev: the local Prometheus endpoint and eddy status', () => {
     const lines = stdout.split('\n');
     expect(lines[0]).toMatch(new RegExp(`^pipeline observed: eddy dev at ${url}, up .*, kinesis http://`));
     expect(stdout).toMatch(
-      /stage\s+in\s+out\s+dead-lettered\s+failed\s+pending\s+lag\s+max lag\s+watermark\s+watermark lag/,
+      /stage\s+in\s+out\s+filtered\s+dead-lettered\s+late\s+failed\s+pending\s+lag\s+backpressure\s+max IteratorAge\s+watermark\s+watermark lag/,
     );
     const row = lines.find((line) => line.startsWith('from-events ')) ?? '';
     expect(row).toContain(new Date(ts).toISOString());
     // Lag 0 ms (drained), the watermark about 1.5 min behind the clock.
-    expect(row).toMatch(/\s1\s+1\s+0\s+0\s+0\s+0 ms\s+\S+ (ms|s)\s+\S+Z\s+1 min \d+ s$/);
+    expect(row).toMatch(/\s1\s+1\s+0\s+0\s+0\s+0\s+0\s+0 ms\s+no\s+\S+ (ms|s)\s+\S+Z\s+1 min \d+ s$/);
     expect(lines.some((line) => /^from-events\s+shardId-000000000000\s+polling\s+0\s+0 ms/.test(line))).toBe(true);
     expect(formatStatus(report, url)).toContain(new Date(ts).toISOString());
 

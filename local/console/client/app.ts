@@ -94,7 +94,7 @@ function rows(status: Status, previous: Status | undefined): CountRow[] {
         rate: rate(op.recordsIn, before?.operators?.find((o) => o.id === op.id)?.recordsIn),
       }));
     }
-    // TODO(StageStatusReport.operators): until the runner counts per operator, a stage's totals.
+    // A status without per-operator counts (an older runner): the stage's totals.
     return [
       {
         ...pick(stage),
@@ -187,7 +187,7 @@ function Watermarks({ status }: { status: Status }) {
   const channels = status.stages.flatMap((stage) =>
     stage.watermarks !== undefined
       ? stage.watermarks.map((w) => ({ stage: stage.id, channel: w.channel, watermark: w.watermark, lagMs: w.lagMs }))
-      : // TODO(StageStatusReport.watermarks): one per input channel once reported; the stage's own until then.
+      : // A status without channel watermarks (an older runner): the stage's own.
         stage.watermark === undefined
         ? []
         : [{ stage: stage.id, channel: stage.input, watermark: stage.watermark, lagMs: stage.watermarkLagMs }],

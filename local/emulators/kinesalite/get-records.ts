@@ -15,6 +15,13 @@ import { createRequire } from 'node:module';
  * kinesalite closes a shard under the same stream lock as puts take, so every record of a shard seen
  * closed was committed before the scan began.
  *
+ * A second fix: MillisBehindLatest as Kinesis means it, "how far the response is from the tip of
+ * the stream", 0 only when caught up. kinesalite answered 0 for every open shard, so a consumer's lag
+ * read 0 through a backlog. Here it is the arrival time of the newest record in the shard minus that
+ * of the last record returned, as kinesis-mock computes it, and at least 1 ms while records remain
+ * after the last one returned (arrival times are in ms, so a burst can share one): 0 means the read
+ * reached the newest record, or found none.
+ *
  * Otherwise the same as kinesalite's action (MIT, github.com/mhart/kinesalite, actions/getRecords.js).
  */
 
@@ -48,6 +55,7 @@ interface Lazy<T> {
 }
 interface StreamDb {
   createReadStream(options: { gte: string; lt: string }): unknown;
+  createKeyStream(options: { gte: string; lt: string; reverse: true; limit: 1 }): NodeJS.ReadableStream;
   batch(ops: { type: 'del'; key: string }[], cb: (error?: Error) => void): void;
 }
 export interface KinesaliteStore {
@@ -190,15 +198,21 @@ export function getRecords(store: KinesaliteStore, data: GetRecordsInput, callba
           // The fix: nothing found, so the next read starts where this one did.
           nextShardIterator = db.createShardIterator(streamName, shardId, seqNo);
         }
-        done(null, {
-          MillisBehindLatest: millisBehind,
-          NextShardIterator: nextShardIterator,
-          Records: items.map((record) => {
-            delete record._seqObj;
-            delete record._tooOld;
-            return record;
-          }),
-        });
+        const answer = (millisBehindLatest: number) =>
+          done(null, {
+            MillisBehindLatest: millisBehindLatest,
+            NextShardIterator: nextShardIterator,
+            Records: items.map((record) => {
+              delete record._seqObj;
+              delete record._tooOld;
+              return record;
+            }),
+          });
+        if (lastItem === undefined) answer(millisBehind);
+        else {
+          const lastRead = lastItem;
+          newestSequence(streamDb, shardIx, (newest) => answer(millisBehindNewest(lastRead, newest)));
+        }
         if (keysToDelete.length > 0) {
           streamDb.batch(
             keysToDelete.map((key) => ({ type: 'del', key })),
@@ -210,6 +224,44 @@ export function getRecords(store: KinesaliteStore, data: GetRecordsInput, callba
         }
       });
   });
+}
+
+/** The sequence number of the newest record of a shard, or undefined when it cannot be read. */
+function newestSequence(streamDb: StreamDb, shardIx: number, callback: (sequenceNumber?: string) => void): void {
+  let newest: string | undefined;
+  let answered = false;
+  const finish = () => {
+    if (answered) return;
+    answered = true;
+    callback(newest);
+  };
+  const keys = streamDb.createKeyStream({
+    gte: `${db.shardIxToHex(shardIx)}/`,
+    lt: db.shardIxToHex(shardIx + 1),
+    reverse: true,
+    limit: 1,
+  });
+  keys.on('data', (key: unknown) => {
+    newest ??= String(key).split('/')[1];
+  });
+  keys.on('end', finish);
+  keys.on('close', finish);
+  // The records were read; a failing look at the tip must not fail the read: it counts as at the tip.
+  keys.on('error', finish);
+}
+
+/** Newest arrival minus the last returned record's, at least 1 ms when a newer record exists. */
+export function millisBehindNewest(lastRead: StoredRecord, newestSequenceNumber: string | undefined): number {
+  if (newestSequenceNumber === undefined || lastRead.SequenceNumber === undefined) return 0;
+  if (compareSequenceNumbers(newestSequenceNumber, lastRead.SequenceNumber) <= 0) return 0;
+  const lastTime = (lastRead._seqObj ?? db.parseSequence(lastRead.SequenceNumber)).seqTime;
+  return Math.max(1, db.parseSequence(newestSequenceNumber).seqTime - lastTime);
+}
+
+function compareSequenceNumbers(a: string, b: string): number {
+  const left = BigInt(a);
+  const right = BigInt(b);
+  return left < right ? -1 : left > right ? 1 : 0;
 }
 
 function once(callback: Callback): Callback {

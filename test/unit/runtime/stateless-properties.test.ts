@@ -1,13 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import * as z from 'zod';
 import { pipeline } from '../../../shared/index.js';
 import { processBatch } from '../../../shared/runtime/batch-processor.js';
 import type { InputRecord, ShuffleEnvelope } from '../../../shared/runtime/records.js';
 import { compileStage } from '../../../shared/runtime/stage-program.js';
-
-const Order = z.object({ id: z.string(), items: z.array(z.object({ sku: z.string(), qty: z.number().int() })) });
-type Order = z.infer<typeof Order>;
+import { Order, orderPayload, toOrderRecords } from '../../helpers/order-payloads.js';
 
 /** Order lines per SKU, keyed by SKU, for orders with any item; a qty of 13 makes the map throw. */
 function orderLines() {
@@ -56,34 +53,6 @@ function expected(payloads: string[]): { lines: { sku: string; value: unknown }[
   return { lines, deadLettered };
 }
 
-const payload = fc.oneof(
-  {
-    weight: 8,
-    arbitrary: fc
-      .record({
-        id: fc.string({ maxLength: 4 }),
-        items: fc.array(fc.record({ sku: fc.constantFrom('a', 'b', 'c'), qty: fc.integer({ min: 0, max: 20 }) }), {
-          maxLength: 4,
-        }),
-      })
-      .map((o) => JSON.stringify(o)),
-  },
-  { weight: 1, arbitrary: fc.string({ maxLength: 10 }) },
-  { weight: 1, arbitrary: fc.record({ id: fc.integer(), items: fc.constant([]) }).map((o) => JSON.stringify(o)) },
-);
-
-const toRecords = (payloads: string[]): InputRecord[] =>
-  payloads.map((data, i) => ({
-    position: {
-      stream: 'orders',
-      shardId: 'shardId-000000000000',
-      sequenceNumber: String(1000 + i),
-      partitionKey: 'p',
-      arrivalTime: 0,
-    },
-    data: Buffer.from(data),
-  }));
-
 describe('stateless stage semantics (property-based)', () => {
   const p = orderLines();
   const [stage] = p.plan().stages;
@@ -94,10 +63,10 @@ describe('stateless stage semantics (property-based)', () => {
   it('emits what a plain loop computes, however the input is cut into batches', () => {
     fc.assert(
       fc.property(
-        fc.array(payload, { maxLength: 60 }),
+        fc.array(orderPayload, { maxLength: 60 }),
         fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1 }),
         (payloads, cuts) => {
-          const records = toRecords(payloads);
+          const records = toOrderRecords(payloads);
           const outputs: { sku: string; value: unknown }[] = [];
           let deadLettered = 0;
           for (let start = 0, c = 0; start < records.length; c += 1) {
@@ -120,20 +89,26 @@ describe('stateless stage semantics (property-based)', () => {
 
   it('gives redelivered records the same correlation ids, so a consumer can drop repeats exactly', () => {
     fc.assert(
-      fc.property(fc.array(payload, { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 20 }), (payloads, repeats) => {
-        const records = toRecords(payloads);
-        // At-least-once delivery: some records arrive again, in another batch, in any position.
-        const delivered = [
-          ...records,
-          ...repeats.flatMap((r) => (records.length === 0 ? [] : [records[r % records.length] as InputRecord])),
-        ];
-        const envelopes = processBatch(program, delivered, context).outputs.map(
-          (o) => JSON.parse(o.data) as ShuffleEnvelope,
-        );
-        const unique = new Map(envelopes.map((e) => [e.id, e.v]));
-        const once = processBatch(program, records, context).outputs.map((o) => JSON.parse(o.data) as ShuffleEnvelope);
-        expect([...unique.values()]).toEqual(once.map((e) => e.v));
-      }),
+      fc.property(
+        fc.array(orderPayload, { maxLength: 40 }),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        (payloads, repeats) => {
+          const records = toOrderRecords(payloads);
+          // At-least-once delivery: some records arrive again, in another batch, in any position.
+          const delivered = [
+            ...records,
+            ...repeats.flatMap((r) => (records.length === 0 ? [] : [records[r % records.length] as InputRecord])),
+          ];
+          const envelopes = processBatch(program, delivered, context).outputs.map(
+            (o) => JSON.parse(o.data) as ShuffleEnvelope,
+          );
+          const unique = new Map(envelopes.map((e) => [e.id, e.v]));
+          const once = processBatch(program, records, context).outputs.map(
+            (o) => JSON.parse(o.data) as ShuffleEnvelope,
+          );
+          expect([...unique.values()]).toEqual(once.map((e) => e.v));
+        },
+      ),
       { numRuns: 200 },
     );
   });

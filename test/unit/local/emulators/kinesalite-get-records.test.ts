@@ -101,4 +101,41 @@ describe("the embedded Kinesis' GetRecords (kinesalite with Eddy's fix)", () => 
     expect(first.Records).toEqual([]);
     expect(second.Records).toEqual([]);
   });
+
+  it('answers MillisBehindLatest as time behind the newest record: > 0 while records remain, 0 at the tip', async () => {
+    const start = Date.now();
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(start);
+    const store = db.create({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 10 });
+    await call(createStream, store, { StreamName: 'lag', ShardCount: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const put = (at: number, count: number) => {
+      clock.mockReturnValue(at);
+      return call(putRecords, store, {
+        StreamName: 'lag',
+        Records: Array.from({ length: count }, (_, i) => ({ PartitionKey: `k${i}`, Data: 'e30=' })),
+      });
+    };
+    // Three bursts: 5 records at start, 5 a second later, 5 three seconds after that.
+    await put(start, 5);
+    await put(start + 1_000, 5);
+    await put(start + 4_000, 5);
+    clock.mockReturnValue(start + 10_000);
+    const { ShardIterator } = await call<{ ShardIterator: string }>(getShardIterator, store, {
+      StreamName: 'lag',
+      ShardId: 'shardId-000000000000',
+      ShardIteratorType: 'TRIM_HORIZON',
+    });
+    const reads: number[] = [];
+    let iterator: string | undefined = ShardIterator;
+    for (let i = 0; i < 6 && iterator !== undefined; i += 1) {
+      const output: GetRecordsOutput = await call<GetRecordsOutput>(getRecords as unknown as Action, store, {
+        ShardIterator: iterator,
+        Limit: 3,
+      });
+      reads.push(output.MillisBehindLatest);
+      iterator = output.NextShardIterator;
+    }
+    // Reads of 3: records 1-3 (burst 1), 4-6 (ends in burst 2), 7-9, 10-12 (burst 3), 13-15 (the tip), none.
+    expect(reads).toEqual([4_000, 3_000, 3_000, 1, 0, 0]);
+  });
 });
