@@ -2,23 +2,26 @@
  * The matcher of a CEP pattern, pure: one key's matcher state in, that key's events in event-time
  * order in, the new state, the matches and the timed-out partial matches out.
  *
- * Semantics (docs/cep.md), with Flink CEP's names:
+ * Semantics (docs/cep.md), those of Flink CEP's NFA (NFACompiler, NFA.computeNextStates):
  * - A partial match is a run of events, each taken by a stage: stage by stage in order, `times`
  *   events per stage, an optional stage taken fully or not at all. Every event that satisfies the
  *   first stage starts a partial match of its own.
- * - From a partial match, the stages it can take next are its "edges": the same stage while the
- *   stage has taken fewer than `times` events (contiguity: the stage's inner one), else the next
- *   stage, and past it while it is optional (each with its own contiguity).
- * - For the next event: the partial match takes it along each edge whose predicate it satisfies;
- *   along a strict edge only if no event was skipped since the partial match's last. The partial
- *   match also stays (skipping the event) when it has a relaxed edge and the event satisfies none
- *   of its relaxed edges ("skip till next match"); otherwise it ends there.
+ * - The stages a partial match may take next are its "edges": the same stage while the stage has
+ *   taken fewer than `times` events (contiguity: the stage's inner one), else the next stage, and
+ *   past it while it is optional (Flink's PROCEED edges), each with its own contiguity.
+ * - Right after taking an event, a partial match is "fresh". The next event splits it into one branch
+ *   per edge, each of which waits for its own stage only: it takes the event when the event satisfies
+ *   the stage; else, relaxed, it skips the event and waits (skip till next match), and strict, it ends.
+ *   A waiting branch takes the first later event that satisfies its stage and skips the others. So an
+ *   optional stage that took one of its `times` events does not stop a branch that left it out.
  * - `within`: a partial match whose first event is `within` or more before the current time (an
- *   event's time, then the watermark) times out: it goes to the timed-out output with what it matched.
- * - Skip past last event: the match emitted is the one that starts first, then ends first, then comes
- *   first in event order; it is emitted once no partial match that started before it is running (one
- *   could still end as an earlier match), and then every partial match or held match that started at
- *   or before its last event is dropped.
+ *   event's time, then the watermark) times out: it goes to the timed-out output with what it matched,
+ *   once per partial match (Flink reports it once per waiting branch).
+ * - Skip past last event: the match emitted is the one that starts first, then ends first, then came
+ *   first out of the NFA (where two runs of one start part, the one that took or waits for the earlier
+ *   stage: the order of Flink's edges, which its priority queue keeps for equal starts). It is emitted
+ *   once no partial match that started before it is running (one could still end as an earlier match),
+ *   and then every partial match or held match that started at or before its last event is dropped.
  */
 import type { PatternStage } from './cep-pattern.js';
 
@@ -38,11 +41,14 @@ interface PartialMatch {
   /** The stage of its last event, and how many events that stage has taken. */
   readonly g: number;
   readonly c: number;
-  /** Whether no event was skipped since its last one (strict edges need it). */
-  readonly x: boolean;
+  /** The stage this branch waits for, or {@link FRESH} right after taking an event (it waits for all its edges). */
+  readonly w: number;
   /** [sequence number, stage] per event. */
   readonly e: readonly (readonly [number, number])[];
 }
+
+/** A partial match that has just taken an event: the next event splits it into a branch per edge. */
+const FRESH = -1;
 
 /** One key's matcher, stored as JSON in its state item. */
 export interface MatcherState {
@@ -50,9 +56,9 @@ export interface MatcherState {
   readonly n: number;
   /** The events that running or held matches refer to, by sequence number. */
   readonly ev: Readonly<Record<string, { readonly t: number; readonly v: unknown }>>;
-  /** Running partial matches. */
+  /** Running partial matches (branches), in the order Flink's NFA creates them. */
   readonly p: readonly PartialMatch[];
-  /** Complete matches waiting for an earlier-started partial match to end. */
+  /** Complete matches waiting for an earlier-started partial match to end, in the order they completed. */
   readonly h: readonly PartialMatch[];
 }
 
@@ -110,13 +116,14 @@ export function advance(
   const resolve = (expired: PartialMatch[]): PartialMatch[] => {
     let remaining = expired;
     for (;;) {
+      // Ties keep the held order: the order in which the NFA completed them.
       const first = held.reduce<PartialMatch | undefined>(
-        (best, h) => (best === undefined || compareMatches(h, best) < 0 ? h : best),
+        (best, h) =>
+          best === undefined || h.s < best.s || (h.s === best.s && lastSequence(h) < lastSequence(best)) ? h : best,
         undefined,
       );
-      // Flink's rule: a match waits while a run that started before it goes on. With skip-till-next
-      // contiguity a run that started earlier is never behind a later one (the property test found no
-      // case), so this only guards the rule should the pattern language grow.
+      // Flink's rule: a match waits while a run that started before it goes on: that run could still
+      // end as an earlier-starting match (a branch waiting for an optional stage before a strict one).
       if (first === undefined || partials.some((p) => p.s < first.s)) return remaining;
       const end = lastSequence(first);
       matches.push(materialize(first));
@@ -131,7 +138,14 @@ export function advance(
     const expired = partials.filter((p) => now - p.st >= within);
     if (expired.length === 0) return;
     partials = partials.filter((p) => now - p.st < within);
-    for (const p of resolve(expired)) timedOut.push(materialize(p));
+    // Branches of one partial match hold the same events: report the partial match once.
+    const reported = new Set<string>();
+    for (const p of resolve(expired)) {
+      const events = JSON.stringify(p.e);
+      if (reported.has(events)) continue;
+      reported.add(events);
+      timedOut.push(materialize(p));
+    }
   };
 
   for (const event of events) {
@@ -140,25 +154,30 @@ export function advance(
     ev[seq] = { t: event.t, v: event.v };
     const next: PartialMatch[] = [];
     const place = (p: PartialMatch) => (complete(p) ? held.push(p) : next.push(p));
+    const holds = (stage: number) => (event.m & (1 << stage)) !== 0;
+    const take = (p: PartialMatch, stage: number): PartialMatch => ({
+      s: p.s,
+      st: p.st,
+      g: stage,
+      c: stage === p.g ? p.c + 1 : 1,
+      w: FRESH,
+      e: [...p.e, [seq, stage]],
+    });
     for (const p of partials) {
-      const edges = edgesOf(stages, p.g, p.c);
-      for (const edge of edges) {
-        if ((event.m & (1 << edge.stage)) === 0 || (edge.strict && !p.x)) continue;
-        place({
-          s: p.s,
-          st: p.st,
-          g: edge.stage,
-          c: edge.stage === p.g ? p.c + 1 : 1,
-          x: true,
-          e: [...p.e, [seq, edge.stage]],
-        });
+      if (p.w !== FRESH) {
+        // A waiting branch is relaxed by construction: it takes the event or skips it.
+        if (holds(p.w)) place(take(p, p.w));
+        else next.push(p);
+        continue;
       }
-      const relaxed = edges.filter((edge) => !edge.strict);
-      if (relaxed.length > 0 && relaxed.every((edge) => (event.m & (1 << edge.stage)) === 0)) {
-        next.push(p.x ? { ...p, x: false } : p);
+      // The event right after the last one taken: strict edges may take it too. One branch per edge, in
+      // edge order (Flink's decision graph: the stage's own edges, then those reached through PROCEED).
+      for (const edge of edgesOf(stages, p.g, p.c)) {
+        if (holds(edge.stage)) place(take(p, edge.stage));
+        else if (!edge.strict) next.push({ ...p, w: edge.stage });
       }
     }
-    if ((event.m & 1) !== 0) place({ s: seq, st: event.t, g: 0, c: 1, x: true, e: [[seq, 0]] });
+    if (holds(0)) place({ s: seq, st: event.t, g: 0, c: 1, w: FRESH, e: [[seq, 0]] });
     partials = next;
     resolve([]);
   }
@@ -188,17 +207,3 @@ export function edgesOf(
 }
 
 const lastSequence = (p: PartialMatch): number => (p.e.at(-1) as readonly [number, number])[0];
-
-/** Earlier start, then earlier end, then earlier events, then earlier stages. */
-function compareMatches(a: PartialMatch, b: PartialMatch): number {
-  if (a.s !== b.s) return a.s - b.s;
-  const end = lastSequence(a) - lastSequence(b);
-  if (end !== 0) return end;
-  for (let i = 0; i < Math.min(a.e.length, b.e.length); i++) {
-    const [sa, ga] = a.e[i] as readonly [number, number];
-    const [sb, gb] = b.e[i] as readonly [number, number];
-    if (sa !== sb) return sa - sb;
-    if (ga !== gb) return ga - gb;
-  }
-  return a.e.length - b.e.length;
-}

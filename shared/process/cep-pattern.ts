@@ -41,7 +41,7 @@ export class Pattern<T> {
     return this.#add(name, predicate, 'strict');
   }
 
-  /** The next stage's first event may come after others that match no stage the match waits for (relaxed contiguity). */
+  /** The next stage's first event may come after others that do not satisfy it (relaxed contiguity: skip till next match). */
   followedBy(name: string, predicate: (value: T) => boolean): Pattern<T> {
     return this.#add(name, predicate, 'relaxed');
   }

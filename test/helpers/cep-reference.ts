@@ -1,7 +1,8 @@
 /**
  * A brute-force CEP matcher, independent of shared/process/cep-nfa.ts: it enumerates every
  * subsequence of a key's events (in event-time order) with every way the pattern's stages can label
- * it, keeps those docs/cep.md allows, and picks the matches skip-past-last-event allows. Slow on
+ * it, keeps those docs/cep.md allows (Flink CEP's definition, restated below from Flink's NFA, not from
+ * Eddy's matcher), and picks the matches skip-past-last-event allows. Slow on
  * purpose; for a handful of events per key.
  */
 import type { Pattern } from '../../shared/index.js';
@@ -65,7 +66,10 @@ export function referenceMatch(
   const isWhole = (labels: number[]) =>
     labels.at(-1) === last && labels.filter((l) => l === last).length === (stages[last] as Stage).times;
 
-  /** The relaxed stages a run labelled `labels` may take next (from the definition, not the matcher). */
+  /**
+   * The relaxed stages a run labelled `labels` may take next: the same stage while it has fewer than
+   * `times` events, else the next stages up to and including the first that is not optional.
+   */
   const relaxedNext = (labels: number[]): number[] => {
     const stage = labels.at(-1) as number;
     const count = labels.filter((l) => l === stage).length;
@@ -82,7 +86,13 @@ export function referenceMatch(
     const stage = stages[labels[j] as number] as Stage;
     return labels[j - 1] === labels[j] ? stage.inner : stage.contiguity;
   };
-  /** Whether `at` labelled `labels` is a run the matcher allows: predicates, within, contiguity. */
+  /**
+   * Whether `at` labelled `labels` is a run Flink's NFA builds: predicates, within, and contiguity
+   * per event taken. After an event, the run waits for each stage it may take next on a branch of its
+   * own; a branch takes the first later event that satisfies its own stage (skip till next), or only
+   * the very next event when the stage is strict. So an event taken by stage s comes right after the
+   * previous one, or (s relaxed) after events none of which satisfies s.
+   */
   const valid = (at: number[], labels: number[]): boolean => {
     if (!at.every((index, j) => holds(labels[j] as number, index))) return false;
     if ((events[at.at(-1) as number] as ReferenceEvent).t - (events[at[0] as number] as ReferenceEvent).t >= within)
@@ -90,13 +100,10 @@ export function referenceMatch(
     for (let j = 1; j < at.length; j++) {
       const from = at[j - 1] as number;
       const to = at[j] as number;
-      if (contiguityOf(labels, j) === 'strict') {
-        if (to !== from + 1) return false;
-        continue;
-      }
-      const skippable = relaxedNext(labels.slice(0, j));
+      if (to === from + 1) continue;
+      if (contiguityOf(labels, j) === 'strict') return false;
       for (let between = from + 1; between < to; between++) {
-        if (skippable.some((stage) => holds(stage, between))) return false;
+        if (holds(labels[j] as number, between)) return false;
       }
     }
     return true;
@@ -119,19 +126,21 @@ export function referenceMatch(
     from = (run.at.at(-1) as number) + 1;
   }
 
-  // A partial match times out when it outlives `within`: every later event inside its window is one it
-  // skips, and no emitted match covers its start.
+  // A partial match times out when one of its branches outlives `within`: no event came after its last
+  // one before the deadline (it still waits for all its next stages), or some relaxed next stage is
+  // satisfied by none of those events (that branch still waits); and no emitted match covers its start.
+  // Reported once per partial match, however many branches wait.
   const timedOut = runs.filter((run) => {
     if (isWhole(run.stage)) return false;
     const start = run.at[0] as number;
     if (emitted.some((m) => (m.at[0] as number) <= start && start <= (m.at.at(-1) as number))) return false;
-    const relaxed = relaxedNext(run.stage);
     const deadline = (events[start] as ReferenceEvent).t + within;
-    for (let later = (run.at.at(-1) as number) + 1; later < events.length; later++) {
-      if ((events[later] as ReferenceEvent).t >= deadline) break;
-      if (relaxed.length === 0 || relaxed.some((stage) => holds(stage, later))) return false;
+    const later: number[] = [];
+    for (let i = (run.at.at(-1) as number) + 1; i < events.length; i++) {
+      if ((events[i] as ReferenceEvent).t >= deadline) break;
+      later.push(i);
     }
-    return true;
+    return later.length === 0 || relaxedNext(run.stage).some((stage) => later.every((i) => !holds(stage, i)));
   });
 
   const show = (run: Labelled) => {
@@ -165,14 +174,19 @@ export function referenceMatchByKey<T>(
   return { matches: matches.sort(), timedOut: timedOut.sort() };
 }
 
+/**
+ * Earlier start, then earlier end, then Flink's order among the runs of one start: where two runs part,
+ * the one that took, or waits for, the earlier stage first (the order of the NFA's edges).
+ */
 function compareRuns(a: Labelled, b: Labelled): number {
   const start = (a.at[0] as number) - (b.at[0] as number);
   if (start !== 0) return start;
   const end = (a.at.at(-1) as number) - (b.at.at(-1) as number);
   if (end !== 0) return end;
   for (let j = 0; j < Math.min(a.at.length, b.at.length); j++) {
-    if (a.at[j] !== b.at[j]) return (a.at[j] as number) - (b.at[j] as number);
-    if (a.stage[j] !== b.stage[j]) return (a.stage[j] as number) - (b.stage[j] as number);
+    if (a.at[j] !== b.at[j] || a.stage[j] !== b.stage[j]) {
+      return (a.stage[j] as number) - (b.stage[j] as number) || (a.at[j] as number) - (b.at[j] as number);
+    }
   }
   return a.at.length - b.at.length;
 }
