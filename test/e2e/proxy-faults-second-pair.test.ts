@@ -7,5 +7,5 @@ import { proxyFaultSuite } from '../helpers/proxy-fault-suite.js';
  * Local, with fewer clicks: that pair's PutRecords slows down as its shards fill (docs/local-engines.md).
  */
 describe('page-view-counts through a fault-injecting proxy on kinesis-mock + DynamoDB Local: every window equals the batch computation', () => {
-  proxyFaultSuite({ engines: 'kinesis-mock+dynamodb-local', cases: faultCases, events: 4_000, timeoutMs: 240_000 });
+  proxyFaultSuite({ engines: 'kinesis-mock+dynamodb-local', cases: faultCases, events: 4_000, timeoutMs: 900_000 });
 });

@@ -14,7 +14,7 @@ export interface ProxyFaultSuiteOptions {
   readonly cases: readonly FaultCase[];
   /** Clicks per run. */
   readonly events: number;
-  /** Each run's deadline: the pair's speed sets it. */
+  /** Each run's backstop; a run fails sooner when nothing moved for runPipeline's stall limit (60 s). */
   readonly timeoutMs: number;
 }
 

@@ -57,8 +57,9 @@ describe('idle source shards on the local stack', () => {
       // Act
       await putIntoShardZero(local);
       await waitUntil(async () => (await results(local)).length >= 8, 'the windows before 40 s fired', {
-        timeoutMs: 8000,
+        timeoutMs: 30_000,
         intervalMs: 200,
+        progress: () => local.status().map((s) => s.stats),
       });
 
       // Assess: the watermark is shard 0's highest event time, 47.5 s: [40 s, 50 s) stays open.
@@ -85,7 +86,8 @@ describe('idle source shards on the local stack', () => {
       await putIntoShardZero(local);
       // Shard 0's records reached the window stage: only the silent shard 1 holds the watermark back.
       await waitUntil(() => local.status().every((s) => s.stats.invocations > 0), 'every stage ran', {
-        timeoutMs: 8000,
+        timeoutMs: 30_000,
+        progress: () => local.status().map((s) => s.stats),
       });
       await new Promise((resolve) => setTimeout(resolve, 4000));
 
@@ -116,12 +118,12 @@ describe('processing-time windows on the local stack', () => {
       );
 
       // Act: nothing more is put; only the clock's ticks reach the window stage.
-      // Ticks fire the 1 s windows within a few seconds; the margin is for CI's loaded cores (a run of
-      // the whole suite once took over 10 s here).
+      // Ticks fire the 1 s windows within a few seconds on a quiet machine; on a loaded one the wait
+      // fails only when no stage moved (ticks are invocations) for 30 s.
       await waitUntil(
         async () => (await results(local)).reduce((sum, r) => sum + r.value, 0) >= 30,
         'every record counted in a fired window',
-        { timeoutMs: 25_000, intervalMs: 200 },
+        { timeoutMs: 30_000, intervalMs: 200, progress: () => local.status().map((s) => s.stats) },
       );
 
       // Assess: every record once, in windows that ended; no window fired before its end.
