@@ -58,7 +58,8 @@ export function toMermaid(graph: PipelineGraph, plan: PipelinePlan): string {
       const from = node.parent === stage.nodes[0] ? id(`stream_${stage.input}`) : entry(node.parent ?? '');
       const label = node.kind === 'keyBy' ? `|${node.name}|` : '';
       lines.push(`  ${from} -->${label} ${entry(name)}`);
-      if (node.kind === 'toTable') lines.push(`  ${entry(name)} --> ${id(`table_${node.table}`)}`);
+      if (node.kind === 'toTable' || node.kind === 'toDynamoDb')
+        lines.push(`  ${entry(name)} --> ${id(`table_${node.table}`)}`);
       if (node.kind === 'enrich') lines.push(`  ${id(`table_${node.table}`)} -. lookup .-> ${entry(name)}`);
     }
     lines.push(`  ${id(stage.id)} -. errors .-> ${id(`${plan.deadLetter.kind}_${plan.deadLetter.name}`)}`);
