@@ -83,7 +83,11 @@ export class PipelineTables extends Construct {
   namesFor(stage: { readonly tables?: { readonly reads: readonly string[]; readonly writes: readonly string[] } }) {
     if (stage.tables === undefined) return undefined;
     const names = [...new Set([...stage.tables.reads, ...stage.tables.writes])];
-    return Object.fromEntries(names.map((name) => [name, this.#table(name).tableName]));
+    // An existing table named by ARN is written by ARN (PutItem's TableName takes one): it may be in
+    // another account or region.
+    return Object.fromEntries(
+      names.map((name) => [name, this.#specs.get(name)?.existing?.tableArn ?? this.#table(name).tableName]),
+    );
   }
 
   /**

@@ -435,6 +435,14 @@ describe('security of DynamoDB table sinks (toDynamoDb): one the construct creat
       { AttributeName: 'windowStart', AttributeType: 'N' },
     ]);
     expect(sink?.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+    // The existing table is written by its ARN, which may name another account or region.
+    const functions = resourcesOfType(checked.json, 'AWS::Lambda::Function');
+    const tablesEnv = functions
+      .map(([, fn]) => (fn.Properties.Environment as { Variables?: Record<string, unknown> })?.Variables?.EDDY_TABLES)
+      .filter((value) => value !== undefined);
+    expect(tablesEnv).toContainEqual(
+      JSON.stringify({ 'shop-orders': 'arn:aws:dynamodb:eu-west-1:123456789012:table/shop-orders' }),
+    );
     const replicas = sink?.Properties.Replicas as { PointInTimeRecoverySpecification?: unknown }[] | undefined;
     expect(replicas?.[0]?.PointInTimeRecoverySpecification).toEqual({
       PointInTimeRecoveryEnabled: true,
