@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import type { TableSpec } from '../../../shared/dag/plan-types.js';
-import { type Pipeline, pipeline } from '../../../shared/index.js';
+import { count, type Pipeline, pipeline, tumbling } from '../../../shared/index.js';
 import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-writer.js';
 import { MemoryTableStore } from '../../../shared/runtime/io/memory-table-store.js';
 import type { TableStore } from '../../../shared/runtime/io/table-store.js';
@@ -274,5 +274,55 @@ describe('toDynamoDb: records that cannot be items are dead-lettered, naming the
     expect(JSON.parse(write.row ?? '')).toEqual({ k: 'x', user: 'from-key' });
     expect(write).toMatchObject({ version: 7, itemKey: { user: 'from-key' } });
     expect(Object.values(SinkItemAttributes)).toEqual(['eddyVersion', 'eddyTieBreak', 'eddyDeleted']);
+  });
+});
+
+describe('toDynamoDb: the definition', () => {
+  const Click = z.object({ page: z.string(), ts: z.number() });
+
+  it('plans a sink table with its keys, created by the pipeline, or existing when named by ARN', () => {
+    const p = pipeline('defs');
+    const clicks = p.source('clicks', { schema: Click, eventTime: (c) => c.ts });
+    clicks.toDynamoDb('views', { key: (c) => c.page });
+    clicks.toDynamoDb('arn:aws:dynamodb:us-east-1:210987654321:table/theirs', {
+      key: (c) => [c.page, c.ts],
+      partitionKey: { name: 'page' },
+      sortKey: { name: 'ts', type: 'number' },
+    });
+    const plan = p.plan();
+    expect(plan.tables).toEqual([
+      expect.objectContaining({
+        name: 'views',
+        kind: 'sink',
+        tableName: 'views',
+        partitionKey: 'pk',
+        writers: ['from-clicks'],
+      }),
+      expect.objectContaining({
+        name: 'theirs',
+        kind: 'sink',
+        tableName: 'theirs',
+        partitionKey: 'page',
+        sortKey: { name: 'ts', type: 'number' },
+        existing: { tableArn: 'arn:aws:dynamodb:us-east-1:210987654321:table/theirs' },
+      }),
+    ]);
+    expect(plan.stages[0]?.tables).toEqual({ reads: [], writes: ['views', 'theirs'] });
+  });
+
+  it('refuses a key that is not a function, a key type that is neither string nor number, and a stateful stage', () => {
+    const clicks = () => pipeline('defs').source('clicks', { schema: Click, eventTime: (c) => c.ts });
+    expect(() => clicks().toDynamoDb('views', { key: 'page' as never })).toThrow(/key must be a function, got string/);
+    expect(() =>
+      clicks().toDynamoDb('views', { key: (c) => c.page, partitionKey: { name: 'p', type: 'binary' as never } }),
+    ).toThrow(/partitionKey.type must be 'string' or 'number', got "binary"/);
+    const windowed = pipeline('defs');
+    windowed
+      .source('clicks', { schema: Click, eventTime: (c) => c.ts })
+      .keyBy((c) => c.page)
+      .window(tumbling('1m'))
+      .aggregate(count())
+      .toDynamoDb('views', { key: (r) => r.key });
+    expect(() => windowed.plan()).toThrow(/cannot run in the stage of window 'window-\d+': put a keyBy between them/);
   });
 });
