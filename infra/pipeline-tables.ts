@@ -9,6 +9,8 @@ import { durableTableProps, validateStateTableKey, validateStateTableName } from
 
 /** What `DynamoDbTableStore` sends to keep a table: BatchWriteItem (unversioned), conditional PutItem (versioned). */
 export const TABLE_WRITE_ACTIONS: readonly string[] = ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'];
+/** What it sends to write a sink table (`toDynamoDb`): conditional PutItem only (tombstones are puts too). */
+export const SINK_TABLE_WRITE_ACTIONS: readonly string[] = ['dynamodb:PutItem'];
 /** What it sends to look rows up: BatchGetItem only. */
 export const TABLE_READ_ACTIONS: readonly string[] = ['dynamodb:BatchGetItem'];
 
@@ -22,9 +24,11 @@ export interface PipelineTablesProps {
 }
 
 /**
- * The pipeline's tables (docs/tables.md): each materialized one a DynamoDB table of its own (partition
- * key `k`, on-demand, point-in-time recovery, encrypted), each external one referenced by name. A
- * stage may write only the tables it keeps and read only those it enriches with.
+ * The pipeline's tables (docs/tables.md, docs/sinks.md): each materialized one a DynamoDB table of
+ * its own (partition key `k`, on-demand, point-in-time recovery, encrypted), each sink table too
+ * (with the keys `toDynamoDb` names) unless it is an existing one, each external or existing one
+ * referenced by name or ARN. A stage may write only the tables it keeps or sinks to, and read only
+ * those it enriches with.
  */
 export class PipelineTables extends Construct {
   /** The DynamoDB table of each of the pipeline's tables, by table name. */
@@ -39,18 +43,33 @@ export class PipelineTables extends Construct {
     const specs = new Map<string, TableSpec>();
     for (const spec of props.plan.tables ?? []) {
       specs.set(spec.name, spec);
-      if (spec.kind === 'external') {
-        tables.set(spec.name, dynamodb.TableV2.fromTableName(this, `External-${spec.name}`, spec.tableName));
+      if (spec.kind === 'external' || spec.existing !== undefined) {
+        const arn = spec.existing?.tableArn;
+        tables.set(
+          spec.name,
+          arn === undefined
+            ? dynamodb.TableV2.fromTableName(this, `External-${spec.name}`, spec.tableName)
+            : dynamodb.TableV2.fromTableArn(this, `External-${spec.name}`, arn),
+        );
         continue;
       }
       const tableName = `${props.namePrefix}${spec.tableName}`;
       validateStateTableName(tableName);
       validateStateTableKey(this, props.encryptionKey);
+      const attribute = (name: string, type: 'string' | 'number') => ({
+        name,
+        type: type === 'number' ? dynamodb.AttributeType.NUMBER : dynamodb.AttributeType.STRING,
+      });
       tables.set(
         spec.name,
         new dynamodb.TableV2(this, spec.name, {
           tableName,
-          partitionKey: { name: MaterializedTableSchema.key, type: dynamodb.AttributeType.STRING },
+          ...(spec.kind === 'sink'
+            ? {
+                partitionKey: attribute(spec.partitionKey, spec.partitionKeyType),
+                ...(spec.sortKey !== undefined && { sortKey: attribute(spec.sortKey.name, spec.sortKey.type) }),
+              }
+            : { partitionKey: attribute(MaterializedTableSchema.key, 'string') }),
           billing: dynamodb.Billing.onDemand(),
           ...durableTableProps(props.encryptionKey, props.removalPolicy),
         }),
@@ -64,7 +83,11 @@ export class PipelineTables extends Construct {
   namesFor(stage: { readonly tables?: { readonly reads: readonly string[]; readonly writes: readonly string[] } }) {
     if (stage.tables === undefined) return undefined;
     const names = [...new Set([...stage.tables.reads, ...stage.tables.writes])];
-    return Object.fromEntries(names.map((name) => [name, this.#table(name).tableName]));
+    // An existing table named by ARN is written by ARN (PutItem's TableName takes one): it may be in
+    // another account or region.
+    return Object.fromEntries(
+      names.map((name) => [name, this.#specs.get(name)?.existing?.tableArn ?? this.#table(name).tableName]),
+    );
   }
 
   /**
@@ -77,13 +100,19 @@ export class PipelineTables extends Construct {
     grantee: iam.IGrantable,
     stage: { readonly tables?: { readonly reads: readonly string[]; readonly writes: readonly string[] } },
   ): void {
-    for (const [names, actions] of [
-      [stage.tables?.reads ?? [], TABLE_READ_ACTIONS],
-      [stage.tables?.writes ?? [], TABLE_WRITE_ACTIONS],
+    for (const [names, write] of [
+      [stage.tables?.reads ?? [], false],
+      [stage.tables?.writes ?? [], true],
     ] as const) {
       for (const name of names) {
+        const spec = this.#specs.get(name);
+        const actions = !write
+          ? TABLE_READ_ACTIONS
+          : spec?.kind === 'sink'
+            ? SINK_TABLE_WRITE_ACTIONS
+            : TABLE_WRITE_ACTIONS;
         iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [this.#arnOf(name)] });
-        if (this.#specs.get(name)?.kind === 'materialized') this.#encryptionKey?.grantDecrypt(grantee);
+        if (spec?.kind !== 'external' && spec?.existing === undefined) this.#encryptionKey?.grantDecrypt(grantee);
       }
     }
   }
@@ -94,10 +123,11 @@ export class PipelineTables extends Construct {
     return table;
   }
 
-  /** An external table's ARN is built from its name, in the stack's account and region. */
+  /** An external (or existing sink) table's ARN is built from its name, in the stack's account and region, unless given. */
   #arnOf(name: string): string {
     const spec = this.#specs.get(name);
-    if (spec?.kind === 'external') {
+    if (spec?.existing?.tableArn !== undefined) return spec.existing.tableArn;
+    if (spec?.kind === 'external' || spec?.existing !== undefined) {
       return Arn.format({ service: 'dynamodb', resource: 'table', resourceName: spec.tableName }, Stack.of(this));
     }
     return this.#table(name).tableArn;

@@ -31,12 +31,14 @@ export {
 export type {
   EnrichOptions,
   JoinOptions,
+  KeyAttribute,
   KeyByOptions,
   KeyValue,
   OperatorOptions,
   SinkOptions,
   SourceOptions,
   TableOptions,
+  ToDynamoDbOptions,
   ToTableOptions,
 } from './dsl/options.js';
 export { Pipeline, pipeline } from './dsl/pipeline.js';

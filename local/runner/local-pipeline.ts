@@ -31,7 +31,7 @@ import type { DiscardedBatch } from './discarded-batches.js';
 import { type Generation, generationSuffix, generationTable, loadGeneration, saveGeneration } from './generations.js';
 import { localLambdaContext } from './lambda-context.js';
 import { LocalDeadLetterQueue } from './local-dead-letter-queue.js';
-import { ensurePipelineTables, localTableNames, seedTable } from './pipeline-tables.js';
+import { ensurePipelineTables, localTableNames, scanTablePages, seedTable } from './pipeline-tables.js';
 import { retryTransient } from './runner-retries.js';
 import { SandboxPool } from './sandbox-pool.js';
 import { StageStats } from './stage-stats.js';
@@ -624,6 +624,15 @@ export class LocalPipeline {
         arrivalTime: record.arrivalTime,
       }));
     }
+  }
+
+  /** A sink table's items now (`toDynamoDb`), page by page: what `--output <table>=<file>` writes. */
+  sinkTablePages(table: string): AsyncGenerator<Record<string, unknown>[]> {
+    const spec = this.plan.tables?.find((candidate) => candidate.name === table && candidate.kind === 'sink');
+    if (spec === undefined || this.dynamodb === undefined) {
+      throw new Error(`'${table}' is not a DynamoDB table '${this.plan.pipeline}' writes with toDynamoDb`);
+    }
+    return scanTablePages(this.dynamodb, this.tableNames[table] ?? spec.tableName);
   }
 
   /** Every record a stream holds now. */

@@ -1,21 +1,25 @@
 import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { PipelinePlan, TableSpec } from '../../shared/dag/plan-types.js';
 import { chunk } from '../../shared/runtime/io/dynamodb-requests.js';
 import { sleep } from '../../shared/util/backoff.js';
 
 /**
- * The tables of a pipeline on the local stack (docs/tables.md): a materialized table is created as
- * the CDK construct creates it (partition key `k`); an external one, which a deployment only reads,
- * is created empty locally when it is missing, so that a run can seed it (`eddy run --table`).
+ * The tables of a pipeline on the local stack (docs/tables.md, docs/sinks.md): a materialized or
+ * sink table is created as the CDK construct creates it (partition key `k`; a sink's own keys); an
+ * external one, which a deployment only reads, or an existing sink table, is created empty locally
+ * when it is missing, so that a run can seed it (`eddy run --table`) or write it.
  */
 
-/** Physical names by table name: a materialized table's gets the stream prefix, an external one's is exact. */
+/**
+ * Physical names by table name: a table the pipeline creates (materialized, sink) gets the stream
+ * prefix, an external or existing one's is exact.
+ */
 export function localTableNames(plan: PipelinePlan, streamPrefix: string): Record<string, string> {
   return Object.fromEntries(
     (plan.tables ?? []).map((table) => [
       table.name,
-      table.kind === 'materialized' ? `${streamPrefix}${table.tableName}` : table.tableName,
+      table.kind === 'external' || table.existing !== undefined ? table.tableName : `${streamPrefix}${table.tableName}`,
     ]),
   );
 }
@@ -31,13 +35,20 @@ export async function ensurePipelineTables(
 }
 
 async function ensureTable(client: DynamoDBClient, table: TableSpec, tableName: string): Promise<void> {
-  const type = table.partitionKeyType === 'number' ? 'N' : 'S';
+  const typeOf = (type: 'string' | 'number') => (type === 'number' ? ('N' as const) : ('S' as const));
+  const sortKey = table.sortKey;
   try {
     await client.send(
       new CreateTableCommand({
         TableName: tableName,
-        AttributeDefinitions: [{ AttributeName: table.partitionKey, AttributeType: type }],
-        KeySchema: [{ AttributeName: table.partitionKey, KeyType: 'HASH' }],
+        AttributeDefinitions: [
+          { AttributeName: table.partitionKey, AttributeType: typeOf(table.partitionKeyType) },
+          ...(sortKey === undefined ? [] : [{ AttributeName: sortKey.name, AttributeType: typeOf(sortKey.type) }]),
+        ],
+        KeySchema: [
+          { AttributeName: table.partitionKey, KeyType: 'HASH' },
+          ...(sortKey === undefined ? [] : [{ AttributeName: sortKey.name, KeyType: 'RANGE' as const }]),
+        ],
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
@@ -51,6 +62,26 @@ async function ensureTable(client: DynamoDBClient, table: TableSpec, tableName: 
     if (waited > 60_000) throw new Error(`table ${tableName} is not ACTIVE after 60 s`);
     await sleep(100);
   }
+}
+
+/** A table's items, page by page (Scan, 1 MB a page as DynamoDB pages it): what `--output <table>=<file>` writes. */
+export async function* scanTablePages(
+  client: DynamoDBClient,
+  tableName: string,
+): AsyncGenerator<Record<string, unknown>[]> {
+  const doc = DynamoDBDocumentClient.from(client);
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page: ScanCommandOutput = await doc.send(
+      new ScanCommand({
+        TableName: tableName,
+        ConsistentRead: true,
+        ...(start !== undefined && { ExclusiveStartKey: start }),
+      }),
+    );
+    yield page.Items ?? [];
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
 }
 
 /** Puts items into an external table (each with its partition key), 25 a request. */

@@ -133,19 +133,36 @@ export function checkInputs(plan: PipelinePlan, inputs: readonly StreamFile[]): 
   }
 }
 
-/** Throws, naming the streams there are, when an `--output` names no stream (nor the dead-letter queue) of the plan. */
+/**
+ * Throws, naming the streams there are, when an `--output` names no stream, dead-letter queue or
+ * sink table (`toDynamoDb`) of the plan.
+ */
 export function checkOutputs(plan: PipelinePlan, outputs: readonly StreamFile[]): void {
   const streamNames = new Set(plan.streams.map((s) => s.name));
-  // A dead-letter queue is written like a stream: `--output <queue name>=<file>`.
+  // A dead-letter queue is written like a stream: `--output <queue name>=<file>`; a sink table too.
   const queue = plan.deadLetter.kind === 'queue' ? plan.deadLetter.name : undefined;
+  const tables = sinkTables(plan);
   for (const output of outputs) {
-    if (!streamNames.has(output.stream) && output.stream !== queue) {
-      const known = [...streamNames, ...(queue === undefined ? [] : [`${queue} (dead-letter queue)`])];
+    if (!streamNames.has(output.stream) && output.stream !== queue && !tables.includes(output.stream)) {
+      const known = [
+        ...streamNames,
+        ...(queue === undefined ? [] : [`${queue} (dead-letter queue)`]),
+        ...tables.map((table) => `${table} (DynamoDB table)`),
+      ];
       throw new RunOptionsError(
         `--output ${output.stream}: no such stream in '${plan.pipeline}' (streams: ${known.join(', ')})`,
       );
     }
   }
+}
+
+function sinkTables(plan: PipelinePlan): string[] {
+  return (plan.tables ?? []).filter((table) => table.kind === 'sink').map((table) => table.name);
+}
+
+/** A sink table's items as lines: each item's JSON, tombstones and version attributes included, after the drain. */
+async function* itemRecords(pages: AsyncIterable<readonly Record<string, unknown>[]>) {
+  for await (const page of pages) yield page.map((item) => ({ data: Buffer.from(JSON.stringify(item)) }));
 }
 
 /** Writes each `--output` stream, or the local dead-letter queue, to its file; returns how many records each got. */
@@ -158,7 +175,12 @@ export async function writeOutputs(
   for (const output of outputs) {
     // Page by page: a run's outputs are not held whole (bench/run-memory.ts). The local
     // dead-letter queue's messages are the envelopes, one JSON line each, as the stream's records.
-    const pages = output.stream === queue ? envelopeRecords(local.deadLetterPages()) : local.streamPages(output.stream);
+    const pages =
+      output.stream === queue
+        ? envelopeRecords(local.deadLetterPages())
+        : sinkTables(local.plan).includes(output.stream)
+          ? itemRecords(local.sinkTablePages(output.stream))
+          : local.streamPages(output.stream);
     const records = await writeRecordPages(output.file, pages);
     written.push({ stream: output.stream, file: output.file, records });
   }

@@ -143,6 +143,8 @@ function sideEdges(node: PipelineNode): DrawnEdge[] {
       }));
     case 'toTable':
       return [{ from: box, to: tableNodeId(node.table), kind: 'table', label: 'upsert' }];
+    case 'toDynamoDb':
+      return [{ from: box, to: tableNodeId(node.table), kind: 'table', label: 'put newest' }];
     case 'enrich':
       return [{ from: tableNodeId(node.table), to: box, kind: 'lookup', label: 'lookup' }];
     default:
@@ -195,6 +197,7 @@ function operatorDetail(node: PipelineNode): string | undefined {
     case 'enrich':
       return `${node.type} lookup in ${node.table}`;
     case 'toTable':
+    case 'toDynamoDb':
       return `into ${node.table}`;
     default:
       return undefined;

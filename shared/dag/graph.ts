@@ -21,6 +21,7 @@ export const OperatorKinds = {
   join: 'join',
   enrich: 'enrich',
   toTable: 'toTable',
+  toDynamoDb: 'toDynamoDb',
   sink: 'sink',
 } as const;
 export type OperatorKind = (typeof OperatorKinds)[keyof typeof OperatorKinds];
@@ -179,22 +180,49 @@ export interface ToTableNode extends NodeBase {
 }
 
 /**
+ * Ends a branch by writing each record as an item of a DynamoDB table (docs/sinks.md): an upsert, or
+ * a delete, keyed by `fn`, kept only if it is newer than the item there (its version, then a digest
+ * of the item as tie-break), so that repeats and reordering leave each key's newest record.
+ */
+export interface ToDynamoDbNode extends NodeBase {
+  readonly kind: 'toDynamoDb';
+  /** The item's key: the partition key's value, or `[partition, sort]` for a table with a sort key. */
+  readonly fn: AnyFunction;
+  readonly table: string;
+  /** The item's version. @default the record's event time */
+  readonly version?: AnyFunction;
+  /** Says that a record deletes its key's item (kept as a tombstone with its version). */
+  readonly deleted?: AnyFunction;
+}
+
+/**
  * A table a pipeline reads: materialized from a stream by `toTable`, or a DynamoDB table the
  * pipeline does not own (`pipeline.table`). Not a node: it has no input of its own in the DAG.
  */
 export interface TableDefinition {
   readonly name: string;
-  readonly kind: 'materialized' | 'external';
-  /** The DynamoDB table's name: exact for an external table, before any deployment prefix for a materialized one. */
+  readonly kind: TableKind;
+  /**
+   * The DynamoDB table's name: exact for an external table and an existing sink table, before any
+   * deployment prefix for a table the pipeline creates.
+   */
   readonly tableName: string;
   /** The partition key attribute (a materialized table's is `k`). */
   readonly partitionKey: string;
-  readonly partitionKeyType: 'string' | 'number';
+  readonly partitionKeyType: KeyType;
+  /** The sort key attribute of a sink table that has one. */
+  readonly sortKey?: { readonly name: string; readonly type: KeyType };
+  /** A sink table the user owns: its name (or ARN) is used as it is, the construct does not create it. */
+  readonly existing?: { readonly tableArn?: string };
   /** Checks rows of an external table; a row that fails dead-letters the records that looked it up. */
   readonly schema?: z.ZodType;
   /** Strongly consistent lookups (twice the read units of eventually consistent ones). */
   readonly consistentRead: boolean;
 }
+
+/** `materialized`: kept by `toTable`; `external`: read by `enrich`; `sink`: written by `toDynamoDb`. */
+export type TableKind = 'materialized' | 'external' | 'sink';
+export type KeyType = 'string' | 'number';
 
 export interface SinkNode extends NodeBase {
   readonly kind: 'sink';
@@ -214,6 +242,7 @@ export type PipelineNode =
   | JoinNode
   | EnrichNode
   | ToTableNode
+  | ToDynamoDbNode
   | SinkNode;
 
 /** Nodes that start a stage: their stream is a Lambda trigger. */

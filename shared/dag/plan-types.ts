@@ -69,12 +69,22 @@ export interface StageSpec {
 /** A table of the pipeline (docs/tables.md): a DynamoDB table that stages read and maybe write. */
 export interface TableSpec {
   readonly name: string;
-  /** `materialized`: the pipeline creates and writes it (`toTable`); `external`: it only reads it. */
-  readonly kind: 'materialized' | 'external';
-  /** The DynamoDB table: a materialized one's name is prefixed at deployment, an external one's is exact. */
+  /**
+   * `materialized`: the pipeline creates and writes it (`toTable`); `external`: it only reads it;
+   * `sink`: `toDynamoDb` writes it, created by the pipeline unless `existing`.
+   */
+  readonly kind: 'materialized' | 'external' | 'sink';
+  /**
+   * The DynamoDB table: the name of one the pipeline creates is prefixed at deployment, an external
+   * or existing one's is exact.
+   */
   readonly tableName: string;
   readonly partitionKey: string;
   readonly partitionKeyType: 'string' | 'number';
+  /** A sink table's sort key, when it has one. */
+  readonly sortKey?: { readonly name: string; readonly type: 'string' | 'number' };
+  /** A sink table the user owns (never created, never prefixed), with its ARN when given one. */
+  readonly existing?: { readonly tableArn?: string };
   readonly consistentRead: boolean;
   /** Stages that write it. */
   readonly writers: readonly string[];

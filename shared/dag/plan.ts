@@ -1,6 +1,14 @@
 import { PipelineDefinitionError } from './errors.js';
 import { resolveEventSourceSettings } from './event-source-settings.js';
-import { isStageInput, isStateful, type PipelineNode, type StageInputNode, streamsWrittenBy } from './graph.js';
+import {
+  isStageInput,
+  isStateful,
+  type PipelineNode,
+  type StageInputNode,
+  streamsWrittenBy,
+  type ToDynamoDbNode,
+  type ToTableNode,
+} from './graph.js';
 import type { PipelineGraph } from './pipeline-graph.js';
 import type { PipelinePlan, StageSpec, StreamSpec, TableSpec } from './plan-types.js';
 
@@ -38,6 +46,8 @@ function planTables(graph: PipelineGraph, stages: readonly StageSpec[]): TableSp
       partitionKey: table.partitionKey,
       partitionKeyType: table.partitionKeyType,
       consistentRead: table.consistentRead,
+      ...(table.sortKey !== undefined && { sortKey: table.sortKey }),
+      ...(table.existing !== undefined && { existing: table.existing }),
       writers,
       readers,
     };
@@ -48,7 +58,7 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
   const fused: PipelineNode[] = [];
   const visit = (node: PipelineNode): void => {
     const children = graph.children(node.name);
-    if (children.length === 0 && node.kind !== 'sink' && node.kind !== 'joinSide' && node.kind !== 'toTable') {
+    if (children.length === 0 && node.kind !== 'sink' && node.kind !== 'joinSide' && !writesTable(node)) {
       const what = node.kind === 'keyBy' ? 'is followed by no operator' : 'ends a branch with no sink';
       throw new PipelineDefinitionError(
         `${what}: every branch must end in .sink(stream)`,
@@ -78,7 +88,7 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
     }
   }
   const stateful = input.kind === 'join' || fused.some(isStateful);
-  const tableNodes = fused.filter((node) => node.kind === 'enrich' || node.kind === 'toTable');
+  const tableNodes = fused.filter((node) => node.kind === 'enrich' || writesTable(node));
   const statefulNode = fused.find(isStateful) ?? (input.kind === 'join' ? input : undefined);
   if (stateful && tableNodes.length > 0 && statefulNode !== undefined) {
     // A stateful stage runs its batch once against its state; lookups need a pass of their own.
@@ -105,10 +115,15 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
     ...(tableNodes.length > 0 && {
       tables: {
         reads: [...new Set(tableNodes.filter((n) => n.kind === 'enrich').map((n) => n.table))],
-        writes: [...new Set(tableNodes.filter((n) => n.kind === 'toTable').map((n) => n.table))],
+        writes: [...new Set(tableNodes.filter(writesTable).map((n) => n.table))],
       },
     }),
   };
+}
+
+/** `toTable` and `toDynamoDb`: the operators that end a branch in a table. */
+function writesTable(node: PipelineNode): node is ToTableNode | ToDynamoDbNode {
+  return node.kind === 'toTable' || node.kind === 'toDynamoDb';
 }
 
 function planStreams(graph: PipelineGraph, stages: readonly StageSpec[]): StreamSpec[] {

@@ -9,10 +9,12 @@ import type { Aggregation, Duration, WindowAssigner, WindowOptions, WindowResult
 import type {
   EnrichOptions,
   JoinOptions,
+  KeyAttribute,
   KeyByOptions,
   KeyValue,
   OperatorOptions,
   SinkOptions,
+  ToDynamoDbOptions,
   ToTableOptions,
 } from './options.js';
 import type { Pipeline } from './pipeline.js';
@@ -204,6 +206,63 @@ export class DataStream<T> {
       ...(options.deleted !== undefined && { deleted: options.deleted as (value: unknown) => unknown }),
     });
     return new Table<T>(this.pipeline, tableName);
+  }
+
+  /**
+   * Writes each record as an item of a DynamoDB table (a materialized view, docs/sinks.md): an upsert
+   * of the record's fields keyed by `key(record)`, or a delete when `delete(record)` says so, kept only
+   * if newer than the item there (its `version`, by default its event time), so that repeats, retries
+   * and reordering leave each key's newest record. Returns the pipeline to export.
+   *
+   * @example
+   * counts.toDynamoDb('page-counts', { key: (r) => [r.key, r.windowStart], sortKey: { name: 'windowStart', type: 'number' } })
+   */
+  toDynamoDb(table: string, options: ToDynamoDbOptions<T>): Pipeline {
+    const name = options.name ?? this.graph.nextName('toDynamoDb');
+    const label = `toDynamoDb '${name}'`;
+    for (const [option, fn] of [
+      ['key', options.key],
+      ['version', options.version],
+      ['delete', options.delete],
+    ] as const) {
+      if ((fn !== undefined || option === 'key') && typeof fn !== 'function') {
+        throw new PipelineDefinitionError(`${option} must be a function, got ${typeof fn}`, label);
+      }
+    }
+    const arn = /^arn:aws[\w-]*:dynamodb:[^:]*:\d*:table\/([^/]+)$/.exec(table);
+    const tableName = arn?.[1] ?? table;
+    const existing = arn !== null || options.existing === true;
+    const keyOf = (attribute: KeyAttribute, what: string) => {
+      const type = attribute.type ?? 'string';
+      if (type !== 'string' && type !== 'number') {
+        throw new PipelineDefinitionError(
+          `${what}.type must be 'string' or 'number', got ${JSON.stringify(type)}`,
+          label,
+        );
+      }
+      return { name: attribute.name, type };
+    };
+    const partitionKey = keyOf(options.partitionKey ?? { name: 'pk' }, 'partitionKey');
+    this.graph.addTable({
+      name: tableName,
+      kind: 'sink',
+      tableName,
+      partitionKey: partitionKey.name,
+      partitionKeyType: partitionKey.type,
+      consistentRead: false,
+      ...(options.sortKey !== undefined && { sortKey: keyOf(options.sortKey, 'sortKey') }),
+      ...(existing && { existing: arn === null ? {} : { tableArn: table } }),
+    });
+    this.graph.add({
+      kind: 'toDynamoDb',
+      name,
+      parent: this.operator,
+      fn: options.key as (value: unknown) => unknown,
+      table: tableName,
+      ...(options.version !== undefined && { version: options.version as (value: unknown) => unknown }),
+      ...(options.delete !== undefined && { deleted: options.delete as (value: unknown) => unknown }),
+    });
+    return this.pipeline;
   }
 
   /** Writes the stream's values, as JSON, to a Kinesis stream; returns the pipeline to export. */

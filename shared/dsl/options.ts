@@ -96,6 +96,39 @@ export interface ToTableOptions<T> extends OperatorOptions {
   readonly deleted?: (value: T) => boolean;
 }
 
+/** A key attribute of a DynamoDB table: its name and type. */
+export interface KeyAttribute {
+  readonly name: string;
+  /** @default 'string' */
+  readonly type?: 'string' | 'number';
+}
+
+export interface ToDynamoDbOptions<T> extends OperatorOptions {
+  /**
+   * The item's key: the partition key's value, or `[partition, sort]` when the table has a `sortKey`.
+   * A string or a finite number, as the key attribute's type says; anything else dead-letters the record.
+   */
+  readonly key: (value: T) => KeyValue | readonly [KeyValue, KeyValue];
+  /** The partition key attribute. @default { name: 'pk', type: 'string' } */
+  readonly partitionKey?: KeyAttribute;
+  /** The sort key attribute, when the table has one. @default none */
+  readonly sortKey?: KeyAttribute;
+  /**
+   * Orders a key's writes: a write is kept only over an older one (ties broken by a digest of the
+   * item), so that repeats and reordering leave the newest.
+   * @default the record's event time (a record without one is dead-lettered)
+   */
+  readonly version?: (value: T) => number;
+  /** Whether a record deletes its key's item (kept as a tombstone with its version). @default never */
+  readonly delete?: (value: T) => boolean;
+  /**
+   * The table exists already (the user's): the name, or the table's ARN given as the table, is used as
+   * it is, and the construct neither creates nor prefixes it. An ARN given as the table implies it.
+   * @default false: the construct creates `<prefix><table>`
+   */
+  readonly existing?: boolean;
+}
+
 export interface TableOptions<S extends z.ZodType> {
   /** The existing DynamoDB table's name (exact: no deployment prefix is added). */
   readonly tableName: string;

@@ -2,6 +2,7 @@ import type { JoinSideNode, KeyByNode, PipelineNode, SinkNode, ToTableNode } fro
 import type { PipelineGraph } from '../dag/pipeline-graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
 import { applyFilter, applyFlatMap, applyKeyBy, applyMap, applyVersion } from '../operators/stateless.js';
+import { sinkWriteOf } from '../tables/dynamodb-sink.js';
 import { enrichedValue, type RowUpdate } from '../tables/table-operator.js';
 import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import { type Decoder, shuffleDecoder, sourceDecoder } from './decode.js';
@@ -129,6 +130,22 @@ function compileNode(graph: PipelineGraph, node: PipelineNode, operators: Operat
     }
     case 'toTable':
       return counted(writing(out, tableWriter(node)));
+    case 'toDynamoDb': {
+      const spec = { operator: node.name, key: node.fn, table: graph.table(node.table) };
+      const write = {
+        ...spec,
+        ...(node.version !== undefined && { version: node.version }),
+        ...(node.deleted !== undefined && { deleted: node.deleted }),
+      };
+      return counted(
+        writing(out, (element, sink) => {
+          if (sink.writeRow === undefined) {
+            throw new Error(`toDynamoDb '${node.name}' runs in a stage that cannot write rows`);
+          }
+          sink.writeRow(node.table, sinkWriteOf(write, element.value, element.eventTime));
+        }),
+      );
+    }
     case 'keyBy':
     case 'joinSide':
       return counted(writing(out, shuffleWriter(node)));

@@ -10,17 +10,24 @@ export interface RowUpdate {
   readonly row?: string;
   /** Orders a key's updates (`toTable`'s `version`); absent when the table keeps the last update applied. */
   readonly version?: number;
+  /** Breaks a tie between two updates of one version (`toDynamoDb`, dynamodb-sink.ts): the higher wins. */
+  readonly tieBreak?: string;
+  /** The key attributes of a sink table's item (`toDynamoDb`); `key` is then their values as JSON. */
+  readonly itemKey?: Readonly<Record<string, string | number>>;
 }
 
 /**
  * Whether `next` replaces `current` in a table. With versions, the higher version wins and an equal
- * one replaces (a repeat of the same update, or a later update of the same version in stream order);
+ * one replaces (a repeat of the same update, or a later update of the same version in stream order),
+ * unless both carry a tie-break, which then decides;
  * without, the later update does.
  */
 export function supersedes(next: RowUpdate, current: RowUpdate | undefined): boolean {
   if (current === undefined) return true;
   if (next.version === undefined || current.version === undefined) return true;
-  return next.version >= current.version;
+  if (next.version !== current.version) return next.version > current.version;
+  if (next.tieBreak !== undefined && current.tieBreak !== undefined) return next.tieBreak >= current.tieBreak;
+  return true;
 }
 
 /**

@@ -1,8 +1,9 @@
 import pageViewCounts from '../../examples/page-view-counts.js';
-import { createKinesisClient } from '../../local/aws-clients.js';
+import { createDynamoDbClient, createKinesisClient } from '../../local/aws-clients.js';
 import type { OnFailureRecord } from '../../local/event-source-mapping/index.js';
 import { feedJsonLines } from '../../local/runner/input-feeder.js';
 import { LocalPipeline, type LocalPipelineOptions, type StageStatus } from '../../local/runner/local-pipeline.js';
+import { scanTablePages } from '../../local/runner/pipeline-tables.js';
 import { readWholeStream } from '../../local/runner/stream-reader.js';
 import { tumbling } from '../../shared/windows/index.js';
 import { reference, views } from '../reference/windows.js';
@@ -24,6 +25,8 @@ export interface FaultedRunOptions
   readonly inputs: readonly { readonly stream: string; readonly file: string }[];
   /** Streams to read back once drained. */
   readonly outputs: readonly string[];
+  /** Sink tables (`toDynamoDb`) to scan once drained, past any proxy: the DynamoDB emulator itself. */
+  readonly tables?: { readonly names: readonly string[]; readonly directDynamoDbEndpoint: string };
   /** Fail when no record moved for this long (LocalPipeline.waitUntilDrained). @default 60000 */
   readonly stallLimitMs?: number;
 }
@@ -31,6 +34,8 @@ export interface FaultedRunOptions
 export interface FaultedRun {
   /** Each output stream's records, parsed as JSON. */
   readonly outputs: ReadonlyMap<string, unknown[]>;
+  /** Each sink table's items, when asked for. */
+  readonly tables: ReadonlyMap<string, Record<string, unknown>[]>;
   readonly stages: readonly StageStatus[];
   readonly failedBatches: readonly OnFailureRecord[];
   readonly fed: number;
@@ -47,7 +52,7 @@ let runs = 0;
 export async function runPipelineWithFaults(options: FaultedRunOptions): Promise<FaultedRun> {
   runs += 1;
   const started = performance.now();
-  const { endpoint, dynamodbEndpoint, directKinesisEndpoint, inputs, outputs, stallLimitMs, ...rest } = options;
+  const { endpoint, dynamodbEndpoint, directKinesisEndpoint, inputs, outputs, stallLimitMs, tables, ...rest } = options;
   const direct = createKinesisClient(directKinesisEndpoint);
   const local = await LocalPipeline.start({
     ...rest,
@@ -72,8 +77,22 @@ export async function runPipelineWithFaults(options: FaultedRunOptions): Promise
         records.map((record) => JSON.parse(Buffer.from(record.data).toString('utf8')) as unknown),
       );
     }
+    const items = new Map<string, Record<string, unknown>[]>();
+    if (tables !== undefined) {
+      const dynamodb = createDynamoDbClient(tables.directDynamoDbEndpoint);
+      try {
+        for (const name of tables.names) {
+          const all: Record<string, unknown>[] = [];
+          for await (const page of scanTablePages(dynamodb, local.tableNames[name] ?? name)) all.push(...page);
+          items.set(name, all);
+        }
+      } finally {
+        dynamodb.destroy();
+      }
+    }
     return {
       outputs: read,
+      tables: items,
       stages: local.status(),
       failedBatches: local.failedBatches,
       fed,

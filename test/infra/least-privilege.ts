@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../infra/pipeline-tables.js';
+import { SINK_TABLE_WRITE_ACTIONS, TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../infra/pipeline-tables.js';
 import type { PipelinePlan } from '../../shared/index.js';
 import { StateTableSchema } from '../../shared/runtime/io/state-table-schema.js';
 import {
@@ -197,14 +197,16 @@ export function expectLeastPrivilege(json: CfnTemplate, expected: LeastPrivilege
       allow(STATE_TABLE_ACTIONS, tableId as string);
       allow(STATE_INDEX_ACTIONS, indexId);
     }
-    for (const [names, actions] of [
-      [stage.tables?.reads ?? [], TABLE_READ_ACTIONS],
-      [stage.tables?.writes ?? [], TABLE_WRITE_ACTIONS],
+    const sinkTables = new Set((expected.plan.tables ?? []).filter((t) => t.kind === 'sink').map((t) => t.name));
+    for (const [names, write] of [
+      [stage.tables?.reads ?? [], false],
+      [stage.tables?.writes ?? [], true],
     ] as const) {
       for (const name of names) {
         const id = expected.tables?.[name];
         if (id === undefined) throw new Error(`${context} uses table '${name}': give its id in expected.tables`);
-        allow(actions, id);
+        // A sink table (toDynamoDb) takes conditional PutItems only.
+        allow(!write ? TABLE_READ_ACTIONS : sinkTables.has(name) ? SINK_TABLE_WRITE_ACTIONS : TABLE_WRITE_ACTIONS, id);
       }
     }
     const dynamodbActions = sorted([...pairs.keys()].filter((action) => action.startsWith('dynamodb:')));

@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, type INagLogger, NagMessageLevel } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pageViewCounts from '../../examples/page-view-counts.js';
+import pageViewTable from '../../examples/page-view-table.js';
 import pageViews from '../../examples/page-views.js';
 import viewsByCountry from '../../examples/views-by-country.js';
 import { EddyPipeline, type EddyPipelineProps } from '../../infra/eddy-pipeline.js';
@@ -16,6 +17,7 @@ import type { Pipeline } from '../../shared/index.js';
 import pricedSignups from '../e2e/fixtures/plans-external.js';
 import { expectEncryptedAtRest, expectTlsOnly } from './encryption.js';
 import deadLetterQueueClicks from './fixtures/dead-letter-queue-pipeline.js';
+import ordersView from './fixtures/existing-sink-pipeline.js';
 import sensors from './fixtures/idle-pipeline.js';
 import { expectIdlenessLeastPrivilege, expectLeastPrivilege, expectNoWildcards } from './least-privilege.js';
 import {
@@ -32,6 +34,8 @@ import {
 const IDLE_ENTRY = fileURLToPath(new URL('./fixtures/idle-pipeline.ts', import.meta.url));
 const VIEWS_BY_COUNTRY_ENTRY = fileURLToPath(new URL('../../examples/views-by-country.ts', import.meta.url));
 const PRICED_SIGNUPS_ENTRY = fileURLToPath(new URL('../e2e/fixtures/plans-external.ts', import.meta.url));
+const PAGE_VIEW_TABLE_ENTRY = fileURLToPath(new URL('../../examples/page-view-table.ts', import.meta.url));
+const ORDERS_VIEW_ENTRY = fileURLToPath(new URL('./fixtures/existing-sink-pipeline.ts', import.meta.url));
 const DEAD_LETTER_QUEUE_ENTRY = fileURLToPath(new URL('./fixtures/dead-letter-queue-pipeline.ts', import.meta.url));
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 
@@ -362,6 +366,87 @@ describe('security of pipelines with tables, a customer key and a prefix: one ta
     const tables = resourcesOfType(checked.json, 'AWS::DynamoDB::GlobalTable');
     expect(tables.map(([, table]) => table.Properties.TableName)).toEqual(['dev-views-by-country-table-profiles']);
     expect(tables[0]?.[1].Properties.KeySchema).toEqual([{ AttributeName: 'k', KeyType: 'HASH' }]);
+    expectEncryptedAtRest(checked.json, keyId);
+  });
+});
+
+describe('security of DynamoDB table sinks (toDynamoDb): one the construct creates, one existing by ARN', () => {
+  const PREFIX = 'dev-';
+  let checked: Checked & { dispose: () => void };
+  let keyId: string;
+  beforeAll(() => {
+    checked = checkStack((app) => {
+      const stack = new Stack(app, 'Sinks', { env: ENV });
+      const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      keyId = stack.getLogicalId(key.node.defaultChild as kms.CfnKey);
+      const props = { streamNamePrefix: PREFIX, encryptionKey: key };
+      new EddyPipeline(stack, 'Views', { ...props, pipeline: pageViewTable, pipelineEntry: PAGE_VIEW_TABLE_ENTRY });
+      new EddyPipeline(stack, 'Orders', { ...props, pipeline: ordersView, pipelineEntry: ORDERS_VIEW_ENTRY });
+      return stack;
+    });
+  });
+  afterAll(() => checked.dispose());
+
+  describeNag(
+    () => checked,
+    () =>
+      new Map([
+        ...expectedSuppressions(pageViewTable, { customerKey: true, idleness: false, scope: 'Views' }),
+        ...expectedSuppressions(ordersView, { customerKey: true, idleness: false, scope: 'Orders' }),
+      ]),
+  );
+
+  it('lets only the sink stage write its table, with PutItem alone', () => {
+    const tables = resourcesOfType(checked.json, 'AWS::DynamoDB::GlobalTable');
+    const sinkId = tables.find(([, t]) => t.Properties.TableName === 'dev-page-views-per-minute')?.[0] ?? '';
+    const stateId = tables.find(([, t]) => t.Properties.TableName === 'dev-page-view-table-state')?.[0] ?? '';
+    const queues = resourcesOfType(checked.json, 'AWS::SQS::Queue').map(([id]) => id);
+    expectLeastPrivilege(checked.json, {
+      plan: pageViewTable.plan(),
+      prefix: PREFIX,
+      queueId: queues.find((id) => id.startsWith('Views')) ?? '',
+      tableId: stateId,
+      keyId,
+      tables: { 'page-views-per-minute': sinkId },
+    });
+    expectLeastPrivilege(checked.json, {
+      plan: ordersView.plan(),
+      prefix: PREFIX,
+      queueId: queues.find((id) => id.startsWith('Orders')) ?? '',
+      keyId,
+      tables: { 'shop-orders': 'arn:aws:dynamodb:eu-west-1:123456789012:table/shop-orders' },
+    });
+    expectNoWildcards(checked.json);
+  });
+
+  it('creates the sink table with its keys, on demand, with point-in-time recovery, encrypted with the key; not the existing one', () => {
+    const tables = resourcesOfType(checked.json, 'AWS::DynamoDB::GlobalTable');
+    expect(sorted(tables.map(([, table]) => String(table.Properties.TableName)))).toEqual([
+      'dev-page-view-table-state',
+      'dev-page-views-per-minute',
+    ]);
+    const sink = tables.find(([, t]) => t.Properties.TableName === 'dev-page-views-per-minute')?.[1];
+    expect(sink?.Properties.KeySchema).toEqual([
+      { AttributeName: 'page', KeyType: 'HASH' },
+      { AttributeName: 'windowStart', KeyType: 'RANGE' },
+    ]);
+    expect(sink?.Properties.AttributeDefinitions).toEqual([
+      { AttributeName: 'page', AttributeType: 'S' },
+      { AttributeName: 'windowStart', AttributeType: 'N' },
+    ]);
+    expect(sink?.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+    // The existing table is written by its ARN, which may name another account or region.
+    const functions = resourcesOfType(checked.json, 'AWS::Lambda::Function');
+    const tablesEnv = functions
+      .map(([, fn]) => (fn.Properties.Environment as { Variables?: Record<string, unknown> })?.Variables?.EDDY_TABLES)
+      .filter((value) => value !== undefined);
+    expect(tablesEnv).toContainEqual(
+      JSON.stringify({ 'shop-orders': 'arn:aws:dynamodb:eu-west-1:123456789012:table/shop-orders' }),
+    );
+    const replicas = sink?.Properties.Replicas as { PointInTimeRecoverySpecification?: unknown }[] | undefined;
+    expect(replicas?.[0]?.PointInTimeRecoverySpecification).toEqual({
+      PointInTimeRecoveryEnabled: true,
+    });
     expectEncryptedAtRest(checked.json, keyId);
   });
 });

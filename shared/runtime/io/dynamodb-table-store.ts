@@ -7,6 +7,7 @@ import {
   PutCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { TableSpec } from '../../dag/plan-types.js';
+import { SINK_WRITE_CONDITION, SinkItemAttributes, sinkItemOf } from '../../tables/dynamodb-sink.js';
 import type { RowUpdate } from '../../tables/table-operator.js';
 import { type BackoffOptions, backoffDelay, sleep } from '../../util/backoff.js';
 import {
@@ -45,7 +46,8 @@ type Item = Record<string, unknown>;
  * Tables on DynamoDB. Lookups are BatchGetItem, 100 keys a request, consistent when the table says
  * so. An unversioned table's updates are BatchWriteItem, 25 a request; a versioned table's are
  * conditional PutItems (BatchWriteItem takes no condition), a stale one failing its condition and
- * being dropped. Deletes of a versioned table stay as tombstones with their version.
+ * being dropped. Deletes of a versioned table stay as tombstones with their version. A sink table's
+ * (`toDynamoDb`) writes are conditional PutItems of the item itself.
  */
 export class DynamoDbTableStore implements TableStore {
   readonly counter = new RequestCounter();
@@ -109,6 +111,12 @@ export class DynamoDbTableStore implements TableStore {
   ): Promise<{ readonly failed: readonly U[] }> {
     const tableName = this.#physical(table);
     const failed: U[] = [];
+    if (table.kind === 'sink') {
+      await forEachConcurrently(updates, this.#concurrency, async (update) => {
+        if (!(await this.#putSinkItem(tableName, update))) failed.push(update);
+      });
+      return { failed };
+    }
     const versioned = updates.filter((update) => update.version !== undefined);
     const unversioned = updates.filter((update) => update.version === undefined);
     await Promise.all([
@@ -129,22 +137,39 @@ export class DynamoDbTableStore implements TableStore {
       [Schema.version]: update.version,
       ...(update.row === undefined ? { [Schema.deleted]: true } : { [Schema.row]: update.row }),
     };
+    return this.#putConditionally(
+      new PutCommand({
+        TableName: tableName,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(#k) OR #v <= :v',
+        ExpressionAttributeNames: { '#k': Schema.key, '#v': Schema.version },
+        ExpressionAttributeValues: { ':v': update.version },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+  }
+
+  /**
+   * A `toDynamoDb` write (dynamodb-sink.ts): a conditional PutItem of the item or its tombstone, kept
+   * only over an older one. BatchWriteItem takes no condition, so sink writes are one PutItem each.
+   */
+  async #putSinkItem(tableName: string, update: RowUpdate): Promise<boolean> {
+    return this.#putConditionally(
+      new PutCommand({
+        TableName: tableName,
+        Item: sinkItemOf(update),
+        ConditionExpression: SINK_WRITE_CONDITION,
+        ExpressionAttributeNames: { '#v': SinkItemAttributes.version, '#t': SinkItemAttributes.tieBreak },
+        ExpressionAttributeValues: { ':v': update.version, ':t': update.tieBreak },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+  }
+
+  /** False when DynamoDB stayed unavailable; a write that fails its condition (an older one) is done with. */
+  async #putConditionally(command: PutCommand): Promise<boolean> {
     try {
-      await sendWithRetries(
-        'PutItem',
-        () =>
-          this.#doc.send(
-            new PutCommand({
-              TableName: tableName,
-              Item: item,
-              ConditionExpression: 'attribute_not_exists(#k) OR #v <= :v',
-              ExpressionAttributeNames: { '#k': Schema.key, '#v': Schema.version },
-              ExpressionAttributeValues: { ':v': update.version },
-              ReturnConsumedCapacity: 'TOTAL',
-            }),
-          ),
-        this.#retry,
-      );
+      await sendWithRetries('PutItem', () => this.#doc.send(command), this.#retry);
       return true;
     } catch (error) {
       if (isConditionalCheckFailure(error)) {

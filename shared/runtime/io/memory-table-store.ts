@@ -1,4 +1,5 @@
 import type { TableSpec } from '../../dag/plan-types.js';
+import { newerThan, sinkItemOf } from '../../tables/dynamodb-sink.js';
 import { type RowUpdate, supersedes } from '../../tables/table-operator.js';
 import type { TableStore } from './table-store.js';
 import { RequestCounter } from './window-store.js';
@@ -39,21 +40,17 @@ export class MemoryTableStore implements TableStore {
   ): Promise<{ readonly failed: readonly U[] }> {
     const rows = this.#tables.get(table.tableName) ?? new Map<string, RowUpdate>();
     this.#tables.set(table.tableName, rows);
+    // A sink table keeps an update only if strictly newer, as DynamoDB's condition does (dynamodb-sink.ts).
+    const kept = table.kind === 'sink' ? newerThan : supersedes;
     for (const update of updates) {
       this.counter.request('PutItem');
-      if (!supersedes(update, rows.get(update.key))) {
+      if (!kept(update, rows.get(update.key))) {
         this.counter.conditionalFailure();
         continue;
       }
       // A versioned table keeps its deletes (see MaterializedTableSchema.deleted).
       if (update.row === undefined && update.version === undefined) rows.delete(update.key);
-      else {
-        rows.set(update.key, {
-          key: update.key,
-          ...(update.row !== undefined && { row: update.row }),
-          ...(update.version !== undefined && { version: update.version }),
-        });
-      }
+      else rows.set(update.key, { ...update });
     }
     return { failed: [] };
   }
@@ -65,6 +62,13 @@ export class MemoryTableStore implements TableStore {
       if (update.row !== undefined) rows.set(key, JSON.parse(update.row));
     }
     return rows;
+  }
+
+  /** A sink table's items as DynamoDB would hold them, tombstones included, by key. */
+  sinkItems(tableName: string): Map<string, Record<string, unknown>> {
+    const items = new Map<string, Record<string, unknown>>();
+    for (const [key, update] of this.#tables.get(tableName) ?? []) items.set(key, sinkItemOf(update));
+    return items;
   }
 
   #itemsOf(tableName: string): Map<string, unknown> {
