@@ -83,7 +83,7 @@ async function deliverThroughCrashes(
 }
 
 describe('joins under crashes among the buffer writes: outputs equal the nested-loop join (property-based)', () => {
-  it('interval joins, inner and outer: every pair and every unmatched row, repeats only with the same ids', async () => {
+  it('interval joins, inner and outer, with late data: every pair and every unmatched row, repeats only with the same ids', async () => {
     const crashes = { count: 0 };
     let outer = 0;
     await fc.assert(
@@ -94,8 +94,9 @@ describe('joins under crashes among the buffer writes: outputs equal the nested-
         fc.constantFrom<JoinType>('inner', 'left', 'right', 'full'),
         fc.integer({ min: 1, max: 2 }),
         fc.integer({ min: 0, max: 300 }),
+        fc.integer({ min: 0, max: 100 }),
         fc.integer(),
-        async (lefts, rights, within, type, join, bound, seed) => {
+        async (lefts, rights, within, type, join, bound, lateness, seed) => {
           const condition: Condition = { kind: 'interval', ...within };
           const run = await runJoin(
             lefts,
@@ -105,7 +106,7 @@ describe('joins under crashes among the buffer writes: outputs equal the nested-
             { left: 1, right: 1, join },
             seed,
             bound,
-            0,
+            lateness,
             crashingJoinStage(crashes),
           );
           const lateIds = new Set((run.late as { value: { id: string } }[]).map((l) => l.value.id));
