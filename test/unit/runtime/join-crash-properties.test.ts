@@ -122,4 +122,34 @@ describe('joins under crashes among the buffer writes: outputs equal the nested-
     expect(crashes.count).toBeGreaterThan(1000);
     expect(outer).toBeGreaterThan(300);
   });
+
+  it('window joins (tumbling and hopping): every pair the two records share a window for, and no other', async () => {
+    const crashes = { count: 0 };
+    await fc.assert(
+      fc.asyncProperty(
+        events('l', 10),
+        events('r', 10),
+        fc.constantFrom<Condition>({ kind: 'window', size: 100, slide: 100 }, { kind: 'window', size: 100, slide: 40 }),
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer(),
+        async (lefts, rights, condition, join, seed) => {
+          const run = await runJoin(
+            lefts,
+            rights,
+            condition,
+            'inner',
+            { left: 1, right: 1, join },
+            seed,
+            1000,
+            0,
+            crashingJoinStage(crashes),
+          );
+          const pairs = new Set([...nestedLoopJoin(lefts, rights, condition, 'inner')].map((id) => id.split('@')[0]));
+          expect(outputsOf(run)).toEqual(pairs);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(crashes.count).toBeGreaterThan(300);
+  });
 });
