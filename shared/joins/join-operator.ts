@@ -149,11 +149,11 @@ export function bufferIdentity(record: Pick<BufferedRecord, 'side' | 'time' | 'i
  * batch), and is buffered itself. Pairs are emitted as soon as both records are there, as Flink's
  * interval join does; the result set is the same as a join over the whole input.
  *
- * An arrival the buffer already holds was written by an attempt of this batch that crashed among its
- * buffer writes (the outputs go out before them, so its pairs are out): it emits nothing, but marks
- * again the partners it joins, as the crashed attempt may not have written their marks. Marks only
- * ever name a real pair, so a replay against any part of the crashed attempt's writes ends with the
- * same flags as a run without the crash.
+ * An arrival the buffer already holds was, unless its source repeated it, written by an attempt of
+ * this batch that crashed among its buffer writes (the outputs go out before them, so its pairs are
+ * out): it emits nothing, but marks again the partners it joins, as the crashed attempt may not have
+ * written their marks. Marks only ever name a real pair, so a replay against any part of the crashed
+ * attempt's writes ends with the same flags as a run without the crash.
  */
 export function joinKeyBatch(
   spec: JoinSpec,
