@@ -6,14 +6,8 @@ import type { BufferedPut } from '../../../shared/runtime/io/join-store.js';
 import { MemoryWindowStore } from '../../../shared/runtime/io/memory-window-store.js';
 import type { InputRecord } from '../../../shared/runtime/records.js';
 import type { StageRunner } from '../../../shared/runtime/stage-runner.js';
-import {
-  type Condition,
-  events,
-  type JoinStageHarness,
-  nestedLoopJoin,
-  outputsOf,
-  runJoin,
-} from '../../helpers/join-run.js';
+import { events, type JoinStageHarness, outputsOf, runJoin } from '../../helpers/join-run.js';
+import { type Condition, nestedLoopJoin } from '../../helpers/nested-loop-join.js';
 
 /**
  * A join stage whose invocations crash among its buffer writes (docs/joins.md, "Crashes among the

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JoinType } from '../../../shared/dag/graph.js';
 import type { IdEvent } from '../../helpers/id-windows.js';
-import { type Condition, events, nestedLoopJoin, outputsOf, runJoin } from '../../helpers/join-run.js';
+import { events, outputsOf, runJoin } from '../../helpers/join-run.js';
+import { type Condition, nestedLoopJoin } from '../../helpers/nested-loop-join.js';
 
 describe('joins: every pair and every outer miss equals the nested-loop join (property-based)', () => {
   it('interval joins, inner and outer, under reordering within the bound, partial writes, retries and repeats', async () => {
