@@ -74,8 +74,6 @@ const ITEM_OVERHEAD_BYTES = 1024;
  */
 export class JoinStage {
   readonly spec: JoinSpec;
-  /** The sides whose records that never joined are emitted alone. */
-  readonly #outer: ReadonlySet<JoinSide>;
 
   constructor(private readonly options: JoinStageOptions) {
     this.spec = {
@@ -83,7 +81,6 @@ export class JoinStage {
       type: options.join.type,
       allowedLateness: options.join.allowedLateness,
     };
-    this.#outer = outerSides(this.spec.type);
   }
 
   async process(
@@ -131,7 +128,7 @@ export class JoinStage {
       ),
     }));
     const buffered = ranges.length === 0 ? new Map() : await buffers.queryBuffered(stage.id, ranges);
-    const outer = this.#outer;
+    const outer = outerSides(this.spec.type);
     const changed = new Map<string, BufferedRecord>();
     const emitted: { output: JoinOutput; origin: InputRecord }[] = [];
     for (const [key, list] of byKey) {
@@ -170,7 +167,7 @@ export class JoinStage {
       const read = new Set([...buffered.values()].flatMap((list: BufferedRecord[]) => list.map(slotOf)));
       const candidates = new Map(stored);
       for (const [id, record] of changed) {
-        if (this.#due(record, walked.watermark)) candidates.set(id, record);
+        if (this.#due(record, outer, walked.watermark)) candidates.set(id, record);
       }
       const last = records.at(-1) as InputRecord;
       for (const [id, candidate] of candidates) {
@@ -179,14 +176,14 @@ export class JoinStage {
         done.add(id);
         // A record this batch buffered and is done with needs no item: a replay of the batch meets it
         // as an arrival again, against a buffer that lost nothing.
-        if (stored.has(id) || read.has(id)) puts.push(this.#put({ ...record, done: true }, shardId));
+        if (stored.has(id) || read.has(id)) puts.push(this.#put({ ...record, done: true }, outer, shardId));
         if (record.matched) continue;
         counts.unmatched += 1;
         const output = record.side === 'left' ? { left: record, right: null } : { left: null, right: record };
         emitted.push({ output, origin: last });
       }
     }
-    for (const [id, record] of changed) if (!done.has(id)) puts.push(this.#put(record, shardId));
+    for (const [id, record] of changed) if (!done.has(id)) puts.push(this.#put(record, outer, shardId));
 
     for (const { output, origin } of emitted) {
       const times = [output.left?.time, output.right?.time].filter((t): t is number => t !== undefined);
@@ -207,17 +204,15 @@ export class JoinStage {
   }
 
   /** Whether the watermark is done with a record of an outer side that is not a tombstone yet. */
-  #due(record: BufferedRecord, watermark: number): boolean {
+  #due(record: BufferedRecord, outer: ReadonlySet<JoinSide>, watermark: number): boolean {
     return (
-      record.done !== true &&
-      this.#outer.has(record.side) &&
-      joinFireAt(this.spec, record.side, record.time) <= watermark
+      record.done !== true && outer.has(record.side) && joinFireAt(this.spec, record.side, record.time) <= watermark
     );
   }
 
   /** A record's item; on the fire-time index while an outer join may still emit it alone. */
-  #put(record: BufferedRecord, shardId: string): BufferedPut {
-    const indexed = record.done !== true && this.#outer.has(record.side);
+  #put(record: BufferedRecord, outer: ReadonlySet<JoinSide>, shardId: string): BufferedPut {
+    const indexed = record.done !== true && outer.has(record.side);
     return {
       record,
       fireAt: joinFireAt(this.spec, record.side, record.time),
