@@ -24,6 +24,12 @@ export interface BufferedRecord {
   readonly value: unknown;
   /** Whether it has joined any record so far (outer joins emit the ones that never did). */
   readonly matched: boolean;
+  /**
+   * A tombstone: the watermark is done with the record (an outer join emitted it alone if it never
+   * joined). It stays in the buffer, out of the fire-time index, so that a replay of the batch that
+   * was done with it still finds it as a partner, and does not emit it again (docs/joins.md).
+   */
+  readonly done?: boolean;
 }
 
 /** A record of the batch, with the join's watermark when it arrived. */
@@ -47,7 +53,11 @@ export interface KeyJoinOutcome {
   readonly outputs: JoinOutput[];
   /** Arrivals too late to join (for the late output). */
   readonly late: JoinArrival[];
-  /** Arrivals the buffer already held (an earlier attempt of the batch applied them). */
+  /**
+   * Arrivals the buffer already held (an earlier attempt of the batch wrote them): not joined again,
+   * but the partners they would join are marked, since the attempt may have crashed before it wrote
+   * their marks.
+   */
   readonly duplicates: number;
   /** Records to write: the arrivals buffered, and buffered records that found their first partner. */
   readonly changed: BufferedRecord[];
@@ -167,6 +177,12 @@ export function bufferIdentity(record: Pick<BufferedRecord, 'side' | 'time' | 'i
  * joins the buffered records of the other side in its range (and the arrivals before it in the
  * batch), and is buffered itself. Pairs are emitted as soon as both records are there, as Flink's
  * interval join does; the result set is the same as a join over the whole input.
+ *
+ * An arrival the buffer already holds was, unless its source repeated it, written by an attempt of
+ * this batch that crashed among its buffer writes (the outputs go out before them, so its pairs are
+ * out): it emits nothing, but marks again the partners it joins, as the crashed attempt may not have
+ * written their marks. Marks only ever name a real pair, so a replay against any part of the crashed
+ * attempt's writes ends with the same flags as a run without the crash.
  */
 export function joinKeyBatch(
   spec: JoinSpec,
@@ -179,13 +195,24 @@ export function joinKeyBatch(
   const outputs: JoinOutput[] = [];
   const late: JoinArrival[] = [];
   let duplicates = 0;
+  const mark = (identity: string, record: BufferedRecord): BufferedRecord => {
+    if (record.matched) return record;
+    const joined = { ...record, matched: true };
+    buffer.set(identity, joined);
+    changed.set(identity, joined);
+    return joined;
+  };
   for (const arrival of arrivals) {
     const identity = bufferIdentity(arrival);
-    if (buffer.has(identity)) {
+    const held = buffer.get(identity);
+    const ranges = partnerRanges(spec, arrival.side, arrival.time, arrival.watermark);
+    if (held !== undefined) {
       duplicates += 1;
+      const partners = partnersIn(buffer, other(arrival.side), ranges);
+      for (const { identity: partnerIdentity, partner } of partners) mark(partnerIdentity, partner);
+      if (partners.length > 0) mark(identity, held);
       continue;
     }
-    const ranges = partnerRanges(spec, arrival.side, arrival.time, arrival.watermark);
     if (ranges.length === 0) {
       late.push(arrival);
       continue;
@@ -198,25 +225,33 @@ export function joinKeyBatch(
       value: arrival.value,
       matched: false,
     };
-    let matched = false;
-    for (const range of ranges) {
-      for (const [partnerIdentity, partner] of buffer) {
-        if (partner.side !== other(arrival.side) || partner.time < range.from || partner.time > range.to) continue;
-        matched = true;
-        const [left, right] = arrival.side === 'left' ? [record, partner] : [partner, record];
-        outputs.push({ left, right, ...(range.window !== undefined && { window: range.window }) });
-        if (!partner.matched) {
-          const joined = { ...partner, matched: true };
-          buffer.set(partnerIdentity, joined);
-          changed.set(partnerIdentity, joined);
-        }
-      }
+    const partners = partnersIn(buffer, other(arrival.side), ranges);
+    for (const { identity: partnerIdentity, partner, window } of partners) {
+      const [left, right] = arrival.side === 'left' ? [record, partner] : [partner, record];
+      outputs.push({ left, right, ...(window !== undefined && { window }) });
+      mark(partnerIdentity, partner);
     }
-    const stored = matched ? { ...record, matched } : record;
+    const stored = partners.length > 0 ? { ...record, matched: true } : record;
     buffer.set(identity, stored);
     changed.set(identity, stored);
   }
   return { outputs, late, duplicates, changed: [...changed.values()] };
+}
+
+/** The buffered records of `side` in each range, once per range (window joins: per shared window). */
+function partnersIn(
+  buffer: ReadonlyMap<string, BufferedRecord>,
+  side: JoinSide,
+  ranges: readonly PartnerRange[],
+): { identity: string; partner: BufferedRecord; window?: PartnerRange['window'] }[] {
+  const found: { identity: string; partner: BufferedRecord; window?: PartnerRange['window'] }[] = [];
+  for (const range of ranges) {
+    for (const [identity, partner] of buffer) {
+      if (partner.side !== side || partner.time < range.from || partner.time > range.to) continue;
+      found.push({ identity, partner, ...(range.window !== undefined && { window: range.window }) });
+    }
+  }
+  return found;
 }
 
 /** The deterministic identity of an output: a sink can drop a repeat by it. */

@@ -1,4 +1,4 @@
-import type { JoinNode } from '../dag/graph.js';
+import type { JoinNode, JoinSide } from '../dag/graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
 import {
   type BufferedRecord,
@@ -44,10 +44,12 @@ export interface JoinLateRecord {
   readonly value: unknown;
 }
 
-/** What a join stage did with one batch: the buffer writes to make once its outputs are written. */
+/**
+ * What a join stage did with one batch: the buffer writes to make once its outputs are written, each
+ * item written once, in any order (a crash can leave any part of them written).
+ */
 export interface JoinBatch extends WalkedBatch {
   readonly puts: BufferedPut[];
-  readonly deletes: BufferedRecord[];
   readonly counts: { readonly pairs: number; readonly unmatched: number; readonly duplicates: number; late: number };
 }
 
@@ -67,7 +69,13 @@ const ITEM_OVERHEAD_BYTES = 1024;
  * records in the range its arrivals can touch read with one Query, the join run per key, and, for
  * outer joins, the records the watermark is done with emitted alone if they never joined. The caller
  * writes the outputs first and the buffers after: a crash between them repeats outputs (same ids),
- * never loses one; a record already in the buffer is not joined again.
+ * never loses one; a record already in the buffer is not joined again, but marks its partners again.
+ *
+ * A crash among the buffer writes leaves any part of them written, and the retry replays the batch
+ * against that. Nothing the batch is done with is deleted: it becomes a tombstone, so that the replay
+ * still finds it as a partner and does not emit it again; and a replayed record the crashed attempt
+ * wrote marks its partners again (joinKeyBatch). The replay then reaches the same flags as a run
+ * without the crash, so an outer join emits a record alone only if it never joined (docs/joins.md).
  */
 export class JoinStage {
   readonly spec: JoinSpec;
@@ -152,7 +160,7 @@ export class JoinStage {
     }
 
     // Outer sides: records the watermark is done with that never joined are emitted alone, once.
-    const deletes: BufferedRecord[] = [];
+    const puts: BufferedPut[] = [];
     const done = new Set<string>();
     if (outer.size > 0 && Number.isFinite(walked.watermark)) {
       const stored = new Map((await this.#dueFromTable(shardId, walked.watermark, changed)).map((r) => [slotOf(r), r]));
@@ -160,31 +168,23 @@ export class JoinStage {
       const read = new Set([...buffered.values()].flatMap((list: BufferedRecord[]) => list.map(slotOf)));
       const candidates = new Map(stored);
       for (const [id, record] of changed) {
-        if (outer.has(record.side) && joinFireAt(this.spec, record.side, record.time) <= walked.watermark) {
-          candidates.set(id, record);
-        }
+        if (this.#due(record, outer, walked.watermark)) candidates.set(id, record);
       }
       const last = records.at(-1) as InputRecord;
       for (const [id, candidate] of candidates) {
         // What this batch changed wins over what the table held before it.
         const record = changed.get(id) ?? candidate;
         done.add(id);
-        if (stored.has(id) || read.has(id)) deletes.push(record);
+        // A record this batch buffered and is done with needs no item: a replay of the batch meets it
+        // as an arrival again, against a buffer that lost nothing.
+        if (stored.has(id) || read.has(id)) puts.push(this.#put({ ...record, done: true }, outer, shardId));
         if (record.matched) continue;
         counts.unmatched += 1;
         const output = record.side === 'left' ? { left: record, right: null } : { left: null, right: record };
         emitted.push({ output, origin: last });
       }
     }
-    const puts: BufferedPut[] = [];
-    for (const [id, record] of changed) {
-      if (done.has(id)) continue;
-      puts.push({
-        record,
-        fireAt: joinFireAt(this.spec, record.side, record.time),
-        ...(outer.has(record.side) && { timerShard: shardId }),
-      });
-    }
+    for (const [id, record] of changed) if (!done.has(id)) puts.push(this.#put(record, outer, shardId));
 
     for (const { output, origin } of emitted) {
       const times = [output.left?.time, output.right?.time].filter((t): t is number => t !== undefined);
@@ -202,7 +202,24 @@ export class JoinStage {
         failed: (error) => sink.deadLetter(producedRecord(origin, element.value), error, element.id),
       });
     }
-    return { ...walked, puts, deletes, counts };
+    return { ...walked, puts, counts };
+  }
+
+  /** Whether the watermark is done with a record of an outer side that is not a tombstone yet. */
+  #due(record: BufferedRecord, outer: ReadonlySet<JoinSide>, watermark: number): boolean {
+    return (
+      record.done !== true && outer.has(record.side) && joinFireAt(this.spec, record.side, record.time) <= watermark
+    );
+  }
+
+  /** A record's item; on the fire-time index while an outer join may still emit it alone. */
+  #put(record: BufferedRecord, outer: ReadonlySet<JoinSide>, shardId: string): BufferedPut {
+    const indexed = record.done !== true && outer.has(record.side);
+    return {
+      record,
+      fireAt: joinFireAt(this.spec, record.side, record.time),
+      ...(indexed && { timerShard: shardId }),
+    };
   }
 
   /**
@@ -213,7 +230,7 @@ export class JoinStage {
    * record that is gone, and the outer row it decides goes out before anything can tell. So what
    * fires is a consistent read of each item (BatchGetItem, only when something is due); records gone
    * or expired fire nothing. Records this batch changed are left out: the batch's own state of them,
-   * computed from a consistent Query, wins.
+   * computed from a consistent Query, wins. Tombstones fire nothing (the index may still show them).
    */
   async #dueFromTable(
     shardId: string,
@@ -223,7 +240,8 @@ export class JoinStage {
     const { stage, buffers } = this.options;
     const found = await buffers.dueBuffered(stage.id, shardId, watermark);
     const reread = found.filter((r) => !changed.has(slotOf(r)));
-    return reread.length === 0 ? [] : buffers.getBuffered(stage.id, reread);
+    if (reread.length === 0) return [];
+    return (await buffers.getBuffered(stage.id, reread)).filter((record) => record.done !== true);
   }
 
   #error(message: string, reason: 'operatorError' | 'stateTooLarge' = 'operatorError'): RecordProcessingError {

@@ -638,7 +638,7 @@ function joinOperator(stage: JoinStage, store: JoinStore, stageId: string): Stat
       return {
         ...batch,
         counts: { late: batch.counts.late, duplicates: batch.counts.duplicates, repeats: batch.repeats },
-        commit: () => store.writeBuffered(stageId, batch.puts, batch.deletes),
+        commit: () => store.writeBuffered(stageId, batch.puts, []),
       };
     },
   };

@@ -229,6 +229,35 @@ export function describeWindowStoreContract(name: string, target: () => Contract
       expect(later).toEqual([]);
     });
 
+    it('keeps a join tombstone readable by key and by item, and off the fire-time index', async () => {
+      // Prepare: two due records of one shard; the first then written again as a tombstone (no timer).
+      const store = target().create({ retentionMs: day });
+      const stage = newStageId();
+      const record = (id: string, time: number): BufferedRecord => ({
+        key: 'k',
+        side: 'left',
+        time,
+        id,
+        value: { id },
+        matched: false,
+      });
+      const [gone, kept] = [record('a', 10), record('b', 20)] as [BufferedRecord, BufferedRecord];
+      await store.writeBuffered(
+        stage,
+        [gone, kept].map((r) => ({ record: r, fireAt: r.time + 1, timerShard: 's' })),
+        [],
+      );
+      const tombstone = { ...gone, matched: true, done: true };
+
+      // Act
+      await store.writeBuffered(stage, [{ record: tombstone, fireAt: gone.time + 1 }], []);
+
+      // Assess: the tombstone is read as written; only the other record is still due.
+      expect((await store.queryBuffered(stage, [{ key: 'k', from: 0, to: 100 }])).get('k')).toEqual([tombstone, kept]);
+      expect(await store.getBuffered(stage, [gone])).toEqual([tombstone]);
+      expect(await store.dueBuffered(stage, 's', 1_000)).toEqual([kept]);
+    });
+
     it('refuses a write of join buffers that names one item twice, as BatchWriteItem does', async () => {
       const store = target().create({ retentionMs: day });
       const stage = newStageId();

@@ -80,6 +80,7 @@ export function bufferedItem(
     id: record.id,
     v: record.value,
     matched: record.matched,
+    ...(record.done === true && { done: true }),
     fireAt: put.fireAt,
     ...(put.timerShard !== undefined && { timer: timerOf(stageId, put.timerShard) }),
     expiresAt,
@@ -95,5 +96,6 @@ export function toBufferedRecord(item: Readonly<Record<string, unknown>>): Buffe
     id: item.id as string,
     value: item.v,
     matched: item.matched === true,
+    ...(item.done === true && { done: true }),
   };
 }

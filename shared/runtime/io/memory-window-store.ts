@@ -365,6 +365,8 @@ export class MemoryWindowStore implements WindowStore, JoinStore {
       const partition = this.#buffered.get(pk);
       const previous = partition?.get(sk);
       if (partition === undefined || previous === undefined) continue;
+      // DynamoDB charges a delete the size of the item it deletes.
+      bytes += estimateItemBytes(previous);
       this.#unindexBuffered(previous);
       partition.delete(sk);
     }
