@@ -1,7 +1,8 @@
 /**
- * Cost per million events on AWS, us-east-1 list prices, of two pipelines at 1k, 10k and 100k
- * events/s, beside Amazon Managed Service for Apache Flink running the same job with the Kinesis
- * stream it reads (docs/cost.md explains every line).
+ * Cost per million events on AWS, us-east-1 list prices, of two pipelines at 10, 100, 1k, 10k and
+ * 100k events/s, beside Amazon Managed Service for Apache Flink running the same job with the same
+ * Kinesis input and sink streams; with the defaults, with each cost lever alone and with every lever
+ * (docs/cost.md explains every line and lever).
  *
  * - (a) examples/page-view-counts.ts: filter, keyBy page, tumbling 1-minute count.
  * - (b) Nexmark q5 (hot items), modelled as two shuffles and two chained windowed stages in one
@@ -15,7 +16,9 @@
  * mapping would deliver (per shard, at most `batchSize` records or `maxBatchingWindowSeconds` of
  * arrivals), with streams sized to 80% of a shard's write limits. Measured per event: Kinesis
  * records, bytes, PUT payload units (25 KB) and 1 KB-rounded bytes on every stream; Lambda
- * invocations and CPU time per invocation; DynamoDB read and write units. What is assumed, with
+ * invocations and CPU time per invocation; DynamoDB read and write units; the CloudWatch metrics
+ * and operator EMF bytes each stage would publish. Counted per deployment: alarms, the dashboard,
+ * KMS data-key requests. What is assumed, with
  * defaults stated in {@link DEFAULT_ASSUMPTIONS}: the I/O wait per invocation (not measurable without
  * AWS), log bytes per invocation, X-Ray sampling, and Flink's per-core throughput (Nexmark).
  *
@@ -23,7 +26,7 @@
  * end-of-input mark that fires every window: window firing is then spread over fewer events than in
  * a long run, which overstates Eddy's DynamoDB writes per event (the error is on Eddy's side).
  *
- *   npx tsx bench/cost-model.ts [--rates 1000,10000,100000] [--events 150000]
+ *   npx tsx bench/cost-model.ts [--rates 10,100,1000,10000,100000] [--events 150000]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
