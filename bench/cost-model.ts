@@ -1,7 +1,8 @@
 /**
- * Cost per million events on AWS, us-east-1 list prices, of two pipelines at 1k, 10k and 100k
- * events/s, beside Amazon Managed Service for Apache Flink running the same job with the Kinesis
- * stream it reads (docs/cost.md explains every line).
+ * Cost per million events on AWS, us-east-1 list prices, of two pipelines at 10, 100, 1k, 10k and
+ * 100k events/s, beside Amazon Managed Service for Apache Flink running the same job with the same
+ * Kinesis input and sink streams; with the defaults, with each cost lever alone and with every lever
+ * (docs/cost.md explains every line and lever).
  *
  * - (a) examples/page-view-counts.ts: filter, keyBy page, tumbling 1-minute count.
  * - (b) Nexmark q5 (hot items), modelled as two shuffles and two chained windowed stages in one
@@ -15,7 +16,9 @@
  * mapping would deliver (per shard, at most `batchSize` records or `maxBatchingWindowSeconds` of
  * arrivals), with streams sized to 80% of a shard's write limits. Measured per event: Kinesis
  * records, bytes, PUT payload units (25 KB) and 1 KB-rounded bytes on every stream; Lambda
- * invocations and CPU time per invocation; DynamoDB read and write units. What is assumed, with
+ * invocations and CPU time per invocation; DynamoDB read and write units; the CloudWatch metrics
+ * and operator EMF bytes each stage would publish. Counted per deployment: alarms, the dashboard,
+ * KMS data-key requests. What is assumed, with
  * defaults stated in {@link DEFAULT_ASSUMPTIONS}: the I/O wait per invocation (not measurable without
  * AWS), log bytes per invocation, X-Ray sampling, and Flink's per-core throughput (Nexmark).
  *
@@ -23,19 +26,21 @@
  * end-of-input mark that fires every window: window firing is then spread over fewer events than in
  * a long run, which overstates Eddy's DynamoDB writes per event (the error is on Eddy's side).
  *
- *   npx tsx bench/cost-model.ts [--rates 1000,10000,100000] [--events 150000]
+ *   npx tsx bench/cost-model.ts [--rates 10,100,1000,10000,100000] [--events 150000]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import pageViewCounts from '../examples/page-view-counts.js';
+import type { StreamRole } from '../shared/dag/plan-types.js';
 import type { Pipeline } from '../shared/dsl/pipeline.js';
-import { pipeline } from '../shared/index.js';
+import { type PipelineOptions, pipeline } from '../shared/index.js';
 import { MemoryWindowStore } from '../shared/runtime/io/memory-window-store.js';
 import type { RecordWriter, WriteOutcome } from '../shared/runtime/io/record-writer.js';
 import { UniformShardDirectory } from '../shared/runtime/io/shard-directory.js';
+import { OperatorMetricNames, operatorMetricDocuments } from '../shared/runtime/operator-metrics.js';
 import type { InputRecord, OutputRecord } from '../shared/runtime/records.js';
-import { StageRunner } from '../shared/runtime/stage-runner.js';
+import { type BatchReport, StageRunner } from '../shared/runtime/stage-runner.js';
 import { CONTROL_PARTITION_KEY, END_OF_INPUT_DATA } from '../shared/runtime/watermark-records.js';
 import { seededRandom } from '../shared/util/random.js';
 import { count, hopping, max, tumbling } from '../shared/windows/index.js';
@@ -81,7 +86,26 @@ export const PRICES = {
     source: 'https://aws.amazon.com/cloudwatch/pricing/ (https://c3x.dev/blog/cloudwatch-logs-cost-optimization)',
     perGbIngested: 0.5,
   },
+  cloudwatch: {
+    source:
+      'https://aws.amazon.com/cloudwatch/pricing/ (alarms: https://c3x.dev/resources/aws/aws_cloudwatch_metric_alarm)',
+    /** A custom metric (name and dimension values), first 10,000 a month; EMF metrics are custom metrics. */
+    perMetricMonth: 0.3,
+    /** A standard-resolution alarm. */
+    perAlarmMonth: 0.1,
+    /** A dashboard beyond the account's first three. */
+    perDashboardMonth: 3,
+  },
+  kms: {
+    source:
+      'https://aws.amazon.com/kms/pricing/, https://docs.aws.amazon.com/streams/latest/dev/costs-performance.html',
+    perTenThousandRequests: 0.03,
+    /** A customer managed key; `alias/aws/kinesis` (Eddy's default) costs nothing a month. */
+    perKeyMonth: 1,
+  },
   xray: { source: 'https://aws.amazon.com/xray/pricing/', perMillionTracesRecorded: 5.0 },
+  /** Hours in AWS's billing month. */
+  hoursPerMonth: 730,
   flink: {
     source:
       'https://aws.amazon.com/managed-service-apache-flink/pricing/ and https://docs.aws.amazon.com/managed-flink/latest/java/how-pricing.html',
@@ -114,6 +138,11 @@ export interface Assumptions {
   readonly xraySampleRate: number;
   /** Streams sized to this share of a shard's 1,000 records/s and 1 MB/s. */
   readonly shardUtilization: number;
+  /**
+   * KMS calls per hour for each (execution environment, stream) pair: Kinesis asks KMS for a data key
+   * about every five minutes per credential (Kinesis developer guide, "Costs, Regions, and performance").
+   */
+  readonly kmsRequestsPerKeyUserHour: number;
   /** Managed Flink: events/s per KPU (one core), from Nexmark's Flink results (GUIDE_V2). */
   readonly flinkEventsPerCore: { readonly pageViewCounts: number; readonly q5: number };
 }
@@ -126,6 +155,7 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = {
   logBytesPerInvocation: 1300,
   xraySampleRate: 0.05,
   shardUtilization: 0.8,
+  kmsRequestsPerKeyUserHour: 12,
   // Nexmark GUIDE_V2 (Flink 2.0, 8 x 1-slot TaskManagers): q5 920.4 K/s on 12.35 cores = 74.5 K/s per
   // core; q12 (a windowed count per bidder, the closest to a tumbling count per key) 1.95 M/s on 10.03
   // cores = 194 K/s per core. Nexmark's source generates in process: reading JSON from Kinesis is
@@ -147,8 +177,8 @@ const Bid = z.object({ auction: z.number(), bidder: z.number(), price: z.number(
  * q5: bids per auction in 10 s windows sliding every 2 s, then the highest count of each window (a
  * window's counts all end at its end), in one plan of two chained windowed stages.
  */
-function q5Pipeline(name: string, eventSource?: WindowBatching) {
-  return pipeline(name)
+function q5Pipeline(name: string, eventSource?: WindowBatching, options: PipelineOptions = {}): Pipeline {
+  return pipeline(name, options)
     .source('bids', { schema: Bid, eventTime: (b) => b.dateTime, maxOutOfOrderness: '1s' })
     .keyBy((b) => String(b.auction), { name: 'by-auction', ...(eventSource && { eventSource }) })
     .window(hopping('10s', '2s'))
@@ -159,20 +189,26 @@ function q5Pipeline(name: string, eventSource?: WindowBatching) {
     .sink('hot-items');
 }
 
-/** Larger batches for the windowed stages: the lever that cuts DynamoDB writes per event, for up to 10 s more latency. */
-const LARGE_BATCHES = { batchSize: 10_000, maxBatchingWindowSeconds: 10 } as const;
-type WindowBatching = typeof LARGE_BATCHES;
+/** Batching of the windowed stages, when the job sets it (the keyBy's `eventSource`). */
+interface WindowBatching {
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+}
 
-/** examples/page-view-counts.ts with {@link LARGE_BATCHES} for its windowed stage. */
-const pageViewCountsLargeBatches = pipeline('page-view-counts')
-  .source('clicks', { schema: Click, eventTime: (c) => c.ts, maxOutOfOrderness: '5s' })
-  .filter((c) => c.kind === 'view')
-  .keyBy((c) => c.page, { eventSource: LARGE_BATCHES })
-  .window(tumbling('1m'), { allowedLateness: '30s', lateOutput: 'late-clicks' })
-  .aggregate(count())
-  .sink('page-view-counts');
+/** 10 s batches for the windowed stages: fewer state writes per event, for up to 10 s more latency. */
+const BATCHES_10S: WindowBatching = { batchSize: 10_000, maxBatchingWindowSeconds: 10 };
+/** examples/page-view-counts.ts with its windowed stage batched as given. */
+function pageViewCountsWith(options: PipelineOptions, eventSource?: WindowBatching) {
+  return pipeline('page-view-counts', options)
+    .source('clicks', { schema: Click, eventTime: (c) => c.ts, maxOutOfOrderness: '5s' })
+    .filter((c) => c.kind === 'view')
+    .keyBy((c) => c.page, eventSource && { eventSource })
+    .window(tumbling('1m'), { allowedLateness: '30s', lateOutput: 'late-clicks' })
+    .aggregate(count())
+    .sink('page-view-counts');
+}
 
-interface Job {
+export interface Job {
   readonly name: string;
   /** Pipelines in order: each one's single sink feeds the next one's source. */
   readonly pipelines: readonly Pipeline[];
@@ -184,6 +220,8 @@ interface Job {
   readonly flinkEventsPerCore: (a: Assumptions) => number;
   /** Only these of the rates asked for. */
   readonly rates?: readonly number[];
+  /** The job this one varies (its windowed stages' batching), when it is a variant. */
+  readonly variantOf?: string;
 }
 
 const START = Date.UTC(2026, 0, 1);
@@ -220,20 +258,39 @@ const PAGE_VIEW_COUNTS = {
 };
 const Q5 = { input: 'bids', event: bid, seconds: 40, flinkEventsPerCore: (a: Assumptions) => a.flinkEventsPerCore.q5 };
 
+/** The rates batching variants are measured at too (at 100k, batches fill by size within a second). */
+const LOW_RATES = [10, 100, 1000, 10_000];
+
 export const JOBS: readonly Job[] = [
   { name: 'page-view-counts', pipelines: [pageViewCounts], ...PAGE_VIEW_COUNTS },
   { name: 'nexmark-q5', pipelines: [q5Pipeline('q5')], ...Q5 },
   {
     name: 'page-view-counts, windowed stage in 10 s batches',
-    pipelines: [pageViewCountsLargeBatches],
+    pipelines: [pageViewCountsWith({}, BATCHES_10S)],
     ...PAGE_VIEW_COUNTS,
-    rates: [1000],
+    rates: LOW_RATES,
+    variantOf: 'page-view-counts',
+  },
+  {
+    name: "page-view-counts, batching: 'cost' (60 s batches)",
+    pipelines: [pageViewCountsWith({ batching: 'cost' })],
+    ...PAGE_VIEW_COUNTS,
+    rates: LOW_RATES,
+    variantOf: 'page-view-counts',
   },
   {
     name: 'nexmark-q5, windowed stages in 10 s batches',
-    pipelines: [q5Pipeline('q5', LARGE_BATCHES)],
+    pipelines: [q5Pipeline('q5', BATCHES_10S)],
     ...Q5,
-    rates: [1000],
+    rates: LOW_RATES,
+    variantOf: 'nexmark-q5',
+  },
+  {
+    name: "nexmark-q5, batching: 'cost' (2 s batches)",
+    pipelines: [q5Pipeline('q5', undefined, { batching: 'cost' })],
+    ...Q5,
+    rates: LOW_RATES,
+    variantOf: 'nexmark-q5',
   },
 ];
 
@@ -262,7 +319,7 @@ interface Arrival {
   readonly record: { readonly data: string; readonly partitionKey: string; readonly explicitHashKey?: string };
 }
 
-interface StreamTraffic {
+export interface StreamTraffic {
   records: number;
   bytes: number;
   putPayloadUnits: number;
@@ -271,12 +328,20 @@ interface StreamTraffic {
   /** Stages reading it (each read is billed on on-demand streams). */
   readers: number;
   shards: number;
+  /** The stream's role in its plan; the job's input is a source. */
+  role: StreamRole;
 }
 
-interface StageUse {
+export interface StageUse {
   readonly pipeline: string;
   readonly stageId: string;
   readonly stateful: boolean;
+  readonly input: string;
+  readonly outputs: readonly string[];
+  /** CloudWatch metrics the stage's handler would publish (EMF), by name and dimensions. */
+  readonly metrics: Set<string>;
+  /** Bytes of the per-operator EMF documents the handler would log, summed over invocations. */
+  operatorLogBytes: number;
   invocations: number;
   events: number;
   cpuMs: number;
@@ -295,6 +360,39 @@ export interface Measured {
   readonly streams: ReadonlyMap<string, StreamTraffic>;
   readonly stages: readonly StageUse[];
 }
+
+/**
+ * The metrics and operator EMF documents createLambdaStageHandler publishes for a batch (its
+ * `metrics.addMetric` calls and operatorMetricDocuments): each distinct name and dimension set is
+ * one CloudWatch custom metric.
+ */
+function countMetrics(use: StageUse, report: BatchReport): void {
+  for (const name of STAGE_METRICS) use.metrics.add(name);
+  if (report.late !== undefined) use.metrics.add('RecordsLate');
+  if (report.stateRequests !== undefined) use.metrics.add('StateRequests');
+  if (report.watermark !== undefined) use.metrics.add('WatermarkLag');
+  const documents = operatorMetricDocuments(report.operators ?? [], {
+    namespace: 'Eddy',
+    pipeline: use.pipeline,
+    stage: use.stageId,
+    timestamp: START,
+  });
+  for (const document of documents) use.operatorLogBytes += Buffer.byteLength(document) + 1;
+  for (const operator of report.operators ?? []) {
+    for (const name of Object.values(OperatorMetricNames)) use.metrics.add(`${operator.id}/${name}`);
+  }
+}
+
+/** The metrics every batch publishes (shared/runtime/lambda-handler.ts). */
+const STAGE_METRICS = [
+  'RecordsIn',
+  'RecordsOut',
+  'RecordsFiltered',
+  'RecordsDeadLettered',
+  'RecordsFailed',
+  'PutRecordsRequests',
+  'BatchDuration',
+];
 
 function recordBytes(record: Arrival['record']): number {
   return Buffer.byteLength(record.data) + Buffer.byteLength(record.partitionKey);
@@ -331,8 +429,16 @@ function batchesOf(arrivals: readonly Arrival[], batchSize: number, windowSecond
   return batches.sort((a, b) => a.time - b.time);
 }
 
+/**
+ * Stream time to simulate: the job's, at least 20,000 events' worth at low rates (a few windows), at
+ * most 600 s and `maxEvents`.
+ */
+function simulatedSeconds(job: Job, rate: number, maxEvents: number): number {
+  return Math.min(Math.max(job.seconds, 20_000 / rate), 600, maxEvents / rate);
+}
+
 async function simulate(job: Job, rate: number, maxEvents: number, shardCounts?: ReadonlyMap<string, number>) {
-  const seconds = Math.min(job.seconds, maxEvents / rate);
+  const seconds = simulatedSeconds(job, rate, maxEvents);
   const events = Math.max(1, Math.round(rate * seconds));
   const streams = new Map<string, StreamTraffic>();
   const traffic = (name: string) => {
@@ -345,6 +451,7 @@ async function simulate(job: Job, rate: number, maxEvents: number, shardCounts?:
         roundedBytes: 0,
         readers: 0,
         shards: shardCounts?.get(name) ?? 1,
+        role: 'source',
       };
       streams.set(name, t);
     }
@@ -381,7 +488,10 @@ async function simulate(job: Job, rate: number, maxEvents: number, shardCounts?:
   for (const p of job.pipelines) {
     const plan = p.plan();
     // Every stream of the plan is paid for, written or not (dead letters, late output).
-    for (const s of plan.streams) traffic(s.name);
+    for (const s of plan.streams) {
+      // A pipeline's source is the previous pipeline's sink: it keeps the role it had there.
+      if (!(s.role === 'source' && streams.has(s.name))) traffic(s.name).role = s.role;
+    }
     const shards = new UniformShardDirectory(new Map(plan.streams.map((s) => [s.name, traffic(s.name).shards])));
     for (const stage of plan.stages) {
       if (stage.input !== inputStream) throw new Error(`${p.name}: stage ${stage.id} does not read ${inputStream}`);
@@ -399,6 +509,10 @@ async function simulate(job: Job, rate: number, maxEvents: number, shardCounts?:
         pipeline: p.name,
         stageId: stage.id,
         stateful: stage.stateful,
+        input: stage.input,
+        outputs: stage.outputs,
+        metrics: new Set(),
+        operatorLogBytes: 0,
         invocations: 0,
         events: 0,
         cpuMs: 0,
@@ -429,6 +543,7 @@ async function simulate(job: Job, rate: number, maxEvents: number, shardCounts?:
         use.invocations += 1;
         use.events += report.recordsIn;
         if (report.failedRecords > 0) throw new Error(`${stage.id}: ${report.failedRecords} records failed`);
+        countMetrics(use, report);
         for (const out of writer.drain()) {
           const record = {
             data: out.data,
@@ -491,6 +606,49 @@ export async function measure(job: Job, rate: number, maxEvents: number, a: Assu
 // ----------------------------------------------------------------------------------------------
 // Cost
 
+export type KinesisMode = 'provisioned' | 'on-demand';
+
+/**
+ * The cost levers (docs/cost.md, "Levers"): each is a way to deploy the same job, priced from the
+ * same measurement. {@link DEFAULT_LEVERS} is what a user gets today.
+ */
+export interface Levers {
+  /** Every stream's capacity mode, or per stream the cheaper mode at its measured traffic. */
+  readonly streamMode: KinesisMode | 'cheaper per stream';
+  /**
+   * Side-output (late) and dead-letter streams that carried nothing cost nothing: dead letters sent
+   * to SQS (`deadLetter: { queue: true }`), late outputs created only when asked for.
+   */
+  readonly emptyOutputsFree: boolean;
+  /**
+   * A shuffle stream whose only writer reads a one-shard stream is left out and its reader fused
+   * into the writer: every record of a key already reaches one invocation, in order. Not built: the
+   * model prices it.
+   */
+  readonly noShuffleOnOneShard: boolean;
+  /** Active X-Ray tracing on the stage functions (infra/stage-function.ts turns it on). */
+  readonly tracing: boolean;
+  /** The per-operator EMF metrics (five per operator) beside the per-stage ones. */
+  readonly operatorMetrics: boolean;
+}
+
+export const DEFAULT_LEVERS: Levers = {
+  streamMode: 'provisioned',
+  emptyOutputsFree: false,
+  noShuffleOnOneShard: false,
+  tracing: true,
+  operatorMetrics: true,
+};
+
+/** Every lever pulled: the cheapest way this model knows to run the job. */
+export const ALL_LEVERS: Levers = {
+  streamMode: 'cheaper per stream',
+  emptyOutputsFree: true,
+  noShuffleOnOneShard: true,
+  tracing: false,
+  operatorMetrics: false,
+};
+
 export interface CostLine {
   readonly item: string;
   /** USD per hour at the rate. */
@@ -500,61 +658,154 @@ export interface CostLine {
 export interface Estimate {
   readonly job: string;
   readonly rate: number;
-  readonly kinesisMode: 'provisioned' | 'on-demand';
   readonly eddy: readonly CostLine[];
   readonly flink: readonly CostLine[];
   readonly flinkKpus: number;
   readonly eddyPerMillion: number;
   readonly flinkPerMillion: number;
+  /** What both sides pay for the job's input and sink streams, USD per hour. */
+  readonly sharedStreamsPerHour: number;
+  /** Eddy / Flink, each with the shared streams. */
+  readonly ratio: number;
+  /** Eddy / Flink without the shared streams: Eddy's own streams, functions and state against Flink's KPUs. */
+  readonly processingRatio: number;
+}
+
+/** One stream's cost per hour in a mode: the hourly part and the part that grows with traffic. */
+export function streamCostPerHour(
+  t: Pick<StreamTraffic, 'shards' | 'putPayloadUnits' | 'roundedBytes' | 'readers'>,
+  seconds: number,
+  mode: KinesisMode,
+): { hours: number; data: number } {
+  const perHour = (x: number) => (x / seconds) * HOUR;
+  const k = PRICES.kinesis;
+  if (mode === 'provisioned') {
+    return {
+      hours: t.shards * k.provisioned.shardHour,
+      data: (perHour(t.putPayloadUnits) / 1e6) * k.provisioned.perMillionPutPayloadUnits,
+    };
+  }
+  const gbIn = perHour(t.roundedBytes) / GB;
+  return {
+    hours: k.onDemand.streamHour,
+    data: gbIn * k.onDemand.perGbIn + gbIn * t.readers * k.onDemand.perGbOut,
+  };
+}
+
+/** The mode a stream is deployed in under `choice`: per stream, the cheaper at its traffic. */
+export function chooseMode(
+  t: Pick<StreamTraffic, 'shards' | 'putPayloadUnits' | 'roundedBytes' | 'readers'>,
+  seconds: number,
+  choice: Levers['streamMode'],
+): KinesisMode {
+  if (choice !== 'cheaper per stream') return choice;
+  const total = (mode: KinesisMode) => {
+    const c = streamCostPerHour(t, seconds, mode);
+    return c.hours + c.data;
+  };
+  return total('on-demand') < total('provisioned') ? 'on-demand' : 'provisioned';
 }
 
 function kinesisLines(
   streams: ReadonlyMap<string, StreamTraffic>,
   seconds: number,
-  mode: 'provisioned' | 'on-demand',
-  only?: (name: string) => boolean,
+  choice: Levers['streamMode'],
+  what: string,
 ): CostLine[] {
-  const lines: CostLine[] = [];
-  const perHour = (x: number) => (x / seconds) * HOUR;
-  let shardOrStreamHours = 0;
-  let payloadUnits = 0;
-  let gbIn = 0;
-  let gbOut = 0;
-  for (const [name, t] of streams) {
-    if (only !== undefined && !only(name)) continue;
-    shardOrStreamHours += mode === 'provisioned' ? t.shards : 1;
-    payloadUnits += perHour(t.putPayloadUnits);
-    gbIn += perHour(t.roundedBytes) / GB;
-    gbOut += (perHour(t.roundedBytes) / GB) * t.readers;
+  let shards = 0;
+  let onDemandStreams = 0;
+  let hours = 0;
+  let data = 0;
+  for (const t of streams.values()) {
+    const mode = chooseMode(t, seconds, choice);
+    const cost = streamCostPerHour(t, seconds, mode);
+    if (mode === 'provisioned') shards += t.shards;
+    else onDemandStreams += 1;
+    hours += cost.hours;
+    data += cost.data;
   }
-  const k = PRICES.kinesis;
-  if (mode === 'provisioned') {
-    lines.push({ item: 'Kinesis shard-hours', perHour: shardOrStreamHours * k.provisioned.shardHour });
-    lines.push({
-      item: 'Kinesis PUT payload units',
-      perHour: (payloadUnits / 1e6) * k.provisioned.perMillionPutPayloadUnits,
-    });
-  } else {
-    lines.push({ item: 'Kinesis stream-hours', perHour: shardOrStreamHours * k.onDemand.streamHour });
-    lines.push({ item: 'Kinesis data in', perHour: gbIn * k.onDemand.perGbIn });
-    lines.push({ item: 'Kinesis data out', perHour: gbOut * k.onDemand.perGbOut });
+  const counts = [
+    ...(shards > 0 ? [`${shards} shard(s)`] : []),
+    ...(onDemandStreams > 0 ? [`${onDemandStreams} on-demand stream(s)`] : []),
+  ].join(', ');
+  return [
+    { item: `Kinesis ${what}: shard/stream-hours (${counts || 'none'})`, perHour: hours },
+    { item: `Kinesis ${what}: PUT payload units / data in and out`, perHour: data },
+  ];
+}
+
+/** The input and sink streams: what Flink reads and writes too. */
+function isShared(t: StreamTraffic): boolean {
+  return t.role === 'source' || t.role === 'sink';
+}
+
+/**
+ * The job as deployed with `noShuffleOnOneShard`: every shuffle stream whose one writer reads a
+ * one-shard stream is gone, its reader fused into the writer (the two stages' CPU time, state units
+ * and metrics together, in the windowed stage's batches). An estimate: the runtime cannot run a
+ * window in a source stage today.
+ */
+export function withoutOneShardShuffles(m: Measured): Measured {
+  const streams = new Map(m.streams);
+  let stages = [...m.stages];
+  for (;;) {
+    const fusable = stages.find((writer) =>
+      writer.outputs.some((out) => {
+        const t = streams.get(out);
+        const readers = stages.filter((s) => s.input === out);
+        const writers = stages.filter((s) => s.outputs.includes(out));
+        return (
+          t?.role === 'shuffle' &&
+          streams.get(writer.input)?.shards === 1 &&
+          readers.length === 1 &&
+          writers.length === 1
+        );
+      }),
+    );
+    if (fusable === undefined) break;
+    const shuffle = fusable.outputs.find(
+      (out) => streams.get(out)?.role === 'shuffle' && stages.some((s) => s.input === out),
+    ) as string;
+    const reader = stages.find((s) => s.input === shuffle) as StageUse;
+    const fused: StageUse = {
+      ...fusable,
+      stageId: `${fusable.stageId}+${reader.stageId}`,
+      stateful: fusable.stateful || reader.stateful,
+      outputs: [...new Set([...fusable.outputs.filter((o) => o !== shuffle), ...reader.outputs])],
+      metrics: new Set([...fusable.metrics, ...reader.metrics]),
+      operatorLogBytes: fusable.operatorLogBytes + reader.operatorLogBytes,
+      // The fused stage reads with the reader's batching (a windowed stage's, when it has one): its
+      // invocations, and the state units measured with that batching.
+      invocations: reader.stateful ? reader.invocations : fusable.invocations,
+      cpuMs: fusable.cpuMs + reader.cpuMs,
+      writeUnits: fusable.writeUnits + reader.writeUnits,
+      readUnits: fusable.readUnits + reader.readUnits,
+      dynamoRequests: fusable.dynamoRequests + reader.dynamoRequests,
+    };
+    streams.delete(shuffle);
+    stages = stages.filter((s) => s !== reader).map((s) => (s === fusable ? fused : s));
   }
-  return lines;
+  return { ...m, streams, stages };
 }
 
 export function estimate(
   job: Job,
-  m: Measured,
-  mode: 'provisioned' | 'on-demand',
+  measured: Measured,
+  levers: Levers = DEFAULT_LEVERS,
   a: Assumptions = DEFAULT_ASSUMPTIONS,
 ): Estimate {
+  const m = levers.noShuffleOnOneShard ? withoutOneShardShuffles(measured) : measured;
   const perHour = (x: number) => (x / m.seconds) * HOUR;
+  const perMonth = (x: number) => x / PRICES.hoursPerMonth;
   const memoryGb = a.memoryMb / 1024;
   let invocations = 0;
   let gbSeconds = 0;
   let writeUnits = 0;
   let readUnits = 0;
   let traces = 0;
+  let logBytes = 0;
+  let metrics = 0;
+  let kmsRequests = 0;
   for (const stage of m.stages) {
     const io = stage.stateful ? a.ioMsStateful : a.ioMsStateless;
     const ms = stage.invocations * io + stage.cpuMs * a.cpuSlowdown;
@@ -564,40 +815,64 @@ export function estimate(
     readUnits += perHour(stage.readUnits);
     const perSecond = stage.invocations / m.seconds;
     traces += Math.min(perSecond, 1 + a.xraySampleRate * Math.max(0, perSecond - 1)) * HOUR;
+    logBytes += perHour(stage.invocations * a.logBytesPerInvocation);
+    if (levers.operatorMetrics) logBytes += perHour(stage.operatorLogBytes);
+    metrics += [...stage.metrics].filter((name) => levers.operatorMetrics || !name.includes('/')).length;
+    // One execution environment per input shard, each with its own credentials, each calling KMS
+    // for the input's and every output's data key about every five minutes.
+    const environments = m.streams.get(stage.input)?.shards ?? 1;
+    kmsRequests += environments * (1 + stage.outputs.length) * a.kmsRequestsPerKeyUserHour;
   }
+  const paid = new Map(
+    [...m.streams].filter(
+      ([, t]) =>
+        !(levers.emptyOutputsFree && (t.role === 'side-output' || t.role === 'dead-letter') && t.records === 0),
+    ),
+  );
+  const shared = new Map([...paid].filter(([, t]) => isShared(t)));
+  const own = new Map([...paid].filter(([, t]) => !isShared(t)));
+  const sharedLines = kinesisLines(shared, m.seconds, levers.streamMode, 'input and sink');
+  const alarms = 2 + 2 * m.stages.length;
   const eddy: CostLine[] = [
-    ...kinesisLines(m.streams, m.seconds, mode),
+    ...sharedLines,
+    ...kinesisLines(own, m.seconds, levers.streamMode, 'shuffles, late outputs, dead letters'),
+    {
+      item: 'KMS requests (alias/aws/kinesis: no key charge)',
+      perHour: (kmsRequests / 1e4) * PRICES.kms.perTenThousandRequests,
+    },
     { item: 'Lambda requests', perHour: (invocations / 1e6) * PRICES.lambda.perMillionRequests },
     { item: 'Lambda GB-seconds (Arm)', perHour: gbSeconds * PRICES.lambda.armPerGbSecond },
     { item: 'DynamoDB write units', perHour: (writeUnits / 1e6) * PRICES.dynamodb.perMillionWriteUnits },
     { item: 'DynamoDB read units', perHour: (readUnits / 1e6) * PRICES.dynamodb.perMillionReadUnits },
+    { item: 'CloudWatch Logs ingestion', perHour: (logBytes / GB) * PRICES.cloudwatchLogs.perGbIngested },
+    { item: `CloudWatch custom metrics (${metrics})`, perHour: metrics * perMonth(PRICES.cloudwatch.perMetricMonth) },
     {
-      item: 'CloudWatch Logs ingestion',
-      perHour: ((invocations * a.logBytesPerInvocation) / GB) * PRICES.cloudwatchLogs.perGbIngested,
+      item: `CloudWatch alarms (${alarms}) and dashboard`,
+      perHour: alarms * perMonth(PRICES.cloudwatch.perAlarmMonth) + perMonth(PRICES.cloudwatch.perDashboardMonth),
     },
-    { item: 'X-Ray traces', perHour: (traces / 1e6) * PRICES.xray.perMillionTracesRecorded },
+    { item: 'X-Ray traces', perHour: levers.tracing ? (traces / 1e6) * PRICES.xray.perMillionTracesRecorded : 0 },
   ];
-  // Flink: the job's KPUs (at least one) and the orchestration KPU, and the input stream it reads.
+  // Flink: the job's KPUs (at least one) and the orchestration KPU, and the same input and sink streams.
   const jobKpus = Math.max(1, Math.ceil(m.rate / job.flinkEventsPerCore(a)));
   const flink: CostLine[] = [
-    ...kinesisLines(m.streams, m.seconds, mode, (name) => name === job.input).map((line) => ({
-      ...line,
-      item: `${line.item} (input stream)`,
-    })),
+    ...sharedLines,
     { item: `Flink KPU-hours (${jobKpus} + 1 orchestration)`, perHour: (jobKpus + 1) * PRICES.flink.kpuHour },
     { item: 'Flink running storage (50 GB per KPU)', perHour: jobKpus * PRICES.flink.storagePerKpuHour },
   ];
   const millionsPerHour = (m.rate * HOUR) / 1e6;
   const sum = (lines: readonly CostLine[]) => lines.reduce((total, line) => total + line.perHour, 0);
+  const sharedStreamsPerHour = sum(sharedLines);
   return {
     job: job.name,
     rate: m.rate,
-    kinesisMode: mode,
     eddy,
     flink,
     flinkKpus: jobKpus + 1,
     eddyPerMillion: sum(eddy) / millionsPerHour,
     flinkPerMillion: sum(flink) / millionsPerHour,
+    sharedStreamsPerHour,
+    ratio: sum(eddy) / sum(flink),
+    processingRatio: (sum(eddy) - sharedStreamsPerHour) / (sum(flink) - sharedStreamsPerHour),
   };
 }
 
@@ -611,13 +886,30 @@ export interface CostModelOptions extends BenchOptions {
   readonly log?: (line: string) => void;
 }
 
-/** The issue's target: Eddy's cost at most a tenth of Managed Flink's at 1k events/s. */
-export const TARGET_RATIO_AT_1K = 0.1;
+/** Issue 18's targets, Eddy / Managed Flink by rate: a tenth at 10 and 100 events/s, half at 1k, par at 10k. */
+export const TARGET_RATIOS: ReadonlyMap<number, number> = new Map([
+  [10, 0.1],
+  [100, 0.1],
+  [1000, 0.5],
+  [10_000, 1],
+]);
+
+/** Each lever on its own, from the defaults (the batching levers are the jobs' variants). */
+export const SINGLE_LEVERS: readonly { readonly name: string; readonly levers: Levers }[] = [
+  { name: 'late and dead-letter outputs free while empty', levers: { ...DEFAULT_LEVERS, emptyOutputsFree: true } },
+  { name: 'no shuffle stream behind a one-shard stream', levers: { ...DEFAULT_LEVERS, noShuffleOnOneShard: true } },
+  {
+    name: 'on-demand or provisioned per stream, by rate',
+    levers: { ...DEFAULT_LEVERS, streamMode: 'cheaper per stream' },
+  },
+  { name: 'X-Ray tracing off', levers: { ...DEFAULT_LEVERS, tracing: false } },
+  { name: 'per-operator metrics off', levers: { ...DEFAULT_LEVERS, operatorMetrics: false } },
+];
 
 export async function run(options: CostModelOptions = {}): Promise<BenchRow[]> {
   const log = options.log ?? ((line: string) => console.log(line));
   const a: Assumptions = { ...DEFAULT_ASSUMPTIONS, ...options.assumptions };
-  const rates = options.rates ?? [1000, 10_000, 100_000];
+  const rates = options.rates ?? [10, 100, 1000, 10_000, 100_000];
   const maxEvents = options.maxEvents ?? 150_000;
   const rows: BenchRow[] = [];
   crossCheck(log);
@@ -625,32 +917,57 @@ export async function run(options: CostModelOptions = {}): Promise<BenchRow[]> {
     for (const rate of rates.filter((r) => job.rates === undefined || job.rates.includes(r))) {
       const m = await measure(job, rate, maxEvents, a);
       describe(m, log);
-      const estimates = (['provisioned', 'on-demand'] as const).map((mode) => estimate(job, m, mode, a));
-      for (const e of estimates) {
-        log(
-          `  ${e.kinesisMode}: Eddy ${money(e.eddyPerMillion)}/M events (${e.eddy.map((l) => `${l.item} ${money(l.perHour)}/h`).join(', ')})`,
-        );
-        log(
-          `  ${e.kinesisMode}: Flink ${money(e.flinkPerMillion)}/M events (${e.flink.map((l) => `${l.item} ${money(l.perHour)}/h`).join(', ')})`,
-        );
-      }
-      // Each side with the Kinesis mode that is cheaper for it at this rate.
-      const eddy = Math.min(...estimates.map((e) => e.eddyPerMillion));
-      const flink = Math.min(...estimates.map((e) => e.flinkPerMillion));
-      const ratio = eddy / flink;
-      const atTarget = rate === 1000;
-      rows.push({
-        name: `cost ${job.name} at ${rate.toLocaleString('en-US')} events/s: USD per million events`,
-        value: round4(eddy),
+      const target = TARGET_RATIOS.get(rate);
+      const row = (what: string, e: Estimate, withTarget: boolean): BenchRow => ({
+        name: `cost ${job.name} at ${rate.toLocaleString('en-US')} events/s, ${what}: USD per million events`,
+        value: round4(e.eddyPerMillion),
         unit: 'USD/M events',
-        baseline: 'Managed Flink + its input stream',
-        baselineValue: round4(flink),
-        ratio: Number(ratio.toFixed(3)),
-        ...(atTarget && { target: `<= ${TARGET_RATIO_AT_1K}x Flink`, met: ratio <= TARGET_RATIO_AT_1K }),
+        baseline: 'Managed Flink + the same input and sink streams',
+        baselineValue: round4(e.flinkPerMillion),
+        ratio: Number(e.ratio.toFixed(3)),
+        ...(withTarget && target !== undefined && { target: `<= ${target}x Flink`, met: e.ratio <= target }),
+      });
+      const defaults = estimate(job, m, DEFAULT_LEVERS, a);
+      logEstimate('defaults', defaults, log);
+      rows.push(
+        row(
+          job.variantOf === undefined ? 'defaults' : 'defaults but the batching',
+          defaults,
+          job.variantOf === undefined,
+        ),
+      );
+      if (job.variantOf === undefined) {
+        for (const lever of SINGLE_LEVERS) {
+          const e = estimate(job, m, lever.levers, a);
+          logEstimate(lever.name, e, log);
+          rows.push(row(`lever alone: ${lever.name}`, e, false));
+        }
+      }
+      const all = estimate(job, m, ALL_LEVERS, a);
+      logEstimate('every lever', all, log);
+      rows.push(row('every lever', all, rate <= 100));
+      rows.push({
+        name: `cost ${job.name} at ${rate.toLocaleString('en-US')} events/s, every lever: Eddy / Flink without the shared input and sink streams`,
+        value: Number(all.processingRatio.toFixed(3)),
+        unit: 'ratio',
+        baseline: "Flink's KPUs and storage",
       });
     }
   }
   return rows;
+}
+
+function logEstimate(what: string, e: Estimate, log: (line: string) => void): void {
+  const lines = (side: readonly CostLine[]) =>
+    side
+      .filter((l) => l.perHour > 0)
+      .map((l) => `${l.item} ${money(l.perHour)}/h`)
+      .join(', ');
+  log(
+    `  ${what}: Eddy ${money(e.eddyPerMillion)}/M events, ${e.ratio.toFixed(3)}x Flink ` +
+      `(${e.processingRatio.toFixed(3)}x without the shared streams, ${money(e.sharedStreamsPerHour)}/h): ${lines(e.eddy)}`,
+  );
+  if (what === 'defaults') log(`  Flink ${money(e.flinkPerMillion)}/M events: ${lines(e.flink)}`);
 }
 
 function describe(m: Measured, log: (line: string) => void): void {

@@ -29,6 +29,8 @@ import { type AwsSdkSource, StageFunction } from './stage-function.js';
 import { PipelineStateTable, validateStateTableKey, validateStateTableName } from './state-table.js';
 import {
   PipelineStreams,
+  resolveStreamModes,
+  type StreamCapacityMode,
   validateRetentionPeriod,
   validateShardOverrides,
   validateStreamNamePrefix,
@@ -73,6 +75,17 @@ export interface EddyPipelineProps {
    * @default the plan's shard counts
    */
   readonly shards?: Readonly<Record<string, number>>;
+  /**
+   * Kinesis capacity mode of the streams: one mode for every stream, or modes by stream name (the
+   * others provisioned). A provisioned stream costs $0.015 a shard-hour and $0.014 per million PUT
+   * payload units (25 KB); an on-demand one $0.04 a stream-hour, $0.08 per GB in and $0.04 per GB
+   * read by each stage, each record rounded up to 1 KB, and starts with 4 shards that follow the
+   * traffic (us-east-1). Provisioned is cheaper for steady traffic at any rate, on demand for a
+   * stream provisioned for peaks it rarely reaches (docs/cost.md, "On demand or provisioned").
+   * An on-demand stream takes no `shards` override.
+   * @default 'provisioned' for every stream
+   */
+  readonly streamMode?: StreamCapacityMode | Readonly<Record<string, StreamCapacityMode>>;
   /**
    * Customer managed KMS key for the streams, the failure queue and the state table. With a state
    * table (a windowed pipeline) the stack needs an explicit region: CDK renders the table's key per
@@ -248,6 +261,7 @@ export class EddyPipeline extends Construct {
       plan: this.plan,
       streamNamePrefix: settings.streamNamePrefix,
       shards: settings.shards,
+      modes: settings.streamModes,
       ...(props.encryptionKey !== undefined && { encryptionKey: props.encryptionKey }),
       retentionPeriod: settings.retentionPeriod,
       removalPolicy: settings.removalPolicy,
@@ -471,6 +485,7 @@ interface ResolvedSettings {
   /** Physical name of the dead-letter queue; undefined when dead letters go to a stream. */
   readonly deadLetterQueueName: string | undefined;
   readonly shards: Readonly<Record<string, number>>;
+  readonly streamModes: ReadonlyMap<string, StreamCapacityMode>;
   readonly retentionPeriod: Duration;
   readonly memorySize: number;
   readonly timeout: Duration;
@@ -517,6 +532,7 @@ function resolveSettings(scope: Construct, props: EddyPipelineProps): ResolvedSe
   }
   const shards = props.shards ?? {};
   validateShardOverrides(shards, plan);
+  const streamModes = resolveStreamModes(props.streamMode, shards, plan);
   const retentionPeriod = props.retentionPeriod ?? Duration.hours(24);
   validateRetentionPeriod(retentionPeriod);
 
@@ -554,6 +570,7 @@ function resolveSettings(scope: Construct, props: EddyPipelineProps): ResolvedSe
     stateTableName,
     deadLetterQueueName,
     shards,
+    streamModes,
     retentionPeriod,
     memorySize,
     timeout,

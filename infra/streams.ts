@@ -59,6 +59,54 @@ export function validateShardOverrides(shards: Readonly<Record<string, number>>,
   }
 }
 
+/**
+ * A stream's Kinesis capacity mode: `provisioned` pays a shard-hour per shard and PUT payload units,
+ * `on-demand` a stream-hour and every GB in and out, with shards that follow the traffic
+ * (docs/cost.md, "On demand or provisioned").
+ */
+export type StreamCapacityMode = 'provisioned' | 'on-demand';
+
+const CAPACITY_MODES: readonly StreamCapacityMode[] = ['provisioned', 'on-demand'];
+
+/**
+ * The capacity mode of every stream of the plan: one mode for all, or modes by stream name (the others
+ * provisioned). Every name must be a stream of the plan, and an on-demand stream takes no shard count.
+ */
+export function resolveStreamModes(
+  streamMode: StreamCapacityMode | Readonly<Record<string, StreamCapacityMode>> | undefined,
+  shards: Readonly<Record<string, number>>,
+  plan: PipelinePlan,
+): ReadonlyMap<string, StreamCapacityMode> {
+  const known = plan.streams.map((stream) => stream.name);
+  const check = (mode: unknown, where: string): StreamCapacityMode => {
+    if (!CAPACITY_MODES.includes(mode as StreamCapacityMode)) {
+      throw new Error(`${where} must be 'provisioned' or 'on-demand', got ${JSON.stringify(mode)}`);
+    }
+    return mode as StreamCapacityMode;
+  };
+  const byName = new Map<string, StreamCapacityMode>();
+  if (typeof streamMode === 'object') {
+    for (const [name, mode] of Object.entries(streamMode)) {
+      if (!known.includes(name)) {
+        throw new Error(
+          `streamMode: pipeline '${plan.pipeline}' has no stream named '${name}'; its streams are: ${known.join(', ')}`,
+        );
+      }
+      byName.set(name, check(mode, `streamMode['${name}']`));
+    }
+  }
+  const every = typeof streamMode === 'object' ? 'provisioned' : check(streamMode ?? 'provisioned', 'streamMode');
+  const modes = new Map(known.map((name) => [name, byName.get(name) ?? every]));
+  for (const name of Object.keys(shards)) {
+    if (modes.get(name) === 'on-demand') {
+      throw new Error(
+        `shards['${name}']: stream '${name}' is on demand (streamMode), and on-demand streams take no shard count`,
+      );
+    }
+  }
+  return modes;
+}
+
 /** Checks the retention period against Kinesis's range; fractional hours are rejected rather than rounded. */
 export function validateRetentionPeriod(retentionPeriod: Duration): void {
   const hours = retentionPeriod.toHours({ integral: false });
@@ -75,6 +123,8 @@ export interface PipelineStreamsProps {
   readonly streamNamePrefix: string;
   /** Shard counts that replace the plan's, by logical stream name. */
   readonly shards: Readonly<Record<string, number>>;
+  /** Each stream's capacity mode, by logical name ({@link resolveStreamModes}); provisioned when absent. */
+  readonly modes?: ReadonlyMap<string, StreamCapacityMode>;
   /** Customer managed key; without one the streams use the AWS managed key `alias/aws/kinesis`. */
   readonly encryptionKey?: kms.IKey;
   readonly retentionPeriod: Duration;
@@ -82,7 +132,7 @@ export interface PipelineStreamsProps {
 }
 
 /**
- * One provisioned Kinesis stream per stream of the plan (sources, shuffles, sinks, windows' late
+ * One Kinesis stream, provisioned or on demand, per stream of the plan (sources, shuffles, sinks, windows' late
  * outputs and the dead-letter stream), each with the explicit physical name the runtime computes from
  * the prefix.
  */
@@ -99,8 +149,9 @@ export class PipelineStreams extends Construct {
     for (const spec of props.plan.streams) {
       const stream = new kinesis.Stream(this, spec.name, {
         streamName: props.streamNamePrefix + spec.name,
-        streamMode: kinesis.StreamMode.PROVISIONED,
-        shardCount: props.shards[spec.name] ?? spec.shardCount,
+        ...(props.modes?.get(spec.name) === 'on-demand'
+          ? { streamMode: kinesis.StreamMode.ON_DEMAND }
+          : { streamMode: kinesis.StreamMode.PROVISIONED, shardCount: props.shards[spec.name] ?? spec.shardCount }),
         retentionPeriod: props.retentionPeriod,
         removalPolicy: props.removalPolicy,
         // Always explicit: without an encryption setting CDK adds a region condition to the template.

@@ -9,6 +9,7 @@ export {
   type PipelineDrawing,
 } from './dag/drawing.js';
 export { PipelineDefinitionError } from './dag/errors.js';
+export type { BatchingPreference } from './dag/event-source-settings.js';
 export type { EnrichType, JoinType } from './dag/graph.js';
 export type { DeadLetterOptions, PipelineOptions } from './dag/pipeline-graph.js';
 export type {

@@ -1,3 +1,4 @@
+import type { WindowAssigner } from '../windows/types.js';
 import { PipelineDefinitionError } from './errors.js';
 import type { EventSourceSettings } from './plan-types.js';
 
@@ -15,6 +16,35 @@ export const DEFAULT_EVENT_SOURCE_SETTINGS: EventSourceSettings = {
   maxRecordAgeSeconds: -1,
   startingPosition: 'TRIM_HORIZON',
 };
+
+/**
+ * How windowed stages batch their input: `latency` reads with the defaults above (batches of at most
+ * a second: a window's result leaves about a second after the watermark passes its end); `cost`
+ * reads about one window period (a tumbling window's size, a hopping window's slide, a session's gap)
+ * per batch, up to Lambda's 300 s, so that each key's window is written about once per period instead
+ * of once a second, for up to that period more latency (docs/cost.md, "Latency or cost").
+ */
+export const BatchingPreferences = { latency: 'latency', cost: 'cost' } as const;
+export type BatchingPreference = (typeof BatchingPreferences)[keyof typeof BatchingPreferences];
+
+/** Lambda's largest batch and batching window (CreateEventSourceMapping). */
+const MAX_BATCH_SIZE = 10_000;
+const MAX_BATCHING_WINDOW_SECONDS = 300;
+
+/** The settings `batching: 'cost'` gives a stage whose window is `assigner` (see {@link BatchingPreferences}). */
+export function costAwareBatching(assigner: WindowAssigner): Partial<EventSourceSettings> {
+  const periodMs =
+    assigner.kind === 'tumbling' ? assigner.size : assigner.kind === 'hopping' ? assigner.slide : assigner.gap;
+  const seconds = Math.min(MAX_BATCHING_WINDOW_SECONDS, Math.max(1, Math.floor(periodMs / 1000)));
+  return { batchSize: MAX_BATCH_SIZE, maxBatchingWindowSeconds: seconds };
+}
+
+/** Checks a `batching` option: one of {@link BatchingPreferences}. */
+export function assertBatchingPreference(value: unknown, where: string): asserts value is BatchingPreference {
+  if (!Object.values(BatchingPreferences).includes(value as BatchingPreference)) {
+    throw new PipelineDefinitionError(`batching must be 'latency' or 'cost', got ${JSON.stringify(value)}`, where);
+  }
+}
 
 /** Ranges from the Lambda API reference (CreateEventSourceMapping). */
 const RANGES: Record<

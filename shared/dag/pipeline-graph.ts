@@ -1,4 +1,5 @@
 import { PipelineDefinitionError } from './errors.js';
+import { assertBatchingPreference, type BatchingPreference } from './event-source-settings.js';
 import { type OperatorKind, type PipelineNode, streamsWrittenBy, type TableDefinition } from './graph.js';
 import {
   assertDynamoTableName,
@@ -40,6 +41,14 @@ export interface PipelineOptions {
   /** Event source mapping settings for every stage, overridable per source and keyBy. */
   readonly eventSource?: Partial<EventSourceSettings>;
   /**
+   * How windowed stages batch their input when `eventSource` does not say: `'latency'` in batches of
+   * at most a second, `'cost'` in batches of about one window period (a tumbling window's size, a
+   * hopping window's slide, a session's gap; at most 300 s and 10,000 records), which writes each
+   * key's window about once per period, for up to that period more latency (docs/cost.md).
+   * @default 'latency'
+   */
+  readonly batching?: BatchingPreference;
+  /**
    * Shards of every stream whose shard count is not given.
    * @default 1
    */
@@ -66,6 +75,7 @@ export class PipelineGraph {
     readonly options: PipelineOptions = {},
   ) {
     assertPipelineName(name);
+    if (options.batching !== undefined) assertBatchingPreference(options.batching, `pipeline '${name}'`);
     this.deadLetter = resolveDeadLetter(name, options);
     if (this.deadLetter.kind === 'stream') this.#streams.set(this.deadLetter.name, 'the dead-letter stream');
   }

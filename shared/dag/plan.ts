@@ -1,5 +1,5 @@
 import { PipelineDefinitionError } from './errors.js';
-import { resolveEventSourceSettings } from './event-source-settings.js';
+import { costAwareBatching, resolveEventSourceSettings } from './event-source-settings.js';
 import {
   isStageInput,
   isStateful,
@@ -104,12 +104,15 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
     ...(graph.deadLetter.kind === 'stream' ? [graph.deadLetter.name] : []),
   ];
   const label = `${input.kind} '${input.name}'`;
+  const window = fused.find((node) => node.kind === 'window');
+  const batching =
+    graph.options.batching === 'cost' && window?.kind === 'window' ? costAwareBatching(window.assigner) : undefined;
   return {
     id: `from-${input.stream}`,
     input: input.stream,
     nodes: [input.name, ...fused.map((node) => node.name)],
     outputs,
-    eventSource: resolveEventSourceSettings(label, graph.options.eventSource, input.eventSource),
+    eventSource: resolveEventSourceSettings(label, batching, graph.options.eventSource, input.eventSource),
     stateful,
     ...(input.kind === 'source' && input.idleTimeout !== undefined && { idleTimeout: input.idleTimeout }),
     ...(tableNodes.length > 0 && {

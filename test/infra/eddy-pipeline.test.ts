@@ -330,6 +330,50 @@ describe('EddyPipeline props validation', () => {
     expect(construct({ shards: { clicks: 1.5 } })).toThrow('got 1.5');
   });
 
+  it('deploys on-demand streams, every one or those named, without a shard count', () => {
+    const modes = (streamMode: EddyPipelineProps['streamMode']) => {
+      const { app, dispose } = testApp({ 'aws:cdk:bundling-stacks': [] });
+      onTestFinished(dispose);
+      const stack = new Stack(app, 'Modes');
+      new EddyPipeline(stack, 'Pipeline', {
+        pipeline: pageViews,
+        pipelineEntry: PAGE_VIEWS_ENTRY,
+        ...(streamMode !== undefined && { streamMode }),
+      });
+      const json = Template.fromStack(stack).toJSON() as CfnTemplate;
+      return Object.fromEntries(
+        resourcesOfType(json, 'AWS::Kinesis::Stream').map(([, s]) => [
+          s.Properties.Name,
+          [(s.Properties.StreamModeDetails as { StreamMode: string }).StreamMode, s.Properties.ShardCount],
+        ]),
+      );
+    };
+    const PREFIX = 'page-views-';
+    expect(modes('on-demand')).toEqual(
+      Object.fromEntries(STREAMS.map((name) => [PREFIX + name, ['ON_DEMAND', undefined]])),
+    );
+    expect(modes({ clicks: 'on-demand' })).toEqual({
+      [`${PREFIX}clicks`]: ['ON_DEMAND', undefined],
+      [`${PREFIX}page-views-keyBy-1`]: ['PROVISIONED', 1],
+      [`${PREFIX}page-views-by-page`]: ['PROVISIONED', 1],
+      [`${PREFIX}page-views-dead-letters`]: ['PROVISIONED', 1],
+    });
+    expect(modes(undefined)[`${PREFIX}clicks`]).toEqual(['PROVISIONED', 1]);
+  });
+
+  it('rejects a stream mode of an unknown stream or mode, and a shard count for an on-demand stream', () => {
+    expect(construct({ streamMode: { click: 'on-demand' } })).toThrow(
+      "streamMode: pipeline 'page-views' has no stream named 'click'; its streams are: clicks, page-views-keyBy-1, page-views-by-page, page-views-dead-letters",
+    );
+    expect(construct({ streamMode: 'ondemand' as 'on-demand' })).toThrow(
+      `streamMode must be 'provisioned' or 'on-demand', got "ondemand"`,
+    );
+    expect(construct({ streamMode: { clicks: 'auto' as 'on-demand' } })).toThrow(`streamMode['clicks'] must be`);
+    expect(construct({ streamMode: { clicks: 'on-demand' }, shards: { clicks: 2 } })).toThrow(
+      "shards['clicks']: stream 'clicks' is on demand (streamMode), and on-demand streams take no shard count",
+    );
+  });
+
   it('names everything <stage>_<pipeline>- with a stage, so one pipeline deploys once per stage side by side', () => {
     const names = (stage: string) => {
       const { app, dispose } = testApp({ 'aws:cdk:bundling-stacks': [] });

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ALL_LEVERS,
+  chooseMode,
+  DEFAULT_LEVERS,
+  estimate,
+  JOBS,
+  type Measured,
+  type StageUse,
+  type StreamTraffic,
+  streamCostPerHour,
+  withoutOneShardShuffles,
+} from '../../bench/cost-model.js';
+
+const HOUR = 3600;
+
+function stream(role: StreamTraffic['role'], records: number, shards = 1): StreamTraffic {
+  return {
+    records,
+    bytes: records * 80,
+    putPayloadUnits: records,
+    roundedBytes: records * 1024,
+    readers: 1,
+    shards,
+    role,
+  };
+}
+
+function stage(stageId: string, input: string, outputs: string[], stateful: boolean): StageUse {
+  return {
+    pipeline: 'p',
+    stageId,
+    stateful,
+    input,
+    outputs,
+    metrics: new Set(['RecordsIn', `${stageId}-op/OperatorRecordsIn`]),
+    operatorLogBytes: 1000,
+    invocations: HOUR,
+    events: 10 * HOUR,
+    cpuMs: HOUR,
+    writeUnits: 5 * HOUR,
+    readUnits: HOUR,
+    dynamoRequests: HOUR,
+  };
+}
+
+/** page-view-counts' shape at 10 events/s over an hour: source, shuffle, late output, sink, dead letters. */
+function measured(sourceShards: number): Measured {
+  return {
+    job: 'page-view-counts',
+    rate: 10,
+    events: 10 * HOUR,
+    seconds: HOUR,
+    streams: new Map([
+      ['clicks', stream('source', 10 * HOUR, sourceShards)],
+      ['shuffle', stream('shuffle', HOUR)],
+      ['late', stream('side-output', 0)],
+      ['counts', stream('sink', HOUR)],
+      ['dead', stream('dead-letter', 0)],
+    ]),
+    stages: [
+      stage('from-clicks', 'clicks', ['shuffle', 'dead'], false),
+      stage('from-shuffle', 'shuffle', ['counts', 'late', 'dead'], true),
+    ],
+  };
+}
+
+const job = JOBS.find((j) => j.name === 'page-view-counts');
+if (job === undefined) throw new Error('no page-view-counts job');
+
+describe('cost model', () => {
+  it('prices a quiet one-shard stream cheaper provisioned, an over-provisioned one cheaper on demand', () => {
+    const quiet = stream('source', 10 * HOUR);
+    expect(chooseMode(quiet, HOUR, 'cheaper per stream')).toBe('provisioned');
+    expect(streamCostPerHour(quiet, HOUR, 'provisioned').hours).toBeCloseTo(0.015);
+    const overProvisioned = stream('source', 10 * HOUR, 20);
+    expect(chooseMode(overProvisioned, HOUR, 'cheaper per stream')).toBe('on-demand');
+    expect(chooseMode(overProvisioned, HOUR, 'provisioned')).toBe('provisioned');
+  });
+
+  it('leaves out a shuffle only behind a one-shard stream, fusing its reader into its writer', () => {
+    const fused = withoutOneShardShuffles(measured(1));
+    expect([...fused.streams.keys()]).not.toContain('shuffle');
+    expect(fused.stages).toHaveLength(1);
+    expect(fused.stages[0]).toMatchObject({
+      stageId: 'from-clicks+from-shuffle',
+      input: 'clicks',
+      stateful: true,
+      cpuMs: 2 * HOUR,
+      writeUnits: 10 * HOUR,
+    });
+    expect(fused.stages[0]?.outputs).toEqual(['dead', 'counts', 'late']);
+
+    const twoShards = withoutOneShardShuffles(measured(2));
+    expect([...twoShards.streams.keys()]).toContain('shuffle');
+    expect(twoShards.stages).toHaveLength(2);
+  });
+
+  it('charges empty late and dead-letter streams only while they exist, and the shared streams to both sides', () => {
+    const defaults = estimate(job, measured(1), DEFAULT_LEVERS);
+    const free = estimate(job, measured(1), { ...DEFAULT_LEVERS, emptyOutputsFree: true });
+    const total = (lines: readonly { perHour: number }[]) => lines.reduce((sum, line) => sum + line.perHour, 0);
+    // Two empty one-shard streams: two shard-hours.
+    expect(total(defaults.eddy) - total(free.eddy)).toBeCloseTo(2 * 0.015, 6);
+    // Input and sink: one shard each and a PUT payload unit per record, on both sides.
+    expect(defaults.sharedStreamsPerHour).toBeCloseTo(2 * 0.015 + ((11 * HOUR) / 1e6) * 0.014, 9);
+    expect(total(defaults.flink) - defaults.sharedStreamsPerHour).toBeCloseTo(2 * 0.11 + (50 * 0.1) / 730, 9);
+  });
+
+  it('costs no more with every lever than with the defaults, and drops X-Ray with tracing off', () => {
+    const defaults = estimate(job, measured(1), DEFAULT_LEVERS);
+    const all = estimate(job, measured(1), ALL_LEVERS);
+    expect(all.eddyPerMillion).toBeLessThan(defaults.eddyPerMillion);
+    expect(all.eddy.find((line) => line.item === 'X-Ray traces')?.perHour).toBe(0);
+    expect(defaults.eddy.find((line) => line.item === 'X-Ray traces')?.perHour).toBeGreaterThan(0);
+  });
+});
