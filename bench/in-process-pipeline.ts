@@ -63,54 +63,59 @@ class KeepingWriter implements RecordWriter {
 }
 
 /**
- * The records waiting in one shard of a stream, kept as bytes in one growing buffer with their
- * bounds in a number array, not as an object and strings per record: a stage's outputs leave a
- * Lambda function as bytes (PutRecords), while kept here as objects they would survive every young
- * collection of the stages timed after them, each copied once or twice by the garbage collector of
- * the very runs being measured.
+ * The records waiting in one shard of a stream, kept a few strings per batch rather than an object
+ * and strings per record: held per record, a stage's outputs survived every young collection of the
+ * stages timed after them, each copied once or twice by the garbage collector of the very runs being
+ * measured, where a Lambda function's outputs leave it at the end of its batch. A batch's records are
+ * joined into one text (`seal`), with their bounds in a number array: a large string is not copied
+ * by young collections. (Bytes in Buffers did as well for stateless queries, but their external
+ * memory set off full collections that the joins' large state made slow.)
  */
 class Lane {
-  #bytes = Buffer.alloc(1 << 16);
-  #used = 0;
-  /** Per record: where its data, partition key and explicit hash key (empty when none) end. */
-  readonly #ends: number[] = [];
+  #pending: RoutedRecord[] = [];
+  readonly #texts: string[] = [];
+  /** Per record: its text, and where its data, partition key and explicit hash key (empty when none) end in it. */
+  readonly #bounds: number[] = [];
 
   get length(): number {
-    return this.#ends.length / 3;
+    return this.#bounds.length / 4;
   }
 
   push(record: RoutedRecord): void {
-    this.#append(record.data);
-    this.#ends.push(this.#used);
-    this.#append(record.partitionKey);
-    this.#ends.push(this.#used);
-    this.#append(record.explicitHashKey ?? '');
-    this.#ends.push(this.#used);
+    this.#pending.push(record);
+  }
+
+  /** Joins the records pushed since the last seal into one text. */
+  seal(): void {
+    if (this.#pending.length === 0) return;
+    const text = this.#texts.length;
+    let end = 0;
+    const parts: string[] = [];
+    for (const record of this.#pending) {
+      const hashKey = record.explicitHashKey ?? '';
+      parts.push(record.data, record.partitionKey, hashKey);
+      end += record.data.length;
+      const dataEnd = end;
+      end += record.partitionKey.length;
+      const keyEnd = end;
+      end += hashKey.length;
+      this.#bounds.push(text, dataEnd, keyEnd, end);
+    }
+    this.#texts.push(parts.join(''));
+    this.#pending = [];
   }
 
   /** Record `i`'s data as bytes, its partition key as text. */
   at(i: number): { readonly data: Buffer; readonly partitionKey: string } {
-    const start = i === 0 ? 0 : (this.#ends[3 * i - 1] as number);
-    const dataEnd = this.#ends[3 * i] as number;
-    const keyEnd = this.#ends[3 * i + 1] as number;
-    return {
-      data: Buffer.from(this.#bytes.subarray(start, dataEnd)),
-      partitionKey: this.#bytes.toString('utf8', dataEnd, keyEnd),
-    };
+    const text = this.#texts[this.#bounds[4 * i] as number] as string;
+    const start = i === 0 || this.#bounds[4 * i - 4] !== this.#bounds[4 * i] ? 0 : (this.#bounds[4 * i - 1] as number);
+    const dataEnd = this.#bounds[4 * i + 1] as number;
+    const keyEnd = this.#bounds[4 * i + 2] as number;
+    return { data: Buffer.from(text.slice(start, dataEnd)), partitionKey: text.slice(dataEnd, keyEnd) };
   }
 
   *data(): Generator<string> {
     for (let i = 0; i < this.length; i += 1) yield this.at(i).data.toString('utf8');
-  }
-
-  #append(text: string): void {
-    const needed = this.#used + Buffer.byteLength(text);
-    if (needed > this.#bytes.length) {
-      const grown = Buffer.alloc(Math.max(needed, 2 * this.#bytes.length));
-      this.#bytes.copy(grown, 0, 0, this.#used);
-      this.#bytes = grown;
-    }
-    this.#used += this.#bytes.write(text, this.#used);
   }
 }
 
@@ -143,7 +148,10 @@ export async function runPipelineInProcess(
   };
   for (const [stream, lines] of inputs) {
     for (const [i, data] of lines.entries()) put(stream, { data, partitionKey: `p${i % 9973}` });
-    for (const lane of lanesOf(stream)) lane.push({ data: END_OF_INPUT_DATA, partitionKey: CONTROL_PARTITION_KEY });
+    for (const lane of lanesOf(stream)) {
+      lane.push({ data: END_OF_INPUT_DATA, partitionKey: CONTROL_PARTITION_KEY });
+      lane.seal();
+    }
   }
 
   const read = new Set(plan.stages.map((s) => s.input));
@@ -196,6 +204,7 @@ export async function runPipelineInProcess(
             ...(out.explicitHashKey !== undefined && { explicitHashKey: out.explicitHashKey }),
           });
         }
+        for (const written of waiting.values()) for (const lane of written) lane.seal();
       }
     }
     stages.push({ stageId: stage.id, records, batches, cpuMs });
