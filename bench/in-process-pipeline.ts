@@ -63,6 +63,63 @@ class KeepingWriter implements RecordWriter {
 }
 
 /**
+ * The records waiting in one shard of a stream, kept a few strings per batch rather than an object
+ * and strings per record: held per record, a stage's outputs survived every young collection of the
+ * stages timed after them, each copied once or twice by the garbage collector of the very runs being
+ * measured, where a Lambda function's outputs leave it at the end of its batch. A batch's records are
+ * joined into one text (`seal`), with their bounds in a number array: a large string is not copied
+ * by young collections. (Bytes in Buffers did as well for stateless queries, but their external
+ * memory set off full collections that the joins' large state made slow.)
+ */
+class Lane {
+  #pending: RoutedRecord[] = [];
+  readonly #texts: string[] = [];
+  /** Per record: its text, and where its data, partition key and explicit hash key (empty when none) end in it. */
+  readonly #bounds: number[] = [];
+
+  get length(): number {
+    return this.#bounds.length / 4;
+  }
+
+  push(record: RoutedRecord): void {
+    this.#pending.push(record);
+  }
+
+  /** Joins the records pushed since the last seal into one text. */
+  seal(): void {
+    if (this.#pending.length === 0) return;
+    const text = this.#texts.length;
+    let end = 0;
+    const parts: string[] = [];
+    for (const record of this.#pending) {
+      const hashKey = record.explicitHashKey ?? '';
+      parts.push(record.data, record.partitionKey, hashKey);
+      end += record.data.length;
+      const dataEnd = end;
+      end += record.partitionKey.length;
+      const keyEnd = end;
+      end += hashKey.length;
+      this.#bounds.push(text, dataEnd, keyEnd, end);
+    }
+    this.#texts.push(parts.join(''));
+    this.#pending = [];
+  }
+
+  /** Record `i`'s data as bytes, its partition key as text. */
+  at(i: number): { readonly data: Buffer; readonly partitionKey: string } {
+    const text = this.#texts[this.#bounds[4 * i] as number] as string;
+    const start = i === 0 || this.#bounds[4 * i - 4] !== this.#bounds[4 * i] ? 0 : (this.#bounds[4 * i - 1] as number);
+    const dataEnd = this.#bounds[4 * i + 1] as number;
+    const keyEnd = this.#bounds[4 * i + 2] as number;
+    return { data: Buffer.from(text.slice(start, dataEnd)), partitionKey: text.slice(dataEnd, keyEnd) };
+  }
+
+  *data(): Generator<string> {
+    for (let i = 0; i < this.length; i += 1) yield this.at(i).data.toString('utf8');
+  }
+}
+
+/**
  * Runs `pipeline` over `inputs` (source stream -> the data of its records, in order), each source
  * ending with an end-of-input mark on every shard. `batchSize` caps each stage's batches (Lambda's
  * default for Eddy's stages is their `eventSource.batchSize`).
@@ -77,11 +134,11 @@ export async function runPipelineInProcess(
   const shards = new UniformShardDirectory(shardCounts);
   const shardsOf = (stream: string) => shardCounts.get(stream) ?? 1;
   // Per stream, per shard: the records waiting for the stage that reads the stream.
-  const waiting = new Map<string, RoutedRecord[][]>();
+  const waiting = new Map<string, Lane[]>();
   const lanesOf = (stream: string) => {
     let lanes = waiting.get(stream);
     if (lanes === undefined) {
-      lanes = Array.from({ length: shardsOf(stream) }, () => []);
+      lanes = Array.from({ length: shardsOf(stream) }, () => new Lane());
       waiting.set(stream, lanes);
     }
     return lanes;
@@ -91,7 +148,10 @@ export async function runPipelineInProcess(
   };
   for (const [stream, lines] of inputs) {
     for (const [i, data] of lines.entries()) put(stream, { data, partitionKey: `p${i % 9973}` });
-    for (const lane of lanesOf(stream)) lane.push({ data: END_OF_INPUT_DATA, partitionKey: CONTROL_PARTITION_KEY });
+    for (const lane of lanesOf(stream)) {
+      lane.push({ data: END_OF_INPUT_DATA, partitionKey: CONTROL_PARTITION_KEY });
+      lane.seal();
+    }
   }
 
   const read = new Set(plan.stages.map((s) => s.input));
@@ -115,9 +175,11 @@ export async function runPipelineInProcess(
     for (const [shard, lane] of lanes.entries()) {
       const shardId = `shardId-${String(shard).padStart(12, '0')}`;
       for (let from = 0; from < lane.length; from += batchSize) {
-        const batch: InputRecord[] = lane.slice(from, from + batchSize).map((record) => {
+        const batch: InputRecord[] = [];
+        for (let i = from; i < Math.min(from + batchSize, lane.length); i += 1) {
+          const record = lane.at(i);
           sequence += 1n;
-          return {
+          batch.push({
             position: {
               stream: stage.input,
               shardId,
@@ -125,9 +187,9 @@ export async function runPipelineInProcess(
               partitionKey: record.partitionKey,
               arrivalTime: 0,
             },
-            data: Buffer.from(record.data),
-          };
-        });
+            data: record.data,
+          });
+        }
         const before = process.cpuUsage();
         const { report } = await runner.run(batch, Date.now() + 900_000);
         const used = process.cpuUsage(before);
@@ -142,6 +204,7 @@ export async function runPipelineInProcess(
             ...(out.explicitHashKey !== undefined && { explicitHashKey: out.explicitHashKey }),
           });
         }
+        for (const written of waiting.values()) for (const lane of written) lane.seal();
       }
     }
     stages.push({ stageId: stage.id, records, batches, cpuMs });
@@ -152,7 +215,7 @@ export async function runPipelineInProcess(
     if (read.has(stream)) throw new Error(`${stream} was written after the stage that reads it ran`);
     outputs.set(
       stream,
-      lanes.flat().map((record) => record.data),
+      lanes.flatMap((lane) => [...lane.data()]),
     );
   }
   return { outputs, stages, cpuMs: stages.reduce((sum, s) => sum + s.cpuMs, 0) };

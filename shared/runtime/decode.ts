@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { SourceNode } from '../dag/graph.js';
 import { checkInputLimits, type InputLimits, resolveInputLimits } from '../operators/input-limits.js';
+import { compilePlainCheck, type PlainCheck } from '../operators/plain-schema.js';
 import { UnknownSchemaVersionError } from '../operators/schema-versions.js';
 import { eventTimeProblem, isValidEventTime } from '../windows/event-time.js';
 import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from './dead-letter.js';
@@ -96,10 +97,11 @@ function describeIssues(issues: readonly FieldIssue[]): string {
 export function sourceDecoder(source: SourceNode & { readonly limits?: InputLimits }): Decoder {
   const operator = source.name;
   const limits = resolveInputLimits(source.limits, `source '${source.name}'`);
+  const plain = compilePlainCheck(source.schema);
   const elementOfRecord = (record: InputRecord): Element => {
     checkInputLimits(record.data, limits, operator);
     const json = parseJson(record, operator, DeadLetterReasons.malformedJson);
-    const parsed = parseSource(source, json);
+    const parsed = parseSource(source, json, plain);
     if (!parsed.success) {
       const issues = fieldIssues(parsed.error);
       throw new RecordProcessingError({
@@ -145,8 +147,16 @@ function userRecordsOf(record: InputRecord, operator: string): InputRecord[] {
   }));
 }
 
-/** The source's schema over a record; a record of a version the schema does not know is its own dead letter. */
-function parseSource(source: SourceNode, json: unknown): ReturnType<z.ZodType['safeParse']> {
+/**
+ * The source's schema over a record; a record of a version the schema does not know is its own dead
+ * letter. A value the schema's plain check passes is its own result (plain-schema.ts), with no copy.
+ */
+function parseSource(
+  source: SourceNode,
+  json: unknown,
+  plain: PlainCheck | undefined,
+): ReturnType<z.ZodType['safeParse']> {
+  if (plain?.(json)) return { success: true, data: json };
   try {
     return source.schema.safeParse(json);
   } catch (error) {
