@@ -1,6 +1,10 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { LocalPipeline, type LocalPipelineOptions } from '../../local/runner/local-pipeline.js';
+import { runPipelineOnFiles } from '../../local/runner/run-files.js';
 import { pipeline } from '../../shared/index.js';
 import { seededRandom } from '../../shared/util/random.js';
 import { sum, tumbling } from '../../shared/windows/index.js';
@@ -146,4 +150,44 @@ describe('a dynamoDbStream source on DynamoDB Local', () => {
       ['from-order-changes-keyBy-1', true],
     ]);
   }, 240_000);
+});
+
+describe('eddy run --input <dynamoDbStream source>=file', () => {
+  it('writes the lines to the table, puts and deletes, and the source reads them as its changes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-ddb-source-'));
+    try {
+      const input = join(dir, 'orders.jsonl');
+      const output = join(dir, 'changes.jsonl');
+      const lines: Line[] = [
+        { id: 'a', customer: 'c', amount: 1, ts: 1, rev: 1 },
+        { id: 'b', customer: 'c', amount: 2, ts: 2, rev: 2 },
+        { id: 'a', customer: 'c', amount: 3, ts: 3, rev: 3 },
+        { $delete: { id: 'b' } },
+      ];
+      writeFileSync(input, lines.map((line) => JSON.stringify(line)).join('\n'));
+      const p = pipeline('order-log', { eventSource: { maxBatchingWindowSeconds: 0 } });
+      p.source('orders', { dynamoDbStream: { table: 'orders', partitionKey: { name: 'id' } }, schema: Order })
+        .map(
+          (change) =>
+            `${change.eventName} ${change.keys.id} ${change.oldImage?.amount ?? '-'}>${change.newImage?.amount ?? '-'}`,
+        )
+        .sink('changes');
+
+      const summary = await runPipelineOnFiles({
+        pipeline: p,
+        inputs: [{ stream: 'orders', file: input }],
+        outputs: [{ stream: 'changes', file: output }],
+      });
+
+      const written = readFileSync(output, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      expect(written).toEqual(['INSERT a ->1', 'INSERT b ->2', 'MODIFY a 1>3', 'REMOVE b 2>-']);
+      expect(summary.inputRecords).toBe(4);
+      expect(summary.failedBatches).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
