@@ -8,7 +8,7 @@ import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import { assertSecretsInEnvironment } from '../../shared/operators/secrets.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import { IdlenessCheck } from '../../shared/runtime/idleness.js';
-import { DynamoDbStreamShards } from '../../shared/runtime/io/dynamodb-stream-shards.js';
+import { DynamoDbStreamShards, describeStreamWith } from '../../shared/runtime/io/dynamodb-stream-shards.js';
 import { DynamoDbTableStore } from '../../shared/runtime/io/dynamodb-table-store.js';
 import { DynamoDbWindowStore } from '../../shared/runtime/io/dynamodb-window-store.js';
 import { KinesisLatestArrival } from '../../shared/runtime/io/kinesis-latest-arrival.js';
@@ -344,7 +344,11 @@ export class LocalPipeline {
     const dynamoDbStreams =
       sourceTables === undefined
         ? undefined
-        : new DynamoDbStreamShards({ client: sourceTables.streams, streams: sourceTables.streamArns, cacheMs: 1000 });
+        : new DynamoDbStreamShards({
+            describe: describeStreamWith(() => sourceTables.streams),
+            streams: sourceTables.streamArns,
+            cacheMs: 1000,
+          });
     if (this.plan.deadLetter.kind === 'queue') {
       const name = this.physicalName(this.plan.deadLetter.name);
       this.deadLetterQueue = new LocalDeadLetterQueue(

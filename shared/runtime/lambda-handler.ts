@@ -4,7 +4,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import middy from '@middy/core';
 import type { Context, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
@@ -19,7 +19,7 @@ import {
 } from '../operators/secrets.js';
 import type { DeadLetterSink } from './io/dead-letter-sink.js';
 import type { StageStoresLoader } from './io/dynamodb-stores.js';
-import { DynamoDbStreamShards, RoutedShardDirectory } from './io/dynamodb-stream-shards.js';
+import { DynamoDbStreamShards, describeStreamWith, RoutedShardDirectory } from './io/dynamodb-stream-shards.js';
 import { KinesisRecordWriter } from './io/kinesis-record-writer.js';
 import type { RecordWriter } from './io/record-writer.js';
 import { KinesisShardDirectory, type ShardDirectory, UniformShardDirectory } from './io/shard-directory.js';
@@ -256,10 +256,17 @@ function planShardDirectory(plan: ReturnType<Pipeline['plan']>): ShardDirectory 
   return new UniformShardDirectory(new Map(plan.streams.map((s) => [s.name, s.shardCount])));
 }
 
-/** DescribeStream through a traced client, for a stage whose input is a table's stream. */
+/** DescribeStream through a traced client (loaded on first use), for a stage whose input is a table's stream. */
 function defaultDynamoDbStreams(pipeline: Pipeline, tracer: Tracer): DynamoDbStreamShards {
+  let client: DynamoDBStreamsClient | undefined;
   return new DynamoDbStreamShards({
-    client: tracer.captureAWSv3Client(new DynamoDBStreamsClient({})),
+    describe: async (arn, start) => {
+      if (client === undefined) {
+        const { DynamoDBStreamsClient: Client } = await import('@aws-sdk/client-dynamodb-streams');
+        client = tracer.captureAWSv3Client(new Client({}));
+      }
+      return describeStreamWith(() => client as DynamoDBStreamsClient)(arn, start);
+    },
     streams: dynamoDbStreamArns(pipeline.plan()),
   });
 }

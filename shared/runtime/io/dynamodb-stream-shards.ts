@@ -1,4 +1,4 @@
-import { DescribeStreamCommand, type DynamoDBStreamsClient, type Shard } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBStreamsClient, Shard, StreamDescription } from '@aws-sdk/client-dynamodb-streams';
 import type { OpenShard, ShardDirectory, ShardLineage } from './shard-directory.js';
 import { compareSequenceNumbers } from './window-store.js';
 
@@ -7,8 +7,33 @@ export class StreamShardUnknownError extends Error {
   override readonly name = 'StreamShardUnknownError';
 }
 
+/** One page of DescribeStream. */
+export type DescribeStream = (
+  streamArn: string,
+  exclusiveStartShardId?: string,
+) => Promise<StreamDescription | undefined>;
+
+/**
+ * DescribeStream through a client. The client's module is imported on first use (a dynamic import):
+ * the Lambda bundle leaves it out and a stage that reads no table stream never loads it.
+ */
+export function describeStreamWith(client: () => DynamoDBStreamsClient): DescribeStream {
+  let command: Promise<typeof import('@aws-sdk/client-dynamodb-streams').DescribeStreamCommand> | undefined;
+  return async (streamArn, exclusiveStartShardId) => {
+    command ??= import('@aws-sdk/client-dynamodb-streams').then((module) => module.DescribeStreamCommand);
+    const Describe = await command;
+    const output = await client().send(
+      new Describe({
+        StreamArn: streamArn,
+        ...(exclusiveStartShardId !== undefined && { ExclusiveStartShardId: exclusiveStartShardId }),
+      }),
+    );
+    return output.StreamDescription;
+  };
+}
+
 export interface DynamoDbStreamShardsOptions {
-  readonly client: DynamoDBStreamsClient;
+  readonly describe: DescribeStream;
   /** Each `dynamoDbStream` source's stream ARN, by source name. */
   readonly streams: Readonly<Record<string, string>>;
   /** How long a DescribeStream answer is reused for `openShards`. @default 60000 */
@@ -92,12 +117,7 @@ export class DynamoDbStreamShards implements ShardDirectory {
     const shards: Shard[] = [];
     let start: string | undefined;
     do {
-      const { StreamDescription } = await this.options.client.send(
-        new DescribeStreamCommand({
-          StreamArn: streamArn,
-          ...(start !== undefined && { ExclusiveStartShardId: start }),
-        }),
-      );
+      const StreamDescription = await this.options.describe(streamArn, start);
       shards.push(...(StreamDescription?.Shards ?? []));
       start = StreamDescription?.LastEvaluatedShardId;
     } while (start !== undefined);

@@ -1,6 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import fc from 'fast-check';
@@ -35,24 +34,20 @@ function changesOf(p: ReturnType<typeof pipeline>) {
 
 /** DescribeStream of a stream with one closed shard and its open child. */
 function streamShards(): DynamoDbStreamShards {
-  const client = {
-    send: async () => ({
-      StreamDescription: {
-        Shards: [
-          {
-            ShardId: 'shardId-parent',
-            SequenceNumberRange: { StartingSequenceNumber: '100', EndingSequenceNumber: '199' },
-          },
-          {
-            ShardId: 'shardId-child',
-            ParentShardId: 'shardId-parent',
-            SequenceNumberRange: { StartingSequenceNumber: '200' },
-          },
-        ],
+  const describe = async () => ({
+    Shards: [
+      {
+        ShardId: 'shardId-parent',
+        SequenceNumberRange: { StartingSequenceNumber: '100', EndingSequenceNumber: '199' },
       },
-    }),
-  } as unknown as DynamoDBStreamsClient;
-  return new DynamoDbStreamShards({ client, streams: { orders: streamArn } });
+      {
+        ShardId: 'shardId-child',
+        ParentShardId: 'shardId-parent',
+        SequenceNumberRange: { StartingSequenceNumber: '200' },
+      },
+    ],
+  });
+  return new DynamoDbStreamShards({ describe, streams: { orders: streamArn } });
 }
 
 let sequence = 200;
