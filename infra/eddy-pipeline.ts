@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -17,6 +17,7 @@ import { stageSecrets } from '../shared/operators/secrets.js';
 import { processingTimeInputs } from '../shared/runtime/idleness.js';
 import { DEAD_LETTER_QUEUE_URL_ENV } from '../shared/runtime/io/sqs-dead-letter-sink.js';
 import { TABLE_NAMES_ENV } from '../shared/runtime/io/table-store.js';
+import { dynamoDbStreamsVariable } from '../shared/runtime/stage-input.js';
 import { DEFAULT_STAGE_MEMORY_MB } from '../shared/util/lambda-memory.js';
 import { grantQueueSend, grantStreamWrite, PRODUCER_ACTIONS } from './grants.js';
 import { IdlenessFunction } from './idleness-function.js';
@@ -25,6 +26,7 @@ import { deploymentName, physicalNamePrefix } from './names.js';
 import { DEFAULT_ITERATOR_AGE_THRESHOLD, PipelineObservability, validateAlarmOptions } from './observability.js';
 import { DEFAULT_HANDLER_ENTRY, STATELESS_HANDLER_ENTRY } from './paths.js';
 import { PipelineTables } from './pipeline-tables.js';
+import { SourceTables } from './source-tables.js';
 import { type AwsSdkSource, StageFunction } from './stage-function.js';
 import { PipelineStateTable, validateStateTableKey, validateStateTableName } from './state-table.js';
 import {
@@ -238,6 +240,8 @@ export class EddyPipeline extends Construct {
   readonly stateTable?: dynamodb.ITableV2;
   /** The DynamoDB table of each of the pipeline's tables (`toTable`, `pipeline.table`), by table name. */
   readonly tables?: ReadonlyMap<string, dynamodb.ITableV2>;
+  /** The tables of `dynamoDbStream` sources (created with their stream, or the user's), by source name. */
+  readonly sourceTables?: ReadonlyMap<string, dynamodb.ITable>;
   /** The scheduled idle-shard check and clock, when a source has an `idleTimeout` or a window runs on processing time. */
   readonly idleness?: IdlenessFunction;
   /** The pipeline's CloudWatch dashboard and alarms (docs/operations.md). */
@@ -318,6 +322,16 @@ export class EddyPipeline extends Construct {
           });
     if (tables !== undefined) this.tables = tables.tables;
 
+    const sourceTables = this.plan.streams.some((s) => s.dynamoDbStream !== undefined)
+      ? new SourceTables(this, 'SourceTables', {
+          plan: this.plan,
+          namePrefix: settings.streamNamePrefix,
+          ...(props.encryptionKey !== undefined && { encryptionKey: props.encryptionKey }),
+          removalPolicy: settings.removalPolicy,
+        })
+      : undefined;
+    if (sourceTables !== undefined) this.sourceTables = sourceTables.tables;
+
     const stagesScope = new Construct(this, 'Stages');
     const stages = new Map<string, StageFunction>();
     for (const stage of this.plan.stages) {
@@ -328,21 +342,28 @@ export class EddyPipeline extends Construct {
       // Only the stages whose operators use a secret may read it (a plan-only stand-in has no operators).
       const graph = props.pipeline.graph as Pipeline['graph'] | undefined;
       const secrets = graph === undefined ? [] : stageSecrets(graph, stage).map((use) => use.secret);
+      const inputTable = sourceTables?.of(stage.input);
       const stageFunction = new StageFunction(stagesScope, stage.id, {
         stage,
         pipelineName: this.plan.pipeline,
         pipelineEntry: settings.pipelineEntry,
         handlerEntry: settings.handlerEntry ?? handlerEntryOf(stage),
         streamNamePrefix: settings.streamNamePrefix,
-        inputStream: this.#streams.get(stage.input),
+        ...(inputTable === undefined ? { inputStream: this.#streams.get(stage.input) } : { inputTable }),
         outputStreams: stage.outputs.map((name) => this.#streams.get(name)),
         failureQueue: this.failureQueue,
         memorySize: settings.memorySize,
         timeout: settings.timeout,
         logRetention: settings.logRetention,
         removalPolicy: settings.removalPolicy,
-        ...((state !== undefined || deadLetterQueue !== undefined || tableNames !== undefined) && {
+        ...((state !== undefined ||
+          deadLetterQueue !== undefined ||
+          tableNames !== undefined ||
+          inputTable !== undefined) && {
           environment: {
+            ...(inputTable !== undefined && {
+              [dynamoDbStreamsVariable]: Stack.of(this).toJsonString({ [stage.input]: inputTable.tableStreamArn }),
+            }),
             ...(state !== undefined && { EDDY_STATE_TABLE: state.table.tableName }),
             ...(deadLetterQueue !== undefined && { [DEAD_LETTER_QUEUE_URL_ENV]: deadLetterQueue.queueUrl }),
             ...(tableNames !== undefined && { [TABLE_NAMES_ENV]: JSON.stringify(tableNames) }),
@@ -449,7 +470,7 @@ export class EddyPipeline extends Construct {
    */
   #addOutputs(): void {
     for (const spec of this.plan.streams) {
-      if (spec.role === 'shuffle') continue;
+      if (spec.role === 'shuffle' || spec.dynamoDbStream !== undefined) continue;
       const stream = this.#streams.get(spec.name);
       const what = `${spec.role} stream '${spec.name}' of pipeline '${this.plan.pipeline}'`;
       new CfnOutput(stream, 'NameOutput', { value: stream.streamName, description: `Name of the ${what}` });

@@ -16,6 +16,16 @@ export const NagReasons = {
     'resource-level permissions (Service Authorization Reference for AWS X-Ray), so they can only be ' +
     "allowed on '*'; they let the function send its own trace data and nothing else. These two are the " +
     "only actions on '*' in the policy: test/infra/least-privilege.ts fails on any other.",
+  /**
+   * AwsSolutions-IAM5 on `Resource::*`, in the policy of a traced function triggered by a table's
+   * stream (a `dynamoDbStream` source): X-Ray's two actions, and dynamodb:ListStreams.
+   */
+  tracingAndListStreamsWildcard:
+    'Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, and the DynamoDB ' +
+    'stream event source mapping needs dynamodb:ListStreams; none of the three supports resource-level ' +
+    'permissions (Service Authorization Reference for AWS X-Ray and Amazon DynamoDB), so they can only be ' +
+    "allowed on '*'. ListStreams only lists stream ARNs; reading a stream (DescribeStream, GetRecords, " +
+    "GetShardIterator) is allowed on the source table's stream alone.",
   /** AwsSolutions-L1 on every Eddy function. */
   runtime:
     'The functions run nodejs22.x, a supported Lambda runtime (Node.js 22 LTS, deprecation scheduled for ' +
@@ -48,12 +58,12 @@ export const TRACING_WILDCARD_FINDING = 'Resource::*';
  * Accepts X-Ray's `Resource::*` (and nothing else of AwsSolutions-IAM5) in the default policy of a
  * traced function's role. Call it once the role has its policy.
  */
-export function acceptTracingWildcard(role: iam.Role): void {
+export function acceptTracingWildcard(role: iam.Role, reason: string = NagReasons.tracingWildcard): void {
   const policy = role.node.tryFindChild('DefaultPolicy');
   if (policy === undefined) throw new Error(`role ${role.node.path} has no default policy to suppress a finding on`);
   NagSuppressions.addResourceSuppressions(
     cfnResource(policy),
-    [{ id: 'AwsSolutions-IAM5', reason: NagReasons.tracingWildcard, appliesTo: [TRACING_WILDCARD_FINDING] }],
+    [{ id: 'AwsSolutions-IAM5', reason, appliesTo: [TRACING_WILDCARD_FINDING] }],
     false,
   );
 }

@@ -239,7 +239,8 @@ export class PipelineObservability extends Construct {
   #stageRows(stage: StageSpec): cloudwatch.IWidget[][] {
     const { plan } = this.#props;
     const fn = this.#function(stage.id);
-    const input = this.#stream(stage.input);
+    // A `dynamoDbStream` source's stage reads a table's stream: Lambda's IteratorAge is its lag graph.
+    const input = this.#props.streams.get(stage.input);
     const metric = (name: StageMetricName, statistic: string, label: string) =>
       stageMetric(plan.pipeline, stage.id, name, { statistic, label });
     const outputs = stage.outputs.map((name) => `\`${name}\``).join(', ');
@@ -270,11 +271,15 @@ export class PipelineObservability extends Construct {
           height: GRAPH_HEIGHT,
           left: [
             fn.metric('IteratorAge', { statistic: 'Maximum', period: PERIOD, label: 'Lambda IteratorAge' }),
-            input.metricGetRecordsIteratorAgeMilliseconds({
-              statistic: 'Maximum',
-              period: PERIOD,
-              label: `${stage.input} GetRecords.IteratorAgeMilliseconds`,
-            }),
+            ...(input === undefined
+              ? []
+              : [
+                  input.metricGetRecordsIteratorAgeMilliseconds({
+                    statistic: 'Maximum',
+                    period: PERIOD,
+                    label: `${stage.input} GetRecords.IteratorAgeMilliseconds`,
+                  }),
+                ]),
           ],
           leftYAxis: { min: 0, label: 'ms' },
           leftAnnotations: [

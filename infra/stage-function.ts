@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import {
+  DynamoEventSource,
   KinesisConsumerEventSource,
   KinesisEventSource,
   type KinesisEventSourceProps,
@@ -15,7 +17,7 @@ import { Construct } from 'constructs';
 import type { SecretRef, StageSpec } from '../shared/index.js';
 import { FailureQueueDestination, grantSecretRead, grantStreamWrite } from './grants.js';
 import { EMF_NAMESPACE } from './metrics.js';
-import { acceptRuntime, acceptTracingWildcard } from './nag.js';
+import { acceptRuntime, acceptTracingWildcard, NagReasons } from './nag.js';
 import { PACKAGE_LOCK_FILE, PACKAGE_ROOT } from './paths.js';
 
 /**
@@ -33,12 +35,14 @@ const USER_PIPELINE_SPECIFIER = '@eddy/user-pipeline';
  * The AWS SDK modules a function loads only on demand, left out of the bundle by the default
  * `awsSdk: 'bundle-core'` and imported from the Lambda runtime's SDK (nodejs22.x ships SDK v3 in
  * /var/runtime/node_modules, importable from ES modules) if ever needed: the SSM client (a stage
- * with secrets, at its first read), the SQS client (dead letters to a queue), and the credential
+ * with secrets, at its first read), the DynamoDB Streams client (a stage reading a table's stream, at
+ * its first batch), the SQS client (dead letters to a queue), and the credential
  * providers other than the environment's, which the SDK tries only when the environment holds no
  * credentials: never in Lambda, which sets them there. The bundle imports each of them dynamically
  * only (test/infra/bundling.test.ts checks it): a function that does not use one never loads it.
  */
 export const ON_DEMAND_SDK_MODULES: readonly string[] = [
+  '@aws-sdk/client-dynamodb-streams',
   '@aws-sdk/client-ssm',
   '@aws-sdk/client-sqs',
   '@aws-sdk/credential-provider-http',
@@ -111,8 +115,14 @@ export interface StageFunctionProps {
   readonly handlerEntry: string;
   /** Prefix of physical stream names, passed to the runtime. */
   readonly streamNamePrefix: string;
-  /** The stream that triggers the stage. */
-  readonly inputStream: kinesis.IStream;
+  /** The stream that triggers the stage (unless `inputTable` does). */
+  readonly inputStream?: kinesis.IStream;
+  /**
+   * The table whose stream triggers the stage (a `dynamoDbStream` source): a DynamoEventSource with
+   * the same settings, which grants the stream's reads (DescribeStream, GetRecords, GetShardIterator
+   * on that stream, ListStreams, which takes no resource).
+   */
+  readonly inputTable?: dynamodb.ITable;
   /** The streams the stage writes to, the dead-letter stream included (unless dead letters go to a queue). */
   readonly outputStreams: readonly kinesis.IStream[];
   /** Receives the metadata of batches that ran out of retries. */
@@ -186,7 +196,7 @@ export class StageFunction extends Construct {
   /** Where the function logs, with the pipeline's retention. */
   readonly logGroup: logs.LogGroup;
   /** The Kinesis event source mapping that triggers the function. */
-  readonly eventSource: KinesisEventSource | KinesisConsumerEventSource;
+  readonly eventSource: KinesisEventSource | KinesisConsumerEventSource | DynamoEventSource;
   /** The stage's own consumer of its input stream, with `enhancedFanOut`. */
   readonly consumer?: kinesis.StreamConsumer;
 
@@ -248,24 +258,37 @@ export class StageFunction extends Construct {
       reportBatchItemFailures: true,
       onFailure: new FailureQueueDestination(props.failureQueue),
     };
-    if (props.enhancedFanOut === true) {
+    const inputStream = props.inputStream;
+    if (props.inputTable !== undefined) {
+      if (props.enhancedFanOut === true)
+        throw new Error(`stage ${stage.id}: enhancedFanOut is for Kinesis inputs, not a table's stream`);
+      const { startingPositionTimestamp: _atTimestamp, ...tableMapping } = mappingProps;
+      if (startingPosition === 'AT_TIMESTAMP') {
+        throw new Error(
+          `stage ${stage.id}: a table's stream has no AT_TIMESTAMP starting position (TRIM_HORIZON or LATEST)`,
+        );
+      }
+      this.eventSource = new DynamoEventSource(props.inputTable, tableMapping);
+    } else if (inputStream === undefined) {
+      throw new Error(`stage ${stage.id}: no input stream or table`);
+    } else if (props.enhancedFanOut === true) {
       // One consumer per stage and generation: a consumer serves one subscription per shard at a time,
       // and a replay's new mapping must not wait for the old one to let go of it.
       const suffix = generation > 0 ? `-g${generation}` : '';
       this.consumer = new kinesis.StreamConsumer(this, `Consumer${suffix}`, {
-        stream: props.inputStream,
+        stream: inputStream,
         streamConsumerName: consumerName(`${props.streamNamePrefix}${props.pipelineName}-${stage.id}`, suffix),
       });
       this.eventSource = new KinesisConsumerEventSource(this.consumer, mappingProps);
     } else {
-      this.eventSource = new KinesisEventSource(props.inputStream, mappingProps);
+      this.eventSource = new KinesisEventSource(inputStream, mappingProps);
     }
     if (generation > 0) this.eventSource.bind(mappingOfGeneration(this.function, generation));
     else this.function.addEventSource(this.eventSource);
 
     // The event source grants the input's read access as well; granting it here keeps the least
     // privilege of the function explicit and independent of how the mapping is built.
-    props.inputStream.grantRead(this.function);
+    props.inputStream?.grantRead(this.function);
     if (this.consumer !== undefined) {
       iam.Grant.addToPrincipal({
         grantee: this.function,
@@ -277,7 +300,12 @@ export class StageFunction extends Construct {
     grantSecretRead(this, this.function, props.secrets ?? []);
 
     acceptRuntime(this.function);
-    acceptTracingWildcard(this.role);
+    // CDK grants an imported table's ListStreams on '*' (a created TableV2's on its stream).
+    const listsStreams = props.inputTable !== undefined && !(props.inputTable instanceof dynamodb.TableV2);
+    acceptTracingWildcard(
+      this.role,
+      listsStreams ? NagReasons.tracingAndListStreamsWildcard : NagReasons.tracingWildcard,
+    );
   }
 }
 

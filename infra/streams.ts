@@ -146,7 +146,8 @@ export class PipelineStreams extends Construct {
     super(scope, id);
     const streams = new Map<string, kinesis.Stream>();
     const specs = new Map<string, StreamSpec>();
-    for (const spec of props.plan.streams) {
+    // A `dynamoDbStream` source is a table's stream (source-tables.ts), not a Kinesis stream.
+    for (const spec of props.plan.streams.filter((candidate) => candidate.dynamoDbStream === undefined)) {
       const stream = new kinesis.Stream(this, spec.name, {
         streamName: props.streamNamePrefix + spec.name,
         ...(props.modes?.get(spec.name) === 'on-demand'

@@ -8,6 +8,7 @@ import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import { assertSecretsInEnvironment } from '../../shared/operators/secrets.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import { IdlenessCheck } from '../../shared/runtime/idleness.js';
+import { DynamoDbStreamShards, describeStreamWith } from '../../shared/runtime/io/dynamodb-stream-shards.js';
 import { DynamoDbTableStore } from '../../shared/runtime/io/dynamodb-table-store.js';
 import { DynamoDbWindowStore } from '../../shared/runtime/io/dynamodb-window-store.js';
 import { KinesisLatestArrival } from '../../shared/runtime/io/kinesis-latest-arrival.js';
@@ -21,6 +22,7 @@ import { seededRandom } from '../../shared/util/random.js';
 import { createDynamoDbClient, createKinesisClient, defaultLocalRegion } from '../aws-clients.js';
 import { type EmulatorStore, type RunningEmulators, startEmulators } from '../emulators/index.js';
 import { type EndpointOptions, externalEndpoints } from '../endpoints.js';
+import { dynamoDbStreamAsKinesis, toDynamoDbStreamEvent } from '../event-source-mapping/dynamodb-streams-reader.js';
 import {
   FileCheckpointStore,
   KinesisEventSourceMapping,
@@ -34,6 +36,7 @@ import { LocalDeadLetterQueue } from './local-dead-letter-queue.js';
 import { ensurePipelineTables, localTableNames, scanTablePages, seedTable } from './pipeline-tables.js';
 import { retryTransient } from './runner-retries.js';
 import { SandboxPool } from './sandbox-pool.js';
+import { SourceTables, type TableChangeLine } from './source-tables.js';
 import { StageStats } from './stage-stats.js';
 import {
   motionMark,
@@ -99,6 +102,11 @@ export interface LocalPipelineOptions extends EndpointOptions {
   readonly generation?: Generation;
   /** Prepended to every stream name, as `streamNamePrefix` does in the CDK construct. @default '' */
   readonly streamPrefix?: string;
+  /**
+   * A running DynamoDB Local (with Streams) for the tables of `dynamoDbStream` sources.
+   * @default one started for the run, when the pipeline has such a source
+   */
+  readonly sourceTablesEndpoint?: string;
   /** How often an idle shard is polled. Lambda polls about once a second; locally faster keeps runs short. @default 50 */
   readonly pollIntervalMs?: number;
   /** Log level of the stage handlers' Powertools logger. @default 'ERROR' */
@@ -208,6 +216,8 @@ export class LocalPipeline {
   deadLetterQueue: LocalDeadLetterQueue | undefined;
   /** The state generation this pipeline runs (its table, its mappings). */
   generation: Generation = { generation: 0 };
+  /** The tables of `dynamoDbStream` sources, on DynamoDB Local; undefined when the pipeline has none. */
+  sourceTables: SourceTables | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #idleRun: Promise<void> | undefined;
   #stopped = false;
@@ -275,6 +285,16 @@ export class LocalPipeline {
     return `${this.streamPrefix}${stream}`;
   }
 
+  /**
+   * Writes items to a `dynamoDbStream` source's table (what `eddy run --input <source>=file` does):
+   * each line an item to put, or `{ "$delete": key }`; DynamoDB makes them the source's changes.
+   */
+  async writeTableChanges(source: string, lines: readonly TableChangeLine[]): Promise<number> {
+    if (this.sourceTables === undefined)
+      throw new Error(`pipeline '${this.plan.pipeline}' has no dynamoDbStream source`);
+    return this.sourceTables.write(source, lines);
+  }
+
   /** The physical DynamoDB table of each of the pipeline's tables, by table name. */
   get tableNames(): Record<string, string> {
     return localTableNames(this.plan, this.streamPrefix);
@@ -307,8 +327,28 @@ export class LocalPipeline {
       saveGeneration(options.dataDir, recordAs, options.generation);
     }
     await Promise.all(
-      this.plan.streams.map((s) => ensureStream(this.kinesis, this.physicalName(s.name), s.shardCount)),
+      this.plan.streams
+        .filter((s) => s.dynamoDbStream === undefined)
+        .map((s) => ensureStream(this.kinesis, this.physicalName(s.name), s.shardCount)),
     );
+    if (SourceTables.sourcesOf(this.plan).length > 0) {
+      if ((options.sandboxes ?? 'in-process') === 'worker') {
+        throw new Error("a dynamoDbStream source runs with sandboxes: 'in-process' only, so far");
+      }
+      this.sourceTables = await SourceTables.start(this.plan, {
+        prefix: this.streamPrefix,
+        ...(options.sourceTablesEndpoint !== undefined && { endpoint: options.sourceTablesEndpoint }),
+      });
+    }
+    const sourceTables = this.sourceTables;
+    const dynamoDbStreams =
+      sourceTables === undefined
+        ? undefined
+        : new DynamoDbStreamShards({
+            describe: describeStreamWith(() => sourceTables.streams),
+            streams: sourceTables.streamArns,
+            cacheMs: 1000,
+          });
     if (this.plan.deadLetter.kind === 'queue') {
       const name = this.physicalName(this.plan.deadLetter.name);
       this.deadLetterQueue = new LocalDeadLetterQueue(
@@ -356,6 +396,7 @@ export class LocalPipeline {
               ...(store !== undefined && { store }),
               ...(tables !== undefined && { tables }),
               ...(deadLetters !== undefined && { deadLetters }),
+              ...(dynamoDbStreams !== undefined && { dynamoDbStreams }),
               logger: new Logger({ serviceName: this.plan.pipeline, logLevel: options.logLevel ?? 'ERROR' }),
               metrics: new Metrics({ namespace: 'Eddy', serviceName: this.plan.pipeline }),
               onBatch: (report) => stats.add(report),
@@ -375,14 +416,25 @@ export class LocalPipeline {
         return 1 + Math.floor(killRandom() * (typical + 1));
       };
       const settings = stage.eventSource;
+      // A table's stream is read through the same mapping: DynamoDB Streams has Kinesis' shards,
+      // iterators and rules (dynamodb-streams-reader.ts); the function gets a DynamoDB stream event.
+      const tableStream = sourceTables?.streamArns[stage.input];
+      const input =
+        tableStream === undefined || sourceTables === undefined
+          ? { kinesis: this.kinesis, streamName: this.physicalName(stage.input), asEvent: <E>(event: E) => event }
+          : {
+              kinesis: dynamoDbStreamAsKinesis(sourceTables.streams, tableStream, { awsRegion: region }),
+              streamName: sourceTables.tableNames[stage.input] ?? stage.input,
+              asEvent: toDynamoDbStreamEvent,
+            };
       const checkpointFile = `${this.streamPrefix}${functionName}${generationSuffix(this.generation.generation)}.json`;
       const mapping = new KinesisEventSourceMapping({
         ...this.#startingPosition(stage),
         ...(options.dataDir !== undefined && {
           checkpoints: new FileCheckpointStore(join(options.dataDir, 'event-source-mappings', checkpointFile)),
         }),
-        kinesis: this.kinesis,
-        streamName: this.physicalName(stage.input),
+        kinesis: input.kinesis,
+        streamName: input.streamName,
         functionName,
         awsRegion: region,
         batchSize: settings.batchSize,
@@ -408,7 +460,7 @@ export class LocalPipeline {
               const killAfter = killPoint();
               try {
                 const response = await sandbox.invoke(
-                  event,
+                  input.asEvent(event) as typeof event,
                   localLambdaContext(functionName, timeoutMs, region),
                   killAfter,
                 );
@@ -651,6 +703,7 @@ export class LocalPipeline {
     await this.#idleRun;
     await Promise.all([...this.#mappings.values()].map((mapping) => mapping.stop()));
     await Promise.all([...this.#pools.values()].map((pool) => pool.close()));
+    await this.sourceTables?.stop();
     this.kinesis.destroy();
     this.dynamodb?.destroy();
     await this.emulators?.stop();

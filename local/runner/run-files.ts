@@ -10,7 +10,7 @@ import { envelopeRecords, sampleDeadLetters } from './dead-letter-summary.js';
 import type { DiscardedBatch } from './discarded-batches.js';
 import { resumePoint } from './fed-lines.js';
 import { type FeederDeadLetterDestination, oversizedLineLetter, sendFeederDeadLetter } from './feeder-dead-letters.js';
-import { type FeedOptions, feedJsonLines, type LineOrigin } from './input-feeder.js';
+import { type FeedOptions, type FeedResult, feedJsonLines, type LineOrigin } from './input-feeder.js';
 import { InputProgress } from './input-progress.js';
 import {
   type KillWorkersOptions,
@@ -254,7 +254,14 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     // One attempt per call: the feeder retries itself, after taking out the lines a call of unknown
     // outcome got in; the SDK's own retry would put them twice.
     const feeder = createKinesisClient(local.endpoint, { maxAttempts: 1 });
-    const feed = async (input: StreamFile, index: number) => {
+    const tableSources = new Set(plan.streams.filter((s) => s.dynamoDbStream !== undefined).map((s) => s.name));
+    const feed = async (input: StreamFile, index: number): Promise<FeedResult> => {
+      if (tableSources.has(input.stream)) {
+        // A table's changes come from writing the table: each line a put, or a `$delete` of a key.
+        const records = await local.writeTableChanges(input.stream, (await readJsonLines(input.file)) as never);
+        fedPerInput[index] = records;
+        return { records, tooLarge: 0 };
+      }
       const stream = local.physicalName(input.stream);
       const resume =
         fedBefore === undefined
@@ -289,7 +296,8 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     for (const phase of phases.filter((inputs) => inputs.length > 0)) {
       fed.push(...(await Promise.all(phase.map((input) => feed(input, options.inputs.indexOf(input))))));
       // Files are bounded: say so in-band, after their data (docs/watermarks.md).
-      for (const input of phase) await local.endInput(input.stream);
+      // A table's stream cannot carry that mark: its windows fire as later changes move event time.
+      for (const input of phase) if (!tableSources.has(input.stream)) await local.endInput(input.stream);
       await local.waitUntilDrained();
     }
     feeder.destroy();
@@ -300,7 +308,9 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     for (const stream of plan.streams.filter((s) => s.role === 'sink')) {
       sinkRecords[stream.name] = await countRecords(local.streamPages(stream.name));
     }
-    const fedInputs = options.inputs.map((input) => ({ stream: local.physicalName(input.stream), file: input.file }));
+    const fedInputs = options.inputs
+      .filter((input) => !tableSources.has(input.stream))
+      .map((input) => ({ stream: local.physicalName(input.stream), file: input.file }));
     const { deadLetters, deadLetterCount } = await sampleDeadLetters(local.deadLetterPages(), (envelope) =>
       originOf(local.kinesis, fedInputs, envelope),
     );

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { ProcessFunction, StateDescriptors } from '../process/keyed-process.js';
 import type { Aggregation, EmitMode, WindowAssigner } from '../windows/types.js';
-import type { EventSourceSettings } from './plan-types.js';
+import type { DynamoDbStreamSpec, EventSourceSettings } from './plan-types.js';
 
 /**
  * The logical DAG a pipeline builder records: one node per operator, each knowing its parent.
@@ -47,6 +47,8 @@ export interface SourceNode extends NodeBase {
   readonly idleTimeout?: number;
   readonly shards?: number;
   readonly eventSource?: Partial<EventSourceSettings>;
+  /** Read from a DynamoDB table's change stream: records are table changes (runtime/table-change.ts). */
+  readonly dynamoDbStream?: DynamoDbStreamSpec;
 }
 
 export interface MapNode extends NodeBase {

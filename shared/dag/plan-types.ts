@@ -19,10 +19,28 @@ export const StreamRoles = {
 } as const;
 export type StreamRole = (typeof StreamRoles)[keyof typeof StreamRoles];
 
+/**
+ * A source that is a DynamoDB table's change stream (DynamoDB Streams), not a Kinesis stream: the
+ * stage reads the stream of `table` (docs/sources.md).
+ */
+export interface DynamoDbStreamSpec {
+  /** The table: a name the deployment prefixes when the pipeline creates it, or the user's table's exact name. */
+  readonly table: string;
+  readonly partitionKey: { readonly name: string; readonly type: 'string' | 'number' };
+  readonly sortKey?: { readonly name: string; readonly type: 'string' | 'number' };
+  /**
+   * An existing table's stream (its StreamViewType must be NEW_AND_OLD_IMAGES): the construct neither
+   * creates the table nor changes it. Absent: the construct creates the table with its stream on.
+   */
+  readonly streamArn?: string;
+}
+
 export interface StreamSpec {
-  /** The Kinesis stream name (before any deployment prefix). */
+  /** The Kinesis stream name (before any deployment prefix); a DynamoDB stream source's name. */
   readonly name: string;
   readonly role: StreamRole;
+  /** A source read from a DynamoDB table's stream: no Kinesis stream exists under `name`. */
+  readonly dynamoDbStream?: DynamoDbStreamSpec;
   readonly shardCount: number;
   /** Stages that write to this stream (none for a source). */
   readonly producers: readonly string[];

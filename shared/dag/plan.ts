@@ -143,6 +143,7 @@ function planStreams(graph: PipelineGraph, stages: readonly StageSpec[]): Stream
         shardCount: shardsOf(node.shards),
         producers: producersOf(node.stream),
         consumers: consumersOf(node.stream),
+        ...(node.kind === 'source' && node.dynamoDbStream !== undefined && { dynamoDbStream: node.dynamoDbStream }),
       });
     }
     const sideOutputs =

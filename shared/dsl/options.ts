@@ -35,6 +35,52 @@ export interface SourceOptions<S extends z.ZodType> {
   readonly limits?: InputLimits;
 }
 
+/** Which kind of change a DynamoDB stream record is. */
+export type TableChangeName = 'INSERT' | 'MODIFY' | 'REMOVE';
+
+/**
+ * One change of a DynamoDB table, as a `dynamoDbStream` source gives it: the stream record with its
+ * images unmarshalled (numbers as numbers, sets as Sets) and checked by the source's schema.
+ */
+export interface TableChange<T> {
+  readonly eventName: TableChangeName;
+  /** The item's key attributes. */
+  readonly keys: Readonly<Record<string, unknown>>;
+  /** The item before the change: MODIFY and REMOVE. */
+  readonly oldImage?: T;
+  /** The item after the change: INSERT and MODIFY. */
+  readonly newImage?: T;
+  /** The stream record's SequenceNumber: its position in its shard. */
+  readonly sequenceNumber: string;
+  /** ApproximateCreationDateTime, epoch milliseconds (DynamoDB gives it to the second, or finer). */
+  readonly approximateCreationTime: number;
+}
+
+/** The table whose changes a `dynamoDbStream` source reads. */
+export interface DynamoDbStreamTable {
+  /** The table's name: created (and prefixed) by the construct, unless `streamArn` names an existing table's stream. */
+  readonly table: string;
+  /** @default { name: 'pk', type: 'string' } */
+  readonly partitionKey?: KeyAttribute;
+  /** @default none */
+  readonly sortKey?: KeyAttribute;
+  /**
+   * The stream of an existing table (StreamViewType NEW_AND_OLD_IMAGES): `table` is then its exact
+   * name, and the construct neither creates nor changes it.
+   */
+  readonly streamArn?: string;
+}
+
+export interface DynamoDbStreamSourceOptions<S extends z.ZodType>
+  extends Omit<SourceOptions<S>, 'eventTime' | 'shards' | 'idleTimeout'> {
+  /** The table whose changes are the source's records: its name, or its settings. */
+  readonly dynamoDbStream: string | DynamoDbStreamTable;
+  /** `schema` checks each image (old and new) of a change: an image that fails dead-letters the change. */
+  readonly schema: S;
+  /** The change's event time in epoch milliseconds (a Date is accepted too). */
+  readonly eventTime?: (change: TableChange<z.output<S>>) => number | Date;
+}
+
 /** What a key extractor may return; the key becomes the Kinesis partition key of the next hop. */
 export type KeyValue = string | number;
 

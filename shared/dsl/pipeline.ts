@@ -7,7 +7,8 @@ import type { PipelinePlan } from '../dag/plan-types.js';
 import { resolveInputLimits } from '../operators/input-limits.js';
 import { parseDuration } from '../windows/duration.js';
 import { DataStream } from './data-stream.js';
-import type { SourceOptions, TableOptions } from './options.js';
+import { dynamoDbStreamSpec } from './dynamodb-stream-source.js';
+import type { DynamoDbStreamSourceOptions, SourceOptions, TableChange, TableOptions } from './options.js';
 import { Table } from './table.js';
 
 /**
@@ -25,9 +26,22 @@ export class Pipeline {
     return this.graph.name;
   }
 
+  /**
+   * Reads a DynamoDB table's changes (DynamoDB Streams, NEW_AND_OLD_IMAGES): INSERT, MODIFY and
+   * REMOVE, with their keys and images checked by `schema` (docs/sources.md).
+   */
+  source<S extends z.ZodType>(
+    name: string,
+    options: DynamoDbStreamSourceOptions<S>,
+  ): DataStream<TableChange<z.output<S>>>;
   /** Reads a Kinesis stream whose records are JSON values that match `schema`. */
-  source<S extends z.ZodType>(stream: string, options: SourceOptions<S>): DataStream<z.output<S>> {
+  source<S extends z.ZodType>(stream: string, options: SourceOptions<S>): DataStream<z.output<S>>;
+  source<S extends z.ZodType>(
+    stream: string,
+    options: SourceOptions<S> | DynamoDbStreamSourceOptions<S>,
+  ): DataStream<unknown> {
     const name = stream;
+    const dynamoDbStream = 'dynamoDbStream' in options ? dynamoDbStreamSpec(name, options) : undefined;
     this.graph.add({
       kind: 'source',
       name,
@@ -35,15 +49,17 @@ export class Pipeline {
       schema: options.schema,
       ...(options.eventTime !== undefined && { eventTime: options.eventTime as (value: unknown) => unknown }),
       maxOutOfOrderness: parseDuration(options.maxOutOfOrderness ?? 0, `source '${name}': maxOutOfOrderness`),
-      ...(options.idleTimeout !== undefined && {
-        idleTimeout: parseDuration(options.idleTimeout, `source '${name}': idleTimeout`),
-      }),
-      ...(options.shards !== undefined && { shards: options.shards }),
+      ...('idleTimeout' in options &&
+        options.idleTimeout !== undefined && {
+          idleTimeout: parseDuration(options.idleTimeout, `source '${name}': idleTimeout`),
+        }),
+      ...('shards' in options && options.shards !== undefined && { shards: options.shards }),
+      ...(dynamoDbStream !== undefined && { dynamoDbStream }),
       ...(options.eventSource !== undefined && { eventSource: options.eventSource }),
       // Read by the source's decoder (shared/runtime/decode.ts).
       ...(options.limits !== undefined && { limits: resolveInputLimits(options.limits, `source '${name}'`) }),
     });
-    return new DataStream<z.output<S>>(this, this.graph, name);
+    return new DataStream<unknown>(this, this.graph, name);
   }
 
   /**

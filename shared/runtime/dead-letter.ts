@@ -32,6 +32,12 @@ export const DeadLetterReasons = {
    * for the whole Kinesis record, since none of its user records can be trusted.
    */
   malformedAggregate: 'malformed-aggregate',
+  /**
+   * A DynamoDB stream record that is not a change Eddy can read: an unknown eventName, no Keys, an
+   * image missing for its eventName (the stream's StreamViewType is not NEW_AND_OLD_IMAGES), or an
+   * attribute value that cannot be unmarshalled; the issues name the field.
+   */
+  malformedChange: 'malformed-change',
   /** A source record whose JSON nests deeper than its source's `limits.maxDepth`; not parsed. */
   tooDeeplyNested: 'too-deeply-nested',
 } as const;

@@ -8,6 +8,7 @@ import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from './dea
 import { CorruptAggregateError, deaggregate, isAggregated, type UserRecord } from './kpl-aggregate.js';
 import { correlationIdOf, type Element, type InputRecord, type ShuffleEnvelope } from './records.js';
 import { isShufflePack } from './shuffle-pack.js';
+import { toTableChange } from './table-change.js';
 import { isEndOfInput, isTick, isWatermarkRecord, type WatermarkRecord } from './watermark-records.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -95,6 +96,7 @@ function describeIssues(issues: readonly FieldIssue[]): string {
  * writes the same positions, which the consumer's fences skip (docs/shuffle.md).
  */
 export function sourceDecoder(source: SourceNode & { readonly limits?: InputLimits }): Decoder {
+  if (source.dynamoDbStream !== undefined) return tableChangeDecoder(source);
   const operator = source.name;
   const limits = resolveInputLimits(source.limits, `source '${source.name}'`);
   const plain = compilePlainCheck(source.schema);
@@ -126,6 +128,23 @@ export function sourceDecoder(source: SourceNode & { readonly limits?: InputLimi
         return { kind: 'invalid', record: user, error, id: correlationIdOf(user.position) };
       }
     });
+  };
+}
+
+/**
+ * A `dynamoDbStream` source's records are DynamoDB stream records (dynamodb-stream-event.ts keeps
+ * each as JSON), read as table changes (table-change.ts) whose images the schema checks.
+ */
+function tableChangeDecoder(source: SourceNode & { readonly limits?: InputLimits }): Decoder {
+  const operator = source.name;
+  const limits = resolveInputLimits(source.limits, `source '${source.name}'`);
+  return (record) => {
+    checkInputLimits(record.data, limits, operator);
+    const json = parseJson(record, operator, DeadLetterReasons.malformedJson);
+    const change = toTableChange(json, source.schema, operator, source.stream);
+    const id = correlationIdOf(record.position);
+    if (source.eventTime === undefined) return [{ kind: 'data', element: { id, value: change } }];
+    return [{ kind: 'data', element: { id, value: change, eventTime: extractEventTime(source, change) } }];
   };
 }
 

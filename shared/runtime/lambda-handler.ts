@@ -4,9 +4,10 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import middy from '@middy/core';
-import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBStreamEvent, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import type { Pipeline } from '../dsl/pipeline.js';
 import {
   environmentSecretLoader,
@@ -18,14 +19,15 @@ import {
 } from '../operators/secrets.js';
 import type { DeadLetterSink } from './io/dead-letter-sink.js';
 import type { StageStoresLoader } from './io/dynamodb-stores.js';
+import { DynamoDbStreamShards, describeStreamWith, RoutedShardDirectory } from './io/dynamodb-stream-shards.js';
 import { KinesisRecordWriter } from './io/kinesis-record-writer.js';
 import type { RecordWriter } from './io/record-writer.js';
-import { KinesisShardDirectory, type ShardDirectory } from './io/shard-directory.js';
+import { KinesisShardDirectory, type ShardDirectory, UniformShardDirectory } from './io/shard-directory.js';
 import { queueDeadLetterSinkFromEnvironment } from './io/sqs-dead-letter-sink.js';
 import type { TableStore } from './io/table-store.js';
 import type { WindowStore } from './io/window-store.js';
-import { fromKinesisEventRecord } from './kinesis-event.js';
 import { operatorMetricDocuments } from './operator-metrics.js';
+import { dynamoDbStreamArns, inputRecordsOf, readsDynamoDbStream } from './stage-input.js';
 import { type BatchReport, StageRunner } from './stage-runner.js';
 import { END_OF_TIME } from './watermark-records.js';
 
@@ -75,9 +77,17 @@ export interface LambdaStageHandlerOptions {
    * environment (`EDDY_SECRET_<NAME>`) when `EDDY_SECRETS_SOURCE` is `env`, as the local stack sets it
    */
   readonly secrets?: SecretLoader;
+  /**
+   * The shards of the stage's `dynamoDbStream` source (its channels, and the shard of each batch).
+   * @default DescribeStream on the stream ARN in EDDY_DYNAMODB_STREAMS, for a stage that reads one
+   */
+  readonly dynamoDbStreams?: DynamoDbStreamShards;
 }
 
-export type StageHandler = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse>;
+/** A Kinesis event, or a DynamoDB stream event for a stage that reads a `dynamoDbStream` source. */
+export type StageEvent = KinesisStreamEvent | DynamoDBStreamEvent;
+
+export type StageHandler = (event: StageEvent, context: Context) => Promise<KinesisStreamBatchResponse>;
 
 /**
  * The Lambda handler of one stage: middy with Powertools' logger (one correlation id per record),
@@ -108,10 +118,17 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     return kinesis;
   };
   const writer = options.writer ?? new KinesisRecordWriter({ client: client(), streamPrefix });
-  const shards =
+  const kinesisShards =
     options.shards ??
     (options.writer === undefined ? new KinesisShardDirectory({ client: client(), streamPrefix }) : undefined);
   const stage = pipeline.plan().stages.find((candidate) => candidate.id === stageId);
+  const dynamoDbStreams =
+    options.dynamoDbStreams ??
+    (readsDynamoDbStream(pipeline.plan(), stage) ? defaultDynamoDbStreams(pipeline, tracer) : undefined);
+  const shards =
+    dynamoDbStreams === undefined
+      ? kinesisShards
+      : new RoutedShardDirectory(dynamoDbStreams, kinesisShards ?? planShardDirectory(pipeline.plan()));
   const stateful = stage?.stateful === true;
   const table = process.env.EDDY_STATE_TABLE;
   const deadLetters =
@@ -155,7 +172,7 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
   };
   if (secretUses.length > 0) secretsReady().catch(() => undefined);
 
-  const handle = async (event: KinesisStreamEvent, context: Context): Promise<KinesisStreamBatchResponse> => {
+  const handle = async (event: StageEvent, context: Context): Promise<KinesisStreamBatchResponse> => {
     const started = Date.now();
     if (secretUses.length > 0) {
       try {
@@ -167,7 +184,7 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
         throw error;
       }
     }
-    const records = (event.Records ?? []).map(fromKinesisEventRecord);
+    const records = await inputRecordsOf(event.Records ?? [], stage?.input ?? stageId, dynamoDbStreams);
     const deadline = started + context.getRemainingTimeInMillis();
     const runner = await runnerReady;
     const { failedSequenceNumbers, report } = await runner.run(records, deadline);
@@ -232,6 +249,26 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics));
+}
+
+/** What the stage runner assumes without a directory: the plan's shard counts. */
+function planShardDirectory(plan: ReturnType<Pipeline['plan']>): ShardDirectory {
+  return new UniformShardDirectory(new Map(plan.streams.map((s) => [s.name, s.shardCount])));
+}
+
+/** DescribeStream through a traced client (loaded on first use), for a stage whose input is a table's stream. */
+function defaultDynamoDbStreams(pipeline: Pipeline, tracer: Tracer): DynamoDbStreamShards {
+  let client: DynamoDBStreamsClient | undefined;
+  return new DynamoDbStreamShards({
+    describe: async (arn, start) => {
+      if (client === undefined) {
+        const { DynamoDBStreamsClient: Client } = await import('@aws-sdk/client-dynamodb-streams');
+        client = tracer.captureAWSv3Client(new Client({}));
+      }
+      return describeStreamWith(() => client as DynamoDBStreamsClient)(arn, start);
+    },
+    streams: dynamoDbStreamArns(pipeline.plan()),
+  });
 }
 
 /** Powertools' own switch (its `isDisabled()` is not public): POWERTOOLS_METRICS_DISABLED, else POWERTOOLS_DEV. */

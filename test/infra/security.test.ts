@@ -19,6 +19,7 @@ import { expectEncryptedAtRest, expectTlsOnly } from './encryption.js';
 import deadLetterQueueClicks from './fixtures/dead-letter-queue-pipeline.js';
 import ordersView from './fixtures/existing-sink-pipeline.js';
 import sensors from './fixtures/idle-pipeline.js';
+import tableChanges from './fixtures/table-changes-pipeline.js';
 import { expectIdlenessLeastPrivilege, expectLeastPrivilege, expectNoWildcards } from './least-privilege.js';
 import {
   type CfnTemplate,
@@ -37,6 +38,7 @@ const PRICED_SIGNUPS_ENTRY = fileURLToPath(new URL('../e2e/fixtures/plans-extern
 const PAGE_VIEW_TABLE_ENTRY = fileURLToPath(new URL('../../examples/page-view-table.ts', import.meta.url));
 const ORDERS_VIEW_ENTRY = fileURLToPath(new URL('./fixtures/existing-sink-pipeline.ts', import.meta.url));
 const DEAD_LETTER_QUEUE_ENTRY = fileURLToPath(new URL('./fixtures/dead-letter-queue-pipeline.ts', import.meta.url));
+const TABLE_CHANGES_ENTRY = fileURLToPath(new URL('./fixtures/table-changes-pipeline.ts', import.meta.url));
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 
 /** What cdk-nag reported for one stack: every finding, every suppression, every rule it evaluated. */
@@ -537,5 +539,107 @@ describe('security of a pipeline with dead letters to an SQS queue and a custome
   it('encrypts both queues with the key, and both refuse plain HTTP', () => {
     expectEncryptedAtRest(checked.json, keyId);
     expectTlsOnly(checked.json);
+  });
+});
+
+describe('security of dynamoDbStream sources: a table the construct creates with its stream, and an existing one by stream ARN', () => {
+  let checked: Checked & { dispose: () => void };
+  const streamArn = 'arn:aws:dynamodb:eu-west-1:123456789012:table/shop-orders/stream/2026-01-01T00:00:00.000';
+  beforeAll(() => {
+    checked = checkStack((app) => {
+      const stack = new Stack(app, 'TableChanges', { env: ENV });
+      new EddyPipeline(stack, 'Pipeline', {
+        streamNamePrefix: 'dev-',
+        pipeline: tableChanges,
+        pipelineEntry: TABLE_CHANGES_ENTRY,
+      });
+      return stack;
+    });
+  });
+  afterAll(() => checked.dispose());
+
+  describeNag(
+    () => checked,
+    () => {
+      const expected = expectedSuppressions(tableChanges, { customerKey: false, idleness: false });
+      expected.set(
+        `AwsSolutions-IAM5[${TRACING_WILDCARD_FINDING}] Pipeline/Stages/from-legacy-orders/Role/DefaultPolicy/Resource`,
+        `[${TRACING_WILDCARD_FINDING}] ${NagReasons.tracingAndListStreamsWildcard}`,
+      );
+      return expected;
+    },
+  );
+
+  it('creates the table with NEW_AND_OLD_IMAGES, encrypted, with point-in-time recovery, and no Kinesis stream for either source', () => {
+    const tables = resourcesOfType(checked.json, 'AWS::DynamoDB::GlobalTable').filter(
+      ([, table]) => table.Properties.TableName === 'dev-orders',
+    );
+    expect(tables).toHaveLength(1);
+    const table = tables[0]?.[1].Properties ?? {};
+    expect(table.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    expect(table.KeySchema).toEqual([{ AttributeName: 'id', KeyType: 'HASH' }]);
+    expect(JSON.stringify(table.Replicas)).toContain('"PointInTimeRecoveryEnabled":true');
+    expect(table.SSESpecification).toMatchObject({ SSEEnabled: true });
+    const streams = resourcesOfType(checked.json, 'AWS::Kinesis::Stream').map(([, s]) => s.Properties.Name);
+    expect(streams).not.toContain('dev-orders');
+    expect(streams).not.toContain('dev-legacy-orders');
+  });
+
+  it('triggers each source stage from its table stream with the Kinesis settings: bisect, partial batch responses, failures to the queue', () => {
+    const mappings = resourcesOfType(checked.json, 'AWS::Lambda::EventSourceMapping').filter(
+      ([, m]) =>
+        JSON.stringify(m.Properties.EventSourceArn).includes('StreamArn') || m.Properties.EventSourceArn === streamArn,
+    );
+    expect(mappings).toHaveLength(2);
+    for (const [, mapping] of mappings) {
+      expect(mapping.Properties).toMatchObject({
+        BisectBatchOnFunctionError: true,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        StartingPosition: 'TRIM_HORIZON',
+        DestinationConfig: { OnFailure: { Destination: expect.anything() } },
+      });
+    }
+    expect(mappings.map(([, m]) => m.Properties.EventSourceArn)).toContainEqual(streamArn);
+  });
+
+  it("lets each source stage read its own table stream only: no item access, an imported table's ListStreams alone on *", () => {
+    const policies = resourcesOfType(checked.json, 'AWS::IAM::Policy');
+    const statementsOf = (stage: string) =>
+      ((
+        policies.find(([id]) => id.startsWith(`PipelineStages${stage}`))?.[1].Properties.PolicyDocument as
+          | { Statement: unknown[] }
+          | undefined
+      )?.Statement ?? []) as { Action: string | string[]; Resource: unknown }[];
+    const dynamo = (stage: string) =>
+      statementsOf(stage)
+        .map((s) => ({
+          actions: [s.Action]
+            .flat()
+            .filter((a) => a.startsWith('dynamodb:'))
+            .sort(),
+          resource: s.Resource,
+        }))
+        .filter((s) => s.actions.length > 0);
+    const legacy = dynamo('fromlegacyorders');
+    expect(legacy).toEqual([
+      { actions: ['dynamodb:ListStreams'], resource: '*' },
+      {
+        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        resource: streamArn,
+      },
+    ]);
+    const created = dynamo('fromorders');
+    // CDK scopes a created TableV2's stream grant, ListStreams included, to its stream.
+    expect(created).toEqual([
+      {
+        actions: [
+          'dynamodb:DescribeStream',
+          'dynamodb:GetRecords',
+          'dynamodb:GetShardIterator',
+          'dynamodb:ListStreams',
+        ],
+        resource: { 'Fn::GetAtt': [expect.stringMatching(/^PipelineSourceTablesorders/), 'StreamArn'] },
+      },
+    ]);
   });
 });
