@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -24,6 +24,7 @@ import { acceptDeadLetterQueueWithoutDlq, acceptFailureQueueWithoutDlq } from '.
 import { deploymentName, physicalNamePrefix } from './names.js';
 import { DEFAULT_ITERATOR_AGE_THRESHOLD, PipelineObservability, validateAlarmOptions } from './observability.js';
 import { DEFAULT_HANDLER_ENTRY, STATELESS_HANDLER_ENTRY } from './paths.js';
+import { DESTINATIONS_ENV, PipelineDestinations } from './pipeline-destinations.js';
 import { PipelineTables } from './pipeline-tables.js';
 import { type AwsSdkSource, StageFunction } from './stage-function.js';
 import { PipelineStateTable, validateStateTableKey, validateStateTableName } from './state-table.js';
@@ -303,6 +304,15 @@ export class EddyPipeline extends Construct {
             removalPolicy: settings.removalPolicy,
           });
     if (tables !== undefined) this.tables = tables.tables;
+    const destinations =
+      this.plan.destinations === undefined
+        ? undefined
+        : new PipelineDestinations(this, 'Destinations', {
+            plan: this.plan,
+            namePrefix: settings.streamNamePrefix,
+            ...(props.encryptionKey !== undefined && { encryptionKey: props.encryptionKey }),
+            removalPolicy: settings.removalPolicy,
+          });
 
     const stagesScope = new Construct(this, 'Stages');
     const stages = new Map<string, StageFunction>();
@@ -311,6 +321,8 @@ export class EddyPipeline extends Construct {
       const state = stage.stateful ? stateTable : undefined;
       // Only the stages that enrich with or keep a table learn its name and may use it.
       const tableNames = tables?.namesFor(stage);
+      // Only the stages that send to a queue, bus or delivery stream learn its target and may send to it.
+      const targets = destinations?.targetsFor(stage);
       // Only the stages whose operators use a secret may read it (a plan-only stand-in has no operators).
       const graph = props.pipeline.graph as Pipeline['graph'] | undefined;
       const secrets = graph === undefined ? [] : stageSecrets(graph, stage).map((use) => use.secret);
@@ -327,11 +339,15 @@ export class EddyPipeline extends Construct {
         timeout: settings.timeout,
         logRetention: settings.logRetention,
         removalPolicy: settings.removalPolicy,
-        ...((state !== undefined || deadLetterQueue !== undefined || tableNames !== undefined) && {
+        ...((state !== undefined ||
+          deadLetterQueue !== undefined ||
+          tableNames !== undefined ||
+          targets !== undefined) && {
           environment: {
             ...(state !== undefined && { EDDY_STATE_TABLE: state.table.tableName }),
             ...(deadLetterQueue !== undefined && { [DEAD_LETTER_QUEUE_URL_ENV]: deadLetterQueue.queueUrl }),
             ...(tableNames !== undefined && { [TABLE_NAMES_ENV]: JSON.stringify(tableNames) }),
+            ...(targets !== undefined && { [DESTINATIONS_ENV]: Stack.of(this).toJsonString(targets) }),
           },
         }),
         ...startingPositionOf(stage, this.plan, settings),
@@ -343,6 +359,7 @@ export class EddyPipeline extends Construct {
       });
       state?.grantStateAccess(stageFunction.function);
       tables?.grantStageAccess(stageFunction.function, stage);
+      destinations?.grantStageAccess(stageFunction.function, stage);
       if (deadLetterQueue !== undefined) grantQueueSend(deadLetterQueue, stageFunction.function);
       stages.set(stage.id, stageFunction);
     }
