@@ -25,6 +25,7 @@ import { acceptDeadLetterQueueWithoutDlq, acceptFailureQueueWithoutDlq } from '.
 import { deploymentName, physicalNamePrefix } from './names.js';
 import { DEFAULT_ITERATOR_AGE_THRESHOLD, PipelineObservability, validateAlarmOptions } from './observability.js';
 import { DEFAULT_HANDLER_ENTRY, STATELESS_HANDLER_ENTRY } from './paths.js';
+import { DESTINATIONS_ENV, PipelineDestinations } from './pipeline-destinations.js';
 import { PipelineTables } from './pipeline-tables.js';
 import { SourceTables } from './source-tables.js';
 import { type AwsSdkSource, StageFunction } from './stage-function.js';
@@ -321,6 +322,15 @@ export class EddyPipeline extends Construct {
             removalPolicy: settings.removalPolicy,
           });
     if (tables !== undefined) this.tables = tables.tables;
+    const destinations =
+      this.plan.destinations === undefined
+        ? undefined
+        : new PipelineDestinations(this, 'Destinations', {
+            plan: this.plan,
+            namePrefix: settings.streamNamePrefix,
+            ...(props.encryptionKey !== undefined && { encryptionKey: props.encryptionKey }),
+            removalPolicy: settings.removalPolicy,
+          });
 
     const sourceTables = this.plan.streams.some((s) => s.dynamoDbStream !== undefined)
       ? new SourceTables(this, 'SourceTables', {
@@ -339,6 +349,8 @@ export class EddyPipeline extends Construct {
       const state = stage.stateful ? stateTable : undefined;
       // Only the stages that enrich with or keep a table learn its name and may use it.
       const tableNames = tables?.namesFor(stage);
+      // Only the stages that send to a queue, bus or delivery stream learn its target and may send to it.
+      const targets = destinations?.targetsFor(stage);
       // Only the stages whose operators use a secret may read it (a plan-only stand-in has no operators).
       const graph = props.pipeline.graph as Pipeline['graph'] | undefined;
       const secrets = graph === undefined ? [] : stageSecrets(graph, stage).map((use) => use.secret);
@@ -359,7 +371,8 @@ export class EddyPipeline extends Construct {
         ...((state !== undefined ||
           deadLetterQueue !== undefined ||
           tableNames !== undefined ||
-          inputTable !== undefined) && {
+          inputTable !== undefined ||
+          targets !== undefined) && {
           environment: {
             ...(inputTable !== undefined && {
               [dynamoDbStreamsVariable]: Stack.of(this).toJsonString({ [stage.input]: inputTable.tableStreamArn }),
@@ -367,6 +380,7 @@ export class EddyPipeline extends Construct {
             ...(state !== undefined && { EDDY_STATE_TABLE: state.table.tableName }),
             ...(deadLetterQueue !== undefined && { [DEAD_LETTER_QUEUE_URL_ENV]: deadLetterQueue.queueUrl }),
             ...(tableNames !== undefined && { [TABLE_NAMES_ENV]: JSON.stringify(tableNames) }),
+            ...(targets !== undefined && { [DESTINATIONS_ENV]: Stack.of(this).toJsonString(targets) }),
           },
         }),
         ...startingPositionOf(stage, this.plan, settings),
@@ -378,6 +392,7 @@ export class EddyPipeline extends Construct {
       });
       state?.grantStateAccess(stageFunction.function);
       tables?.grantStageAccess(stageFunction.function, stage);
+      destinations?.grantStageAccess(stageFunction.function, stage);
       if (deadLetterQueue !== undefined) grantQueueSend(deadLetterQueue, stageFunction.function);
       stages.set(stage.id, stageFunction);
     }

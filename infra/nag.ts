@@ -49,7 +49,44 @@ export const NagReasons = {
     'The stream uses the customer managed key the deployer chose with the encryptionKey option, to ' +
     'control its key policy, rotation and audit; without that option the streams use the AWS managed key ' +
     'alias/aws/kinesis, which this rule asks for.',
+  /** AwsSolutions-SQS3 on a queue the pipeline sends to (`toSqs`). */
+  sinkQueue:
+    "This queue is the pipeline's output (a toSqs sink), not a queue Eddy consumes: the redrive policy " +
+    'belongs to its consumers, who choose how many receives a message gets before it moves on and where to; ' +
+    'give the construct an existing queue (toSqs existing) to configure it.',
+  /** AwsSolutions-S1 on the bucket of a delivery stream the pipeline creates (`toFirehose`). */
+  archiveBucket:
+    "The bucket receives only what its Firehose delivery stream delivers, by the stream's role; nothing " +
+    'else writes it and public access is blocked. Access logs would need a further bucket per pipeline; ' +
+    'CloudTrail data events cover its access where an audit needs them.',
+  /** AwsSolutions-IAM5 on the roles CDK makes for a delivery stream the pipeline creates (`toFirehose`). */
+  firehoseRoles:
+    "The roles of the pipeline's own Firehose delivery stream, made by CDK's S3 destination: the S3 " +
+    "actions on its bucket's objects (<bucket>/*, objects have no names known in advance) and the KMS " +
+    "data-key actions on the pipeline's key, which Firehose needs to write encrypted objects. They name " +
+    'only that bucket and that key; no stage role has them.',
 } as const;
+
+/** What CDK's Firehose S3 destination grants its roles: the only wildcards accepted on them. */
+const FIREHOSE_ROLE_FINDINGS = [
+  'Action::kms:GenerateDataKey*',
+  'Action::kms:ReEncrypt*',
+  'Action::s3:Abort*',
+  'Action::s3:DeleteObject*',
+  'Action::s3:GetBucket*',
+  'Action::s3:GetObject*',
+  'Action::s3:List*',
+  { regex: '/^Resource::<.*Bucket[0-9A-F]{8}\\.Arn>\\/\\*$/g' },
+];
+
+/** Accepts the wildcards of CDK's Firehose S3 destination in the roles of a `toFirehose` delivery stream. */
+export function acceptFirehoseRoles(stream: IConstruct): void {
+  NagSuppressions.addResourceSuppressions(
+    stream,
+    [{ id: 'AwsSolutions-IAM5', reason: NagReasons.firehoseRoles, appliesTo: FIREHOSE_ROLE_FINDINGS }],
+    true,
+  );
+}
 
 /** The only finding ids the suppressions below accept, so that a new wildcard is still reported. */
 export const TRACING_WILDCARD_FINDING = 'Resource::*';
@@ -77,6 +114,20 @@ export function acceptRuntime(fn: lambda.Function): void {
 export function acceptFailureQueueWithoutDlq(queue: IConstruct): void {
   NagSuppressions.addResourceSuppressions(cfnResource(queue), [
     { id: 'AwsSolutions-SQS3', reason: NagReasons.failureQueue },
+  ]);
+}
+
+/** Accepts AwsSolutions-SQS3 (no dead-letter queue) on a queue a `toSqs` sink sends to. */
+export function acceptSinkQueueWithoutDlq(queue: IConstruct): void {
+  NagSuppressions.addResourceSuppressions(cfnResource(queue), [
+    { id: 'AwsSolutions-SQS3', reason: NagReasons.sinkQueue },
+  ]);
+}
+
+/** Accepts AwsSolutions-S1 (no server access logs) on the bucket of a `toFirehose` delivery stream. */
+export function acceptArchiveBucketWithoutAccessLogs(bucket: IConstruct): void {
+  NagSuppressions.addResourceSuppressions(cfnResource(bucket), [
+    { id: 'AwsSolutions-S1', reason: NagReasons.archiveBucket },
   ]);
 }
 

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { type DestinationClients, destinationClients } from '../shared/runtime/io/destination-writer.js';
 import { nameCallsInErrors } from './call-context-errors.js';
 
 /** Region used against an emulator when the environment names none. */
@@ -69,4 +70,12 @@ export function createDynamoDbClient(endpoint?: string): DynamoDBClient {
   return endpoint === undefined
     ? new DynamoDBClient({})
     : nameCallsInErrors(new DynamoDBClient(localClientConfig(endpoint)), endpoint);
+}
+
+/**
+ * The clients of the message sinks (`toSqs`, `toEventBridge`, `toFirehose`), against the local
+ * stand-in's endpoint (local/destinations/).
+ */
+export function createDestinationClients(endpoint: string, wrap?: <C>(client: C) => C): DestinationClients {
+  return destinationClients({ config: () => localClientConfig(endpoint), ...(wrap !== undefined && { wrap }) });
 }

@@ -40,6 +40,9 @@ export type {
   SourceOptions,
   TableOptions,
   ToDynamoDbOptions,
+  ToEventBridgeOptions,
+  ToFirehoseOptions,
+  ToSqsOptions,
   ToTableOptions,
 } from './dsl/options.js';
 export { Pipeline, pipeline } from './dsl/pipeline.js';

@@ -19,7 +19,13 @@ import { createLambdaStageHandler } from '../../shared/runtime/lambda-handler.js
 import { CONTROL_PARTITION_KEY, END_OF_INPUT_DATA } from '../../shared/runtime/watermark-records.js';
 import { sleep } from '../../shared/util/backoff.js';
 import { seededRandom } from '../../shared/util/random.js';
-import { createDynamoDbClient, createKinesisClient, defaultLocalRegion } from '../aws-clients.js';
+import {
+  createDestinationClients,
+  createDynamoDbClient,
+  createKinesisClient,
+  defaultLocalRegion,
+} from '../aws-clients.js';
+import { DestinationStandIn, type StandInFaults } from '../destinations/destination-stand-in.js';
 import { type EmulatorStore, type RunningEmulators, startEmulators } from '../emulators/index.js';
 import { type EndpointOptions, externalEndpoints } from '../endpoints.js';
 import { dynamoDbStreamAsKinesis, toDynamoDbStreamEvent } from '../event-source-mapping/dynamodb-streams-reader.js';
@@ -143,6 +149,12 @@ export interface LocalPipelineOptions extends EndpointOptions {
    * console's last errors, local/observability/recent-events.ts).
    */
   readonly onInvocationError?: (stageId: string, error: unknown, shardId: string | undefined) => void;
+  /**
+   * Fault injection for tests: the share of the message sinks' calls (SendMessageBatch, PutEvents,
+   * PutRecordBatch) that the local stand-in throttles, fails in part, or takes and answers 500 to.
+   * @default none
+   */
+  readonly destinationFaults?: StandInFaults;
 }
 
 export type SandboxMode = 'in-process' | 'worker';
@@ -214,6 +226,13 @@ export class LocalPipeline {
    * (`deadLetter: { queue: true }`): an in-process sink the stages' handlers send to.
    */
   deadLetterQueue: LocalDeadLetterQueue | undefined;
+  /**
+   * The local stand-in of SQS, EventBridge and Firehose, when the pipeline sends to any of them
+   * (`toSqs`, `toEventBridge`, `toFirehose`): what the queues, buses and delivery streams took.
+   */
+  destinations: DestinationStandIn | undefined;
+  /** Each destination's target in its API (the queue's URL, the bus's or the stream's name), by name. */
+  destinationTargets: Record<string, string> = {};
   /** The state generation this pipeline runs (its table, its mappings). */
   generation: Generation = { generation: 0 };
   /** The tables of `dynamoDbStream` sources, on DynamoDB Local; undefined when the pipeline has none. */
@@ -375,6 +394,21 @@ export class LocalPipeline {
       tables = new DynamoDbTableStore({ client: this.dynamodb, tableNames: this.tableNames });
       this.tables = tables;
     }
+    if (this.plan.destinations !== undefined) {
+      const standIn = await DestinationStandIn.start(
+        options.destinationFaults === undefined ? {} : { faults: options.destinationFaults },
+      );
+      this.destinations = standIn;
+      for (const destination of this.plan.destinations) {
+        // As the construct names them: a destination it creates gets the prefix, an existing one not.
+        const physical = destination.existing === undefined ? this.physicalName(destination.name) : destination.name;
+        this.destinationTargets[destination.name] = standIn.create(destination.service, physical);
+      }
+    }
+    const destinations =
+      this.destinations === undefined
+        ? undefined
+        : { targets: this.destinationTargets, clients: createDestinationClients(this.destinations.endpoint) };
     const region = process.env.AWS_REGION ?? defaultLocalRegion;
     const timeoutMs = options.functionTimeoutMs ?? 60_000;
     const random = seededRandom(options.faultSeed ?? 1);
@@ -395,6 +429,7 @@ export class LocalPipeline {
               shards: this.shards,
               ...(store !== undefined && { store }),
               ...(tables !== undefined && { tables }),
+              ...(destinations !== undefined && { destinations }),
               ...(deadLetters !== undefined && { deadLetters }),
               ...(dynamoDbStreams !== undefined && { dynamoDbStreams }),
               logger: new Logger({ serviceName: this.plan.pipeline, logLevel: options.logLevel ?? 'ERROR' }),
@@ -525,6 +560,9 @@ export class LocalPipeline {
       streamPrefix: this.streamPrefix,
       stateTable: this.store === undefined ? undefined : this.stateTable,
       ...(this.tables !== undefined && { tables: this.tableNames }),
+      ...(this.destinations !== undefined && {
+        destinations: { endpoint: this.destinations.endpoint, targets: this.destinationTargets },
+      }),
       logLevel: options.logLevel ?? 'ERROR',
       ...(this.deadLetterQueue !== undefined && { deadLetterQueue: true }),
     };
@@ -706,7 +744,29 @@ export class LocalPipeline {
     await this.sourceTables?.stop();
     this.kinesis.destroy();
     this.dynamodb?.destroy();
+    await this.destinations?.stop();
     await this.emulators?.stop();
+  }
+
+  /**
+   * What a queue, bus or delivery stream took (`--output <name>=<file>`): SQS messages as
+   * `{ body, attributes, groupId?, deduplicationId? }`, events as `{ source, detailType, detail }`
+   * with the detail parsed, Firehose records parsed from their JSON lines.
+   */
+  destinationRecords(name: string): unknown[] {
+    const spec = this.plan.destinations?.find((candidate) => candidate.name === name);
+    if (spec === undefined || this.destinations === undefined) {
+      throw new Error(`'${name}' is not a queue, bus or delivery stream '${this.plan.pipeline}' sends to`);
+    }
+    const physical = spec.existing === undefined ? this.physicalName(name) : name;
+    switch (spec.service) {
+      case 'sqs':
+        return [...this.destinations.messages(physical)];
+      case 'eventbridge':
+        return this.destinations.events(physical).map((event) => ({ ...event, detail: JSON.parse(event.detail) }));
+      case 'firehose':
+        return this.destinations.records(physical).map((line) => JSON.parse(line) as unknown);
+    }
   }
 }
 

@@ -142,12 +142,15 @@ export function checkOutputs(plan: PipelinePlan, outputs: readonly StreamFile[])
   // A dead-letter queue is written like a stream: `--output <queue name>=<file>`; a sink table too.
   const queue = plan.deadLetter.kind === 'queue' ? plan.deadLetter.name : undefined;
   const tables = sinkTables(plan);
+  const destinations = (plan.destinations ?? []).map((destination) => destination.name);
   for (const output of outputs) {
-    if (!streamNames.has(output.stream) && output.stream !== queue && !tables.includes(output.stream)) {
+    const isKnown = (name: string) => streamNames.has(name) || tables.includes(name) || destinations.includes(name);
+    if (!isKnown(output.stream) && output.stream !== queue) {
       const known = [
         ...streamNames,
         ...(queue === undefined ? [] : [`${queue} (dead-letter queue)`]),
         ...tables.map((table) => `${table} (DynamoDB table)`),
+        ...(plan.destinations ?? []).map((d) => `${d.name} (${destinationKinds[d.service]})`),
       ];
       throw new RunOptionsError(
         `--output ${output.stream}: no such stream in '${plan.pipeline}' (streams: ${known.join(', ')})`,
@@ -156,6 +159,8 @@ export function checkOutputs(plan: PipelinePlan, outputs: readonly StreamFile[])
   }
 }
 
+const destinationKinds = { sqs: 'SQS queue', eventbridge: 'EventBridge bus', firehose: 'Firehose delivery stream' };
+
 function sinkTables(plan: PipelinePlan): string[] {
   return (plan.tables ?? []).filter((table) => table.kind === 'sink').map((table) => table.name);
 }
@@ -163,6 +168,14 @@ function sinkTables(plan: PipelinePlan): string[] {
 /** A sink table's items as lines: each item's JSON, tombstones and version attributes included, after the drain. */
 async function* itemRecords(pages: AsyncIterable<readonly Record<string, unknown>[]>) {
   for await (const page of pages) yield page.map((item) => ({ data: Buffer.from(JSON.stringify(item)) }));
+}
+
+/**
+ * What a queue, bus or delivery stream took on the local stand-in, one JSON line each (an SQS
+ * message with its attributes and group, an event with its source and detail type, a Firehose record).
+ */
+async function* oneLinePerRecord(records: readonly unknown[]) {
+  yield records as Record<string, unknown>[];
 }
 
 /** Writes each `--output` stream, or the local dead-letter queue, to its file; returns how many records each got. */
@@ -180,7 +193,9 @@ export async function writeOutputs(
         ? envelopeRecords(local.deadLetterPages())
         : sinkTables(local.plan).includes(output.stream)
           ? itemRecords(local.sinkTablePages(output.stream))
-          : local.streamPages(output.stream);
+          : local.plan.destinations?.some((destination) => destination.name === output.stream)
+            ? itemRecords(oneLinePerRecord(local.destinationRecords(output.stream)))
+            : local.streamPages(output.stream);
     const records = await writeRecordPages(output.file, pages);
     written.push({ stream: output.stream, file: output.file, records });
   }

@@ -17,6 +17,8 @@ export interface WorkerConfig {
   readonly stateTable: string | undefined;
   /** The physical names of the pipeline's tables, by table name, when it has any. */
   readonly tables?: Readonly<Record<string, string>>;
+  /** The local stand-in of the message sinks' services (local/destinations/) and each destination's target. */
+  readonly destinations?: { readonly endpoint: string; readonly targets: Readonly<Record<string, string>> };
   readonly logLevel: LocalLogLevel;
   /**
    * The pipeline sends dead letters to a queue: the worker collects each invocation's and returns

@@ -19,7 +19,7 @@ import { KinesisRecordWriter } from '../../shared/runtime/io/kinesis-record-writ
 import { KinesisShardDirectory } from '../../shared/runtime/io/shard-directory.js';
 import { createLambdaStageHandler, type StageHandler } from '../../shared/runtime/lambda-handler.js';
 import type { BatchReport } from '../../shared/runtime/stage-runner.js';
-import { createDynamoDbClient, createKinesisClient } from '../aws-clients.js';
+import { createDestinationClients, createDynamoDbClient, createKinesisClient } from '../aws-clients.js';
 import { type InvokeMessage, serializeError, type WorkerConfig, type WorkerMessage } from './sandbox-protocol.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
@@ -97,6 +97,16 @@ async function init(): Promise<StageHandler> {
     shards: new KinesisShardDirectory({ client: kinesis, streamPrefix: config.streamPrefix, cacheMs: 1000 }),
     ...(store !== undefined && { store }),
     ...(tables !== undefined && { tables }),
+    ...(config.destinations !== undefined && {
+      destinations: {
+        targets: config.destinations.targets,
+        // Counted too: a worker may die right after a send took effect.
+        clients: createDestinationClients(config.destinations.endpoint, (client) => {
+          countRequests(client as unknown as Parameters<typeof countRequests>[0]);
+          return client;
+        }),
+      },
+    }),
     ...(deadLetters !== undefined && { deadLetters }),
     logger: new Logger({ serviceName: pipeline.name, logLevel: config.logLevel }),
     metrics: new Metrics({ namespace: 'Eddy', serviceName: pipeline.name }),

@@ -199,6 +199,8 @@ function operatorDetail(node: PipelineNode): string | undefined {
     case 'toTable':
     case 'toDynamoDb':
       return `into ${node.table}`;
+    case 'toDestination':
+      return `into ${node.destination}`;
     default:
       return undefined;
   }

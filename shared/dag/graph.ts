@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { ProcessFunction, StateDescriptors } from '../process/keyed-process.js';
 import type { Aggregation, EmitMode, WindowAssigner } from '../windows/types.js';
-import type { DynamoDbStreamSpec, EventSourceSettings } from './plan-types.js';
+import type { DestinationSpec, DynamoDbStreamSpec, EventSourceSettings } from './plan-types.js';
 
 /**
  * The logical DAG a pipeline builder records: one node per operator, each knowing its parent.
@@ -22,6 +22,7 @@ export const OperatorKinds = {
   enrich: 'enrich',
   toTable: 'toTable',
   toDynamoDb: 'toDynamoDb',
+  toDestination: 'toDestination',
   sink: 'sink',
 } as const;
 export type OperatorKind = (typeof OperatorKinds)[keyof typeof OperatorKinds];
@@ -226,6 +227,24 @@ export interface TableDefinition {
 export type TableKind = 'materialized' | 'external' | 'sink';
 export type KeyType = 'string' | 'number';
 
+/**
+ * Ends a branch by sending each record to an SQS queue, an EventBridge bus or a Firehose delivery
+ * stream (`toSqs`, `toEventBridge`, `toFirehose`; docs/sinks.md), with a deterministic id.
+ */
+export interface ToDestinationNode extends NodeBase {
+  readonly kind: 'toDestination';
+  /** The destination's name in the pipeline (DestinationDefinition.name). */
+  readonly destination: string;
+  /** SQS FIFO: the message group of a record. @default the record's key */
+  readonly group?: AnyFunction;
+}
+
+/**
+ * A queue, bus or delivery stream a pipeline sends records to, as the plan has it without its
+ * writers (plan-types.ts). Not a node, as a table is not. Its name is the resource's.
+ */
+export type DestinationDefinition = Omit<DestinationSpec, 'writers'>;
+
 export interface SinkNode extends NodeBase {
   readonly kind: 'sink';
   readonly stream: string;
@@ -245,6 +264,7 @@ export type PipelineNode =
   | EnrichNode
   | ToTableNode
   | ToDynamoDbNode
+  | ToDestinationNode
   | SinkNode;
 
 /** Nodes that start a stage: their stream is a Lambda trigger. */

@@ -1,6 +1,12 @@
 import { PipelineDefinitionError } from './errors.js';
 import { assertBatchingPreference, type BatchingPreference } from './event-source-settings.js';
-import { type OperatorKind, type PipelineNode, streamsWrittenBy, type TableDefinition } from './graph.js';
+import {
+  type DestinationDefinition,
+  type OperatorKind,
+  type PipelineNode,
+  streamsWrittenBy,
+  type TableDefinition,
+} from './graph.js';
 import {
   assertDynamoTableName,
   assertOperatorName,
@@ -64,8 +70,9 @@ export class PipelineGraph {
   readonly #nodes = new Map<string, PipelineNode>();
   readonly #children = new Map<string, string[]>();
   readonly #streams = new Map<string, string>();
-  readonly #counters = new Map<OperatorKind, number>();
+  readonly #counters = new Map<string, number>();
   readonly #tables = new Map<string, TableDefinition>();
+  readonly #destinations = new Map<string, DestinationDefinition>();
 
   /** Where dead letters go, as the plan says. */
   readonly deadLetter: DeadLetterDestination;
@@ -86,7 +93,8 @@ export class PipelineGraph {
   }
 
   /** The name a node gets when the user gives none: `<kind>-<n>`, counted per kind. */
-  nextName(kind: OperatorKind): string {
+  /** `<kind>-<n>`: `kind` an operator kind, or the DSL method of one (`toSqs` for a `toDestination`). */
+  nextName(kind: OperatorKind | 'toSqs' | 'toEventBridge' | 'toFirehose'): string {
     const n = (this.#counters.get(kind) ?? 0) + 1;
     this.#counters.set(kind, n);
     return `${kind}-${n}`;
@@ -145,6 +153,42 @@ export class PipelineGraph {
     }
     this.#tables.set(table.name, table);
     return table;
+  }
+
+  /**
+   * Declares a queue, bus or delivery stream (`toSqs`, `toEventBridge`, `toFirehose`). Outputs are
+   * routed by name, so it shares the streams' namespace; two sinks to one destination must agree.
+   */
+  addDestination(destination: DestinationDefinition, label: string): DestinationDefinition {
+    const known = this.#destinations.get(destination.name);
+    if (known !== undefined) {
+      if (JSON.stringify(known) !== JSON.stringify(destination)) {
+        throw new PipelineDefinitionError(
+          `'${destination.name}' is already a destination of pipeline '${this.name}' with other options`,
+          label,
+        );
+      }
+      return known;
+    }
+    const owner = this.#streams.get(destination.name);
+    if (owner !== undefined) {
+      throw new PipelineDefinitionError(`'${destination.name}' is already a stream used by ${owner}`, label);
+    }
+    this.#streams.set(destination.name, label);
+    this.#destinations.set(destination.name, destination);
+    return destination;
+  }
+
+  destination(name: string): DestinationDefinition {
+    const destination = this.#destinations.get(name);
+    if (destination === undefined) {
+      throw new PipelineDefinitionError(`no destination named '${name}' in pipeline '${this.name}'`);
+    }
+    return destination;
+  }
+
+  destinations(): readonly DestinationDefinition[] {
+    return [...this.#destinations.values()];
   }
 
   table(name: string): TableDefinition {

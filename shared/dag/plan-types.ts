@@ -82,6 +82,8 @@ export interface StageSpec {
   readonly idleTimeout?: number;
   /** Tables the stage's operators look up (`enrich`) and keep (`toTable`), by name; absent when none. */
   readonly tables?: { readonly reads: readonly string[]; readonly writes: readonly string[] };
+  /** Queues, buses and delivery streams the stage sends records to (`toSqs`, ...), by name; absent when none. */
+  readonly destinations?: readonly string[];
 }
 
 /** A table of the pipeline (docs/tables.md): a DynamoDB table that stages read and maybe write. */
@@ -111,6 +113,25 @@ export interface TableSpec {
 }
 
 /**
+ * A queue, bus or delivery stream the pipeline sends records to (docs/sinks.md): created by the
+ * construct (its name prefixed at deployment) unless `existing`.
+ */
+export interface DestinationSpec {
+  /** Unique among the pipeline's destinations: the resource's name (the queue's, the bus's, the stream's). */
+  readonly name: string;
+  readonly service: 'sqs' | 'eventbridge' | 'firehose';
+  /** The user's resource, never created: named as it is, or by its ARN when given one. */
+  readonly existing?: { readonly arn?: string };
+  /** SQS: a FIFO queue (its name ends in `.fifo`). */
+  readonly fifo?: boolean;
+  /** EventBridge: each event's DetailType and Source. */
+  readonly detailType?: string;
+  readonly source?: string;
+  /** Stages that send to it. */
+  readonly writers: readonly string[];
+}
+
+/**
  * Where a pipeline's dead letters go: its dead-letter Kinesis stream (a stream of role `dead-letter`
  * in `streams` and in every stage's outputs), or an SQS queue (no such stream; docs/reliability.md).
  */
@@ -134,4 +155,6 @@ export interface PipelinePlan {
   readonly stateTable?: string;
   /** The tables stages enrich with or keep; absent when none. */
   readonly tables?: readonly TableSpec[];
+  /** The queues, buses and delivery streams stages send to; absent when none. */
+  readonly destinations?: readonly DestinationSpec[];
 }

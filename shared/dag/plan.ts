@@ -24,6 +24,10 @@ export function planPipeline(graph: PipelineGraph): PipelinePlan {
   }
   const stages = nodes.filter(isStageInput).map((input) => planStage(graph, input));
   const tables = planTables(graph, stages);
+  const destinations = graph.destinations().map((destination) => ({
+    ...destination,
+    writers: stages.filter((stage) => stage.destinations?.includes(destination.name)).map((stage) => stage.id),
+  }));
   return {
     pipeline: graph.name,
     streams: planStreams(graph, stages),
@@ -32,6 +36,7 @@ export function planPipeline(graph: PipelineGraph): PipelinePlan {
     ...(graph.deadLetter.kind === 'stream' && { deadLetterStream: graph.deadLetter.name }),
     ...(stages.some((stage) => stage.stateful) && { stateTable: `${graph.name}-state` }),
     ...(tables.length > 0 && { tables }),
+    ...(destinations.length > 0 && { destinations }),
   };
 }
 
@@ -58,7 +63,7 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
   const fused: PipelineNode[] = [];
   const visit = (node: PipelineNode): void => {
     const children = graph.children(node.name);
-    if (children.length === 0 && node.kind !== 'sink' && node.kind !== 'joinSide' && !writesTable(node)) {
+    if (children.length === 0 && node.kind !== 'sink' && node.kind !== 'joinSide' && !endsInStore(node)) {
       const what = node.kind === 'keyBy' ? 'is followed by no operator' : 'ends a branch with no sink';
       throw new PipelineDefinitionError(
         `${what}: every branch must end in .sink(stream)`,
@@ -107,6 +112,7 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
   const window = fused.find((node) => node.kind === 'window');
   const batching =
     graph.options.batching === 'cost' && window?.kind === 'window' ? costAwareBatching(window.assigner) : undefined;
+  const destinations = [...new Set(fused.flatMap((node) => (node.kind === 'toDestination' ? [node.destination] : [])))];
   return {
     id: `from-${input.stream}`,
     input: input.stream,
@@ -121,7 +127,13 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
         writes: [...new Set(tableNodes.filter(writesTable).map((n) => n.table))],
       },
     }),
+    ...(destinations.length > 0 && { destinations }),
   };
+}
+
+/** The operators that end a branch outside Kinesis: in a table, a queue, a bus or a delivery stream. */
+function endsInStore(node: PipelineNode): boolean {
+  return writesTable(node) || node.kind === 'toDestination';
 }
 
 /** `toTable` and `toDynamoDb`: the operators that end a branch in a table. */

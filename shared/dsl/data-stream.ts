@@ -1,4 +1,5 @@
 import { PipelineDefinitionError } from '../dag/errors.js';
+import type { AnyFunction, DestinationDefinition } from '../dag/graph.js';
 import type { PipelineGraph } from '../dag/pipeline-graph.js';
 import { type PatternMatch, PatternOutputs, patternFunction } from '../process/cep.js';
 import type { Pattern } from '../process/cep-pattern.js';
@@ -15,6 +16,9 @@ import type {
   OperatorOptions,
   SinkOptions,
   ToDynamoDbOptions,
+  ToEventBridgeOptions,
+  ToFirehoseOptions,
+  ToSqsOptions,
   ToTableOptions,
 } from './options.js';
 import type { Pipeline } from './pipeline.js';
@@ -261,6 +265,127 @@ export class DataStream<T> {
       table: tableName,
       ...(options.version !== undefined && { version: options.version as (value: unknown) => unknown }),
       ...(options.delete !== undefined && { deleted: options.delete as (value: unknown) => unknown }),
+    });
+    return this.pipeline;
+  }
+
+  /**
+   * Sends each record, as JSON, to an SQS queue (docs/sinks.md): standard (at least once, the
+   * record's deterministic id in the `eddyId` message attribute) or FIFO (the key as message group,
+   * the id as deduplication id). Returns the pipeline to export.
+   *
+   * @example
+   * alerts.keyBy((a) => a.account).toSqs('alerts.fifo')
+   */
+  toSqs(queue: string, options: ToSqsOptions<T> = {}): Pipeline {
+    const name = options.name ?? this.graph.nextName('toSqs');
+    const label = `toSqs '${name}'`;
+    if (options.group !== undefined && typeof options.group !== 'function') {
+      throw new PipelineDefinitionError(`group must be a function, got ${typeof options.group}`, label);
+    }
+    const arn = /^arn:aws[\w-]*:sqs:[^:]*:\d*:([^:/]+)$/.exec(queue);
+    const queueName = arn?.[1] ?? queue;
+    if (!/^[A-Za-z0-9_-]{1,75}(\.fifo)?$/.test(queueName) || queueName.length > 80) {
+      throw new PipelineDefinitionError(
+        `queue name '${queueName}' must be 1 to 80 letters, digits, - and _ (a FIFO queue's ending in .fifo)`,
+        label,
+      );
+    }
+    const fifo = options.fifo ?? queueName.endsWith('.fifo');
+    if (fifo !== queueName.endsWith('.fifo')) {
+      throw new PipelineDefinitionError(
+        `a FIFO queue's name ends in .fifo and only a FIFO queue's does: '${queueName}'`,
+        label,
+      );
+    }
+    if (!fifo && options.group !== undefined) {
+      throw new PipelineDefinitionError('group is for FIFO queues only', label);
+    }
+    return this.#toDestination(
+      name,
+      label,
+      {
+        name: queueName,
+        service: 'sqs',
+        ...(fifo && { fifo }),
+        ...((arn !== null || options.existing === true) && { existing: arn === null ? {} : { arn: queue } }),
+      },
+      options.group as AnyFunction | undefined,
+    );
+  }
+
+  /**
+   * Sends each record as an event to an EventBridge bus (docs/sinks.md): the record is the event's
+   * Detail (a JSON object), with its deterministic id in `eddyId`; at least once. Returns the pipeline.
+   *
+   * @example
+   * orders.toEventBridge('shop-events', { detailType: 'OrderPlaced', source: 'shop.orders' })
+   */
+  toEventBridge(bus: string, options: ToEventBridgeOptions): Pipeline {
+    const name = options.name ?? this.graph.nextName('toEventBridge');
+    const label = `toEventBridge '${name}'`;
+    for (const field of ['detailType', 'source'] as const) {
+      const value = options[field] as unknown;
+      if (typeof value !== 'string' || value.length === 0) {
+        throw new PipelineDefinitionError(`${field} must be a non-empty string, got ${JSON.stringify(value)}`, label);
+      }
+    }
+    if (options.source.startsWith('aws.')) {
+      throw new PipelineDefinitionError(
+        `source '${options.source}' starts with 'aws.', which AWS keeps for its events`,
+        label,
+      );
+    }
+    const arn = /^arn:aws[\w-]*:events:[^:]*:\d*:event-bus\/([^:]+)$/.exec(bus);
+    const busName = arn?.[1] ?? bus;
+    if (!/^[/.\-_A-Za-z0-9]{1,256}$/.test(busName) || busName === 'default') {
+      throw new PipelineDefinitionError(
+        `bus name '${busName}' must be 1 to 256 letters, digits, '/', '.', '-' and '_', and not 'default'`,
+        label,
+      );
+    }
+    return this.#toDestination(name, label, {
+      name: busName,
+      service: 'eventbridge',
+      detailType: options.detailType,
+      source: options.source,
+      ...((arn !== null || options.existing === true) && { existing: arn === null ? {} : { arn: bus } }),
+    });
+  }
+
+  /**
+   * Sends each record to a Firehose delivery stream (docs/sinks.md), one JSON line each with its
+   * deterministic id in `eddyId`; at least once. Returns the pipeline to export.
+   *
+   * @example
+   * clicks.toFirehose('clicks-archive')
+   */
+  toFirehose(deliveryStream: string, options: ToFirehoseOptions = {}): Pipeline {
+    const name = options.name ?? this.graph.nextName('toFirehose');
+    const label = `toFirehose '${name}'`;
+    const arn = /^arn:aws[\w-]*:firehose:[^:]*:\d*:deliverystream\/([^:/]+)$/.exec(deliveryStream);
+    const streamName = arn?.[1] ?? deliveryStream;
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(streamName)) {
+      throw new PipelineDefinitionError(
+        `delivery stream name '${streamName}' must be 1 to 64 letters, digits, '.', '-' and '_'`,
+        label,
+      );
+    }
+    return this.#toDestination(name, label, {
+      name: streamName,
+      service: 'firehose',
+      ...((arn !== null || options.existing === true) && { existing: arn === null ? {} : { arn: deliveryStream } }),
+    });
+  }
+
+  #toDestination(name: string, label: string, destination: DestinationDefinition, group?: AnyFunction): Pipeline {
+    this.graph.addDestination(destination, label);
+    this.graph.add({
+      kind: 'toDestination',
+      name,
+      parent: this.operator,
+      destination: destination.name,
+      ...(group !== undefined && { group }),
     });
     return this.pipeline;
   }

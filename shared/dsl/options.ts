@@ -128,6 +128,36 @@ export interface SinkOptions extends OperatorOptions {
   readonly shards?: number;
 }
 
+export interface ToSqsOptions<T> extends OperatorOptions {
+  /**
+   * A FIFO queue: each record's message group is `group(record)` (by default its key) and its
+   * deduplication id the record's deterministic id, so SQS drops a repeat within 5 minutes.
+   * @default true when the queue's name ends in `.fifo`, else false
+   */
+  readonly fifo?: boolean;
+  /** FIFO: the message group of a record, 1 to 128 characters. @default the record's key (after keyBy) */
+  readonly group?: (value: T) => string;
+  /**
+   * The queue is the user's: used by its name (or the ARN given as the queue), never created.
+   * @default false: the construct creates `<prefix><queue>`
+   */
+  readonly existing?: boolean;
+}
+
+export interface ToEventBridgeOptions extends OperatorOptions {
+  /** Each event's DetailType. */
+  readonly detailType: string;
+  /** Each event's Source (not starting with `aws.`, which AWS keeps for its own events). */
+  readonly source: string;
+  /** The bus is the user's (by name, or its ARN given as the bus), never created. @default false */
+  readonly existing?: boolean;
+}
+
+export interface ToFirehoseOptions extends OperatorOptions {
+  /** The delivery stream is the user's (by name, or its ARN given as the stream), never created. @default false */
+  readonly existing?: boolean;
+}
+
 export interface ToTableOptions<T> extends OperatorOptions {
   /** The row's key: the DynamoDB partition key of its item. */
   readonly key: (value: T) => KeyValue;

@@ -128,7 +128,13 @@ export function processBatch(
   let failedId = '';
   const sink: ElementSink = {
     emit: (emitted) => {
-      outputs.push({ stream: emitted.stream, partitionKey: emitted.partitionKey, data: emitted.data, origin });
+      const { stream, partitionKey, data, messageId } = emitted;
+      // A message sink's record keeps its deterministic id (sinks/destinations.ts).
+      outputs.push(
+        messageId === undefined
+          ? { stream, partitionKey, data, origin }
+          : { stream, partitionKey, data, origin, messageId },
+      );
       counts.recordsOut += 1;
     },
     filtered: () => {

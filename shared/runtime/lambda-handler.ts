@@ -18,6 +18,7 @@ import {
   stageSecrets,
 } from '../operators/secrets.js';
 import type { DeadLetterSink } from './io/dead-letter-sink.js';
+import { DestinationWriter, type DestinationWriterOptions, destinationClients } from './io/destination-writer.js';
 import type { StageStoresLoader } from './io/dynamodb-stores.js';
 import { DynamoDbStreamShards, describeStreamWith, RoutedShardDirectory } from './io/dynamodb-stream-shards.js';
 import { KinesisRecordWriter } from './io/kinesis-record-writer.js';
@@ -38,6 +39,12 @@ export interface LambdaStageHandlerOptions {
   readonly streamPrefix?: string;
   /** @default a KinesisRecordWriter over a default KinesisClient */
   readonly writer?: RecordWriter;
+  /**
+   * Where the stage's message sinks (`toSqs`, `toEventBridge`, `toFirehose`) send: each
+   * destination's queue URL, bus or delivery stream, and the clients. @default EDDY_DESTINATIONS
+   * (a JSON object of targets by destination name) and the SDK's default clients
+   */
+  readonly destinations?: Pick<DestinationWriterOptions, 'targets' | 'clients'>;
   /**
    * Where dead letters go. @default the writer (the dead-letter stream), or, when the pipeline sends
    * them to a queue, SQS at the URL in EDDY_DEAD_LETTER_QUEUE_URL
@@ -84,6 +91,17 @@ export interface LambdaStageHandlerOptions {
   readonly dynamoDbStreams?: DynamoDbStreamShards;
 }
 
+/** EDDY_DESTINATIONS: the construct's JSON object of each destination's queue URL, bus or delivery stream. */
+function destinationTargetsFromEnvironment(): Record<string, string> {
+  const value = process.env.EDDY_DESTINATIONS;
+  if (value === undefined || value === '') {
+    throw new Error(
+      'EDDY_DESTINATIONS is not set: the stage sends to queues, buses or delivery streams it cannot name',
+    );
+  }
+  return JSON.parse(value) as Record<string, string>;
+}
+
 /** A Kinesis event, or a DynamoDB stream event for a stage that reads a `dynamoDbStream` source. */
 export type StageEvent = KinesisStreamEvent | DynamoDBStreamEvent;
 
@@ -117,7 +135,7 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     kinesis ??= tracer.captureAWSv3Client(new KinesisClient({}));
     return kinesis;
   };
-  const writer = options.writer ?? new KinesisRecordWriter({ client: client(), streamPrefix });
+  const streamWriter = options.writer ?? new KinesisRecordWriter({ client: client(), streamPrefix });
   const kinesisShards =
     options.shards ??
     (options.writer === undefined ? new KinesisShardDirectory({ client: client(), streamPrefix }) : undefined);
@@ -129,6 +147,18 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     dynamoDbStreams === undefined
       ? kinesisShards
       : new RoutedShardDirectory(dynamoDbStreams, kinesisShards ?? planShardDirectory(pipeline.plan()));
+  const destinations = (pipeline.plan().destinations ?? []).filter((d) => stage?.destinations?.includes(d.name));
+  // Message sinks' records are routed to their service; the rest goes to Kinesis.
+  const writer =
+    destinations.length === 0
+      ? streamWriter
+      : new DestinationWriter(streamWriter, {
+          destinations,
+          ...(options.destinations ?? {
+            targets: destinationTargetsFromEnvironment(),
+            clients: destinationClients({ wrap: (c) => tracer.captureAWSv3Client(c) }),
+          }),
+        });
   const stateful = stage?.stateful === true;
   const table = process.env.EDDY_STATE_TABLE;
   const deadLetters =

@@ -41,6 +41,8 @@ export interface OutputRecord {
    * by retries of partial failures.
    */
   readonly lane?: string;
+  /** A message sink's (`toSqs`, ...) deterministic id of the record; `partitionKey` is then its FIFO group or ''. */
+  readonly messageId?: string;
 }
 
 /**

@@ -1,7 +1,16 @@
-import type { JoinSideNode, KeyByNode, PipelineNode, SinkNode, ToTableNode } from '../dag/graph.js';
+import type {
+  DestinationDefinition,
+  JoinSideNode,
+  KeyByNode,
+  PipelineNode,
+  SinkNode,
+  ToDestinationNode,
+  ToTableNode,
+} from '../dag/graph.js';
 import type { PipelineGraph } from '../dag/pipeline-graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
 import { applyFilter, applyFlatMap, applyKeyBy, applyMap, applyVersion } from '../operators/stateless.js';
+import { destinationMessageOf } from '../sinks/destinations.js';
 import { sinkWriteOf } from '../tables/dynamodb-sink.js';
 import { enrichedValue, type RowUpdate } from '../tables/table-operator.js';
 import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
@@ -17,6 +26,8 @@ export interface Emitted {
   readonly stream: string;
   readonly partitionKey: string;
   readonly data: string;
+  /** A message sink's (`toSqs`, ...) deterministic id of the record (sinks/destinations.ts). */
+  readonly messageId?: string;
 }
 
 /** Receives what one input record produced: outputs, filtered-out values and per-branch failures. */
@@ -146,6 +157,8 @@ function compileNode(graph: PipelineGraph, node: PipelineNode, operators: Operat
         }),
       );
     }
+    case 'toDestination':
+      return counted(writing(out, destinationWriter(node, graph.destination(node.destination))));
     case 'keyBy':
     case 'joinSide':
       return counted(writing(out, shuffleWriter(node)));
@@ -219,6 +232,36 @@ function tableWriter(node: ToTableNode): Step {
       key,
       ...(row !== undefined && { row }),
       ...(version !== undefined && { version }),
+    });
+  };
+}
+
+/**
+ * `toSqs`, `toEventBridge`, `toFirehose`: the record becomes its destination's message, with its
+ * deterministic id; the stage's writer routes it by the destination's name (destination-writer.ts).
+ */
+function destinationWriter(node: ToDestinationNode, destination: DestinationDefinition): Step {
+  const spec = {
+    operator: node.name,
+    service: destination.service,
+    target: destination.name,
+    ...(destination.fifo !== undefined && { fifo: destination.fifo }),
+    ...(destination.detailType !== undefined && { detailType: destination.detailType }),
+    ...(destination.source !== undefined && { source: destination.source }),
+  };
+  return (element, sink) => {
+    const group =
+      destination.fifo !== true
+        ? undefined
+        : node.group === undefined
+          ? element.key
+          : applyKeyBy(node.name, node.group, element.value, 'message group');
+    const message = destinationMessageOf(spec, element.value, element.id, group);
+    sink.emit({
+      stream: destination.name,
+      partitionKey: message.group ?? '',
+      data: message.data,
+      messageId: message.id,
     });
   };
 }

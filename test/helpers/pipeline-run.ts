@@ -27,6 +27,8 @@ export interface FaultedRunOptions
   readonly outputs: readonly string[];
   /** Sink tables (`toDynamoDb`) to scan once drained, past any proxy: the DynamoDB emulator itself. */
   readonly tables?: { readonly names: readonly string[]; readonly directDynamoDbEndpoint: string };
+  /** Queues, buses and delivery streams (`toSqs`, ...) to read back from the local stand-in once drained. */
+  readonly destinations?: readonly string[];
   /** Fail when no record moved for this long (LocalPipeline.waitUntilDrained). @default 60000 */
   readonly stallLimitMs?: number;
 }
@@ -36,6 +38,9 @@ export interface FaultedRun {
   readonly outputs: ReadonlyMap<string, unknown[]>;
   /** Each sink table's items, when asked for. */
   readonly tables: ReadonlyMap<string, Record<string, unknown>[]>;
+  /** What each destination asked for took (LocalPipeline.destinationRecords), and the stand-in's call counts. */
+  readonly destinations: ReadonlyMap<string, unknown[]>;
+  readonly destinationCalls?: Readonly<Record<string, number>>;
   readonly stages: readonly StageStatus[];
   readonly failedBatches: readonly OnFailureRecord[];
   readonly fed: number;
@@ -52,7 +57,17 @@ let runs = 0;
 export async function runPipelineWithFaults(options: FaultedRunOptions): Promise<FaultedRun> {
   runs += 1;
   const started = performance.now();
-  const { endpoint, dynamodbEndpoint, directKinesisEndpoint, inputs, outputs, stallLimitMs, tables, ...rest } = options;
+  const {
+    endpoint,
+    dynamodbEndpoint,
+    directKinesisEndpoint,
+    inputs,
+    outputs,
+    stallLimitMs,
+    tables,
+    destinations,
+    ...rest
+  } = options;
   const direct = createKinesisClient(directKinesisEndpoint);
   const local = await LocalPipeline.start({
     ...rest,
@@ -93,6 +108,8 @@ export async function runPipelineWithFaults(options: FaultedRunOptions): Promise
     return {
       outputs: read,
       tables: items,
+      destinations: new Map((destinations ?? []).map((name) => [name, local.destinationRecords(name)])),
+      ...(local.destinations !== undefined && { destinationCalls: { ...local.destinations.calls } }),
       stages: local.status(),
       failedBatches: local.failedBatches,
       fed,

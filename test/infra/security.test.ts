@@ -14,18 +14,23 @@ import { EddyPipeline, type EddyPipelineProps } from '../../infra/eddy-pipeline.
 import { NagReasons, TRACING_WILDCARD_FINDING } from '../../infra/nag.js';
 import { EddyPipelineStack } from '../../infra/pipeline-stack.js';
 import type { Pipeline } from '../../shared/index.js';
+import orderDestinations from '../e2e/fixtures/order-destinations.js';
 import pricedSignups from '../e2e/fixtures/plans-external.js';
 import { expectEncryptedAtRest, expectTlsOnly } from './encryption.js';
 import deadLetterQueueClicks from './fixtures/dead-letter-queue-pipeline.js';
+import ordersOut from './fixtures/existing-destinations-pipeline.js';
 import ordersView from './fixtures/existing-sink-pipeline.js';
 import sensors from './fixtures/idle-pipeline.js';
 import tableChanges from './fixtures/table-changes-pipeline.js';
 import { expectIdlenessLeastPrivilege, expectLeastPrivilege, expectNoWildcards } from './least-privilege.js';
 import {
+  allowedPairs,
   type CfnTemplate,
+  functionOfStage,
   onlyResourceOfType,
   PAGE_VIEW_COUNTS_ENTRY,
   PAGE_VIEWS_ENTRY,
+  referencedId,
   resourcesOfType,
   sorted,
   testApp,
@@ -37,6 +42,8 @@ const VIEWS_BY_COUNTRY_ENTRY = fileURLToPath(new URL('../../examples/views-by-co
 const PRICED_SIGNUPS_ENTRY = fileURLToPath(new URL('../e2e/fixtures/plans-external.ts', import.meta.url));
 const PAGE_VIEW_TABLE_ENTRY = fileURLToPath(new URL('../../examples/page-view-table.ts', import.meta.url));
 const ORDERS_VIEW_ENTRY = fileURLToPath(new URL('./fixtures/existing-sink-pipeline.ts', import.meta.url));
+const ORDER_DESTINATIONS_ENTRY = fileURLToPath(new URL('../e2e/fixtures/order-destinations.ts', import.meta.url));
+const ORDERS_OUT_ENTRY = fileURLToPath(new URL('./fixtures/existing-destinations-pipeline.ts', import.meta.url));
 const DEAD_LETTER_QUEUE_ENTRY = fileURLToPath(new URL('./fixtures/dead-letter-queue-pipeline.ts', import.meta.url));
 const TABLE_CHANGES_ENTRY = fileURLToPath(new URL('./fixtures/table-changes-pipeline.ts', import.meta.url));
 const ENV = { account: '123456789012', region: 'eu-west-1' };
@@ -641,5 +648,129 @@ describe('security of dynamoDbStream sources: a table the construct creates with
         resource: { 'Fn::GetAtt': [expect.stringMatching(/^PipelineSourceTablesorders/), 'StreamArn'] },
       },
     ]);
+  });
+});
+
+describe('security of message sinks (toSqs, toEventBridge, toFirehose): created ones, existing ones by ARN', () => {
+  const PREFIX = 'dev-';
+  let checked: Checked & { dispose: () => void };
+  beforeAll(() => {
+    checked = checkStack((app) => {
+      const stack = new Stack(app, 'Destinations', { env: ENV });
+      const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      const props = { streamNamePrefix: PREFIX, encryptionKey: key };
+      new EddyPipeline(stack, 'Created', {
+        ...props,
+        pipeline: orderDestinations,
+        pipelineEntry: ORDER_DESTINATIONS_ENTRY,
+      });
+      new EddyPipeline(stack, 'Existing', { ...props, pipeline: ordersOut, pipelineEntry: ORDERS_OUT_ENTRY });
+      return stack;
+    });
+  });
+  afterAll(() => checked.dispose());
+
+  describeNag(
+    () => checked,
+    () =>
+      new Map([
+        ...expectedSuppressions(orderDestinations, { customerKey: true, idleness: false, scope: 'Created' }),
+        ...expectedSuppressions(ordersOut, { customerKey: true, idleness: false, scope: 'Existing' }),
+        [`AwsSolutions-SQS3 Created/Destinations/orders-by-account.fifo/Resource`, NagReasons.sinkQueue],
+        [`AwsSolutions-S1 Created/Destinations/orders-archive-Bucket/Resource`, NagReasons.archiveBucket],
+        ...firehoseRoleSuppressions('Created/Destinations/orders-archive', bucketId),
+      ]),
+  );
+
+  /** CDK's Firehose S3 destination's wildcards, each suppressed on the role that has it. */
+  function firehoseRoleSuppressions(path: string, bucket: () => string): [string, string][] {
+    const keyActions = ['Action::kms:GenerateDataKey*', 'Action::kms:ReEncrypt*'];
+    const s3 = ['s3:Abort*', 's3:DeleteObject*', 's3:GetBucket*', 's3:GetObject*', 's3:List*'].map(
+      (a) => `Action::${a}`,
+    );
+    const roles: [string, string[]][] = [
+      ['Service Role', keyActions],
+      ['S3 Destination Role', [...s3, `Resource::<${bucket()}.Arn>/*`, ...keyActions]],
+    ];
+    return roles.flatMap(([role, findings]) =>
+      findings.map((finding): [string, string] => [
+        `AwsSolutions-IAM5[${finding}] ${path}/${role}/DefaultPolicy/Resource`,
+        `[${finding}] ${NagReasons.firehoseRoles}`,
+      ]),
+    );
+  }
+  const bucketId = () => onlyResourceOfType(checked.json, 'AWS::S3::Bucket')[0];
+
+  /** The message-sink actions a stage's role is allowed, with their resources (logical ids or ARNs). */
+  function destinationGrants(stageId: string): Record<string, string[]> {
+    const [, fn] = functionOfStage(checked.json, stageId);
+    const pairs = allowedPairs(checked.json, referencedId(fn.Properties.Role));
+    const actions = ['sqs:SendMessage', 'events:PutEvents', 'firehose:PutRecordBatch'];
+    // Every stage may send its failed batches' positions to the failure queue: not a sink's grant.
+    const sinkResources = (set: Set<string>) => sorted([...set].filter((id) => !id.includes('FailedBatches')));
+    return Object.fromEntries(
+      [...pairs]
+        .filter(([action, set]) => actions.includes(action) && sinkResources(set).length > 0)
+        .map(([action, set]) => [action, sinkResources(set)]),
+    );
+  }
+
+  it('creates each destination encrypted: the FIFO queue with the key and TLS only, the bus with the key, the delivery stream into a private encrypted bucket', () => {
+    const [, queue] = onlyResourceOfType(
+      {
+        Resources: Object.fromEntries(
+          resourcesOfType(checked.json, 'AWS::SQS::Queue').filter(([id]) => id.includes('Destinations')),
+        ),
+      } as CfnTemplate,
+      'AWS::SQS::Queue',
+    );
+    expect(queue.Properties).toMatchObject({ QueueName: 'dev-orders-by-account.fifo', FifoQueue: true });
+    expect(queue.Properties.KmsMasterKeyId).toBeDefined();
+    const [, bus] = onlyResourceOfType(checked.json, 'AWS::Events::EventBus');
+    expect(bus.Properties).toMatchObject({ Name: 'dev-shop-events' });
+    expect(bus.Properties.KmsKeyIdentifier).toBeDefined();
+    const [, stream] = onlyResourceOfType(checked.json, 'AWS::KinesisFirehose::DeliveryStream');
+    expect(stream.Properties).toMatchObject({
+      DeliveryStreamName: 'dev-orders-archive',
+      DeliveryStreamEncryptionConfigurationInput: { KeyType: 'CUSTOMER_MANAGED_CMK' },
+    });
+    const [, bucket] = onlyResourceOfType(checked.json, 'AWS::S3::Bucket');
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.Properties.BucketEncryption).toMatchObject({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' } }],
+    });
+    expectTlsOnly(checked.json);
+  });
+
+  it('lets only the sink stages send, each to its own destinations, with one action each', () => {
+    const resources = (type: string) => resourcesOfType(checked.json, type).map(([id]) => id);
+    const sinkQueue = resources('AWS::SQS::Queue').find((id) => id.includes('Destinations')) ?? '';
+    expect(destinationGrants('from-orders')).toEqual({
+      'events:PutEvents': [resources('AWS::Events::EventBus')[0] ?? ''],
+      'firehose:PutRecordBatch': [resources('AWS::KinesisFirehose::DeliveryStream')[0] ?? ''],
+    });
+    expect(destinationGrants('from-order-destinations-keyBy-1')).toEqual({ 'sqs:SendMessage': [sinkQueue] });
+    expect(destinationGrants('from-shop-orders')).toEqual({
+      'sqs:SendMessage': ['arn:aws:sqs:eu-west-1:123456789012:shop-orders.fifo'],
+      'events:PutEvents': ['arn:aws:events:eu-west-1:210987654321:event-bus/shop'],
+      'firehose:PutRecordBatch': ['arn:aws:firehose:eu-west-1:123456789012:deliverystream/orders-archive'],
+    });
+  });
+
+  it('tells each sink stage its targets, and no other stage', () => {
+    const environment = (stageId: string) =>
+      (functionOfStage(checked.json, stageId)[1].Properties.Environment as { Variables: Record<string, unknown> })
+        .Variables.EDDY_DESTINATIONS;
+    expect(environment('from-order-destinations-keyBy-1')).toBeDefined();
+    expect(environment('from-orders')).toBeDefined();
+    expect(JSON.stringify(environment('from-shop-orders'))).toContain('shop-orders.fifo');
+    expect(JSON.stringify(environment('from-shop-orders'))).toContain(
+      'arn:aws:events:eu-west-1:210987654321:event-bus/shop',
+    );
   });
 });
