@@ -266,8 +266,9 @@ export class ProcessStage {
     }
     if (bytes <= MAX_STATE_ITEM_BYTES) return undefined;
     return (
-      `the state of key ${JSON.stringify(key)} would take about ${bytes} bytes with this record, more than the ` +
-      `${MAX_STATE_ITEM_BYTES} a DynamoDB item is allowed here: the record is not applied; keep the state bounded (a TTL, or clear it in a timer)`
+      `the state of key ${JSON.stringify(key)} would take about ${bytes} bytes with this call's changes, more than ` +
+      `the ${MAX_STATE_ITEM_BYTES} a DynamoDB item is allowed here: they are not applied (state, timers, emissions); ` +
+      'keep the state bounded (a TTL, or clear it in a timer)'
     );
   }
 
