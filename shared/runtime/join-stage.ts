@@ -12,6 +12,7 @@ import {
   joinOutputId,
   outerSides,
 } from '../joins/join-operator.js';
+import { compareStrings } from '../util/compare-strings.js';
 import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
 import type { BufferedPut, JoinStore } from './io/join-store.js';
@@ -200,7 +201,7 @@ export class JoinStage {
     // Outputs reported under one record take their positions in this order (shuffle-pack.ts): an order
     // of their own, not of the batch's keys, which depends on where the batch was cut.
     const outputs = emitted.map((e) => ({ ...e, id: joinOutputId(stage.id, e.output) }));
-    outputs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    outputs.sort((a, b) => compareStrings(a.id, b.id));
     for (const { output, origin, id } of outputs) {
       const times = [output.left?.time, output.right?.time].filter((t): t is number => t !== undefined);
       const element: Element = {

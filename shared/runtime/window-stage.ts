@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { WindowNode } from '../dag/graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
+import { compareStrings } from '../util/compare-strings.js';
 import { assignWindows, lastWindowStart } from '../windows/assigners.js';
 import type { WindowState } from '../windows/types.js';
 import {
@@ -559,8 +560,12 @@ function compareResults(
   a: { key: string; windowStart: number; windowEnd: number; revision: number },
   b: { key: string; windowStart: number; windowEnd: number; revision: number },
 ): number {
-  if (a.key !== b.key) return a.key < b.key ? -1 : 1;
-  return a.windowStart - b.windowStart || a.windowEnd - b.windowEnd || a.revision - b.revision;
+  return (
+    compareStrings(a.key, b.key) ||
+    a.windowStart - b.windowStart ||
+    a.windowEnd - b.windowEnd ||
+    a.revision - b.revision
+  );
 }
 
 /** A window whose item would not fit in DynamoDB: too large (`bytes`), or not storable at all (`problem`). */

@@ -177,10 +177,9 @@ describe('process stage', () => {
     await run(0, envelope({ key: 'b', t: 3, v: 'c' }), watermark(20));
     await run(0, envelope({ key: 'a', t: 30, v: 'd' }), watermark(50));
 
-    // Key b's timer fires with its record, key a's from the fire-time index after it.
     expect(sink.values('out')).toEqual([
-      { key: 'b', time: 13, size: 2 },
       { key: 'a', time: 12, size: 3 },
+      { key: 'b', time: 13, size: 2 },
       { key: 'a', time: 40, size: 5 },
     ]);
     expect(deadLetters()).toHaveLength(1);

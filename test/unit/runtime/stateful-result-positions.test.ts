@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Pipeline } from '../../../shared/dsl/pipeline.js';
 import { pipeline } from '../../../shared/index.js';
 import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-writer.js';
 import { MemoryWindowStore } from '../../../shared/runtime/io/memory-window-store.js';
@@ -31,6 +32,29 @@ function windowsIntoAnotherWindow() {
   return p;
 }
 
+/** A process function whose event-time timer, 5 ms after each record, emits; another window after it. */
+function timersIntoAWindow() {
+  const p = pipeline('p');
+  p.source('events', { schema: IdEvent, eventTime: (e) => e.t })
+    .keyBy((e) => e.key, { name: 'by-key' })
+    .process<IdEvent, Record<string, never>>(
+      {
+        processElement(event, context) {
+          context.timers.registerEventTimeTimer(event.t + 5);
+        },
+        onTimer(time, context) {
+          context.emit({ key: context.key, t: time, id: `${context.key}@${time}` });
+        },
+      },
+      { state: {}, name: 'fn' },
+    )
+    .keyBy((e) => e.key, { name: 'again' })
+    .window(tumbling(1000))
+    .aggregate(ids)
+    .sink('out');
+  return p;
+}
+
 /**
  * A store whose first write (the windows' state, or the watermarks after it) writes nothing and
  * throws: the invocation crashed after its outputs. A window born and fired in one batch writes no
@@ -53,10 +77,14 @@ function crashingOnce(): WindowStore {
 }
 
 /** Runs a batch that crashes, then its two halves (BisectBatchOnFunctionError); the positions each result went out with. */
-async function crashThenBisect(batch: readonly InputRecord[], half: number): Promise<Map<string, Set<string>>> {
+async function crashThenBisect(
+  batch: readonly InputRecord[],
+  half: number,
+  p: Pipeline = windowsIntoAnotherWindow(),
+): Promise<Map<string, Set<string>>> {
   const writer = new MemoryRecordWriter();
   const runner = new StageRunner({
-    pipeline: windowsIntoAnotherWindow(),
+    pipeline: p,
     stageId: 'from-p-by-key',
     writer,
     store: crashingOnce(),
@@ -106,5 +134,15 @@ describe('positions of a window stage results under a crash and a bisected retry
         ['from-p-by-key/b/0/50/0', new Set([`${reached}:1`])],
       ]),
     );
+  });
+
+  it("reports a process function's event-time timer under the record that moved the watermark to it", async () => {
+    // The crashed attempt fires b's timer at 555 at the end of the batch; the retry's first half
+    // registers it again (the watermark is 550), its second half fires it from the fire-time index.
+    const batch = shuffleRecords([{ key: 'b', t: 550, id: 'x' }], 0, 1);
+    const positions = await crashThenBisect(batch, 2, timersIntoAWindow());
+
+    const reached = (batch[2] as InputRecord).position.sequenceNumber;
+    expect(positions).toEqual(new Map([['from-p-by-key/b/timer/e555/1/0', new Set([reached])]]));
   });
 });
