@@ -1,6 +1,7 @@
 import type { ProcessNode } from '../dag/graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
 import {
+  type Emission,
   emptyKeyState,
   type Failure,
   isEmptyState,
@@ -10,6 +11,7 @@ import {
   nextTimer,
   runKey,
 } from '../process/keyed-process.js';
+import { compareStrings } from '../util/compare-strings.js';
 import { STORE_TIME_BOUND } from '../windows/event-time.js';
 import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
@@ -26,7 +28,7 @@ import {
 } from './io/window-store.js';
 import type { Element, InputRecord } from './records.js';
 import type { Step } from './stage-program.js';
-import { type Arrival, producedRecord, type WalkedBatch, walkBatch } from './stateful-batch.js';
+import { type Arrival, producedRecord, recordReaching, type WalkedBatch, walkBatch } from './stateful-batch.js';
 import type { WindowBatchSink } from './window-stage.js';
 
 export interface ProcessStageOptions {
@@ -100,10 +102,34 @@ export class ProcessStage {
     const changes: PutWindowChange<KeyState>[] = [];
     const emitted: { element: Element; output?: string; origin: InputRecord }[] = [];
 
-    const settle = (key: string, item: StoredWindow<KeyState> | undefined, step: KeyStep, origin: InputRecord) => {
+    /**
+     * The record an emission is reported under, the same in every attempt however the batch is cut,
+     * so that its position on a shuffle stream is (docs/shuffle.md): a record's call, that record; an
+     * event-time timer, the record that moved the watermark to its time, or the key's record run
+     * before it if later (a timer registered for a time already passed). A processing-time timer
+     * fires by the clock: under `fallback`.
+     */
+    const originOf = (emission: Emission, fresh: readonly Arrival[], fallback: InputRecord): InputRecord => {
+      const input = emission.after === undefined ? undefined : (fresh[emission.after] as Arrival).record;
+      if (emission.timer === undefined) return input ?? fallback;
+      if (emission.timer.domain === 'processing') return fallback;
+      const reached = recordReaching(records, walked, emission.timer.time);
+      const later =
+        input !== undefined &&
+        compareSequenceNumbers(input.position.sequenceNumber, reached.position.sequenceNumber) > 0;
+      return later ? input : reached;
+    };
+    const settle = (
+      key: string,
+      item: StoredWindow<KeyState> | undefined,
+      step: KeyStep,
+      fresh: readonly Arrival[],
+      fallback: InputRecord,
+    ) => {
       counts.timers += step.failures.filter((f) => f.timer !== undefined).length;
       for (const emission of step.emissions) {
         const element = { id: emission.id, key, value: emission.value, eventTime: emission.time };
+        const origin = originOf(emission, fresh, fallback);
         emitted.push({ element, ...(emission.output !== undefined && { output: emission.output }), origin });
       }
       // Nothing changed (every record applied before, no timer due): no write, one fewer request.
@@ -143,7 +169,7 @@ export class ProcessStage {
         } else this.#timerFailed(sink, key, failure, (arrivals.at(-1) as Arrival).record);
       }
       counts.applied += fresh.length - step.failures.filter((f) => f.record !== undefined).length;
-      settle(key, item, step, (arrivals.at(-1) as Arrival).record);
+      settle(key, item, step, fresh, (arrivals.at(-1) as Arrival).record);
     }
 
     // Keys this batch did not touch whose timers are due: found through the fire-time index, never a
@@ -178,10 +204,14 @@ export class ProcessStage {
           });
         }
         for (const failure of step.failures) this.#timerFailed(sink, item.state.key, failure, lastRecord);
-        settle(item.state.key, item, step, lastRecord);
+        settle(item.state.key, item, step, [], lastRecord);
       }
     }
 
+    // Emissions reported under one record take their positions in this order (shuffle-pack.ts): by
+    // key, not in the order the batch met its keys, which depends on where the batch was cut; a key's
+    // own emissions keep their order.
+    emitted.sort((a, b) => compareStrings(a.element.key ?? '', b.element.key ?? ''));
     for (const { element, output, origin } of emitted) {
       if (output !== undefined) {
         const stream = node.sideOutputs[output];
@@ -233,7 +263,9 @@ export class ProcessStage {
     now: number,
   ): PutWindowChange<KeyState> | undefined {
     const empty = isEmptyState(state);
-    if (empty && item === undefined) return undefined;
+    // A key that fired timers keeps the count in a tombstone: a timer it registers later is named by
+    // it, and a retry cut elsewhere would otherwise name that timer's emissions differently.
+    if (empty && item === undefined && state.f === undefined) return undefined;
     return {
       kind: 'put',
       stageId: this.#options.stage.id,
@@ -266,8 +298,9 @@ export class ProcessStage {
     }
     if (bytes <= MAX_STATE_ITEM_BYTES) return undefined;
     return (
-      `the state of key ${JSON.stringify(key)} would take about ${bytes} bytes with this record, more than the ` +
-      `${MAX_STATE_ITEM_BYTES} a DynamoDB item is allowed here: the record is not applied; keep the state bounded (a TTL, or clear it in a timer)`
+      `the state of key ${JSON.stringify(key)} would take about ${bytes} bytes with this call's changes, more than ` +
+      `the ${MAX_STATE_ITEM_BYTES} a DynamoDB item is allowed here: they are not applied (state, timers, emissions); ` +
+      'keep the state bounded (a TTL, or clear it in a timer)'
     );
   }
 
@@ -299,7 +332,13 @@ function refOf(key: string): WindowRef {
   return { key, ...KEY_SLOT };
 }
 
-/** The key's state as stored, or nothing when the item is absent or a tombstone. */
+/**
+ * The key's state as stored, or nothing when the item is absent or a tombstone; a tombstone keeps the
+ * count of timers fired, which names the next timer's emissions.
+ */
 function live(item: StoredWindow<KeyState> | undefined): KeyState {
-  return item === undefined || item.state.closed === true ? emptyKeyState() : item.state.accumulator;
+  if (item === undefined) return emptyKeyState();
+  if (item.state.closed !== true) return item.state.accumulator;
+  const fired = item.state.accumulator?.f;
+  return fired === undefined ? emptyKeyState() : { ...emptyKeyState(), f: fired };
 }
