@@ -15,6 +15,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { SecretRef, StageSpec } from '../shared/index.js';
+import { TABLE_STREAM_TUMBLING_WINDOW_SECONDS } from '../shared/runtime/dynamodb-stream-event.js';
 import { FailureQueueDestination, grantSecretRead, grantStreamWrite } from './grants.js';
 import { EMF_NAMESPACE } from './metrics.js';
 import { acceptRuntime, acceptTracingWildcard, NagReasons } from './nag.js';
@@ -268,7 +269,11 @@ export class StageFunction extends Construct {
           `stage ${stage.id}: a table's stream has no AT_TIMESTAMP starting position (TRIM_HORIZON or LATEST)`,
         );
       }
-      this.eventSource = new DynamoEventSource(props.inputTable, tableMapping);
+      // The tumbling window is what makes Lambda name the batch's shard (`shardId`): its channel.
+      this.eventSource = new DynamoEventSource(props.inputTable, {
+        ...tableMapping,
+        tumblingWindow: Duration.seconds(TABLE_STREAM_TUMBLING_WINDOW_SECONDS),
+      });
     } else if (inputStream === undefined) {
       throw new Error(`stage ${stage.id}: no input stream or table`);
     } else if (props.enhancedFanOut === true) {

@@ -13,7 +13,11 @@ import {
   ListShardsCommand,
   type Shard,
 } from '@aws-sdk/client-kinesis';
-import type { DynamoDBRecord, DynamoDBStreamEvent, KinesisStreamEvent } from 'aws-lambda';
+import type { DynamoDBRecord, KinesisStreamEvent } from 'aws-lambda';
+import {
+  type DynamoDbStreamWindowEvent,
+  TABLE_STREAM_TUMBLING_WINDOW_SECONDS,
+} from '../../shared/runtime/dynamodb-stream-event.js';
 
 /** DynamoDB Streams answers at most 1,000 records per GetRecords (Kinesis 10,000). */
 const maxStreamsGetRecords = 1000;
@@ -122,11 +126,46 @@ function binaryAsBase64(_key: string, value: unknown): unknown {
   return value;
 }
 
-/** The mapping's event for a table's stream, as the DynamoDB stream event Lambda would send. */
-export function toDynamoDbStreamEvent(event: KinesisStreamEvent): DynamoDBStreamEvent {
+/**
+ * The mapping's event for a table's stream, as the DynamoDB stream event Lambda sends through the
+ * mapping the construct builds, with a tumbling window (services-ddb-windows.html): the records, and
+ * the batch's shard, stream ARN, window and state. The window is the clock's current one of
+ * `windowSeconds`; this mapping makes no final invokes (Lambda's may carry no records, which the
+ * stage answers without running), and the stage's `state` answer is read as any partial batch response.
+ */
+export function toDynamoDbStreamEvent(
+  event: KinesisStreamEvent,
+  now: number = Date.now(),
+  windowSeconds: number = TABLE_STREAM_TUMBLING_WINDOW_SECONDS,
+): DynamoDbStreamWindowEvent {
+  const records = event.Records.map(
+    (record) => JSON.parse(Buffer.from(record.kinesis.data, 'base64').toString('utf8')) as DynamoDBRecord,
+  );
+  const first = event.Records[0];
+  const windowMs = windowSeconds * 1000;
+  const start = Math.floor(now / windowMs) * windowMs;
   return {
-    Records: event.Records.map(
-      (record) => JSON.parse(Buffer.from(record.kinesis.data, 'base64').toString('utf8')) as DynamoDBRecord,
-    ),
+    Records: records,
+    // A Kinesis event record's eventID is `<shard id>:<sequence number>`.
+    ...(first !== undefined && { shardId: first.eventID.split(':')[0] as string }),
+    ...(records[0]?.eventSourceARN !== undefined && { eventSourceARN: records[0].eventSourceARN }),
+    window: { start: new Date(start).toISOString(), end: new Date(start + windowMs).toISOString() },
+    state: {},
+    isFinalInvokeForWindow: false,
+    isWindowTerminatedEarly: false,
   };
+}
+
+/**
+ * Lambda's reading of the answer to a windowed event: one without `state` (an object) is a failed
+ * invocation (services-ddb-windows.html), retried as any function error. Returns the answer.
+ */
+export function requireWindowState<R>(response: R): R {
+  const state = (response as { state?: unknown } | null | undefined)?.state;
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) {
+    throw new Error(
+      `the function answered a tumbling-window event without a state object (${JSON.stringify(response) ?? String(response)}): Lambda counts that as a failed invocation`,
+    );
+  }
+  return response;
 }

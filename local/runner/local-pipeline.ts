@@ -28,7 +28,11 @@ import {
 import { DestinationStandIn, type StandInFaults } from '../destinations/destination-stand-in.js';
 import { type EmulatorStore, type RunningEmulators, startEmulators } from '../emulators/index.js';
 import { type EndpointOptions, externalEndpoints } from '../endpoints.js';
-import { dynamoDbStreamAsKinesis, toDynamoDbStreamEvent } from '../event-source-mapping/dynamodb-streams-reader.js';
+import {
+  dynamoDbStreamAsKinesis,
+  requireWindowState,
+  toDynamoDbStreamEvent,
+} from '../event-source-mapping/dynamodb-streams-reader.js';
 import {
   FileCheckpointStore,
   KinesisEventSourceMapping,
@@ -456,11 +460,17 @@ export class LocalPipeline {
       const tableStream = sourceTables?.streamArns[stage.input];
       const input =
         tableStream === undefined || sourceTables === undefined
-          ? { kinesis: this.kinesis, streamName: this.physicalName(stage.input), asEvent: <E>(event: E) => event }
+          ? {
+              kinesis: this.kinesis,
+              streamName: this.physicalName(stage.input),
+              asEvent: <E>(event: E) => event,
+              readResponse: <R>(response: R) => response,
+            }
           : {
               kinesis: dynamoDbStreamAsKinesis(sourceTables.streams, tableStream, { awsRegion: region }),
               streamName: sourceTables.tableNames[stage.input] ?? stage.input,
-              asEvent: toDynamoDbStreamEvent,
+              asEvent: (event: Parameters<typeof toDynamoDbStreamEvent>[0]) => toDynamoDbStreamEvent(event),
+              readResponse: requireWindowState,
             };
       const checkpointFile = `${this.streamPrefix}${functionName}${generationSuffix(this.generation.generation)}.json`;
       const mapping = new KinesisEventSourceMapping({
@@ -502,7 +512,7 @@ export class LocalPipeline {
                 const crashable = options.crashStages?.includes(stage.id) ?? true;
                 if (crashable && (stats.invocations <= (options.crashFirstBatches ?? 0) || crashes()))
                   throw new InjectedCrashError('injected crash after the batch was processed');
-                return response;
+                return input.readResponse(response);
               } catch (error) {
                 if (error instanceof SandboxExitError) {
                   stats.sandboxExits += 1;

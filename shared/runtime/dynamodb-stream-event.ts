@@ -1,5 +1,14 @@
-import type { DynamoDBRecord } from 'aws-lambda';
+import type { DynamoDBRecord, DynamoDBStreamEvent, KinesisStreamBatchResponse } from 'aws-lambda';
 import type { InputRecord } from './records.js';
+
+/**
+ * The tumbling window of a table stream's event source mapping. Lambda's DynamoDB stream event names
+ * its shard (`shardId`) only when the mapping has one (services-ddb-windows.html), and a source
+ * stage's channel is that shard. The stage keeps its state in DynamoDB and answers an empty window
+ * state (withWindowState), so the window's only cost is its final invoke per shard, often with no records: the longest
+ * window Lambda allows (900 s) makes those fewest.
+ */
+export const TABLE_STREAM_TUMBLING_WINDOW_SECONDS = 900;
 
 /** `arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>` -> `<name>`. */
 export function tableNameOfStreamArn(arn: string): string {
@@ -10,8 +19,8 @@ export function tableNameOfStreamArn(arn: string): string {
 /**
  * Lambda's DynamoDB stream event record -> the runtime's input record: its payload is the record's
  * change as JSON (what the source's decoder reads, and what a dead letter keeps), its position the
- * stream record's SequenceNumber in `shardId`. Lambda's event does not say the shard: the caller
- * finds it (io/dynamodb-stream-shards.ts).
+ * stream record's SequenceNumber in `shardId`. The caller knows the shard: the event's `shardId` (a
+ * mapping with a tumbling window), or else io/dynamodb-stream-shards.ts.
  */
 export function fromDynamoDbStreamEventRecord(record: DynamoDBRecord, shardId: string): InputRecord {
   const dynamodb = record.dynamodb ?? {};
@@ -35,4 +44,37 @@ export function fromDynamoDbStreamEventRecord(record: DynamoDBRecord, shardId: s
 /** Whether a Lambda event record came from a DynamoDB stream (else it is a Kinesis record). */
 export function isDynamoDbStreamRecord(record: { readonly eventSource?: string }): boolean {
   return record.eventSource === 'aws:dynamodb';
+}
+
+/**
+ * A DynamoDB stream event from a mapping with a tumbling window (services-ddb-windows.html): Lambda
+ * adds the batch's shard and stream, the window (by arrival time, per shard) and the state the
+ * function answered last in it. The final invoke of a window may carry no records.
+ */
+export interface DynamoDbStreamWindowEvent extends DynamoDBStreamEvent {
+  readonly shardId?: string;
+  readonly eventSourceARN?: string;
+  readonly window?: { readonly start: string; readonly end: string };
+  readonly state?: Readonly<Record<string, unknown>>;
+  readonly isFinalInvokeForWindow?: boolean;
+  readonly isWindowTerminatedEarly?: boolean;
+}
+
+/** What a stage answers a windowed event: Lambda counts an answer without `state` as a failed invocation. */
+export interface WindowStateResponse extends KinesisStreamBatchResponse {
+  readonly state: Readonly<Record<string, never>>;
+}
+
+/** Whether the event came through a mapping with a tumbling window, whose answer must carry `state`. */
+export function isTumblingWindowEvent(event: object): event is DynamoDbStreamWindowEvent {
+  return 'window' in event || 'shardId' in event;
+}
+
+/**
+ * The answer to a windowed event: an empty `state` beside the batch's failures. The stage keeps its
+ * state in DynamoDB, exactly once per record position; the window's state, which Lambda keeps at
+ * least once, is not used.
+ */
+export function withWindowState(response: KinesisStreamBatchResponse): WindowStateResponse {
+  return { state: {}, ...response };
 }

@@ -17,6 +17,7 @@ import {
   ssmParameterSelector,
   stageSecrets,
 } from '../operators/secrets.js';
+import { isTumblingWindowEvent, type WindowStateResponse, withWindowState } from './dynamodb-stream-event.js';
 import type { DeadLetterSink } from './io/dead-letter-sink.js';
 import { DestinationWriter, type DestinationWriterOptions, destinationClients } from './io/destination-writer.js';
 import type { StageStoresLoader } from './io/dynamodb-stores.js';
@@ -105,7 +106,10 @@ function destinationTargetsFromEnvironment(): Record<string, string> {
 /** A Kinesis event, or a DynamoDB stream event for a stage that reads a `dynamoDbStream` source. */
 export type StageEvent = KinesisStreamEvent | DynamoDBStreamEvent;
 
-export type StageHandler = (event: StageEvent, context: Context) => Promise<KinesisStreamBatchResponse>;
+/** The partial batch response; with `state` too for an event of a mapping with a tumbling window. */
+export type StageResponse = KinesisStreamBatchResponse | WindowStateResponse;
+
+export type StageHandler = (event: StageEvent, context: Context) => Promise<StageResponse>;
 
 /**
  * The Lambda handler of one stage: middy with Powertools' logger (one correlation id per record),
@@ -202,7 +206,10 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
   };
   if (secretUses.length > 0) secretsReady().catch(() => undefined);
 
-  const handle = async (event: StageEvent, context: Context): Promise<KinesisStreamBatchResponse> => {
+  const handle = async (event: StageEvent, context: Context): Promise<StageResponse> => {
+    const windowed = isTumblingWindowEvent(event);
+    // A window's final invoke may carry no records: nothing to run, but Lambda waits for its `state`.
+    if (windowed && (event.Records ?? []).length === 0) return withWindowState({ batchItemFailures: [] });
     const started = Date.now();
     if (secretUses.length > 0) {
       try {
@@ -214,7 +221,12 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
         throw error;
       }
     }
-    const records = await inputRecordsOf(event.Records ?? [], stage?.input ?? stageId, dynamoDbStreams);
+    const records = await inputRecordsOf(
+      event.Records ?? [],
+      stage?.input ?? stageId,
+      dynamoDbStreams,
+      windowed ? event.shardId : undefined,
+    );
     const deadline = started + context.getRemainingTimeInMillis();
     const runner = await runnerReady;
     const { failedSequenceNumbers, report } = await runner.run(records, deadline);
@@ -272,7 +284,8 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     }
     options.onBatch?.(report);
 
-    return { batchItemFailures: failedSequenceNumbers.map((itemIdentifier) => ({ itemIdentifier })) };
+    const response = { batchItemFailures: failedSequenceNumbers.map((itemIdentifier) => ({ itemIdentifier })) };
+    return windowed ? withWindowState(response) : response;
   };
 
   return middy(handle)

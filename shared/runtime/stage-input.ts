@@ -29,12 +29,14 @@ export function readsDynamoDbStream(plan: PipelinePlan, stage: StageSpec | undef
 
 /**
  * A Lambda event's records as the runtime's input records. A DynamoDB stream batch comes from one
- * shard, which its event does not name: `streams` finds it from the first record's sequence number.
+ * shard: the event's `shardId` names it when the mapping has a tumbling window (as the construct and
+ * the local mapping set it); without one, `streams` finds it from the first record's sequence number.
  */
 export async function inputRecordsOf(
   records: readonly (KinesisStreamRecord | DynamoDBRecord)[],
   source: string,
   streams: DynamoDbStreamShards | undefined,
+  eventShardId?: string,
 ): Promise<InputRecord[]> {
   const first = records[0];
   if (first === undefined || !isDynamoDbStreamRecord(first)) {
@@ -45,7 +47,9 @@ export async function inputRecordsOf(
       `a DynamoDB stream event reached stage of '${source}', which has no dynamoDbStream source with a stream ARN (${dynamoDbStreamsVariable})`,
     );
   }
-  const sequenceNumber = (first as DynamoDBRecord).dynamodb?.SequenceNumber ?? '';
-  const shardId = await streams.shardOf(source, sequenceNumber);
+  const shardId =
+    eventShardId !== undefined && eventShardId !== ''
+      ? eventShardId
+      : await streams.shardOf(source, (first as DynamoDBRecord).dynamodb?.SequenceNumber ?? '');
   return (records as DynamoDBRecord[]).map((record) => fromDynamoDbStreamEventRecord(record, shardId));
 }

@@ -592,7 +592,7 @@ describe('security of dynamoDbStream sources: a table the construct creates with
     expect(streams).not.toContain('dev-legacy-orders');
   });
 
-  it('triggers each source stage from its table stream with the Kinesis settings: bisect, partial batch responses, failures to the queue', () => {
+  it('triggers each source stage from its table stream with the Kinesis settings (bisect, partial batch responses, failures to the queue) and a tumbling window', () => {
     const mappings = resourcesOfType(checked.json, 'AWS::Lambda::EventSourceMapping').filter(
       ([, m]) =>
         JSON.stringify(m.Properties.EventSourceArn).includes('StreamArn') || m.Properties.EventSourceArn === streamArn,
@@ -604,6 +604,8 @@ describe('security of dynamoDbStream sources: a table the construct creates with
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         StartingPosition: 'TRIM_HORIZON',
         DestinationConfig: { OnFailure: { Destination: expect.anything() } },
+        // Lambda names the batch's shard only with a tumbling window.
+        TumblingWindowInSeconds: 900,
       });
     }
     expect(mappings.map(([, m]) => m.Properties.EventSourceArn)).toContainEqual(streamArn);

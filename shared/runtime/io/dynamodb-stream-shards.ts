@@ -44,10 +44,13 @@ export interface DynamoDbStreamShardsOptions {
  * The shards of `dynamoDbStream` sources' streams (DescribeStream), as the ShardDirectory the stage
  * counts its channels and their lineage with (with {@link RoutedShardDirectory} for its other streams).
  *
- * Lambda's DynamoDB stream event does not name the shard of its records (unlike a Kinesis event's
- * eventID), yet a source stage's channel is its input shard (docs/shuffle.md). `shardOf` finds it
- * from the SequenceNumberRange of the stream's shards: the one shard whose range holds the sequence
- * number. Should two ranges ever both hold it, the batch fails loudly rather than guess a channel.
+ * A source stage's channel is its input shard (docs/shuffle.md). Lambda's DynamoDB stream event
+ * names it (`shardId`) only when the mapping has a tumbling window, as the construct sets it.
+ * `shardOf` is the fallback for an event without one: the one shard whose SequenceNumberRange holds
+ * the sequence number. That works only while one shard is open: a table with several partitions has
+ * several open shards at once, with no ending sequence number, and a sequence number past their
+ * starts lies in all of their ranges. Then the batch fails loudly, naming the fix, rather than guess
+ * a channel.
  */
 export class DynamoDbStreamShards implements ShardDirectory {
   readonly #described = new Map<string, { at: number; shards: Promise<readonly Shard[]> }>();
@@ -68,7 +71,9 @@ export class DynamoDbStreamShards implements ShardDirectory {
         throw new StreamShardUnknownError(
           `sequence number ${sequenceNumber} of source '${source}' lies in the range of several shards (${holding
             .map((shard) => shard.ShardId)
-            .join(', ')}): its channel cannot be told`,
+            .join(
+              ', ',
+            )}): its channel cannot be told. Give the event source mapping of ${this.options.streams[source]} a tumbling window (TumblingWindowInSeconds 1-900), with which Lambda names the batch's shard in event.shardId`,
         );
       }
     }

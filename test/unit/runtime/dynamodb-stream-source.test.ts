@@ -3,10 +3,11 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
 import { PipelineDefinitionError, pipeline } from '../../../shared/index.js';
 import type { DeadLetterEnvelope } from '../../../shared/runtime/dead-letter.js';
+import type { DynamoDbStreamWindowEvent } from '../../../shared/runtime/dynamodb-stream-event.js';
 import { DynamoDbStreamShards } from '../../../shared/runtime/io/dynamodb-stream-shards.js';
 import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-writer.js';
 import { createLambdaStageHandler } from '../../../shared/runtime/lambda-handler.js';
@@ -50,6 +51,15 @@ function streamShards(): DynamoDbStreamShards {
   return new DynamoDbStreamShards({ describe, streams: { orders: streamArn } });
 }
 
+/** The handler of the source stage `from-orders`, finding shards with `dynamoDbStreams`. */
+function sourceStage(
+  p: ReturnType<typeof pipeline>,
+  dynamoDbStreams: DynamoDbStreamShards,
+  writer: MemoryRecordWriter,
+) {
+  return createLambdaStageHandler(p, { stageId: 'from-orders', writer, dynamoDbStreams, ...quiet() });
+}
+
 let sequence = 200;
 function streamRecord(
   eventName: 'INSERT' | 'MODIFY' | 'REMOVE',
@@ -84,12 +94,7 @@ describe('a dynamoDbStream source', () => {
       .map((change) => ({ name: change.eventName, keys: change.keys, old: change.oldImage, new: change.newImage }))
       .keyBy((c) => String(c.keys.id))
       .sink('out');
-    const handler = createLambdaStageHandler(p, {
-      stageId: 'from-orders',
-      writer,
-      dynamoDbStreams: streamShards(),
-      ...quiet(),
-    });
+    const handler = sourceStage(p, streamShards(), writer);
     const a = { id: 'a', amount: 5, ts: 1000 };
     const event: DynamoDBStreamEvent = {
       Records: [
@@ -115,12 +120,7 @@ describe('a dynamoDbStream source', () => {
     const writer = new MemoryRecordWriter();
     const { p, orders } = changes();
     orders.map((change) => change.newImage?.amount ?? 0).sink('amounts');
-    const handler = createLambdaStageHandler(p, {
-      stageId: 'from-orders',
-      writer,
-      dynamoDbStreams: streamShards(),
-      ...quiet(),
-    });
+    const handler = sourceStage(p, streamShards(), writer);
     const wrongType = streamRecord('INSERT', { new: { id: 'b', amount: 'ten', ts: 1 } });
     const notDynamoJson = streamRecord('INSERT', { new: { id: 'c', amount: 1, ts: 1 } });
     (notDynamoJson.dynamodb as { NewImage: unknown }).NewImage = { id: { S: 'c' }, amount: { N: 1 }, ts: { N: '1' } };
@@ -149,16 +149,79 @@ describe('a dynamoDbStream source', () => {
   it('fails the batch, for Lambda to retry, when its shard cannot be told', async () => {
     const { p, orders } = changes();
     orders.sink('all');
-    const handler = createLambdaStageHandler(p, {
-      stageId: 'from-orders',
-      writer: new MemoryRecordWriter(),
-      dynamoDbStreams: streamShards(),
-      ...quiet(),
-    });
+    const handler = sourceStage(p, streamShards(), new MemoryRecordWriter());
     const stray = streamRecord('INSERT', { new: { id: 'x', amount: 1, ts: 1 } });
     (stray.dynamodb as { SequenceNumber: string }).SequenceNumber = '5';
 
     await expect(handler({ Records: [stray] }, lambdaContext())).rejects.toThrow(/lies in no shard/);
+  });
+
+  describe("with the mapping's tumbling window, which names the batch's shard", () => {
+    /** Two open shards with no end, as a table with two partitions has: every later sequence number lies in both. */
+    function twoOpenShards(): DynamoDbStreamShards {
+      const describe = async () => ({
+        Shards: [
+          { ShardId: 'shardId-a', SequenceNumberRange: { StartingSequenceNumber: '100' } },
+          { ShardId: 'shardId-b', SequenceNumberRange: { StartingSequenceNumber: '150' } },
+        ],
+      });
+      return new DynamoDbStreamShards({ describe, streams: { orders: streamArn } });
+    }
+    const windowOf = (records: DynamoDBRecord[], final = false): DynamoDbStreamWindowEvent => ({
+      Records: records,
+      shardId: 'shardId-b',
+      eventSourceARN: streamArn,
+      window: { start: '2026-12-06T22:00:00Z', end: '2026-12-06T22:15:00Z' },
+      state: {},
+      isFinalInvokeForWindow: final,
+      isWindowTerminatedEarly: false,
+    });
+
+    it('puts the batch on the channel of event.shardId, without looking it up by sequence number, and answers with a state', async () => {
+      const writer = new MemoryRecordWriter();
+      const { p, orders } = changes();
+      orders.keyBy((change) => String(change.keys.id)).sink('out');
+      const shards = twoOpenShards();
+      const shardOf = vi.spyOn(shards, 'shardOf');
+      const handler = sourceStage(p, shards, writer);
+
+      const response = await handler(
+        windowOf([streamRecord('INSERT', { new: { id: 'a', amount: 1, ts: 1 } })]),
+        lambdaContext(),
+      );
+
+      expect(response).toEqual({ state: {}, batchItemFailures: [] });
+      const packs = (writer.streams.get('order-changes-keyBy-1') ?? []).map((record) => JSON.parse(record.data));
+      expect(packs.map((pack) => pack.ch)).toEqual(['from-orders/shardId-b']);
+      expect(shardOf).not.toHaveBeenCalled();
+    });
+
+    it("answers a window's final invoke with no records with an empty state and no failures, writing nothing", async () => {
+      const writer = new MemoryRecordWriter();
+      const { p, orders } = changes();
+      orders.sink('all');
+      const shards = twoOpenShards();
+      const shardOf = vi.spyOn(shards, 'shardOf');
+      const handler = sourceStage(p, shards, writer);
+
+      const response = await handler(windowOf([], true), lambdaContext());
+
+      expect(response).toEqual({ state: {}, batchItemFailures: [] });
+      expect(writer.streams.size).toBe(0);
+      expect(shardOf).not.toHaveBeenCalled();
+    });
+
+    it('without event.shardId, fails the batch over open shards, saying to enable the tumbling window', async () => {
+      const { p, orders } = changes();
+      orders.sink('all');
+      const handler = sourceStage(p, twoOpenShards(), new MemoryRecordWriter());
+      const late = streamRecord('INSERT', { new: { id: 'x', amount: 1, ts: 1 } });
+      (late.dynamodb as { SequenceNumber: string }).SequenceNumber = '500';
+
+      await expect(handler({ Records: [late] }, lambdaContext())).rejects.toThrow(
+        /several shards \(shardId-a, shardId-b\).*tumbling window \(TumblingWindowInSeconds 1-900\).*event\.shardId/,
+      );
+    });
   });
 
   it('refuses Kinesis-only options', () => {
