@@ -15,17 +15,16 @@ import {
 import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
 import type { BufferedPut, JoinStore } from './io/join-store.js';
-import { MAX_STATE_ITEM_BYTES, type WindowStore } from './io/window-store.js';
+import { MAX_STATE_ITEM_BYTES, type WatermarkStore } from './io/window-store.js';
 import type { Element, InputRecord } from './records.js';
 import type { Step } from './stage-program.js';
-import { type Arrival, producedRecord, type WalkedBatch, walkBatch } from './stateful-batch.js';
-import type { WindowBatchSink } from './window-stage.js';
+import { type Arrival, producedRecord, type StatefulBatchSink, type WalkedBatch, walkBatch } from './stateful-batch.js';
 
 export interface JoinStageOptions {
   readonly stage: StageSpec;
   readonly join: JoinNode;
   /** Channel watermarks and applied positions. */
-  readonly watermarks: Pick<WindowStore, 'loadWatermarks'>;
+  readonly watermarks: Pick<WatermarkStore, 'loadWatermarks'>;
   readonly buffers: JoinStore;
   /** The operators after the join, compiled. */
   readonly downstream: Step;
@@ -87,7 +86,7 @@ export class JoinStage {
   async process(
     records: readonly InputRecord[],
     decoded: readonly (readonly Decoded[] | RecordProcessingError)[],
-    sink: WindowBatchSink,
+    sink: StatefulBatchSink,
   ): Promise<JoinBatch> {
     const { stage, join, buffers } = this.options;
     const shardId = (records[0] as InputRecord).position.shardId;

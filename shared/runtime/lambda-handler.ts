@@ -23,7 +23,7 @@ import type { RecordWriter } from './io/record-writer.js';
 import { KinesisShardDirectory, type ShardDirectory } from './io/shard-directory.js';
 import { queueDeadLetterSinkFromEnvironment } from './io/sqs-dead-letter-sink.js';
 import type { TableStore } from './io/table-store.js';
-import type { WindowStore } from './io/window-store.js';
+import type { StateStore } from './io/window-store.js';
 import { fromKinesisEventRecord } from './kinesis-event.js';
 import { operatorMetricDocuments } from './operator-metrics.js';
 import { type BatchReport, StageRunner } from './stage-runner.js';
@@ -44,7 +44,7 @@ export interface LambdaStageHandlerOptions {
   /** @default ListShards through the same client as the writer */
   readonly shards?: ShardDirectory;
   /** State of a windowed stage. @default the DynamoDB table named by EDDY_STATE_TABLE, for stateful stages */
-  readonly store?: WindowStore;
+  readonly store?: StateStore;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
   readonly tracer?: Tracer;

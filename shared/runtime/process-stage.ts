@@ -21,19 +21,19 @@ import {
   type PutWindowChange,
   type StoredWindow,
   stateItemBytes,
+  type WatermarkStore,
   type WindowRef,
   type WindowStore,
 } from './io/window-store.js';
 import type { Element, InputRecord } from './records.js';
 import type { Step } from './stage-program.js';
-import { type Arrival, producedRecord, type WalkedBatch, walkBatch } from './stateful-batch.js';
-import type { WindowBatchSink } from './window-stage.js';
+import { type Arrival, producedRecord, type StatefulBatchSink, type WalkedBatch, walkBatch } from './stateful-batch.js';
 
 export interface ProcessStageOptions {
   readonly stage: StageSpec;
   readonly node: ProcessNode;
   /** One item per key: the key's state and timers, with the version and fence windows use. */
-  readonly store: WindowStore;
+  readonly store: WindowStore & WatermarkStore;
   /** The operators after the process function, compiled. */
   readonly downstream: Step;
   /** The clock of processing-time timers and TTL: the same the window stage reads. */
@@ -75,7 +75,7 @@ export class ProcessStage {
   async process(
     records: readonly InputRecord[],
     decoded: readonly (readonly Decoded[] | RecordProcessingError)[],
-    sink: WindowBatchSink,
+    sink: StatefulBatchSink,
   ): Promise<ProcessBatch> {
     const { store, stage, node } = this.#options;
     const first = records[0] as InputRecord;
@@ -284,7 +284,7 @@ export class ProcessStage {
   }
 
   /** A timer whose onTimer threw: a dead letter naming the key and the timer; the timer is gone. */
-  #timerFailed(sink: WindowBatchSink, key: string, failure: Failure, origin: InputRecord): void {
+  #timerFailed(sink: StatefulBatchSink, key: string, failure: Failure, origin: InputRecord): void {
     const timer = failure.timer as { domain: string; time: number };
     const id = `${this.#options.stage.id}/${key}/timer/${timer.domain}/${timer.time}`;
     const error = this.#error({

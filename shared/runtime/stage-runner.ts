@@ -20,7 +20,13 @@ import type { JoinStore } from './io/join-store.js';
 import type { RecordWriter, WriteOutcome } from './io/record-writer.js';
 import { type ShardDirectory, UniformShardDirectory } from './io/shard-directory.js';
 import type { TableStore } from './io/table-store.js';
-import { WatermarkConflictError, type WindowChange, type WindowStore } from './io/window-store.js';
+import {
+  StateConflictError,
+  type StateStore,
+  WatermarkConflictError,
+  type WindowChange,
+  type WindowStore,
+} from './io/window-store.js';
 import { JoinStage, joinSpecOf } from './join-stage.js';
 import { type OperatorCount, OperatorTally, Slot } from './operator-counts.js';
 import { ProcessStage } from './process-stage.js';
@@ -28,11 +34,12 @@ import type { InputRecord, OutputRecord } from './records.js';
 import { ShuffleOutputs } from './shuffle-outputs.js';
 import type { AppliedPositions } from './shuffle-pack.js';
 import { compileChildren, compileStage, type StageProgram } from './stage-program.js';
+import type { StatefulBatchSink } from './stateful-batch.js';
 import { BatchLookups } from './table-lookups.js';
 import { UpstreamTraces } from './upstream-traces.js';
 import { WatermarkEmitter } from './watermark-emitter.js';
 import { END_OF_TIME } from './watermark-records.js';
-import { type WindowBatchSink, WindowStage } from './window-stage.js';
+import { WindowStage } from './window-stage.js';
 
 export interface StageRunnerOptions {
   readonly pipeline: Pipeline;
@@ -46,8 +53,8 @@ export interface StageRunnerOptions {
   readonly deadLetters?: DeadLetterSink;
   /** Shards of the streams, for watermark records. @default the plan's shard counts */
   readonly shards?: ShardDirectory;
-  /** State of windowed stages; required when the stage keeps state. */
-  readonly store?: WindowStore;
+  /** State of stateful stages (windows, joins, process functions); required when the stage keeps state. */
+  readonly store?: StateStore;
   /** The tables the stage looks up or keeps (`enrich`, `toTable`); required when it has any. */
   readonly tables?: TableStore;
   readonly now?: () => number;
@@ -90,17 +97,12 @@ export interface BatchResult {
   readonly report: BatchReport;
 }
 
-/** A windowed batch that must be delivered again as a whole (a function error for Lambda). */
+/** A stateful batch that must be delivered again as a whole (a function error for Lambda). */
 export class StageBatchError extends Error {
   override readonly name: string = 'StageBatchError';
 }
 
-/** State changed under a batch: another invocation of the same shard wrote it (after a timeout). */
-export class StateConflictError extends StageBatchError {
-  override readonly name = 'StateConflictError';
-}
-
-/** How many times a windowed batch is run again, in the same invocation, after a state conflict. */
+/** How many times a stateful batch is run again, in the same invocation, after a state conflict. */
 const CONFLICT_RETRIES = 3;
 
 /** Thrown when a stage id is not in the pipeline: a deployment that does not match its pipeline. */
@@ -124,7 +126,7 @@ export class StageRunner {
   readonly #source: SourceNode | undefined;
   readonly #shuffle: ShuffleOutputs;
   readonly #stateful: StatefulOperator | undefined;
-  readonly #store: WindowStore | undefined;
+  readonly #store: StateStore | undefined;
   readonly #lateOutput: string = '';
   /** The window, join or process node of a stateful stage. */
   readonly #statefulNode: string | undefined;
@@ -167,7 +169,7 @@ export class StageRunner {
     if (stage.stateful && options.store === undefined) {
       throw new Error(`stage ${stage.id} keeps state: give the runner a state store`);
     }
-    const store = options.store as WindowStore & Partial<JoinStore>;
+    const store = options.store as StateStore;
     const producers = plan.streams.find((s) => s.name === stage.input)?.producers ?? [];
     if (stage.stateful && window?.kind === 'window') {
       this.#store = store;
@@ -201,19 +203,17 @@ export class StageRunner {
         store,
       );
     } else if (input.kind === 'join') {
-      if (store.writeBuffered === undefined)
-        throw new Error(`stage ${stage.id} joins: its store must hold join buffers`);
       this.#store = store;
       this.#stateful = joinOperator(
         new JoinStage({
           stage,
           join: input,
           watermarks: store,
-          buffers: store as JoinStore,
+          buffers: store,
           downstream: compileChildren(options.pipeline.graph, input.name, this.program.operators),
           producers,
         }),
-        store as JoinStore,
+        store,
         stage.id,
       );
       this.#lateOutput = input.lateOutput;
@@ -262,7 +262,7 @@ export class StageRunner {
   }
 
   /**
-   * A windowed batch is all or nothing: outputs first, then state, then the channel watermarks. Any
+   * A stateful batch (window, join or process function) is all or nothing: outputs first, then state, then the channel watermarks. Any
    * failure throws, so Lambda delivers the whole batch again, and the fences in the state skip what
    * the failed attempt had already applied; a crash after the outputs repeats results (same ids),
    * never loses them.
@@ -271,14 +271,14 @@ export class StageRunner {
    * Optimistic concurrency with bounded retries: after a version conflict the batch is run again on
    * fresh state (the fences skip what any attempt applied), a few times, then left to Lambda's retry.
    */
-  async #runWindowed(
-    window: StatefulOperator,
+  async #runStateful(
+    operator: StatefulOperator,
     records: readonly InputRecord[],
     deadline: number,
   ): Promise<BatchResult> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await this.#runWindowedOnce(window, records, deadline);
+        return await this.#runStatefulOnce(operator, records, deadline);
       } catch (error) {
         const conflict = error instanceof StateConflictError || error instanceof WatermarkConflictError;
         const delay = backoffDelay(attempt, { baseMs: 20, capMs: 500 });
@@ -288,12 +288,12 @@ export class StageRunner {
     }
   }
 
-  async #runWindowedOnce(
-    window: StatefulOperator,
+  async #runStatefulOnce(
+    operator: StatefulOperator,
     records: readonly InputRecord[],
     deadline: number,
   ): Promise<BatchResult> {
-    const store = this.#store as WindowStore;
+    const store = this.#store as StateStore;
     const context = {
       pipeline: this.#pipeline.name,
       deadLetterStream: this.#deadLetterTo,
@@ -323,7 +323,7 @@ export class StageRunner {
       }
     });
     const writesBefore = store.counter.snapshot();
-    const batch = await window.process(records, decoded, {
+    const batch = await operator.process(records, decoded, {
       output: (emitted, origin) => {
         outputs.push({ ...emitted, origin: origin.position.sequenceNumber });
         counts.recordsOut += 1;
@@ -437,7 +437,7 @@ export class StageRunner {
 
   /** @param deadline epoch ms by which the batch must be answered (Lambda's remaining time). */
   async run(records: readonly InputRecord[], deadline: number): Promise<BatchResult> {
-    if (this.#stateful !== undefined) return this.#runWindowed(this.#stateful, records, deadline);
+    if (this.#stateful !== undefined) return this.#runStateful(this.#stateful, records, deadline);
     const requestsBefore = this.#tables?.store.counter.snapshot().requests;
     const processed = await this.#process(records);
     const watermark = this.#sourceWatermark(processed);
@@ -575,7 +575,7 @@ function countByStream(records: readonly OutputRecord[]): Record<string, number>
   return counts;
 }
 
-/** What the runner needs of a stateful operator's batch, whatever the operator (window, join). */
+/** What the runner needs of a stateful operator's batch, whatever the operator (window, join, process function). */
 interface StatefulOutcome {
   readonly watermark: number;
   readonly channels: ChannelWatermarks;
@@ -590,48 +590,45 @@ interface StatefulOperator {
   process(
     records: readonly InputRecord[],
     decoded: readonly (readonly Decoded[] | RecordProcessingError)[],
-    sink: WindowBatchSink,
+    sink: StatefulBatchSink,
   ): Promise<StatefulOutcome>;
 }
 
-function windowOperator(stage: WindowStage, store: WindowStore): StatefulOperator {
+function windowOperator(stage: WindowStage, store: Pick<WindowStore, 'commitAll'>): StatefulOperator {
   return {
     process: async (records, decoded, sink) => {
       const batch = await stage.process(records, decoded, sink);
       // Puts before deletes: a crash in a session merge leaves a leftover, never a loss.
-      return { ...batch, commit: () => commitInOrder(store, [batch.changes, batch.deletes], 'window(s)') };
+      return { ...batch, commit: () => commitInOrder(store, [batch.changes, batch.deletes]) };
     },
   };
 }
 
 /** A process function's batch: one conditional put per key touched or fired. */
-function processOperator(stage: ProcessStage, store: WindowStore): StatefulOperator {
+function processOperator(stage: ProcessStage, store: Pick<WindowStore, 'commitAll'>): StatefulOperator {
   return {
     process: async (records, decoded, sink) => {
       const batch = await stage.process(records, decoded, sink);
       return {
         ...batch,
         counts: { ...batch.counts, repeats: batch.repeats },
-        commit: () => commitInOrder(store, [batch.changes], 'key state item(s)'),
+        commit: () => commitInOrder(store, [batch.changes]),
       };
     },
   };
 }
 
 /** Writes groups of conditional changes one group after the other; a version conflict throws. */
-async function commitInOrder(store: WindowStore, groups: readonly WindowChange[][], what: string): Promise<void> {
+async function commitInOrder(store: Pick<WindowStore, 'commitAll'>, groups: readonly WindowChange[][]): Promise<void> {
   for (const changes of groups) {
     if (changes.length === 0) continue;
-    const outcome = await store.commitAll(changes);
-    if (outcome.conflicts.length > 0) {
-      throw new StateConflictError(
-        `${outcome.conflicts.length} ${what} changed under this batch (another attempt running?); retrying`,
-      );
-    }
+    const [first, ...others] = (await store.commitAll(changes)).conflicts;
+    // Another attempt of this shard's batch wrote the items (after a timeout): run again on fresh state.
+    if (first !== undefined) throw new StateConflictError([first, ...others]);
   }
 }
 
-function joinOperator(stage: JoinStage, store: JoinStore, stageId: string): StatefulOperator {
+function joinOperator(stage: JoinStage, store: Pick<JoinStore, 'writeBuffered'>, stageId: string): StatefulOperator {
   return {
     process: async (records, decoded, sink) => {
       const batch = await stage.process(records, decoded, sink);

@@ -26,6 +26,7 @@ import {
   type StoredWindow,
   stateItemBytes,
   timerOf,
+  type WatermarkStore,
   type WindowChange,
   type WindowRef,
   type WindowStore,
@@ -35,7 +36,7 @@ import type { OperatorTally } from './operator-counts.js';
 import type { Element, InputRecord } from './records.js';
 import type { AppliedPositions } from './shuffle-pack.js';
 import type { Emitted, Step } from './stage-program.js';
-import { type Arrival, producedRecord, walkBatch } from './stateful-batch.js';
+import { type Arrival, producedRecord, type StatefulBatchSink, walkBatch } from './stateful-batch.js';
 
 /** What a window stage did with one batch: the state to write once its outputs are written. */
 export interface WindowBatch {
@@ -71,23 +72,12 @@ export interface WindowStageOptions {
   readonly shards?: ShardDirectory;
   readonly stage: StageSpec;
   readonly window: WindowNode;
-  readonly store: WindowStore;
+  readonly store: WindowStore & WatermarkStore;
   /** The operators after the window, compiled. */
   readonly downstream: Step;
   readonly now: () => number;
   /** The stages that write the input stream. */
   readonly producers: readonly string[];
-}
-
-/** Receives what a batch produced, each output tied to the input record it is reported under. */
-export interface WindowBatchSink {
-  output(record: Emitted, origin: InputRecord): void;
-  filtered(operator: string): void;
-  late(record: InputRecord, output: LateOutputRecord | JoinLateRecord): void;
-  /** @param correlationId the record's own, when it is known past decoding */
-  deadLetter(record: InputRecord, error: RecordProcessingError, correlationId?: string): void;
-  /** The batch's per-operator counters, handed to the operators after the window. */
-  readonly tally?: OperatorTally;
 }
 
 /**
@@ -113,7 +103,7 @@ export class WindowStage {
   async process(
     records: readonly InputRecord[],
     decoded: readonly (readonly Decoded[] | RecordProcessingError)[],
-    sink: WindowBatchSink,
+    sink: StatefulBatchSink,
   ): Promise<WindowBatch> {
     const { store, stage } = this.#options;
     const first = records[0] as InputRecord;
@@ -405,7 +395,7 @@ export class WindowStage {
    * A window whose `result` threw: a dead letter of the window itself (its key, bounds and
    * accumulator), reported under the batch record that fired it; the other windows go on.
    */
-  #windowFailed(sink: WindowBatchSink, failed: FailedWindow<unknown>, origin: InputRecord): void {
+  #windowFailed(sink: StatefulBatchSink, failed: FailedWindow<unknown>, origin: InputRecord): void {
     const { key, start, end, emitted, accumulator } = failed.window;
     const id = `${this.#options.stage.id}/${key}/${start}/${end}/${emitted}`;
     const record = producedRecord(origin, { key, windowStart: start, windowEnd: end, accumulator });
@@ -516,7 +506,7 @@ export class WindowStage {
   }
 
   #emitLate(
-    sink: WindowBatchSink,
+    sink: StatefulBatchSink,
     late: LateRecord<unknown>,
     fresh: readonly Arrival[],
     key: string,

@@ -2,7 +2,7 @@ import type { KinesisClient, PutRecordsCommand, PutRecordsResultEntry } from '@a
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import { KinesisRecordWriter } from '../../shared/runtime/io/kinesis-record-writer.js';
 import { MemoryWindowStore } from '../../shared/runtime/io/memory-window-store.js';
-import type { WindowChange, WindowStore } from '../../shared/runtime/io/window-store.js';
+import type { StateStore, WindowChange } from '../../shared/runtime/io/window-store.js';
 import type { InputRecord } from '../../shared/runtime/records.js';
 import { StageRunner } from '../../shared/runtime/stage-runner.js';
 import { sourceShardRecords, UnreliableKinesis } from './unreliable-kinesis.js';
@@ -141,7 +141,7 @@ export async function faultyDeliver(
  * whole here: with them crashing too, the join-after-window property failed once in CI (issue 15,
  * open); test/unit/runtime/join-crash-properties.test.ts crashes them for a join fed by sources.
  */
-function crashingStore(inner: MemoryWindowStore, random: () => number): WindowStore {
+function crashingStore(inner: MemoryWindowStore, random: () => number): StateStore {
   const crashes = () => random() < 0.15;
   return new Proxy(inner, {
     get(target, property, receiver) {

@@ -32,7 +32,6 @@ import {
 } from './join-store.js';
 import { StateTableSchema } from './state-table-schema.js';
 import {
-  type ChannelWatermarks,
   type CommitOutcome,
   type CommittedChange,
   DEFAULT_RETENTION_MS,
@@ -43,7 +42,9 @@ import {
   RequestCounter,
   type StateConflict,
   StateConflictError,
+  type StateStore,
   StateStoreUnavailableError,
+  type StoredChannelWatermarks,
   type StoredWindow,
   type StoreOperation,
   timerOf,
@@ -52,7 +53,6 @@ import {
   WatermarkConflictError,
   type WindowChange,
   type WindowRef,
-  type WindowStore,
   watermarksPartitionKey,
   windowItem,
   windowPartitionKey,
@@ -93,7 +93,7 @@ type WriteResult = { readonly version: number } | { readonly conflict: StateConf
  * A retried write whose first attempt did reach DynamoDB fails its version condition: it shows up as
  * a conflict, and the caller's reload finds its own write (the fence holds its sequence number).
  */
-export class DynamoDbWindowStore implements WindowStore, JoinStore {
+export class DynamoDbWindowStore implements StateStore {
   readonly counter = new RequestCounter();
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
@@ -247,7 +247,7 @@ export class DynamoDbWindowStore implements WindowStore, JoinStore {
     return { committed, conflicts };
   }
 
-  async loadWatermarks(stageId: string, shardId: string): Promise<ChannelWatermarks | undefined> {
+  async loadWatermarks(stageId: string, shardId: string): Promise<StoredChannelWatermarks | undefined> {
     validateWatermarks(stageId, shardId, {}, 0);
     const output = await this.#request('GetItem', () =>
       this.#doc.send(
@@ -268,7 +268,7 @@ export class DynamoDbWindowStore implements WindowStore, JoinStore {
     channels: Readonly<Record<string, number>>,
     expectedVersion: number,
     positions?: Readonly<Record<string, string>>,
-  ): Promise<ChannelWatermarks> {
+  ): Promise<StoredChannelWatermarks> {
     validateWatermarks(stageId, shardId, channels, expectedVersion);
     const saved = {
       channels: { ...channels },
@@ -514,7 +514,7 @@ function toStoredWindow<A>(item: Item): StoredWindow<A> | undefined {
   };
 }
 
-function toWatermarks(item: Item): ChannelWatermarks {
+function toWatermarks(item: Item): StoredChannelWatermarks {
   return {
     channels: (item.channels ?? {}) as Record<string, number>,
     ...(item.positions !== undefined && { positions: item.positions as Record<string, string> }),

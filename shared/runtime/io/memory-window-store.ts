@@ -11,7 +11,6 @@ import {
   toBufferedRecord,
 } from './join-store.js';
 import {
-  type ChannelWatermarks,
   type CommitOutcome,
   type CommittedChange,
   DEFAULT_RETENTION_MS,
@@ -23,6 +22,8 @@ import {
   RequestCounter,
   type StateConflict,
   StateConflictError,
+  type StateStore,
+  type StoredChannelWatermarks,
   type StoredWindow,
   timerOf,
   validateChanges,
@@ -30,7 +31,6 @@ import {
   WatermarkConflictError,
   type WindowChange,
   type WindowRef,
-  type WindowStore,
   watermarksPartitionKey,
   windowItem,
   windowPartitionKey,
@@ -146,7 +146,7 @@ interface Entry {
  * unit, halved for the eventually consistent GSI; writes 1 KB a unit, again for the GSI). It is
  * never throttled. Expired items stay until overwritten, as before TTL deletes them.
  */
-export class MemoryWindowStore implements WindowStore, JoinStore {
+export class MemoryWindowStore implements StateStore {
   readonly counter = new RequestCounter();
   /** pk → sk → a join's buffered record, as its DynamoDB item. */
   readonly #buffered = new Map<string, Map<string, Readonly<Record<string, unknown>>>>();
@@ -161,7 +161,7 @@ export class MemoryWindowStore implements WindowStore, JoinStore {
   readonly #table = new Map<string, Map<string, Entry>>();
   /** timer → `pk\0sk` → entry: the fire-time GSI. */
   readonly #index = new Map<string, Map<string, Entry>>();
-  readonly #watermarks = new Map<string, ChannelWatermarks>();
+  readonly #watermarks = new Map<string, StoredChannelWatermarks>();
   readonly #retentionMs: number;
   readonly #pageSize: number;
   readonly #now: () => number;
@@ -389,7 +389,7 @@ export class MemoryWindowStore implements WindowStore, JoinStore {
     );
   }
 
-  async loadWatermarks(stageId: string, shardId: string): Promise<ChannelWatermarks | undefined> {
+  async loadWatermarks(stageId: string, shardId: string): Promise<StoredChannelWatermarks | undefined> {
     validateWatermarks(stageId, shardId, {}, 0);
     const found = this.#watermarks.get(watermarksId(stageId, shardId));
     this.counter.request('GetItem', 1, readUnits(found === undefined ? 0 : watermarksBytes(stageId, shardId, found)));
@@ -402,7 +402,7 @@ export class MemoryWindowStore implements WindowStore, JoinStore {
     channels: Readonly<Record<string, number>>,
     expectedVersion: number,
     positions?: Readonly<Record<string, string>>,
-  ): Promise<ChannelWatermarks> {
+  ): Promise<StoredChannelWatermarks> {
     validateWatermarks(stageId, shardId, channels, expectedVersion);
     const id = watermarksId(stageId, shardId);
     const current = this.#watermarks.get(id);
@@ -413,7 +413,7 @@ export class MemoryWindowStore implements WindowStore, JoinStore {
       const reported = this.#returnCurrent && current !== undefined ? structuredClone(current) : undefined;
       throw new WatermarkConflictError(stageId, shardId, expectedVersion, reported);
     }
-    const saved: ChannelWatermarks = {
+    const saved: StoredChannelWatermarks = {
       channels: normalizeNumbers(channels),
       ...(positions !== undefined && Object.keys(positions).length > 0 && { positions: { ...positions } }),
       version: expectedVersion + 1,
@@ -539,7 +539,7 @@ function watermarksId(stageId: string, shardId: string): string {
   return `${watermarksPartitionKey(stageId)}\u0000${shardId}`;
 }
 
-function watermarksBytes(stageId: string, shardId: string, saved: ChannelWatermarks): number {
+function watermarksBytes(stageId: string, shardId: string, saved: StoredChannelWatermarks): number {
   return estimateItemBytes({ pk: watermarksPartitionKey(stageId), sk: shardId, ...saved });
 }
 

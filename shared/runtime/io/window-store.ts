@@ -10,6 +10,7 @@
  */
 import { STORE_TIME_BOUND } from '../../windows/event-time.js';
 import type { WindowState } from '../../windows/types.js';
+import type { JoinStore } from './join-store.js';
 
 /** Identifies one window of one key of a stage. */
 export interface WindowRef {
@@ -93,7 +94,7 @@ export interface CommitOutcome {
  * The channel watermarks of one (stage, input shard): channel id → watermark in epoch ms; and the
  * highest envelope position applied per channel (shuffle-pack.ts AppliedPositions).
  */
-export interface ChannelWatermarks {
+export interface StoredChannelWatermarks {
   readonly channels: Readonly<Record<string, number>>;
   readonly positions?: Readonly<Record<string, string>>;
   readonly version: number;
@@ -191,18 +192,16 @@ function isWrite(operation: StoreOperation): boolean {
 }
 
 /**
- * The one door from a stateful stage to its state. DynamoDB in the cloud and the local stack
- * ({@link DynamoDbWindowStore}), memory in unit tests and in-process benchmarks ({@link MemoryWindowStore}),
- * with the same semantics. Reads never return items whose `expiresAt` has passed. The store is dumb on
- * purpose: it never retries a conflict, because only the caller can recompute the state.
+ * The window items of a stage (also a keyed process function's items, which use the window layout):
+ * versioned, fenced, found through the fire-time index. Reads never return items whose `expiresAt`
+ * has passed. The store is dumb on purpose: it never retries a conflict, because only the caller can
+ * recompute the state.
  *
  * Accumulators are JSON values: `undefined` object members and array elements are dropped (as
  * `JSON.stringify` drops members), -0 reads back as 0, and DynamoDB refuses numbers outside
  * ±1E-130..9.9E125.
  */
-export interface WindowStore {
-  readonly counter: RequestCounter;
-
+export interface WindowStore extends CountedStore {
   /**
    * Reads exact windows with strongly consistent reads (BatchGetItem, 100 keys a request, unprocessed
    * keys retried). Returns the live ones found, in the order first asked for; duplicates are read once.
@@ -244,9 +243,17 @@ export interface WindowStore {
    * anything is written.
    */
   commitAll(changes: readonly WindowChange[]): Promise<CommitOutcome>;
+}
 
+/** What every part of the state store has: the count of the requests it made. */
+export interface CountedStore {
+  readonly counter: RequestCounter;
+}
+
+/** The channel watermarks (and applied positions) of each (stage, input shard): every stateful stage keeps them. */
+export interface WatermarkStore extends CountedStore {
   /** The channel watermarks of (stage, input shard), consistently read; undefined when never saved. */
-  loadWatermarks(stageId: string, shardId: string): Promise<ChannelWatermarks | undefined>;
+  loadWatermarks(stageId: string, shardId: string): Promise<StoredChannelWatermarks | undefined>;
 
   /**
    * Replaces the channel watermarks (and applied positions) if their version is still
@@ -259,29 +266,46 @@ export interface WindowStore {
     channels: Readonly<Record<string, number>>,
     expectedVersion: number,
     positions?: Readonly<Record<string, string>>,
-  ): Promise<ChannelWatermarks>;
+  ): Promise<StoredChannelWatermarks>;
 }
+
+/**
+ * The one door from a stateful stage to its state, made of one narrow part per operator: window
+ * items (windows and process functions), join buffers, channel watermarks; each stage asks only for
+ * the parts it uses. DynamoDB in the cloud and the local stack ({@link DynamoDbWindowStore}), memory
+ * in unit tests and in-process benchmarks ({@link MemoryWindowStore}), with the same semantics.
+ */
+export interface StateStore extends WindowStore, JoinStore, WatermarkStore {}
 
 // ---------------------------------------------------------------------------------------------------
 // Errors
 
-/** A change's version condition failed; see {@link StateConflict}. */
+/**
+ * Version conditions failed; see {@link StateConflict}. Thrown by a store's `commit` for its one
+ * change, and by a stateful stage for the conflicts `commitAll` returned: the batch is run again on
+ * fresh state. The fields describe the first conflict.
+ */
 export class StateConflictError extends Error {
+  readonly conflicts: readonly StateConflict[];
   readonly conflict: StateConflict;
   readonly stageId: string;
   readonly window: WindowRef;
   readonly expectedVersion: number;
   readonly current: StoredWindow | undefined;
 
-  constructor(conflict: StateConflict, options?: { cause?: unknown }) {
+  constructor(conflicts: StateConflict | readonly [StateConflict, ...StateConflict[]], options?: { cause?: unknown }) {
+    const all: readonly StateConflict[] = Array.isArray(conflicts) ? conflicts : [conflicts as StateConflict];
+    const conflict = all[0] as StateConflict;
     const window = refOfChange(conflict.change);
     const found = conflict.current === undefined ? '' : `, found version ${conflict.current.version}`;
+    const others = all.length > 1 ? ` (and ${all.length - 1} more item(s) changed under this batch)` : '';
     super(
       `${conflict.change.kind} of window [${window.start}, ${window.end}) of key ${JSON.stringify(window.key)} ` +
-        `of stage ${conflict.change.stageId} expected version ${conflict.change.expectedVersion}${found}`,
+        `of stage ${conflict.change.stageId} expected version ${conflict.change.expectedVersion}${found}${others}`,
       options,
     );
     this.name = 'StateConflictError';
+    this.conflicts = all;
     this.conflict = conflict;
     this.stageId = conflict.change.stageId;
     this.window = window;
@@ -296,13 +320,13 @@ export class WatermarkConflictError extends Error {
   readonly shardId: string;
   readonly expectedVersion: number;
   /** The item at the time of the failure, when the store returned it. */
-  readonly current: ChannelWatermarks | undefined;
+  readonly current: StoredChannelWatermarks | undefined;
 
   constructor(
     stageId: string,
     shardId: string,
     expectedVersion: number,
-    current: ChannelWatermarks | undefined,
+    current: StoredChannelWatermarks | undefined,
     options?: { cause?: unknown },
   ) {
     super(`channel watermarks of stage ${stageId}, shard ${shardId} expected version ${expectedVersion}`, options);
