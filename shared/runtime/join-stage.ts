@@ -14,8 +14,9 @@ import {
 } from '../joins/join-operator.js';
 import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
+import { MAX_STATE_ITEM_BYTES } from './io/item-size.js';
 import type { BufferedPut, JoinStore } from './io/join-store.js';
-import { MAX_STATE_ITEM_BYTES, type WatermarkStore } from './io/window-store.js';
+import type { WatermarkStore } from './io/state-store.js';
 import type { Element, InputRecord } from './records.js';
 import type { Step } from './stage-program.js';
 import { type Arrival, producedRecord, type StatefulBatchSink, type WalkedBatch, walkBatch } from './stateful-batch.js';

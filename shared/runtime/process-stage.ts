@@ -13,18 +13,11 @@ import {
 import { STORE_TIME_BOUND } from '../windows/event-time.js';
 import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
-import {
-  compareSequenceNumbers,
-  InvalidStateRequestError,
-  isApplied,
-  MAX_STATE_ITEM_BYTES,
-  type PutWindowChange,
-  type StoredWindow,
-  stateItemBytes,
-  type WatermarkStore,
-  type WindowRef,
-  type WindowStore,
-} from './io/window-store.js';
+import { MAX_STATE_ITEM_BYTES } from './io/item-size.js';
+import { compareSequenceNumbers, isApplied } from './io/sequence-numbers.js';
+import { InvalidStateRequestError } from './io/state-errors.js';
+import type { PutWindowChange, StoredWindow, WatermarkStore, WindowRef, WindowStore } from './io/state-store.js';
+import { stateItemBytes } from './io/window-items.js';
 import type { Element, InputRecord } from './records.js';
 import type { Step } from './stage-program.js';
 import { type Arrival, producedRecord, type StatefulBatchSink, type WalkedBatch, walkBatch } from './stateful-batch.js';

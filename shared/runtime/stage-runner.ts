@@ -19,14 +19,9 @@ import { type DeadLetter, type DeadLetterSink, StreamDeadLetterSink } from './io
 import type { JoinStore } from './io/join-store.js';
 import type { RecordWriter, WriteOutcome } from './io/record-writer.js';
 import { type ShardDirectory, UniformShardDirectory } from './io/shard-directory.js';
+import { StateConflictError, WatermarkConflictError } from './io/state-errors.js';
+import type { StateStore, WindowChange, WindowStore } from './io/state-store.js';
 import type { TableStore } from './io/table-store.js';
-import {
-  StateConflictError,
-  type StateStore,
-  WatermarkConflictError,
-  type WindowChange,
-  type WindowStore,
-} from './io/window-store.js';
 import { JoinStage, joinSpecOf } from './join-stage.js';
 import { type OperatorCount, OperatorTally, Slot } from './operator-counts.js';
 import { ProcessStage } from './process-stage.js';

@@ -2,7 +2,7 @@ import { describeValue } from '../windows/duration.js';
 import { ChannelWatermarks } from './channel-watermarks.js';
 import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
-import type { WatermarkStore } from './io/window-store.js';
+import type { WatermarkStore } from './io/state-store.js';
 import type { JoinLateRecord } from './join-stage.js';
 import type { OperatorTally } from './operator-counts.js';
 import type { Element, InputRecord } from './records.js';

@@ -15,27 +15,23 @@ import {
 import type { ChannelWatermarks } from './channel-watermarks.js';
 import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
+import { MAX_STATE_ITEM_BYTES } from './io/item-size.js';
+import { compareSequenceNumbers, isApplied } from './io/sequence-numbers.js';
 import type { ShardDirectory } from './io/shard-directory.js';
-import {
-  compareSequenceNumbers,
-  InvalidStateRequestError,
-  isApplied,
-  MAX_STATE_ITEM_BYTES,
-  type PutWindowChange,
-  StateItemTooLargeError,
-  type StoredWindow,
-  stateItemBytes,
-  timerOf,
-  type WatermarkStore,
-  type WindowChange,
-  type WindowRef,
-  type WindowStore,
-} from './io/window-store.js';
-import type { JoinLateRecord } from './join-stage.js';
-import type { OperatorTally } from './operator-counts.js';
+import { InvalidStateRequestError, StateItemTooLargeError } from './io/state-errors.js';
+import { timerOf } from './io/state-keys.js';
+import type {
+  PutWindowChange,
+  StoredWindow,
+  WatermarkStore,
+  WindowChange,
+  WindowRef,
+  WindowStore,
+} from './io/state-store.js';
+import { stateItemBytes } from './io/window-items.js';
 import type { Element, InputRecord } from './records.js';
 import type { AppliedPositions } from './shuffle-pack.js';
-import type { Emitted, Step } from './stage-program.js';
+import type { Step } from './stage-program.js';
 import { type Arrival, producedRecord, type StatefulBatchSink, walkBatch } from './stateful-batch.js';
 
 /** What a window stage did with one batch: the state to write once its outputs are written. */

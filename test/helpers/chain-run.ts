@@ -2,7 +2,7 @@ import type { KinesisClient, PutRecordsCommand, PutRecordsResultEntry } from '@a
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import { KinesisRecordWriter } from '../../shared/runtime/io/kinesis-record-writer.js';
 import { MemoryWindowStore } from '../../shared/runtime/io/memory-window-store.js';
-import type { StateStore, WindowChange } from '../../shared/runtime/io/window-store.js';
+import type { StateStore, WindowChange } from '../../shared/runtime/io/state-store.js';
 import type { InputRecord } from '../../shared/runtime/records.js';
 import { StageRunner } from '../../shared/runtime/stage-runner.js';
 import { sourceShardRecords, UnreliableKinesis } from './unreliable-kinesis.js';

@@ -5,7 +5,7 @@ import { pipeline } from '../../shared/index.js';
 import { KinesisRecordWriter } from '../../shared/runtime/io/kinesis-record-writer.js';
 import { MemoryRecordWriter } from '../../shared/runtime/io/memory-record-writer.js';
 import { MemoryWindowStore } from '../../shared/runtime/io/memory-window-store.js';
-import type { StateStore } from '../../shared/runtime/io/window-store.js';
+import type { StateStore } from '../../shared/runtime/io/state-store.js';
 import type { InputRecord } from '../../shared/runtime/records.js';
 import { StageRunner } from '../../shared/runtime/stage-runner.js';
 import { seededRandom } from '../../shared/util/random.js';

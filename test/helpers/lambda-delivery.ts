@@ -1,7 +1,7 @@
 import { MemoryRecordWriter } from '../../shared/runtime/io/memory-record-writer.js';
 import type { MemoryWindowStore } from '../../shared/runtime/io/memory-window-store.js';
 import type { RecordWriter, WriteOutcome } from '../../shared/runtime/io/record-writer.js';
-import type { StateStore, WindowChange } from '../../shared/runtime/io/window-store.js';
+import type { StateStore, WindowChange } from '../../shared/runtime/io/state-store.js';
 import type { InputRecord, OutputRecord } from '../../shared/runtime/records.js';
 import type { StageRunner } from '../../shared/runtime/stage-runner.js';
 import { END_OF_TIME } from '../../shared/runtime/watermark-records.js';

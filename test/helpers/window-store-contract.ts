@@ -1,16 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { BufferedRecord } from '../../shared/joins/join-operator.js';
 import {
-  type DeleteWindowChange,
   InvalidStateRequestError,
-  type PutWindowChange,
   StateConflictError,
   StateItemTooLargeError,
-  type StateStore,
-  type StoredWindow,
   WatermarkConflictError,
-  type WindowRef,
-} from '../../shared/runtime/io/window-store.js';
+} from '../../shared/runtime/io/state-errors.js';
+import type {
+  DeleteWindowChange,
+  PutWindowChange,
+  StateStore,
+  StoredWindow,
+  WindowRef,
+} from '../../shared/runtime/io/state-store.js';
 
 /** Options every implementation takes. */
 export interface ContractStoreOptions {

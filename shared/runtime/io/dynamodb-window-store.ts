@@ -26,38 +26,33 @@ import {
   bufferedItem,
   bufferedItemKey,
   bufferedSortKeyRange,
-  type JoinStore,
   type KeyRange,
   toBufferedRecord,
 } from './join-store.js';
+import { RequestCounter, type StoreOperation } from './request-counter.js';
+import { StateConflictError, StateStoreUnavailableError, WatermarkConflictError } from './state-errors.js';
+import { timerOf, watermarksPartitionKey, windowPartitionKey, windowSortKey } from './state-keys.js';
+import type {
+  CommitOutcome,
+  CommittedChange,
+  DeleteWindowChange,
+  PutWindowChange,
+  StateConflict,
+  StateStore,
+  StoredChannelWatermarks,
+  StoredWindow,
+  WindowChange,
+  WindowRef,
+} from './state-store.js';
 import { StateTableSchema } from './state-table-schema.js';
 import {
-  type CommitOutcome,
-  type CommittedChange,
   DEFAULT_RETENTION_MS,
-  type DeleteWindowChange,
   expiresAtOf,
   isExpired,
-  type PutWindowChange,
-  RequestCounter,
-  type StateConflict,
-  StateConflictError,
-  type StateStore,
-  StateStoreUnavailableError,
-  type StoredChannelWatermarks,
-  type StoredWindow,
-  type StoreOperation,
-  timerOf,
   validateChanges,
   validateWatermarks,
-  WatermarkConflictError,
-  type WindowChange,
-  type WindowRef,
-  watermarksPartitionKey,
   windowItem,
-  windowPartitionKey,
-  windowSortKey,
-} from './window-store.js';
+} from './window-items.js';
 
 export interface DynamoDbWindowStoreOptions {
   readonly client: DynamoDBClient;

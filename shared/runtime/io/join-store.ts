@@ -1,6 +1,7 @@
 import type { JoinSide } from '../../dag/graph.js';
 import type { BufferedRecord } from '../../joins/join-operator.js';
-import { type CountedStore, encodeTime, timerOf, windowPartitionKey } from './window-store.js';
+import { encodeTime, timerOf, windowPartitionKey } from './state-keys.js';
+import type { CountedStore } from './state-store.js';
 
 /**
  * A join's buffers in the pipeline's state table (docs/joins.md): one item per buffered record,

@@ -2,13 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { pipeline } from '../../../shared/index.js';
 import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-writer.js';
 import { MemoryWindowStore } from '../../../shared/runtime/io/memory-window-store.js';
-import {
-  type CommitOutcome,
-  StateConflictError,
-  type StateStore,
-  type StoredWindow,
-  type WindowChange,
-} from '../../../shared/runtime/io/window-store.js';
+import { StateConflictError } from '../../../shared/runtime/io/state-errors.js';
+import type { CommitOutcome, StateStore, StoredWindow, WindowChange } from '../../../shared/runtime/io/state-store.js';
 import type { InputRecord } from '../../../shared/runtime/records.js';
 import { StageRunner } from '../../../shared/runtime/stage-runner.js';
 import { END_OF_TIME } from '../../../shared/runtime/watermark-records.js';
