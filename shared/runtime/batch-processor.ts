@@ -1,6 +1,6 @@
+import { RecordProcessingError } from '../operators/record-errors.js';
 import type { RowUpdate } from '../tables/table-operator.js';
 import type { DeadLetterEnvelope } from './dead-letter.js';
-import { RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
 import { fitDeadLetter } from './fit-dead-letter.js';
 import type { DeadLetter } from './io/dead-letter-sink.js';

@@ -1,9 +1,9 @@
 import type { z } from 'zod';
 import type { SourceNode } from '../dag/graph.js';
 import { checkInputLimits, type InputLimits, resolveInputLimits } from '../operators/input-limits.js';
+import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from '../operators/record-errors.js';
 import { UnknownSchemaVersionError } from '../operators/schema-versions.js';
 import { eventTimeProblem, isValidEventTime } from '../windows/event-time.js';
-import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from './dead-letter.js';
 import { CorruptAggregateError, deaggregate, isAggregated, type UserRecord } from './kpl-aggregate.js';
 import { correlationIdOf, type Element, type InputRecord, type ShuffleEnvelope } from './records.js';
 import { isShufflePack } from './shuffle-pack.js';

@@ -12,7 +12,7 @@ import {
   joinOutputId,
   outerSides,
 } from '../joins/join-operator.js';
-import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
+import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
 import type { Decoded } from './decode.js';
 import { MAX_STATE_ITEM_BYTES } from './io/item-size.js';
 import type { BufferedPut, JoinStore } from './io/join-store.js';

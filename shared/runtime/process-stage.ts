@@ -1,5 +1,6 @@
 import type { ProcessNode } from '../dag/graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
+import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
 import {
   emptyKeyState,
   type Failure,
@@ -11,7 +12,6 @@ import {
   runKey,
 } from '../process/keyed-process.js';
 import { STORE_TIME_BOUND } from '../windows/event-time.js';
-import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
 import { MAX_STATE_ITEM_BYTES } from './io/item-size.js';
 import { compareSequenceNumbers, isApplied } from './io/sequence-numbers.js';

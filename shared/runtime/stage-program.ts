@@ -1,10 +1,10 @@
 import type { JoinSideNode, KeyByNode, PipelineNode, SinkNode, ToTableNode } from '../dag/graph.js';
 import type { PipelineGraph } from '../dag/pipeline-graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
+import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
 import { applyFilter, applyFlatMap, applyKeyBy, applyMap, applyVersion } from '../operators/stateless.js';
 import { sinkWriteOf } from '../tables/dynamodb-sink.js';
 import { enrichedValue, type RowUpdate } from '../tables/table-operator.js';
-import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import { type Decoder, shuffleDecoder, sourceDecoder } from './decode.js';
 import { MAX_ROW_BYTES } from './io/table-store.js';
 import { type OperatorIndex, type OperatorTally, operatorIndex, Slot, slotBase } from './operator-counts.js';

@@ -2,6 +2,7 @@ import type { SourceNode, TableDefinition } from '../dag/graph.js';
 import type { StageSpec, TableSpec } from '../dag/plan-types.js';
 import type { Pipeline } from '../dsl/pipeline.js';
 import { joinWatermarkHoldBack } from '../joins/join-operator.js';
+import { RecordProcessingError } from '../operators/record-errors.js';
 import { latestUpdates } from '../tables/table-operator.js';
 import { backoffDelay, sleep } from '../util/backoff.js';
 import {
@@ -13,7 +14,6 @@ import {
 } from './batch-processor.js';
 import type { ChannelWatermarks } from './channel-watermarks.js';
 import type { DeadLetterEnvelope } from './dead-letter.js';
-import { RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
 import { type DeadLetter, type DeadLetterSink, StreamDeadLetterSink } from './io/dead-letter-sink.js';
 import type { JoinStore } from './io/join-store.js';

@@ -1,6 +1,6 @@
+import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
 import { describeValue } from '../windows/duration.js';
 import { ChannelWatermarks } from './channel-watermarks.js';
-import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
 import type { WatermarkStore } from './io/state-store.js';
 import type { JoinLateRecord } from './join-stage.js';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { WindowNode } from '../dag/graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
+import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
 import { assignWindows, lastWindowStart } from '../windows/assigners.js';
 import type { WindowState } from '../windows/types.js';
 import {
@@ -13,7 +14,6 @@ import {
   windowFireAt,
 } from '../windows/window-operator.js';
 import type { ChannelWatermarks } from './channel-watermarks.js';
-import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
 import { MAX_STATE_ITEM_BYTES } from './io/item-size.js';
 import { compareSequenceNumbers, isApplied } from './io/sequence-numbers.js';
