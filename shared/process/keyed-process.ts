@@ -121,6 +121,10 @@ export interface Emission {
   readonly output?: string;
   readonly value: unknown;
   readonly time: number;
+  /** The input whose call emitted it, or, for a timer, the last input of the key run before it fired. */
+  readonly after?: number;
+  /** The timer whose call emitted it. */
+  readonly timer?: { readonly domain: TimeDomain; readonly time: number };
 }
 
 /** A record or timer whose call threw, or whose effect does not fit: its effects are undone. */
@@ -172,6 +176,8 @@ export function runKey<T, O, S extends StateDescriptors>(
   const emissions: Emission[] = [];
   const failures: Failure[] = [];
   let firings = 0;
+  /** The input run last, if any: what a timer fired next comes after. */
+  let after: number | undefined;
 
   const attempt = (
     watermark: number,
@@ -179,6 +185,7 @@ export function runKey<T, O, S extends StateDescriptors>(
     idBase: string,
     call: (context: TimerContext<O, S>) => void,
     domain: TimeDomain,
+    timer?: { readonly domain: TimeDomain; readonly time: number },
   ): { ok: true } | { ok: false; message: string; cause?: unknown } => {
     const working = clone(state);
     const produced: Emission[] = [];
@@ -196,6 +203,8 @@ export function runKey<T, O, S extends StateDescriptors>(
           ...(output !== undefined && { output }),
           value,
           time: timestamp,
+          ...(after !== undefined && { after }),
+          ...(timer !== undefined && { timer }),
         }),
     );
     try {
@@ -233,6 +242,7 @@ export function runKey<T, O, S extends StateDescriptors>(
         `${options.idPrefix}/${key}/timer/${domain === 'event' ? 'e' : 'p'}${time}/${state.f}`,
         (context) => fn.onTimer?.(time, context),
         domain,
+        { domain, time },
       );
       if (!outcome.ok) {
         failures.push({ timer: { domain, time }, message: outcome.message, cause: outcome.cause });
@@ -242,6 +252,7 @@ export function runKey<T, O, S extends StateDescriptors>(
 
   inputs.forEach((input, index) => {
     fireUpTo(input.watermark, options.now);
+    after = index;
     const outcome = attempt(
       input.watermark,
       input.time,

@@ -13,13 +13,21 @@ import {
   outerSides,
 } from '../joins/join-operator.js';
 import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
+import { compareStrings } from '../util/compare-strings.js';
 import type { Decoded } from './decode.js';
 import { MAX_STATE_ITEM_BYTES } from './io/item-size.js';
 import type { BufferedPut, JoinStore } from './io/join-store.js';
 import type { WatermarkStore } from './io/state-store.js';
 import type { Element, InputRecord } from './records.js';
 import type { Step } from './stage-program.js';
-import { type Arrival, producedRecord, type StatefulBatchSink, type WalkedBatch, walkBatch } from './stateful-batch.js';
+import {
+  type Arrival,
+  producedRecord,
+  recordReaching,
+  type StatefulBatchSink,
+  type WalkedBatch,
+  walkBatch,
+} from './stateful-batch.js';
 
 export interface JoinStageOptions {
   readonly stage: StageSpec;
@@ -51,6 +59,17 @@ export interface JoinLateRecord {
 export interface JoinBatch extends WalkedBatch {
   readonly puts: BufferedPut[];
   readonly counts: { readonly pairs: number; readonly unmatched: number; readonly duplicates: number; late: number };
+}
+
+/**
+ * The record a pair is reported under: that of its member that arrived last in this batch (the other
+ * was buffered before, or arrived earlier in the batch). Any attempt of the batch meets that member
+ * again, as an arrival or as a replay of one, so the pair keeps its position on a shuffle stream
+ * (docs/shuffle.md) however Lambda cuts the batch.
+ */
+function pairOrigin(list: readonly { arrival: Arrival; join: JoinArrival }[], output: JoinOutput): InputRecord {
+  const member = (l: { join: JoinArrival }) => (l.join.side === 'left' ? output.left : output.right)?.id === l.join.id;
+  return (list.findLast(member) ?? (list.at(-1) as { arrival: Arrival })).arrival.record;
 }
 
 /** The semantics of a join node, as the pure operator takes them. */
@@ -140,8 +159,7 @@ export class JoinStage {
         list.map((l) => l.join),
       );
       counts.duplicates += outcome.duplicates;
-      const origin = (list.at(-1) as { arrival: Arrival }).arrival.record;
-      for (const output of outcome.outputs) emitted.push({ output, origin });
+      for (const output of outcome.outputs) emitted.push({ output, origin: pairOrigin(list, output) });
       counts.pairs += outcome.outputs.length;
       for (const record of outcome.changed) changed.set(slotOf(record), record);
       for (const late of outcome.late) {
@@ -170,7 +188,6 @@ export class JoinStage {
       for (const [id, record] of changed) {
         if (this.#due(record, outer, walked.watermark)) candidates.set(id, record);
       }
-      const last = records.at(-1) as InputRecord;
       for (const [id, candidate] of candidates) {
         // What this batch changed wins over what the table held before it.
         const record = changed.get(id) ?? candidate;
@@ -181,15 +198,21 @@ export class JoinStage {
         if (record.matched) continue;
         counts.unmatched += 1;
         const output = record.side === 'left' ? { left: record, right: null } : { left: null, right: record };
-        emitted.push({ output, origin: last });
+        // Under the record that moved the watermark past it, whichever attempt emits it (recordReaching).
+        const origin = recordReaching(records, walked, joinFireAt(this.spec, record.side, record.time));
+        emitted.push({ output, origin });
       }
     }
     for (const [id, record] of changed) if (!done.has(id)) puts.push(this.#put(record, outer, shardId));
 
-    for (const { output, origin } of emitted) {
+    // Outputs reported under one record take their positions in this order (shuffle-pack.ts): an order
+    // of their own, not of the batch's keys, which depends on where the batch was cut.
+    const outputs = emitted.map((e) => ({ ...e, id: joinOutputId(stage.id, e.output) }));
+    outputs.sort((a, b) => compareStrings(a.id, b.id));
+    for (const { output, origin, id } of outputs) {
       const times = [output.left?.time, output.right?.time].filter((t): t is number => t !== undefined);
       const element: Element = {
-        id: joinOutputId(stage.id, output),
+        id,
         key: output.left?.key ?? output.right?.key ?? '',
         value: [output.left?.value ?? null, output.right?.value ?? null],
         eventTime: Math.max(...times),

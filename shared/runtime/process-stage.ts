@@ -2,6 +2,7 @@ import type { ProcessNode } from '../dag/graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
 import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
 import {
+  type Emission,
   emptyKeyState,
   type Failure,
   isEmptyState,
@@ -11,6 +12,7 @@ import {
   nextTimer,
   runKey,
 } from '../process/keyed-process.js';
+import { compareStrings } from '../util/compare-strings.js';
 import { STORE_TIME_BOUND } from '../windows/event-time.js';
 import type { Decoded } from './decode.js';
 import { MAX_STATE_ITEM_BYTES } from './io/item-size.js';
@@ -20,7 +22,14 @@ import type { PutWindowChange, StoredWindow, WatermarkStore, WindowRef, WindowSt
 import { stateItemBytes } from './io/window-items.js';
 import type { Element, InputRecord } from './records.js';
 import type { Step } from './stage-program.js';
-import { type Arrival, producedRecord, type StatefulBatchSink, type WalkedBatch, walkBatch } from './stateful-batch.js';
+import {
+  type Arrival,
+  producedRecord,
+  recordReaching,
+  type StatefulBatchSink,
+  type WalkedBatch,
+  walkBatch,
+} from './stateful-batch.js';
 
 export interface ProcessStageOptions {
   readonly stage: StageSpec;
@@ -93,10 +102,34 @@ export class ProcessStage {
     const changes: PutWindowChange<KeyState>[] = [];
     const emitted: { element: Element; output?: string; origin: InputRecord }[] = [];
 
-    const settle = (key: string, item: StoredWindow<KeyState> | undefined, step: KeyStep, origin: InputRecord) => {
+    /**
+     * The record an emission is reported under, the same in every attempt however the batch is cut,
+     * so that its position on a shuffle stream is (docs/shuffle.md): a record's call, that record; an
+     * event-time timer, the record that moved the watermark to its time, or the key's record run
+     * before it if later (a timer registered for a time already passed). A processing-time timer
+     * fires by the clock: under `fallback`.
+     */
+    const originOf = (emission: Emission, fresh: readonly Arrival[], fallback: InputRecord): InputRecord => {
+      const input = emission.after === undefined ? undefined : (fresh[emission.after] as Arrival).record;
+      if (emission.timer === undefined) return input ?? fallback;
+      if (emission.timer.domain === 'processing') return fallback;
+      const reached = recordReaching(records, walked, emission.timer.time);
+      const later =
+        input !== undefined &&
+        compareSequenceNumbers(input.position.sequenceNumber, reached.position.sequenceNumber) > 0;
+      return later ? input : reached;
+    };
+    const settle = (
+      key: string,
+      item: StoredWindow<KeyState> | undefined,
+      step: KeyStep,
+      fresh: readonly Arrival[],
+      fallback: InputRecord,
+    ) => {
       counts.timers += step.failures.filter((f) => f.timer !== undefined).length;
       for (const emission of step.emissions) {
         const element = { id: emission.id, key, value: emission.value, eventTime: emission.time };
+        const origin = originOf(emission, fresh, fallback);
         emitted.push({ element, ...(emission.output !== undefined && { output: emission.output }), origin });
       }
       // Nothing changed (every record applied before, no timer due): no write, one fewer request.
@@ -136,7 +169,7 @@ export class ProcessStage {
         } else this.#timerFailed(sink, key, failure, (arrivals.at(-1) as Arrival).record);
       }
       counts.applied += fresh.length - step.failures.filter((f) => f.record !== undefined).length;
-      settle(key, item, step, (arrivals.at(-1) as Arrival).record);
+      settle(key, item, step, fresh, (arrivals.at(-1) as Arrival).record);
     }
 
     // Keys this batch did not touch whose timers are due: found through the fire-time index, never a
@@ -171,10 +204,14 @@ export class ProcessStage {
           });
         }
         for (const failure of step.failures) this.#timerFailed(sink, item.state.key, failure, lastRecord);
-        settle(item.state.key, item, step, lastRecord);
+        settle(item.state.key, item, step, [], lastRecord);
       }
     }
 
+    // Emissions reported under one record take their positions in this order (shuffle-pack.ts): by
+    // key, not in the order the batch met its keys, which depends on where the batch was cut; a key's
+    // own emissions keep their order.
+    emitted.sort((a, b) => compareStrings(a.element.key ?? '', b.element.key ?? ''));
     for (const { element, output, origin } of emitted) {
       if (output !== undefined) {
         const stream = node.sideOutputs[output];
@@ -259,8 +296,9 @@ export class ProcessStage {
     }
     if (bytes <= MAX_STATE_ITEM_BYTES) return undefined;
     return (
-      `the state of key ${JSON.stringify(key)} would take about ${bytes} bytes with this record, more than the ` +
-      `${MAX_STATE_ITEM_BYTES} a DynamoDB item is allowed here: the record is not applied; keep the state bounded (a TTL, or clear it in a timer)`
+      `the state of key ${JSON.stringify(key)} would take about ${bytes} bytes with this call's changes, more than ` +
+      `the ${MAX_STATE_ITEM_BYTES} a DynamoDB item is allowed here: they are not applied (state, timers, emissions); ` +
+      'keep the state bounded (a TTL, or clear it in a timer)'
     );
   }
 

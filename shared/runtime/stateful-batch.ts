@@ -41,6 +41,8 @@ export interface WalkedBatch {
   readonly arrivals: Arrival[];
   /** The watermark after the whole batch. */
   readonly watermark: number;
+  /** The watermark after each record of the batch, by index: where time moved (recordReaching). */
+  readonly watermarkAfter: readonly number[];
   readonly channels: ChannelWatermarks;
   /** The highest envelope position applied per upstream channel, saved with the channel watermarks. */
   readonly positions: AppliedPositions;
@@ -84,12 +86,14 @@ export async function walkBatch(
   const watermarkNow = () =>
     clock === undefined ? channels.current() : channels.current() >= END_OF_TIME ? END_OF_TIME : clock();
   const arrivals: Arrival[] = [];
+  const watermarkAfter: number[] = [];
   let repeats = 0;
   let misrouted = 0;
   decoded.forEach((items, index) => {
     const pack = records[index] as InputRecord;
     if (items instanceof RecordProcessingError) {
       deadLetter(pack, items);
+      watermarkAfter.push(watermarkNow());
       return;
     }
     for (const item of items) {
@@ -126,16 +130,33 @@ export async function walkBatch(
       }
       arrivals.push({ record, element, key: element.key ?? '', time, watermark: watermarkNow() });
     }
+    watermarkAfter.push(watermarkNow());
   });
   return {
     arrivals,
     watermark: watermarkNow(),
+    watermarkAfter,
     channels,
     positions,
     channelsVersion: loaded?.version ?? 0,
     repeats,
     misrouted,
   };
+}
+
+/**
+ * The record of the batch at which the watermark first reached `time`: what a result that time
+ * fires (a window's end, a join's outer row, a timer) is reported under, so that its position on the
+ * shuffle stream (docs/shuffle.md) is the same however Lambda cuts the batch. Reported under the
+ * batch's last record, or the last record of its key, a result fired by a crashed attempt and fired
+ * again by a bisected retry would come with a higher position, and the next stage would take it as
+ * new. The watermark after a record depends only on the records up to it (the channel watermarks
+ * only rise, and are saved with the state of a batch that committed whole), so every attempt finds
+ * the same record. A watermark that was past `time` before the batch: the first record.
+ */
+export function recordReaching(records: readonly InputRecord[], walked: WalkedBatch, time: number): InputRecord {
+  const index = walked.watermarkAfter.findIndex((watermark) => watermark >= time);
+  return (records[index] ?? records.at(-1)) as InputRecord;
 }
 
 /**

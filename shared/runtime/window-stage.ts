@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { WindowNode } from '../dag/graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
 import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
+import { compareStrings } from '../util/compare-strings.js';
 import { assignWindows, lastWindowStart } from '../windows/assigners.js';
 import type { WindowState } from '../windows/types.js';
 import {
@@ -32,7 +33,7 @@ import { stateItemBytes } from './io/window-items.js';
 import type { Element, InputRecord } from './records.js';
 import type { AppliedPositions } from './shuffle-pack.js';
 import type { Step } from './stage-program.js';
-import { type Arrival, producedRecord, type StatefulBatchSink, walkBatch } from './stateful-batch.js';
+import { type Arrival, producedRecord, recordReaching, type StatefulBatchSink, walkBatch } from './stateful-batch.js';
 
 /** What a window stage did with one batch: the state to write once its outputs are written. */
 export interface WindowBatch {
@@ -114,6 +115,12 @@ export class WindowStage {
     const { arrivals, watermark } = walked;
     const counts = { applied: 0, duplicates: 0, repeats: walked.repeats, late: 0 };
     const applied = appliedCheck(shardId);
+    // A final result is reported under the record that moved the watermark to its window's firing
+    // time, whichever attempt fires it (recordReaching); an early update under its key's last record.
+    const originOf = (result: { kind: string; windowEnd: number }): InputRecord | undefined =>
+      result.kind === 'final'
+        ? recordReaching(records, walked, windowFireAt({ end: result.windowEnd }, this.spec.allowedLateness))
+        : undefined;
 
     const byKey = new Map<string, Arrival[]>();
     for (const arrival of arrivals) {
@@ -163,7 +170,7 @@ export class WindowStage {
       deletes.push(...outcome.deletes);
       counts.applied += fresh.length - outcome.late.length - outcome.failed.length;
       const lastOfKey = (keyArrivals.at(-1) as Arrival).record;
-      for (const result of outcome.results) results.push({ result, origin: lastOfKey });
+      for (const result of outcome.results) results.push({ result, origin: originOf(result) ?? lastOfKey });
       for (const late of outcome.late) this.#emitLate(sink, late, fresh, key, counts);
       for (const failed of outcome.failedWindows) this.#windowFailed(sink, failed, lastOfKey);
       for (const failed of outcome.failed) {
@@ -218,9 +225,14 @@ export class WindowStage {
         changes.push(this.#tombstone(state, dueVersion(state), shardId, lastSequence));
       }
       for (const failed of fired.failed) this.#windowFailed(sink, failed, records.at(-1) as InputRecord);
-      for (const result of fired.results) results.push({ result, origin: records.at(-1) as InputRecord });
+      for (const result of fired.results) {
+        results.push({ result, origin: originOf(result) ?? (records.at(-1) as InputRecord) });
+      }
     }
 
+    // Results reported under one record take their positions in this order (shuffle-pack.ts): an
+    // order of their own, not of the batch's keys, which depends on where the batch was cut.
+    results.sort((a, b) => compareResults(a.result, b.result));
     for (const { result, origin } of results) {
       const element: Element = {
         id: `${stage.id}/${result.key}/${result.windowStart}/${result.windowEnd}/${result.revision}`,
@@ -527,6 +539,19 @@ function sameWindow(
   result: { key: string; windowStart: number; windowEnd: number },
 ): boolean {
   return state.key === result.key && state.start === result.windowStart && state.end === result.windowEnd;
+}
+
+/** Orders results by what names them (key, window, revision). */
+function compareResults(
+  a: { key: string; windowStart: number; windowEnd: number; revision: number },
+  b: { key: string; windowStart: number; windowEnd: number; revision: number },
+): number {
+  return (
+    compareStrings(a.key, b.key) ||
+    a.windowStart - b.windowStart ||
+    a.windowEnd - b.windowEnd ||
+    a.revision - b.revision
+  );
 }
 
 /** A window whose item would not fit in DynamoDB: too large (`bytes`), or not storable at all (`problem`). */

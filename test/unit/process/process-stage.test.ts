@@ -155,6 +155,40 @@ describe('process stage', () => {
     expect(deadLetters()[0]?.error.message).toContain('key "a"');
   });
 
+  it('dead-letters a timer whose effect would outgrow the item, naming key, timer and operator, and goes on', async () => {
+    const declared = { all: state.list<string>() };
+    const big = 'x'.repeat(200 * 1024);
+    const { run, sink, deadLetters } = stage<typeof declared>(
+      {
+        processElement(event, context) {
+          context.state.all.add(event.v ?? '');
+          context.timers.registerEventTimeTimer(event.t + 10);
+        },
+        onTimer(time, context) {
+          context.state.all.add(time === 11 ? big : 'small');
+          context.emit({ key: context.key, time, size: context.state.all.get().length });
+        },
+      },
+      { state: declared },
+    );
+
+    // Key a holds 200 KB; its timer at 11 would add 200 KB more, its timer at 12 a few bytes.
+    await run(0, watermark(0), envelope({ key: 'a', t: 1, v: big }), envelope({ key: 'a', t: 2, v: 'b' }));
+    await run(0, envelope({ key: 'b', t: 3, v: 'c' }), watermark(20));
+    await run(0, envelope({ key: 'a', t: 30, v: 'd' }), watermark(50));
+
+    expect(sink.values('out')).toEqual([
+      { key: 'a', time: 12, size: 3 },
+      { key: 'b', time: 13, size: 2 },
+      { key: 'a', time: 40, size: 5 },
+    ]);
+    expect(deadLetters()).toHaveLength(1);
+    const { error } = deadLetters()[0] as { error: { reason: string; operator: string; message: string } };
+    expect(error).toMatchObject({ reason: 'state-too-large', operator: 'fn' });
+    expect(error.message).toContain('event-time timer 11 of key "a"');
+    expect(error.message).not.toContain('record');
+  });
+
   it('writes side outputs to their stream and dead-letters an undeclared one', async () => {
     const { run, sink, deadLetters } = stage(
       {
