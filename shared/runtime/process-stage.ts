@@ -263,7 +263,9 @@ export class ProcessStage {
     now: number,
   ): PutWindowChange<KeyState> | undefined {
     const empty = isEmptyState(state);
-    if (empty && item === undefined) return undefined;
+    // A key that fired timers keeps the count in a tombstone: a timer it registers later is named by
+    // it, and a retry cut elsewhere would otherwise name that timer's emissions differently.
+    if (empty && item === undefined && state.f === undefined) return undefined;
     return {
       kind: 'put',
       stageId: this.#options.stage.id,
@@ -330,7 +332,13 @@ function refOf(key: string): WindowRef {
   return { key, ...KEY_SLOT };
 }
 
-/** The key's state as stored, or nothing when the item is absent or a tombstone. */
+/**
+ * The key's state as stored, or nothing when the item is absent or a tombstone; a tombstone keeps the
+ * count of timers fired, which names the next timer's emissions.
+ */
 function live(item: StoredWindow<KeyState> | undefined): KeyState {
-  return item === undefined || item.state.closed === true ? emptyKeyState() : item.state.accumulator;
+  if (item === undefined) return emptyKeyState();
+  if (item.state.closed !== true) return item.state.accumulator;
+  const fired = item.state.accumulator?.f;
+  return fired === undefined ? emptyKeyState() : { ...emptyKeyState(), f: fired };
 }

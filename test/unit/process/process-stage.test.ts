@@ -189,6 +189,34 @@ describe('process stage', () => {
     expect(error.message).not.toContain('record');
   });
 
+  it('names a timer the same whether or not the batch was cut where the key had nothing left', async () => {
+    const fn: ProcessFunction<Event, unknown, Record<string, never>> = {
+      processElement(event, context) {
+        context.timers.registerEventTimeTimer(event.t);
+      },
+      onTimer(time, context) {
+        context.output('fired', { time });
+      },
+    };
+    const records = [
+      watermark(0),
+      envelope({ key: 'a', t: 1 }),
+      watermark(5),
+      envelope({ key: 'a', t: 9 }),
+      watermark(20),
+    ];
+    const whole = stage(fn, { state: {}, sideOutputs: ['fired'] });
+    await whole.run(0, ...records);
+    // Cut after the first timer fired: the key is left with no state, only its count of timers fired.
+    const cut = stage(fn, { state: {}, sideOutputs: ['fired'] });
+    await cut.run(0, ...records.slice(0, 3));
+    await cut.run(0, ...records.slice(3));
+
+    const fired = (writer: MemoryRecordWriter) => writer.values('p-fn-fired') as { id: string; time: number }[];
+    expect(fired(whole.sink).map((f) => f.time)).toEqual([1, 9]);
+    expect(fired(cut.sink)).toEqual(fired(whole.sink));
+  });
+
   it('writes side outputs to their stream and dead-letters an undeclared one', async () => {
     const { run, sink, deadLetters } = stage(
       {
