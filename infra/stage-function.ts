@@ -37,13 +37,16 @@ const USER_PIPELINE_SPECIFIER = '@eddy/user-pipeline';
  * `awsSdk: 'bundle-core'` and imported from the Lambda runtime's SDK (nodejs22.x ships SDK v3 in
  * /var/runtime/node_modules, importable from ES modules) if ever needed: the SSM client (a stage
  * with secrets, at its first read), the DynamoDB Streams client (a stage reading a table's stream, at
- * its first batch), the SQS client (dead letters to a queue), and the credential
+ * its first batch), the SQS client (dead letters to a queue, and `toSqs`), the EventBridge and Firehose
+ * clients (`toEventBridge`, `toFirehose`, at their first send), and the credential
  * providers other than the environment's, which the SDK tries only when the environment holds no
  * credentials: never in Lambda, which sets them there. The bundle imports each of them dynamically
  * only (test/infra/bundling.test.ts checks it): a function that does not use one never loads it.
  */
 export const ON_DEMAND_SDK_MODULES: readonly string[] = [
   '@aws-sdk/client-dynamodb-streams',
+  '@aws-sdk/client-eventbridge',
+  '@aws-sdk/client-firehose',
   '@aws-sdk/client-ssm',
   '@aws-sdk/client-sqs',
   '@aws-sdk/credential-provider-http',

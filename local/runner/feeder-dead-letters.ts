@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { type DeadLetterEnvelope, DeadLetterReasons } from '../../shared/runtime/dead-letter.js';
+import { DeadLetterReasons } from '../../shared/operators/record-errors.js';
+import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
 import { backoffDelay, sleep } from '../../shared/util/backoff.js';
 import type { OversizedLine } from './input-feeder.js';
 import type { LocalDeadLetterQueue } from './local-dead-letter-queue.js';

@@ -1,5 +1,5 @@
 import { PipelineDefinitionError } from '../dag/errors.js';
-import { DeadLetterReasons, RecordProcessingError } from '../runtime/dead-letter.js';
+import { DeadLetterReasons, RecordProcessingError } from './record-errors.js';
 
 /**
  * What a source stage agrees to parse. A source record is read from a stream that producers outside

@@ -1,5 +1,5 @@
 import type { AnyFunction } from '../dag/graph.js';
-import { DeadLetterReasons, RecordProcessingError } from '../runtime/dead-letter.js';
+import { DeadLetterReasons, RecordProcessingError } from './record-errors.js';
 
 /**
  * The semantics of the stateless operators, as pure functions of one value. The stage program

@@ -1,25 +1,12 @@
+import { RecordProcessingError } from '../operators/record-errors.js';
 import type { RowUpdate } from '../tables/table-operator.js';
+import { BatchCollector, type BatchContext, type BatchCounts } from './batch-collector.js';
 import type { DeadLetterEnvelope } from './dead-letter.js';
-import { RecordProcessingError } from './dead-letter.js';
-import type { Decoded } from './decode.js';
-import { fitDeadLetter } from './fit-dead-letter.js';
 import type { DeadLetter } from './io/dead-letter-sink.js';
-import { type OperatorCount, OperatorTally, Slot } from './operator-counts.js';
-import { correlationIdOf, type InputRecord, type OutputRecord } from './records.js';
-import { MAX_RECORD_BYTES } from './shuffle-pack.js';
+import { type OperatorCount, Slot } from './operator-counts.js';
+import type { InputRecord, OutputRecord } from './records.js';
 import type { ElementSink, StageProgram } from './stage-program.js';
-import type { BatchLookups } from './table-lookups.js';
-import { UpstreamTraces } from './upstream-traces.js';
 import type { WatermarkRecord } from './watermark-records.js';
-
-/** Counts of one batch. Conservation: every input record is written, filtered or dead-lettered at least once per branch. */
-export interface BatchCounts {
-  /** Data records (control records that carry time are not counted). */
-  recordsIn: number;
-  recordsOut: number;
-  filtered: number;
-  deadLettered: number;
-}
 
 export interface ProcessedBatch {
   /** Records for sinks and shuffle streams, in input order. */
@@ -52,44 +39,6 @@ export interface TableRowUpdate extends RowUpdate {
   readonly origin: string;
 }
 
-export interface BatchContext {
-  readonly pipeline: string;
-  /** The dead-letter stream: the `stream` of dead-letter records (the queue's name when they go to a queue). */
-  readonly deadLetterStream: string;
-  readonly now: () => number;
-  /** The batch's table lookups (`enrich`): rows fetched so far, and the keys still to fetch. */
-  readonly lookups?: Pick<BatchLookups, 'lookup'>;
-}
-
-/** The dead-letter stream's record for an input record that failed, and its envelope. */
-export function deadLetterOf(
-  context: BatchContext,
-  stageId: string,
-  record: InputRecord,
-  error: RecordProcessingError,
-  correlationId: string = correlationIdOf(record.position),
-): DeadLetter {
-  const partitionKey = record.position.partitionKey;
-  // Fitted to a Kinesis record (data and partition key); a queue's sink fits it again to its own limit.
-  const { envelope, data } = fitDeadLetter(
-    {
-      pipeline: context.pipeline,
-      stage: stageId,
-      correlationId,
-      error: error.detail,
-      source: record.position,
-      payload: Buffer.from(record.data).toString('base64'),
-      deadLetteredAt: context.now(),
-    },
-    MAX_RECORD_BYTES - Buffer.byteLength(partitionKey),
-    'a Kinesis record (1 MiB)',
-  );
-  return {
-    envelope,
-    output: { stream: context.deadLetterStream, partitionKey, data, origin: record.position.sequenceNumber },
-  };
-}
-
 /**
  * Runs a batch through a stage's operators. Pure apart from the clock: no I/O, so the same code runs
  * in Lambda, in the local stack, in tests and in benchmarks.
@@ -99,28 +48,13 @@ export function processBatch(
   records: readonly InputRecord[],
   context: BatchContext,
 ): ProcessedBatch {
-  const outputs: OutputRecord[] = [];
-  const deadLetters: OutputRecord[] = [];
-  const failures: DeadLetterEnvelope[] = [];
-  const letters: DeadLetter[] = [];
-  const counts: BatchCounts = { recordsIn: 0, recordsOut: 0, filtered: 0, deadLettered: 0 };
+  const batch = new BatchCollector(program, context);
   const watermarks: WatermarkRecord[] = [];
   const rowUpdates: TableRowUpdate[] = [];
   let maxEventTime: number | undefined;
   let endOfInput = false;
 
-  const deadLetter = (record: InputRecord, error: RecordProcessingError, correlationId?: string): void => {
-    const letter = deadLetterOf(context, program.stage.id, record, error, correlationId);
-    failures.push(letter.envelope);
-    deadLetters.push(letter.output);
-    letters.push(letter);
-    counts.deadLettered += 1;
-  };
-
-  const traces = new UpstreamTraces();
   const lookups = context.lookups;
-  // The stage's input operator (a source, or the shuffle it reads) is the first; the rest count themselves.
-  const tally = new OperatorTally(program.stage.nodes);
   // One sink for the whole batch (program.run is synchronous): what it needs of the current element
   // is in these three variables, instead of closures made per element.
   let origin = '';
@@ -130,39 +64,29 @@ export function processBatch(
     emit: (emitted) => {
       const { stream, partitionKey, data, messageId } = emitted;
       // A message sink's record keeps its deterministic id (sinks/destinations.ts).
-      outputs.push(
+      batch.output(
         messageId === undefined
           ? { stream, partitionKey, data, origin }
           : { stream, partitionKey, data, origin, messageId },
       );
-      counts.recordsOut += 1;
     },
-    filtered: () => {
-      counts.filtered += 1;
-    },
+    filtered: () => batch.filtered(),
     // Past decoding, the correlation id is the one the record carries from its source.
-    failed: (error) => deadLetter(failedRecord as InputRecord, error, failedId),
+    failed: (error) => batch.deadLetter(failedRecord as InputRecord, error, failedId),
     writeRow: (table, update) => {
       rowUpdates.push({ ...update, table, origin });
-      counts.recordsOut += 1;
+      batch.counts.recordsOut += 1;
     },
-    tally,
+    tally: batch.tally,
   };
   if (lookups !== undefined) sink.lookup = (table, key, operator) => lookups.lookup(table, key, operator);
   for (const record of records) {
     origin = record.position.sequenceNumber;
-    let decoded: readonly Decoded[];
-    try {
-      decoded = program.decode(record);
-    } catch (error) {
-      if (!(error instanceof RecordProcessingError)) throw error;
-      counts.recordsIn += 1;
-      tally.add(0, Slot.in);
-      tally.add(0, Slot.deadLettered);
-      deadLetter(record, error);
+    const decoded = batch.decode(record);
+    if (decoded instanceof RecordProcessingError) {
+      batch.deadLetter(record, decoded);
       continue;
     }
-    traces.addAll(decoded);
     for (const item of decoded) {
       if (item.kind === 'end-of-input') {
         endOfInput = true;
@@ -172,14 +96,11 @@ export function processBatch(
         watermarks.push(item.record);
         continue;
       }
-      counts.recordsIn += 1;
-      tally.add(0, Slot.in);
       if (item.kind === 'invalid') {
-        tally.add(0, Slot.deadLettered);
-        deadLetter(item.record, item.error, item.id);
+        batch.deadLetter(item.record, item.error, item.id);
         continue;
       }
-      tally.add(0, Slot.out);
+      batch.tally.add(0, Slot.out);
       const element = item.element;
       if (element.eventTime !== undefined && (maxEventTime === undefined || element.eventTime > maxEventTime)) {
         maxEventTime = element.eventTime;
@@ -190,15 +111,15 @@ export function processBatch(
     }
   }
   return {
-    outputs,
-    deadLetters,
-    failures,
-    letters,
-    counts,
-    operators: tally.counts(),
+    outputs: batch.outputs,
+    deadLetters: batch.letters.map((letter) => letter.output),
+    failures: batch.envelopes(),
+    letters: batch.letters,
+    counts: batch.counts,
+    operators: batch.tally.counts(),
     endOfInput,
     watermarks,
-    upstreamTraces: traces.list(),
+    upstreamTraces: batch.traces.list(),
     rowUpdates,
     ...(maxEventTime !== undefined && { maxEventTime }),
   };

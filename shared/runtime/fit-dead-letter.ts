@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { DeadLetterEnvelope, DeadLetterError, FieldIssue } from './dead-letter.js';
+import type { DeadLetterError, FieldIssue } from '../operators/record-errors.js';
+import type { DeadLetterEnvelope } from './dead-letter.js';
 
 /**
  * Dead letters always fit their destination (docs/reliability.md, "Dead letters"): a Kinesis record

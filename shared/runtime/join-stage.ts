@@ -12,21 +12,28 @@ import {
   joinOutputId,
   outerSides,
 } from '../joins/join-operator.js';
+import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
 import { compareStrings } from '../util/compare-strings.js';
-import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
+import { MAX_STATE_ITEM_BYTES } from './io/item-size.js';
 import type { BufferedPut, JoinStore } from './io/join-store.js';
-import { MAX_STATE_ITEM_BYTES, type WindowStore } from './io/window-store.js';
+import type { WatermarkStore } from './io/state-store.js';
 import type { Element, InputRecord } from './records.js';
 import type { Step } from './stage-program.js';
-import { type Arrival, producedRecord, recordReaching, type WalkedBatch, walkBatch } from './stateful-batch.js';
-import type { WindowBatchSink } from './window-stage.js';
+import {
+  type Arrival,
+  producedRecord,
+  recordReaching,
+  type StatefulBatchSink,
+  type WalkedBatch,
+  walkBatch,
+} from './stateful-batch.js';
 
 export interface JoinStageOptions {
   readonly stage: StageSpec;
   readonly join: JoinNode;
   /** Channel watermarks and applied positions. */
-  readonly watermarks: Pick<WindowStore, 'loadWatermarks'>;
+  readonly watermarks: Pick<WatermarkStore, 'loadWatermarks'>;
   readonly buffers: JoinStore;
   /** The operators after the join, compiled. */
   readonly downstream: Step;
@@ -99,7 +106,7 @@ export class JoinStage {
   async process(
     records: readonly InputRecord[],
     decoded: readonly (readonly Decoded[] | RecordProcessingError)[],
-    sink: WindowBatchSink,
+    sink: StatefulBatchSink,
   ): Promise<JoinBatch> {
     const { stage, join, buffers } = this.options;
     const shardId = (records[0] as InputRecord).position.shardId;

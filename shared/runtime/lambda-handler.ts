@@ -26,8 +26,9 @@ import { KinesisRecordWriter } from './io/kinesis-record-writer.js';
 import type { RecordWriter } from './io/record-writer.js';
 import { KinesisShardDirectory, type ShardDirectory, UniformShardDirectory } from './io/shard-directory.js';
 import { queueDeadLetterSinkFromEnvironment } from './io/sqs-dead-letter-sink.js';
+import type { StateStore } from './io/state-store.js';
 import type { TableStore } from './io/table-store.js';
-import type { WindowStore } from './io/window-store.js';
+import { fromKinesisEventRecord } from './kinesis-event.js';
 import { operatorMetricDocuments } from './operator-metrics.js';
 import { dynamoDbStreamArns, inputRecordsOf, readsDynamoDbStream } from './stage-input.js';
 import { type BatchReport, StageRunner } from './stage-runner.js';
@@ -54,7 +55,7 @@ export interface LambdaStageHandlerOptions {
   /** @default ListShards through the same client as the writer */
   readonly shards?: ShardDirectory;
   /** State of a windowed stage. @default the DynamoDB table named by EDDY_STATE_TABLE, for stateful stages */
-  readonly store?: WindowStore;
+  readonly store?: StateStore;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
   readonly tracer?: Tracer;

@@ -1,5 +1,6 @@
 import type { ProcessNode } from '../dag/graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
+import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
 import {
   type Emission,
   emptyKeyState,
@@ -13,29 +14,28 @@ import {
 } from '../process/keyed-process.js';
 import { compareStrings } from '../util/compare-strings.js';
 import { STORE_TIME_BOUND } from '../windows/event-time.js';
-import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
-import {
-  compareSequenceNumbers,
-  InvalidStateRequestError,
-  isApplied,
-  MAX_STATE_ITEM_BYTES,
-  type PutWindowChange,
-  type StoredWindow,
-  stateItemBytes,
-  type WindowRef,
-  type WindowStore,
-} from './io/window-store.js';
+import { MAX_STATE_ITEM_BYTES } from './io/item-size.js';
+import { compareSequenceNumbers, isApplied } from './io/sequence-numbers.js';
+import { InvalidStateRequestError } from './io/state-errors.js';
+import type { PutWindowChange, StoredWindow, WatermarkStore, WindowRef, WindowStore } from './io/state-store.js';
+import { stateItemBytes } from './io/window-items.js';
 import type { Element, InputRecord } from './records.js';
 import type { Step } from './stage-program.js';
-import { type Arrival, producedRecord, recordReaching, type WalkedBatch, walkBatch } from './stateful-batch.js';
-import type { WindowBatchSink } from './window-stage.js';
+import {
+  type Arrival,
+  producedRecord,
+  recordReaching,
+  type StatefulBatchSink,
+  type WalkedBatch,
+  walkBatch,
+} from './stateful-batch.js';
 
 export interface ProcessStageOptions {
   readonly stage: StageSpec;
   readonly node: ProcessNode;
   /** One item per key: the key's state and timers, with the version and fence windows use. */
-  readonly store: WindowStore;
+  readonly store: WindowStore & WatermarkStore;
   /** The operators after the process function, compiled. */
   readonly downstream: Step;
   /** The clock of processing-time timers and TTL: the same the window stage reads. */
@@ -77,7 +77,7 @@ export class ProcessStage {
   async process(
     records: readonly InputRecord[],
     decoded: readonly (readonly Decoded[] | RecordProcessingError)[],
-    sink: WindowBatchSink,
+    sink: StatefulBatchSink,
   ): Promise<ProcessBatch> {
     const { store, stage, node } = this.#options;
     const first = records[0] as InputRecord;
@@ -317,7 +317,7 @@ export class ProcessStage {
   }
 
   /** A timer whose onTimer threw: a dead letter naming the key and the timer; the timer is gone. */
-  #timerFailed(sink: WindowBatchSink, key: string, failure: Failure, origin: InputRecord): void {
+  #timerFailed(sink: StatefulBatchSink, key: string, failure: Failure, origin: InputRecord): void {
     const timer = failure.timer as { domain: string; time: number };
     const id = `${this.#options.stage.id}/${key}/timer/${timer.domain}/${timer.time}`;
     const error = this.#error({

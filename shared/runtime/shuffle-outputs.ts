@@ -1,6 +1,6 @@
 import type { PipelinePlan, StageSpec } from '../dag/plan-types.js';
+import { compareSequenceNumbers } from './io/sequence-numbers.js';
 import type { OpenShard, ShardDirectory } from './io/shard-directory.js';
-import { compareSequenceNumbers } from './io/window-store.js';
 import type { OutputRecord } from './records.js';
 import { packShuffleOutputs } from './shuffle-pack.js';
 import type { WatermarkEmitter } from './watermark-emitter.js';

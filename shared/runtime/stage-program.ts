@@ -9,11 +9,11 @@ import type {
 } from '../dag/graph.js';
 import type { PipelineGraph } from '../dag/pipeline-graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
+import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
 import { applyFilter, applyFlatMap, applyKeyBy, applyMap, applyVersion } from '../operators/stateless.js';
 import { destinationMessageOf } from '../sinks/destinations.js';
 import { sinkWriteOf } from '../tables/dynamodb-sink.js';
 import { enrichedValue, type RowUpdate } from '../tables/table-operator.js';
-import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import { type Decoder, shuffleDecoder, sourceDecoder } from './decode.js';
 import { MAX_ROW_BYTES } from './io/table-store.js';
 import { type OperatorIndex, type OperatorTally, operatorIndex, Slot, slotBase } from './operator-counts.js';

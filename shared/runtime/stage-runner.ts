@@ -1,38 +1,24 @@
 import type { SourceNode, TableDefinition } from '../dag/graph.js';
 import type { StageSpec, TableSpec } from '../dag/plan-types.js';
 import type { Pipeline } from '../dsl/pipeline.js';
-import { joinWatermarkHoldBack } from '../joins/join-operator.js';
 import { latestUpdates } from '../tables/table-operator.js';
-import { backoffDelay, sleep } from '../util/backoff.js';
-import {
-  type BatchCounts,
-  deadLetterOf,
-  type ProcessedBatch,
-  processBatch,
-  type TableRowUpdate,
-} from './batch-processor.js';
-import type { ChannelWatermarks } from './channel-watermarks.js';
+import type { BatchContext, BatchCounts } from './batch-collector.js';
+import { type ProcessedBatch, processBatch, type TableRowUpdate } from './batch-processor.js';
+import { BatchSender } from './batch-sender.js';
 import type { DeadLetterEnvelope } from './dead-letter.js';
-import { RecordProcessingError } from './dead-letter.js';
-import type { Decoded } from './decode.js';
-import { type DeadLetter, type DeadLetterSink, StreamDeadLetterSink } from './io/dead-letter-sink.js';
-import type { JoinStore } from './io/join-store.js';
-import type { RecordWriter, WriteOutcome } from './io/record-writer.js';
+import { type DeadLetterSink, StreamDeadLetterSink } from './io/dead-letter-sink.js';
+import type { RecordWriter } from './io/record-writer.js';
 import { type ShardDirectory, UniformShardDirectory } from './io/shard-directory.js';
+import type { StateStore } from './io/state-store.js';
 import type { TableStore } from './io/table-store.js';
-import { WatermarkConflictError, type WindowChange, type WindowStore } from './io/window-store.js';
-import { JoinStage, joinSpecOf } from './join-stage.js';
-import { type OperatorCount, OperatorTally, Slot } from './operator-counts.js';
-import { ProcessStage } from './process-stage.js';
-import type { InputRecord, OutputRecord } from './records.js';
+import type { OperatorCount } from './operator-counts.js';
+import type { InputRecord } from './records.js';
 import { ShuffleOutputs } from './shuffle-outputs.js';
-import type { AppliedPositions } from './shuffle-pack.js';
-import { compileChildren, compileStage, type StageProgram } from './stage-program.js';
+import { compileStage, type StageProgram } from './stage-program.js';
+import { StatefulRunner } from './stateful-runner.js';
 import { BatchLookups } from './table-lookups.js';
-import { UpstreamTraces } from './upstream-traces.js';
 import { WatermarkEmitter } from './watermark-emitter.js';
 import { END_OF_TIME } from './watermark-records.js';
-import { type WindowBatchSink, WindowStage } from './window-stage.js';
 
 export interface StageRunnerOptions {
   readonly pipeline: Pipeline;
@@ -46,8 +32,8 @@ export interface StageRunnerOptions {
   readonly deadLetters?: DeadLetterSink;
   /** Shards of the streams, for watermark records. @default the plan's shard counts */
   readonly shards?: ShardDirectory;
-  /** State of windowed stages; required when the stage keeps state. */
-  readonly store?: WindowStore;
+  /** State of stateful stages (windows, joins, process functions); required when the stage keeps state. */
+  readonly store?: StateStore;
   /** The tables the stage looks up or keeps (`enrich`, `toTable`); required when it has any. */
   readonly tables?: TableStore;
   readonly now?: () => number;
@@ -90,18 +76,10 @@ export interface BatchResult {
   readonly report: BatchReport;
 }
 
-/** A windowed batch that must be delivered again as a whole (a function error for Lambda). */
+/** A stateful batch that must be delivered again as a whole (a function error for Lambda). */
 export class StageBatchError extends Error {
   override readonly name: string = 'StageBatchError';
 }
-
-/** State changed under a batch: another invocation of the same shard wrote it (after a timeout). */
-export class StateConflictError extends StageBatchError {
-  override readonly name = 'StateConflictError';
-}
-
-/** How many times a windowed batch is run again, in the same invocation, after a state conflict. */
-const CONFLICT_RETRIES = 3;
 
 /** Thrown when a stage id is not in the pipeline: a deployment that does not match its pipeline. */
 export class UnknownStageError extends Error {
@@ -117,25 +95,13 @@ export class UnknownStageError extends Error {
 export class StageRunner {
   readonly program: StageProgram;
   readonly #pipeline: Pipeline;
-  readonly #writer: RecordWriter;
-  readonly #deadLetters: DeadLetterSink;
   readonly #deadLetterTo: string;
   readonly #now: () => number;
   readonly #source: SourceNode | undefined;
   readonly #shuffle: ShuffleOutputs;
-  readonly #stateful: StatefulOperator | undefined;
-  readonly #store: WindowStore | undefined;
-  readonly #lateOutput: string = '';
-  /** The window, join or process node of a stateful stage. */
-  readonly #statefulNode: string | undefined;
-  /**
-   * How far the watermark a stateful stage forwards trails its input's, so that no result it emits
-   * later is late for the stage after it. A window fires when the watermark passes its end plus the
-   * allowed lateness, its result at the window's end: held back by that lateness. A join: by
-   * joinWatermarkHoldBack. A process function emits at the record's time (a record that is not late
-   * is past the watermark) or at a timer's (past the watermark until it fires): not held back.
-   */
-  #watermarkHoldBack = 0;
+  readonly #sender: BatchSender;
+  /** The runner of a stateful stage (window, join, process function); undefined for a stateless one. */
+  readonly #stateful: StatefulRunner | undefined;
   readonly #shards: ShardDirectory;
   readonly #tables: StageTables | undefined;
 
@@ -161,269 +127,34 @@ export class StageRunner {
       options.traceId,
     );
     this.#pipeline = options.pipeline;
-    const window = options.pipeline.graph
-      .children(input.name)
-      .find((node) => node.kind === 'window' || node.kind === 'process');
-    if (stage.stateful && options.store === undefined) {
-      throw new Error(`stage ${stage.id} keeps state: give the runner a state store`);
-    }
-    const store = options.store as WindowStore & Partial<JoinStore>;
-    const producers = plan.streams.find((s) => s.name === stage.input)?.producers ?? [];
-    if (stage.stateful && window?.kind === 'window') {
-      this.#store = store;
-      this.#stateful = windowOperator(
-        new WindowStage({
-          shards,
-          stage,
-          window,
-          store,
-          downstream: compileChildren(options.pipeline.graph, window.name, this.program.operators),
-          now: options.now ?? Date.now,
-          producers,
-        }),
-        store,
-      );
-      this.#lateOutput = window.lateOutput;
-      this.#watermarkHoldBack = window.allowedLateness;
-      this.#statefulNode = window.name;
-    } else if (stage.stateful && window?.kind === 'process') {
-      this.#store = store;
-      this.#statefulNode = window.name;
-      this.#stateful = processOperator(
-        new ProcessStage({
-          stage,
-          node: window,
-          store,
-          downstream: compileChildren(options.pipeline.graph, window.name, this.program.operators),
-          now: options.now ?? Date.now,
-          producers,
-        }),
-        store,
-      );
-    } else if (input.kind === 'join') {
-      if (store.writeBuffered === undefined)
-        throw new Error(`stage ${stage.id} joins: its store must hold join buffers`);
-      this.#store = store;
-      this.#stateful = joinOperator(
-        new JoinStage({
-          stage,
-          join: input,
-          watermarks: store,
-          buffers: store as JoinStore,
-          downstream: compileChildren(options.pipeline.graph, input.name, this.program.operators),
-          producers,
-        }),
-        store as JoinStore,
-        stage.id,
-      );
-      this.#lateOutput = input.lateOutput;
-      this.#watermarkHoldBack = joinWatermarkHoldBack(joinSpecOf(input));
-      this.#statefulNode = input.name;
-    }
     this.#tables = stageTables(options.pipeline, stage, options.tables);
-    this.#writer = options.writer;
     if (plan.deadLetter.kind === 'queue' && options.deadLetters === undefined) {
       throw new Error(
         `pipeline '${plan.pipeline}' sends dead letters to the queue '${plan.deadLetter.name}': give the runner a ` +
           'dead-letter sink (in Lambda, EDDY_DEAD_LETTER_QUEUE_URL names the queue)',
       );
     }
-    this.#deadLetters = options.deadLetters ?? new StreamDeadLetterSink(options.writer);
+    this.#sender = new BatchSender(
+      options.writer,
+      options.deadLetters ?? new StreamDeadLetterSink(options.writer),
+      plan.deadLetter.name,
+    );
     this.#deadLetterTo = plan.deadLetter.name;
     this.#now = options.now ?? Date.now;
-  }
-
-  /** The batch's outputs and its dead letters, each through its own door, at once. */
-  async #send(
-    outputs: readonly OutputRecord[],
-    letters: readonly DeadLetter[],
-    deadline: number,
-  ): Promise<{
-    failed: OutputRecord[];
-    requests: number;
-    misrouted: readonly string[];
-    written: Record<string, number>;
-  }> {
-    const nothing: WriteOutcome = { failed: [], requests: 0 };
-    const [outcome, sent] = await Promise.all([
-      outputs.length === 0 ? nothing : this.#writer.write(outputs, deadline),
-      this.#deadLetters.send(letters, deadline),
-    ]);
-    const failed = new Set(outcome.failed);
-    const written = countByStream(outputs.filter((record) => !failed.has(record)));
-    const delivered = letters.length - sent.failed.length;
-    if (delivered > 0) written[this.#deadLetterTo] = (written[this.#deadLetterTo] ?? 0) + delivered;
-    return {
-      failed: [...outcome.failed, ...sent.failed.map((letter) => letter.output)],
-      requests: outcome.requests + sent.requests,
-      misrouted: outcome.misrouted ?? [],
-      written,
-    };
-  }
-
-  /**
-   * A windowed batch is all or nothing: outputs first, then state, then the channel watermarks. Any
-   * failure throws, so Lambda delivers the whole batch again, and the fences in the state skip what
-   * the failed attempt had already applied; a crash after the outputs repeats results (same ids),
-   * never loses them.
-   */
-  /**
-   * Optimistic concurrency with bounded retries: after a version conflict the batch is run again on
-   * fresh state (the fences skip what any attempt applied), a few times, then left to Lambda's retry.
-   */
-  async #runWindowed(
-    window: StatefulOperator,
-    records: readonly InputRecord[],
-    deadline: number,
-  ): Promise<BatchResult> {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        return await this.#runWindowedOnce(window, records, deadline);
-      } catch (error) {
-        const conflict = error instanceof StateConflictError || error instanceof WatermarkConflictError;
-        const delay = backoffDelay(attempt, { baseMs: 20, capMs: 500 });
-        if (!conflict || attempt + 1 >= CONFLICT_RETRIES || Date.now() + delay >= deadline) throw error;
-        await sleep(delay);
-      }
-    }
-  }
-
-  async #runWindowedOnce(
-    window: StatefulOperator,
-    records: readonly InputRecord[],
-    deadline: number,
-  ): Promise<BatchResult> {
-    const store = this.#store as WindowStore;
-    const context = {
-      pipeline: this.#pipeline.name,
-      deadLetterStream: this.#deadLetterTo,
+    this.#stateful = StatefulRunner.of({
+      pipeline: options.pipeline,
+      program: this.program,
+      store: options.store,
+      shards,
+      shuffle: this.#shuffle,
+      sender: this.#sender,
+      context: this.#context(),
       now: this.#now,
-    };
-    const outputs: OutputRecord[] = [];
-    const deadLetters: DeadLetterEnvelope[] = [];
-    const letters: DeadLetter[] = [];
-    const counts = { recordsIn: 0, recordsOut: 0, filtered: 0, deadLettered: 0 };
-    const traces = new UpstreamTraces();
-    const tally = new OperatorTally(this.program.stage.nodes);
-    let undecodable = 0;
-    const decoded = records.map((record) => {
-      try {
-        const items = this.program.decode(record);
-        for (const item of items) {
-          if (item.kind === 'data' || item.kind === 'invalid') counts.recordsIn += 1;
-          if (item.kind === 'invalid') undecodable += 1;
-        }
-        traces.addAll(items);
-        return items;
-      } catch (error) {
-        if (!(error instanceof RecordProcessingError)) throw error;
-        counts.recordsIn += 1;
-        undecodable += 1;
-        return error;
-      }
     });
-    const writesBefore = store.counter.snapshot();
-    const batch = await window.process(records, decoded, {
-      output: (emitted, origin) => {
-        outputs.push({ ...emitted, origin: origin.position.sequenceNumber });
-        counts.recordsOut += 1;
-      },
-      filtered: () => {
-        counts.filtered += 1;
-      },
-      late: (record, late) => {
-        outputs.push({
-          stream: this.#lateOutput,
-          partitionKey: late.key,
-          data: JSON.stringify(late),
-          origin: record.position.sequenceNumber,
-        });
-      },
-      deadLetter: (record, error, correlationId) => {
-        const letter = deadLetterOf(context, this.program.stage.id, record, error, correlationId);
-        deadLetters.push(letter.envelope);
-        letters.push(letter);
-        counts.deadLettered += 1;
-      },
-      tally,
-    });
-    const shardId = (records[0] as InputRecord).position.shardId;
-    const last = records.at(-1) as InputRecord;
-    // The stage's watermark travels in its packs, after the results it vouches for.
-    const toWrite = await this.#shuffle.prepare(
-      outputs,
-      shardId,
-      Number.isFinite(batch.watermark) ? forwardedWatermark(batch.watermark, this.#watermarkHoldBack) : undefined,
-      last.position.sequenceNumber,
-      false,
-    );
-    const sent = await this.#send(toWrite, letters, deadline);
-    const requests = sent.requests;
-    for (const stream of sent.misrouted) this.#shards.invalidate?.(stream);
-    if (sent.failed.length > 0) {
-      throw new StageBatchError(
-        `${sent.failed.length} output records or dead letters could not be written; the batch will be retried`,
-      );
-    }
-    await batch.commit();
-    const channels = batch.channels.toRecord();
-    const channelWatermarks = Object.fromEntries(Object.entries(channels).filter(([name]) => !name.startsWith('#')));
-    const positions = batch.positions.toRecord();
-    if (Object.keys(channels).length > 0 || Object.keys(positions).length > 0) {
-      await store.saveWatermarks(this.program.stage.id, shardId, channels, batch.channelsVersion, positions);
-    }
-    const written = sent.written;
-    const writesAfter = store.counter.snapshot();
-    return {
-      failedSequenceNumbers: [],
-      report: {
-        ...traces.report(),
-        ...counts,
-        failedRecords: 0,
-        writeRequests: requests,
-        written,
-        deadLetters,
-        ...(Number.isFinite(batch.watermark) && { watermark: batch.watermark }),
-        late: batch.counts.late,
-        duplicates: batch.counts.duplicates + batch.counts.repeats,
-        channelWatermarks,
-        operators: this.#statefulCounts(tally, {
-          recordsIn: counts.recordsIn,
-          undecodable,
-          deadLettered: counts.deadLettered,
-          late: batch.counts.late,
-        }),
-        stateRequests: writesAfter.requests - writesBefore.requests,
-      },
-    };
   }
 
-  /**
-   * A stateful batch's counts per operator. The operators after the window (or join, or process
-   * function) counted themselves in the tally; the input and the stateful operator are counted from
-   * the batch: what the input decoded, what the stateful operator passed on (what its first operator
-   * after took in), its late records, and the dead letters nobody else counted (its own failures).
-   */
-  #statefulCounts(
-    tally: OperatorTally,
-    batch: { recordsIn: number; undecodable: number; deadLettered: number; late: number },
-  ): OperatorCount[] {
-    const { nodes } = this.program.stage;
-    const statefulAt = this.#statefulNode === undefined ? -1 : nodes.indexOf(this.#statefulNode);
-    tally.add(0, Slot.in, batch.recordsIn);
-    tally.add(0, Slot.deadLettered, batch.undecodable);
-    if (statefulAt > 0) {
-      tally.add(0, Slot.out, batch.recordsIn - batch.undecodable);
-      tally.add(statefulAt, Slot.in, batch.recordsIn - batch.undecodable);
-    }
-    const after = nodes.slice(statefulAt + 1).map((_, offset) => statefulAt + 1 + offset);
-    const firstAfter = this.#pipeline.graph.children(nodes[statefulAt] ?? '')[0]?.name;
-    const firstAfterAt = firstAfter === undefined ? -1 : nodes.indexOf(firstAfter);
-    if (firstAfterAt >= 0) tally.add(statefulAt, Slot.out, tally.get(firstAfterAt, Slot.in));
-    const deadAfter = after.reduce((sum, index) => sum + tally.get(index, Slot.deadLettered), 0);
-    tally.add(statefulAt, Slot.late, batch.late);
-    tally.add(statefulAt, Slot.deadLettered, batch.deadLettered - batch.undecodable - deadAfter);
-    return tally.counts();
+  #context(): BatchContext {
+    return { pipeline: this.#pipeline.name, deadLetterStream: this.#deadLetterTo, now: this.#now };
   }
 
   /** A source's watermark after a batch: the highest event time minus the bound (docs/watermarks.md). */
@@ -437,7 +168,7 @@ export class StageRunner {
 
   /** @param deadline epoch ms by which the batch must be answered (Lambda's remaining time). */
   async run(records: readonly InputRecord[], deadline: number): Promise<BatchResult> {
-    if (this.#stateful !== undefined) return this.#runWindowed(this.#stateful, records, deadline);
+    if (this.#stateful !== undefined) return this.#stateful.run(records, deadline);
     const requestsBefore = this.#tables?.store.counter.snapshot().requests;
     const processed = await this.#process(records);
     const watermark = this.#sourceWatermark(processed);
@@ -455,7 +186,7 @@ export class StageRunner {
           );
     // Dead letters that could not be sent fail their input records as unwritten outputs do.
     const [outcome, unwrittenRows] = await Promise.all([
-      this.#send(toWrite, processed.letters, deadline),
+      this.#sender.send(toWrite, processed.letters, deadline),
       this.#writeRows(processed.rowUpdates),
     ]);
     // Packs that landed in another shard than listed: the list was stale. They are reported failed,
@@ -494,7 +225,7 @@ export class StageRunner {
    * every row it asks for is there: one round per enrichment that depends on another, at most.
    */
   async #process(records: readonly InputRecord[]): Promise<ProcessedBatch> {
-    const context = { pipeline: this.#pipeline.name, deadLetterStream: this.#deadLetterTo, now: this.#now };
+    const context = this.#context();
     const tables = this.#tables;
     if (tables === undefined || tables.reads.size === 0) return processBatch(this.program, records, context);
     const lookups = new BatchLookups(tables.reads);
@@ -561,85 +292,4 @@ function stageTables(pipeline: Pipeline, stage: StageSpec, store: TableStore | u
 
 function upstreamTracesOf(processed: ProcessedBatch): { upstreamTraces?: readonly string[] } {
   return processed.upstreamTraces.length > 0 ? { upstreamTraces: processed.upstreamTraces } : {};
-}
-
-/** The end of input stays the end of input: a bounded run closes every window downstream. */
-function forwardedWatermark(watermark: number, holdBack: number): number {
-  return watermark >= END_OF_TIME ? watermark : watermark - holdBack;
-}
-
-/** Records per logical stream. */
-function countByStream(records: readonly OutputRecord[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const record of records) counts[record.stream] = (counts[record.stream] ?? 0) + 1;
-  return counts;
-}
-
-/** What the runner needs of a stateful operator's batch, whatever the operator (window, join). */
-interface StatefulOutcome {
-  readonly watermark: number;
-  readonly channels: ChannelWatermarks;
-  readonly positions: AppliedPositions;
-  readonly channelsVersion: number;
-  readonly counts: { readonly late: number; readonly duplicates: number; readonly repeats: number };
-  /** Writes the batch's state, after its outputs; throws StateConflictError on a version conflict. */
-  commit(): Promise<void>;
-}
-
-interface StatefulOperator {
-  process(
-    records: readonly InputRecord[],
-    decoded: readonly (readonly Decoded[] | RecordProcessingError)[],
-    sink: WindowBatchSink,
-  ): Promise<StatefulOutcome>;
-}
-
-function windowOperator(stage: WindowStage, store: WindowStore): StatefulOperator {
-  return {
-    process: async (records, decoded, sink) => {
-      const batch = await stage.process(records, decoded, sink);
-      // Puts before deletes: a crash in a session merge leaves a leftover, never a loss.
-      return { ...batch, commit: () => commitInOrder(store, [batch.changes, batch.deletes], 'window(s)') };
-    },
-  };
-}
-
-/** A process function's batch: one conditional put per key touched or fired. */
-function processOperator(stage: ProcessStage, store: WindowStore): StatefulOperator {
-  return {
-    process: async (records, decoded, sink) => {
-      const batch = await stage.process(records, decoded, sink);
-      return {
-        ...batch,
-        counts: { ...batch.counts, repeats: batch.repeats },
-        commit: () => commitInOrder(store, [batch.changes], 'key state item(s)'),
-      };
-    },
-  };
-}
-
-/** Writes groups of conditional changes one group after the other; a version conflict throws. */
-async function commitInOrder(store: WindowStore, groups: readonly WindowChange[][], what: string): Promise<void> {
-  for (const changes of groups) {
-    if (changes.length === 0) continue;
-    const outcome = await store.commitAll(changes);
-    if (outcome.conflicts.length > 0) {
-      throw new StateConflictError(
-        `${outcome.conflicts.length} ${what} changed under this batch (another attempt running?); retrying`,
-      );
-    }
-  }
-}
-
-function joinOperator(stage: JoinStage, store: JoinStore, stageId: string): StatefulOperator {
-  return {
-    process: async (records, decoded, sink) => {
-      const batch = await stage.process(records, decoded, sink);
-      return {
-        ...batch,
-        counts: { late: batch.counts.late, duplicates: batch.counts.duplicates, repeats: batch.repeats },
-        commit: () => store.writeBuffered(stageId, batch.puts, []),
-      };
-    },
-  };
 }

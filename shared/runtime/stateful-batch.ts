@@ -1,11 +1,29 @@
+import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
 import { describeValue } from '../windows/duration.js';
 import { ChannelWatermarks } from './channel-watermarks.js';
-import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
-import type { WindowStore } from './io/window-store.js';
+import type { WatermarkStore } from './io/state-store.js';
+import type { JoinLateRecord } from './join-stage.js';
+import type { OperatorTally } from './operator-counts.js';
 import type { Element, InputRecord } from './records.js';
 import { AppliedPositions } from './shuffle-pack.js';
+import type { Emitted } from './stage-program.js';
 import { END_OF_TIME } from './watermark-records.js';
+import type { LateOutputRecord } from './window-stage.js';
+
+/**
+ * Receives what a stateful operator's batch (window, join or process function) produced, each output
+ * tied to the input record it is reported under.
+ */
+export interface StatefulBatchSink {
+  output(record: Emitted, origin: InputRecord): void;
+  filtered(operator: string): void;
+  late(record: InputRecord, output: LateOutputRecord | JoinLateRecord): void;
+  /** @param correlationId the record's own, when it is known past decoding */
+  deadLetter(record: InputRecord, error: RecordProcessingError, correlationId?: string): void;
+  /** The batch's per-operator counters, handed to the operators after the stateful one. */
+  readonly tally?: OperatorTally;
+}
 
 /** A data record of a stateful stage's batch, with what its operator needs beside it. */
 export interface Arrival {
@@ -52,7 +70,7 @@ export interface WalkOptions {
  * cannot be read, or have no time, are dead-lettered.
  */
 export async function walkBatch(
-  store: Pick<WindowStore, 'loadWatermarks'>,
+  store: Pick<WatermarkStore, 'loadWatermarks'>,
   records: readonly InputRecord[],
   decoded: readonly (readonly Decoded[] | RecordProcessingError)[],
   deadLetter: (record: InputRecord, error: RecordProcessingError, correlationId?: string) => void,

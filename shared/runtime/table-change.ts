@@ -2,7 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { convertToNative } from '@aws-sdk/util-dynamodb';
 import type { z } from 'zod';
 import type { TableChange, TableChangeName } from '../dsl/options.js';
-import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from './dead-letter.js';
+import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from '../operators/record-errors.js';
 
 /**
  * A DynamoDB stream record as Lambda puts it in the event (with-ddb.html, "Example event"), the part

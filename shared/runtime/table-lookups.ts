@@ -1,6 +1,6 @@
 import type { TableDefinition } from '../dag/graph.js';
 import type { TableSpec } from '../dag/plan-types.js';
-import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from './dead-letter.js';
+import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from '../operators/record-errors.js';
 import { fieldIssues } from './decode.js';
 import type { TableStore } from './io/table-store.js';
 

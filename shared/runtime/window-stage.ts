@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { WindowNode } from '../dag/graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
+import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
 import { compareStrings } from '../util/compare-strings.js';
 import { assignWindows, lastWindowStart } from '../windows/assigners.js';
 import type { WindowState } from '../windows/types.js';
@@ -14,29 +15,25 @@ import {
   windowFireAt,
 } from '../windows/window-operator.js';
 import type { ChannelWatermarks } from './channel-watermarks.js';
-import { DeadLetterReasons, RecordProcessingError } from './dead-letter.js';
 import type { Decoded } from './decode.js';
+import { MAX_STATE_ITEM_BYTES } from './io/item-size.js';
+import { compareSequenceNumbers, isApplied } from './io/sequence-numbers.js';
 import type { ShardDirectory } from './io/shard-directory.js';
-import {
-  compareSequenceNumbers,
-  InvalidStateRequestError,
-  isApplied,
-  MAX_STATE_ITEM_BYTES,
-  type PutWindowChange,
-  StateItemTooLargeError,
-  type StoredWindow,
-  stateItemBytes,
-  timerOf,
-  type WindowChange,
-  type WindowRef,
-  type WindowStore,
-} from './io/window-store.js';
-import type { JoinLateRecord } from './join-stage.js';
-import type { OperatorTally } from './operator-counts.js';
+import { InvalidStateRequestError, StateItemTooLargeError } from './io/state-errors.js';
+import { timerOf } from './io/state-keys.js';
+import type {
+  PutWindowChange,
+  StoredWindow,
+  WatermarkStore,
+  WindowChange,
+  WindowRef,
+  WindowStore,
+} from './io/state-store.js';
+import { stateItemBytes } from './io/window-items.js';
 import type { Element, InputRecord } from './records.js';
 import type { AppliedPositions } from './shuffle-pack.js';
-import type { Emitted, Step } from './stage-program.js';
-import { type Arrival, producedRecord, recordReaching, walkBatch } from './stateful-batch.js';
+import type { Step } from './stage-program.js';
+import { type Arrival, producedRecord, recordReaching, type StatefulBatchSink, walkBatch } from './stateful-batch.js';
 
 /** What a window stage did with one batch: the state to write once its outputs are written. */
 export interface WindowBatch {
@@ -72,23 +69,12 @@ export interface WindowStageOptions {
   readonly shards?: ShardDirectory;
   readonly stage: StageSpec;
   readonly window: WindowNode;
-  readonly store: WindowStore;
+  readonly store: WindowStore & WatermarkStore;
   /** The operators after the window, compiled. */
   readonly downstream: Step;
   readonly now: () => number;
   /** The stages that write the input stream. */
   readonly producers: readonly string[];
-}
-
-/** Receives what a batch produced, each output tied to the input record it is reported under. */
-export interface WindowBatchSink {
-  output(record: Emitted, origin: InputRecord): void;
-  filtered(operator: string): void;
-  late(record: InputRecord, output: LateOutputRecord | JoinLateRecord): void;
-  /** @param correlationId the record's own, when it is known past decoding */
-  deadLetter(record: InputRecord, error: RecordProcessingError, correlationId?: string): void;
-  /** The batch's per-operator counters, handed to the operators after the window. */
-  readonly tally?: OperatorTally;
 }
 
 /**
@@ -114,7 +100,7 @@ export class WindowStage {
   async process(
     records: readonly InputRecord[],
     decoded: readonly (readonly Decoded[] | RecordProcessingError)[],
-    sink: WindowBatchSink,
+    sink: StatefulBatchSink,
   ): Promise<WindowBatch> {
     const { store, stage } = this.#options;
     const first = records[0] as InputRecord;
@@ -417,7 +403,7 @@ export class WindowStage {
    * A window whose `result` threw: a dead letter of the window itself (its key, bounds and
    * accumulator), reported under the batch record that fired it; the other windows go on.
    */
-  #windowFailed(sink: WindowBatchSink, failed: FailedWindow<unknown>, origin: InputRecord): void {
+  #windowFailed(sink: StatefulBatchSink, failed: FailedWindow<unknown>, origin: InputRecord): void {
     const { key, start, end, emitted, accumulator } = failed.window;
     const id = `${this.#options.stage.id}/${key}/${start}/${end}/${emitted}`;
     const record = producedRecord(origin, { key, windowStart: start, windowEnd: end, accumulator });
@@ -528,7 +514,7 @@ export class WindowStage {
   }
 
   #emitLate(
-    sink: WindowBatchSink,
+    sink: StatefulBatchSink,
     late: LateRecord<unknown>,
     fresh: readonly Arrival[],
     key: string,

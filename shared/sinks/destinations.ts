@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DeadLetterReasons, RecordProcessingError } from '../runtime/dead-letter.js';
+import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
 
 /**
  * The semantics of the message sinks (`toSqs`, `toEventBridge`, `toFirehose`; docs/sinks.md), as

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AnyFunction, KeyType, TableDefinition } from '../dag/graph.js';
+import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
 import { applyFilter, applyVersion } from '../operators/stateless.js';
-import { DeadLetterReasons, RecordProcessingError } from '../runtime/dead-letter.js';
 import type { RowUpdate } from './table-operator.js';
 
 /**

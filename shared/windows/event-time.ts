@@ -24,7 +24,7 @@ export const MAX_EVENT_TIME = 2 ** 51;
 /** The largest length added to an event time: window size, slide, gap, a join's `within` bounds. 2^50 ms. */
 export const MAX_TIME_SPAN = 2 ** 50;
 
-/** The state store's sort keys encode times in [-2^52, 2^52) (window-store.ts, `encodeTime`). */
+/** The state store's sort keys encode times in [-2^52, 2^52) (shared/runtime/io/state-keys.ts, `encodeTime`). */
 export const STORE_TIME_BOUND = 2 ** 52;
 
 // The margin above, checked where it is defined: a change of one constant that breaks it fails at load.

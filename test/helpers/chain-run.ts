@@ -4,7 +4,7 @@ import type { BufferedRecord } from '../../shared/joins/join-operator.js';
 import type { BufferedPut } from '../../shared/runtime/io/join-store.js';
 import { KinesisRecordWriter } from '../../shared/runtime/io/kinesis-record-writer.js';
 import { MemoryWindowStore } from '../../shared/runtime/io/memory-window-store.js';
-import type { WindowChange, WindowStore } from '../../shared/runtime/io/window-store.js';
+import type { StateStore, WindowChange } from '../../shared/runtime/io/state-store.js';
 import type { InputRecord } from '../../shared/runtime/records.js';
 import { StageRunner } from '../../shared/runtime/stage-runner.js';
 import { sourceShardRecords, UnreliableKinesis } from './unreliable-kinesis.js';
@@ -142,7 +142,7 @@ export async function faultyDeliver(
  * A state store that crashes in the middle of a batch's writes now and then: part of a window's or
  * process function's conditional changes, or of a join's buffer writes, is written, then it throws.
  */
-function crashingStore(inner: MemoryWindowStore, random: () => number): WindowStore {
+function crashingStore(inner: MemoryWindowStore, random: () => number): StateStore {
   const crashes = () => random() < 0.15;
   return new Proxy(inner, {
     get(target, property, receiver) {

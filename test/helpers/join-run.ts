@@ -2,11 +2,10 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import fc from 'fast-check';
 import type { JoinType } from '../../shared/dag/graph.js';
 import { pipeline } from '../../shared/index.js';
-import type { JoinStore } from '../../shared/runtime/io/join-store.js';
 import { KinesisRecordWriter } from '../../shared/runtime/io/kinesis-record-writer.js';
 import { MemoryRecordWriter } from '../../shared/runtime/io/memory-record-writer.js';
 import { MemoryWindowStore } from '../../shared/runtime/io/memory-window-store.js';
-import type { WindowStore } from '../../shared/runtime/io/window-store.js';
+import type { StateStore } from '../../shared/runtime/io/state-store.js';
 import type { InputRecord } from '../../shared/runtime/records.js';
 import { StageRunner } from '../../shared/runtime/stage-runner.js';
 import { seededRandom } from '../../shared/util/random.js';
@@ -24,7 +23,7 @@ export interface Run {
 
 /** The join stage's state store, and how Lambda delivers the join stage its shards' records. */
 export interface JoinStageHarness {
-  store(random: () => number): WindowStore & JoinStore;
+  store(random: () => number): StateStore;
   deliver(runner: StageRunner, records: readonly InputRecord[], random: () => number): Promise<unknown>;
 }
 

@@ -1,7 +1,7 @@
 import { MemoryRecordWriter } from '../../shared/runtime/io/memory-record-writer.js';
 import type { MemoryWindowStore } from '../../shared/runtime/io/memory-window-store.js';
 import type { RecordWriter, WriteOutcome } from '../../shared/runtime/io/record-writer.js';
-import type { WindowChange, WindowStore } from '../../shared/runtime/io/window-store.js';
+import type { StateStore, WindowChange } from '../../shared/runtime/io/state-store.js';
 import type { InputRecord, OutputRecord } from '../../shared/runtime/records.js';
 import type { StageRunner } from '../../shared/runtime/stage-runner.js';
 import { END_OF_TIME } from '../../shared/runtime/watermark-records.js';
@@ -26,7 +26,7 @@ export class FlakyWriter implements RecordWriter {
 export { MemoryRecordWriter };
 
 /** A store whose commits sometimes crash after a random part of the changes is written. */
-export function flakyStore(inner: MemoryWindowStore, random: () => number): WindowStore {
+export function flakyStore(inner: MemoryWindowStore, random: () => number): StateStore {
   return new Proxy(inner, {
     get(target, property, receiver) {
       if (property === 'commitAll') {

@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { BufferedRecord } from '../../shared/joins/join-operator.js';
-import type { JoinStore } from '../../shared/runtime/io/join-store.js';
 import {
-  type DeleteWindowChange,
   InvalidStateRequestError,
-  type PutWindowChange,
   StateConflictError,
   StateItemTooLargeError,
-  type StoredWindow,
   WatermarkConflictError,
-  type WindowRef,
-  type WindowStore,
-} from '../../shared/runtime/io/window-store.js';
+} from '../../shared/runtime/io/state-errors.js';
+import type {
+  DeleteWindowChange,
+  PutWindowChange,
+  StateStore,
+  StoredWindow,
+  WindowRef,
+} from '../../shared/runtime/io/state-store.js';
 
 /** Options every implementation takes. */
 export interface ContractStoreOptions {
@@ -25,7 +26,7 @@ export interface ContractTarget {
    * A store with a fresh request counter. Stores of one target may share storage: every test uses
    * stage ids of its own ({@link newStageId}), and one store instance per test.
    */
-  create(options?: ContractStoreOptions): WindowStore & JoinStore;
+  create(options?: ContractStoreOptions): StateStore;
   /** Whether conflicts carry the item found (DynamoDB and the memory store do; dynalite ignores ALL_OLD). */
   readonly reportsCurrent: boolean;
 }
@@ -83,7 +84,7 @@ const refOf = (stored: StoredWindow): WindowRef => ({
   end: stored.state.end,
 });
 
-/** The behaviour every {@link WindowStore} must have, run against each implementation. */
+/** The behaviour every {@link StateStore} must have, run against each implementation. */
 export function describeWindowStoreContract(name: string, target: () => ContractTarget): void {
   describe(`${name}: window store contract`, () => {
     it('round-trips a window with a nested JSON accumulator, version, fence, timer and expiry', async () => {

@@ -13,16 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoDbClient } from '../../local/aws-clients.js';
 import { DynamoDbWindowStore, type DynamoDbWindowStoreOptions } from '../../shared/runtime/io/dynamodb-window-store.js';
 import { MemoryWindowStore } from '../../shared/runtime/io/memory-window-store.js';
+import { StateConflictError, StateStoreUnavailableError } from '../../shared/runtime/io/state-errors.js';
+import type {
+  CommitOutcome,
+  StoredWindow,
+  WindowChange,
+  WindowRef,
+  WindowStore,
+} from '../../shared/runtime/io/state-store.js';
 import { createStateTable, StateTableError } from '../../shared/runtime/io/state-table-schema.js';
-import {
-  type CommitOutcome,
-  StateConflictError,
-  StateStoreUnavailableError,
-  type StoredWindow,
-  type WindowChange,
-  type WindowRef,
-  type WindowStore,
-} from '../../shared/runtime/io/window-store.js';
 import { useEmulators } from '../helpers/emulators.js';
 import { del, describeWindowStoreContract, newStageId, put } from '../helpers/window-store-contract.js';
 

@@ -1,6 +1,6 @@
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { FirehoseClient } from '@aws-sdk/client-firehose';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DestinationSpec } from '../../dag/plan-types.js';
 import { batchesWithin, DESTINATION_ID_FIELD, DestinationLimits, entryBytes } from '../../sinks/destinations.js';
 import { type BackoffOptions, backoffDelay, sleep } from '../../util/backoff.js';
@@ -20,10 +20,25 @@ import { isTransientAwsError } from './transient-errors.js';
 
 /** The clients of the services a stage sends to: only those it uses are asked for. */
 export interface DestinationClients {
-  sqs(): SQSClient;
-  eventbridge(): EventBridgeClient;
-  firehose(): FirehoseClient;
+  sqs(): SQSClient | Promise<SQSClient>;
+  eventbridge(): EventBridgeClient | Promise<EventBridgeClient>;
+  firehose(): FirehoseClient | Promise<FirehoseClient>;
 }
+
+/**
+ * The services' SDK modules, imported when a stage first sends to one (dynamic imports): the Lambda
+ * bundle leaves them out (ON_DEMAND_SDK_MODULES) and a stage without message sinks never loads them.
+ */
+const once = <T>(load: () => Promise<T>) => {
+  let loaded: Promise<T> | undefined;
+  return () => {
+    loaded ??= load();
+    return loaded;
+  };
+};
+const sqsModule = once(() => import('@aws-sdk/client-sqs'));
+const eventBridgeModule = once(() => import('@aws-sdk/client-eventbridge'));
+const firehoseModule = once(() => import('@aws-sdk/client-firehose'));
 
 /**
  * The three clients, made when first asked for: with `config` (an emulator's endpoint, say) or the
@@ -34,17 +49,10 @@ export function destinationClients(
 ): DestinationClients {
   const config = options.config ?? (() => ({}));
   const wrap = options.wrap ?? ((client) => client);
-  const lazy = <C>(make: () => C) => {
-    let client: C | undefined;
-    return () => {
-      client ??= wrap(make());
-      return client;
-    };
-  };
   return {
-    sqs: lazy(() => new SQSClient(config())),
-    eventbridge: lazy(() => new EventBridgeClient(config())),
-    firehose: lazy(() => new FirehoseClient(config())),
+    sqs: once(async () => wrap(new (await sqsModule()).SQSClient(config()))),
+    eventbridge: once(async () => wrap(new (await eventBridgeModule()).EventBridgeClient(config()))),
+    firehose: once(async () => wrap(new (await firehoseModule()).FirehoseClient(config()))),
   };
 }
 
@@ -184,7 +192,8 @@ function putFor(destination: DestinationSpec, target: string, clients: Destinati
     case 'sqs':
       return (records) =>
         orAllFailed(records, async () => {
-          const response = await clients.sqs().send(
+          const { SendMessageBatchCommand } = await sqsModule();
+          const response = await (await clients.sqs()).send(
             new SendMessageBatchCommand({
               QueueUrl: target,
               Entries: records.map((record, index) => ({
@@ -204,7 +213,8 @@ function putFor(destination: DestinationSpec, target: string, clients: Destinati
     case 'eventbridge':
       return (records) =>
         orAllFailed(records, async () => {
-          const response = await clients.eventbridge().send(
+          const { PutEventsCommand } = await eventBridgeModule();
+          const response = await (await clients.eventbridge()).send(
             new PutEventsCommand({
               Entries: records.map((record) => ({
                 EventBusName: target,
@@ -220,7 +230,8 @@ function putFor(destination: DestinationSpec, target: string, clients: Destinati
     case 'firehose':
       return (records) =>
         orAllFailed(records, async () => {
-          const response = await clients.firehose().send(
+          const { PutRecordBatchCommand } = await firehoseModule();
+          const response = await (await clients.firehose()).send(
             new PutRecordBatchCommand({
               DeliveryStreamName: target,
               Records: records.map((record) => ({ Data: Buffer.from(record.data) })),

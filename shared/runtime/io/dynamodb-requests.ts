@@ -1,8 +1,9 @@
 import type { ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, type TranslateConfig } from '@aws-sdk/lib-dynamodb';
 import { type BackoffOptions, backoffDelay, sleep } from '../../util/backoff.js';
+import type { RequestCounter, StoreOperation } from './request-counter.js';
+import { StateStoreUnavailableError } from './state-errors.js';
 import { isTransientAwsError } from './transient-errors.js';
-import { type RequestCounter, StateStoreUnavailableError, type StoreOperation } from './window-store.js';
 
 /**
  * What the DynamoDB stores share: how a request is sent and retried and counted, and how items are

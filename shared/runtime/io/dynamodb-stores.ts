@@ -1,10 +1,10 @@
 import type { Tracer } from '@aws-lambda-powertools/tracer';
+import type { StateStore } from './state-store.js';
 import { TABLE_NAMES_ENV, type TableStore } from './table-store.js';
-import type { WindowStore } from './window-store.js';
 
 /** The stores a stage that keeps state or uses tables needs, when the handler is not given them. */
 export interface StageStores {
-  readonly store?: WindowStore;
+  readonly store?: StateStore;
   readonly tables?: TableStore;
 }
 

@@ -1,6 +1,6 @@
 import type { DynamoDBStreamsClient, Shard, StreamDescription } from '@aws-sdk/client-dynamodb-streams';
+import { compareSequenceNumbers } from './sequence-numbers.js';
 import type { OpenShard, ShardDirectory, ShardLineage } from './shard-directory.js';
-import { compareSequenceNumbers } from './window-store.js';
 
 /** A stream record's shard cannot be told from its sequence number. */
 export class StreamShardUnknownError extends Error {

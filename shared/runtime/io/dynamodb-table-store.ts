@@ -18,8 +18,9 @@ import {
   type RetryOptions,
   sendWithRetries,
 } from './dynamodb-requests.js';
+import { RequestCounter } from './request-counter.js';
+import { StateStoreUnavailableError } from './state-errors.js';
 import { MaterializedTableSchema as Schema, type TableStore } from './table-store.js';
-import { RequestCounter, StateStoreUnavailableError } from './window-store.js';
 
 export interface DynamoDbTableStoreOptions {
   readonly client: DynamoDBClient;

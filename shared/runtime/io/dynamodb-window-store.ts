@@ -26,38 +26,33 @@ import {
   bufferedItem,
   bufferedItemKey,
   bufferedSortKeyRange,
-  type JoinStore,
   type KeyRange,
   toBufferedRecord,
 } from './join-store.js';
+import { RequestCounter, type StoreOperation } from './request-counter.js';
+import { StateConflictError, StateStoreUnavailableError, WatermarkConflictError } from './state-errors.js';
+import { timerOf, watermarksPartitionKey, windowPartitionKey, windowSortKey } from './state-keys.js';
+import type {
+  CommitOutcome,
+  CommittedChange,
+  DeleteWindowChange,
+  PutWindowChange,
+  StateConflict,
+  StateStore,
+  StoredChannelWatermarks,
+  StoredWindow,
+  WindowChange,
+  WindowRef,
+} from './state-store.js';
 import { StateTableSchema } from './state-table-schema.js';
 import {
-  type ChannelWatermarks,
-  type CommitOutcome,
-  type CommittedChange,
   DEFAULT_RETENTION_MS,
-  type DeleteWindowChange,
   expiresAtOf,
   isExpired,
-  type PutWindowChange,
-  RequestCounter,
-  type StateConflict,
-  StateConflictError,
-  StateStoreUnavailableError,
-  type StoredWindow,
-  type StoreOperation,
-  timerOf,
   validateChanges,
   validateWatermarks,
-  WatermarkConflictError,
-  type WindowChange,
-  type WindowRef,
-  type WindowStore,
-  watermarksPartitionKey,
   windowItem,
-  windowPartitionKey,
-  windowSortKey,
-} from './window-store.js';
+} from './window-items.js';
 
 export interface DynamoDbWindowStoreOptions {
   readonly client: DynamoDBClient;
@@ -93,7 +88,7 @@ type WriteResult = { readonly version: number } | { readonly conflict: StateConf
  * A retried write whose first attempt did reach DynamoDB fails its version condition: it shows up as
  * a conflict, and the caller's reload finds its own write (the fence holds its sequence number).
  */
-export class DynamoDbWindowStore implements WindowStore, JoinStore {
+export class DynamoDbWindowStore implements StateStore {
   readonly counter = new RequestCounter();
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
@@ -247,7 +242,7 @@ export class DynamoDbWindowStore implements WindowStore, JoinStore {
     return { committed, conflicts };
   }
 
-  async loadWatermarks(stageId: string, shardId: string): Promise<ChannelWatermarks | undefined> {
+  async loadWatermarks(stageId: string, shardId: string): Promise<StoredChannelWatermarks | undefined> {
     validateWatermarks(stageId, shardId, {}, 0);
     const output = await this.#request('GetItem', () =>
       this.#doc.send(
@@ -268,7 +263,7 @@ export class DynamoDbWindowStore implements WindowStore, JoinStore {
     channels: Readonly<Record<string, number>>,
     expectedVersion: number,
     positions?: Readonly<Record<string, string>>,
-  ): Promise<ChannelWatermarks> {
+  ): Promise<StoredChannelWatermarks> {
     validateWatermarks(stageId, shardId, channels, expectedVersion);
     const saved = {
       channels: { ...channels },
@@ -514,7 +509,7 @@ function toStoredWindow<A>(item: Item): StoredWindow<A> | undefined {
   };
 }
 
-function toWatermarks(item: Item): ChannelWatermarks {
+function toWatermarks(item: Item): StoredChannelWatermarks {
   return {
     channels: (item.channels ?? {}) as Record<string, number>,
     ...(item.positions !== undefined && { positions: item.positions as Record<string, string> }),

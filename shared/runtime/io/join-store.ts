@@ -1,6 +1,7 @@
 import type { JoinSide } from '../../dag/graph.js';
 import type { BufferedRecord } from '../../joins/join-operator.js';
-import { encodeTime, type RequestCounter, timerOf, windowPartitionKey } from './window-store.js';
+import { encodeTime, timerOf, windowPartitionKey } from './state-keys.js';
+import type { CountedStore } from './state-store.js';
 
 /**
  * A join's buffers in the pipeline's state table (docs/joins.md): one item per buffered record,
@@ -8,8 +9,7 @@ import { encodeTime, type RequestCounter, timerOf, windowPartitionKey } from './
  * key in a time range, both sides, are one Query. Records of an outer side carry the fire-time GSI's
  * `timer` and `fireAt`, so the stage finds the ones due without a scan.
  */
-export interface JoinStore {
-  readonly counter: RequestCounter;
+export interface JoinStore extends CountedStore {
   /** Each key's buffered records with times in [from, to] (strongly consistent Query per key). */
   queryBuffered(stageId: string, ranges: readonly KeyRange[]): Promise<Map<string, BufferedRecord[]>>;
   /**

@@ -1,8 +1,8 @@
 import type { TableSpec } from '../../dag/plan-types.js';
 import { newerThan, sinkItemOf } from '../../tables/dynamodb-sink.js';
 import { type RowUpdate, supersedes } from '../../tables/table-operator.js';
+import { RequestCounter } from './request-counter.js';
 import type { TableStore } from './table-store.js';
-import { RequestCounter } from './window-store.js';
 
 /**
  * Tables in memory, with the semantics of {@link DynamoDbTableStore}: for tests, benchmarks and

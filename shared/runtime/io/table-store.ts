@@ -1,6 +1,6 @@
 import type { TableSpec } from '../../dag/plan-types.js';
 import type { RowUpdate } from '../../tables/table-operator.js';
-import type { RequestCounter } from './window-store.js';
+import type { RequestCounter } from './request-counter.js';
 
 /**
  * The rows of a pipeline's tables (docs/tables.md): what `enrich` looks up and `toTable` writes.

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import * as z from 'zod';
 import { type DataStream, pipeline, versions } from '../../../shared/index.js';
-import { DeadLetterReasons } from '../../../shared/runtime/dead-letter.js';
+import { DeadLetterReasons } from '../../../shared/operators/record-errors.js';
 import { runInProcess } from '../../helpers/in-process-pipeline.js';
 
 const ClickV1 = z.object({ user: z.string(), page: z.string() });

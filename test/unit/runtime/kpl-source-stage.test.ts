@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { pipeline } from '../../../shared/index.js';
-import { DeadLetterReasons } from '../../../shared/runtime/dead-letter.js';
+import { DeadLetterReasons } from '../../../shared/operators/record-errors.js';
 import { KinesisRecordWriter } from '../../../shared/runtime/io/kinesis-record-writer.js';
 import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-writer.js';
 import { MemoryWindowStore } from '../../../shared/runtime/io/memory-window-store.js';

@@ -1,14 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { estimateItemBytes } from '../../../shared/runtime/io/item-size.js';
 import { MemoryWindowStore } from '../../../shared/runtime/io/memory-window-store.js';
-import {
-  compareSequenceNumbers,
-  encodeTime,
-  estimateItemBytes,
-  InvalidStateRequestError,
-  isApplied,
-  TIME_OFFSET,
-} from '../../../shared/runtime/io/window-store.js';
+import { compareSequenceNumbers, isApplied } from '../../../shared/runtime/io/sequence-numbers.js';
+import { InvalidStateRequestError } from '../../../shared/runtime/io/state-errors.js';
+import { encodeTime, TIME_OFFSET } from '../../../shared/runtime/io/state-keys.js';
 import { describeWindowStoreContract, newStageId, put } from '../../helpers/window-store-contract.js';
 
 describeWindowStoreContract('MemoryWindowStore', () => ({

@@ -2,14 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { pipeline } from '../../../shared/index.js';
 import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-writer.js';
 import { MemoryWindowStore } from '../../../shared/runtime/io/memory-window-store.js';
-import type {
-  CommitOutcome,
-  StoredWindow,
-  WindowChange,
-  WindowStore,
-} from '../../../shared/runtime/io/window-store.js';
+import { StateConflictError } from '../../../shared/runtime/io/state-errors.js';
+import type { CommitOutcome, StateStore, StoredWindow, WindowChange } from '../../../shared/runtime/io/state-store.js';
 import type { InputRecord } from '../../../shared/runtime/records.js';
-import { StageRunner, StateConflictError } from '../../../shared/runtime/stage-runner.js';
+import { StageRunner } from '../../../shared/runtime/stage-runner.js';
 import { END_OF_TIME } from '../../../shared/runtime/watermark-records.js';
 import { count, tumbling } from '../../../shared/windows/index.js';
 import { IdEvent } from '../../helpers/id-windows.js';
@@ -25,7 +21,7 @@ p.source('events', { schema: IdEvent, eventTime: (e) => e.t })
  * A store where another invocation of the shard gets in first, `times` times: it applies the same
  * changes, so this one's conditions fail, as when a timed-out invocation is still running.
  */
-function racedStore(inner: MemoryWindowStore, times: number): WindowStore & { races: number } {
+function racedStore(inner: MemoryWindowStore, times: number): StateStore & { races: number } {
   let races = 0;
   return new Proxy(inner, {
     get(target, property, receiver) {
@@ -42,7 +38,7 @@ function racedStore(inner: MemoryWindowStore, times: number): WindowStore & { ra
       const value = Reflect.get(target, property, receiver);
       return typeof value === 'function' ? value.bind(target) : value;
     },
-  }) as unknown as WindowStore & { races: number };
+  }) as unknown as StateStore & { races: number };
 }
 
 /**
@@ -50,11 +46,11 @@ function racedStore(inner: MemoryWindowStore, times: number): WindowStore & { ra
  * ahead of them, as dynalite's is after a crash between an item's index entries and the item: the due
  * windows it reports are another version, with another count.
  */
-function laggingIndex(inner: MemoryWindowStore, skew: number): WindowStore {
+function laggingIndex(inner: MemoryWindowStore, skew: number): StateStore {
   return new Proxy(inner, {
     get(target, property, receiver) {
       if (property === 'dueWindows') {
-        return async (...args: Parameters<WindowStore['dueWindows']>): Promise<StoredWindow[]> =>
+        return async (...args: Parameters<StateStore['dueWindows']>): Promise<StoredWindow[]> =>
           (await target.dueWindows(...args)).map((w) => ({
             ...w,
             version: w.version + skew,
@@ -64,14 +60,14 @@ function laggingIndex(inner: MemoryWindowStore, skew: number): WindowStore {
       const value = Reflect.get(target, property, receiver);
       return typeof value === 'function' ? value.bind(target) : value;
     },
-  }) as unknown as WindowStore;
+  }) as unknown as StateStore;
 }
 
 /**
  * A store whose fire-time index still shows windows under another shard's timer than their items'
  * (the item moved to `from` since: that shard wrote it last), as a lagging GSI does after a reshard.
  */
-function movedTimerIndex(inner: MemoryWindowStore, stale: string, from: string): WindowStore {
+function movedTimerIndex(inner: MemoryWindowStore, stale: string, from: string): StateStore {
   return new Proxy(inner, {
     get(target, property, receiver) {
       if (property === 'dueWindows') {
@@ -86,7 +82,7 @@ function movedTimerIndex(inner: MemoryWindowStore, stale: string, from: string):
       const value = Reflect.get(target, property, receiver);
       return typeof value === 'function' ? value.bind(target) : value;
     },
-  }) as unknown as WindowStore;
+  }) as unknown as StateStore;
 }
 
 let sequence = 100;

@@ -3,7 +3,7 @@ import type { Pipeline } from '../../../shared/dsl/pipeline.js';
 import { pipeline } from '../../../shared/index.js';
 import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-writer.js';
 import { MemoryWindowStore } from '../../../shared/runtime/io/memory-window-store.js';
-import type { WindowStore } from '../../../shared/runtime/io/window-store.js';
+import type { StateStore } from '../../../shared/runtime/io/state-store.js';
 import type { InputRecord } from '../../../shared/runtime/records.js';
 import type { PackedEnvelope } from '../../../shared/runtime/shuffle-pack.js';
 import { StageRunner } from '../../../shared/runtime/stage-runner.js';
@@ -60,7 +60,7 @@ function timersIntoAWindow() {
  * throws: the invocation crashed after its outputs. A window born and fired in one batch writes no
  * state; the watermarks are written by every batch.
  */
-function crashingOnce(): WindowStore {
+function crashingOnce(): StateStore {
   let crashed = false;
   return new Proxy(new MemoryWindowStore(), {
     get(target, property, receiver) {

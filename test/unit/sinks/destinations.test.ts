@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RecordProcessingError } from '../../../shared/runtime/dead-letter.js';
+import { RecordProcessingError } from '../../../shared/operators/record-errors.js';
 import {
   batchesWithin,
   DestinationLimits,

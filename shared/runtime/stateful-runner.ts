@@ -1,0 +1,319 @@
+import type { Pipeline } from '../dsl/pipeline.js';
+import { joinWatermarkHoldBack } from '../joins/join-operator.js';
+import type { RecordProcessingError } from '../operators/record-errors.js';
+import { backoffDelay, sleep } from '../util/backoff.js';
+import { BatchCollector, type BatchContext } from './batch-collector.js';
+import type { BatchSender } from './batch-sender.js';
+import type { ChannelWatermarks } from './channel-watermarks.js';
+import type { Decoded } from './decode.js';
+import type { JoinStore } from './io/join-store.js';
+import type { ShardDirectory } from './io/shard-directory.js';
+import { StateConflictError, WatermarkConflictError } from './io/state-errors.js';
+import type { StateStore, WindowChange, WindowStore } from './io/state-store.js';
+import { JoinStage, joinSpecOf } from './join-stage.js';
+import { type OperatorCount, Slot } from './operator-counts.js';
+import { ProcessStage } from './process-stage.js';
+import type { InputRecord } from './records.js';
+import type { ShuffleOutputs } from './shuffle-outputs.js';
+import type { AppliedPositions } from './shuffle-pack.js';
+import { compileChildren, type StageProgram } from './stage-program.js';
+import type { BatchResult } from './stage-runner.js';
+import { StageBatchError } from './stage-runner.js';
+import type { StatefulBatchSink } from './stateful-batch.js';
+import { END_OF_TIME } from './watermark-records.js';
+import { WindowStage } from './window-stage.js';
+
+/** How many times a stateful batch is run again, in the same invocation, after a state conflict. */
+const CONFLICT_RETRIES = 3;
+
+/** What the runner needs of a stateful operator's batch, whatever the operator (window, join, process function). */
+interface StatefulOutcome {
+  readonly watermark: number;
+  readonly channels: ChannelWatermarks;
+  readonly positions: AppliedPositions;
+  readonly channelsVersion: number;
+  readonly counts: { readonly late: number; readonly duplicates: number; readonly repeats: number };
+  /** Writes the batch's state, after its outputs; throws StateConflictError on a version conflict. */
+  commit(): Promise<void>;
+}
+
+/** The one interface the stateful runner drives: a window, a join or a process function. */
+interface StatefulOperator {
+  process(
+    records: readonly InputRecord[],
+    decoded: readonly (readonly Decoded[] | RecordProcessingError)[],
+    sink: StatefulBatchSink,
+  ): Promise<StatefulOutcome>;
+}
+
+/** A stateful stage's operator, and what the runner needs to know about it. */
+interface StatefulStageOperator {
+  readonly operator: StatefulOperator;
+  /** The window, join or process node. */
+  readonly node: string;
+  /** Where its late records go ('' when it has none). */
+  readonly lateOutput: string;
+  /**
+   * How far the watermark the stage forwards trails its input's, so that no result it emits later
+   * is late for the stage after it. A window fires when the watermark passes its end plus the
+   * allowed lateness, its result at the window's end: held back by that lateness. A join: by
+   * joinWatermarkHoldBack. A process function emits at the record's time (a record that is not late
+   * is past the watermark) or at a timer's (past the watermark until it fires): not held back.
+   */
+  readonly watermarkHoldBack: number;
+}
+
+export interface StatefulRunnerOptions {
+  readonly pipeline: Pipeline;
+  readonly program: StageProgram;
+  readonly store: StateStore | undefined;
+  readonly shards: ShardDirectory;
+  readonly shuffle: ShuffleOutputs;
+  readonly sender: BatchSender;
+  readonly context: BatchContext;
+  readonly now: () => number;
+}
+
+/**
+ * Runs the batches of a stateful stage (a window, a join or a process function and the operators
+ * fused after it). A batch is all or nothing: outputs first, then state, then the channel
+ * watermarks. Any failure throws, so Lambda delivers the whole batch again, and the fences in the
+ * state skip what the failed attempt had already applied; a crash after the outputs repeats results
+ * (same ids), never loses them.
+ */
+export class StatefulRunner {
+  readonly #options: StatefulRunnerOptions;
+  readonly #stateful: StatefulStageOperator;
+  readonly #store: StateStore;
+
+  /** Undefined when the stage keeps no state. */
+  static of(options: StatefulRunnerOptions): StatefulRunner | undefined {
+    const stateful = statefulOperatorOf(options);
+    return stateful === undefined ? undefined : new StatefulRunner(options, stateful);
+  }
+
+  private constructor(options: StatefulRunnerOptions, stateful: StatefulStageOperator) {
+    this.#options = options;
+    this.#stateful = stateful;
+    this.#store = options.store as StateStore;
+  }
+
+  /**
+   * Optimistic concurrency with bounded retries: after a version conflict the batch is run again on
+   * fresh state (the fences skip what any attempt applied), a few times, then left to Lambda's retry.
+   */
+  async run(records: readonly InputRecord[], deadline: number): Promise<BatchResult> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.#runOnce(records, deadline);
+      } catch (error) {
+        const conflict = error instanceof StateConflictError || error instanceof WatermarkConflictError;
+        const delay = backoffDelay(attempt, { baseMs: 20, capMs: 500 });
+        if (!conflict || attempt + 1 >= CONFLICT_RETRIES || Date.now() + delay >= deadline) throw error;
+        await sleep(delay);
+      }
+    }
+  }
+
+  async #runOnce(records: readonly InputRecord[], deadline: number): Promise<BatchResult> {
+    const { program, shuffle, sender, shards } = this.#options;
+    const store = this.#store;
+    const collected = new BatchCollector(program, this.#options.context);
+    const decoded = records.map((record) => collected.decode(record));
+    const requestsBefore = store.counter.snapshot().requests;
+    const batch = await this.#stateful.operator.process(records, decoded, {
+      output: (emitted, origin) => collected.output({ ...emitted, origin: origin.position.sequenceNumber }),
+      filtered: () => collected.filtered(),
+      late: (record, late) => {
+        collected.aside({
+          stream: this.#stateful.lateOutput,
+          partitionKey: late.key,
+          data: JSON.stringify(late),
+          origin: record.position.sequenceNumber,
+        });
+      },
+      deadLetter: (record, error, correlationId) => collected.deadLetter(record, error, correlationId),
+      tally: collected.tally,
+    });
+    const shardId = (records[0] as InputRecord).position.shardId;
+    const last = records.at(-1) as InputRecord;
+    // The stage's watermark travels in its packs, after the results it vouches for.
+    const toWrite = await shuffle.prepare(
+      collected.outputs,
+      shardId,
+      Number.isFinite(batch.watermark)
+        ? forwardedWatermark(batch.watermark, this.#stateful.watermarkHoldBack)
+        : undefined,
+      last.position.sequenceNumber,
+      false,
+    );
+    const sent = await sender.send(toWrite, collected.letters, deadline);
+    for (const stream of sent.misrouted) shards.invalidate?.(stream);
+    if (sent.failed.length > 0) {
+      throw new StageBatchError(
+        `${sent.failed.length} output records or dead letters could not be written; the batch will be retried`,
+      );
+    }
+    await batch.commit();
+    const channels = batch.channels.toRecord();
+    const channelWatermarks = Object.fromEntries(Object.entries(channels).filter(([name]) => !name.startsWith('#')));
+    const positions = batch.positions.toRecord();
+    if (Object.keys(channels).length > 0 || Object.keys(positions).length > 0) {
+      await store.saveWatermarks(program.stage.id, shardId, channels, batch.channelsVersion, positions);
+    }
+    return {
+      failedSequenceNumbers: [],
+      report: {
+        ...collected.traces.report(),
+        ...collected.counts,
+        failedRecords: 0,
+        writeRequests: sent.requests,
+        written: sent.written,
+        deadLetters: collected.envelopes(),
+        ...(Number.isFinite(batch.watermark) && { watermark: batch.watermark }),
+        late: batch.counts.late,
+        duplicates: batch.counts.duplicates + batch.counts.repeats,
+        channelWatermarks,
+        operators: this.#counts(collected, batch.counts.late),
+        stateRequests: store.counter.snapshot().requests - requestsBefore,
+      },
+    };
+  }
+
+  /**
+   * A stateful batch's counts per operator. The input counted itself as the batch was decoded
+   * ({@link BatchCollector.decode}); the operators after the window (or join, or process function)
+   * counted themselves in the tally; the stateful operator is counted from the batch: what the input
+   * passed on, what it passed on (what its first operator after took in), its late records, and the
+   * dead letters nobody else counted (its own failures).
+   */
+  #counts(collected: BatchCollector, late: number): OperatorCount[] {
+    const { tally, counts, undecodable } = collected;
+    const { nodes } = this.#options.program.stage;
+    const statefulAt = nodes.indexOf(this.#stateful.node);
+    if (statefulAt > 0) {
+      tally.add(0, Slot.out, counts.recordsIn - undecodable);
+      tally.add(statefulAt, Slot.in, counts.recordsIn - undecodable);
+    }
+    const after = nodes.slice(statefulAt + 1).map((_, offset) => statefulAt + 1 + offset);
+    const firstAfter = this.#options.pipeline.graph.children(nodes[statefulAt] ?? '')[0]?.name;
+    const firstAfterAt = firstAfter === undefined ? -1 : nodes.indexOf(firstAfter);
+    if (firstAfterAt >= 0) tally.add(statefulAt, Slot.out, tally.get(firstAfterAt, Slot.in));
+    const deadAfter = after.reduce((sum, index) => sum + tally.get(index, Slot.deadLettered), 0);
+    tally.add(statefulAt, Slot.late, late);
+    tally.add(statefulAt, Slot.deadLettered, counts.deadLettered - undecodable - deadAfter);
+    return tally.counts();
+  }
+}
+
+/** The window, process function or join a stage keeps state for, as the one stateful interface. */
+function statefulOperatorOf(options: StatefulRunnerOptions): StatefulStageOperator | undefined {
+  const { pipeline, program, store, shards, now } = options;
+  const { graph } = pipeline;
+  const stage = program.stage;
+  const input = graph.node(stage.nodes[0] ?? '');
+  const first = graph.children(input.name).find((node) => node.kind === 'window' || node.kind === 'process');
+  if (!stage.stateful && input.kind !== 'join') return undefined;
+  if (stage.stateful && store === undefined) {
+    throw new Error(`stage ${stage.id} keeps state: give the runner a state store`);
+  }
+  const state = store as StateStore;
+  const producers = pipeline.plan().streams.find((s) => s.name === stage.input)?.producers ?? [];
+  if (stage.stateful && first?.kind === 'window') {
+    const window = new WindowStage({
+      shards,
+      stage,
+      window: first,
+      store: state,
+      downstream: compileChildren(graph, first.name, program.operators),
+      now,
+      producers,
+    });
+    return {
+      operator: windowOperator(window, state),
+      node: first.name,
+      lateOutput: first.lateOutput,
+      watermarkHoldBack: first.allowedLateness,
+    };
+  }
+  if (stage.stateful && first?.kind === 'process') {
+    const process = new ProcessStage({
+      stage,
+      node: first,
+      store: state,
+      downstream: compileChildren(graph, first.name, program.operators),
+      now,
+      producers,
+    });
+    return { operator: processOperator(process, state), node: first.name, lateOutput: '', watermarkHoldBack: 0 };
+  }
+  if (input.kind === 'join') {
+    const join = new JoinStage({
+      stage,
+      join: input,
+      watermarks: state,
+      buffers: state,
+      downstream: compileChildren(graph, input.name, program.operators),
+      producers,
+    });
+    return {
+      operator: joinOperator(join, state, stage.id),
+      node: input.name,
+      lateOutput: input.lateOutput,
+      watermarkHoldBack: joinWatermarkHoldBack(joinSpecOf(input)),
+    };
+  }
+  return undefined;
+}
+
+/** The end of input stays the end of input: a bounded run closes every window downstream. */
+function forwardedWatermark(watermark: number, holdBack: number): number {
+  return watermark >= END_OF_TIME ? watermark : watermark - holdBack;
+}
+
+function windowOperator(stage: WindowStage, store: Pick<WindowStore, 'commitAll'>): StatefulOperator {
+  return {
+    process: async (records, decoded, sink) => {
+      const batch = await stage.process(records, decoded, sink);
+      // Puts before deletes: a crash in a session merge leaves a leftover, never a loss.
+      return { ...batch, commit: () => commitInOrder(store, [batch.changes, batch.deletes]) };
+    },
+  };
+}
+
+/** A process function's batch: one conditional put per key touched or fired. */
+function processOperator(stage: ProcessStage, store: Pick<WindowStore, 'commitAll'>): StatefulOperator {
+  return {
+    process: async (records, decoded, sink) => {
+      const batch = await stage.process(records, decoded, sink);
+      return {
+        ...batch,
+        counts: { ...batch.counts, repeats: batch.repeats },
+        commit: () => commitInOrder(store, [batch.changes]),
+      };
+    },
+  };
+}
+
+/** Writes groups of conditional changes one group after the other; a version conflict throws. */
+async function commitInOrder(store: Pick<WindowStore, 'commitAll'>, groups: readonly WindowChange[][]): Promise<void> {
+  for (const changes of groups) {
+    if (changes.length === 0) continue;
+    const [first, ...others] = (await store.commitAll(changes)).conflicts;
+    // Another attempt of this shard's batch wrote the items (after a timeout): run again on fresh state.
+    if (first !== undefined) throw new StateConflictError([first, ...others]);
+  }
+}
+
+function joinOperator(stage: JoinStage, store: Pick<JoinStore, 'writeBuffered'>, stageId: string): StatefulOperator {
+  return {
+    process: async (records, decoded, sink) => {
+      const batch = await stage.process(records, decoded, sink);
+      return {
+        ...batch,
+        counts: { late: batch.counts.late, duplicates: batch.counts.duplicates, repeats: batch.repeats },
+        commit: () => store.writeBuffered(stageId, batch.puts, []),
+      };
+    },
+  };
+}
