@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -17,4 +18,12 @@ export function eddy(...args: string[]): Promise<{ stdout: string; stderr: strin
 /** As {@link eddy}, with these environment variables added. */
 export function eddyWith(env: Readonly<Record<string, string>>, ...args: string[]) {
   return run(process.execPath, ['bin/eddy.js', ...args], { env: { ...environment, ...env } });
+}
+
+/** What `eddy run --output <name>=<file>` wrote: one JSON object a line. */
+export function readJsonLines(file: string): Record<string, unknown>[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
