@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeClickSample } from '../../examples/data/click-generator.js';
-import viewsPerUserMinute, { type UserMinute } from '../../examples/views-per-user-minute.js';
+import viewsPerUserMinute from '../../examples/views-per-user-minute.js';
 import { type RunSummary, runPipelineOnFiles } from '../../local/runner/run-files.js';
-import { views } from '../reference/windows.js';
+import { expectViewsPerUserMinute } from '../helpers/process-check.js';
 
 /** examples/views-per-user-minute.ts with `eddy run` on the emulators, exact against a batch count. */
 describe('eddy run: a keyed process function with map state and event-time timers', () => {
@@ -28,21 +28,7 @@ describe('eddy run: a keyed process function with map state and event-time timer
   });
 
   it("emits each user's views per minute once (repeats only with the same value), equal to the batch count", () => {
-    const expected = new Map<string, number>();
-    for (const view of views(file('clicks.jsonl'))) {
-      const name = `${view.user}|${Math.floor(view.ts / 60_000) * 60_000}`;
-      expected.set(name, (expected.get(name) ?? 0) + 1);
-    }
-    const actual = new Map<string, number>();
-    for (const line of readFileSync(file('out.jsonl'), 'utf8').split('\n')) {
-      if (line === '') continue;
-      const result = JSON.parse(line) as UserMinute;
-      const name = `${result.user}|${result.minute}`;
-      expect(actual.get(name) ?? result.views, name).toBe(result.views);
-      actual.set(name, result.views);
-    }
-    expect(actual).toEqual(expected);
-    expect(expected.size).toBeGreaterThan(100);
+    expectViewsPerUserMinute(file('clicks.jsonl'), file('out.jsonl'));
   });
 
   it('sends nothing late and fails no record', () => {
