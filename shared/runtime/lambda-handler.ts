@@ -28,7 +28,6 @@ import { KinesisShardDirectory, type ShardDirectory, UniformShardDirectory } fro
 import { queueDeadLetterSinkFromEnvironment } from './io/sqs-dead-letter-sink.js';
 import type { StateStore } from './io/state-store.js';
 import type { TableStore } from './io/table-store.js';
-import { fromKinesisEventRecord } from './kinesis-event.js';
 import { operatorMetricDocuments } from './operator-metrics.js';
 import { dynamoDbStreamArns, inputRecordsOf, readsDynamoDbStream } from './stage-input.js';
 import { type BatchReport, StageRunner } from './stage-runner.js';
