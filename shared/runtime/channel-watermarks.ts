@@ -4,7 +4,8 @@ import type { WatermarkRecord } from './watermark-records.js';
  * The watermark of one input shard of a stateful stage: the minimum, over the channels that feed
  * it, of the highest watermark each has sent (docs/watermarks.md). Kept in DynamoDB between
  * batches as a flat map: channel id -> watermark, `#n:<producer>` -> the producer's channel count,
- * `#idle:<channel>` -> 1 while the channel is idle.
+ * `#idle:<channel>` -> 1 while the channel is idle, `#arrived` -> the latest arrival read (processing
+ * time).
  */
 export class ChannelWatermarks {
   readonly #entries: Map<string, number>;
@@ -79,6 +80,19 @@ export class ChannelWatermarks {
     this.#entries.set(`#retired:${channel}`, 1);
   }
 
+  /**
+   * Processing time: the latest arrival stamp read on the shard (-Infinity before any), kept with the
+   * channels so that the next batch knows which windows the last one closed.
+   */
+  arrivedBy(): number {
+    return this.#entries.get(ARRIVED) ?? Number.NEGATIVE_INFINITY;
+  }
+
+  /** Takes a record's arrival stamp in; the progress never goes back. */
+  arrive(stamp: number): void {
+    if (stamp > this.arrivedBy()) this.#entries.set(ARRIVED, stamp);
+  }
+
   toRecord(): Record<string, number> {
     return Object.fromEntries(this.#entries);
   }
@@ -93,6 +107,9 @@ export class ChannelWatermarks {
     return count;
   }
 }
+
+/** Not a channel: entries named `#…` stay out of the minimum. */
+const ARRIVED = '#arrived';
 
 /** `<producing stage>/<shard>` -> `<producing stage>` */
 function producerOf(channel: string): string {

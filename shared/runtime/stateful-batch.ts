@@ -59,8 +59,12 @@ export interface WalkOptions {
   readonly producers: readonly string[];
   /** The stateful operator, for dead letters. */
   readonly operator: string;
-  /** Processing time: records are timed by their arrival and the watermark is this clock. */
-  readonly clock?: () => number;
+  /**
+   * Processing time: records are timed by their arrival on the stage's input shard, and the
+   * watermark is the latest arrival read (every record still unread arrived later), not the clock
+   * when the batch runs: a stage that lags behind its shard would otherwise call its own records late.
+   */
+  readonly processingTime?: boolean;
 }
 
 /**
@@ -81,18 +85,23 @@ export async function walkBatch(
   const loaded = await store.loadWatermarks(options.stageId, first.position.shardId);
   const channels = new ChannelWatermarks(loaded?.channels, options.producers);
   const positions = new AppliedPositions(loaded?.positions);
-  const { clock } = options;
-  // The clock, or the end of time once every upstream channel has reached the end of its input.
+  const processingTime = options.processingTime === true;
+  // Processing time: the latest arrival read (Kinesis stamps a shard's records in order, ticks
+  // included), or the end of time once every upstream channel has reached the end of its input.
   const watermarkNow = () =>
-    clock === undefined ? channels.current() : channels.current() >= END_OF_TIME ? END_OF_TIME : clock();
+    !processingTime || channels.current() >= END_OF_TIME ? channels.current() : channels.arrivedBy();
   const arrivals: Arrival[] = [];
   const watermarkAfter: number[] = [];
   let repeats = 0;
   let misrouted = 0;
   decoded.forEach((items, index) => {
     const pack = records[index] as InputRecord;
+    // A record stamped at the millisecond that closed a window (or behind it, a clock step on
+    // Kinesis's side) is timed just past the progress: in processing time an arrival is never late.
+    const earliest = channels.arrivedBy() + 1;
     if (items instanceof RecordProcessingError) {
       deadLetter(pack, items);
+      if (processingTime) channels.arrive(pack.position.arrivalTime);
       watermarkAfter.push(watermarkNow());
       return;
     }
@@ -118,7 +127,7 @@ export async function walkBatch(
       }
       const { element } = item;
       const record = item.record ?? pack;
-      const time = clock !== undefined ? record.position.arrivalTime : element.eventTime;
+      const time = processingTime ? Math.max(record.position.arrivalTime, earliest) : element.eventTime;
       if (time === undefined) {
         const error = new RecordProcessingError({
           reason: DeadLetterReasons.operatorError,
@@ -130,6 +139,7 @@ export async function walkBatch(
       }
       arrivals.push({ record, element, key: element.key ?? '', time, watermark: watermarkNow() });
     }
+    if (processingTime) channels.arrive(pack.position.arrivalTime);
     watermarkAfter.push(watermarkNow());
   });
   return {

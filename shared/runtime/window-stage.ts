@@ -110,7 +110,7 @@ export class WindowStage {
       stageId: stage.id,
       producers: this.#options.producers,
       operator: this.#options.window.name,
-      ...(this.spec.assigner.timeDomain === 'processing' && { clock: this.#options.now }),
+      processingTime: this.spec.assigner.timeDomain === 'processing',
     });
     const { arrivals, watermark } = walked;
     const counts = { applied: 0, duplicates: 0, repeats: walked.repeats, late: 0 };

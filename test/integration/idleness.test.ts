@@ -118,13 +118,22 @@ describe('processing-time windows on the local stack', () => {
       );
 
       // Act: nothing more is put; only the clock's ticks reach the window stage.
-      // Ticks fire the 1 s windows within a few seconds on a quiet machine; on a loaded one the wait
-      // fails only when no stage moved (ticks are invocations) for 30 s.
+      // Every record ends in a fired window or on the late output. Ticks are invocations, so they are
+      // not progress: the wait fails when no record was counted, went late or passed the source
+      // stage for 60 s.
+      const counted = async () => (await results(local)).reduce((sum, r) => sum + r.value, 0);
+      const late = async () => (await local.readStream('clock-window-1-late')).length;
       await waitUntil(
-        async () => (await results(local)).reduce((sum, r) => sum + r.value, 0) >= 30,
+        async () => (await counted()) + (await late()) >= 30,
         'every record counted in a fired window',
-        { timeoutMs: 30_000, intervalMs: 200, progress: () => local.status().map((s) => s.stats) },
+        {
+          timeoutMs: 60_000,
+          intervalMs: 200,
+          progress: async () => [await counted(), await late(), local.status()[0]?.stats],
+        },
       );
+      // A stage reading its shard late (a loaded machine) must not call its own records late.
+      expect(await late()).toBe(0);
 
       // Assess: every record once, in windows that ended; no window fired before its end.
       const fired = await results(local);
