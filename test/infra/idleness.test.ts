@@ -13,6 +13,9 @@ const IDLE_ENTRY = fileURLToPath(new URL('./fixtures/idle-pipeline.ts', import.m
 const CLOCK_ENTRY = fileURLToPath(new URL('./fixtures/clock-pipeline.ts', import.meta.url));
 const TIMER_ENTRY = fileURLToPath(new URL('./fixtures/timer-pipeline.ts', import.meta.url));
 
+/** Nothing here looks at the functions' code: synthesized without bundling it (esbuild per function). */
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
 interface Statement {
   Action: string | string[];
   Resource: unknown;
@@ -24,7 +27,7 @@ describe('EddyPipeline with a source that may go idle', () => {
   let pipeline: EddyPipeline;
 
   beforeAll(() => {
-    const test = testApp();
+    const test = testApp(NO_BUNDLING);
     dispose = test.dispose;
     const stack = new Stack(test.app, 'Sensors');
     pipeline = new EddyPipeline(stack, 'Pipeline', { ...UNPREFIXED, pipeline: sensors, pipelineEntry: IDLE_ENTRY });
@@ -54,7 +57,7 @@ describe('EddyPipeline with a source that may go idle', () => {
   });
 
   it('maps stack traces in every function, the idle-shard check too, with sourceMapStackTraces', () => {
-    const test = testApp();
+    const test = testApp(NO_BUNDLING);
     try {
       const stack = new Stack(test.app, 'SensorsMapped');
       new EddyPipeline(stack, 'Pipeline', {
@@ -101,7 +104,7 @@ describe('EddyPipeline with a source that may go idle', () => {
   });
 
   it('schedules the clock for processing-time windows: it may write only their input stream', () => {
-    const test = testApp();
+    const test = testApp(NO_BUNDLING);
     const stack = new Stack(test.app, 'Meters');
     const meters = new EddyPipeline(stack, 'Pipeline', { ...UNPREFIXED, pipeline: clock, pipelineEntry: CLOCK_ENTRY });
     const template = synthesize(test.app, stack).template;
@@ -124,7 +127,7 @@ describe('EddyPipeline with a source that may go idle', () => {
   });
 
   it('gives a process function with processing-time timers the state table and the clock', () => {
-    const test = testApp();
+    const test = testApp(NO_BUNDLING);
     const stack = new Stack(test.app, 'Watchdog');
     const watched = new EddyPipeline(stack, 'Pipeline', {
       ...UNPREFIXED,
@@ -155,7 +158,7 @@ describe('EddyPipeline with a source that may go idle', () => {
   });
 
   it('adds no check to a pipeline whose sources have no idleTimeout', () => {
-    const test = testApp();
+    const test = testApp(NO_BUNDLING);
     const stack = new Stack(test.app, 'Counts');
     const counts = new EddyPipeline(stack, 'Pipeline', {
       ...UNPREFIXED,

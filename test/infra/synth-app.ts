@@ -1,13 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { App } from 'aws-cdk-lib';
 import { afterAll } from 'vitest';
-import { cdkJsonContext, REPO_ROOT } from './support.js';
-
-const run = promisify(execFile);
-const TSX = join(REPO_ROOT, 'node_modules/.bin/tsx');
+import { addPipelineStack } from '../../infra/pipeline-app.js';
+import { cdkJsonContext } from './support.js';
 
 const outdirs: string[] = [];
 afterAll(() => {
@@ -15,20 +12,21 @@ afterAll(() => {
 });
 
 /**
- * Runs infra/app.ts the way the CDK CLI does (cdk.json's context and the output folder passed in
- * the environment), without bundling: these tests are about how the app loads pipelines and names things.
+ * Builds and synthesizes what infra/app.ts does, with cdk.json's context and the given one, in this
+ * process and without bundling: these tests are about how the app loads pipelines and names things.
+ * Each call used to start the app's own process, which loaded aws-cdk-lib afresh (about 10 s of CPU);
+ * the entry itself, an App that reads its context from the CDK CLI's environment, is run by
+ * test/package/package.test.ts through `eddy synth` and `cdk synth`.
  */
 export async function synthApp(context: Record<string, unknown>): Promise<{ outdir: string }> {
   const outdir = mkdtempSync(join(tmpdir(), 'eddy-app-test-'));
   outdirs.push(outdir);
-  await run(TSX, ['infra/app.ts'], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      CDK_OUTDIR: outdir,
-      CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context }),
-    },
+  const app = new App({
+    outdir,
+    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context },
   });
+  await addPipelineStack(app);
+  app.synth();
   return { outdir };
 }
 

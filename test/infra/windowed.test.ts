@@ -103,7 +103,8 @@ describe('EddyPipeline with the windowed page-view-counts example and default pr
   let dispose: () => void;
 
   beforeAll(() => {
-    const test = testApp();
+    // No bundling: nothing here looks at the functions' code.
+    const test = testApp({ 'aws:cdk:bundling-stacks': [] });
     dispose = test.dispose;
     stack = new EddyPipelineStack(test.app, 'Eddy-page-view-counts', {
       pipeline: pageViewCounts,
