@@ -139,6 +139,7 @@ function tableChangeDecoder(source: SourceNode & { readonly limits?: InputLimits
   const operator = source.name;
   const limits = resolveInputLimits(source.limits, `source '${source.name}'`);
   return (record) => {
+    if (isEndOfInput(record.position.partitionKey, record.data)) return [{ kind: 'end-of-input' }];
     checkInputLimits(record.data, limits, operator);
     const json = parseJson(record, operator, DeadLetterReasons.malformedJson);
     const change = toTableChange(json, source.schema, operator, source.stream);
