@@ -60,6 +60,7 @@ export function formatSummary(summary: RunSummary, maxDeadLetters = 10): string 
   lines.push('');
   for (const [stream, records] of Object.entries(summary.sinkRecords))
     lines.push(`sink ${stream}: ${integer.format(records)} records`);
+  for (const line of tableWriteLines(summary)) lines.push(line);
   for (const output of summary.outputs)
     lines.push(`wrote ${integer.format(output.records)} records of ${output.stream} to ${output.file}`);
   const records = summary.stages.reduce((sum, s) => sum + s.stats.recordsIn, 0);
@@ -89,6 +90,31 @@ export function formatSummary(summary: RunSummary, maxDeadLetters = 10): string 
     for (const batch of summary.failedBatches) lines.push(`  ${describeDiscardedBatch(batch)}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * Per table written (`toDynamoDb`, `toTable`): the writes made, and those refused by the version
+ * condition. A refusal is no loss: the table already held a newer record of the key (one that came
+ * late) or the same write (a retry's repeat).
+ */
+export function tableWriteLines(summary: Pick<RunSummary, 'stages'>): string[] {
+  const writes = new Map<string, { written: number; refused: number }>();
+  for (const { stats } of summary.stages) {
+    for (const [stream, count] of stats.written) {
+      if (!stream.startsWith('table:')) continue;
+      const table = stream.slice('table:'.length);
+      const entry = writes.get(table) ?? { written: 0, refused: 0 };
+      writes.set(table, { ...entry, written: entry.written + count });
+    }
+    for (const [table, count] of stats.refusedRows) {
+      const entry = writes.get(table) ?? { written: 0, refused: 0 };
+      writes.set(table, { ...entry, refused: entry.refused + count });
+    }
+  }
+  return [...writes].map(
+    ([table, { written, refused }]) =>
+      `table ${table}: ${integer.format(written)} writes, ${integer.format(refused)} refused (a newer or the same version was stored: a late record or a retry's repeat)`,
+  );
 }
 
 /**

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { type DestinationClients, destinationClients } from '../shared/runtime/io/destination-writer.js';
@@ -70,6 +71,11 @@ export function createDynamoDbClient(endpoint?: string): DynamoDBClient {
   return endpoint === undefined
     ? new DynamoDBClient({})
     : nameCallsInErrors(new DynamoDBClient(localClientConfig(endpoint)), endpoint);
+}
+
+/** A DynamoDB Streams client, against DynamoDB Local (the tables of `dynamoDbStream` sources). */
+export function createDynamoDbStreamsClient(endpoint: string): DynamoDBStreamsClient {
+  return nameCallsInErrors(new DynamoDBStreamsClient(localClientConfig(endpoint)), endpoint);
 }
 
 /**

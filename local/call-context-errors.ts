@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 
 /**
@@ -15,7 +16,10 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
  * nameCallsInErrors(new KinesisClient(config), 'http://127.0.0.1:4567');
  * // TimeoutError: Kinesis PutRecords at http://127.0.0.1:4567, 3 attempt(s): a request has exceeded ...
  */
-export function nameCallsInErrors<C extends KinesisClient | DynamoDBClient>(client: C, endpoint: string): C {
+export function nameCallsInErrors<C extends KinesisClient | DynamoDBClient | DynamoDBStreamsClient>(
+  client: C,
+  endpoint: string,
+): C {
   (client as KinesisClient).middlewareStack.add(
     (next, context) => async (args) => {
       try {

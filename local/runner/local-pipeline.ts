@@ -31,6 +31,7 @@ import { type EndpointOptions, externalEndpoints } from '../endpoints.js';
 import {
   dynamoDbStreamAsKinesis,
   requireWindowState,
+  type TableStreamInput,
   toDynamoDbStreamEvent,
 } from '../event-source-mapping/dynamodb-streams-reader.js';
 import {
@@ -241,6 +242,8 @@ export class LocalPipeline {
   generation: Generation = { generation: 0 };
   /** The tables of `dynamoDbStream` sources, on DynamoDB Local; undefined when the pipeline has none. */
   sourceTables: SourceTables | undefined;
+  /** How the stages of `dynamoDbStream` sources read their tables' streams, with the source each reads. */
+  readonly #tableStreamInputs: { readonly source: string; readonly input: TableStreamInput }[] = [];
   #idleTimer: NodeJS.Timeout | undefined;
   #idleRun: Promise<void> | undefined;
   #stopped = false;
@@ -355,9 +358,6 @@ export class LocalPipeline {
         .map((s) => ensureStream(this.kinesis, this.physicalName(s.name), s.shardCount)),
     );
     if (SourceTables.sourcesOf(this.plan).length > 0) {
-      if ((options.sandboxes ?? 'in-process') === 'worker') {
-        throw new Error("a dynamoDbStream source runs with sandboxes: 'in-process' only, so far");
-      }
       this.sourceTables = await SourceTables.start(this.plan, {
         prefix: this.streamPrefix,
         ...(options.sourceTablesEndpoint !== undefined && { endpoint: options.sourceTablesEndpoint }),
@@ -467,7 +467,10 @@ export class LocalPipeline {
               readResponse: <R>(response: R) => response,
             }
           : {
-              kinesis: dynamoDbStreamAsKinesis(sourceTables.streams, tableStream, { awsRegion: region }),
+              kinesis: this.#readTableStream(
+                stage.input,
+                dynamoDbStreamAsKinesis(sourceTables.streams, tableStream, { awsRegion: region }),
+              ),
               streamName: sourceTables.tableNames[stage.input] ?? stage.input,
               asEvent: (event: Parameters<typeof toDynamoDbStreamEvent>[0]) => toDynamoDbStreamEvent(event),
               readResponse: requireWindowState,
@@ -573,6 +576,9 @@ export class LocalPipeline {
       ...(this.destinations !== undefined && {
         destinations: { endpoint: this.destinations.endpoint, targets: this.destinationTargets },
       }),
+      ...(this.sourceTables !== undefined && {
+        dynamoDbStreams: { endpoint: this.sourceTables.endpoint, streamArns: this.sourceTables.streamArns },
+      }),
       logLevel: options.logLevel ?? 'ERROR',
       ...(this.deadLetterQueue !== undefined && { deadLetterQueue: true }),
     };
@@ -673,11 +679,21 @@ export class LocalPipeline {
     }));
   }
 
+  #readTableStream(source: string, input: TableStreamInput): KinesisClient {
+    this.#tableStreamInputs.push({ source, input });
+    return input.kinesis;
+  }
+
   /**
    * Marks the end of a bounded input: an end-of-input record on every open shard of the source
-   * stream, after its data, so the watermark reaches the end of time and every window fires.
+   * stream, after its data, so the watermark reaches the end of time and every window fires. For a
+   * `dynamoDbStream` source, call it once its table's writes are done: the mapping then reads the
+   * mark after each open shard's last change (dynamodb-streams-reader.ts).
    */
   async endInput(stream: string): Promise<void> {
+    const tableStreams = this.#tableStreamInputs.filter((reader) => reader.source === stream);
+    for (const { input } of tableStreams) input.endInput();
+    if (tableStreams.length > 0) return;
     const shards = await retryTransient(`ListShards of ${stream}`, () => this.shards.openShards(stream));
     // Repeating an end-of-input record is harmless (a watermark at the end of time twice).
     const response = await retryTransient(`PutRecords of the end of input on ${stream}`, () =>

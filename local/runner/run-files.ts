@@ -48,6 +48,8 @@ export interface RunFilesOptions extends EndpointOptions {
   readonly inputs: readonly StreamFile[];
   readonly outputs: readonly StreamFile[];
   readonly streamPrefix?: string;
+  /** A running DynamoDB Local for the tables of `dynamoDbStream` sources (LocalPipelineOptions). */
+  readonly sourceTablesEndpoint?: string;
   readonly logLevel?: LocalLogLevel;
   /**
    * See LocalPipelineOptions.dataDir. The folder also records how far each input file was fed: a run
@@ -223,6 +225,7 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     ...(options.pipelineModule !== undefined && { pipelineModule: options.pipelineModule }),
     ...(options.killWorkers !== undefined && { killWorkers: options.killWorkers }),
     ...(options.streamPrefix !== undefined && { streamPrefix: options.streamPrefix }),
+    ...(options.sourceTablesEndpoint !== undefined && { sourceTablesEndpoint: options.sourceTablesEndpoint }),
     ...(options.logLevel !== undefined && { logLevel: options.logLevel }),
     ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
     ...(options.stallLimitMs !== undefined && { stallLimitMs: options.stallLimitMs }),
@@ -310,9 +313,9 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     const fed = [];
     for (const phase of phases.filter((inputs) => inputs.length > 0)) {
       fed.push(...(await Promise.all(phase.map((input) => feed(input, options.inputs.indexOf(input))))));
-      // Files are bounded: say so in-band, after their data (docs/watermarks.md).
-      // A table's stream cannot carry that mark: its windows fire as later changes move event time.
-      for (const input of phase) if (!tableSources.has(input.stream)) await local.endInput(input.stream);
+      // Files are bounded: say so in-band, after their data (docs/watermarks.md); a table's stream
+      // gets the mark after its last change, once the file's writes are done.
+      for (const input of phase) await local.endInput(input.stream);
       await local.waitUntilDrained();
     }
     feeder.destroy();

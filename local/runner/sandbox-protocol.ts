@@ -19,6 +19,11 @@ export interface WorkerConfig {
   readonly tables?: Readonly<Record<string, string>>;
   /** The local stand-in of the message sinks' services (local/destinations/) and each destination's target. */
   readonly destinations?: { readonly endpoint: string; readonly targets: Readonly<Record<string, string>> };
+  /**
+   * DynamoDB Local and each `dynamoDbStream` source's stream ARN, for the stage that reads one: its
+   * channels are the stream's shards (DescribeStream), as in Lambda.
+   */
+  readonly dynamoDbStreams?: { readonly endpoint: string; readonly streamArns: Readonly<Record<string, string>> };
   readonly logLevel: LocalLogLevel;
   /**
    * The pipeline sends dead letters to a queue: the worker collects each invocation's and returns

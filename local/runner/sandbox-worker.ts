@@ -13,13 +13,19 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { Pipeline } from '../../shared/dsl/pipeline.js';
 import { MemoryDeadLetterSink } from '../../shared/runtime/io/dead-letter-sink.js';
+import { DynamoDbStreamShards, describeStreamWith } from '../../shared/runtime/io/dynamodb-stream-shards.js';
 import { DynamoDbTableStore } from '../../shared/runtime/io/dynamodb-table-store.js';
 import { DynamoDbWindowStore } from '../../shared/runtime/io/dynamodb-window-store.js';
 import { KinesisRecordWriter } from '../../shared/runtime/io/kinesis-record-writer.js';
 import { KinesisShardDirectory } from '../../shared/runtime/io/shard-directory.js';
 import { createLambdaStageHandler, type StageHandler } from '../../shared/runtime/lambda-handler.js';
 import type { BatchReport } from '../../shared/runtime/stage-runner.js';
-import { createDestinationClients, createDynamoDbClient, createKinesisClient } from '../aws-clients.js';
+import {
+  createDestinationClients,
+  createDynamoDbClient,
+  createDynamoDbStreamsClient,
+  createKinesisClient,
+} from '../aws-clients.js';
 import { type InvokeMessage, serializeError, type WorkerConfig, type WorkerMessage } from './sandbox-protocol.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
@@ -92,6 +98,7 @@ async function init(): Promise<StageHandler> {
     if (config.tables !== undefined) tables = new DynamoDbTableStore({ client: dynamodb, tableNames: config.tables });
   }
   return createLambdaStageHandler(pipeline, {
+    ...(config.dynamoDbStreams !== undefined && { dynamoDbStreams: tableStreamShards(config.dynamoDbStreams) }),
     stageId: config.stageId,
     writer: new KinesisRecordWriter({ client: kinesis, streamPrefix: config.streamPrefix }),
     shards: new KinesisShardDirectory({ client: kinesis, streamPrefix: config.streamPrefix, cacheMs: 1000 }),
@@ -113,6 +120,17 @@ async function init(): Promise<StageHandler> {
     onBatch: (batch) => {
       report = batch;
     },
+  });
+}
+
+/** The table streams' shards through this environment's own client, counted: a worker may die after a DescribeStream. */
+function tableStreamShards(streams: NonNullable<WorkerConfig['dynamoDbStreams']>): DynamoDbStreamShards {
+  const client = createDynamoDbStreamsClient(streams.endpoint);
+  countRequests(client as unknown as Parameters<typeof countRequests>[0]);
+  return new DynamoDbStreamShards({
+    describe: describeStreamWith(() => client),
+    streams: streams.streamArns,
+    cacheMs: 1000,
   });
 }
 

@@ -5,11 +5,11 @@ import {
   ResourceInUseException,
   type ScalarAttributeType,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDbStreamSpec, PipelinePlan } from '../../shared/dag/plan-types.js';
 import { sleep } from '../../shared/util/backoff.js';
-import { createDynamoDbClient, defaultLocalRegion } from '../aws-clients.js';
+import { createDynamoDbClient, createDynamoDbStreamsClient } from '../aws-clients.js';
 import type { EngineProcess } from '../emulators/engine-process.js';
 import { startDynamoDbLocal } from '../emulators/second-pair.js';
 
@@ -52,11 +52,7 @@ export class SourceTables {
     const engine = options.endpoint === undefined ? await startDynamoDbLocal(options.host ?? '127.0.0.1') : undefined;
     const endpoint = options.endpoint ?? engine?.endpoint ?? '';
     const dynamodb = createDynamoDbClient(endpoint);
-    const streams = new DynamoDBStreamsClient({
-      endpoint,
-      region: process.env.AWS_REGION ?? defaultLocalRegion,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    const streams = createDynamoDbStreamsClient(endpoint);
     try {
       const streamArns: Record<string, string> = {};
       const tableNames: Record<string, string> = {};

@@ -26,6 +26,8 @@ export class StageStats {
   /** AWS requests of the last few invocations that answered (worker sandboxes): where kills may land. */
   readonly recentRequests: number[] = [];
   readonly written = new Map<string, number>();
+  /** Table writes refused by their version condition, per table (BatchReport.refusedRows). */
+  readonly refusedRows = new Map<string, number>();
   /** Counts per operator fused in the stage, summed (StageSpec.nodes order). */
   operators: OperatorCount[] = [];
   /** The highest watermark seen per input channel, event time in ms. */
@@ -54,6 +56,9 @@ export class StageStats {
     }
     for (const [stream, count] of Object.entries(report.written)) {
       this.written.set(stream, (this.written.get(stream) ?? 0) + count);
+    }
+    for (const [table, count] of Object.entries(report.refusedRows ?? {})) {
+      this.refusedRows.set(table, (this.refusedRows.get(table) ?? 0) + count);
     }
   }
 }

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { DeadLetterReasons, RecordProcessingError } from './record-errors.js';
 
 /**
  * A source schema that accepts several versions of a record and gives the newest. Each record says
@@ -54,6 +55,33 @@ export class UnknownSchemaVersionError extends Error {
     readonly known: readonly (number | string)[],
   ) {
     super(`record has schema version ${describeVersion(version)}; the source accepts versions ${known.join(', ')}`);
+  }
+}
+
+/**
+ * `schema.safeParse(value)` where a record may say a version the schema does not know (`versions()`
+ * throws then): that record becomes its own dead letter, `unknown-schema-version`, with its version
+ * at `field`. Sources of both kinds read their records through this: a Kinesis record, and each
+ * image of a table change.
+ */
+export function parseKnownVersion(
+  schema: z.ZodType,
+  value: unknown,
+  where: { readonly operator: string; readonly what: string; readonly field: string },
+): ReturnType<z.ZodType['safeParse']> {
+  try {
+    return schema.safeParse(value);
+  } catch (error) {
+    if (!(error instanceof UnknownSchemaVersionError)) throw error;
+    throw new RecordProcessingError(
+      {
+        reason: DeadLetterReasons.unknownSchemaVersion,
+        operator: where.operator,
+        message: `${where.what}: ${error.message}`,
+        issues: [{ field: where.field, message: `unknown version ${describeVersion(error.version)}` }],
+      },
+      { cause: error },
+    );
   }
 }
 

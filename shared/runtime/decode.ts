@@ -3,7 +3,7 @@ import type { SourceNode } from '../dag/graph.js';
 import { checkInputLimits, type InputLimits, resolveInputLimits } from '../operators/input-limits.js';
 import { compilePlainCheck, type PlainCheck } from '../operators/plain-schema.js';
 import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from '../operators/record-errors.js';
-import { UnknownSchemaVersionError } from '../operators/schema-versions.js';
+import { parseKnownVersion } from '../operators/schema-versions.js';
 import { eventTimeProblem, isValidEventTime } from '../windows/event-time.js';
 import { CorruptAggregateError, deaggregate, isAggregated, type UserRecord } from './kpl-aggregate.js';
 import { correlationIdOf, type Element, type InputRecord, type ShuffleEnvelope } from './records.js';
@@ -139,6 +139,7 @@ function tableChangeDecoder(source: SourceNode & { readonly limits?: InputLimits
   const operator = source.name;
   const limits = resolveInputLimits(source.limits, `source '${source.name}'`);
   return (record) => {
+    if (isEndOfInput(record.position.partitionKey, record.data)) return [{ kind: 'end-of-input' }];
     checkInputLimits(record.data, limits, operator);
     const json = parseJson(record, operator, DeadLetterReasons.malformedJson);
     const change = toTableChange(json, source.schema, operator, source.stream);
@@ -176,22 +177,11 @@ function parseSource(
   plain: PlainCheck | undefined,
 ): ReturnType<z.ZodType['safeParse']> {
   if (plain?.(json)) return { success: true, data: json };
-  try {
-    return source.schema.safeParse(json);
-  } catch (error) {
-    if (!(error instanceof UnknownSchemaVersionError)) throw error;
-    throw new RecordProcessingError(
-      {
-        reason: DeadLetterReasons.unknownSchemaVersion,
-        operator: source.name,
-        message: `source '${source.stream}': ${error.message}`,
-        issues: [
-          { field: '(version)', message: `unknown version ${JSON.stringify(error.version) ?? String(error.version)}` },
-        ],
-      },
-      { cause: error },
-    );
-  }
+  return parseKnownVersion(source.schema, json, {
+    operator: source.name,
+    what: `source '${source.stream}'`,
+    field: '(version)',
+  });
 }
 
 function extractEventTime(source: SourceNode, value: unknown): number {

@@ -1,5 +1,6 @@
 import type { DynamoDBRecord, DynamoDBStreamEvent, KinesisStreamBatchResponse } from 'aws-lambda';
 import type { InputRecord } from './records.js';
+import { CONTROL_PARTITION_KEY, END_OF_INPUT_DATA } from './watermark-records.js';
 
 /**
  * The tumbling window of a table stream's event source mapping. Lambda's DynamoDB stream event names
@@ -17,6 +18,15 @@ export function tableNameOfStreamArn(arn: string): string {
 }
 
 /**
+ * The `eventName` of the end-of-input mark of a bounded local run over a table's changes: the local
+ * mapping puts it after a shard's last change once the run's table writes are done
+ * (local/event-source-mapping/dynamodb-streams-reader.ts), as `eddy run` writes END_OF_INPUT_DATA
+ * after a file's records on a Kinesis source. DynamoDB never writes it: its changes are INSERT,
+ * MODIFY and REMOVE.
+ */
+export const TABLE_END_OF_INPUT_EVENT = 'eddy:end-of-input';
+
+/**
  * Lambda's DynamoDB stream event record -> the runtime's input record: its payload is the record's
  * change as JSON (what the source's decoder reads, and what a dead letter keeps), its position the
  * stream record's SequenceNumber in `shardId`. The caller knows the shard: the event's `shardId` (a
@@ -28,16 +38,22 @@ export function fromDynamoDbStreamEventRecord(record: DynamoDBRecord, shardId: s
   if (sequenceNumber === undefined) {
     throw new TypeError(`DynamoDB stream record ${record.eventID ?? '(no eventID)'} has no dynamodb.SequenceNumber`);
   }
+  const endOfInput = (record.eventName as string | undefined) === TABLE_END_OF_INPUT_EVENT;
   return {
     position: {
       stream: tableNameOfStreamArn(record.eventSourceARN ?? ''),
       shardId,
       sequenceNumber,
       // The item's key: what a table's stream orders changes by, as a Kinesis partition key does.
-      partitionKey: JSON.stringify(dynamodb.Keys ?? {}),
+      partitionKey: endOfInput ? CONTROL_PARTITION_KEY : JSON.stringify(dynamodb.Keys ?? {}),
       arrivalTime: Math.round((dynamodb.ApproximateCreationDateTime ?? 0) * 1000),
     },
-    data: Buffer.from(JSON.stringify({ eventID: record.eventID, eventName: record.eventName, dynamodb })),
+    // The end mark reads as a Kinesis source's: the source stage's watermark goes to the end of time.
+    data: Buffer.from(
+      endOfInput
+        ? END_OF_INPUT_DATA
+        : JSON.stringify({ eventID: record.eventID, eventName: record.eventName, dynamodb }),
+    ),
   };
 }
 

@@ -274,6 +274,8 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     metrics.addMetric('BatchDuration', MetricUnit.Milliseconds, Date.now() - started);
     if (report.late !== undefined) metrics.addMetric('RecordsLate', MetricUnit.Count, report.late);
     if (report.stateRequests !== undefined) metrics.addMetric('StateRequests', MetricUnit.Count, report.stateRequests);
+    const refused = Object.values(report.refusedRows ?? {}).reduce((sum, n) => sum + n, 0);
+    if (refused > 0) metrics.addMetric('TableWritesRefused', MetricUnit.Count, refused);
     // Watermark lag: how far event time trails the clock, what a dashboard watches for a stalled stage.
     if (report.watermark !== undefined && report.watermark < END_OF_TIME) {
       metrics.addMetric('WatermarkLag', MetricUnit.Milliseconds, Math.max(0, Date.now() - report.watermark));

@@ -50,6 +50,12 @@ export interface BatchReport extends BatchCounts {
   readonly writeRequests: number;
   /** Records written per logical stream (watermark records included), and to the dead-letter queue by its name. */
   readonly written: Readonly<Record<string, number>>;
+  /**
+   * Table writes refused by their version condition, per table (`toDynamoDb`, versioned `toTable`):
+   * the table held a newer version (an older record came late) or this very write (a retry's
+   * repeat). Not failures: what keeps each key's newest record. Absent when none.
+   */
+  readonly refusedRows?: Readonly<Record<string, number>>;
   /** The watermark this batch sent downstream, if any. */
   readonly watermark?: number;
   /** Windowed stages: records too late for every window (sent to the late output). */
@@ -185,16 +191,16 @@ export class StageRunner {
             true,
           );
     // Dead letters that could not be sent fail their input records as unwritten outputs do.
-    const [outcome, unwrittenRows] = await Promise.all([
+    const [outcome, rows] = await Promise.all([
       this.#sender.send(toWrite, processed.letters, deadline),
       this.#writeRows(processed.rowUpdates),
     ]);
     // Packs that landed in another shard than listed: the list was stale. They are reported failed,
     // so Lambda delivers their records again, packed over a fresh list; their consumer drops them.
     for (const stream of outcome.misrouted) this.#shards.invalidate?.(stream);
-    const failedOrigins = new Set([...outcome.failed, ...unwrittenRows].map((record) => record.origin));
+    const failedOrigins = new Set([...outcome.failed, ...rows.unwritten].map((record) => record.origin));
     const written = outcome.written;
-    const unwritten = new Set(unwrittenRows);
+    const unwritten = new Set(rows.unwritten);
     for (const update of processed.rowUpdates) {
       if (!unwritten.has(update)) written[`table:${update.table}`] = (written[`table:${update.table}`] ?? 0) + 1;
     }
@@ -207,6 +213,7 @@ export class StageRunner {
         failedRecords: failedOrigins.size,
         writeRequests: outcome.requests,
         written,
+        ...(Object.keys(rows.refused).length > 0 && { refusedRows: rows.refused }),
         deadLetters: processed.failures,
         ...(watermark !== undefined && { watermark }),
         ...(watermark !== undefined &&
@@ -237,10 +244,16 @@ export class StageRunner {
     }
   }
 
-  /** Writes the batch's table updates, one per key per table; resolves with the ones not written. */
-  async #writeRows(updates: readonly TableRowUpdate[]): Promise<TableRowUpdate[]> {
+  /**
+   * Writes the batch's table updates, one per key per table; resolves with the ones not written, and
+   * per table the updates refused because the table held a newer (or the same) version.
+   */
+  async #writeRows(
+    updates: readonly TableRowUpdate[],
+  ): Promise<{ unwritten: TableRowUpdate[]; refused: Record<string, number> }> {
     const tables = this.#tables;
-    if (updates.length === 0 || tables === undefined) return [];
+    const refused: Record<string, number> = {};
+    if (updates.length === 0 || tables === undefined) return { unwritten: [], refused };
     const byTable = new Map<string, TableRowUpdate[]>();
     for (const update of updates) {
       const list = byTable.get(update.table);
@@ -252,13 +265,15 @@ export class StageRunner {
         const spec = tables.writes.get(name);
         if (spec === undefined) throw new Error(`table '${name}' is not kept by stage ${this.program.stage.id}`);
         const latest = latestUpdates(tableUpdates);
-        const { failed } = await tables.store.putRows(spec, latest);
+        const result = await tables.store.putRows(spec, latest);
+        if (result.refused > 0) refused[name] = (refused[name] ?? 0) + result.refused;
+        const failed = result.failed;
         // A failed update stands for the updates of its key that it superseded: they are retried with it.
         const failedKeys = new Set(failed.map((update) => update.key));
         return tableUpdates.filter((update) => failedKeys.has(update.key));
       }),
     );
-    return outcomes.flat();
+    return { unwritten: outcomes.flat(), refused };
   }
 }
 

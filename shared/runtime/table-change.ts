@@ -3,6 +3,7 @@ import { convertToNative } from '@aws-sdk/util-dynamodb';
 import type { z } from 'zod';
 import type { TableChange, TableChangeName } from '../dsl/options.js';
 import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from '../operators/record-errors.js';
+import { parseKnownVersion } from '../operators/schema-versions.js';
 
 /**
  * A DynamoDB stream record as Lambda puts it in the event (with-ddb.html, "Example event"), the part
@@ -74,9 +75,15 @@ export function toTableChange(
       );
     }
     const item = unmarshallItem(raw, `dynamodb.${field}`, malformed);
-    const parsed = schema.safeParse(item);
-    if (parsed.success) return parsed.data;
     const label = field === 'OldImage' ? 'oldImage' : 'newImage';
+    // A versioned schema (`versions()`) upgrades each image on its own: an old image written before a
+    // rollout and a new image after it both reach the operators as the newest version.
+    const parsed = parseKnownVersion(schema, item, {
+      operator,
+      what: `${label} of a ${name} of source '${source}'`,
+      field: `${label}.(version)`,
+    });
+    if (parsed.success) return parsed.data;
     const issues: FieldIssue[] = parsed.error.issues.map((issue) => ({
       field: [label, ...issue.path.map(String)].join('.'),
       message: issue.message,

@@ -78,5 +78,14 @@ describe('eddy run: a DynamoDB table sink written to a file', () => {
       "partition key 'orderId' must be a string, got number 17, for DynamoDB table 'orders-by-id'",
     );
     expect(stdout).toMatch(/wrote 300 records of orders-by-id to/);
+    // Every valid line is a write (no faults: no retry repeats one); the repeats and the older updates
+    // read after a newer one are refused, and at least each item's last write was kept.
+    const [, writes, refused] = (/table orders-by-id: ([\d,]+) writes, ([\d,]+) refused/.exec(stdout) ?? []).map(
+      (figure) => Number(figure.replaceAll(',', '')),
+    );
+    expect(writes).toBe(lines.length - 1);
+    expect(refused).toBeGreaterThan(0);
+    expect(refused).toBeLessThanOrEqual((writes ?? 0) - 300);
+    console.log(`orders-by-id: ${writes} writes, ${refused} refused`);
   }, 300_000);
 });

@@ -91,9 +91,12 @@ describe.each(['kinesalite+dynalite', 'kinesis-mock+dynamodb-local'] as const)(
             const dynamo = new DynamoDbTableStore({ client, tableNames: names, backoff: { baseMs: 1, capMs: 2 } });
             for (const batch of batches) {
               const writes = latestUpdates(batch.map((s) => writeOf({ ...s, user })));
-              const { failed } = await dynamo.putRows(table, writes);
+              const before = dynamo.counter.snapshot().conditionalFailures;
+              const { failed, refused } = await dynamo.putRows(table, writes);
               expect(failed).toEqual([]);
-              await memory.putRows(table, writes);
+              // What the run summary shows: the batch's refusals, as DynamoDB counted them.
+              expect(refused).toBe(dynamo.counter.snapshot().conditionalFailures - before);
+              expect((await memory.putRows(table, writes)).refused).toBe(refused);
             }
             const stored = (await scan(client)).filter((item) => item.user === user);
             expect(byKey(stored)).toEqual(byKey([...memory.sinkItems('scores').values()]));
@@ -108,7 +111,8 @@ describe.each(['kinesalite+dynalite', 'kinesis-mock+dynamodb-local'] as const)(
       await seedTable(client, tableName, [{ user: 'other', game: 1, note: 'not written by Eddy' }]);
       const dynamo = new DynamoDbTableStore({ client, tableNames: names });
       await dynamo.putRows(table, [writeOf({ user: 'other', game: 1, points: 3, v: 2, gone: false })]);
-      await dynamo.putRows(table, [writeOf({ user: 'other', game: 1, points: 9, v: 1, gone: false })]);
+      const older = await dynamo.putRows(table, [writeOf({ user: 'other', game: 1, points: 9, v: 1, gone: false })]);
+      expect(older).toEqual({ failed: [], refused: 1 });
       const [item] = (await scan(client)).filter((i) => i.user === 'other');
       expect(item).toMatchObject({ user: 'other', game: 1, points: 3, eddyVersion: 2 });
       expect(item?.note).toBeUndefined();

@@ -20,7 +20,7 @@ import {
 } from './dynamodb-requests.js';
 import { RequestCounter } from './request-counter.js';
 import { StateStoreUnavailableError } from './state-errors.js';
-import { MaterializedTableSchema as Schema, type TableStore } from './table-store.js';
+import { type PutRowsResult, MaterializedTableSchema as Schema, type TableStore } from './table-store.js';
 
 export interface DynamoDbTableStoreOptions {
   readonly client: DynamoDBClient;
@@ -42,6 +42,9 @@ const MAX_KEYS_PER_BATCH_GET = 100;
 const MAX_ITEMS_PER_BATCH_WRITE = 25;
 
 type Item = Record<string, unknown>;
+
+/** How a conditional put ended: `unavailable` when DynamoDB stayed so through the retries. */
+type PutOutcome = 'written' | 'refused' | 'unavailable';
 
 /**
  * Tables on DynamoDB. Lookups are BatchGetItem, 100 keys a request, consistent when the table says
@@ -106,33 +109,35 @@ export class DynamoDbTableStore implements TableStore {
     return found;
   }
 
-  async putRows<U extends RowUpdate>(
-    table: TableSpec,
-    updates: readonly U[],
-  ): Promise<{ readonly failed: readonly U[] }> {
+  async putRows<U extends RowUpdate>(table: TableSpec, updates: readonly U[]): Promise<PutRowsResult<U>> {
     const tableName = this.#physical(table);
     const failed: U[] = [];
+    let refused = 0;
+    const outcome = (update: U, put: PutOutcome) => {
+      if (put === 'unavailable') failed.push(update);
+      else if (put === 'refused') refused += 1;
+    };
     if (table.kind === 'sink') {
       await forEachConcurrently(updates, this.#concurrency, async (update) => {
-        if (!(await this.#putSinkItem(tableName, update))) failed.push(update);
+        outcome(update, await this.#putSinkItem(tableName, update));
       });
-      return { failed };
+      return { failed, refused };
     }
     const versioned = updates.filter((update) => update.version !== undefined);
     const unversioned = updates.filter((update) => update.version === undefined);
     await Promise.all([
       forEachConcurrently(versioned, this.#concurrency, async (update) => {
-        if (!(await this.#putVersioned(tableName, update))) failed.push(update);
+        outcome(update, await this.#putVersioned(tableName, update));
       }),
       forEachConcurrently(chunk(unversioned, MAX_ITEMS_PER_BATCH_WRITE), this.#concurrency, async (batch) => {
         failed.push(...(await this.#writeBatch(tableName, batch)));
       }),
     ]);
-    return { failed };
+    return { failed, refused };
   }
 
-  /** False when DynamoDB stayed unavailable; a stale update is done with (true). */
-  async #putVersioned(tableName: string, update: RowUpdate): Promise<boolean> {
+  /** A stale update is done with (refused). */
+  async #putVersioned(tableName: string, update: RowUpdate): Promise<PutOutcome> {
     const item: Item = {
       [Schema.key]: update.key,
       [Schema.version]: update.version,
@@ -154,7 +159,7 @@ export class DynamoDbTableStore implements TableStore {
    * A `toDynamoDb` write (dynamodb-sink.ts): a conditional PutItem of the item or its tombstone, kept
    * only over an older one. BatchWriteItem takes no condition, so sink writes are one PutItem each.
    */
-  async #putSinkItem(tableName: string, update: RowUpdate): Promise<boolean> {
+  async #putSinkItem(tableName: string, update: RowUpdate): Promise<PutOutcome> {
     return this.#putConditionally(
       new PutCommand({
         TableName: tableName,
@@ -167,17 +172,17 @@ export class DynamoDbTableStore implements TableStore {
     );
   }
 
-  /** False when DynamoDB stayed unavailable; a write that fails its condition (an older one) is done with. */
-  async #putConditionally(command: PutCommand): Promise<boolean> {
+  /** A write that fails its condition (an older one, or a repeat) is done with: refused. */
+  async #putConditionally(command: PutCommand): Promise<PutOutcome> {
     try {
       await sendWithRetries('PutItem', () => this.#doc.send(command), this.#retry);
-      return true;
+      return 'written';
     } catch (error) {
       if (isConditionalCheckFailure(error)) {
         this.counter.conditionalFailure();
-        return true;
+        return 'refused';
       }
-      if (error instanceof StateStoreUnavailableError) return false;
+      if (error instanceof StateStoreUnavailableError) return 'unavailable';
       throw error;
     }
   }

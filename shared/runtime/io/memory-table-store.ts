@@ -2,7 +2,7 @@ import type { TableSpec } from '../../dag/plan-types.js';
 import { newerThan, sinkItemOf } from '../../tables/dynamodb-sink.js';
 import { type RowUpdate, supersedes } from '../../tables/table-operator.js';
 import { RequestCounter } from './request-counter.js';
-import type { TableStore } from './table-store.js';
+import type { PutRowsResult, TableStore } from './table-store.js';
 
 /**
  * Tables in memory, with the semantics of {@link DynamoDbTableStore}: for tests, benchmarks and
@@ -34,11 +34,9 @@ export class MemoryTableStore implements TableStore {
     return found;
   }
 
-  async putRows<U extends RowUpdate>(
-    table: TableSpec,
-    updates: readonly U[],
-  ): Promise<{ readonly failed: readonly U[] }> {
+  async putRows<U extends RowUpdate>(table: TableSpec, updates: readonly U[]): Promise<PutRowsResult<U>> {
     const rows = this.#tables.get(table.tableName) ?? new Map<string, RowUpdate>();
+    let refused = 0;
     this.#tables.set(table.tableName, rows);
     // A sink table keeps an update only if strictly newer, as DynamoDB's condition does (dynamodb-sink.ts).
     const kept = table.kind === 'sink' ? newerThan : supersedes;
@@ -46,13 +44,14 @@ export class MemoryTableStore implements TableStore {
       this.counter.request('PutItem');
       if (!kept(update, rows.get(update.key))) {
         this.counter.conditionalFailure();
+        refused += 1;
         continue;
       }
       // A versioned table keeps its deletes (see MaterializedTableSchema.deleted).
       if (update.row === undefined && update.version === undefined) rows.delete(update.key);
       else rows.set(update.key, { ...update });
     }
-    return { failed: [] };
+    return { failed: [], refused };
   }
 
   /** A materialized table's rows, by key: what a test compares with its reference. */

@@ -15,10 +15,18 @@ export interface TableStore {
   /**
    * Applies updates, at most one per key (see `latestUpdates`): a versioned update replaces a row
    * only if its version is at least the row's ({@link supersedes}), else it is dropped as stale.
-   * Resolves with the updates that could not be written, so their records can be delivered again.
+   * Resolves with the updates that could not be written, so their records can be delivered again,
+   * and how many were refused because the table held a newer (or the same) version: a late older
+   * record, or a retry's repeat, which is the exactly-once effect at work and not a failure.
    */
-  putRows<U extends RowUpdate>(table: TableSpec, updates: readonly U[]): Promise<{ readonly failed: readonly U[] }>;
+  putRows<U extends RowUpdate>(table: TableSpec, updates: readonly U[]): Promise<PutRowsResult<U>>;
   readonly counter: RequestCounter;
+}
+
+export interface PutRowsResult<U> {
+  readonly failed: readonly U[];
+  /** Updates whose version condition failed: the row kept is newer, or this very update. */
+  readonly refused: number;
 }
 
 /** The attributes of a materialized table's items. */

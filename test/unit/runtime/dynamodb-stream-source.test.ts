@@ -5,7 +5,7 @@ import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
-import { PipelineDefinitionError, pipeline } from '../../../shared/index.js';
+import { PipelineDefinitionError, pipeline, versions } from '../../../shared/index.js';
 import type { DeadLetterEnvelope } from '../../../shared/runtime/dead-letter.js';
 import type { DynamoDbStreamWindowEvent } from '../../../shared/runtime/dynamodb-stream-event.js';
 import { DynamoDbStreamShards } from '../../../shared/runtime/io/dynamodb-stream-shards.js';
@@ -268,5 +268,97 @@ describe('a dynamoDbStream source', () => {
         });
       }),
     );
+  });
+
+  describe('with schema versions (versions())', () => {
+    // v1 had `price` in cents; v2 has `amount` in units and a `v`; v3 adds a currency.
+    const OrderV1 = z.object({ id: z.string(), price: z.number().int(), ts: z.number() });
+    const OrderV2 = z.object({ v: z.literal(2), id: z.string(), amount: z.number(), ts: z.number() });
+    const OrderV3 = OrderV2.extend({ v: z.literal(3), currency: z.string().length(3) });
+    const VersionedOrder = versions({ versionOf: (raw) => (raw as { v?: unknown }).v ?? 1 })
+      .add(1, OrderV1)
+      .add(2, OrderV2, ({ price, ...v1 }) => ({ ...v1, v: 2 as const, amount: price / 100 }))
+      .add(3, OrderV3, (v2) => ({ ...v2, v: 3 as const, currency: 'EUR' }));
+    const v1 = fc.record({ id: fc.string({ minLength: 1 }), price: fc.integer({ min: 0, max: 1e7 }), ts: fc.nat() });
+    const v2 = fc.record({
+      v: fc.constant(2),
+      id: fc.string({ minLength: 1 }),
+      amount: fc.integer({ min: 0, max: 1e5 }),
+      ts: fc.nat(),
+    });
+    const v3 = v2.map((order) => ({ ...order, v: 3, currency: 'USD' }));
+    const json = (old: object, neu: object) =>
+      JSON.parse(
+        JSON.stringify({
+          eventName: 'MODIFY',
+          dynamodb: {
+            Keys: marshall({ id: 'k' }),
+            OldImage: marshall(old),
+            NewImage: marshall(neu),
+            SequenceNumber: '7',
+            ApproximateCreationDateTime: 1,
+          },
+        }),
+      );
+
+    it('upgrades old and new images of every older version, each on its own, to ones the newest schema passes (property)', () => {
+      fc.assert(
+        fc.property(fc.oneof(v1, v2, v3), fc.oneof(v1, v2, v3), (before, after) => {
+          const change = toTableChange(json(before, after), VersionedOrder, 'source', 'orders');
+          expect(OrderV3.parse(change.oldImage)).toEqual(change.oldImage);
+          expect(OrderV3.parse(change.newImage)).toEqual(change.newImage);
+          // An image of the newest version is left as it was; an older one keeps its id and time.
+          const pairs: [{ id: string; ts: number }, { id?: string; ts?: number } | undefined][] = [
+            [before, change.oldImage as { id?: string; ts?: number }],
+            [after, change.newImage as { id?: string; ts?: number }],
+          ];
+          for (const [raw, image] of pairs) {
+            if ('currency' in raw) expect(image).toEqual(raw);
+            expect([image?.id, image?.ts]).toEqual([raw.id, raw.ts]);
+          }
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('dead-letters a change with an image of an unknown version, naming the image and its version, and an upgraded image the newest schema refuses', async () => {
+      const writer = new MemoryRecordWriter();
+      const p = pipeline('order-changes');
+      p.source('orders', { dynamoDbStream: { table: 'orders', partitionKey: { name: 'id' } }, schema: VersionedOrder })
+        .map((change) => [change.oldImage?.amount ?? null, change.newImage?.amount ?? null, change.newImage?.currency])
+        .sink('amounts');
+      const handler = sourceStage(p, streamShards(), writer);
+      const newUnknown = streamRecord('INSERT', { new: { v: 9, id: 'a', amount: 1, ts: 1 } });
+      const oldUnknown = streamRecord('REMOVE', { old: { v: 'beta', id: 'b', amount: 1, ts: 1 } });
+      const badV1 = streamRecord('INSERT', { new: { id: 'c', price: 1.5, ts: 1 } });
+      const upgraded = streamRecord('MODIFY', {
+        old: { id: 'd', price: 250, ts: 1 },
+        new: { v: 2, id: 'd', amount: 4, ts: 2 },
+      });
+
+      const response = await handler({ Records: [newUnknown, oldUnknown, badV1, upgraded] }, lambdaContext());
+
+      expect(response).toEqual({ batchItemFailures: [] });
+      expect(writer.values('amounts')).toEqual([[2.5, 4, 'EUR']]);
+      const dead = writer.values('order-changes-dead-letters') as DeadLetterEnvelope[];
+      expect(dead.map((letter) => [letter.correlationId, letter.error.reason, letter.error.issues?.[0]])).toEqual([
+        [
+          `orders/shardId-child/${newUnknown.dynamodb?.SequenceNumber}`,
+          'unknown-schema-version',
+          { field: 'newImage.(version)', message: 'unknown version 9' },
+        ],
+        [
+          `orders/shardId-child/${oldUnknown.dynamodb?.SequenceNumber}`,
+          'unknown-schema-version',
+          { field: 'oldImage.(version)', message: 'unknown version "beta"' },
+        ],
+        [
+          `orders/shardId-child/${badV1.dynamodb?.SequenceNumber}`,
+          'schema-violation',
+          { field: 'newImage.price', message: expect.stringMatching(/^version 1: /) },
+        ],
+      ]);
+      expect(dead[0]?.error.message).toMatch(/newImage of a INSERT of source 'orders'.*accepts versions 1, 2, 3/);
+    });
   });
 });

@@ -79,11 +79,11 @@ function flaky(memory: MemoryTableStore, failing: (update: RowUpdate) => boolean
     getRows: (table, keys) => memory.getRows(table, keys),
     putRows: async <U extends RowUpdate>(table: TableSpec, updates: readonly U[]) => {
       const failed = updates.filter(failing);
-      await memory.putRows(
+      const { refused } = await memory.putRows(
         table,
         updates.filter((u) => !failed.includes(u)),
       );
-      return { failed };
+      return { failed, refused };
     },
   };
 }

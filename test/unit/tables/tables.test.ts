@@ -177,11 +177,11 @@ describe('toTable: a stream kept as a table', () => {
       counter: memory.counter,
       getRows: (table, keys) => memory.getRows(table, keys),
       putRows: async <U extends RowUpdate>(table: TableSpec, updates: readonly U[]) => {
-        await memory.putRows(
+        const { refused } = await memory.putRows(
           table,
           updates.filter((u) => u.key !== 'u2'),
         );
-        return { failed: updates.filter((u) => u.key === 'u2') };
+        return { failed: updates.filter((u) => u.key === 'u2'), refused };
       },
     };
     const records = inputRecords('user-updates', [
