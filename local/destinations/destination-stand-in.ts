@@ -43,13 +43,16 @@ export interface StoredEvent {
 const DEDUPLICATION_MS = 5 * 60_000;
 
 export class DestinationStandIn {
-  readonly #queues = new Map<string, { messages: StoredMessage[]; seen: Map<string, number>; fifo: boolean }>();
+  readonly #queues = new Map<string, Queue>();
   readonly #buses = new Map<string, StoredEvent[]>();
   readonly #streams = new Map<string, string[]>();
   readonly #server: Server;
   readonly #random: () => number;
-  /** Calls answered, per operation, and those failed by a fault. */
-  readonly calls = { SendMessageBatch: 0, PutEvents: 0, PutRecordBatch: 0, faults: 0 };
+  /**
+   * Calls answered, per operation, those failed by a fault, and FIFO messages taken but dropped as
+   * repeats of a deduplication id seen in the last 5 minutes.
+   */
+  readonly calls = { SendMessageBatch: 0, PutEvents: 0, PutRecordBatch: 0, faults: 0, deduplicated: 0 };
   faults: StandInFaults | undefined;
   endpoint = '';
 
@@ -75,12 +78,19 @@ export class DestinationStandIn {
 
   /**
    * Creates a queue (a `.fifo` name makes a FIFO queue), a bus or a delivery stream, unless there is
-   * one; returns what the API calls it: the queue's URL, the bus's or the stream's name.
+   * one; returns what the API calls it: the queue's URL, the bus's or the stream's name. A queue's
+   * `maximumMessageSize` (SQS's MaximumMessageSize attribute, 1,024 to 1,048,576 bytes) is that of
+   * an existing queue made smaller than the default.
    */
-  create(service: DestinationService, name: string): string {
+  create(service: DestinationService, name: string, options: { readonly maximumMessageSize?: number } = {}): string {
     if (service === 'sqs') {
       if (!this.#queues.has(name)) {
-        this.#queues.set(name, { messages: [], seen: new Map(), fifo: name.endsWith('.fifo') });
+        this.#queues.set(name, {
+          messages: [],
+          seen: new Map(),
+          fifo: name.endsWith('.fifo'),
+          maximumMessageSize: options.maximumMessageSize ?? DestinationLimits.sqs.entryBytes,
+        });
       }
       return `${this.endpoint}/000000000000/${name}`;
     }
@@ -171,7 +181,7 @@ export class DestinationStandIn {
     const failed: unknown[] = [];
     const now = this.#now();
     for (const [index, entry] of entries.entries()) {
-      const refusal = this.#refusal(queue.fifo, entry, sizes[index] ?? 0, faulty);
+      const refusal = this.#refusal(queue, entry, sizes[index] ?? 0, faulty);
       if (refusal !== undefined) {
         failed.push({ Id: entry.Id, ...refusal });
         continue;
@@ -181,7 +191,10 @@ export class DestinationStandIn {
       successful.push({ Id: entry.Id, MessageId: `${queue.messages.length}`, MD5OfMessageBody: md5 });
       if (queue.fifo && entry.MessageDeduplicationId !== undefined) {
         const seenAt = queue.seen.get(entry.MessageDeduplicationId);
-        if (seenAt !== undefined && now - seenAt < DEDUPLICATION_MS) continue;
+        if (seenAt !== undefined && now - seenAt < DEDUPLICATION_MS) {
+          this.calls.deduplicated += 1;
+          continue;
+        }
         queue.seen.set(entry.MessageDeduplicationId, now);
       }
       queue.messages.push({
@@ -197,11 +210,15 @@ export class DestinationStandIn {
   }
 
   /** Why SQS refuses an entry of a batch it took, if it does. */
-  #refusal(fifo: boolean, entry: SqsEntry, bytes: number, faulty: boolean) {
-    if (bytes > DestinationLimits.sqs.entryBytes) {
-      return { Code: 'InvalidParameterValue', Message: 'message too long', SenderFault: true };
+  #refusal(queue: Queue, entry: SqsEntry, bytes: number, faulty: boolean) {
+    if (bytes > queue.maximumMessageSize) {
+      return {
+        Code: 'InvalidParameterValue',
+        Message: `One or more parameters are invalid. Reason: Message must be shorter than ${queue.maximumMessageSize} bytes.`,
+        SenderFault: true,
+      };
     }
-    if (fifo && (entry.MessageGroupId === undefined || entry.MessageDeduplicationId === undefined)) {
+    if (queue.fifo && (entry.MessageGroupId === undefined || entry.MessageDeduplicationId === undefined)) {
       return {
         Code: 'MissingParameter',
         Message: 'a FIFO queue needs MessageGroupId and MessageDeduplicationId',
@@ -263,6 +280,14 @@ export class DestinationStandIn {
     const failed = responses.filter((result) => 'ErrorCode' in result).length;
     return { status: 200, body: { FailedPutCount: failed, Encrypted: false, RequestResponses: responses } };
   }
+}
+
+interface Queue {
+  readonly messages: StoredMessage[];
+  /** FIFO: deduplication ids taken, with when. */
+  readonly seen: Map<string, number>;
+  readonly fifo: boolean;
+  readonly maximumMessageSize: number;
 }
 
 interface SqsEntry {

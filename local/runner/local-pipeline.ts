@@ -160,6 +160,11 @@ export interface LocalPipelineOptions extends EndpointOptions {
    * @default none
    */
   readonly destinationFaults?: StandInFaults;
+  /**
+   * Where the stages send the message sinks' calls, given the stand-in's endpoint: in tests, a fault
+   * proxy in front of it (test/helpers/fault-proxy.ts). @default the stand-in itself
+   */
+  readonly destinationEndpoint?: (standIn: string) => string | Promise<string>;
 }
 
 export type SandboxMode = 'in-process' | 'worker';
@@ -238,6 +243,8 @@ export class LocalPipeline {
   destinations: DestinationStandIn | undefined;
   /** Each destination's target in its API (the queue's URL, the bus's or the stream's name), by name. */
   destinationTargets: Record<string, string> = {};
+  /** Where the stages send the message sinks' calls: the stand-in, or a proxy in front of it. */
+  #destinationEndpoint = '';
   /** The state generation this pipeline runs (its table, its mappings). */
   generation: Generation = { generation: 0 };
   /** The tables of `dynamoDbStream` sources, on DynamoDB Local; undefined when the pipeline has none. */
@@ -408,11 +415,12 @@ export class LocalPipeline {
         const physical = destination.existing === undefined ? this.physicalName(destination.name) : destination.name;
         this.destinationTargets[destination.name] = standIn.create(destination.service, physical);
       }
+      this.#destinationEndpoint = (await options.destinationEndpoint?.(standIn.endpoint)) ?? standIn.endpoint;
     }
     const destinations =
       this.destinations === undefined
         ? undefined
-        : { targets: this.destinationTargets, clients: createDestinationClients(this.destinations.endpoint) };
+        : { targets: this.destinationTargets, clients: createDestinationClients(this.#destinationEndpoint) };
     const region = process.env.AWS_REGION ?? defaultLocalRegion;
     const timeoutMs = options.functionTimeoutMs ?? 60_000;
     const random = seededRandom(options.faultSeed ?? 1);
@@ -574,7 +582,7 @@ export class LocalPipeline {
       stateTable: this.store === undefined ? undefined : this.stateTable,
       ...(this.tables !== undefined && { tables: this.tableNames }),
       ...(this.destinations !== undefined && {
-        destinations: { endpoint: this.destinations.endpoint, targets: this.destinationTargets },
+        destinations: { endpoint: this.#destinationEndpoint, targets: this.destinationTargets },
       }),
       ...(this.sourceTables !== undefined && {
         dynamoDbStreams: { endpoint: this.sourceTables.endpoint, streamArns: this.sourceTables.streamArns },

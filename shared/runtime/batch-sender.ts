@@ -1,6 +1,6 @@
 import type { DeadLetter, DeadLetterSink } from './io/dead-letter-sink.js';
-import type { RecordWriter, WriteOutcome } from './io/record-writer.js';
-import type { OutputRecord } from './records.js';
+import type { RecordWriter, RefusedOutput, WriteOutcome } from './io/record-writer.js';
+import type { InputRecord, OutputRecord } from './records.js';
 
 /** What one send of a batch's outputs and dead letters did. */
 export interface SendOutcome {
@@ -12,33 +12,68 @@ export interface SendOutcome {
   readonly misrouted: readonly string[];
   /** Records written per logical stream, and to the dead-letter queue by its name. */
   readonly written: Record<string, number>;
+  /** Outputs their destination refused for good, dead-lettered (docs/sinks.md). */
+  readonly refused: number;
 }
 
-/** Sends a batch's outputs and its dead letters, each through its own door, at once. */
+/** The dead letter of an output its destination refused, from the input record it came from. */
+export type RefusalLetter = (refused: RefusedOutput, input: InputRecord) => DeadLetter;
+
+/**
+ * Sends a batch's outputs and its dead letters, each through its own door, at once; then the dead
+ * letters of the outputs a destination refused for good, so that the stage goes on without them.
+ */
 export class BatchSender {
   constructor(
     private readonly writer: RecordWriter,
     private readonly deadLetters: DeadLetterSink,
     /** The dead-letter stream's (or queue's) name, for `written`. */
     private readonly deadLetterTo: string,
+    private readonly refusalLetter?: RefusalLetter,
   ) {}
 
-  async send(outputs: readonly OutputRecord[], letters: readonly DeadLetter[], deadline: number): Promise<SendOutcome> {
+  /** @param inputs the batch's input records: a refused output's dead letter names the one it came from. */
+  async send(
+    outputs: readonly OutputRecord[],
+    letters: readonly DeadLetter[],
+    deadline: number,
+    inputs: readonly InputRecord[] = [],
+  ): Promise<SendOutcome> {
     const nothing: WriteOutcome = { failed: [], requests: 0 };
     const [outcome, sent] = await Promise.all([
       outputs.length === 0 ? nothing : this.writer.write(outputs, deadline),
       this.deadLetters.send(letters, deadline),
     ]);
+    const refusedLetters = (outcome.refused ?? []).map((refused) => this.#letterOf(refused, inputs));
+    const refusals =
+      refusedLetters.length === 0 ? { failed: [], requests: 0 } : await this.deadLetters.send(refusedLetters, deadline);
+    // A refusal whose letter could not be sent fails its input record: Lambda delivers it again.
+    const unsentRefusals = new Set(refusals.failed.map((letter) => letter.output));
+    const refusedOutputs = new Set((outcome.refused ?? []).map((refused) => refused.record));
     const failed = new Set(outcome.failed);
-    const written = countByStream(outputs.filter((record) => !failed.has(record)));
-    const delivered = letters.length - sent.failed.length;
+    const written = countByStream(outputs.filter((record) => !failed.has(record) && !refusedOutputs.has(record)));
+    const delivered = letters.length - sent.failed.length + refusedLetters.length - unsentRefusals.size;
     if (delivered > 0) written[this.deadLetterTo] = (written[this.deadLetterTo] ?? 0) + delivered;
     return {
-      failed: [...outcome.failed, ...sent.failed.map((letter) => letter.output)],
-      requests: outcome.requests + sent.requests,
+      failed: [...outcome.failed, ...sent.failed.map((letter) => letter.output), ...unsentRefusals],
+      requests: outcome.requests + sent.requests + refusals.requests,
       misrouted: outcome.misrouted ?? [],
       written,
+      refused: refusedLetters.length,
     };
+  }
+
+  #letterOf(refused: RefusedOutput, inputs: readonly InputRecord[]): DeadLetter {
+    if (this.refusalLetter === undefined) {
+      throw new Error(`an output to '${refused.record.stream}' was refused, and this sender has no dead letter for it`);
+    }
+    const input = inputs.find((record) => record.position.sequenceNumber === refused.record.origin);
+    if (input === undefined) {
+      throw new Error(
+        `an output to '${refused.record.stream}' was refused, and its input record ${refused.record.origin} is not in the batch`,
+      );
+    }
+    return this.refusalLetter(refused, input);
   }
 }
 

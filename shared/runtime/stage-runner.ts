@@ -1,8 +1,9 @@
 import type { SourceNode, TableDefinition } from '../dag/graph.js';
 import type { StageSpec, TableSpec } from '../dag/plan-types.js';
 import type { Pipeline } from '../dsl/pipeline.js';
+import { RecordProcessingError } from '../operators/record-errors.js';
 import { latestUpdates } from '../tables/table-operator.js';
-import type { BatchContext, BatchCounts } from './batch-collector.js';
+import { type BatchContext, type BatchCounts, deadLetterOf } from './batch-collector.js';
 import { type ProcessedBatch, processBatch, type TableRowUpdate } from './batch-processor.js';
 import { BatchSender } from './batch-sender.js';
 import type { DeadLetterEnvelope } from './dead-letter.js';
@@ -144,6 +145,8 @@ export class StageRunner {
       options.writer,
       options.deadLetters ?? new StreamDeadLetterSink(options.writer),
       plan.deadLetter.name,
+      // An output its destination refused for good: dead-lettered against the input it came from.
+      (refused, input) => deadLetterOf(this.#context(), stage.id, input, new RecordProcessingError(refused.error)),
     );
     this.#deadLetterTo = plan.deadLetter.name;
     this.#now = options.now ?? Date.now;
@@ -192,7 +195,7 @@ export class StageRunner {
           );
     // Dead letters that could not be sent fail their input records as unwritten outputs do.
     const [outcome, rows] = await Promise.all([
-      this.#sender.send(toWrite, processed.letters, deadline),
+      this.#sender.send(toWrite, processed.letters, deadline, records),
       this.#writeRows(processed.rowUpdates),
     ]);
     // Packs that landed in another shard than listed: the list was stale. They are reported failed,

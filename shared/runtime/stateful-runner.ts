@@ -147,7 +147,7 @@ export class StatefulRunner {
       last.position.sequenceNumber,
       false,
     );
-    const sent = await sender.send(toWrite, collected.letters, deadline);
+    const sent = await sender.send(toWrite, collected.letters, deadline, records);
     for (const stream of sent.misrouted) shards.invalidate?.(stream);
     if (sent.failed.length > 0) {
       throw new StageBatchError(

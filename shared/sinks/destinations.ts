@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
+import { type DeadLetterError, DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
 
 /**
  * The semantics of the message sinks (`toSqs`, `toEventBridge`, `toFirehose`; docs/sinks.md), as
@@ -148,6 +148,36 @@ export function batchesWithin<T extends { readonly bytes: number }>(entries: rea
   if (batch.length > 0) batches.push(batch);
   return batches;
 }
+
+/**
+ * The dead letter's error for an output its destination refused for good (the service's code and
+ * message in its words): names the sink, the message's id and size, the field and the destination.
+ */
+export function refusalError(
+  spec: Pick<DestinationMessageSpec, 'service' | 'target'>,
+  message: { readonly id: string; readonly data: string },
+  refusal: { readonly code: string; readonly message: string },
+): DeadLetterError {
+  return {
+    reason: DeadLetterReasons.unwritableOutput,
+    operator: `${sinkMethod[spec.service]}('${spec.target}')`,
+    message:
+      `${refusedField[spec.service]} of message ${message.id} (${Buffer.byteLength(message.data)} bytes) refused by ` +
+      `${serviceLabel[spec.service]} '${spec.target}' for good: ${refusal.code}: ${refusal.message}`,
+  };
+}
+
+const sinkMethod: Record<DestinationService, string> = {
+  sqs: 'toSqs',
+  eventbridge: 'toEventBridge',
+  firehose: 'toFirehose',
+};
+
+const refusedField: Record<DestinationService, string> = {
+  sqs: 'MessageBody',
+  eventbridge: 'Detail',
+  firehose: 'Data',
+};
 
 const serviceLabel: Record<DestinationService, string> = {
   sqs: 'SQS queue',

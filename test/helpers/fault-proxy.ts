@@ -11,11 +11,13 @@ import {
 import type { AddressInfo, Socket } from 'node:net';
 import { crc32 } from 'node:zlib';
 import { seededRandom } from '../../shared/util/random.js';
+import { entriesOf, isBatchTarget, keptRequest, mergedAnswer } from './partial-batches.js';
 
 /**
- * A fault-injecting HTTP proxy in front of kinesalite and dynalite (docs/reliability.md). Calls are
- * told apart by their `X-Amz-Target` header (`Kinesis_20131202.PutRecords`,
- * `DynamoDB_20120810.UpdateItem`, ...); for a configured share of the calls of chosen APIs it:
+ * A fault-injecting HTTP proxy in front of kinesalite and dynalite (docs/reliability.md), and of the
+ * message sinks' stand-in (local/destinations/destination-stand-in.ts). Calls are told apart by their
+ * `X-Amz-Target` header (`Kinesis_20131202.PutRecords`, `DynamoDB_20120810.UpdateItem`,
+ * `AmazonSQS.SendMessageBatch`, ...); for a configured share of the calls of chosen APIs it:
  *
  * - `throttle`: answers HTTP 400 ProvisionedThroughputExceededException, without forwarding;
  * - `internalError` / `unavailable`: answers HTTP 500 / 503, without forwarding;
@@ -25,7 +27,9 @@ import { seededRandom } from '../../shared/util/random.js';
  *   the call took effect and the client saw a network error (the hardest case: a retry repeats it);
  * - `partialPutRecords` (PutRecords only): forwards only some of the call's records and answers as
  *   Kinesis does for a partial failure: the others are reported failed (ErrorCode
- *   ProvisionedThroughputExceededException) and were truly not written.
+ *   ProvisionedThroughputExceededException) and were truly not written;
+ * - `partialBatch` (SendMessageBatch, PutEvents, PutRecordBatch): the same for the message sinks'
+ *   batch calls, answered as each service answers a partial failure (test/helpers/partial-batches.ts).
  *
  * Decisions come from a seeded generator, and every injected fault is counted per API and kind.
  */
@@ -38,6 +42,7 @@ export const faultKinds = [
   'cutBeforeForward',
   'cutAfterForward',
   'partialPutRecords',
+  'partialBatch',
 ] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
@@ -52,7 +57,7 @@ export interface FaultRule {
   readonly rate: number;
   /** `delay`: milliseconds, fixed or drawn from [min, max]. @default [20, 200] */
   readonly delayMs?: number | readonly [number, number];
-  /** `partialPutRecords`: the chance of each record of a hit call to fail. @default 0.5 */
+  /** `partialPutRecords`, `partialBatch`: the chance of each record of a hit call to fail. @default 0.5 */
   readonly recordFailureRate?: number;
   /** Stop after this many hits. @default no limit */
   readonly limit?: number;
@@ -70,7 +75,7 @@ export interface FaultProxyOptions {
    * Where calls go: one endpoint for everything, or one per service (calls are routed on their
    * `X-Amz-Target` prefix, as LocalStack serves both services on one port).
    */
-  readonly upstream: string | { readonly kinesis?: string; readonly dynamodb?: string };
+  readonly upstream: string | { readonly kinesis?: string; readonly dynamodb?: string; readonly destinations?: string };
   readonly rules?: readonly FaultRule[];
   /** Seeds every decision. @default 1 */
   readonly seed?: number;
@@ -83,7 +88,7 @@ export interface FaultCounts {
   readonly calls: Readonly<Record<string, number>>;
   /** Faults injected per `X-Amz-Target` and kind. */
   readonly faults: Readonly<Record<string, Partial<Record<FaultKind, number>>>>;
-  /** `partialPutRecords`: records reported failed (not written) and records forwarded. */
+  /** `partialPutRecords` and `partialBatch`: records reported failed (not written) and records forwarded. */
   readonly partialRecords: { readonly failed: number; readonly forwarded: number };
   /** Calls the upstream could not be reached for (answered by destroying the connection). */
   readonly upstreamErrors: number;
@@ -104,6 +109,10 @@ export interface FaultProxy {
 
 const KINESIS_PREFIX = 'Kinesis_20131202.';
 const DYNAMODB_PREFIX = 'DynamoDB_20120810.';
+/** The message sinks' services (SQS, EventBridge, Firehose), all served by the stand-in. */
+const DESTINATION_PREFIXES = ['AmazonSQS.', 'AWSEvents.', 'Firehose_20150804.'];
+
+type Service = 'kinesis' | 'dynamodb' | 'destinations';
 const ACCOUNT = '000000000000';
 
 interface ErrorShape {
@@ -113,7 +122,26 @@ interface ErrorShape {
 }
 
 /** The error bodies the services send (Kinesis and DynamoDB API references, "Common Errors"). */
-function errorShape(kind: 'throttle' | 'internalError' | 'unavailable', service: 'kinesis' | 'dynamodb', body: Json) {
+function errorShape(
+  kind: 'throttle' | 'internalError' | 'unavailable',
+  service: Service,
+  body: Json,
+  target: string,
+): ErrorShape {
+  if (service === 'destinations') {
+    // SQS's throttling error of SendMessageBatch, EventBridge's and Firehose's own.
+    const throttle = target.startsWith('AmazonSQS.')
+      ? 'com.amazonaws.sqs#RequestThrottled'
+      : target.startsWith('AWSEvents.')
+        ? 'ThrottlingException'
+        : 'ServiceUnavailableException';
+    const shapes: Record<typeof kind, ErrorShape> = {
+      throttle: { status: 400, type: throttle, message: 'Rate exceeded' },
+      internalError: { status: 500, type: 'InternalFailure' },
+      unavailable: { status: 503, type: 'ServiceUnavailable' },
+    };
+    return shapes[kind];
+  }
   if (service === 'kinesis') {
     const stream = typeof body.StreamName === 'string' ? body.StreamName : 'unknown';
     const shapes: Record<typeof kind, ErrorShape> = {
@@ -146,9 +174,10 @@ function errorShape(kind: 'throttle' | 'internalError' | 'unavailable', service:
 
 type Json = Record<string, unknown>;
 
-function serviceOf(target: string | undefined): 'kinesis' | 'dynamodb' | undefined {
+function serviceOf(target: string | undefined): Service | undefined {
   if (target?.startsWith(KINESIS_PREFIX)) return 'kinesis';
   if (target?.startsWith(DYNAMODB_PREFIX)) return 'dynamodb';
+  if (DESTINATION_PREFIXES.some((prefix) => target?.startsWith(prefix))) return 'destinations';
   return undefined;
 }
 
@@ -166,10 +195,10 @@ interface UpstreamResponse {
 
 /** Starts the proxy on a free port. */
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
-  const upstreams =
+  const upstreams: Partial<Record<Service, string>> =
     typeof options.upstream === 'string'
-      ? { kinesis: options.upstream, dynamodb: options.upstream }
-      : { kinesis: options.upstream.kinesis, dynamodb: options.upstream.dynamodb };
+      ? { kinesis: options.upstream, dynamodb: options.upstream, destinations: options.upstream }
+      : options.upstream;
   const random = seededRandom(options.seed ?? 1);
   let rules: readonly FaultRule[] = options.rules ?? [];
   let hits = new Map<FaultRule, number>();
@@ -195,6 +224,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       if (!matches(rule, target)) continue;
       if (rule.when !== undefined && !rule.when({ target, body: body() })) continue;
       if (rule.kind === 'partialPutRecords' && target !== `${KINESIS_PREFIX}PutRecords`) continue;
+      if (rule.kind === 'partialBatch' && !isBatchTarget(target)) continue;
       if (random() >= rule.rate) continue;
       const used = hits.get(rule) ?? 0;
       if (rule.limit !== undefined && used >= rule.limit) continue;
@@ -239,10 +269,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     res.end(response.body);
   };
 
-  const replyJson = (res: ServerResponse, service: 'kinesis' | 'dynamodb', status: number, data: unknown): void => {
+  const replyJson = (res: ServerResponse, service: Service, status: number, data: unknown): void => {
     const body = Buffer.from(JSON.stringify(data));
     res.writeHead(status, {
-      'content-type': service === 'kinesis' ? 'application/x-amz-json-1.1' : 'application/x-amz-json-1.0',
+      'content-type': service === 'dynamodb' ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1',
       'content-length': String(body.length),
       'x-amzn-requestid': randomUUID(),
       ...(service === 'dynamodb' && { 'x-amz-crc32': String(crc32(body)) }),
@@ -327,10 +357,38 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     });
   };
 
+  /** A message sinks' batch call with some entries not taken, answered as the service answers that. */
+  const partialBatch = async (
+    upstream: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: string,
+    request: Json,
+    rule: FaultRule,
+  ): Promise<void> => {
+    if (!isBatchTarget(target)) throw new Error(`partialBatch on ${target}`);
+    const entries = entriesOf(target, request);
+    const failed = entries.map(() => random() < (rule.recordFailureRate ?? 0.5));
+    if (entries.length > 0 && !failed.includes(true)) failed[Math.floor(random() * entries.length)] = true;
+    const kept = failed.filter((f) => !f).length;
+    let forwarded: Json | undefined;
+    if (kept > 0) {
+      const response = await forward(upstream, req, Buffer.from(JSON.stringify(keptRequest(target, request, failed))));
+      if (response.status !== 200) {
+        reply(res, response);
+        return;
+      }
+      forwarded = JSON.parse(response.body.toString('utf8')) as Json;
+    }
+    partialRecords.failed += entries.length - kept;
+    partialRecords.forwarded += kept;
+    replyJson(res, 'destinations', 200, mergedAnswer(target, request, failed, forwarded));
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
     const target = typeof req.headers['x-amz-target'] === 'string' ? req.headers['x-amz-target'] : '';
     const service = serviceOf(target) ?? (upstreams.kinesis !== undefined ? 'kinesis' : 'dynamodb');
-    const upstream = upstreams[service] ?? upstreams.kinesis ?? upstreams.dynamodb;
+    const upstream = upstreams[service] ?? upstreams.kinesis ?? upstreams.dynamodb ?? upstreams.destinations;
     if (upstream === undefined) throw new Error(`no upstream for ${target || 'a call without X-Amz-Target'}`);
     calls[target] = (calls[target] ?? 0) + 1;
     let parsed: Json | undefined;
@@ -354,7 +412,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       case 'internalError':
       case 'unavailable': {
         count(target, rule.kind);
-        const shape = errorShape(rule.kind, service, parse());
+        const shape = errorShape(rule.kind, service, parse(), target);
         replyJson(res, service, shape.status, {
           __type: shape.type,
           ...(shape.message !== undefined && { message: shape.message }),
@@ -381,6 +439,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       case 'partialPutRecords':
         count(target, rule.kind);
         await partialPut(upstream, req, res, parse(), rule);
+        return;
+      case 'partialBatch':
+        count(target, rule.kind);
+        await partialBatch(upstream, req, res, target, parse(), rule);
         return;
     }
   };

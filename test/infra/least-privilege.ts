@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { DESTINATION_ACTIONS } from '../../infra/pipeline-destinations.js';
 import { SINK_TABLE_WRITE_ACTIONS, TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../infra/pipeline-tables.js';
 import type { PipelinePlan } from '../../shared/index.js';
 import { StateTableSchema } from '../../shared/runtime/io/state-table-schema.js';
@@ -126,6 +127,12 @@ export interface LeastPrivilegeExpectations {
    * a stage not listed may use no SSM action at all.
    */
   readonly parameters?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Per message sink destination of the plan (`toSqs`, `toEventBridge`, `toFirehose`), by name, the
+   * logical id of the queue, bus or delivery stream the construct made, or its ARN (an existing one):
+   * the stages that send to it may have its one action (DESTINATION_ACTIONS) on it, and no other stage.
+   */
+  readonly destinations?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -215,6 +222,16 @@ export function expectLeastPrivilege(json: CfnTemplate, expected: LeastPrivilege
       expect(sorted(pairs.get(action) ?? []), `${context}: ${action}`).toEqual(sorted(resources));
     }
 
+    // Message sinks: the stage's own destinations, by service.
+    const sinks = { sqs: [] as string[], eventbridge: [] as string[], firehose: [] as string[] };
+    for (const name of stage.destinations ?? []) {
+      const spec = expected.plan.destinations?.find((destination) => destination.name === name);
+      const id = expected.destinations?.[name];
+      if (spec === undefined || id === undefined) {
+        throw new Error(`${context} sends to '${name}': give its id in expected.destinations`);
+      }
+      sinks[spec.service].push(id);
+    }
     for (const [action, resources] of pairs) {
       const service = action.split(':')[0];
       const where = `${context}: ${action}`;
@@ -222,8 +239,12 @@ export function expectLeastPrivilege(json: CfnTemplate, expected: LeastPrivilege
         const queues = [
           expected.queueId,
           ...(expected.deadLetterQueueId === undefined ? [] : [expected.deadLetterQueueId]),
+          ...sinks.sqs,
         ];
         expect(sorted(resources), where).toEqual(sorted(queues));
+      } else if (service === 'events') expect(sorted(resources), where).toEqual(sorted(sinks.eventbridge));
+      else if (service === 'firehose') {
+        expect(sorted(resources), where).toEqual(sorted(sinks.firehose));
       } else if (service === 'logs') expect(sorted(resources), where).toEqual([logGroupId]);
       else if (service === 'kms') {
         expect(expected.keyId, `${where} without a customer key`).toBeDefined();
@@ -234,6 +255,12 @@ export function expectLeastPrivilege(json: CfnTemplate, expected: LeastPrivilege
     }
     expect(actionsOf(pairs, 'ssm'), context).toEqual(expected.parameters?.[stage.id] === undefined ? [] : SSM_ACTIONS);
     expect(actionsOf(pairs, 'sqs'), context).toEqual(SQS_ACTIONS);
+    expect(actionsOf(pairs, 'events'), context).toEqual(
+      sinks.eventbridge.length > 0 ? DESTINATION_ACTIONS.eventbridge : [],
+    );
+    expect(actionsOf(pairs, 'firehose'), context).toEqual(
+      sinks.firehose.length > 0 ? DESTINATION_ACTIONS.firehose : [],
+    );
     expect(actionsOf(pairs, 'logs'), context).toEqual(LOGS_ACTIONS);
     expect(actionsOf(pairs, 'xray'), context).toEqual(WILDCARD_RESOURCE_EXCEPTIONS);
     expect(actionsOf(pairs, 'kms'), context).toEqual(expected.keyId === undefined ? [] : KMS_ACTIONS);

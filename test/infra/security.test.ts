@@ -656,10 +656,12 @@ describe('security of dynamoDbStream sources: a table the construct creates with
 describe('security of message sinks (toSqs, toEventBridge, toFirehose): created ones, existing ones by ARN', () => {
   const PREFIX = 'dev-';
   let checked: Checked & { dispose: () => void };
+  let keyId: string;
   beforeAll(() => {
     checked = checkStack((app) => {
       const stack = new Stack(app, 'Destinations', { env: ENV });
       const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      keyId = stack.getLogicalId(key.node.defaultChild as kms.CfnKey);
       const props = { streamNamePrefix: PREFIX, encryptionKey: key };
       new EddyPipeline(stack, 'Created', {
         ...props,
@@ -762,6 +764,34 @@ describe('security of message sinks (toSqs, toEventBridge, toFirehose): created 
       'events:PutEvents': ['arn:aws:events:eu-west-1:210987654321:event-bus/shop'],
       'firehose:PutRecordBatch': ['arn:aws:firehose:eu-west-1:123456789012:deliverystream/orders-archive'],
     });
+  });
+
+  it('gives every stage of both pipelines least privilege, the sink actions on their own destinations included', () => {
+    const resources = (type: string) => resourcesOfType(checked.json, type).map(([id]) => id);
+    const failureQueue = (pipeline: string) =>
+      resources('AWS::SQS::Queue').find((id) => id.startsWith(pipeline) && id.includes('FailedBatches')) ?? '';
+    expectLeastPrivilege(checked.json, {
+      plan: orderDestinations.plan(),
+      prefix: PREFIX,
+      queueId: failureQueue('Created'),
+      keyId,
+      destinations: {
+        'orders-by-account.fifo': resources('AWS::SQS::Queue').find((id) => id.includes('Destinations')) ?? '',
+        'shop-events': resources('AWS::Events::EventBus')[0] ?? '',
+        'orders-archive': resources('AWS::KinesisFirehose::DeliveryStream')[0] ?? '',
+      },
+    });
+    expectLeastPrivilege(checked.json, {
+      plan: ordersOut.plan(),
+      prefix: PREFIX,
+      queueId: failureQueue('Existing'),
+      keyId,
+      destinations: Object.fromEntries(
+        (ordersOut.plan().destinations ?? []).map((destination) => [destination.name, destination.existing?.arn ?? '']),
+      ),
+    });
+    // Not expectNoWildcards: the delivery stream's own roles (CDK's S3 destination) have the
+    // wildcards cdk-nag's suppressions above accept; the stages' roles have none (checked just now).
   });
 
   it('tells each sink stage its targets, and no other stage', () => {

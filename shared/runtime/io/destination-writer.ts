@@ -2,10 +2,16 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { FirehoseClient } from '@aws-sdk/client-firehose';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DestinationSpec } from '../../dag/plan-types.js';
-import { batchesWithin, DESTINATION_ID_FIELD, DestinationLimits, entryBytes } from '../../sinks/destinations.js';
+import {
+  batchesWithin,
+  DESTINATION_ID_FIELD,
+  DestinationLimits,
+  entryBytes,
+  refusalError,
+} from '../../sinks/destinations.js';
 import { type BackoffOptions, backoffDelay, sleep } from '../../util/backoff.js';
 import type { OutputRecord } from '../records.js';
-import type { RecordWriter, WriteOutcome } from './record-writer.js';
+import type { RecordWriter, RefusedOutput, WriteOutcome } from './record-writer.js';
 import { isTransientAwsError } from './transient-errors.js';
 
 /**
@@ -16,6 +22,13 @@ import { isTransientAwsError } from './transient-errors.js';
  * (throttling, 5xx, a cut connection), are sent again with capped exponential backoff and full
  * jitter until the deadline; what is still unsent then is reported failed, and Lambda delivers its
  * input records again. Delivery is at least once, each message with its deterministic id.
+ *
+ * A message the service refuses for good is not retried (it never could succeed; docs/sinks.md):
+ * an SQS entry failed with `SenderFault` (over an existing queue's `MaximumMessageSize`, say), an
+ * EventBridge entry failed `MalformedDetail` or `InvalidArgument` (its documented non-retryable
+ * codes about the entry itself; access and authorization errors are the deployment's, and are
+ * retried), or a call refused as a whole with a validation error, once its entries are sent one by
+ * one and one is refused alone. It is reported `refused`: the stage dead-letters it and goes on.
  */
 
 /** The clients of the services a stage sends to: only those it uses are asked for. */
@@ -70,8 +83,12 @@ export interface DestinationWriterOptions {
   readonly safetyMarginMs?: number;
 }
 
-/** The records of a call that were not taken. */
-type Put = (records: readonly OutputRecord[]) => Promise<readonly OutputRecord[]>;
+/** What a call did not take: records to send again, and records refused for good in the service's words. */
+interface PutResult {
+  readonly failed: readonly OutputRecord[];
+  readonly refused: readonly { readonly record: OutputRecord; readonly code: string; readonly message: string }[];
+}
+type Put = (records: readonly OutputRecord[]) => Promise<PutResult>;
 
 export class DestinationWriter implements RecordWriter {
   readonly #streams: RecordWriter;
@@ -110,8 +127,10 @@ export class DestinationWriter implements RecordWriter {
       ...[...byDestination].map(([name, list]) => this.#send(name, list, deadline)),
     ]);
     const misrouted = results.flatMap((result) => result.misrouted ?? []);
+    const refused = results.flatMap((result) => result.refused ?? []);
     return {
       failed: results.flatMap((result) => result.failed),
+      ...(refused.length > 0 && { refused }),
       requests: results.reduce((sum, result) => sum + result.requests, 0),
       ...(misrouted.length > 0 && { misrouted }),
     };
@@ -127,6 +146,7 @@ export class DestinationWriter implements RecordWriter {
     const limits = DestinationLimits[sender.spec.service];
     const fifo = sender.spec.fifo === true;
     let pending = records;
+    const refused: RefusedOutput[] = [];
     let requests = 0;
     let failures = 0;
     while (pending.length > 0) {
@@ -140,13 +160,25 @@ export class DestinationWriter implements RecordWriter {
       const failed = new Set<OutputRecord>();
       for (const batch of batchesWithin(sized, limits)) {
         requests += 1;
-        for (const record of await sender.put(batch.map((entry) => entry.record))) failed.add(record);
+        const result = await sender.put(batch.map((entry) => entry.record));
+        for (const record of result.failed) failed.add(record);
+        for (const { record, code, message } of result.refused) {
+          refused.push({
+            record,
+            error: refusalError(
+              { service: sender.spec.service, target: name },
+              { id: record.messageId ?? '', data: record.data },
+              { code, message },
+            ),
+          });
+        }
       }
-      const sent = new Set(round.filter((record) => !failed.has(record)));
-      pending = pending.filter((record) => !sent.has(record));
+      // Sent or refused: either way not sent again.
+      const done = new Set(round.filter((record) => !failed.has(record)));
+      pending = pending.filter((record) => !done.has(record));
       failures = failed.size > 0 ? failures + 1 : 0;
     }
-    return { failed: pending, requests };
+    return { failed: pending, requests, ...(refused.length > 0 && { refused }) };
   }
 }
 
@@ -170,17 +202,63 @@ const TRANSIENT = [
   'KMSThrottlingException',
 ];
 
-/** A call that failed as a whole: every record again if the error is transient, else a bug to surface. */
+/**
+ * Whole-call refusals of a request's content (AWS's validation errors of the three calls), which one
+ * entry can cause: SQS's InvalidParameterValue, InvalidMessageContents, BatchRequestTooLong and
+ * InvalidAttributeValue, EventBridge's ValidationException, Firehose's InvalidArgumentException.
+ */
+const REFUSALS = [
+  'InvalidParameterValue',
+  'InvalidMessageContents',
+  'BatchRequestTooLong',
+  'InvalidAttributeValue',
+  'ValidationException',
+  'InvalidArgumentException',
+];
+
+/** EventBridge's non-retryable entry codes that are about the entry itself (PutEventsResultEntry). */
+const REFUSED_EVENT_CODES = ['MalformedDetail', 'InvalidArgument'];
+
+/**
+ * A call, and what to do when it fails as a whole: every record again if the error is transient; a
+ * validation error: each record alone, to find the one refused (refused when it fails alone); else a
+ * bug to surface.
+ */
 async function orAllFailed(
   records: readonly OutputRecord[],
-  call: () => Promise<readonly OutputRecord[]>,
-): Promise<readonly OutputRecord[]> {
+  call: (records: readonly OutputRecord[]) => Promise<PutResult>,
+): Promise<PutResult> {
   try {
-    return await call();
+    return await call(records);
   } catch (error) {
-    if (isTransientAwsError(error, TRANSIENT)) return records;
-    throw error;
+    if (isTransientAwsError(error, TRANSIENT)) return { failed: records, refused: [] };
+    const { name, message } = error as Error;
+    if (!REFUSALS.includes(name)) throw error;
+    const [only] = records;
+    if (records.length === 1 && only !== undefined)
+      return { failed: [], refused: [{ record: only, code: name, message }] };
+    const results: PutResult[] = [];
+    for (const record of records) results.push(await orAllFailed([record], call));
+    return { failed: results.flatMap((r) => r.failed), refused: results.flatMap((r) => r.refused) };
   }
+}
+
+/** The records of a call's answer that failed, by index: to send again, or refused for good. */
+function splitFailures(
+  records: readonly OutputRecord[],
+  failure: (
+    index: number,
+  ) => { readonly code: string; readonly message: string; readonly refused: boolean } | undefined,
+): PutResult {
+  const failed: OutputRecord[] = [];
+  const refused: PutResult['refused'][number][] = [];
+  for (const [index, record] of records.entries()) {
+    const result = failure(index);
+    if (result === undefined) continue;
+    if (result.refused) refused.push({ record, code: result.code, message: result.message });
+    else failed.push(record);
+  }
+  return { failed, refused };
 }
 
 function putFor(destination: DestinationSpec, target: string, clients: DestinationClients): Put {
@@ -191,7 +269,7 @@ function putFor(destination: DestinationSpec, target: string, clients: Destinati
   switch (destination.service) {
     case 'sqs':
       return (records) =>
-        orAllFailed(records, async () => {
+        orAllFailed(records, async (records) => {
           const { SendMessageBatchCommand } = await sqsModule();
           const response = await (await clients.sqs()).send(
             new SendMessageBatchCommand({
@@ -207,12 +285,18 @@ function putFor(destination: DestinationSpec, target: string, clients: Destinati
               })),
             }),
           );
-          const failed = new Set((response.Failed ?? []).map((entry) => entry.Id));
-          return records.filter((_, index) => failed.has(String(index)));
+          // SenderFault: the entry itself is wrong (SendMessageBatch's BatchResultErrorEntry).
+          const failed = new Map((response.Failed ?? []).map((entry) => [entry.Id, entry]));
+          return splitFailures(records, (index) => {
+            const entry = failed.get(String(index));
+            return entry === undefined
+              ? undefined
+              : { code: entry.Code ?? '', message: entry.Message ?? '', refused: entry.SenderFault === true };
+          });
         });
     case 'eventbridge':
       return (records) =>
-        orAllFailed(records, async () => {
+        orAllFailed(records, async (records) => {
           const { PutEventsCommand } = await eventBridgeModule();
           const response = await (await clients.eventbridge()).send(
             new PutEventsCommand({
@@ -225,11 +309,20 @@ function putFor(destination: DestinationSpec, target: string, clients: Destinati
             }),
           );
           // Results are in request order; a failed entry has an ErrorCode.
-          return records.filter((_, index) => response.Entries?.[index]?.ErrorCode !== undefined);
+          return splitFailures(records, (index) => {
+            const entry = response.Entries?.[index];
+            return entry?.ErrorCode === undefined
+              ? undefined
+              : {
+                  code: entry.ErrorCode,
+                  message: entry.ErrorMessage ?? '',
+                  refused: REFUSED_EVENT_CODES.includes(entry.ErrorCode),
+                };
+          });
         });
     case 'firehose':
       return (records) =>
-        orAllFailed(records, async () => {
+        orAllFailed(records, async (records) => {
           const { PutRecordBatchCommand } = await firehoseModule();
           const response = await (await clients.firehose()).send(
             new PutRecordBatchCommand({
@@ -237,7 +330,13 @@ function putFor(destination: DestinationSpec, target: string, clients: Destinati
               Records: records.map((record) => ({ Data: Buffer.from(record.data) })),
             }),
           );
-          return records.filter((_, index) => response.RequestResponses?.[index]?.ErrorCode !== undefined);
+          // Firehose's entry errors (ServiceUnavailableException, InternalFailure) are all retryable.
+          return splitFailures(records, (index) => {
+            const entry = response.RequestResponses?.[index];
+            return entry?.ErrorCode === undefined
+              ? undefined
+              : { code: entry.ErrorCode, message: entry.ErrorMessage ?? '', refused: false };
+          });
         });
   }
 }

@@ -1,8 +1,21 @@
+import type { DeadLetterError } from '../../operators/record-errors.js';
 import type { OutputRecord } from '../records.js';
+
+/**
+ * An output its destination refused for good: no retry can succeed (a message over an existing
+ * queue's `MaximumMessageSize`, an event EventBridge calls malformed). It goes to the dead letters.
+ */
+export interface RefusedOutput {
+  readonly record: OutputRecord;
+  /** Names the record (its message id), the field or size, and the destination. */
+  readonly error: DeadLetterError;
+}
 
 /** The result of writing a batch's outputs: the records that could not be written in the time given. */
 export interface WriteOutcome {
   readonly failed: readonly OutputRecord[];
+  /** Outputs refused for good, neither written nor failed (retrying them would never end). */
+  readonly refused?: readonly RefusedOutput[];
   /** PutRecords calls made, for metrics and benchmarks. */
   readonly requests: number;
   /** Streams where a lane's record landed in another shard than its lane's: the shard list was stale. */

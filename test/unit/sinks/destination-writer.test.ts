@@ -124,6 +124,70 @@ describe('DestinationWriter', () => {
     await expect(writer.write([outputOf('alerts', 1)], Date.now() + 10_000)).rejects.toThrow(/does not exist/);
   });
 
+  it('refuses for good, without retrying, a message over an existing queue’s MaximumMessageSize, a malformed event and a call-sized refusal; sends the rest', async () => {
+    // Prepare: an existing queue of 1 KiB messages; the others as freshWriter makes them.
+    run += 1;
+    const queue = standIn.create('sqs', `small-${run}`, { maximumMessageSize: 1024 });
+    const bus = standIn.create('eventbridge', `bus-${run}`);
+    const stream = standIn.create('firehose', `archive-${run}`);
+    const writer = new DestinationWriter(new MemoryRecordWriter(), {
+      destinations: [specs.alerts, specs.shop, specs.archive] as DestinationSpec[],
+      targets: { alerts: queue, shop: bus, archive: stream },
+      clients: createDestinationClients(standIn.endpoint),
+      backoff: { baseMs: 1, capMs: 4 },
+      safetyMarginMs: 0,
+    });
+    const big = { ...outputOf('alerts', 2), data: JSON.stringify({ order: 2, note: 'x'.repeat(2_000) }) };
+    // Not an object: EventBridge answers MalformedDetail for the entry (the stage never emits one; a
+    // stand-in for any per-entry refusal).
+    const malformed = { ...outputOf('shop', 2), data: '[2]' };
+    // Over Firehose's 1,000 KiB: the whole call is refused (InvalidArgumentException), and the
+    // writer finds the record by sending the call's records one by one.
+    const huge = { ...outputOf('archive', 2), data: `${JSON.stringify({ order: 2, note: 'x'.repeat(1_024_001) })}\n` };
+    const before = { ...standIn.calls };
+
+    // Act
+    const result = await writer.write(
+      [
+        outputOf('alerts', 1),
+        big,
+        outputOf('alerts', 3),
+        outputOf('shop', 1),
+        malformed,
+        outputOf('archive', 1),
+        huge,
+        outputOf('archive', 3),
+      ],
+      Date.now() + 60_000,
+    );
+
+    // Assess
+    expect(result.failed).toEqual([]);
+    expect(result.refused?.map((refused) => refused.record)).toEqual([big, malformed, huge]);
+    const [queueError, busError, streamError] = result.refused?.map((refused) => refused.error) ?? [];
+    expect(queueError).toEqual({
+      reason: 'unwritable-output',
+      operator: "toSqs('alerts')",
+      message:
+        `MessageBody of message ${big.messageId} (${Buffer.byteLength(big.data)} bytes) refused by SQS queue 'alerts' ` +
+        'for good: InvalidParameterValue: One or more parameters are invalid. Reason: Message must be shorter than 1024 bytes.',
+    });
+    expect(busError?.message).toMatch(
+      /^Detail of message \w{64} \(3 bytes\) refused by EventBridge bus 'shop' for good: MalformedDetail/,
+    );
+    expect(streamError?.message).toMatch(
+      /^Data of message \w{64} \(\d+ bytes\) refused by Firehose delivery stream 'archive' for good: InvalidArgumentException/,
+    );
+    const orders = (bodies: readonly string[]) => bodies.map((body) => (JSON.parse(body) as { order: number }).order);
+    expect(orders(standIn.messages(`small-${run}`).map((m) => m.body))).toEqual([1, 3]);
+    expect(orders(standIn.events(`bus-${run}`).map((e) => e.detail))).toEqual([1]);
+    expect(orders(standIn.records(`archive-${run}`))).toEqual([1, 3]);
+    // Each refusal once: one call per service, and Firehose's refused call again record by record.
+    expect(standIn.calls.SendMessageBatch - before.SendMessageBatch).toBe(1);
+    expect(standIn.calls.PutEvents - before.PutEvents).toBe(1);
+    expect(standIn.calls.PutRecordBatch - before.PutRecordBatch).toBe(4);
+  });
+
   it('property: under throttling, failed entries, lost responses and repeats, FIFO holds each output once, the others its distinct ids', async () => {
     standIn.faults = { rate: 0.4 };
     try {
