@@ -97,7 +97,17 @@ function operatorTable(report: StatusReport): string {
 /** Each input shard: its lag, backpressure, and the Kinesis records (shuffle packs too) delivered to the function. */
 function shardTable(report: StatusReport): string {
   return table([
-    ['stage', 'shard', 'state', 'pending', 'lag', 'backpressure', 'last IteratorAge', 'kinesis records delivered'],
+    [
+      'stage',
+      'shard',
+      'state',
+      'pending',
+      'lag',
+      'backpressure',
+      'last IteratorAge',
+      'kinesis records delivered',
+      'bisects',
+    ],
     ...report.stages.flatMap((stage) =>
       stage.shards.map((shard) => [
         stage.id,
@@ -108,6 +118,8 @@ function shardTable(report: StatusReport): string {
         shard.backpressured === undefined ? '-' : yesNo(shard.backpressured),
         shard.lastBatchIteratorAgeMs === undefined ? '-' : formatDuration(shard.lastBatchIteratorAgeMs),
         integer.format(shard.recordsDelivered),
+        // Absent from an older `eddy dev`'s report.
+        shard.bisects === undefined ? '-' : integer.format(shard.bisects),
       ]),
     ),
   ]);
@@ -149,6 +161,7 @@ export function formatStatus(report: StatusReport, url: string): string {
     for (const stage of failing) {
       lines.push(
         `${stage.id}: ${integer.format(stage.functionErrors)} failed invocation(s)` +
+          (stage.bisects === undefined ? '' : `, ${integer.format(stage.bisects)} batch(es) bisected`) +
           (stage.lastError === undefined ? '' : `, last: ${stage.lastError}`),
       );
     }

@@ -37,11 +37,13 @@ export function formatSummary(summary: RunSummary, maxDeadLetters = 10): string 
         'dead-lettered',
         'failed',
         'invocations',
+        'errors',
+        'bisects',
         'busy',
         'throughput',
         'max lag',
       ],
-      ...summary.stages.map(({ stage, stats, lag }) => [
+      ...summary.stages.map(({ stage, stats, lag, bisects }) => [
         stage.id,
         integer.format(stats.recordsIn),
         integer.format(stats.recordsOut),
@@ -50,6 +52,9 @@ export function formatSummary(summary: RunSummary, maxDeadLetters = 10): string 
         integer.format(stats.deadLettered),
         integer.format(stats.failedRecords),
         integer.format(stats.invocations),
+        // Lambda's Errors metric (each one retried or split) and the mapping's splits of failed batches.
+        integer.format(stats.functionErrors),
+        integer.format(bisects),
         `${(stats.busyMs / 1000).toFixed(1)} s`,
         rate(stats.recordsIn, stats.busyMs),
         // Lambda's IteratorAge, Maximum over the run: how far the stage trailed its input at worst.

@@ -45,6 +45,11 @@ export interface PolicyDecision {
   readonly exhausted: { readonly records: readonly ShardRecord[]; readonly invokeCount: number } | undefined;
   /** Batches to invoke next, in order, before any later record of the lane. */
   readonly next: readonly BatchAttempt[];
+  /**
+   * The failed batch was split (BisectBatchOnFunctionError): in halves after a function error, or at
+   * the failed record after a partial response. What the mapping counts as a bisect.
+   */
+  readonly bisected: boolean;
 }
 
 /** Starts a batch's life: never invoked, no retries used. */
@@ -59,15 +64,15 @@ export function decideAfterAttempt(
   policy: FailurePolicy,
 ): PolicyDecision {
   const { records } = attempt;
-  if (verdict.kind === 'success') return { succeeded: records, exhausted: undefined, next: [] };
+  if (verdict.kind === 'success') return { succeeded: records, exhausted: undefined, next: [], bisected: false };
 
   if (verdict.kind === 'partial') {
     const succeeded = records.slice(0, verdict.failedIndex);
     const remaining = records.slice(verdict.failedIndex);
     if (policy.bisectBatchOnFunctionError && verdict.failedIndex > 0) {
-      return { succeeded, exhausted: undefined, next: [firstAttempt(remaining)] };
+      return { succeeded, exhausted: undefined, next: [firstAttempt(remaining)], bisected: true };
     }
-    return { succeeded, ...retryOrGiveUp({ ...attempt, records: remaining }, policy) };
+    return { succeeded, bisected: false, ...retryOrGiveUp({ ...attempt, records: remaining }, policy) };
   }
 
   if (policy.bisectBatchOnFunctionError && records.length > 1) {
@@ -76,9 +81,10 @@ export function decideAfterAttempt(
       succeeded: [],
       exhausted: undefined,
       next: [firstAttempt(records.slice(0, middle)), firstAttempt(records.slice(middle))],
+      bisected: true,
     };
   }
-  return { succeeded: [], ...retryOrGiveUp(attempt, policy) };
+  return { succeeded: [], bisected: false, ...retryOrGiveUp(attempt, policy) };
 }
 
 function retryOrGiveUp(attempt: BatchAttempt, policy: FailurePolicy): Pick<PolicyDecision, 'exhausted' | 'next'> {

@@ -87,6 +87,7 @@ export class ShardPoller {
   #recordsDelivered = 0;
   #invocations = 0;
   #failedInvocations = 0;
+  #bisects = 0;
   #recordsSentToOnFailure = 0;
   #lastError: string | undefined;
   #readAheadFull = false;
@@ -187,6 +188,7 @@ export class ShardPoller {
       recordsDelivered: this.#recordsDelivered,
       invocations: this.#invocations,
       failedInvocations: this.#failedInvocations,
+      bisects: this.#bisects,
       recordsSentToOnFailure: this.#recordsSentToOnFailure,
       millisBehindLatest: this.#millisBehindLatest,
       caughtUp: this.isCaughtUp(),
@@ -366,6 +368,7 @@ export class ShardPoller {
       attempt = { ...attempt, invokeCount: attempt.invokeCount + 1 };
       const verdict = await this.#invoke(attempt.records);
       const decision = decideAfterAttempt(attempt, verdict, mapping);
+      if (decision.bisected) this.#bisects += 1;
       if (decision.succeeded.length > 0) {
         this.#recordsDelivered += decision.succeeded.length;
         this.#complete(decision.succeeded.map((record) => record.sequenceNumber));

@@ -122,6 +122,11 @@ export interface ShardStats {
   readonly recordsDelivered: number;
   readonly invocations: number;
   readonly failedInvocations: number;
+  /**
+   * Failed batches split by BisectBatchOnFunctionError (in halves after a function error, at the
+   * failed record after a partial response); each split counts once, the halves' own splits again.
+   */
+  readonly bisects: number;
   /** Records discarded, reported to the on-failure destination when there is one. */
   readonly recordsSentToOnFailure: number;
   /** `MillisBehindLatest` of the last GetRecords: newest arrival in the shard minus the last record read's. */

@@ -34,6 +34,8 @@ export interface ShardStatusReport {
   /** The mapping stopped reading: a full batch per lane already waits for the function (read-ahead full). */
   readonly backpressured: boolean;
   readonly recordsDelivered: number;
+  /** Failed batches the mapping split (BisectBatchOnFunctionError). */
+  readonly bisects: number;
   readonly checkpoint?: string;
 }
 
@@ -71,6 +73,8 @@ export interface StageStatusReport {
   readonly stateRequests: number;
   readonly invocations: number;
   readonly functionErrors: number;
+  /** Failed batches the mapping split (BisectBatchOnFunctionError), over the input shards. */
+  readonly bisects: number;
   /** The last function error, for diagnosis. */
   readonly lastError?: string;
   /** The stage's watermark, epoch ms; absent for a stage without one (stateless after a shuffle). */
@@ -194,6 +198,11 @@ export class LocalMetrics {
       (s) => s.stats.invocations,
     );
     counter('eddy_function_errors_total', 'Invocations that failed (Lambda Errors).', (s) => s.stats.functionErrors);
+    counter(
+      'eddy_bisects_total',
+      'Failed batches the event source mapping split in two (BisectBatchOnFunctionError).',
+      (s) => s.bisects,
+    );
 
     const operatorCounter = (name: string, help: string, value: (operator: OperatorStatusReport) => number): void => {
       const metric: Counter<OperatorLabels> = new Counter({
@@ -422,6 +431,7 @@ function shardReports(stage: StageStatus): ShardStatusReport[] {
     lagMs: shard.lag.lagMs,
     backpressured: shard.lag.readAheadFull,
     recordsDelivered: shard.recordsDelivered,
+    bisects: shard.bisects,
     ...(shard.checkpoint !== undefined && { checkpoint: shard.checkpoint }),
   }));
 }
@@ -446,6 +456,7 @@ function stageReport(status: StageStatus, now: number, operators: OperatorStatus
     stateRequests: stats.stateRequests,
     invocations: stats.invocations,
     functionErrors: stats.functionErrors,
+    bisects: status.bisects,
     ...(stats.lastError !== undefined && { lastError: stats.lastError }),
     ...(stats.watermark !== undefined && { watermark: stats.watermark }),
     ...(stats.watermark !== undefined && stats.watermark >= END_OF_TIME && { endOfInput: true }),

@@ -197,6 +197,8 @@ export interface StageStatus {
   readonly sandboxes: number;
   /** Environments that died and were replaced (worker sandboxes). */
   readonly sandboxesReplaced: number;
+  /** Failed batches the mapping split (BisectBatchOnFunctionError), over the input shards (ShardStats.bisects). */
+  readonly bisects: number;
   /** The stage's consumer lag over its input shards (per shard: `mapping.shards[i].lag`). */
   readonly lag: StageLag;
 }
@@ -636,6 +638,7 @@ export class LocalPipeline {
         mapping,
         sandboxes: this.#pools.get(stage.id)?.created ?? 0,
         sandboxesReplaced: this.#pools.get(stage.id)?.replaced ?? 0,
+        bisects: mapping.shards.reduce((sum, shard) => sum + shard.bisects, 0),
         lag: stageLag(mapping),
       };
     });

@@ -361,6 +361,8 @@ describe('function errors', () => {
       [expect.objectContaining({ condition: 'RetryAttemptsExhausted', approximateInvokeCount: 2 }), 1],
     ]);
     expect(failures[0]?.KinesisBatchInfo.startingSequenceNumber).toBe(fn.calls[5]?.sequenceNumbers[0]);
+    // Three splits (8 → 4 + 4, 4 → 2 + 2, 2 → 1 + 1); r5 alone fails twice more, as retries.
+    expect(mapping.stats().shards[0]).toMatchObject({ bisects: 3, failedInvocations: 5 });
   });
 
   it('discards records older than maximumRecordAgeSeconds, even while they are being retried', async () => {
@@ -511,7 +513,7 @@ describe('partial batch responses', () => {
     // Assess
     expect(indexesOf(fn.calls)).toEqual([range(0, 9), range(3, 9)]);
     expect(failures).toEqual([]);
-    expect(mapping.stats().shards[0]?.recordsDelivered).toBe(10);
+    expect(mapping.stats().shards[0]).toMatchObject({ recordsDelivered: 10, bisects: 1 });
   });
 
   it('fails the whole batch for an empty, null, unknown or misnamed itemIdentifier or a malformed response', async () => {

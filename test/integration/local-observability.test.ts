@@ -128,6 +128,7 @@ describe('eddy dev: the local Prometheus endpoint and eddy status', () => {
       expect(sample(text, 'eddy_batch_duration_seconds_bucket', { ...stage, le: '+Inf' })).toBe(invocations);
       expect(sample(text, 'eddy_batch_duration_seconds_sum', stage)).toBeGreaterThan(0);
       expect(sample(text, 'eddy_function_errors_total', stage)).toBe(0);
+      expect(sample(text, 'eddy_bisects_total', stage)).toBe(0);
     }
 
     // The source stage's watermark is the highest event time (no out-of-orderness allowed), its lag the clock's distance.

@@ -31,6 +31,7 @@ describe('decideAfterAttempt', () => {
     expect(indexes(decision.succeeded)).toEqual([0, 1, 2]);
     expect(decision.next).toEqual([]);
     expect(decision.exhausted).toBeUndefined();
+    expect(decision.bisected).toBe(false);
   });
 
   it('retries the same records until maximumRetryAttempts retries have failed, then gives up', () => {
@@ -50,6 +51,7 @@ describe('decideAfterAttempt', () => {
     expect(second.next.map((next) => [indexes(next.records), next.retries])).toEqual([[[0, 1, 2], 2]]);
     expect(third.next).toEqual([]);
     expect(third.exhausted && [indexes(third.exhausted.records), third.exhausted.invokeCount]).toEqual([[0, 1, 2], 3]);
+    expect([first, second, third].map((decision) => decision.bisected)).toEqual([false, false, false]);
   });
 
   it('retries for ever with -1', () => {
@@ -71,6 +73,7 @@ describe('decideAfterAttempt', () => {
       [[0, 1, 2], 0, 0],
       [[3, 4], 0, 0],
     ]);
+    expect(decision.bisected).toBe(true);
   });
 
   it('retries a single failing record when bisect is on, since it cannot be split', () => {
@@ -79,6 +82,7 @@ describe('decideAfterAttempt', () => {
       maximumRetryAttempts: 0,
     });
     expect(decision.exhausted && indexes(decision.exhausted.records)).toEqual([7]);
+    expect(decision.bisected).toBe(false);
   });
 
   it('on a partial response, keeps the records before the failed one and retries the rest, counting a retry', () => {
@@ -94,6 +98,7 @@ describe('decideAfterAttempt', () => {
     expect(decision.next.map((next) => [indexes(next.records), next.invokeCount, next.retries])).toEqual([
       [[2, 3, 4], 1, 1],
     ]);
+    expect(decision.bisected).toBe(false);
   });
 
   it('on a partial response with bisect on, splits at the failed record without using a retry', () => {
@@ -107,6 +112,7 @@ describe('decideAfterAttempt', () => {
     );
     expect(indexes(decision.succeeded)).toEqual([0, 1]);
     expect(decision.next.map((next) => [indexes(next.records), next.retries])).toEqual([[[2, 3, 4], 0]]);
+    expect(decision.bisected).toBe(true);
   });
 
   it('on a partial response naming the first record with bisect on, uses a retry: there is nothing to split off', () => {
@@ -120,6 +126,7 @@ describe('decideAfterAttempt', () => {
     );
     expect(decision.succeeded).toEqual([]);
     expect(decision.exhausted && indexes(decision.exhausted.records)).toEqual([0, 1, 2]);
+    expect(decision.bisected).toBe(false);
   });
 
   it('with bisect on, delivers every good record once, in order, and discards each bad record alone', () => {
@@ -149,6 +156,7 @@ describe('decideAfterAttempt', () => {
             const decision = decideAfterAttempt(attempt, verdict, policy);
             succeeded.push(...indexes(decision.succeeded));
             if (decision.exhausted) discarded.push(indexes(decision.exhausted.records));
+            expect(decision.bisected).toBe(decision.next.length === 2);
             work = [...decision.next, ...work];
           }
 
