@@ -123,15 +123,11 @@ describe('processing-time windows on the local stack', () => {
       // stage for 60 s.
       const counted = async () => (await results(local)).reduce((sum, r) => sum + r.value, 0);
       const late = async () => (await local.readStream('clock-window-1-late')).length;
-      await waitUntil(
-        async () => (await counted()) + (await late()) >= 30,
-        'every record counted in a fired window',
-        {
-          timeoutMs: 60_000,
-          intervalMs: 200,
-          progress: async () => [await counted(), await late(), local.status()[0]?.stats],
-        },
-      );
+      await waitUntil(async () => (await counted()) + (await late()) >= 30, 'every record counted in a fired window', {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        progress: async () => [await counted(), await late(), local.status()[0]?.stats],
+      });
       // A stage reading its shard late (a loaded machine) must not call its own records late.
       expect(await late()).toBe(0);
 
