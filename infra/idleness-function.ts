@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { grantStreamWrite } from './grants.js';
 import { acceptRuntime, acceptTracingWildcard } from './nag.js';
 import { IDLENESS_HANDLER_ENTRY, PACKAGE_LOCK_FILE, PACKAGE_ROOT } from './paths.js';
-import { type AwsSdkSource, pipelineBundling, sourceMapOptions } from './stage-function.js';
+import { type AwsSdkSource, pipelineBundling, sourceMapOptions, tracingMode } from './stage-function.js';
 
 export interface IdlenessFunctionProps {
   readonly pipelineName: string;
@@ -31,6 +31,8 @@ export interface IdlenessFunctionProps {
   readonly awsSdk?: AwsSdkSource;
   /** Source-mapped stack traces (EddyPipelineProps.sourceMapStackTraces). @default false */
   readonly sourceMapStackTraces?: boolean;
+  /** Active X-Ray tracing (EddyPipelineProps.tracing). @default true */
+  readonly tracing?: boolean;
 }
 
 /**
@@ -68,7 +70,7 @@ export class IdlenessFunction extends Construct {
       timeout: Duration.seconds(50),
       role,
       logGroup,
-      tracing: lambda.Tracing.ACTIVE,
+      tracing: tracingMode(props.tracing),
       description: `Eddy pipeline ${props.pipelineName}: marks idle source shards for the watermark`,
       environment: {
         EDDY_STREAM_PREFIX: props.streamNamePrefix,
@@ -86,6 +88,6 @@ export class IdlenessFunction extends Construct {
       targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0 })],
     });
     acceptRuntime(this.function);
-    acceptTracingWildcard(role);
+    if (props.tracing !== false) acceptTracingWildcard(role);
   }
 }

@@ -35,6 +35,12 @@ export const STATELESS_HANDLER_ENTRY: string = siblingModule(
   import.meta.url,
 );
 
+/**
+ * What stage functions bundle in place of Powertools' tracer when tracing is off
+ * (PipelineBundlingOptions.tracing): its calls, recording nothing, without the X-Ray SDK.
+ */
+export const UNTRACED_TRACER_MODULE: string = siblingModule('../functions/untraced-tracer.ts', import.meta.url);
+
 /** The entry of the scheduled function that marks idle source shards (docs/watermarks.md). */
 export const IDLENESS_HANDLER_ENTRY: string = siblingModule('../functions/idleness-handler.ts', import.meta.url);
 

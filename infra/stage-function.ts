@@ -19,7 +19,7 @@ import { TABLE_STREAM_TUMBLING_WINDOW_SECONDS } from '../shared/runtime/dynamodb
 import { FailureQueueDestination, grantSecretRead, grantStreamWrite } from './grants.js';
 import { EMF_NAMESPACE } from './metrics.js';
 import { acceptRuntime, acceptTracingWildcard, NagReasons } from './nag.js';
-import { PACKAGE_LOCK_FILE, PACKAGE_ROOT } from './paths.js';
+import { PACKAGE_LOCK_FILE, PACKAGE_ROOT, UNTRACED_TRACER_MODULE } from './paths.js';
 
 /**
  * ESM bundles of CommonJS dependencies (the AWS SDK, the X-Ray SDK) call `require` for Node built-ins;
@@ -84,7 +84,16 @@ export type AwsSdkSource = 'bundle-core' | 'bundle' | 'runtime';
 export interface PipelineBundlingOptions {
   /** @default 'bundle-core' */
   readonly awsSdk?: AwsSdkSource;
+  /**
+   * Whether the function sends X-Ray traces. Off, Powertools' tracer is replaced in the bundle by
+   * functions/untraced-tracer.ts, so that the X-Ray SDK is neither bundled nor loaded.
+   * @default true
+   */
+  readonly tracing?: boolean;
 }
+
+/** The packages aliased to functions/untraced-tracer.ts when tracing is off. */
+const TRACER_MODULES = ['@aws-lambda-powertools/tracer', '@aws-lambda-powertools/tracer/middleware'];
 
 /**
  * How every Eddy function is bundled: ESM for node22, minified with source maps, the AWS SDK as
@@ -104,8 +113,17 @@ export function pipelineBundling(pipelineEntry: string, options: PipelineBundlin
     banner: CREATE_REQUIRE_BANNER,
     externalModules:
       awsSdk === 'bundle' ? [] : awsSdk === 'runtime' ? [...ALL_SDK_MODULES] : [...ON_DEMAND_SDK_MODULES],
-    esbuildArgs: { [`--alias:${USER_PIPELINE_SPECIFIER}`]: pipelineEntry },
+    esbuildArgs: {
+      [`--alias:${USER_PIPELINE_SPECIFIER}`]: pipelineEntry,
+      ...(options.tracing === false &&
+        Object.fromEntries(TRACER_MODULES.map((module) => [`--alias:${module}`, UNTRACED_TRACER_MODULE]))),
+    },
   };
+}
+
+/** Lambda's tracing mode for EddyPipelineProps.tracing: active, or Lambda's default (pass-through) when off. */
+export function tracingMode(tracing: boolean | undefined): lambda.Tracing {
+  return tracing === false ? lambda.Tracing.DISABLED : lambda.Tracing.ACTIVE;
 }
 
 export interface StageFunctionProps {
@@ -159,6 +177,8 @@ export interface StageFunctionProps {
   readonly awsSdk?: AwsSdkSource;
   /** Source-mapped stack traces (EddyPipelineProps.sourceMapStackTraces). @default false */
   readonly sourceMapStackTraces?: boolean;
+  /** Active X-Ray tracing and the tracer in the bundle (EddyPipelineProps.tracing). @default true */
+  readonly tracing?: boolean;
   /**
    * Read the input stream through a consumer of its own with enhanced fan-out (a registered stream
    * consumer, `SubscribeToShard` push, 2 MB/s per shard for this stage alone) instead of sharing the
@@ -229,7 +249,7 @@ export class StageFunction extends Construct {
       timeout: props.timeout,
       role: this.role,
       logGroup: this.logGroup,
-      tracing: lambda.Tracing.ACTIVE,
+      tracing: tracingMode(props.tracing),
       description: `Eddy pipeline ${props.pipelineName}, stage ${stage.id}: ${stage.nodes.join(' > ')}`.slice(0, 256),
       environment: {
         ...props.environment,
@@ -240,7 +260,10 @@ export class StageFunction extends Construct {
         POWERTOOLS_LOG_LEVEL: 'INFO',
         ...sourceMapOptions(props.sourceMapStackTraces),
       },
-      bundling: pipelineBundling(props.pipelineEntry, { awsSdk: props.awsSdk ?? 'bundle-core' }),
+      bundling: pipelineBundling(props.pipelineEntry, {
+        awsSdk: props.awsSdk ?? 'bundle-core',
+        ...(props.tracing !== undefined && { tracing: props.tracing }),
+      }),
     });
 
     const settings = stage.eventSource;
@@ -310,10 +333,13 @@ export class StageFunction extends Construct {
     acceptRuntime(this.function);
     // CDK grants an imported table's ListStreams on '*' (a created TableV2's on its stream).
     const listsStreams = props.inputTable !== undefined && !(props.inputTable instanceof dynamodb.TableV2);
-    acceptTracingWildcard(
-      this.role,
-      listsStreams ? NagReasons.tracingAndListStreamsWildcard : NagReasons.tracingWildcard,
-    );
+    // Untraced, the role has no X-Ray actions, and no wildcard unless ListStreams is in it.
+    if (props.tracing !== false || listsStreams) {
+      acceptTracingWildcard(
+        this.role,
+        listsStreams ? NagReasons.tracingAndListStreamsWildcard : NagReasons.tracingWildcard,
+      );
+    }
   }
 }
 

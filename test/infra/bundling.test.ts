@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pageViewCounts from '../../examples/page-view-counts.js';
+import pageViews from '../../examples/page-views.js';
 import { EddyPipeline } from '../../infra/eddy-pipeline.js';
 import { ALL_SDK_MODULES, ON_DEMAND_SDK_MODULES, pipelineBundling } from '../../infra/stage-function.js';
 import {
+  type CfnTemplate,
   functionOfStage,
   PAGE_VIEW_COUNTS_ENTRY,
   PAGE_VIEWS_ENTRY,
+  resourcesOfType,
   type Synthesized,
   synthesize,
   testApp,
@@ -25,14 +28,13 @@ describe('how the functions are bundled', () => {
 
   describe('the asset cdk synth builds', () => {
     let synthesized: Synthesized;
+    /** page-views, deployed with `tracing: false`. */
+    let untraced: Synthesized;
     let dispose: () => void;
-    const code = (stageId = 'from-clicks') => {
-      const [, fn] = functionOfStage(synthesized.json, stageId);
+    const code = (stageId = 'from-clicks', of: () => Synthesized = () => synthesized) => {
+      const [, fn] = functionOfStage(of().json, stageId);
       const s3Key = (fn.Properties.Code as { S3Key: string }).S3Key;
-      return readFileSync(
-        join(synthesized.assembly.directory, `asset.${s3Key.replace(/\.zip$/, '')}`, 'index.mjs'),
-        'utf8',
-      );
+      return readFileSync(join(of().assembly.directory, `asset.${s3Key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
     };
 
     beforeAll(() => {
@@ -44,7 +46,15 @@ describe('how the functions are bundled', () => {
         pipeline: pageViewCounts,
         pipelineEntry: PAGE_VIEW_COUNTS_ENTRY,
       });
+      const untracedStack = new Stack(test.app, 'PageViewsUntraced');
+      new EddyPipeline(untracedStack, 'Pipeline', {
+        ...UNPREFIXED,
+        pipeline: pageViews,
+        pipelineEntry: PAGE_VIEWS_ENTRY,
+        tracing: false,
+      });
       synthesized = synthesize(test.app, stack);
+      untraced = synthesize(test.app, untracedStack);
     });
     afterAll(() => dispose());
 
@@ -71,5 +81,31 @@ describe('how the functions are bundled', () => {
       expect(code(windowStage)).toContain('DynamoDB_20120810');
       expect(code(windowStage)).not.toMatch(/from"@aws-sdk\/client-dynamodb"/);
     });
+
+    it('leaves the X-Ray SDK and X-Ray out of functions deployed with tracing off', () => {
+      // The X-Ray SDK's own code reads its daemon's address.
+      expect(code('from-clicks')).toContain('AWS_XRAY_DAEMON_ADDRESS');
+      for (const stageId of pageViews.plan().stages.map((stage) => stage.id)) {
+        const bundle = code(stageId, () => untraced);
+        expect(bundle, stageId).not.toContain('AWS_XRAY_DAEMON_ADDRESS');
+        expect(bundle, stageId).not.toContain('aws-xray-sdk');
+        // Its stand-in still runs the handler as Powertools' tracer would (test/unit/runtime/untraced-tracer.test.ts).
+        expect(bundle, stageId).toContain('_X_AMZN_TRACE_ID');
+      }
+      const functions = resourcesOfType(untraced.json, 'AWS::Lambda::Function');
+      expect(functions.length).toBeGreaterThan(0);
+      for (const [id, fn] of functions) expect(fn.Properties.TracingConfig, id).toBeUndefined();
+      expect(xrayActions(untraced.json)).toEqual([]);
+      expect(xrayActions(synthesized.json)).not.toEqual([]);
+    });
   });
 });
+
+/** Every X-Ray action any policy of the template allows. */
+function xrayActions(json: CfnTemplate): string[] {
+  return resourcesOfType(json, 'AWS::IAM::Policy').flatMap(([, policy]) =>
+    (policy.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement.flatMap(
+      (statement) => [statement.Action].flat().filter((action) => action.startsWith('xray:')),
+    ),
+  );
+}

@@ -134,13 +134,14 @@ function checkStack(build: (app: App) => Stack): Checked & { dispose: () => void
 /** The suppressions Eddy must carry (and no other): per function, per stream with a customer key, the queue. */
 function expectedSuppressions(
   pipeline: Pipeline,
-  options: { customerKey: boolean; idleness: boolean; scope?: string },
+  options: { customerKey: boolean; idleness: boolean; scope?: string; tracing?: boolean },
 ): Map<string, string> {
   const scope = options.scope ?? 'Pipeline';
   const plan = pipeline.plan();
   const expected = new Map<string, string>();
   const functionSuppressions = (path: string) => {
     expected.set(`AwsSolutions-L1 ${scope}/${path}/Function/Resource`, NagReasons.runtime);
+    if (options.tracing === false) return;
     // cdk-nag reports the reason of a suppression limited to some findings with those findings in front.
     expected.set(
       `AwsSolutions-IAM5[${TRACING_WILDCARD_FINDING}] ${scope}/${path}/Role/DefaultPolicy/Resource`,
@@ -457,6 +458,37 @@ describe('security of DynamoDB table sinks (toDynamoDb): one the construct creat
       PointInTimeRecoveryEnabled: true,
     });
     expectEncryptedAtRest(checked.json, keyId);
+  });
+});
+
+describe('security of a pipeline deployed with tracing off (EddyPipelineProps.tracing)', () => {
+  let checked: Checked & { dispose: () => void };
+  beforeAll(() => {
+    checked = checkStack((app) => {
+      const stack = new Stack(app, 'SensorsUntraced', { env: ENV });
+      new EddyPipeline(stack, 'Pipeline', {
+        ...UNPREFIXED,
+        pipeline: sensors,
+        pipelineEntry: IDLE_ENTRY,
+        tracing: false,
+      });
+      return stack;
+    });
+  });
+  afterAll(() => checked.dispose());
+
+  describeNag(
+    () => checked,
+    () => expectedSuppressions(sensors, { customerKey: false, idleness: true, tracing: false }),
+  );
+
+  it('gives no function X-Ray tracing nor any X-Ray action, and no role a wildcard', () => {
+    const functions = resourcesOfType(checked.json, 'AWS::Lambda::Function');
+    expect(functions.length).toBe(sensors.plan().stages.length + 1);
+    for (const [id, fn] of functions) expect(fn.Properties.TracingConfig, id).toBeUndefined();
+    const policies = JSON.stringify(resourcesOfType(checked.json, 'AWS::IAM::Policy'));
+    expect(policies).not.toContain('xray:');
+    expect(policies).not.toContain('"Resource":"*"');
   });
 });
 
