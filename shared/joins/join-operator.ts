@@ -254,6 +254,18 @@ function partnersIn(
   return found;
 }
 
+/**
+ * Whether an arrival needs no buffered record of a side below that side's floor: its own identity
+ * (the duplicate check) is above its side's floor, and every time its partners may have is above the
+ * other side's. A cache of a key's buffer that dropped records up to the floors then answers for it
+ * exactly what a Query of the whole range would (join-buffer-cache.ts).
+ */
+export function arrivalAboveFloors(spec: JoinSpec, arrival: JoinArrival, floors: Readonly<Record<JoinSide, number>>) {
+  if (!(arrival.time > floors[arrival.side])) return false;
+  const floor = floors[other(arrival.side)];
+  return partnerRanges(spec, arrival.side, arrival.time, arrival.watermark).every((range) => range.from > floor);
+}
+
 /** The deterministic identity of an output: a sink can drop a repeat by it. */
 export function joinOutputId(stageId: string, output: JoinOutput): string {
   const window = output.window === undefined ? '' : `/${output.window.start}`;

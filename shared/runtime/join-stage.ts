@@ -16,8 +16,10 @@ import { DeadLetterReasons, RecordProcessingError } from '../operators/record-er
 import { compareStrings } from '../util/compare-strings.js';
 import type { Decoded } from './decode.js';
 import { MAX_STATE_ITEM_BYTES } from './io/item-size.js';
-import type { BufferedPut, JoinStore } from './io/join-store.js';
-import type { WatermarkStore } from './io/state-store.js';
+import type { BufferedPut, JoinStore, KeyRange } from './io/join-store.js';
+import type { ShardDirectory } from './io/shard-directory.js';
+import type { StoredChannelWatermarks, WatermarkStore } from './io/state-store.js';
+import type { CachedShard, JoinBufferCache } from './join-buffer-cache.js';
 import type { Element, InputRecord } from './records.js';
 import type { Step } from './stage-program.js';
 import {
@@ -39,6 +41,10 @@ export interface JoinStageOptions {
   readonly downstream: Step;
   /** The stages that write the join's stream (its two sides). */
   readonly producers: readonly string[];
+  /** The execution environment's cache of the buffers (join-buffer-cache.ts); none: every key is Queried. */
+  readonly cache?: JoinBufferCache;
+  /** Whether a shard of the join's stream has parents (a reshard): its keys' records are not all its own. */
+  readonly shards?: Pick<ShardDirectory, 'describeShard'>;
 }
 
 /** A record on a join's late output: the record, its side and time, and the watermark it missed. */
@@ -58,6 +64,10 @@ export interface JoinLateRecord {
  */
 export interface JoinBatch extends WalkedBatch {
   readonly puts: BufferedPut[];
+  /** The channel watermarks as loaded: what a claim before the buffer writes saves again. */
+  readonly loaded: StoredChannelWatermarks | undefined;
+  /** The batch's view of the shard's cached buffers, to commit or abandon with the batch. */
+  readonly cached: CachedShard | undefined;
   readonly counts: { readonly pairs: number; readonly unmatched: number; readonly duplicates: number; late: number };
 }
 
@@ -110,7 +120,14 @@ export class JoinStage {
   ): Promise<JoinBatch> {
     const { stage, join, buffers } = this.options;
     const shardId = (records[0] as InputRecord).position.shardId;
-    const walked = await walkBatch(this.options.watermarks, records, decoded, sink.deadLetter.bind(sink), {
+    let loaded: StoredChannelWatermarks | undefined;
+    const loader = {
+      loadWatermarks: async (stageId: string, shard: string) => {
+        loaded = await this.options.watermarks.loadWatermarks(stageId, shard);
+        return loaded;
+      },
+    };
+    const walked = await walkBatch(loader, records, decoded, sink.deadLetter.bind(sink), {
       stageId: stage.id,
       producers: this.options.producers,
       operator: join.name,
@@ -140,14 +157,20 @@ export class JoinStage {
       else list.push({ arrival, join: joinArrival });
     }
 
-    const ranges = [...byKey].map(([key, list]) => ({
-      key,
-      ...bufferRange(
-        this.spec,
-        list.map((l) => l.join),
-      ),
-    }));
-    const buffered = ranges.length === 0 ? new Map() : await buffers.queryBuffered(stage.id, ranges);
+    const cached = await this.options.cache?.open(stage.id, shardId, walked.channelsVersion, () =>
+      this.#startsEmpty(shardId),
+    );
+    const buffered = new Map<string, BufferedRecord[]>();
+    const toQuery: KeyRange[] = [];
+    for (const [key, list] of byKey) {
+      const arrivals = list.map((l) => l.join);
+      const { from, to } = bufferRange(this.spec, arrivals);
+      const hit = cached?.lookup(this.spec, key, arrivals, from, to);
+      if (hit !== undefined) buffered.set(key, hit);
+      else toQuery.push({ key, from, to });
+    }
+    if (toQuery.length > 0)
+      for (const [key, list] of await buffers.queryBuffered(stage.id, toQuery)) buffered.set(key, list);
     const outer = outerSides(this.spec.type);
     const changed = new Map<string, BufferedRecord>();
     const emitted: { output: JoinOutput; origin: InputRecord }[] = [];
@@ -225,7 +248,13 @@ export class JoinStage {
         failed: (error) => sink.deadLetter(producedRecord(origin, element.value), error, element.id),
       });
     }
-    return { ...walked, puts, counts };
+    return { ...walked, puts, counts, loaded, cached };
+  }
+
+  /** A shard's first batch: whether its keys can have records buffered already (under a parent shard). */
+  async #startsEmpty(shardId: string): Promise<boolean> {
+    const lineage = await this.options.shards?.describeShard?.(this.options.stage.input, shardId);
+    return lineage !== undefined && lineage.parents.length === 0;
   }
 
   /** Whether the watermark is done with a record of an outer side that is not a tombstone yet. */

@@ -9,7 +9,8 @@ import type { Decoded } from './decode.js';
 import type { JoinStore } from './io/join-store.js';
 import type { ShardDirectory } from './io/shard-directory.js';
 import { StateConflictError, WatermarkConflictError } from './io/state-errors.js';
-import type { StateStore, WindowChange, WindowStore } from './io/state-store.js';
+import type { StateStore, WatermarkStore, WindowChange, WindowStore } from './io/state-store.js';
+import { JoinBufferCache } from './join-buffer-cache.js';
 import { JoinStage, joinSpecOf } from './join-stage.js';
 import { type OperatorCount, Slot } from './operator-counts.js';
 import { ProcessStage } from './process-stage.js';
@@ -35,6 +36,10 @@ interface StatefulOutcome {
   readonly counts: { readonly late: number; readonly duplicates: number; readonly repeats: number };
   /** Writes the batch's state, after its outputs; throws StateConflictError on a version conflict. */
   commit(): Promise<void>;
+  /** The channel watermarks were saved (at `version`) after the state: the batch is applied whole. */
+  committed?(version: number): void;
+  /** The batch failed somewhere, maybe with part of its state written. */
+  abandoned?(): void;
 }
 
 /** The one interface the stateful runner drives: a window, a join or a process function. */
@@ -116,6 +121,20 @@ export class StatefulRunner {
   }
 
   async #runOnce(records: readonly InputRecord[], deadline: number): Promise<BatchResult> {
+    const attempt: { batch?: StatefulOutcome } = {};
+    try {
+      return await this.#runBatch(records, deadline, attempt);
+    } catch (error) {
+      attempt.batch?.abandoned?.();
+      throw error;
+    }
+  }
+
+  async #runBatch(
+    records: readonly InputRecord[],
+    deadline: number,
+    attempt: { batch?: StatefulOutcome },
+  ): Promise<BatchResult> {
     const { program, shuffle, sender, shards } = this.#options;
     const store = this.#store;
     const collected = new BatchCollector(program, this.#options.context);
@@ -135,6 +154,7 @@ export class StatefulRunner {
       deadLetter: (record, error, correlationId) => collected.deadLetter(record, error, correlationId),
       tally: collected.tally,
     });
+    attempt.batch = batch;
     const shardId = (records[0] as InputRecord).position.shardId;
     const last = records.at(-1) as InputRecord;
     // The stage's watermark travels in its packs, after the results it vouches for.
@@ -158,9 +178,11 @@ export class StatefulRunner {
     const channels = batch.channels.toRecord();
     const channelWatermarks = Object.fromEntries(Object.entries(channels).filter(([name]) => !name.startsWith('#')));
     const positions = batch.positions.toRecord();
+    let version = batch.channelsVersion;
     if (Object.keys(channels).length > 0 || Object.keys(positions).length > 0) {
-      await store.saveWatermarks(program.stage.id, shardId, channels, batch.channelsVersion, positions);
+      ({ version } = await store.saveWatermarks(program.stage.id, shardId, channels, batch.channelsVersion, positions));
     }
+    batch.committed?.(version);
     return {
       failedSequenceNumbers: [],
       report: {
@@ -255,6 +277,8 @@ function statefulOperatorOf(options: StatefulRunnerOptions): StatefulStageOperat
       buffers: state,
       downstream: compileChildren(graph, input.name, program.operators),
       producers,
+      cache: new JoinBufferCache(),
+      shards,
     });
     return {
       operator: joinOperator(join, state, stage.id),
@@ -305,14 +329,49 @@ async function commitInOrder(store: Pick<WindowStore, 'commitAll'>, groups: read
   }
 }
 
-function joinOperator(stage: JoinStage, store: Pick<JoinStore, 'writeBuffered'>, stageId: string): StatefulOperator {
+/**
+ * A join's batch: its buffer writes, after a claim that moves the shard's channel watermarks version
+ * first, so that whoever cached the shard's buffers sees that someone wrote them, even if this batch
+ * crashes among its writes (join-buffer-cache.ts).
+ */
+function joinOperator(
+  stage: JoinStage,
+  store: Pick<JoinStore, 'writeBuffered'> & Pick<WatermarkStore, 'saveWatermarks'>,
+  stageId: string,
+): StatefulOperator {
   return {
     process: async (records, decoded, sink) => {
       const batch = await stage.process(records, decoded, sink);
+      const shardId = (records[0] as InputRecord).position.shardId;
+      let channelsVersion = batch.channelsVersion;
       return {
         ...batch,
+        get channelsVersion() {
+          return channelsVersion;
+        },
         counts: { late: batch.counts.late, duplicates: batch.counts.duplicates, repeats: batch.repeats },
-        commit: () => store.writeBuffered(stageId, batch.puts, []),
+        commit: async () => {
+          if (batch.puts.length === 0) return;
+          const { loaded } = batch;
+          // The channels and positions as loaded, saved again: only the version moves.
+          const claimed = await store.saveWatermarks(
+            stageId,
+            shardId,
+            loaded?.channels ?? {},
+            channelsVersion,
+            loaded?.positions,
+          );
+          channelsVersion = claimed.version;
+          await store.writeBuffered(stageId, batch.puts, []);
+        },
+        committed: (version) =>
+          batch.cached?.commit(
+            stage.spec,
+            batch.puts.map((put) => put.record),
+            version,
+            batch.watermark,
+          ),
+        abandoned: () => batch.cached?.abandon(),
       };
     },
   };

@@ -13,7 +13,8 @@ export const MAX_STATE_ITEM_BYTES = 390 * 1024;
  */
 export function estimateItemBytes(item: Readonly<Record<string, unknown>>): number {
   let bytes = 0;
-  for (const [name, value] of Object.entries(item)) {
+  for (const name of Object.keys(item)) {
+    const value = item[name];
     if (value === undefined) continue;
     bytes += Buffer.byteLength(name) + estimateValueBytes(value, name);
   }
@@ -34,6 +35,8 @@ function estimateValueBytes(value: unknown, path: string): number {
     if (!Number.isFinite(value) || magnitude >= tooLargeMagnitude || (magnitude !== 0 && magnitude < minMagnitude)) {
       throw new InvalidStateRequestError(`${path} is ${value}, a number DynamoDB cannot store`);
     }
+    // Integers print without a point or an exponent below 1e21: their digits are their length.
+    if (Number.isSafeInteger(magnitude)) return magnitude === 0 ? 1 : Math.ceil(String(magnitude).length / 2) + 1;
     return (
       Math.ceil(
         String(magnitude)

@@ -157,28 +157,38 @@ export class MemoryJoinBuffers implements JoinStore {
     puts: readonly BufferedPut[],
     deletes: readonly BufferedRecord[],
   ): Promise<void> {
+    const now = this.options.now();
+    // The items as they will be stored: the value copied, so that the caller's objects stay theirs.
+    const items = puts.map((put) =>
+      bufferedItem(
+        stageId,
+        { ...put, record: { ...put.record, value: cloneData(put.record.value) } },
+        expiresAtOf(put.fireAt, this.options.retentionMs, now),
+      ),
+    );
+    const deleted = deletes.map((record) => bufferedItemKey(stageId, record));
     // DynamoDB refuses a BatchWriteItem that names one item twice ("Provided list of item keys
     // contains duplicates"), and across its concurrent chunks the order would be undefined anyway.
     const keys = new Set<string>();
-    for (const record of [...puts.map((put) => put.record), ...deletes]) {
-      const { pk, sk } = bufferedItemKey(stageId, record);
+    for (const { pk, sk } of [...(items as { pk: string; sk: string }[]), ...deleted]) {
       const key = `${pk}\u0000${sk}`;
       if (keys.has(key)) {
         throw new InvalidStateRequestError(`one write of join buffers names the item ${pk} ${sk} twice`);
       }
       keys.add(key);
     }
-    const now = this.options.now();
-    let bytes = 0;
-    for (const put of puts) {
-      const item = bufferedItem(stageId, put, expiresAtOf(put.fireAt, this.options.retentionMs, now));
+    const sizes = items.map((item) => {
       const size = estimateItemBytes(item);
       if (size > MAX_STATE_ITEM_BYTES) {
         throw new InvalidStateRequestError(`a buffered join record of ${size} bytes does not fit in an item`);
       }
-      bytes += size;
-      const pk = item.pk as string;
-      const sk = item.sk as string;
+      return size;
+    });
+    let bytes = 0;
+    for (const [index, stored] of items.entries()) {
+      bytes += sizes[index] as number;
+      const pk = stored.pk as string;
+      const sk = stored.sk as string;
       let partition = this.#buffered.get(pk);
       if (partition === undefined) {
         partition = new Map();
@@ -189,7 +199,6 @@ export class MemoryJoinBuffers implements JoinStore {
       // An item overwritten keeps its place in the partition (a Map keeps a key's first position).
       const rank = previous === undefined ? this.#nextRank++ : (this.#itemRanks.get(previous) as number);
       if (previous !== undefined) this.#unindexBuffered(previous);
-      const stored = cloneData(item);
       this.#itemRanks.set(stored, rank);
       partition.set(sk, stored);
       if (typeof stored.timer === 'string') {
@@ -207,8 +216,7 @@ export class MemoryJoinBuffers implements JoinStore {
         });
       }
     }
-    for (const record of deletes) {
-      const { pk, sk } = bufferedItemKey(stageId, record);
+    for (const { pk, sk } of deleted) {
       const partition = this.#buffered.get(pk);
       const previous = partition?.get(sk);
       if (partition === undefined || previous === undefined) continue;
@@ -231,8 +239,11 @@ export class MemoryJoinBuffers implements JoinStore {
 
   #liveBuffered(items: readonly Readonly<Record<string, unknown>>[]): BufferedRecord[] {
     const now = this.options.now();
-    return items.flatMap((item) =>
-      isExpired(item.expiresAt as number, now) ? [] : (toBufferedRecord(cloneData(item)) ?? []),
-    );
+    return items.flatMap((item) => {
+      if (isExpired(item.expiresAt as number, now)) return [];
+      // Every member but the value is a string, number or boolean: only the value needs copying.
+      const record = toBufferedRecord(item);
+      return record === undefined ? [] : [{ ...record, value: cloneData(record.value) }];
+    });
   }
 }

@@ -100,6 +100,21 @@ export class KinesisShardDirectory implements ShardDirectory {
 export class UniformShardDirectory implements ShardDirectory {
   constructor(private readonly shardCounts: ReadonlyMap<string, number>) {}
 
+  /** Its shards are the streams' first: none has a parent. */
+  async describeShard(stream: string, shardId: string): Promise<ShardLineage | undefined> {
+    const count = BigInt(this.shardCounts.get(stream) ?? 1);
+    const digits = /^shardId-(\d+)$/.exec(shardId)?.[1];
+    const index = digits === undefined ? -1n : BigInt(digits);
+    if (index < 0n || index >= count) return undefined;
+    const space = 2n ** 128n;
+    return {
+      shardId,
+      parents: [],
+      startingHashKey: (space * index) / count,
+      endingHashKey: (space * (index + 1n)) / count - 1n,
+    };
+  }
+
   async openShards(stream: string): Promise<readonly OpenShard[]> {
     const count = this.shardCounts.get(stream) ?? 1;
     const space = 2n ** 128n;

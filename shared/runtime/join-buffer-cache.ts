@@ -1,0 +1,197 @@
+import type { JoinSide } from '../dag/graph.js';
+import {
+  arrivalAboveFloors,
+  type BufferedRecord,
+  bufferIdentity,
+  type JoinArrival,
+  type JoinSpec,
+  joinFireAt,
+  outerSides,
+} from '../joins/join-operator.js';
+import { cloneData } from './io/memory-data.js';
+
+/**
+ * A join stage's buffers per shard, kept in the execution environment between invocations
+ * (docs/joins.md, "The buffer cache"), so that a batch reads from memory what it would otherwise
+ * Query key by key. A key's records always reach one shard, and a shard's batches run one at a time,
+ * so the stage that wrote a shard's buffers knows them, as long as nobody else wrote them since:
+ *
+ * - a shard's cache starts only from nothing: the shard's first batch ever (no channel watermarks
+ *   item) on a shard with no parent (after a reshard, the keys' records are under the parent);
+ * - it is exact at one version of the shard's channel watermarks item, which every batch that writes
+ *   buffers moves before its first buffer write (a claim) and after its last: a batch of another
+ *   environment, committed or crashed among its writes, leaves another version, and the cache is dropped;
+ * - a batch that fails, or is still running (a timed-out invocation in the same environment), drops it;
+ * - records the watermark is done with leave it (unless an outer join has still to emit them), and
+ *   each side's floor rises to the latest time dropped: a key whose arrivals need a record at or
+ *   below a floor is Queried, as is every key of a shard without a cache.
+ *
+ * So correctness never rests on the cache: what it answers equals what the Query would have.
+ */
+export class JoinBufferCache {
+  readonly #shards = new Map<string, ShardBuffers>();
+
+  /** @param maxRecords above this, a shard's cache is dropped (its batches Query, as without a cache) */
+  constructor(readonly maxRecords = 200_000) {}
+
+  /**
+   * A batch's view of the shard's buffers, if this environment knows them exactly at `version`, the
+   * channel watermarks version the batch loaded. `startsEmpty`: nothing was ever buffered for the
+   * shard's keys (asked only when `version` is 0 and there is no cache).
+   */
+  async open(
+    stageId: string,
+    shardId: string,
+    version: number,
+    startsEmpty: () => Promise<boolean>,
+  ): Promise<CachedShard | undefined> {
+    const id = `${stageId}\u0000${shardId}`;
+    let shard = this.#shards.get(id);
+    if (shard !== undefined && (shard.running || shard.version !== version)) {
+      this.#shards.delete(id);
+      shard = undefined;
+    }
+    if (shard === undefined) {
+      if (version !== 0 || !(await startsEmpty())) return undefined;
+      shard = new ShardBuffers();
+      this.#shards.set(id, shard);
+    }
+    shard.running = true;
+    const owned = shard;
+    const release = () => {
+      if (this.#shards.get(id) === owned) this.#shards.delete(id);
+    };
+    return new CachedShard(owned, this.maxRecords, release);
+  }
+}
+
+/** One batch's use of a shard's cache: lookups, then its commit or its end. */
+export class CachedShard {
+  #settled = false;
+
+  constructor(
+    private readonly shard: ShardBuffers,
+    private readonly maxRecords: number,
+    private readonly release: () => void,
+  ) {}
+
+  /**
+   * A key's buffered records with times in [from, to], as a Query would return them (copies), or
+   * undefined when one of its arrivals needs a record the cache may have dropped.
+   */
+  lookup(
+    spec: JoinSpec,
+    key: string,
+    arrivals: readonly JoinArrival[],
+    from: number,
+    to: number,
+  ): BufferedRecord[] | undefined {
+    const { floors } = this.shard;
+    if (!arrivals.every((arrival) => arrivalAboveFloors(spec, arrival, floors))) return undefined;
+    const found: BufferedRecord[] = [];
+    for (const record of this.shard.records.get(key)?.values() ?? []) {
+      if (record.time >= from && record.time <= to) found.push({ ...record, value: cloneData(record.value) });
+    }
+    return found;
+  }
+
+  /**
+   * The batch's buffer writes all landed and the channel watermarks were saved at `version`: the
+   * cache holds them, then lets go of what the watermark is done with.
+   */
+  commit(spec: JoinSpec, puts: readonly BufferedRecord[], version: number, watermark: number): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    const shard = this.shard;
+    const outer = outerSides(spec.type);
+    for (const record of puts) {
+      let records = shard.records.get(record.key);
+      if (records === undefined) {
+        records = new Map();
+        shard.records.set(record.key, records);
+      }
+      const identity = bufferIdentity(record);
+      if (!records.has(identity)) shard.size += 1;
+      records.set(identity, record);
+      shard.expiries.push({ fireAt: joinFireAt(spec, record.side, record.time), key: record.key, identity });
+    }
+    // Done with: no arrival that is not late can join it; an outer side's record stays until its tombstone.
+    for (let next = shard.expiries.peek(); next !== undefined && next.fireAt <= watermark; ) {
+      shard.expiries.pop();
+      const records = shard.records.get(next.key);
+      const record = records?.get(next.identity);
+      if (records !== undefined && record !== undefined && (record.done === true || !outer.has(record.side))) {
+        records.delete(next.identity);
+        if (records.size === 0) shard.records.delete(next.key);
+        shard.size -= 1;
+        shard.floors[record.side] = Math.max(shard.floors[record.side], record.time);
+      }
+      next = shard.expiries.peek();
+    }
+    shard.version = version;
+    shard.running = false;
+    if (shard.size > this.maxRecords) this.release();
+  }
+
+  /** The batch failed, or may have written part of its buffers: the shard's cache is not exact any more. */
+  abandon(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.release();
+  }
+}
+
+class ShardBuffers {
+  /** key → identity → the record as the table holds it. */
+  readonly records = new Map<string, Map<string, BufferedRecord>>();
+  /** Each side's latest time dropped: below or at it, a key's records may be missing. */
+  readonly floors: Record<JoinSide, number> = { left: Number.NEGATIVE_INFINITY, right: Number.NEGATIVE_INFINITY };
+  readonly expiries = new MinHeap<{ fireAt: number; key: string; identity: string }>((a, b) => a.fireAt - b.fireAt);
+  size = 0;
+  version = 0;
+  /** A batch has it open. */
+  running = false;
+}
+
+/** A binary heap: records are done with in fireAt order, which is mostly, not always, their write order. */
+class MinHeap<T> {
+  readonly #items: T[] = [];
+
+  constructor(private readonly compare: (a: T, b: T) => number) {}
+
+  peek(): T | undefined {
+    return this.#items[0];
+  }
+
+  push(item: T): void {
+    const items = this.#items;
+    items.push(item);
+    let at = items.length - 1;
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      if (this.compare(items[parent] as T, item) <= 0) break;
+      items[at] = items[parent] as T;
+      at = parent;
+    }
+    items[at] = item;
+  }
+
+  pop(): T | undefined {
+    const items = this.#items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length === 0 || last === undefined) return top;
+    let at = 0;
+    for (;;) {
+      const left = 2 * at + 1;
+      if (left >= items.length) break;
+      const right = left + 1;
+      const child = right < items.length && this.compare(items[right] as T, items[left] as T) < 0 ? right : left;
+      if (this.compare(items[child] as T, last) >= 0) break;
+      items[at] = items[child] as T;
+      at = child;
+    }
+    items[at] = last;
+    return top;
+  }
+}
