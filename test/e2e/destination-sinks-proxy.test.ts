@@ -17,22 +17,24 @@ const pipelineModule = fileURLToPath(new URL('./fixtures/order-messages.ts', imp
 const BATCH_CALLS = Object.values(BATCH_TARGETS);
 const FIFO = 'orders-by-account.fifo';
 const FIFO_STAGE = 'from-order-messages-keyBy-1';
+const SOURCE_STAGE = 'from-orders';
 
 interface ProxyCase {
   readonly rules: FaultRule[];
   /** Hits each labelled rule must have made, so that the run tested what it says. */
   readonly atLeast: Readonly<Record<string, number>>;
   readonly options?: Partial<LocalPipelineOptions>;
-  /** Workers the run must have killed, in the FIFO sink's stage. */
-  readonly fifoKills?: number;
+  /** Workers the run must have killed in each sink stage: the FIFO queue's, and the source's (the others). */
+  readonly killsPerStage?: number;
 }
 
 /**
  * test/e2e/fixtures/order-messages.ts (a FIFO queue, a standard queue, a bus, a delivery stream) on
  * kinesalite, every SendMessageBatch, PutEvents and PutRecordBatch through the fault proxy in front of
  * the local stand-in: throttled, 500/503, connections cut after the call took effect, partial batch
- * failures; and the FIFO sink's stage with its workers killed mid-batch (the other sinks' stage is
- * killed in destination-sinks.test.ts). Each destination's effect
+ * failures; and both sink stages with their workers killed mid-batch (the FIFO queue's, after the
+ * shuffle, and the source stage, which writes the standard queue, the bus and the delivery stream).
+ * Each destination's effect
  * against the pipeline's output: the FIFO queue holds each order exactly once (deduplication id); the
  * standard queue, the bus and the delivery stream hold every output at least once, a repeat with the
  * same id and value.
@@ -74,23 +76,23 @@ describe('message sinks through the fault proxy and under worker kills: effect a
       },
     ],
     [
-      'the FIFO sink’s stage killed mid-batch, connections cut after calls took effect',
+      'both sink stages killed mid-batch, connections cut after calls took effect',
       {
         rules: [{ label: 'cut after', kind: 'cutAfterForward', targets: BATCH_CALLS, rate: 0.2 }],
         atLeast: { 'cut after': 3 },
         options: {
           pipelineModule,
           sandboxes: 'worker',
-          killWorkers: { rate: 0.4, seed: 12, stages: [FIFO_STAGE], atLeast: 1 },
+          killWorkers: { rate: 0.4, seed: 12, stages: [SOURCE_STAGE, FIFO_STAGE], atLeast: 1 },
         },
-        fifoKills: 1,
+        killsPerStage: 1,
       },
     ],
   ];
 
   it.each(cases)(
     '%s',
-    async (name, { rules, atLeast, options, fifoKills }) => {
+    async (name, { rules, atLeast, options, killsPerStage }) => {
       // Prepare: the proxy starts once the stand-in has, in front of it.
       let proxy: FaultProxy | undefined;
       try {
@@ -131,9 +133,11 @@ describe('message sinks through the fault proxy and under worker kills: effect a
         for (const [label, minimum] of Object.entries(atLeast)) {
           expect(counts?.byLabel[label] ?? 0, `hits of '${label}'`).toBeGreaterThanOrEqual(minimum);
         }
-        if (fifoKills !== undefined) {
-          const fifoStage = run.stages.find((status) => status.stage.id === FIFO_STAGE);
-          expect(fifoStage?.stats.sandboxKills ?? 0, 'FIFO stage workers killed').toBeGreaterThanOrEqual(fifoKills);
+        if (killsPerStage !== undefined) {
+          for (const stageId of [SOURCE_STAGE, FIFO_STAGE]) {
+            const stage = run.stages.find((status) => status.stage.id === stageId);
+            expect(stage?.stats.sandboxKills ?? 0, `${stageId} workers killed`).toBeGreaterThanOrEqual(killsPerStage);
+          }
         }
       } finally {
         await proxy?.stop();
