@@ -133,8 +133,9 @@ export function processingTimeInputs(pipeline: Pipeline): string[] {
         .children(input.name)
         .some(
           (node) =>
-            (node.kind === 'window' && node.assigner.timeDomain === 'processing') ||
-            (node.kind === 'process' && node.processingTimers),
+            stage.nodes.includes(node.name) &&
+            ((node.kind === 'window' && node.assigner.timeDomain === 'processing') ||
+              (node.kind === 'process' && node.processingTimers)),
         );
     })
     .map((stage) => stage.input);
