@@ -53,16 +53,18 @@ describe('planning process functions', () => {
     byKey.dedupe((e) => e.t, { within: '1h', name: 'first' }).sink('firsts');
     byKey.map((e) => e.key, { name: 'keys' }).sink('keys-out');
     byKey.process(noop, { name: 'ticking', processingTimers: true }).sink('ticks');
+    byKey.process(noop, { name: 'ticking-too', processingTimers: true }).sink('more-ticks');
     const p = byKey.dedupe((e) => e.key, { within: '1h', name: 'second' }).sink('seconds');
 
     const stages = p.plan().stages.filter((s) => s.input === 'p-by-key');
 
-    // Fused in one stage, only `first` ran: `second`, `ticking` and `keys` wrote nothing.
+    // Fused in one stage, only `first` ran: the others wrote nothing. The clock ticks the stream once.
     expect(stages.map((s) => [s.id, s.nodes, s.stateful])).toEqual([
       ['from-p-by-key', ['by-key', 'first', 'sink-1'], true],
       ['from-p-by-key-keys', ['by-key', 'keys', 'sink-2'], false],
       ['from-p-by-key-ticking', ['by-key', 'ticking', 'sink-3'], true],
-      ['from-p-by-key-second', ['by-key', 'second', 'sink-4'], true],
+      ['from-p-by-key-ticking-too', ['by-key', 'ticking-too', 'sink-4'], true],
+      ['from-p-by-key-second', ['by-key', 'second', 'sink-5'], true],
     ]);
     expect(p.plan().streams.find((s) => s.name === 'p-by-key')?.consumers).toEqual(stages.map((s) => s.id));
     expect(processingTimeInputs(p)).toEqual(['p-by-key']);
