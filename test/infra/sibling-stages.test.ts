@@ -3,7 +3,8 @@ import { Stack } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EddyPipeline } from '../../infra/eddy-pipeline.js';
 import libraryOperators from '../e2e/fixtures/library-operators.js';
-import { type CfnTemplate, mappingInputs, synthesize, testApp, UNPREFIXED } from './support.js';
+import { expectLeastPrivilege } from './least-privilege.js';
+import { type CfnTemplate, mappingInputs, onlyResourceOfType, synthesize, testApp, UNPREFIXED } from './support.js';
 
 const ENTRY = fileURLToPath(new URL('../e2e/fixtures/library-operators.ts', import.meta.url));
 
@@ -28,5 +29,11 @@ describe('EddyPipeline with two dedupes on one keyed stream', () => {
       'from-library-operators-by-user-first-page': 'library-operators-by-user',
       'from-library-operators-by-page': 'library-operators-by-page',
     });
+  });
+
+  it('lets each stage read its own input and keep state, nothing more', () => {
+    const [tableId] = onlyResourceOfType(json, 'AWS::DynamoDB::GlobalTable');
+    const [queueId] = onlyResourceOfType(json, 'AWS::SQS::Queue');
+    expectLeastPrivilege(json, { plan: libraryOperators.plan(), queueId, tableId });
   });
 });
