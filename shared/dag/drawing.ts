@@ -78,11 +78,18 @@ export function drawPipeline(graph: PipelineGraph, plan: PipelinePlan): Pipeline
   if (plan.deadLetter.kind === 'queue') {
     nodes.push({ id: deadLetters, kind: 'queue', title: plan.deadLetter.name, detail: 'dead-letter SQS queue' });
   }
+  const firstReaders = new Map<string, string>();
+  for (const stage of plan.stages) if (!firstReaders.has(stage.input)) firstReaders.set(stage.input, stage.id);
   for (const stage of plan.stages) {
-    const drawn = drawStage(graph, stage);
+    // A second stage on one stream (each stateful operator after a keyBy has its own, plan.ts)
+    // draws its input operator in a box of its own, so that each stage's box holds its operators.
+    const entry =
+      firstReaders.get(stage.input) === stage.id
+        ? operatorNodeId(stage.nodes[0] ?? '')
+        : `${operatorNodeId(stage.nodes[0] ?? '')}@${stage.id}`;
+    const drawn = drawStage(graph, stage, entry);
     nodes.push(...drawn.nodes);
     edges.push(...drawn.edges);
-    const entry = operatorNodeId(stage.nodes[0] ?? '');
     edges.push({ from: entry, to: deadLetters, kind: 'dead-letter', label: 'dead letters' });
     stages.push({ id: stage.id, input: stage.input, stateful: stage.stateful, nodes: drawn.nodes.map((n) => n.id) });
   }
@@ -94,16 +101,18 @@ export function drawPipeline(graph: PipelineGraph, plan: PipelinePlan): Pipeline
  * stage with nothing fused after it still has its box on the path; keyBy, join sides and sinks that
  * end the stage are the edges into the streams they write.
  */
-function drawStage(graph: PipelineGraph, stage: StageSpec): { nodes: DrawnNode[]; edges: DrawnEdge[] } {
+function drawStage(graph: PipelineGraph, stage: StageSpec, entry: string): { nodes: DrawnNode[]; edges: DrawnEdge[] } {
   const [inputName, ...fused] = stage.nodes;
   const input = graph.node(inputName ?? '');
-  const nodes: DrawnNode[] = [operatorBox(input, stage.id)];
-  const edges: DrawnEdge[] = [{ from: streamNodeId(stage.input), to: operatorNodeId(input.name), kind: 'data' }];
+  const nodes: DrawnNode[] = [{ ...operatorBox(input, stage.id), id: entry }];
+  const edges: DrawnEdge[] = [{ from: streamNodeId(stage.input), to: entry, kind: 'data' }];
   // Where a node of this stage is drawn: its box, or the stream it writes when it ends the stage.
   const drawnAs = (node: PipelineNode): string =>
-    node.name !== input.name && (node.kind === 'keyBy' || node.kind === 'sink' || node.kind === 'joinSide')
-      ? streamNodeId(node.stream)
-      : operatorNodeId(node.name);
+    node.name === input.name
+      ? entry
+      : node.kind === 'keyBy' || node.kind === 'sink' || node.kind === 'joinSide'
+        ? streamNodeId(node.stream)
+        : operatorNodeId(node.name);
   for (const node of [input, ...fused.map((name) => graph.node(name))]) {
     if (node !== input) {
       const endsStage = node.kind === 'keyBy' || node.kind === 'sink' || node.kind === 'joinSide';

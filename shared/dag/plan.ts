@@ -22,7 +22,8 @@ export function planPipeline(graph: PipelineGraph): PipelinePlan {
   if (!nodes.some((node) => node.kind === 'source')) {
     throw new PipelineDefinitionError(`pipeline '${graph.name}' has no source`);
   }
-  const stages = nodes.filter(isStageInput).map((input) => planStage(graph, input));
+  const stages = nodes.filter(isStageInput).flatMap((input) => planStagesOf(graph, input));
+  assertUniqueStageIds(stages);
   const tables = planTables(graph, stages);
   const destinations = graph.destinations().map((destination) => ({
     ...destination,
@@ -59,10 +60,47 @@ function planTables(graph: PipelineGraph, stages: readonly StageSpec[]): TableSp
   });
 }
 
-function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
+/**
+ * The stages that read one stream. A stateful operator runs over its whole batch against its own
+ * state (one item per key, fenced per shard), so each stateful operator after a keyBy gets a stage of
+ * its own on the shuffle stream, as a second consumer, and the stateless branches beside it one
+ * more: fused in one stage, only the first stateful branch ran and the others were dropped
+ * silently (issue 15: a second dedupe on one keyed stream wrote nothing). The first stage keeps the
+ * stream's stage id; the others add the name of their first operator.
+ */
+function planStagesOf(graph: PipelineGraph, input: StageInputNode): StageSpec[] {
+  const children = graph.children(input.name);
+  const stateful = children.filter(isStateful);
+  if (input.kind === 'join' || stateful.length === 0 || children.length === 1) {
+    return [planStage(graph, input, children, `from-${input.stream}`)];
+  }
+  const stateless = children.filter((child) => !isStateful(child));
+  const groups = [...stateful.map((child) => [child]), ...(stateless.length > 0 ? [stateless] : [])].sort(
+    (a, b) => children.indexOf(a[0] as PipelineNode) - children.indexOf(b[0] as PipelineNode),
+  );
+  return groups.map((heads, index) =>
+    planStage(graph, input, heads, index === 0 ? `from-${input.stream}` : `from-${input.stream}-${heads[0]?.name}`),
+  );
+}
+
+function assertUniqueStageIds(stages: readonly StageSpec[]): void {
+  const seen = new Set<string>();
+  for (const stage of stages) {
+    if (seen.has(stage.id)) {
+      throw new PipelineDefinitionError(
+        `two stages would be named '${stage.id}': rename the operator or the stream that gives one of them its name`,
+        `stage reading '${stage.input}'`,
+      );
+    }
+    seen.add(stage.id);
+  }
+}
+
+/** One stage: `input` and the operators fused after it, from `heads` (some or all of its children) down. */
+function planStage(graph: PipelineGraph, input: StageInputNode, heads: readonly PipelineNode[], id: string): StageSpec {
   const fused: PipelineNode[] = [];
   const visit = (node: PipelineNode): void => {
-    const children = graph.children(node.name);
+    const children = node === input ? heads : graph.children(node.name);
     if (children.length === 0 && node.kind !== 'sink' && node.kind !== 'joinSide' && !endsInStore(node)) {
       const what = node.kind === 'keyBy' ? 'is followed by no operator' : 'ends a branch with no sink';
       throw new PipelineDefinitionError(
@@ -114,7 +152,7 @@ function planStage(graph: PipelineGraph, input: StageInputNode): StageSpec {
     graph.options.batching === 'cost' && window?.kind === 'window' ? costAwareBatching(window.assigner) : undefined;
   const destinations = [...new Set(fused.flatMap((node) => (node.kind === 'toDestination' ? [node.destination] : [])))];
   return {
-    id: `from-${input.stream}`,
+    id,
     input: input.stream,
     nodes: [input.name, ...fused.map((node) => node.name)],
     outputs,

@@ -122,20 +122,23 @@ function idleSources(pipeline: Pipeline, shards: ShardDirectory): IdleSource[] {
   return sources;
 }
 
-/** The input streams of stateful stages whose window runs on processing time, or whose process function has processing-time timers. */
+/**
+ * The input streams of stateful stages whose window runs on processing time, or whose process
+ * function has processing-time timers; each once, though several stages may read one (a tick on
+ * the stream reaches them all).
+ */
 export function processingTimeInputs(pipeline: Pipeline): string[] {
-  return pipeline
-    .plan()
-    .stages.filter((stage) => {
-      if (!stage.stateful) return false;
-      const input = pipeline.graph.node(stage.nodes[0] ?? '');
-      return pipeline.graph
-        .children(input.name)
-        .some(
-          (node) =>
-            (node.kind === 'window' && node.assigner.timeDomain === 'processing') ||
-            (node.kind === 'process' && node.processingTimers),
-        );
-    })
-    .map((stage) => stage.input);
+  const stages = pipeline.plan().stages.filter((stage) => {
+    if (!stage.stateful) return false;
+    const input = pipeline.graph.node(stage.nodes[0] ?? '');
+    return pipeline.graph
+      .children(input.name)
+      .some(
+        (node) =>
+          stage.nodes.includes(node.name) &&
+          ((node.kind === 'window' && node.assigner.timeDomain === 'processing') ||
+            (node.kind === 'process' && node.processingTimers)),
+      );
+  });
+  return [...new Set(stages.map((stage) => stage.input))];
 }

@@ -81,9 +81,15 @@ export function compileStage(graph: PipelineGraph, stage: StageSpec): StageProgr
   return { stage, decode, operators, run: fanOut };
 }
 
-/** The operators after `parent`, compiled: what a window's results go through. */
+/**
+ * The operators after `parent` that run in this stage, compiled: what a window's results go through.
+ * A stage input's other children run in stages of their own (plan.ts, planStagesOf).
+ */
 export function compileChildren(graph: PipelineGraph, parent: string, operators: OperatorIndex): Step {
-  const steps = graph.children(parent).map((child) => compileNode(graph, child, operators));
+  const steps = graph
+    .children(parent)
+    .filter((child) => operators.has(child.name))
+    .map((child) => compileNode(graph, child, operators));
   if (steps.length === 1 && steps[0] !== undefined) return steps[0];
   return (element, sink) => {
     for (const step of steps) step(element, sink);

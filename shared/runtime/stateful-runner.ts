@@ -234,7 +234,9 @@ function statefulOperatorOf(options: StatefulRunnerOptions): StatefulStageOperat
   const { graph } = pipeline;
   const stage = program.stage;
   const input = graph.node(stage.nodes[0] ?? '');
-  const first = graph.children(input.name).find((node) => node.kind === 'window' || node.kind === 'process');
+  const first = graph
+    .children(input.name)
+    .find((node) => (node.kind === 'window' || node.kind === 'process') && stage.nodes.includes(node.name));
   if (!stage.stateful && input.kind !== 'join') return undefined;
   if (stage.stateful && store === undefined) {
     throw new Error(`stage ${stage.id} keeps state: give the runner a state store`);

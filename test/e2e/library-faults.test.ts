@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeLines } from '../../examples/data/write-lines.js';
+import { describeDiscardedBatch } from '../../local/runner/discarded-batches.js';
 import type { TopNResult } from '../../shared/index.js';
 import { seededRandom } from '../../shared/util/random.js';
+import { referenceDedupe } from '../helpers/dedupe-reference.js';
 import { expectFaultsInEveryStage, lines, runWithFaults } from '../helpers/process-check.js';
 import { addProducerRetries } from '../helpers/producer-retries.js';
 import libraryOperators, {
@@ -15,19 +17,19 @@ import libraryOperators, {
   type Visit,
 } from './fixtures/library-operators.js';
 
-const VISITS = 2_000;
+const VISITS = 400;
 
-/** Visits 10 ms apart in event time, out of order by up to 2 s (under the source's bound), scores all distinct. */
+/** Visits 60 ms apart in event time, out of order by up to 2 s (under the source's bound), scores all distinct. */
 function* visitLines(count: number, seed: number): Generator<string> {
   const random = seededRandom(seed);
   const start = Date.UTC(2026, 0, 1);
   for (let i = 0; i < count; i += 1) {
     const visit: Visit = {
       id: `v${i}`,
-      user: `user-${Math.floor(random() * 60)}`,
+      user: `user-${Math.floor(random() * 30)}`,
       page: `/page/${Math.floor(random() ** 2 * 12)}`,
       score: Math.floor(random() * 1_000_000) * 10_000 + i,
-      ts: start + i * 10 - Math.floor(random() * (VISIT_DISORDER_BOUND_MS - 3_000)),
+      ts: start + i * 60 - Math.floor(random() * (VISIT_DISORDER_BOUND_MS - 3_000)),
     };
     yield JSON.stringify(visit);
   }
@@ -49,19 +51,6 @@ function outputsBy<T>(file: string, name: (value: T) => string): Map<string, str
 
 const sorted = <V>(map: Map<string, V>) => new Map([...map].sort(([a], [b]) => a.localeCompare(b)));
 
-/**
- * Dedupe's batch reference over the whole input (no identity is forgotten within the run): each
- * identity's first, per user. Any record of the identity may be the one kept; the identities are exact.
- */
-function referenceDedupe(visits: readonly Visit[], identity: (v: Visit) => string): Map<string, Set<string>> {
-  const kept = new Map<string, Set<string>>();
-  for (const visit of visits) {
-    const name = `${visit.user}|${identity(visit)}`;
-    kept.set(name, (kept.get(name) ?? new Set()).add(JSON.stringify(visit)));
-  }
-  return kept;
-}
-
 /** Top-N's batch reference: per page and window, every record in it ranked by score, then earlier event time. */
 function referenceTopN(visits: readonly Visit[]): Map<string, string> {
   const windows = new Map<string, Visit[]>();
@@ -82,16 +71,10 @@ describe('dedupe and top-N under worker kills mid-commit, crashes after the batc
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const file = (name: string) => join(dir, name);
 
-  // Skipped: its one run (2026-12-07, load average ~45 on 2 cores, 1,177 s) failed. unique-visits held
-  // 1,645 of the 2,000 visit ids (v0, v1, v10, v100... missing), with most invocations failing beyond
-  // the injected faults (source stage 74 failed of 91, 3 kills; by-user 98 of 114, 9 kills; probably
-  // function timeouts under that load). Not diagnosed: an exactly-once gap of two process functions
-  // fused in one stage (the by-user stage holds both dedupes) under timeouts, or of this test. Unskip
-  // to reproduce; the first suspect is the by-user stage's commit when an invocation times out.
-  it.skip('equal a batch dedupe and a batch top-N per window over the input, copies included', async () => {
+  it('equal a batch dedupe and a batch top-N per window over the input, copies included', async () => {
     // Prepare: some visits put twice by their producer, each copy a record of its own to Kinesis.
     await writeLines(file('visits.jsonl'), visitLines(VISITS, 5));
-    const copies = addProducerRetries(file('visits.jsonl'), { rate: 0.05, seed: 5 });
+    const copies = addProducerRetries(file('visits.jsonl'), { rate: 0.1, seed: 5 });
     const visits = lines(file('visits.jsonl')).map((line) => JSON.parse(line) as Visit);
 
     // Act
@@ -108,10 +91,18 @@ describe('dedupe and top-N under worker kills mid-commit, crashes after the batc
       seed: 13,
     });
 
-    // Assess: dedupe by id takes out exactly the producer's copies: every visit once, as it was put.
-    expect(copies).toBeGreaterThan(50);
+    // Assess: no batch discarded (retries used up, as invocations that time out under load do) and
+    // nothing dead-lettered, first: either loses records, and the outputs below would only say which.
+    expect(summary.failedBatches.map(describeDiscardedBatch)).toEqual([]);
+    expect(summary.deadLetterCount).toBe(0);
+    for (const { stats } of summary.stages) expect(stats.failedRecords).toBe(0);
+
+    // Dedupe by id takes out exactly the producer's copies: every visit once, as it was put.
+    expect(copies).toBeGreaterThan(30);
     expect(summary.inputRecords).toBe(VISITS + copies);
     const unique = outputsBy<Visit>(file('unique.jsonl'), (v) => v.id);
+    const missing = visits.filter((v) => !unique.has(v.id)).map((v) => v.id);
+    expect(missing, 'visit ids missing from unique-visits').toEqual([]);
     expect(sorted(new Map([...unique].map(([id, line]) => [id, JSON.parse(line)])))).toEqual(
       sorted(new Map(visits.map((v) => [v.id, v]))),
     );
@@ -122,7 +113,7 @@ describe('dedupe and top-N under worker kills mid-commit, crashes after the batc
     const firsts = outputsBy<Visit>(file('first-pages.jsonl'), (v) => `${v.user}|${v.page}`);
     expect([...firsts.keys()].sort()).toEqual([...expectedFirsts.keys()].sort());
     for (const [name, line] of firsts) expect(expectedFirsts.get(name)?.has(line), name).toBe(true);
-    expect(firsts.size).toBeGreaterThan(300);
+    expect(firsts.size).toBeGreaterThan(150);
 
     // Top-N: a copy is a record of the window, ranked as the original (it may take two places).
     const expectedTop = referenceTopN(visits);
@@ -142,9 +133,6 @@ describe('dedupe and top-N under worker kills mid-commit, crashes after the batc
     expect(expectedTop.size).toBeGreaterThan(40);
     expect(lines(file('late.jsonl'))).toEqual([]);
 
-    for (const { stats } of summary.stages) expect(stats.failedRecords).toBe(0);
-    expect(summary.deadLetterCount).toBe(0);
-    expect(summary.failedBatches).toEqual([]);
     expectFaultsInEveryStage(summary);
   });
 });

@@ -40,15 +40,19 @@ export async function runWithFaults(run: {
     inputs: run.inputs,
     outputs: run.outputs,
   });
+  // Failures beyond the injected ones (kills, crashes after the batch) are timeouts or environments
+  // that did not start in time, as on a loaded machine: the last error and the discarded batches say so.
   const faults = summary.stages
     .map(
       (s) =>
         `${s.stage.id}: ${s.stats.invocations} invocations, ${s.stats.sandboxKills} killed, ` +
-        `${s.stats.functionErrors} failed, ${s.bisects} bisects`,
+        `${s.stats.sandboxExits} exited, ${s.stats.functionErrors} failed, ${s.bisects} bisects` +
+        (s.stats.lastError === undefined ? '' : ` (last error: ${s.stats.lastError})`),
     )
     .join('; ');
   console.log(
-    `${summary.pipeline}: ${summary.inputRecords} records in ${(summary.elapsedMs / 1000).toFixed(1)} s; ${faults}`,
+    `${summary.pipeline}: ${summary.inputRecords} records in ${(summary.elapsedMs / 1000).toFixed(1)} s, ` +
+      `${summary.failedBatches.length} batches discarded; ${faults}`,
   );
   return summary;
 }

@@ -9,10 +9,9 @@ import {
   type CfnTemplate,
   FAN_OUT_ENTRY,
   functionOfStage,
-  referencedId,
+  mappingInputs,
   resourcesOfType,
   type Synthesized,
-  streamsByLogicalId,
   synthesize,
   testApp,
   UNPREFIXED,
@@ -65,14 +64,9 @@ describe('EddyPipeline with two sources, a fan-out and per-stage event source se
   it('creates one function and one mapping per stage, each triggered by its input stream', () => {
     synthesized.template.resourceCountIs('AWS::Lambda::Function', plan.stages.length);
     synthesized.template.resourceCountIs('AWS::Lambda::EventSourceMapping', plan.stages.length);
-    const streams = streamsByLogicalId(json);
-    const inputs = resourcesOfType(json, 'AWS::Lambda::EventSourceMapping').map(([, mapping]) => {
-      const fn = json.Resources[referencedId(mapping.Properties.FunctionName)];
-      if (fn === undefined) throw new Error('the mapping names no function of the template');
-      const stageId = (fn.Properties.Environment as { Variables: Record<string, string> }).Variables.EDDY_STAGE_ID;
-      return [stageId, streams.get(referencedId(mapping.Properties.EventSourceArn))];
-    });
-    expect(Object.fromEntries(inputs)).toEqual(Object.fromEntries(plan.stages.map((s) => [s.id, s.input])));
+    expect(Object.fromEntries(mappingInputs(json))).toEqual(
+      Object.fromEntries(plan.stages.map((s) => [s.id, s.input])),
+    );
   });
 
   it('maps every event source setting, including overrides and a bounded record age', () => {

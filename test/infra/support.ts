@@ -87,6 +87,17 @@ export function streamsByLogicalId(json: CfnTemplate, prefix = ''): Map<string, 
   return streams;
 }
 
+/** Each event source mapping as its function's stage id and the logical name of the stream it reads. */
+export function mappingInputs(json: CfnTemplate): [string, string | undefined][] {
+  const streams = streamsByLogicalId(json);
+  return resourcesOfType(json, 'AWS::Lambda::EventSourceMapping').map(([, mapping]) => {
+    const fn = json.Resources[referencedId(mapping.Properties.FunctionName)];
+    if (fn === undefined) throw new Error('the mapping names no function of the template');
+    const stageId = (fn.Properties.Environment as { Variables: Record<string, string> }).Variables.EDDY_STAGE_ID;
+    return [stageId as string, streams.get(referencedId(mapping.Properties.EventSourceArn))];
+  });
+}
+
 /** The logical id of the one resource of a type; throws when there are none or several. */
 export function onlyResourceOfType(json: CfnTemplate, type: string): [string, CfnResource] {
   const matches = resourcesOfType(json, type);

@@ -8,6 +8,7 @@ import { drawingToMermaid, mermaidIds } from '../../../shared/dag/describe.js';
 import { type DrawnEdge, drawPipeline, type PipelineDrawing } from '../../../shared/dag/drawing.js';
 import type { PipelineNode } from '../../../shared/dag/graph.js';
 import { type Pipeline, pipeline, state } from '../../../shared/index.js';
+import libraryOperators from '../../e2e/fixtures/library-operators.js';
 
 const EXAMPLES = new URL('../../../examples/', import.meta.url);
 const FIXTURES = ['../../infra/fixtures/dead-letter-queue-pipeline.ts', '../../infra/fixtures/timer-pipeline.ts'];
@@ -49,6 +50,7 @@ function namedOutputsAndPassThrough(): Pipeline {
 const all: [string, Pipeline][] = [
   ...(await pipelines()),
   ['named outputs and a pass-through stage', namedOutputsAndPassThrough()],
+  ['two dedupes on one keyed stream, two stages on it', libraryOperators],
 ];
 
 /**
@@ -88,10 +90,15 @@ function expectedEdges(
       node.name !== stage.nodes[0] && (node.kind === 'keyBy' || node.kind === 'sink' || node.kind === 'joinSide')
         ? `stream:${node.stream}`
         : `op:${node.name}`;
+    // The input operator: in this stage's box (a second stage on one stream draws its own).
+    const from = (parent: PipelineNode) =>
+      parent.name === stage.nodes[0]
+        ? (id: string) => id.startsWith(drawnAs(parent)) && inStage(stage.id)(id)
+        : is(drawnAs(parent));
     for (const name of stage.nodes.slice(1)) {
       const node = pipeline.graph.node(name);
       const parent = pipeline.graph.node(node.parent ?? '');
-      expected.push({ from: is(drawnAs(parent)), to: is(drawnAs(node)), what: `${parent.name} → ${name}` });
+      expected.push({ from: from(parent), to: is(drawnAs(node)), what: `${parent.name} → ${name}` });
     }
   }
   return expected;
