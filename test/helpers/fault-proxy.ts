@@ -61,6 +61,12 @@ export interface FaultRule {
   readonly recordFailureRate?: number;
   /** Stop after this many hits. @default no limit */
   readonly limit?: number;
+  /**
+   * Hit at least this many calls when there are enough: while short of it, a matching call is hit
+   * once `1 / rate` matching calls in a row went unhit, so that a run with few calls still tests what
+   * it claims (the draws alone gave 2 of 3 once in CI). @default 0
+   */
+  readonly atLeast?: number;
   /** Names the rule in `counts().byLabel`, which counts its hits. */
   readonly label?: string;
   /**
@@ -218,6 +224,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     faults[target] = perTarget;
   };
 
+  const unhitInARow = new Map<FaultRule, number>();
   /** The rule hitting this call, if any: one draw per matching rule, in order. */
   const decide = (target: string, body: () => Json): FaultRule | undefined => {
     for (const rule of rules) {
@@ -225,10 +232,16 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       if (rule.when !== undefined && !rule.when({ target, body: body() })) continue;
       if (rule.kind === 'partialPutRecords' && target !== `${KINESIS_PREFIX}PutRecords`) continue;
       if (rule.kind === 'partialBatch' && !isBatchTarget(target)) continue;
-      if (random() >= rule.rate) continue;
+      const unhit = (unhitInARow.get(rule) ?? 0) + 1;
+      const owed = (hits.get(rule) ?? 0) < (rule.atLeast ?? 0) && unhit >= Math.ceil(1 / rule.rate);
+      if (random() >= rule.rate && !owed) {
+        unhitInARow.set(rule, unhit);
+        continue;
+      }
       const used = hits.get(rule) ?? 0;
       if (rule.limit !== undefined && used >= rule.limit) continue;
       hits.set(rule, used + 1);
+      unhitInARow.set(rule, 0);
       if (rule.label !== undefined) byLabel[rule.label] = (byLabel[rule.label] ?? 0) + 1;
       return rule;
     }
