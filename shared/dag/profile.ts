@@ -56,3 +56,12 @@ export function applyProfile(options: PipelineOptions, where: string): PipelineO
     ...deadLetter,
   };
 }
+
+/**
+ * Whether EddyPipeline turns on X-Ray tracing when its `tracing` prop is not given: not for
+ * `profile: 'cost'` (its first trace each second of each function is a small pipeline's largest
+ * fixed cost: docs/cost.md).
+ */
+export function tracesByDefault(plan: { readonly profile?: PipelineProfile }): boolean {
+  return plan.profile !== 'cost';
+}
