@@ -33,8 +33,10 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import pageViewCounts from '../examples/page-view-counts.js';
 import type { StreamRole } from '../shared/dag/plan-types.js';
+import { tracesByDefault } from '../shared/dag/profile.js';
 import type { Pipeline } from '../shared/dsl/pipeline.js';
 import { type PipelineOptions, pipeline } from '../shared/index.js';
+import type { DeadLetterSink } from '../shared/runtime/io/dead-letter-sink.js';
 import { MemoryWindowStore } from '../shared/runtime/io/memory-window-store.js';
 import type { RecordWriter, WriteOutcome } from '../shared/runtime/io/record-writer.js';
 import { UniformShardDirectory } from '../shared/runtime/io/shard-directory.js';
@@ -104,6 +106,11 @@ export const PRICES = {
     perKeyMonth: 1,
   },
   xray: { source: 'https://aws.amazon.com/xray/pricing/', perMillionTracesRecorded: 5.0 },
+  sqs: {
+    source: 'https://aws.amazon.com/sqs/pricing/',
+    /** Standard queue, after the first million a month; each 64 KB of a message is a request. */
+    perMillionRequests: 0.4,
+  },
   /** Hours in AWS's billing month. */
   hoursPerMonth: 730,
   flink: {
@@ -197,16 +204,27 @@ interface WindowBatching {
 
 /** 10 s batches for the windowed stages: fewer state writes per event, for up to 10 s more latency. */
 const BATCHES_10S: WindowBatching = { batchSize: 10_000, maxBatchingWindowSeconds: 10 };
-/** examples/page-view-counts.ts with its windowed stage batched as given. */
-function pageViewCountsWith(options: PipelineOptions, eventSource?: WindowBatching) {
+/**
+ * examples/page-view-counts.ts with the pipeline options given and its windowed stage batched as
+ * given; `lateOutput: false` leaves out its `lateOutput: 'late-clicks'`, as a user who asks for no
+ * late stream writes it (its late records then go where `lateRecords` says).
+ */
+function pageViewCountsWith(
+  options: PipelineOptions,
+  eventSource?: WindowBatching,
+  { lateOutput = true }: { lateOutput?: boolean } = {},
+) {
   return pipeline('page-view-counts', options)
     .source('clicks', { schema: Click, eventTime: (c) => c.ts, maxOutOfOrderness: '5s' })
     .filter((c) => c.kind === 'view')
     .keyBy((c) => c.page, eventSource && { eventSource })
-    .window(tumbling('1m'), { allowedLateness: '30s', lateOutput: 'late-clicks' })
+    .window(tumbling('1m'), { allowedLateness: '30s', ...(lateOutput && { lateOutput: 'late-clicks' }) })
     .aggregate(count())
     .sink('page-view-counts');
 }
+
+/** Late records of unnamed late outputs and dead letters in SQS: no stream for either. */
+const LATE_AND_DEAD_LETTERS_IN_SQS: PipelineOptions = { deadLetter: { queue: true }, lateRecords: 'dead-letter' };
 
 export interface Job {
   readonly name: string;
@@ -220,8 +238,10 @@ export interface Job {
   readonly flinkEventsPerCore: (a: Assumptions) => number;
   /** Only these of the rates asked for. */
   readonly rates?: readonly number[];
-  /** The job this one varies (its windowed stages' batching), when it is a variant. */
+  /** The job this one varies (its pipeline options or its windowed stages' batching), when it is a variant. */
   readonly variantOf?: string;
+  /** The name of the lever this variant pulls, in the "each lever on its own" rows. */
+  readonly lever?: string;
 }
 
 const START = Date.UTC(2026, 0, 1);
@@ -270,6 +290,7 @@ export const JOBS: readonly Job[] = [
     ...PAGE_VIEW_COUNTS,
     rates: LOW_RATES,
     variantOf: 'page-view-counts',
+    lever: 'windowed stages in 10 s batches',
   },
   {
     name: "page-view-counts, batching: 'cost' (60 s batches)",
@@ -277,6 +298,40 @@ export const JOBS: readonly Job[] = [
     ...PAGE_VIEW_COUNTS,
     rates: LOW_RATES,
     variantOf: 'page-view-counts',
+    lever: "batching: 'cost'",
+  },
+  {
+    name: 'page-view-counts, late records and dead letters in SQS',
+    pipelines: [pageViewCountsWith(LATE_AND_DEAD_LETTERS_IN_SQS, undefined, { lateOutput: false })],
+    ...PAGE_VIEW_COUNTS,
+    rates: LOW_RATES,
+    variantOf: 'page-view-counts',
+    lever:
+      "late records and dead letters in SQS (lateRecords: 'dead-letter', deadLetter: { queue: true }, no lateOutput named)",
+  },
+  {
+    name: 'page-view-counts, operatorMetrics: false',
+    pipelines: [pageViewCountsWith({ operatorMetrics: false })],
+    ...PAGE_VIEW_COUNTS,
+    rates: LOW_RATES,
+    variantOf: 'page-view-counts',
+    lever: 'per-operator metrics off (operatorMetrics: false)',
+  },
+  {
+    name: "page-view-counts, profile: 'cost'",
+    pipelines: [pageViewCountsWith({ profile: 'cost' }, undefined, { lateOutput: false })],
+    ...PAGE_VIEW_COUNTS,
+    rates: LOW_RATES,
+    variantOf: 'page-view-counts',
+    lever: "profile: 'cost' (no lateOutput named)",
+  },
+  {
+    name: "nexmark-q5, profile: 'cost'",
+    pipelines: [q5Pipeline('q5', undefined, { profile: 'cost' })],
+    ...Q5,
+    rates: LOW_RATES,
+    variantOf: 'nexmark-q5',
+    lever: "profile: 'cost'",
   },
   {
     name: 'nexmark-q5, windowed stages in 10 s batches',
@@ -284,6 +339,7 @@ export const JOBS: readonly Job[] = [
     ...Q5,
     rates: LOW_RATES,
     variantOf: 'nexmark-q5',
+    lever: 'windowed stages in 10 s batches',
   },
   {
     name: "nexmark-q5, batching: 'cost' (2 s batches)",
@@ -291,6 +347,7 @@ export const JOBS: readonly Job[] = [
     ...Q5,
     rates: LOW_RATES,
     variantOf: 'nexmark-q5',
+    lever: "batching: 'cost'",
   },
 ];
 
@@ -359,6 +416,13 @@ export interface Measured {
   readonly seconds: number;
   readonly streams: ReadonlyMap<string, StreamTraffic>;
   readonly stages: readonly StageUse[];
+  /** Dead letters sent to an SQS queue (`deadLetter: { queue: true }`): one request each at most. */
+  readonly deadLetterMessages: number;
+  /**
+   * Whether EddyPipeline traces the functions when its `tracing` prop is not given: what the plans'
+   * `profile` implies (tracesByDefault).
+   */
+  readonly tracesByDefault: boolean;
 }
 
 /**
@@ -366,11 +430,13 @@ export interface Measured {
  * `metrics.addMetric` calls and operatorMetricDocuments): each distinct name and dimension set is
  * one CloudWatch custom metric.
  */
-function countMetrics(use: StageUse, report: BatchReport): void {
+function countMetrics(use: StageUse, report: BatchReport, operatorMetrics: boolean): void {
   for (const name of STAGE_METRICS) use.metrics.add(name);
   if (report.late !== undefined) use.metrics.add('RecordsLate');
   if (report.stateRequests !== undefined) use.metrics.add('StateRequests');
   if (report.watermark !== undefined) use.metrics.add('WatermarkLag');
+  // The pipeline's `operatorMetrics: false`: the handler publishes the stage metrics only.
+  if (!operatorMetrics) return;
   const documents = operatorMetricDocuments(report.operators ?? [], {
     namespace: 'Eddy',
     pipeline: use.pipeline,
@@ -484,6 +550,7 @@ async function simulate(job: Job, rate: number, maxEvents: number, shardCounts?:
   }
 
   const stages: StageUse[] = [];
+  let deadLetterMessages = 0;
   let inputStream = job.input;
   for (const p of job.pipelines) {
     const plan = p.plan();
@@ -498,12 +565,20 @@ async function simulate(job: Job, rate: number, maxEvents: number, shardCounts?:
       traffic(stage.input).readers += 1;
       const writer = new CapturingWriter();
       const store = new MemoryWindowStore();
+      // Dead letters to a queue are SQS messages, not records of a stream.
+      const deadLetters: DeadLetterSink = {
+        send: async (letters) => {
+          deadLetterMessages += letters.length;
+          return { failed: [], requests: letters.length };
+        },
+      };
       const runner = new StageRunner({
         pipeline: p,
         stageId: stage.id,
         writer,
         shards,
         ...(stage.stateful && { store }),
+        ...(plan.deadLetter.kind === 'queue' && { deadLetters }),
       });
       const use: StageUse = {
         pipeline: p.name,
@@ -543,7 +618,7 @@ async function simulate(job: Job, rate: number, maxEvents: number, shardCounts?:
         use.invocations += 1;
         use.events += report.recordsIn;
         if (report.failedRecords > 0) throw new Error(`${stage.id}: ${report.failedRecords} records failed`);
-        countMetrics(use, report);
+        countMetrics(use, report, p.graph.options.operatorMetrics !== false);
         for (const out of writer.drain()) {
           const record = {
             data: out.data,
@@ -578,7 +653,16 @@ async function simulate(job: Job, rate: number, maxEvents: number, shardCounts?:
       });
     }
   }
-  return { job: job.name, rate, events, seconds, streams, stages } satisfies Measured;
+  return {
+    job: job.name,
+    rate,
+    events,
+    seconds,
+    streams,
+    stages,
+    deadLetterMessages,
+    tracesByDefault: job.pipelines.every((p) => tracesByDefault(p.plan())),
+  } satisfies Measured;
 }
 
 /** Shards for each stream at this rate: its records and bytes per second at `shardUtilization` of a shard. */
@@ -616,37 +700,33 @@ export interface Levers {
   /** Every stream's capacity mode, or per stream the cheaper mode at its measured traffic. */
   readonly streamMode: KinesisMode | 'cheaper per stream';
   /**
-   * Side-output (late) and dead-letter streams that carried nothing cost nothing: dead letters sent
-   * to SQS (`deadLetter: { queue: true }`), late outputs created only when asked for.
-   */
-  readonly emptyOutputsFree: boolean;
-  /**
    * A shuffle stream whose only writer reads a one-shard stream is left out and its reader fused
    * into the writer: every record of a key already reaches one invocation, in order. Not built: the
    * model prices it.
    */
   readonly noShuffleOnOneShard: boolean;
-  /** Active X-Ray tracing on the stage functions (infra/stage-function.ts turns it on). */
-  readonly tracing: boolean;
-  /** The per-operator EMF metrics (five per operator) beside the per-stage ones. */
-  readonly operatorMetrics: boolean;
+  /**
+   * EddyPipelineProps.tracing: active X-Ray tracing of the functions; undefined for its default,
+   * which follows the pipeline's `profile` (Measured.tracesByDefault). The levers that are pipeline
+   * options (late records, dead letters, per-operator metrics, batching, `profile`) are not here:
+   * they are the jobs' variants, measured with the option set.
+   */
+  readonly tracing?: boolean;
 }
 
 export const DEFAULT_LEVERS: Levers = {
   streamMode: 'provisioned',
-  emptyOutputsFree: false,
   noShuffleOnOneShard: false,
-  tracing: true,
-  operatorMetrics: true,
 };
 
-/** Every lever pulled: the cheapest way this model knows to run the job. */
+/**
+ * Every deployment lever pulled: with a variant built with `profile: 'cost'` (which brings the
+ * pipeline options' levers and no tracing), the cheapest way this model knows to run the job.
+ */
 export const ALL_LEVERS: Levers = {
   streamMode: 'cheaper per stream',
-  emptyOutputsFree: true,
   noShuffleOnOneShard: true,
   tracing: false,
-  operatorMetrics: false,
 };
 
 export interface CostLine {
@@ -815,22 +895,16 @@ export function estimate(
     readUnits += perHour(stage.readUnits);
     const perSecond = stage.invocations / m.seconds;
     traces += Math.min(perSecond, 1 + a.xraySampleRate * Math.max(0, perSecond - 1)) * HOUR;
-    logBytes += perHour(stage.invocations * a.logBytesPerInvocation);
-    if (levers.operatorMetrics) logBytes += perHour(stage.operatorLogBytes);
-    metrics += [...stage.metrics].filter((name) => levers.operatorMetrics || !name.includes('/')).length;
+    logBytes += perHour(stage.invocations * a.logBytesPerInvocation + stage.operatorLogBytes);
+    metrics += stage.metrics.size;
     // One execution environment per input shard, each with its own credentials, each calling KMS
     // for the input's and every output's data key about every five minutes.
     const environments = m.streams.get(stage.input)?.shards ?? 1;
     kmsRequests += environments * (1 + stage.outputs.length) * a.kmsRequestsPerKeyUserHour;
   }
-  const paid = new Map(
-    [...m.streams].filter(
-      ([, t]) =>
-        !(levers.emptyOutputsFree && (t.role === 'side-output' || t.role === 'dead-letter') && t.records === 0),
-    ),
-  );
-  const shared = new Map([...paid].filter(([, t]) => isShared(t)));
-  const own = new Map([...paid].filter(([, t]) => !isShared(t)));
+  const tracing = levers.tracing ?? m.tracesByDefault;
+  const shared = new Map([...m.streams].filter(([, t]) => isShared(t)));
+  const own = new Map([...m.streams].filter(([, t]) => !isShared(t)));
   const sharedLines = kinesisLines(shared, m.seconds, levers.streamMode, 'input and sink');
   const alarms = 2 + 2 * m.stages.length;
   const eddy: CostLine[] = [
@@ -850,7 +924,11 @@ export function estimate(
       item: `CloudWatch alarms (${alarms}) and dashboard`,
       perHour: alarms * perMonth(PRICES.cloudwatch.perAlarmMonth) + perMonth(PRICES.cloudwatch.perDashboardMonth),
     },
-    { item: 'X-Ray traces', perHour: levers.tracing ? (traces / 1e6) * PRICES.xray.perMillionTracesRecorded : 0 },
+    { item: 'X-Ray traces', perHour: tracing ? (traces / 1e6) * PRICES.xray.perMillionTracesRecorded : 0 },
+    {
+      item: 'SQS dead letters (a request each)',
+      perHour: (perHour(m.deadLetterMessages) / 1e6) * PRICES.sqs.perMillionRequests,
+    },
   ];
   // Flink: the job's KPUs (at least one) and the orchestration KPU, and the same input and sink streams.
   const jobKpus = Math.max(1, Math.ceil(m.rate / job.flinkEventsPerCore(a)));
@@ -896,14 +974,12 @@ export const TARGET_RATIOS: ReadonlyMap<number, number> = new Map([
 
 /** Each lever on its own, from the defaults (the batching levers are the jobs' variants). */
 export const SINGLE_LEVERS: readonly { readonly name: string; readonly levers: Levers }[] = [
-  { name: 'late and dead-letter outputs free while empty', levers: { ...DEFAULT_LEVERS, emptyOutputsFree: true } },
   { name: 'no shuffle stream behind a one-shard stream', levers: { ...DEFAULT_LEVERS, noShuffleOnOneShard: true } },
   {
     name: 'on-demand or provisioned per stream, by rate',
     levers: { ...DEFAULT_LEVERS, streamMode: 'cheaper per stream' },
   },
-  { name: 'X-Ray tracing off', levers: { ...DEFAULT_LEVERS, tracing: false } },
-  { name: 'per-operator metrics off', levers: { ...DEFAULT_LEVERS, operatorMetrics: false } },
+  { name: 'X-Ray tracing off (tracing: false)', levers: { ...DEFAULT_LEVERS, tracing: false } },
 ];
 
 export async function run(options: CostModelOptions = {}): Promise<BenchRow[]> {
@@ -931,7 +1007,7 @@ export async function run(options: CostModelOptions = {}): Promise<BenchRow[]> {
       logEstimate('defaults', defaults, log);
       rows.push(
         row(
-          job.variantOf === undefined ? 'defaults' : 'defaults but the batching',
+          job.variantOf === undefined ? 'defaults' : `lever alone: ${job.lever ?? 'the batching'}`,
           defaults,
           job.variantOf === undefined,
         ),
@@ -944,10 +1020,11 @@ export async function run(options: CostModelOptions = {}): Promise<BenchRow[]> {
         }
       }
       const all = estimate(job, m, ALL_LEVERS, a);
-      logEstimate('every lever', all, log);
-      rows.push(row('every lever', all, rate <= 100));
+      // With a variant's options (profile: 'cost'), every lever there is; else the deployment's only.
+      logEstimate('every deployment lever (streamMode by rate, no one-shard shuffle, tracing off)', all, log);
+      rows.push(row('every deployment lever', all, rate <= 100));
       rows.push({
-        name: `cost ${job.name} at ${rate.toLocaleString('en-US')} events/s, every lever: Eddy / Flink without the shared input and sink streams`,
+        name: `cost ${job.name} at ${rate.toLocaleString('en-US')} events/s, every deployment lever: Eddy / Flink without the shared input and sink streams`,
         value: Number(all.processingRatio.toFixed(3)),
         unit: 'ratio',
         baseline: "Flink's KPUs and storage",

@@ -12,6 +12,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StageSpec } from '../shared/dag/plan-types.js';
+import { tracesByDefault } from '../shared/dag/profile.js';
 import type { Pipeline, PipelinePlan, StreamRole } from '../shared/index.js';
 import { stageSecrets } from '../shared/operators/secrets.js';
 import { processingTimeInputs } from '../shared/runtime/idleness.js';
@@ -212,7 +213,7 @@ export interface EddyPipelineProps {
    * default (pass-through), the roles have no X-Ray actions, and the stage bundles leave out the
    * X-Ray SDK: about 110 KB less per function and a faster module init (docs/operations.md,
    * "Bundles and cold starts").
-   * @default true
+   * @default true; false when the pipeline's `profile` is `'cost'`
    */
   readonly tracing?: boolean;
 }
@@ -632,7 +633,7 @@ function resolveSettings(scope: Construct, props: EddyPipelineProps): ResolvedSe
     enhancedFanOut: enhancedFanOutStages(plan, props.enhancedFanOut),
     awsSdk: props.awsSdk ?? 'bundle-core',
     sourceMapStackTraces: props.sourceMapStackTraces ?? false,
-    tracing: props.tracing ?? true,
+    tracing: props.tracing ?? tracesByDefault(plan),
   };
 }
 

@@ -318,8 +318,20 @@ export class PipelineObservability extends Construct {
           leftYAxis: { min: 0, label: 'throttled records' },
         }),
       ],
-      [this.#operatorsWidget(stage)],
+      [plan.operatorMetrics === false ? this.#noOperatorsWidget(stage) : this.#operatorsWidget(stage)],
     ];
+  }
+
+  /** What the operators graph would show, and where to see it with `operatorMetrics: false`. */
+  #noOperatorsWidget(stage: StageSpec): cloudwatch.TextWidget {
+    return new cloudwatch.TextWidget({
+      markdown:
+        `**${stage.id}: operators** (${stage.nodes.join(', ')}): not published, the pipeline sets ` +
+        "`operatorMetrics: false` (or `profile: 'cost'`). The stage graphs above count its records; " +
+        '`eddy run` and `eddy dev` count each operator locally.',
+      width: 24,
+      height: 2,
+    });
   }
 
   /**

@@ -23,6 +23,12 @@ export type {
 } from './dag/plan-types.js';
 export { StreamRoles } from './dag/plan-types.js';
 export {
+  type LateRecordsDestination,
+  LateRecordsDestinations,
+  type PipelineProfile,
+  PipelineProfiles,
+} from './dag/profile.js';
+export {
   DataStream,
   KeyedStream,
   type PatternOptions,

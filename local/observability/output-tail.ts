@@ -7,7 +7,7 @@ import { type RecentEvents, recentDeadLetter, recentLateRecord } from './recent-
 /** The late outputs of windows and joins, and process functions' outputs named `late`. */
 export function lateOutputsOf(graph: PipelineGraph): string[] {
   return graph.nodes().flatMap((node) => {
-    if (node.kind === 'window' || node.kind === 'join') return [node.lateOutput];
+    if (node.kind === 'window' || node.kind === 'join') return node.lateOutput === undefined ? [] : [node.lateOutput];
     if (node.kind === 'process' && node.sideOutputs.late !== undefined) return [node.sideOutputs.late];
     return [];
   });

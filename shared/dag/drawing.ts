@@ -142,7 +142,10 @@ function sideEdges(node: PipelineNode): DrawnEdge[] {
   switch (node.kind) {
     case 'window':
     case 'join':
-      return [{ from: box, to: streamNodeId(node.lateOutput), kind: 'late', label: 'late' }];
+      // Late records among the dead letters are not drawn: no stream of their own.
+      return node.lateOutput === undefined
+        ? []
+        : [{ from: box, to: streamNodeId(node.lateOutput), kind: 'late', label: 'late' }];
     case 'process':
       return Object.entries(node.sideOutputs).map(([output, stream]) => ({
         from: box,

@@ -84,8 +84,11 @@ export interface WindowNode extends NodeBase {
   /** ms */
   readonly allowedLateness: number;
   readonly emit: EmitMode;
-  /** The side output for records too late for every window they belong to. */
-  readonly lateOutput: string;
+  /**
+   * The side output for records too late for every window they belong to; undefined when they go to
+   * the dead-letter destination (`lateRecords: 'dead-letter'`).
+   */
+  readonly lateOutput?: string;
 }
 
 /**
@@ -143,8 +146,11 @@ export interface JoinNode extends NodeBase {
   readonly type: JoinType;
   /** ms */
   readonly allowedLateness: number;
-  /** The side output for records too late to join. */
-  readonly lateOutput: string;
+  /**
+   * The side output for records too late to join; undefined when they go to the dead-letter
+   * destination (`lateRecords: 'dead-letter'`).
+   */
+  readonly lateOutput?: string;
 }
 
 /** How an enrichment treats a record whose key has no row: dropped (inner) or kept with `null` (left). */
@@ -283,7 +289,7 @@ export function streamsWrittenBy(node: PipelineNode): string[] {
       return [node.stream];
     case 'window':
     case 'join':
-      return [node.lateOutput];
+      return node.lateOutput === undefined ? [] : [node.lateOutput];
     case 'process':
       return Object.values(node.sideOutputs);
     default:

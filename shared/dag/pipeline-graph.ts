@@ -15,6 +15,7 @@ import {
   assertStreamName,
 } from './names.js';
 import type { DeadLetterDestination, EventSourceSettings } from './plan-types.js';
+import { applyProfile, type LateRecordsDestination, type PipelineProfile } from './profile.js';
 
 /** Where records a stage could not process go (docs/reliability.md, "Dead letters"). */
 export interface DeadLetterOptions {
@@ -59,6 +60,29 @@ export interface PipelineOptions {
    * @default 1
    */
   readonly defaultShards?: number;
+  /**
+   * Where the late records of a window or join that names no `lateOutput` go: `'stream'` to a stream
+   * of its own, `<pipeline>-<name>-late` (paid by the shard-hour, empty or not); `'dead-letter'` to
+   * the dead-letter destination, each as a dead letter with the reason `late` naming the operator,
+   * the record's event time and the watermark it missed (no stream; with `deadLetter: { queue: true }`
+   * nothing is paid while there are none). A window or join that names `lateOutput` keeps its stream.
+   * @default 'stream' ('dead-letter' with `profile: 'cost'`)
+   */
+  readonly lateRecords?: LateRecordsDestination;
+  /**
+   * Whether each stage publishes per-operator metrics (five EMF metrics per operator fused in it,
+   * the dashboard's "operators" graph) beside its stage metrics. Off, the stage metrics, alarms and
+   * dashboard rows stay; local runs (`eddy run`, `eddy dev`, `eddy status`) count operators anyway.
+   * @default true (false with `profile: 'cost'`)
+   */
+  readonly operatorMetrics?: boolean;
+  /**
+   * `'cost'` for the cheapest run (docs/cost.md, "Latency or cost"): `batching: 'cost'`,
+   * `deadLetter: { queue: true }`, `lateRecords: 'dead-letter'`, `operatorMetrics: false`, and no
+   * X-Ray tracing in EddyPipeline; each only where the options do not say otherwise.
+   * @default 'default'
+   */
+  readonly profile?: PipelineProfile;
 }
 
 /**
@@ -77,13 +101,17 @@ export class PipelineGraph {
   /** Where dead letters go, as the plan says. */
   readonly deadLetter: DeadLetterDestination;
 
+  /** The pipeline's options, with what its `profile` implies filled in. */
+  readonly options: PipelineOptions;
+
   constructor(
     readonly name: string,
-    readonly options: PipelineOptions = {},
+    options: PipelineOptions = {},
   ) {
     assertPipelineName(name);
-    if (options.batching !== undefined) assertBatchingPreference(options.batching, `pipeline '${name}'`);
-    this.deadLetter = resolveDeadLetter(name, options);
+    this.options = applyProfile(options, `pipeline '${name}'`);
+    if (this.options.batching !== undefined) assertBatchingPreference(this.options.batching, `pipeline '${name}'`);
+    this.deadLetter = resolveDeadLetter(name, this.options);
     if (this.deadLetter.kind === 'stream') this.#streams.set(this.deadLetter.name, 'the dead-letter stream');
   }
 
@@ -121,7 +149,7 @@ export class PipelineGraph {
       node.kind === 'source'
         ? [node.stream]
         : node.kind === 'join'
-          ? [node.stream, node.lateOutput]
+          ? [node.stream, ...streamsWrittenBy(node)]
           : node.kind === 'joinSide'
             ? []
             : streamsWrittenBy(node);

@@ -157,4 +157,8 @@ export interface PipelinePlan {
   readonly tables?: readonly TableSpec[];
   /** The queues, buses and delivery streams stages send to; absent when none. */
   readonly destinations?: readonly DestinationSpec[];
+  /** `'cost'` when the pipeline asked for the cheapest run (`profile: 'cost'`); absent for the defaults. */
+  readonly profile?: 'cost';
+  /** False when stages publish no per-operator metrics (`operatorMetrics: false`); absent when they do. */
+  readonly operatorMetrics?: false;
 }

@@ -38,6 +38,8 @@ export function planPipeline(graph: PipelineGraph): PipelinePlan {
     ...(stages.some((stage) => stage.stateful) && { stateTable: `${graph.name}-state` }),
     ...(tables.length > 0 && { tables }),
     ...(destinations.length > 0 && { destinations }),
+    ...(graph.options.profile === 'cost' && { profile: 'cost' }),
+    ...(graph.options.operatorMetrics === false && { operatorMetrics: false }),
   };
 }
 
@@ -198,7 +200,7 @@ function planStreams(graph: PipelineGraph, stages: readonly StageSpec[]): Stream
     }
     const sideOutputs =
       node.kind === 'window' || node.kind === 'join'
-        ? [node.lateOutput]
+        ? streamsWrittenBy(node)
         : node.kind === 'process'
           ? Object.values(node.sideOutputs)
           : [];

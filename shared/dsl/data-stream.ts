@@ -119,7 +119,7 @@ export class DataStream<T> {
           : { kind: 'interval', before, after },
       type,
       allowedLateness: parseTimeSpan(options.allowedLateness ?? 0, `${label}: allowedLateness`),
-      lateOutput: options.lateOutput ?? `${this.graph.name}-${name}-late`,
+      ...lateOutputOf(this.graph, name, options.lateOutput),
       ...(options.shards !== undefined && { shards: options.shards }),
       ...(options.eventSource !== undefined && { eventSource: options.eventSource }),
     });
@@ -574,8 +574,17 @@ export class WindowedStream<T> {
       aggregation: aggregation as Aggregation<unknown, unknown, unknown>,
       allowedLateness: parseTimeSpan(this.options.allowedLateness ?? 0, `${label}: allowedLateness`),
       emit: this.options.emit ?? 'final',
-      lateOutput: this.options.lateOutput ?? `${this.graph.name}-${name}-late`,
+      ...lateOutputOf(this.graph, name, this.options.lateOutput),
     });
     return new DataStream<WindowResult<R>>(this.pipeline, this.graph, name);
   }
+}
+
+/**
+ * A window's or join's late output: the stream it names, else `<pipeline>-<name>-late`, or none when
+ * the pipeline sends unnamed late outputs to its dead letters (`lateRecords: 'dead-letter'`).
+ */
+function lateOutputOf(graph: PipelineGraph, name: string, named: string | undefined): { lateOutput?: string } {
+  if (named !== undefined) return { lateOutput: named };
+  return graph.options.lateRecords === 'dead-letter' ? {} : { lateOutput: `${graph.name}-${name}-late` };
 }

@@ -113,7 +113,11 @@ export interface JoinOptions<L, R> extends OperatorOptions {
   readonly type?: JoinType;
   /** How far behind the watermark a record may still join. @default 0 */
   readonly allowedLateness?: Duration;
-  /** Stream that receives records too late to join. @default '<pipeline>-<join name>-late' */
+  /**
+   * Stream that receives records too late to join.
+   * @default '<pipeline>-<join name>-late'; none with the pipeline's `lateRecords: 'dead-letter'`
+   * (or `profile: 'cost'`): late records are then dead letters with the reason `late`
+   */
   readonly lateOutput?: string;
   /** The join stream's name (both sides write it). @default '<pipeline>-<join name>' */
   readonly stream?: string;

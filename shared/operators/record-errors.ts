@@ -43,6 +43,11 @@ export const DeadLetterReasons = {
   malformedChange: 'malformed-change',
   /** A source record whose JSON nests deeper than its source's `limits.maxDepth`; not parsed. */
   tooDeeplyNested: 'too-deeply-nested',
+  /**
+   * A record too late for a window or join that has no late stream (the pipeline's `lateRecords:
+   * 'dead-letter'`): `late` says its key, event time and the watermark it missed.
+   */
+  late: 'late',
 } as const;
 export type DeadLetterReason = (typeof DeadLetterReasons)[keyof typeof DeadLetterReasons];
 
@@ -59,6 +64,8 @@ export interface DeadLetterError {
   readonly operator: string;
   /** For schema violations: every field that failed. */
   readonly issues?: readonly FieldIssue[];
+  /** For late records: the record's key and event time and the watermark it missed, epoch ms. */
+  readonly late?: { readonly key: string; readonly time: number; readonly watermark: number };
 }
 
 /** Raised inside a stage for one record; turned into a dead letter, never into a failed batch. */

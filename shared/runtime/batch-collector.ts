@@ -137,6 +137,14 @@ export class BatchCollector {
     this.counts.deadLettered += 1;
   }
 
+  /**
+   * A late record sent to the dead letters (a window or join without a late stream): counted late by
+   * its operator, not dead-lettered, as it would be on a late stream.
+   */
+  lateLetter(record: InputRecord, error: RecordProcessingError): void {
+    this.letters.push(deadLetterOf(this.#context, this.#program.stage.id, record, error));
+  }
+
   /** The dead letters' envelopes, for logging and the batch report. */
   envelopes(): DeadLetterEnvelope[] {
     return this.letters.map((letter) => letter.envelope);

@@ -131,6 +131,8 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
   const emfOutput = options.emfOutput ?? ((document: string) => process.stdout.write(`${document}\n`));
   const tracer = options.tracer ?? new Tracer({ serviceName });
   metrics.setDefaultDimensions({ pipeline: pipeline.name, stage: stageId });
+  // The pipeline's `operatorMetrics: false` (or `profile: 'cost'`): the stage metrics only.
+  const operatorMetrics = pipeline.graph.options.operatorMetrics !== false;
   logger.appendPersistentKeys({ pipeline: pipeline.name, stage: stageId });
 
   const streamPrefix = options.streamPrefix ?? process.env.EDDY_STREAM_PREFIX ?? '';
@@ -280,7 +282,7 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     if (report.watermark !== undefined && report.watermark < END_OF_TIME) {
       metrics.addMetric('WatermarkLag', MetricUnit.Milliseconds, Math.max(0, Date.now() - report.watermark));
     }
-    if (report.operators !== undefined && !metricsDisabled()) {
+    if (report.operators !== undefined && operatorMetrics && !metricsDisabled()) {
       const context = { namespace, pipeline: pipeline.name, stage: stageId, timestamp: Date.now() };
       for (const document of operatorMetricDocuments(report.operators, context)) emfOutput(document);
     }

@@ -12,6 +12,7 @@ import { StateConflictError, WatermarkConflictError } from './io/state-errors.js
 import type { StateStore, WatermarkStore, WindowChange, WindowStore } from './io/state-store.js';
 import { JoinBufferCache } from './join-buffer-cache.js';
 import { JoinStage, joinSpecOf } from './join-stage.js';
+import { lateRecordError } from './late-dead-letter.js';
 import { type OperatorCount, Slot } from './operator-counts.js';
 import { ProcessStage } from './process-stage.js';
 import type { InputRecord } from './records.js';
@@ -56,8 +57,11 @@ interface StatefulStageOperator {
   readonly operator: StatefulOperator;
   /** The window, join or process node. */
   readonly node: string;
-  /** Where its late records go ('' when it has none). */
-  readonly lateOutput: string;
+  /**
+   * Where its late records go: a stream, or undefined for the dead-letter destination (a window or
+   * join without a late stream; a process function never calls its records late).
+   */
+  readonly lateOutput: string | undefined;
   /**
    * How far the watermark the stage forwards trails its input's, so that no result it emits later
    * is late for the stage after it. A window fires when the watermark passes its end plus the
@@ -144,8 +148,13 @@ export class StatefulRunner {
       output: (emitted, origin) => collected.output({ ...emitted, origin: origin.position.sequenceNumber }),
       filtered: () => collected.filtered(),
       late: (record, late) => {
+        const stream = this.#stateful.lateOutput;
+        if (stream === undefined) {
+          collected.lateLetter(record, lateRecordError(this.#options.pipeline.graph.node(this.#stateful.node), late));
+          return;
+        }
         collected.aside({
-          stream: this.#stateful.lateOutput,
+          stream,
           partitionKey: late.key,
           data: JSON.stringify(late),
           origin: record.position.sequenceNumber,
@@ -269,7 +278,12 @@ function statefulOperatorOf(options: StatefulRunnerOptions): StatefulStageOperat
       now,
       producers,
     });
-    return { operator: processOperator(process, state), node: first.name, lateOutput: '', watermarkHoldBack: 0 };
+    return {
+      operator: processOperator(process, state),
+      node: first.name,
+      lateOutput: undefined,
+      watermarkHoldBack: 0,
+    };
   }
   if (input.kind === 'join') {
     const join = new JoinStage({

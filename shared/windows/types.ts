@@ -40,7 +40,11 @@ export type EmitMode = (typeof EmitModes)[keyof typeof EmitModes];
 export interface WindowOptions {
   /** How long after a window's end records are still added to it. @default 0 */
   readonly allowedLateness?: Duration;
-  /** Stream that receives records too late for every window they belong to. @default '<pipeline>-late' */
+  /**
+   * Stream that receives records too late for every window they belong to.
+   * @default '<pipeline>-<window name>-late'; none with the pipeline's `lateRecords: 'dead-letter'`
+   * (or `profile: 'cost'`): late records are then dead letters with the reason `late`
+   */
   readonly lateOutput?: string;
   /** @default 'final' */
   readonly emit?: EmitMode;

@@ -2,10 +2,13 @@ import { describe, expect, it } from 'vitest';
 import {
   ALL_LEVERS,
   chooseMode,
+  DEFAULT_ASSUMPTIONS,
   DEFAULT_LEVERS,
   estimate,
   JOBS,
+  type Job,
   type Measured,
+  measure,
   type StageUse,
   type StreamTraffic,
   streamCostPerHour,
@@ -62,6 +65,8 @@ function measured(sourceShards: number): Measured {
       stage('from-clicks', 'clicks', ['shuffle', 'dead'], false),
       stage('from-shuffle', 'shuffle', ['counts', 'late', 'dead'], true),
     ],
+    deadLetterMessages: 0,
+    tracesByDefault: true,
   };
 }
 
@@ -96,12 +101,14 @@ describe('cost model', () => {
     expect(twoShards.stages).toHaveLength(2);
   });
 
-  it('charges empty late and dead-letter streams only while they exist, and the shared streams to both sides', () => {
+  it('charges the late and dead-letter streams the plan has, empty or not, and the shared streams to both sides', () => {
     const defaults = estimate(job, measured(1), DEFAULT_LEVERS);
-    const free = estimate(job, measured(1), { ...DEFAULT_LEVERS, emptyOutputsFree: true });
+    const streams = new Map([...measured(1).streams].filter(([name]) => name !== 'late' && name !== 'dead'));
+    // Late records and dead letters in SQS: the plan has neither stream; 36 letters an hour, a request each.
+    const inSqs = estimate(job, { ...measured(1), streams, deadLetterMessages: 36 }, DEFAULT_LEVERS);
     const total = (lines: readonly { perHour: number }[]) => lines.reduce((sum, line) => sum + line.perHour, 0);
-    // Two empty one-shard streams: two shard-hours.
-    expect(total(defaults.eddy) - total(free.eddy)).toBeCloseTo(2 * 0.015, 6);
+    // Two empty one-shard streams: two shard-hours, against 36 SQS requests.
+    expect(total(defaults.eddy) - total(inSqs.eddy)).toBeCloseTo(2 * 0.015 - (36 / 1e6) * 0.4, 9);
     // Input and sink: one shard each and a PUT payload unit per record, on both sides.
     expect(defaults.sharedStreamsPerHour).toBeCloseTo(2 * 0.015 + ((11 * HOUR) / 1e6) * 0.014, 9);
     expect(total(defaults.flink) - defaults.sharedStreamsPerHour).toBeCloseTo(2 * 0.11 + (50 * 0.1) / 730, 9);
@@ -113,5 +120,32 @@ describe('cost model', () => {
     expect(all.eddyPerMillion).toBeLessThan(defaults.eddyPerMillion);
     expect(all.eddy.find((line) => line.item === 'X-Ray traces')?.perHour).toBe(0);
     expect(defaults.eddy.find((line) => line.item === 'X-Ray traces')?.perHour).toBeGreaterThan(0);
+  });
+
+  it("traces as EddyPipeline does when tracing is not given: not for a plan with profile: 'cost'", () => {
+    const xray = (m: Measured, levers = DEFAULT_LEVERS) =>
+      estimate(job, m, levers).eddy.find((line) => line.item === 'X-Ray traces')?.perHour;
+    expect(xray({ ...measured(1), tracesByDefault: false })).toBe(0);
+    expect(xray({ ...measured(1), tracesByDefault: false }, { ...DEFAULT_LEVERS, tracing: true })).toBeGreaterThan(0);
+  });
+
+  it('measures each option-built variant from its own plan: no late or dead-letter stream, no operator metrics', async () => {
+    const variant = (name: string) => JOBS.find((j) => j.name === name) as Job;
+    const cost = await measure(variant("page-view-counts, profile: 'cost'"), 100, 3000, DEFAULT_ASSUMPTIONS);
+    expect([...cost.streams.values()].map((t) => t.role).sort()).toEqual(['shuffle', 'sink', 'source']);
+    expect(cost.tracesByDefault).toBe(false);
+    for (const stage of cost.stages) {
+      expect([...stage.metrics].filter((name) => name.includes('/'))).toEqual([]);
+      expect(stage.operatorLogBytes).toBe(0);
+    }
+    const defaults = await measure(job, 100, 3000, DEFAULT_ASSUMPTIONS);
+    expect([...defaults.streams.values()].map((t) => t.role).sort()).toEqual([
+      'dead-letter',
+      'shuffle',
+      'side-output',
+      'sink',
+      'source',
+    ]);
+    expect(defaults.stages.some((stage) => stage.operatorLogBytes > 0)).toBe(true);
   });
 });

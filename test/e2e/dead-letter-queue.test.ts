@@ -7,6 +7,7 @@ import { formatSummary } from '../../cli/summary.js';
 import { type RunSummary, runPipelineOnFiles } from '../../local/runner/run-files.js';
 import { pipeline } from '../../shared/index.js';
 import type { DeadLetterEnvelope } from '../../shared/runtime/dead-letter.js';
+import { count, tumbling } from '../../shared/windows/index.js';
 
 const Click = z.object({ user: z.string(), page: z.string(), kind: z.string(), ts: z.number() });
 
@@ -111,5 +112,43 @@ describe('eddy run with deadLetter: { queue: true }: dead letters in the local s
     expect(formatSummary(summary)).toContain(
       `dead letters (${bad.size}, in queue views-dlq-dead-letters, kept in process locally (no SQS emulator)):`,
     );
+  });
+});
+
+/** A one-minute count with profile: 'cost', one record a batch, so that the third click comes late. */
+const cheap = pipeline('late-dlq', { profile: 'cost', batching: 'latency' });
+cheap
+  .source('late-in', { schema: Click, eventTime: (c) => c.ts, eventSource: { batchSize: 1 } })
+  .keyBy((c) => c.page, { name: 'by-page', eventSource: { batchSize: 1 } })
+  .window(tumbling('1m'))
+  .aggregate(count(), { name: 'per-minute' })
+  .sink('late-counts');
+
+describe("eddy run with profile: 'cost': a late record is a dead letter in the local queue", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eddy-late-dlq-'));
+  let summary: RunSummary;
+
+  beforeAll(async () => {
+    const input = join(dir, 'clicks.jsonl');
+    const click = (ts: number) => JSON.stringify({ user: 'u', page: '/a', kind: 'view', ts });
+    writeFileSync(input, `${[click(1_000), click(200_000), click(2_000)].join('\n')}\n`);
+    summary = await runPipelineOnFiles({
+      pipeline: cheap,
+      inputs: [{ stream: 'late-in', file: input }],
+      outputs: [{ stream: 'late-counts', file: join(dir, 'counts.jsonl') }],
+    });
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('plans no late stream, and lists the late click with its window, event time and watermark', () => {
+    expect(cheap.plan().streams.map((s) => s.role)).not.toContain('side-output');
+    const late = summary.deadLetters.map((d) => d.envelope).filter((e) => e.error.reason === 'late');
+    expect(late).toHaveLength(1);
+    expect(late[0]?.error.late).toEqual({ key: '/a', time: 2_000, watermark: 200_000 });
+    expect(late[0]?.error.message).toContain("late for window 'per-minute' (tumbling 60000 ms)");
+    expect(formatSummary(summary)).toContain('late in per-minute: late for window');
+    const windowed = summary.stages.find((s) => s.stage.stateful)?.stats;
+    expect(windowed).toMatchObject({ late: 1, deadLettered: 0 });
   });
 });

@@ -133,6 +133,8 @@ export interface LeastPrivilegeExpectations {
    * the stages that send to it may have its one action (DESTINATION_ACTIONS) on it, and no other stage.
    */
   readonly destinations?: Readonly<Record<string, string>>;
+  /** Whether the functions trace (EddyPipelineProps.tracing): X-Ray's two calls, or no X-Ray action. @default true */
+  readonly tracing?: boolean;
 }
 
 /**
@@ -262,7 +264,7 @@ export function expectLeastPrivilege(json: CfnTemplate, expected: LeastPrivilege
       sinks.firehose.length > 0 ? DESTINATION_ACTIONS.firehose : [],
     );
     expect(actionsOf(pairs, 'logs'), context).toEqual(LOGS_ACTIONS);
-    expect(actionsOf(pairs, 'xray'), context).toEqual(WILDCARD_RESOURCE_EXCEPTIONS);
+    expect(actionsOf(pairs, 'xray'), context).toEqual(expected.tracing === false ? [] : WILDCARD_RESOURCE_EXCEPTIONS);
     expect(actionsOf(pairs, 'kms'), context).toEqual(expected.keyId === undefined ? [] : KMS_ACTIONS);
   }
 }

@@ -17,6 +17,7 @@ import type { Pipeline } from '../../shared/index.js';
 import orderDestinations from '../e2e/fixtures/order-destinations.js';
 import pricedSignups from '../e2e/fixtures/plans-external.js';
 import { expectEncryptedAtRest, expectTlsOnly } from './encryption.js';
+import cheapClicks from './fixtures/cost-profile-pipeline.js';
 import deadLetterQueueClicks from './fixtures/dead-letter-queue-pipeline.js';
 import ordersOut from './fixtures/existing-destinations-pipeline.js';
 import ordersView from './fixtures/existing-sink-pipeline.js';
@@ -26,6 +27,7 @@ import { expectIdlenessLeastPrivilege, expectLeastPrivilege, expectNoWildcards }
 import {
   allowedPairs,
   type CfnTemplate,
+  dashboardBody,
   functionOfStage,
   onlyResourceOfType,
   PAGE_VIEW_COUNTS_ENTRY,
@@ -45,6 +47,7 @@ const ORDERS_VIEW_ENTRY = fileURLToPath(new URL('./fixtures/existing-sink-pipeli
 const ORDER_DESTINATIONS_ENTRY = fileURLToPath(new URL('../e2e/fixtures/order-destinations.ts', import.meta.url));
 const ORDERS_OUT_ENTRY = fileURLToPath(new URL('./fixtures/existing-destinations-pipeline.ts', import.meta.url));
 const DEAD_LETTER_QUEUE_ENTRY = fileURLToPath(new URL('./fixtures/dead-letter-queue-pipeline.ts', import.meta.url));
+const COST_PROFILE_ENTRY = fileURLToPath(new URL('./fixtures/cost-profile-pipeline.ts', import.meta.url));
 const TABLE_CHANGES_ENTRY = fileURLToPath(new URL('./fixtures/table-changes-pipeline.ts', import.meta.url));
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 
@@ -458,6 +461,57 @@ describe('security of DynamoDB table sinks (toDynamoDb): one the construct creat
       PointInTimeRecoveryEnabled: true,
     });
     expectEncryptedAtRest(checked.json, keyId);
+  });
+});
+
+describe("security and cost of a pipeline with profile: 'cost'", () => {
+  let checked: Checked & { dispose: () => void };
+  const plan = cheapClicks.plan();
+  beforeAll(() => {
+    checked = checkStack((app) => {
+      const stack = new Stack(app, 'CheapClicks', { env: ENV });
+      new EddyPipeline(stack, 'Pipeline', { ...UNPREFIXED, pipeline: cheapClicks, pipelineEntry: COST_PROFILE_ENTRY });
+      return stack;
+    });
+  });
+  afterAll(() => checked.dispose());
+
+  describeNag(
+    () => checked,
+    () => expectedSuppressions(cheapClicks, { customerKey: false, idleness: false, tracing: false }),
+  );
+
+  it('creates no late stream and no dead-letter stream, and sends dead letters to a queue', () => {
+    const streams = resourcesOfType(checked.json, 'AWS::Kinesis::Stream').map(([, s]) => s.Properties.Name);
+    expect(sorted(streams as string[])).toEqual(['cheap-clicks-by-page', 'cheap-counts', 'cheap-in']);
+    const queues = resourcesOfType(checked.json, 'AWS::SQS::Queue').map(([, q]) => q.Properties.QueueName);
+    expect(queues).toContain('cheap-clicks-dead-letters');
+  });
+
+  it('traces nothing, and every role still holds only what its stage needs (least privilege)', () => {
+    for (const [id, fn] of resourcesOfType(checked.json, 'AWS::Lambda::Function')) {
+      expect(fn.Properties.TracingConfig, id).toBeUndefined();
+    }
+    const queueIds = resourcesOfType(checked.json, 'AWS::SQS::Queue').map(([id]) => id);
+    const deadLetterQueueId = queueIds.find((id) => id.includes('DeadLetters')) as string;
+    const queueId = queueIds.find((id) => id.includes('FailedBatches')) as string;
+    const tableId = onlyResourceOfType(checked.json, 'AWS::DynamoDB::GlobalTable')[0];
+    expectLeastPrivilege(checked.json, { plan, queueId, deadLetterQueueId, tableId, tracing: false });
+    expectNoWildcards(checked.json);
+  });
+
+  it('reads the windowed stage in one-minute batches, and says on the dashboard why no operator graph', () => {
+    const windowed = plan.stages.find((stage) => stage.stateful);
+    const [functionId] = functionOfStage(checked.json, windowed?.id ?? '');
+    const mapping = resourcesOfType(checked.json, 'AWS::Lambda::EventSourceMapping').find(
+      ([, m]) => referencedId(m.Properties.FunctionName) === functionId,
+    )?.[1];
+    expect(mapping?.Properties).toMatchObject({ BatchSize: 10_000, MaximumBatchingWindowInSeconds: 60 });
+    const [, dashboard] = onlyResourceOfType(checked.json, 'AWS::CloudWatch::Dashboard');
+    const widgets = dashboardBody(dashboard).widgets;
+    expect(widgets.some((w) => w.properties.title?.endsWith(': operators'))).toBe(false);
+    const notes = widgets.filter((w) => w.properties.markdown?.includes('`operatorMetrics: false`'));
+    expect(notes).toHaveLength(plan.stages.length);
   });
 });
 
