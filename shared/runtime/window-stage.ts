@@ -40,7 +40,7 @@ import { type Arrival, producedRecord, recordReaching, type StatefulBatchSink, w
 export interface WindowBatch {
   /** Puts (new and changed windows, tombstones of fired ones): written first. */
   readonly changes: WindowChange[];
-  /** Sessions merged away and leftovers: deleted after the puts, so a crash never loses a window. */
+  /** Windows removed without firing, deleted after the puts (sessions, one item per key, have none). */
   readonly deletes: WindowChange[];
   readonly watermark: number;
   readonly channels: ChannelWatermarks;
