@@ -3,7 +3,10 @@
  * checked against the batch computation (test/reference/windows.ts), and the end-to-end rate of
  * each beside the stateless page-views pipeline over the same file in the same run.
  *
- *   npx tsx bench/windows-100k.ts [--events 100000]
+ *   npx tsx bench/windows-100k.ts [--events 100000] [--only session]
+ *
+ * `--only` runs the cases whose name starts with one of its comma-separated words (tumbling, hopping,
+ * session), each still beside the baseline.
  *
  * bench/run-all.ts calls `run()`, which returns the rows.
  */
@@ -20,7 +23,9 @@ import type { WindowAssigner } from '../shared/windows/types.js';
 import { type Click, reference, views } from '../test/reference/windows.js';
 import { type BenchOptions, type BenchRow, isMain } from './results.js';
 
-export async function run(options: BenchOptions & { readonly events?: number } = {}): Promise<BenchRow[]> {
+export async function run(
+  options: BenchOptions & { readonly events?: number; readonly only?: readonly string[] } = {},
+): Promise<BenchRow[]> {
   const events = options.events ?? (options.scale === 'full' ? 100_000 : 30_000);
   const rows: BenchRow[] = [];
   const dir = '.eddy/bench';
@@ -48,7 +53,9 @@ export async function run(options: BenchOptions & { readonly events?: number } =
     ['session 20s count by user', session('20s'), (c) => c.user, false],
   ];
   let allExact = true;
+  const only = options.only;
   for (const [name, assigner, keyOf, summing] of cases) {
+    if (only !== undefined && !only.some((word) => name.startsWith(word))) continue;
     const value = summing ? (c: Click) => c.ts % 7 : () => 1;
     const p = pipeline('bench-windows');
     p.source('clicks', { schema: ClickSchema, eventTime: (c) => c.ts, maxOutOfOrderness: '5s', shards: 2 })
@@ -97,8 +104,10 @@ export async function run(options: BenchOptions & { readonly events?: number } =
 }
 
 if (isMain(import.meta.url)) {
-  const { values } = parseArgs({ options: { events: { type: 'string', default: '100000' } } });
-  const rows = await run({ events: Number(values.events) });
+  const { values } = parseArgs({
+    options: { events: { type: 'string', default: '100000' }, only: { type: 'string' } },
+  });
+  const rows = await run({ events: Number(values.events), only: values.only?.split(',') });
   for (const r of rows) {
     const ratio = r.ratio === undefined ? '' : ` (${r.ratio} of baseline)`;
     console.log(

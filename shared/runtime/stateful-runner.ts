@@ -315,7 +315,7 @@ function windowOperator(stage: WindowStage, store: Pick<WindowStore, 'commitAll'
   return {
     process: async (records, decoded, sink) => {
       const batch = await stage.process(records, decoded, sink);
-      // Puts before deletes: a crash in a session merge leaves a leftover, never a loss.
+      // Puts before deletes (fixed windows have none; sessions share one item per key and need none).
       return { ...batch, commit: () => commitInOrder(store, [batch.changes, batch.deletes]) };
     },
   };

@@ -17,7 +17,7 @@ import {
 import type { ChannelWatermarks } from './channel-watermarks.js';
 import type { Decoded } from './decode.js';
 import { MAX_STATE_ITEM_BYTES } from './io/item-size.js';
-import { compareSequenceNumbers, isApplied } from './io/sequence-numbers.js';
+import { isApplied } from './io/sequence-numbers.js';
 import type { ShardDirectory } from './io/shard-directory.js';
 import { InvalidStateRequestError, StateItemTooLargeError } from './io/state-errors.js';
 import { timerOf } from './io/state-keys.js';
@@ -31,6 +31,7 @@ import type {
 } from './io/state-store.js';
 import { stateItemBytes } from './io/window-items.js';
 import type { Element, InputRecord } from './records.js';
+import { isSessionsItem, packSessions, sessionsItemRef, unpackSessions } from './session-items.js';
 import type { AppliedPositions } from './shuffle-pack.js';
 import type { Step } from './stage-program.js';
 import { type Arrival, producedRecord, recordReaching, type StatefulBatchSink, walkBatch } from './stateful-batch.js';
@@ -39,7 +40,7 @@ import { type Arrival, producedRecord, recordReaching, type StatefulBatchSink, w
 export interface WindowBatch {
   /** Puts (new and changed windows, tombstones of fired ones): written first. */
   readonly changes: WindowChange[];
-  /** Sessions merged away and leftovers: deleted after the puts, so a crash never loses a window. */
+  /** Windows removed without firing, deleted after the puts (sessions, one item per key, have none). */
   readonly deletes: WindowChange[];
   readonly watermark: number;
   readonly channels: ChannelWatermarks;
@@ -134,23 +135,33 @@ export class WindowStage {
     const touched = new Set<string>();
     const results: { result: ReturnType<typeof fireWindows>['results'][number]; origin: InputRecord }[] = [];
 
+    const session = this.spec.assigner.kind === 'session';
     for (const [key, keyArrivals] of byKey) {
       const windows = stored.get(key) ?? [];
       for (const w of windows) touched.add(windowId(w.state));
-      const live = this.#dropLeftovers(windows, shardId, deletes);
-      const open = live.filter((w) => w.state.closed !== true);
-      // Whether an earlier attempt can have applied any of these records: only if a stored window's
-      // fence reaches one of their sequence numbers (few: the envelopes of a pack share its own).
-      const sequences = new Set(keyArrivals.map((arrival) => arrival.record.position.sequenceNumber));
-      const retried = live.some((w) => [...sequences].some((sequence) => applied(w.fence, sequence)));
-      const check = retried ? applied : notApplied;
-      let fresh = retried
-        ? keyArrivals.filter((arrival) => !this.#alreadyApplied(arrival, live, applied))
-        : keyArrivals;
+      let fresh: readonly Arrival[];
+      let target: KeyTarget;
+      if (session) {
+        // One item holds the key's sessions and one fence: a record is applied when the fence reaches it.
+        const item = windows[0];
+        const fence = item?.fence ?? {};
+        fresh = item === undefined ? keyArrivals : keyArrivals.filter((a) => !applied(fence, sequenceOf(a)));
+        target = { kind: 'sessions', item, open: item === undefined ? [] : unpackSessions(item) };
+      } else {
+        const open = windows.filter((w) => w.state.closed !== true);
+        // Whether an earlier attempt can have applied any of these records: only if a stored window's
+        // fence reaches one of their sequence numbers (few: the envelopes of a pack share its own).
+        const sequences = new Set(keyArrivals.map(sequenceOf));
+        const retried = windows.some((w) => [...sequences].some((sequence) => applied(w.fence, sequence)));
+        fresh = retried
+          ? keyArrivals.filter((arrival) => !this.#alreadyApplied(arrival, windows, applied))
+          : keyArrivals;
+        target = { kind: 'fixed', live: windows, open, check: retried ? applied : notApplied };
+      }
       counts.duplicates += keyArrivals.length - fresh.length;
       // A window whose state would outgrow a DynamoDB item: its records of this batch are
       // dead-lettered, not applied, and the key is computed again without them.
-      let outcome = this.#applyKey(key, fresh, live, open, watermark, shardId, lastSequence, check);
+      let outcome = this.#applyKey(key, fresh, target, watermark, shardId, lastSequence);
       // The same for a window whose state DynamoDB cannot store at all (NaN, a function, a BigInt).
       for (let unfit = outcome.unfit; unfit !== undefined; unfit = outcome.unfit) {
         const { window } = unfit;
@@ -164,7 +175,7 @@ export class WindowStage {
           sink.deadLetter(arrival.record, this.#unfitState(unfit), arrival.element.id);
         }
         fresh = fresh.filter((arrival) => !inWindow(arrival));
-        outcome = this.#applyKey(key, fresh, live, open, watermark, shardId, lastSequence, check);
+        outcome = this.#applyKey(key, fresh, target, watermark, shardId, lastSequence);
       }
       changes.push(...outcome.changes);
       deletes.push(...outcome.deletes);
@@ -212,21 +223,28 @@ export class WindowStage {
       watermark,
       shardId,
     );
-    if (due.length > 0) {
-      const fired = fireWindows(
-        this.spec,
-        due.map((w) => w.state),
-        [],
-        watermark,
-      );
-      const dueVersion = (state: WindowState<unknown>) =>
-        due.find((w) => windowId(w.state) === windowId(state))?.version ?? 0;
-      for (const state of fired.removed) {
-        changes.push(this.#tombstone(state, dueVersion(state), shardId, lastSequence));
-      }
+    const fireDue = (states: readonly WindowState<unknown>[]) => {
+      const fired = fireWindows(this.spec, states, [], watermark);
       for (const failed of fired.failed) this.#windowFailed(sink, failed, records.at(-1) as InputRecord);
       for (const result of fired.results) {
         results.push({ result, origin: originOf(result) ?? (records.at(-1) as InputRecord) });
+      }
+      return fired;
+    };
+    // A due sessions item fires its due sessions and keeps the others: a fired session is gone from it.
+    const sessionItems = session ? due.filter((w) => isSessionsItem(w.state)) : [];
+    for (const item of sessionItems) {
+      const fired = fireDue(unpackSessions(item));
+      if (fired.removed.length > 0) changes.push(this.#sessionsPut(item, fired.windows, shardId, lastSequence));
+    }
+    // Windows of their own (a session stage's too, stored before sessions shared an item) leave a tombstone.
+    const windowItems = session ? due.filter((w) => !isSessionsItem(w.state)) : due;
+    if (windowItems.length > 0) {
+      const fired = fireDue(windowItems.map((w) => w.state));
+      const dueVersion = (state: WindowState<unknown>) =>
+        windowItems.find((w) => windowId(w.state) === windowId(state))?.version ?? 0;
+      for (const state of fired.removed) {
+        changes.push(this.#tombstone(state, dueVersion(state), shardId, lastSequence));
       }
     }
 
@@ -294,42 +312,46 @@ export class WindowStage {
 
   /**
    * Runs the window operator over one key's new records, and turns what it did into the changes to
-   * write; `tooLarge` names the first window whose item would not fit in DynamoDB.
+   * write; `unfit` names the first window whose item would not fit in DynamoDB.
    */
   #applyKey(
     key: string,
     fresh: readonly Arrival[],
-    live: readonly StoredWindow[],
-    open: readonly StoredWindow[],
+    target: KeyTarget,
     watermark: number,
     shardId: string,
     lastSequence: string,
-    applied: AppliedCheck,
   ) {
     const values: TimedValue<unknown>[] = fresh.map((a) => ({
       value: a.element.value,
       time: a.time,
       id: a.element.id,
     }));
+    const fixed = target.kind === 'fixed' ? target : undefined;
     const skip = (index: number, window: { start: number; end: number }): boolean => {
-      if (applied === notApplied) return false;
+      if (fixed === undefined || fixed.check === notApplied) return false;
       const arrival = fresh[index] as Arrival;
-      const existing = live.find((w) => w.state.start === window.start && w.state.end === window.end);
-      return existing !== undefined && applied(existing.fence, arrival.record.position.sequenceNumber);
+      const existing = fixed.live.find((w) => w.state.start === window.start && w.state.end === window.end);
+      return existing !== undefined && fixed.check(existing.fence, sequenceOf(arrival));
     };
     const outcome = processKeyBatch(
       this.spec,
-      open.map((w) => w.state),
+      target.kind === 'fixed' ? target.open.map((w) => w.state) : target.open,
       key,
       values,
       (index) => (fresh[index] as Arrival).watermark,
       watermark,
       skip,
     );
+    if (target.kind === 'sessions') {
+      const changed = outcome.put.length > 0 || outcome.deleted.length > 0 || outcome.results.length > 0;
+      const changes = changed ? [this.#sessionsPut(target.item ?? key, outcome.windows, shardId, lastSequence)] : [];
+      return { ...outcome, changes, deletes: [], unfit: this.#unfitSessions(key, changes[0], outcome.put) };
+    }
     const changes: PutWindowChange[] = [];
     const deletes: WindowChange[] = [];
     const versionOf = (state: { start: number; end: number }): number =>
-      live.find((w) => w.state.start === state.start && w.state.end === state.end)?.version ?? 0;
+      target.live.find((w) => w.state.start === state.start && w.state.end === state.end)?.version ?? 0;
     for (const state of outcome.put) changes.push(this.#put(state, versionOf(state), shardId, lastSequence));
     for (const state of outcome.deleted) {
       // A window whose final result failed is closed too: dead-lettered once, never fired again.
@@ -346,33 +368,62 @@ export class WindowStage {
         });
       }
     }
-    if (this.spec.assigner.kind === 'session') {
-      // A session that merged stored sessions and fired in this batch was never written: without a
-      // tombstone, a retry after the merged-away sessions were deleted would rebuild it from the
-      // retried records alone. Fixed windows born and fired in one batch need none: all their
-      // records are in the batch, and nothing of them was written.
-      for (const result of outcome.results) {
-        if (result.kind !== 'final' || changes.some((c) => sameWindow(c.state, result))) continue;
-        const state = { key, start: result.windowStart, end: result.windowEnd, accumulator: null, count: 0 };
-        changes.push(this.#tombstone({ ...state, emitted: result.revision }, versionOf(state), shardId, lastSequence));
-      }
-    }
     let unfit: UnfitState | undefined;
     for (const change of changes) {
-      const window = { key, start: change.state.start, end: change.state.end };
-      let bytes: number;
-      try {
-        bytes = stateItemBytes(change);
-      } catch (error) {
-        if (!(error instanceof InvalidStateRequestError)) throw error;
-        unfit = { window, bytes: 0, problem: error };
-        break;
-      }
-      if (bytes <= MAX_STATE_ITEM_BYTES) continue;
-      unfit = { window, bytes };
-      break;
+      unfit = unfitOf(change);
+      if (unfit !== undefined) break;
     }
     return { ...outcome, changes, deletes, unfit };
+  }
+
+  /**
+   * The key's sessions item with `sessions` (its open sessions after the batch), replacing `item`
+   * (or created, given only the key): one write, whatever the sessions merged, moved or fired.
+   */
+  #sessionsPut(
+    item: StoredWindow | string,
+    sessions: readonly WindowState<unknown>[],
+    shardId: string,
+    lastSequence: string,
+  ): PutWindowChange {
+    const stored = typeof item === 'string' ? undefined : item;
+    const key = stored?.state.key ?? (item as string);
+    // With no session left, the item keeps its fence until TTL; it expires counting from its last fireAt.
+    const { state, fireAt } = packSessions(key, sessions, this.spec.allowedLateness, stored?.fireAt ?? 0);
+    return {
+      kind: 'put',
+      stageId: this.#options.stage.id,
+      state,
+      expectedVersion: stored?.version ?? 0,
+      shardId,
+      sequenceNumber: lastSequence,
+      fireAt,
+    };
+  }
+
+  /**
+   * Whether the key's sessions item would not fit in DynamoDB: then a session this batch changed is
+   * blamed, one that cannot be stored at all or else the largest, so that its records are dead-lettered.
+   */
+  #unfitSessions(
+    key: string,
+    change: PutWindowChange | undefined,
+    changed: readonly WindowState<unknown>[],
+  ): UnfitState | undefined {
+    const whole = change === undefined ? undefined : unfitOf(change);
+    if (change === undefined || whole === undefined) return undefined;
+    let blamed: WindowRef | undefined;
+    let most = -1;
+    for (const state of changed) {
+      const window = { key, start: state.start, end: state.end };
+      const own = measure(this.#put(state, 0, change.shardId, change.sequenceNumber));
+      if (own.problem !== undefined) return { window, bytes: 0, problem: own.problem };
+      if (own.bytes > most) {
+        most = own.bytes;
+        blamed = window;
+      }
+    }
+    return blamed === undefined ? whole : { ...whole, window: blamed };
   }
 
   #unfitState({ window, bytes, problem }: UnfitState): RecordProcessingError {
@@ -418,28 +469,29 @@ export class WindowStage {
     sink.deadLetter(record, error, id);
   }
 
-  /** Loads the windows the batch can touch: exact windows for fixed assigners, all of a key's for sessions. */
+  /** Loads the windows the batch can touch: exact windows for fixed assigners, each key's sessions item for sessions. */
   async #load(byKey: Map<string, Arrival[]>): Promise<Map<string, StoredWindow[]>> {
     const { store, stage } = this.#options;
-    if (this.spec.assigner.kind === 'session') return store.queryWindows(stage.id, [...byKey.keys()]);
     // Each window once, in the order first met; a key's fixed windows differ by their start.
     const refs: WindowRef[] = [];
-    for (const [key, arrivals] of byKey) {
-      const seen = new Set<number>();
-      let lastGroup: number | undefined;
-      for (const arrival of arrivals) {
-        const time = Math.floor(arrival.time);
-        // Records of a key mostly fall in the windows of the record before: those are asked for already.
-        const group = lastWindowStart(this.spec.assigner, time);
-        if (group !== undefined && group === lastGroup) continue;
-        lastGroup = group;
-        for (const w of assignWindows(this.spec.assigner, time)) {
-          if (seen.has(w.start)) continue;
-          seen.add(w.start);
-          refs.push({ key, start: w.start, end: w.end });
+    if (this.spec.assigner.kind === 'session') for (const key of byKey.keys()) refs.push(sessionsItemRef(key));
+    else
+      for (const [key, arrivals] of byKey) {
+        const seen = new Set<number>();
+        let lastGroup: number | undefined;
+        for (const arrival of arrivals) {
+          const time = Math.floor(arrival.time);
+          // Records of a key mostly fall in the windows of the record before: those are asked for already.
+          const group = lastWindowStart(this.spec.assigner, time);
+          if (group !== undefined && group === lastGroup) continue;
+          lastGroup = group;
+          for (const w of assignWindows(this.spec.assigner, time)) {
+            if (seen.has(w.start)) continue;
+            seen.add(w.start);
+            refs.push({ key, start: w.start, end: w.end });
+          }
         }
       }
-    }
     const found = await store.getWindows(stage.id, refs);
     const grouped = new Map<string, StoredWindow[]>();
     for (const w of found) {
@@ -451,38 +503,11 @@ export class WindowStage {
   }
 
   /**
-   * A crash between the writes of a session merge can leave the merged session beside the sessions
-   * it replaced (puts go first, deletes after). Sessions of a key never overlap, so where they do, the
-   * one written last for this shard is the truth and the others are leftovers to delete.
-   */
-  #dropLeftovers(windows: StoredWindow[], shardId: string, deletes: WindowChange[]): StoredWindow[] {
-    if (this.spec.assigner.kind !== 'session') return windows;
-    const sorted = [...windows].sort((a, b) =>
-      compareSequenceNumbers(b.fence[shardId] ?? '0', a.fence[shardId] ?? '0'),
-    );
-    const kept: StoredWindow[] = [];
-    for (const w of sorted) {
-      const overlapped = kept.some((k) => k.state.start < w.state.end && w.state.start < k.state.end);
-      if (overlapped) {
-        deletes.push({ kind: 'delete', stageId: this.#options.stage.id, window: w.state, expectedVersion: w.version });
-      } else {
-        kept.push(w);
-      }
-    }
-    return kept;
-  }
-
-  /**
-   * Whether an earlier attempt of this batch already applied the record. Fixed windows are checked
-   * window by window by the operator (`skip`); a session record is applied when the session that holds
-   * its time has a fence at or past its sequence number.
+   * Whether an earlier attempt of this batch already applied the record to all its fixed windows
+   * (the operator checks them window by window too: `skip`).
    */
   #alreadyApplied(arrival: Arrival, windows: readonly StoredWindow[], applied: AppliedCheck): boolean {
     const sequence = arrival.record.position.sequenceNumber;
-    if (this.spec.assigner.kind === 'session') {
-      const holder = windows.find((w) => w.state.start <= arrival.time && arrival.time < w.state.end);
-      return holder !== undefined && applied(holder.fence, sequence);
-    }
     // A record is applied to none of its windows when the key has no stored window: nothing to look up.
     if (windows.length === 0) return false;
     const mine = assignWindows(this.spec.assigner, Math.floor(arrival.time));
@@ -534,13 +559,6 @@ export class WindowStage {
   }
 }
 
-function sameWindow(
-  state: { key: string; start: number; end: number },
-  result: { key: string; windowStart: number; windowEnd: number },
-): boolean {
-  return state.key === result.key && state.start === result.windowStart && state.end === result.windowEnd;
-}
-
 /** Orders results by what names them (key, window, revision). */
 function compareResults(
   a: { key: string; windowStart: number; windowEnd: number; revision: number },
@@ -552,6 +570,45 @@ function compareResults(
     a.windowEnd - b.windowEnd ||
     a.revision - b.revision
   );
+}
+
+/** What a put would write: its item's bytes, or why DynamoDB cannot store it at all. */
+function measure(change: PutWindowChange): { readonly bytes: number; readonly problem?: InvalidStateRequestError } {
+  try {
+    return { bytes: stateItemBytes(change) };
+  } catch (error) {
+    if (!(error instanceof InvalidStateRequestError)) throw error;
+    return { bytes: 0, problem: error };
+  }
+}
+
+/** The put's window, when its item would not fit in DynamoDB or cannot be stored at all. */
+function unfitOf(change: PutWindowChange): UnfitState | undefined {
+  const { bytes, problem } = measure(change);
+  if (problem === undefined && bytes <= MAX_STATE_ITEM_BYTES) return undefined;
+  const window = { key: change.state.key, start: change.state.start, end: change.state.end };
+  return problem === undefined ? { window, bytes } : { window, bytes, problem };
+}
+
+/** Where a key's records of a batch go: its fixed windows, each an item, or its sessions item. */
+type KeyTarget =
+  | {
+      readonly kind: 'fixed';
+      readonly live: readonly StoredWindow[];
+      readonly open: readonly StoredWindow[];
+      /** Whether an earlier attempt applied a record to a window; {@link notApplied} when none can have. */
+      readonly check: AppliedCheck;
+    }
+  | {
+      readonly kind: 'sessions';
+      /** The key's sessions item, when it has one. */
+      readonly item: StoredWindow | undefined;
+      /** Its open sessions. */
+      readonly open: readonly WindowState<unknown>[];
+    };
+
+function sequenceOf(arrival: Arrival): string {
+  return arrival.record.position.sequenceNumber;
 }
 
 /** A window whose item would not fit in DynamoDB: too large (`bytes`), or not storable at all (`problem`). */
