@@ -15,6 +15,7 @@ import {
   assertStreamName,
 } from './names.js';
 import type { DeadLetterDestination, EventSourceSettings } from './plan-types.js';
+import { assertShuffleFormat, type ShuffleFormat } from './shuffle-format.js';
 
 /** Where records a stage could not process go (docs/reliability.md, "Dead letters"). */
 export interface DeadLetterOptions {
@@ -55,6 +56,14 @@ export interface PipelineOptions {
    */
   readonly batching?: BatchingPreference;
   /**
+   * The wire format stages write to shuffle streams: 2 leaves out of each envelope the correlation
+   * id its position already says (about 40% of a shuffle's bytes). Every stage reads both formats,
+   * but a stage deployed before this option existed reads only 1: move an existing pipeline to 2 in
+   * a deployment of its own, after one that brought the stages reading both (docs/operations.md).
+   * @default 1
+   */
+  readonly shuffleFormat?: ShuffleFormat;
+  /**
    * Shards of every stream whose shard count is not given.
    * @default 1
    */
@@ -83,6 +92,7 @@ export class PipelineGraph {
   ) {
     assertPipelineName(name);
     if (options.batching !== undefined) assertBatchingPreference(options.batching, `pipeline '${name}'`);
+    if (options.shuffleFormat !== undefined) assertShuffleFormat(options.shuffleFormat, `pipeline '${name}'`);
     this.deadLetter = resolveDeadLetter(name, options);
     if (this.deadLetter.kind === 'stream') this.#streams.set(this.deadLetter.name, 'the dead-letter stream');
   }

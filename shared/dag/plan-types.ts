@@ -4,6 +4,8 @@
  * the user's functions.
  */
 
+import type { ShuffleFormat } from './shuffle-format.js';
+
 /** Why a stream exists; decides how its records are encoded (see docs/architecture.md). */
 export const StreamRoles = {
   /** Written by producers outside Eddy: plain JSON, validated by the source schema. */
@@ -157,4 +159,6 @@ export interface PipelinePlan {
   readonly tables?: readonly TableSpec[];
   /** The queues, buses and delivery streams stages send to; absent when none. */
   readonly destinations?: readonly DestinationSpec[];
+  /** The format stages write to shuffle streams (shuffle-format.ts); absent for the default, 1. */
+  readonly shuffleFormat?: ShuffleFormat;
 }
