@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import type { ShuffleFormat } from '../../../shared/dag/shuffle-format.js';
+import { pipeline } from '../../../shared/index.js';
 import { RecordProcessingError } from '../../../shared/operators/record-errors.js';
 import { type Decoded, shuffleDecoder } from '../../../shared/runtime/decode.js';
 import { UniformShardDirectory } from '../../../shared/runtime/io/shard-directory.js';
@@ -192,6 +194,21 @@ describe('shuffle formats 1 and 2', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('the pipeline option is carried by the plan (absent for the default) and checked eagerly', () => {
+    const plan = (shuffleFormat?: ShuffleFormat) =>
+      pipeline('p', shuffleFormat === undefined ? {} : { shuffleFormat })
+        .source('s', { schema: z.object({ k: z.string() }) })
+        .keyBy((e) => e.k, { name: 'by-k' })
+        .sink('out')
+        .plan();
+    expect(plan().shuffleFormat).toBeUndefined();
+    expect(plan(1).shuffleFormat).toBeUndefined();
+    expect(plan(2).shuffleFormat).toBe(2);
+    expect(() => pipeline('p', { shuffleFormat: 3 as ShuffleFormat })).toThrow(
+      /pipeline 'p'.*shuffleFormat must be 1 or 2, got 3/,
     );
   });
 
