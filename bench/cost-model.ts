@@ -280,6 +280,8 @@ const Q5 = { input: 'bids', event: bid, seconds: 40, flinkEventsPerCore: (a: Ass
 
 /** The rates batching variants are measured at too (at 100k, batches fill by size within a second). */
 const LOW_RATES = [10, 100, 1000, 10_000];
+/** The rates the shuffle format variants are measured at: where the shuffle's bytes are more than noise. */
+const FORMAT_RATES = [1000, 10_000, 100_000];
 
 export const JOBS: readonly Job[] = [
   { name: 'page-view-counts', pipelines: [pageViewCounts], ...PAGE_VIEW_COUNTS },
@@ -348,6 +350,23 @@ export const JOBS: readonly Job[] = [
     rates: LOW_RATES,
     variantOf: 'nexmark-q5',
     lever: "batching: 'cost'",
+  },
+  // The lean envelope (docs/shuffle.md, "Formats"): where the shuffle's bytes could show in the bill.
+  {
+    name: 'page-view-counts, shuffleFormat: 2',
+    pipelines: [pageViewCountsWith({ shuffleFormat: 2 })],
+    ...PAGE_VIEW_COUNTS,
+    rates: FORMAT_RATES,
+    variantOf: 'page-view-counts',
+    lever: 'shuffleFormat: 2',
+  },
+  {
+    name: 'nexmark-q5, shuffleFormat: 2',
+    pipelines: [q5Pipeline('q5', undefined, { shuffleFormat: 2 })],
+    ...Q5,
+    rates: FORMAT_RATES,
+    variantOf: 'nexmark-q5',
+    lever: 'shuffleFormat: 2',
   },
 ];
 
@@ -1012,6 +1031,7 @@ export async function run(options: CostModelOptions = {}): Promise<BenchRow[]> {
           job.variantOf === undefined,
         ),
       );
+      rows.push(...shuffleTrafficRows(job, rate, m));
       if (job.variantOf === undefined) {
         for (const lever of SINGLE_LEVERS) {
           const e = estimate(job, m, lever.levers, a);
@@ -1032,6 +1052,21 @@ export async function run(options: CostModelOptions = {}): Promise<BenchRow[]> {
     }
   }
   return rows;
+}
+
+/** What the shuffle streams carry per source event: bytes and PUT payload units (the format's lever). */
+function shuffleTrafficRows(job: Job, rate: number, m: Measured): BenchRow[] {
+  const shuffles = [...m.streams.values()].filter((t) => t.role === 'shuffle');
+  const sum = (f: (t: StreamTraffic) => number) => shuffles.reduce((total, t) => total + f(t), 0) / m.events;
+  const where = `cost ${job.name} at ${rate.toLocaleString('en-US')} events/s, shuffle streams`;
+  return [
+    { name: `${where}: bytes per source event`, value: Number(sum((t) => t.bytes).toFixed(1)), unit: 'bytes/event' },
+    {
+      name: `${where}: PUT payload units per 1,000 source events`,
+      value: Number((sum((t) => t.putPayloadUnits) * 1000).toFixed(3)),
+      unit: 'units',
+    },
+  ];
 }
 
 function logEstimate(what: string, e: Estimate, log: (line: string) => void): void {

@@ -10,6 +10,9 @@
  * - (c) hopping sum (2m/30s), same shape as (b);
  * - (d) interval join: examples/orders-payments.ts, its two source stages run in process, interleaved,
  *   and the join stage over their packs.
+ * - (a2), (b2), (d2): (a), (b) and (d) with the shuffle in format 2 (`shuffleFormat: 2`, the lean
+ *   envelope: docs/shuffle.md, "Formats"), for the two formats side by side in one run; only when
+ *   asked for (`--only a,a2,b,b2,d,d2`).
  *
  * Baseline, in the same run: the decode floor, a plain loop that base64-decodes and JSON.parses the
  * same source records (and the same packs). Each case is also run through the StageRunner alone
@@ -18,7 +21,7 @@
  * source records for (a), envelopes (data records) for the others; single thread, so events/s of the
  * process is events/s per core.
  *
- *   npx tsx bench/in-process.ts [--events 100000] [--reps 5] [--shards 2] [--only a,b,c,d] [--full]
+ *   npx tsx bench/in-process.ts [--events 100000] [--reps 5] [--shards 2] [--only a,b,c,d,a2,b2,d2] [--full]
  */
 import { Console } from 'node:console';
 import { writeFileSync } from 'node:fs';
@@ -32,6 +35,7 @@ import { z } from 'zod';
 import { generateClickLines } from '../examples/data/click-generator.js';
 import { generateOrders } from '../examples/data/order-generator.js';
 import ordersPayments from '../examples/orders-payments.js';
+import type { ShuffleFormat } from '../shared/dag/shuffle-format.js';
 import type { Pipeline } from '../shared/dsl/pipeline.js';
 import { pipeline } from '../shared/index.js';
 import { MemoryWindowStore } from '../shared/runtime/io/memory-window-store.js';
@@ -52,7 +56,7 @@ export interface InProcessOptions extends BenchOptions {
   readonly reps?: number;
   /** Shards of the shuffle streams of the click pipelines. @default 2 */
   readonly shuffleShards?: number;
-  /** Cases to run: any of a, b, c, d. @default all */
+  /** Cases to run: any of a, b, c, d, and a2, b2, d2 (format 2). @default a, b, c, d */
   readonly only?: readonly string[];
   /** Records per source batch. @default 1000 */
   readonly batchSize?: number;
@@ -62,8 +66,8 @@ export interface InProcessOptions extends BenchOptions {
 
 const Click = z.object({ user: z.string(), page: z.string(), kind: z.string(), ts: z.number() });
 
-function clickPipelines(shards: number) {
-  const counts = pipeline('bench-counts')
+function clickPipelines(shards: number, shuffleFormat: ShuffleFormat = 1) {
+  const counts = pipeline('bench-counts', { shuffleFormat })
     .source('clicks', { schema: Click, eventTime: (c) => c.ts, maxOutOfOrderness: '5s' })
     .filter((c) => c.kind === 'view')
     .map((c) => ({ page: c.page, user: c.user, ts: c.ts }))
@@ -362,9 +366,13 @@ async function prepare(options: Required<Omit<InProcessOptions, 'scale' | 'verbo
   });
 
   // The packs the source stage really writes: its handler run once, its writer's records captured.
-  const captured = await handlerPass(source, shardsOf(counts), new CountingWriter(true));
-  const shuffle = await packEvents(captured.writer.captured, shuffleStream, shardsOf(counts), batchSize);
-  const traffic = captured.writer.streams.get(shuffleStream) ?? { records: 0, bytes: 0, calls: 0 };
+  const clickShuffle = async (stage: StageCase) => {
+    const captured = await handlerPass(stage, shardsOf(stage.pipeline), new CountingWriter(true));
+    const packed = await packEvents(captured.writer.captured, shuffleStream, shardsOf(stage.pipeline), batchSize);
+    return { ...packed, traffic: captured.writer.streams.get(shuffleStream) ?? { records: 0, bytes: 0, calls: 0 } };
+  };
+  const shuffle = await clickShuffle(source);
+  const traffic = shuffle.traffic;
   const inputBytes = clickEvents.reduce(
     (total, e) =>
       total +
@@ -386,6 +394,26 @@ async function prepare(options: Required<Omit<InProcessOptions, 'scale' | 'verbo
     },
     target: { eventsPerSecond: 150_000 },
   });
+  // Format 2, side by side: the same pipeline with `shuffleFormat: 2`, its source stage and window stage.
+  const lean = clickPipelines(shuffleShards, 2).counts;
+  let leanTraffic: (typeof traffic & { envelopes: number }) | undefined;
+  if (options.only.includes('a2') || options.only.includes('b2')) {
+    const leanSource: StageCase = { ...source, pipeline: lean };
+    cases.push({ name: 'a2', label: '(a2) = (a), shuffle in format 2', stage: leanSource });
+    const leanShuffle = await clickShuffle(leanSource);
+    leanTraffic = { ...leanShuffle.traffic, envelopes: leanShuffle.envelopes };
+    cases.push({
+      name: 'b2',
+      label: '(b2) = (b), over packs in format 2',
+      stage: {
+        pipeline: lean,
+        stageId: countsWindow,
+        stateful: true,
+        events: leanShuffle.events,
+        eventCount: leanShuffle.envelopes,
+      },
+    });
+  }
   if (options.only.includes('c')) {
     // The hopping pipeline's source stage is the same chain: its packs are written the same way.
     const sumsCapture = await handlerPass(
@@ -409,7 +437,8 @@ async function prepare(options: Required<Omit<InProcessOptions, 'scale' | 'verbo
   }
 
   const joinShards = shardsOf(ordersPayments);
-  if (options.only.includes('d')) {
+  const joinTraffic: { format: number; envelopes: number; records?: number; bytes?: number }[] = [];
+  if (options.only.includes('d') || options.only.includes('d2')) {
     // The join: both sources' stages, their shards' batches interleaved in time, as they would run.
     const sample = generateOrders({ orders: Math.round(eventTotal / 2), seed: 5 });
     const joinStages = ordersPayments.plan().stages;
@@ -439,28 +468,64 @@ async function prepare(options: Required<Omit<InProcessOptions, 'scale' | 'verbo
       ]),
     );
     const context = lambdaContext(DEADLINE_MS);
-    for (let i = 0; sourceBatches.some((b) => i < b.events.length); i += 1) {
-      for (const { stageId, events } of sourceBatches) {
-        const event = events[i];
-        if (event !== undefined) await joinSourceHandlers.get(stageId)?.(event, context);
+    // The sources' shards' batches, interleaved in time, each through `run`; then the join's packs.
+    const joinPacks = async (
+      writer: CountingWriter,
+      format: number,
+      run: (stageId: string, event: KinesisStreamEvent) => Promise<unknown>,
+    ) => {
+      for (let i = 0; sourceBatches.some((b) => i < b.events.length); i += 1) {
+        for (const { stageId, events } of sourceBatches) {
+          const event = events[i];
+          if (event !== undefined) await run(stageId, event);
+        }
       }
-    }
-    const joined = await packEvents(joinCapture.captured, joinStage.input, joinShards, batchSize);
-    cases.push({
-      name: 'd',
-      label: '(d) interval join orders-payments (left, 10m), join stage',
-      stage: {
+      const packed = await packEvents(writer.captured, joinStage.input, joinShards, batchSize);
+      joinTraffic.push({ format, envelopes: packed.envelopes, ...writer.streams.get(joinStage.input) });
+      const stage: StageCase = {
         pipeline: ordersPayments,
         stageId: joinStage.id,
         stateful: true,
-        events: joined.events,
-        eventCount: joined.envelopes,
-      },
+        events: packed.events,
+        eventCount: packed.envelopes,
+      };
+      return stage;
+    };
+    cases.push({
+      name: 'd',
+      label: '(d) interval join orders-payments (left, 10m), join stage',
+      stage: await joinPacks(joinCapture, 1, async (stageId, event) =>
+        joinSourceHandlers.get(stageId)?.(event, context),
+      ),
     });
+    if (options.only.includes('d2')) {
+      // The same source batches through StageRunners that write format 2 (the example's plan says 1).
+      const leanCapture = new CountingWriter(true);
+      const leanRunners = new Map(
+        [...joinSourceHandlers.keys()].map((stageId) => [
+          stageId,
+          new StageRunner({
+            pipeline: ordersPayments,
+            stageId,
+            writer: leanCapture,
+            shards: joinShards,
+            shuffleFormat: 2,
+          }),
+        ]),
+      );
+      cases.push({
+        name: 'd2',
+        label: '(d2) = (d), over packs in format 2',
+        stage: await joinPacks(leanCapture, 2, async (stageId, event) =>
+          leanRunners.get(stageId)?.run(event.Records.map(fromKinesisEventRecord), Date.now() + DEADLINE_MS),
+        ),
+      });
+    }
   }
 
   const shardDirectories = new Map<Pipeline, UniformShardDirectory>([
     [counts, shardsOf(counts)],
+    [lean, shardsOf(lean)],
     [sums, shardsOf(sums)],
     [ordersPayments, joinShards],
   ]);
@@ -478,6 +543,8 @@ async function prepare(options: Required<Omit<InProcessOptions, 'scale' | 'verbo
       calls: traffic.calls,
       inputBytes,
     },
+    leanTraffic,
+    joinTraffic,
   };
 }
 
@@ -542,8 +609,10 @@ async function measure(options: InProcessOptions): Promise<BenchRow[]> {
       push(rates, 'pack-floor', packFloor.wall);
       push(ratios, 'pack-floor', packFloor.wall / floor.wall);
     }
+    const handlerRates = new Map<string, { wall: number; cpu: number }>();
     for (const c of cases) {
       const viaHandler = perSecond(c.stage.eventCount, await handlerPass(c.stage, shardsFor(c.stage)));
+      handlerRates.set(c.name, viaHandler);
       const viaRunner = perSecond(c.stage.eventCount, await runnerPass(c.stage, shardsFor(c.stage)));
       log(
         `${warmUp ? 'warm-up' : `rep ${rep + 1}`} ${c.name}: handler ${Math.round(viaHandler.wall)}/s, runner ${Math.round(viaRunner.wall)}/s, floor ${Math.round(floor.wall)}/s; per CPU-second ${Math.round(viaHandler.cpu)}, ${Math.round(viaRunner.cpu)}, ${Math.round(floor.cpu)}`,
@@ -559,6 +628,14 @@ async function measure(options: InProcessOptions): Promise<BenchRow[]> {
       push(ratios, `${c.name}-runner-cpu`, viaRunner.cpu / floor.cpu);
       push(ratios, `${c.name}-middleware`, viaRunner.wall / viaHandler.wall);
       if (c.name === 'a') push(ratios, 'a-handler-encode', viaHandler.wall / encodeFloor.wall);
+    }
+    // Format 2 beside format 1, per repetition: both ran under the same load.
+    for (const name of ['a', 'b', 'd']) {
+      const full = handlerRates.get(name);
+      const leaner = handlerRates.get(`${name}2`);
+      if (warmUp || full === undefined || leaner === undefined) continue;
+      push(ratios, `${name}2-over-${name}`, leaner.wall / full.wall);
+      push(ratios, `${name}2-over-${name}-cpu`, leaner.cpu / full.cpu);
     }
   }
 
@@ -678,6 +755,65 @@ async function measure(options: InProcessOptions): Promise<BenchRow[]> {
         value: Number(((t.calls / t.sourceEvents) * 1000).toFixed(2)),
         unit: 'calls',
       },
+    );
+  }
+  rows.push(...formatRows(cases, ratio, prepared));
+  return rows;
+}
+
+/** Format 2 beside format 1 (docs/shuffle.md, "Formats"): rates, and bytes the shuffles wrote. */
+function formatRows(
+  cases: readonly Prepared[],
+  ratio: (key: string) => number,
+  prepared: Awaited<ReturnType<typeof prepare>>,
+): BenchRow[] {
+  const rows: BenchRow[] = [];
+  const names = new Set(cases.map((c) => c.name));
+  for (const name of ['a', 'b', 'd']) {
+    if (!names.has(name) || !names.has(`${name}2`)) continue;
+    rows.push({
+      name: `(${name}2) / (${name}): Lambda handler rate, shuffle format 2 over format 1`,
+      value: ratio(`${name}2-over-${name}`),
+      unit: 'ratio',
+    });
+    rows.push({
+      name: `(${name}2) / (${name}): Lambda handler events per CPU-second, shuffle format 2 over format 1`,
+      value: ratio(`${name}2-over-${name}-cpu`),
+      unit: 'ratio',
+    });
+  }
+  const t = prepared.traffic;
+  const lean = prepared.leanTraffic;
+  /** A format-2 figure beside format 1's, the ratio of the two. */
+  const beside = (name: string, unit: string, value: number, baselineValue: number): BenchRow => ({
+    name,
+    value: Number(value.toFixed(1)),
+    unit,
+    baseline: 'format 1',
+    baselineValue: Number(baselineValue.toFixed(1)),
+    ratio: Number((value / baselineValue).toFixed(3)),
+  });
+  if (lean !== undefined) {
+    const [leanPerEvent, fullPerEvent] = [lean.bytes / t.sourceEvents, t.bytes / t.sourceEvents];
+    rows.push(
+      beside('shuffle (a2)->(b2), format 2: bytes written per source event', 'bytes/event', leanPerEvent, fullPerEvent),
+      beside(
+        'shuffle (a2)->(b2), format 2: bytes written per envelope',
+        'bytes/envelope',
+        lean.bytes / lean.envelopes,
+        t.bytes / t.envelopes,
+      ),
+    );
+  }
+  const [full, leaner] = prepared.joinTraffic;
+  if (full?.bytes !== undefined && leaner?.bytes !== undefined) {
+    rows.push(
+      beside(
+        'shuffle to the join stage (d2), format 2: bytes written per envelope',
+        'bytes/envelope',
+        leaner.bytes / leaner.envelopes,
+        full.bytes / full.envelopes,
+      ),
     );
   }
   return rows;

@@ -16,6 +16,7 @@ import {
 } from './names.js';
 import type { DeadLetterDestination, EventSourceSettings } from './plan-types.js';
 import { applyProfile, type LateRecordsDestination, type PipelineProfile } from './profile.js';
+import { assertShuffleFormat, type ShuffleFormat } from './shuffle-format.js';
 
 /** Where records a stage could not process go (docs/reliability.md, "Dead letters"). */
 export interface DeadLetterOptions {
@@ -55,6 +56,14 @@ export interface PipelineOptions {
    * @default 'latency'
    */
   readonly batching?: BatchingPreference;
+  /**
+   * The wire format stages write to shuffle streams: 2 leaves out of each envelope the correlation
+   * id its position already says (about 40% of a shuffle's bytes). Every stage reads both formats,
+   * but a stage deployed before this option existed reads only 1: move an existing pipeline to 2 in
+   * a deployment of its own, after one that brought the stages reading both (docs/operations.md).
+   * @default 1
+   */
+  readonly shuffleFormat?: ShuffleFormat;
   /**
    * Shards of every stream whose shard count is not given.
    * @default 1
@@ -111,6 +120,7 @@ export class PipelineGraph {
     assertPipelineName(name);
     this.options = applyProfile(options, `pipeline '${name}'`);
     if (this.options.batching !== undefined) assertBatchingPreference(this.options.batching, `pipeline '${name}'`);
+    if (this.options.shuffleFormat !== undefined) assertShuffleFormat(this.options.shuffleFormat, `pipeline '${name}'`);
     this.deadLetter = resolveDeadLetter(name, this.options);
     if (this.deadLetter.kind === 'stream') this.#streams.set(this.deadLetter.name, 'the dead-letter stream');
   }

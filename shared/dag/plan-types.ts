@@ -4,6 +4,8 @@
  * the user's functions.
  */
 
+import type { ShuffleFormat } from './shuffle-format.js';
+
 /** Why a stream exists; decides how its records are encoded (see docs/architecture.md). */
 export const StreamRoles = {
   /** Written by producers outside Eddy: plain JSON, validated by the source schema. */
@@ -161,4 +163,6 @@ export interface PipelinePlan {
   readonly profile?: 'cost';
   /** False when stages publish no per-operator metrics (`operatorMetrics: false`); absent when they do. */
   readonly operatorMetrics?: false;
+  /** The format stages write to shuffle streams (shuffle-format.ts); absent for the default, 1. */
+  readonly shuffleFormat?: ShuffleFormat;
 }

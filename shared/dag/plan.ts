@@ -11,6 +11,7 @@ import {
 } from './graph.js';
 import type { PipelineGraph } from './pipeline-graph.js';
 import type { PipelinePlan, StageSpec, StreamSpec, TableSpec } from './plan-types.js';
+import { DEFAULT_SHUFFLE_FORMAT } from './shuffle-format.js';
 
 /**
  * Cuts the DAG into stages, Flink's operator chaining: stateless operators run in the Lambda of the
@@ -40,6 +41,8 @@ export function planPipeline(graph: PipelineGraph): PipelinePlan {
     ...(destinations.length > 0 && { destinations }),
     ...(graph.options.profile === 'cost' && { profile: 'cost' }),
     ...(graph.options.operatorMetrics === false && { operatorMetrics: false }),
+    ...(graph.options.shuffleFormat !== undefined &&
+      graph.options.shuffleFormat !== DEFAULT_SHUFFLE_FORMAT && { shuffleFormat: graph.options.shuffleFormat }),
   };
 }
 
@@ -168,6 +171,8 @@ function planStage(graph: PipelineGraph, input: StageInputNode, heads: readonly 
       },
     }),
     ...(destinations.length > 0 && { destinations }),
+    ...(graph.options.shuffleFormat !== undefined &&
+      graph.options.shuffleFormat !== DEFAULT_SHUFFLE_FORMAT && { shuffleFormat: graph.options.shuffleFormat }),
   };
 }
 

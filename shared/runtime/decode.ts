@@ -6,8 +6,9 @@ import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from '../op
 import { parseKnownVersion } from '../operators/schema-versions.js';
 import { eventTimeProblem, isValidEventTime } from '../windows/event-time.js';
 import { CorruptAggregateError, deaggregate, isAggregated, type UserRecord } from './kpl-aggregate.js';
+import { idOfLean } from './lean-envelope.js';
 import { correlationIdOf, type Element, type InputRecord, type ShuffleEnvelope } from './records.js';
-import { isShufflePack } from './shuffle-pack.js';
+import { isShufflePack, type ShufflePack } from './shuffle-pack.js';
 import { toTableChange } from './table-change.js';
 import { isEndOfInput, isTick, isWatermarkRecord, type WatermarkRecord } from './watermark-records.js';
 
@@ -235,6 +236,7 @@ export function shuffleDecoder(keyBy: { readonly name: string; readonly stream: 
     const json = parseJson(record, keyBy.name, DeadLetterReasons.malformedEnvelope);
     if (isShufflePack(json)) {
       const items: Decoded[] = [];
+      if (json.f !== undefined) restoreLeanIds(json, keyBy, record);
       const channel = json.ch;
       const dest = typeof json.d === 'string' ? json.d : undefined;
       const trace = typeof json.tr === 'string' ? json.tr : undefined;
@@ -283,6 +285,38 @@ export function shuffleDecoder(keyBy: { readonly name: string; readonly stream: 
     if (!hasValidTime(json)) throw badTime(json.t);
     return [{ kind: 'data', element: elementOf(json) }];
   };
+}
+
+/**
+ * Format 2 (lean-envelope.ts): gives each envelope without an id of its own the id its pack's prefix
+ * and its position say, so that the rest of the decoder reads both formats alike. A pack of a format
+ * this consumer does not know is a dead letter as a whole, with the format named: its envelopes cannot
+ * be told apart.
+ */
+function restoreLeanIds(
+  pack: ShufflePack,
+  keyBy: { readonly name: string; readonly stream: string },
+  record: InputRecord,
+) {
+  if (pack.f !== 2) {
+    throw new RecordProcessingError({
+      reason: DeadLetterReasons.malformedEnvelope,
+      operator: keyBy.name,
+      message: `pack from channel '${String(pack.ch)}' on shuffle stream '${keyBy.stream}' (sequence number ${record.position.sequenceNumber}) is in format ${JSON.stringify(pack.f)}; this stage reads formats 1 and 2: deploy the stage that reads it before the one that writes it`,
+      issues: [{ field: 'f', message: `unknown format ${JSON.stringify(pack.f)}` }],
+    });
+  }
+  const prefix = pack.ip;
+  if (typeof prefix !== 'string') return;
+  for (const envelope of pack.e as unknown[]) {
+    if (typeof envelope !== 'object' || envelope === null) continue;
+    const lean = envelope as { id?: unknown; q?: unknown; i?: unknown };
+    // An envelope with a malformed position or suffix is left without an id: its own dead letter below.
+    if (lean.id !== undefined || typeof lean.q !== 'string' || (lean.i !== undefined && typeof lean.i !== 'string')) {
+      continue;
+    }
+    lean.id = idOfLean(prefix, lean.q, lean.i);
+  }
 }
 
 function isEnvelope(value: unknown): value is ShuffleEnvelope & { q?: unknown } {

@@ -1,4 +1,5 @@
 import type { PipelinePlan, StageSpec } from '../dag/plan-types.js';
+import { DEFAULT_SHUFFLE_FORMAT, type ShuffleFormat } from '../dag/shuffle-format.js';
 import { compareSequenceNumbers } from './io/sequence-numbers.js';
 import type { OpenShard, ShardDirectory } from './io/shard-directory.js';
 import type { OutputRecord } from './records.js';
@@ -13,6 +14,7 @@ import { channelId } from './watermark-records.js';
  */
 export class ShuffleOutputs {
   readonly #shuffleStreams: ReadonlySet<string>;
+  readonly #format: ShuffleFormat;
 
   constructor(
     plan: PipelinePlan,
@@ -22,7 +24,10 @@ export class ShuffleOutputs {
     private readonly maxPackBytes?: number,
     /** The current invocation's X-Ray trace id, if tracing is on. */
     private readonly traceId: () => string | undefined = () => undefined,
+    /** The format to write. @default the plan's */
+    format: ShuffleFormat | undefined = plan.shuffleFormat,
   ) {
+    this.#format = format ?? DEFAULT_SHUFFLE_FORMAT;
     this.#shuffleStreams = new Set(
       plan.streams.filter((s) => s.role === 'shuffle' && stage.outputs.includes(s.name)).map((s) => s.name),
     );
@@ -59,6 +64,7 @@ export class ShuffleOutputs {
       ...(this.traceId() !== undefined && { trace: this.traceId() }),
       shards,
       lastOrigin,
+      format: this.#format,
       ...(this.maxPackBytes !== undefined && { maxPackBytes: this.maxPackBytes }),
       ...(sendsTime && {
         watermark: {

@@ -1,6 +1,8 @@
 import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
+import { DEFAULT_SHUFFLE_FORMAT, type ShuffleFormat } from '../dag/shuffle-format.js';
 import type { OpenShard } from './io/shard-directory.js';
+import { idPrefixOf, leanEnvelope } from './lean-envelope.js';
 import type { OutputRecord } from './records.js';
 
 /**
@@ -14,6 +16,10 @@ import type { OutputRecord } from './records.js';
  * envelope by its position alone: a repeat is at or below the highest position seen from its channel.
  */
 export interface ShufflePack {
+  /** The format (shared/dag/shuffle-format.ts); absent in format 1. */
+  readonly f?: number;
+  /** Format 2: the prefix of the envelopes' ids that their positions do not say (lean-envelope.ts). */
+  readonly ip?: string;
   /** The producing channel: `<producing stage>/<its input shard>`. */
   readonly ch: string;
   /** The envelopes, in position order, each with its position `q`. */
@@ -34,6 +40,10 @@ export interface ShufflePack {
 export interface PackedEnvelope {
   /** `<input sequence number>` or `<input sequence number>:<index among that input's outputs>`. */
   readonly q: string;
+  /**
+   * The correlation id. Format 2 writes it only when `ip` and `q` do not say it, and `"i"` for the
+   * suffix they do not say (lean-envelope.ts); the decoder restores it before anything reads it.
+   */
   readonly id: string;
   readonly k: string;
   readonly t?: number;
@@ -167,6 +177,8 @@ export interface PackOptions {
   readonly trace?: string;
   /** @default MAX_RECORD_BYTES */
   readonly maxPackBytes?: number;
+  /** The format to write (shared/dag/shuffle-format.ts). @default 1 */
+  readonly format?: ShuffleFormat;
 }
 
 /**
@@ -235,8 +247,16 @@ export function packShuffleOutputs(outputs: readonly ShuffleOutput[], options: P
     options.parents !== undefined && options.parents.length > 0 ? `,"p":${JSON.stringify(options.parents)}` : '';
   const trace = options.trace !== undefined ? `,"tr":${JSON.stringify(options.trace)}` : '';
   const partitionKey = options.channel.slice(-256);
+  const lean = (options.format ?? DEFAULT_SHUFFLE_FORMAT) === 2;
   for (const [lane, { stream, shard, positions, data, origins, most }] of lanes) {
-    const head = `{"ch":${JSON.stringify(options.channel)},"d":${JSON.stringify(shard.shardId)}${parents}${trace},"e":[`;
+    // Format 2: the ids' prefix once per lane (every pack of it), each envelope without what it says.
+    const prefix = lean ? idPrefixOf(data, positions) : undefined;
+    if (prefix !== undefined) {
+      for (let i = 0; i < data.length; i += 1)
+        data[i] = leanEnvelope(data[i] as string, positions[i] as string, prefix);
+    }
+    const format = lean ? `"f":2,${prefix === undefined ? '' : `"ip":${JSON.stringify(prefix)},`}` : '';
+    const head = `{${format}"ch":${JSON.stringify(options.channel)},"d":${JSON.stringify(shard.shardId)}${parents}${trace},"e":[`;
     const tail = watermark?.streams.includes(stream) ? `],"wm":${watermark.value},"n":${watermark.channels}}` : ']}';
     const budget = maxBytes - Buffer.byteLength(partitionKey) - Buffer.byteLength(head) - Buffer.byteLength(tail);
     // Envelopes [from, to) of the lane, as one pack.

@@ -1,5 +1,6 @@
 import type { SourceNode, TableDefinition } from '../dag/graph.js';
 import type { StageSpec, TableSpec } from '../dag/plan-types.js';
+import type { ShuffleFormat } from '../dag/shuffle-format.js';
 import type { Pipeline } from '../dsl/pipeline.js';
 import { RecordProcessingError } from '../operators/record-errors.js';
 import { latestUpdates } from '../tables/table-operator.js';
@@ -42,6 +43,12 @@ export interface StageRunnerOptions {
   readonly maxPackBytes?: number;
   /** The current invocation's X-Ray trace id, written into packs so the next stage's trace names it. */
   readonly traceId?: () => string | undefined;
+  /**
+   * The format written to shuffle streams, instead of the plan's (`shuffleFormat`): what a stage
+   * deployed at another phase of a rollout would write, for tests and benches (docs/shuffle.md).
+   * @default the plan's
+   */
+  readonly shuffleFormat?: ShuffleFormat;
 }
 
 export interface BatchReport extends BatchCounts {
@@ -132,6 +139,7 @@ export class StageRunner {
       new WatermarkEmitter(plan, stage, shards),
       options.maxPackBytes,
       options.traceId,
+      options.shuffleFormat ?? plan.shuffleFormat,
     );
     this.#pipeline = options.pipeline;
     this.#tables = stageTables(options.pipeline, stage, options.tables);
