@@ -6,7 +6,7 @@ import { DeadLetterReasons, type FieldIssue, RecordProcessingError } from '../op
 import { parseKnownVersion } from '../operators/schema-versions.js';
 import { eventTimeProblem, isValidEventTime } from '../windows/event-time.js';
 import { CorruptAggregateError, deaggregate, isAggregated, type UserRecord } from './kpl-aggregate.js';
-import { correlationIdOf, type Element, type InputRecord, type ShuffleEnvelope } from './records.js';
+import { correlationIdOf, correlationIds, type Element, type InputRecord, type ShuffleEnvelope } from './records.js';
 import { isShufflePack } from './shuffle-pack.js';
 import { toTableChange } from './table-change.js';
 import { isEndOfInput, isTick, isWatermarkRecord, type WatermarkRecord } from './watermark-records.js';
@@ -104,33 +104,35 @@ export function sourceDecoder(source: SourceNode & { readonly limits?: InputLimi
   // small record is parsed first and its depth scanned only if it does not pass (speculativeParse).
   const speculate = plain !== undefined && plain.maxDepth <= limits.maxDepth;
   const speculativeBytes = Math.min(SPECULATIVE_PARSE_BYTES, limits.maxRecordBytes);
-  const parseRecord = (record: InputRecord): ReturnType<z.ZodType['safeParse']> => {
+  const schemaValue = (parsed: ReturnType<z.ZodType['safeParse']>): unknown => {
+    if (parsed.success) return parsed.data;
+    const issues = fieldIssues(parsed.error);
+    throw new RecordProcessingError({
+      reason: DeadLetterReasons.schemaViolation,
+      operator,
+      message: `record does not match the schema of source '${source.stream}': ${describeIssues(issues)}`,
+      issues,
+    });
+  };
+  const valueOf = (record: InputRecord): unknown => {
     if (speculate && record.data.byteLength <= speculativeBytes) {
       const json = speculativeParse(record.data);
       if (json !== NOT_JSON) {
-        if (plain(json)) return { success: true, data: json };
+        if (plain(json)) return json;
         checkInputLimits(record.data, limits, operator);
-        return parseWithSchema(source, json);
+        return schemaValue(parseWithSchema(source, json));
       }
     }
     // Limits first, as the speculative path would have ended the same way: the same dead letter.
     checkInputLimits(record.data, limits, operator);
-    return parseSource(source, parseJson(record, operator, DeadLetterReasons.malformedJson), plain);
+    return schemaValue(parseSource(source, parseJson(record, operator, DeadLetterReasons.malformedJson), plain));
   };
+  const idOf = correlationIds();
   const elementOfRecord = (record: InputRecord): Element => {
-    const parsed = parseRecord(record);
-    if (!parsed.success) {
-      const issues = fieldIssues(parsed.error);
-      throw new RecordProcessingError({
-        reason: DeadLetterReasons.schemaViolation,
-        operator,
-        message: `record does not match the schema of source '${source.stream}': ${describeIssues(issues)}`,
-        issues,
-      });
-    }
-    const id = correlationIdOf(record.position);
-    if (source.eventTime === undefined) return { id, value: parsed.data };
-    return { id, value: parsed.data, eventTime: extractEventTime(source, parsed.data) };
+    const value = valueOf(record);
+    const id = idOf(record.position);
+    if (source.eventTime === undefined) return { id, value };
+    return { id, value, eventTime: extractEventTime(source, value) };
   };
   return (record) => {
     if (isEndOfInput(record.position.partitionKey, record.data)) return [{ kind: 'end-of-input' }];
