@@ -7,7 +7,9 @@
  *
  * - Flink 2.0's published per-core throughput (nexmark/nexmark GUIDE_V2, as in bench/nexmark.ts);
  * - the decode floor, in the same run: base64-decoding and JSON.parse of the same event records,
- *   once (a query's first stage does that much, and every shuffle after it decodes again).
+ *   once (a query's first stage does that much, and every shuffle after it decodes again);
+ * - for the queries that write every event they keep (q0, q1), the decode + JSON.stringify floor:
+ *   the same, with each parsed event written back as JSON, which such a query cannot avoid.
  *
  * The median of `--reps` runs per query, after one warm-up run.
  *
@@ -41,12 +43,20 @@ setFlagsFromString('--expose-gc');
  */
 const collectGarbage = runInNewContext('gc') as () => void;
 
-/** Base64 and JSON.parse of every event record, as a stage's decoding starts: events per CPU-second. */
-function decodeFloor(base64: readonly string[]): number {
+/** The queries whose output is (nearly) every event, each written again as JSON. */
+const WRITES_EVERY_EVENT: ReadonlySet<string> = new Set(['q0', 'q1']);
+
+/**
+ * Base64 and JSON.parse of every event record, as a stage's decoding starts, and with `stringify`
+ * each event written back with JSON.stringify: events per CPU-second.
+ */
+function decodeFloor(base64: readonly string[], stringify = false): number {
   let checksum = 0;
   const before = process.cpuUsage();
-  for (const record of base64)
-    checksum += Object.keys(JSON.parse(Buffer.from(record, 'base64').toString('utf8'))).length;
+  for (const record of base64) {
+    const event = JSON.parse(Buffer.from(record, 'base64').toString('utf8')) as object;
+    checksum += stringify ? JSON.stringify(event).length : Object.keys(event).length;
+  }
   const used = process.cpuUsage(before);
   if (checksum === 0) throw new Error('no events');
   return base64.length / ((used.user + used.system) / 1e6);
@@ -64,14 +74,19 @@ async function measure(options: NexmarkInProcessOptions): Promise<BenchRow[]> {
 
   const rows: BenchRow[] = [];
   const floors: number[] = [];
+  const writeFloors: number[] = [];
   for (const query of queries) {
     const rates: number[] = [];
     const ratios: number[] = [];
+    const writeRatios: number[] = [];
+    const writes = WRITES_EVERY_EVENT.has(query.name);
     let exact = true;
     for (let rep = -1; rep < reps; rep += 1) {
       collectGarbage();
       const floor = decodeFloor(base64);
       collectGarbage();
+      const writeFloor = writes ? decodeFloor(base64, true) : undefined;
+      if (writes) collectGarbage();
       const run = await runPipelineInProcess(query.pipeline, inputs);
       const output = (run.outputs.get(query.sink) ?? []).map((data) => JSON.parse(data) as unknown);
       const late = (query.lateOutputs ?? []).reduce((n, s) => n + (run.outputs.get(s)?.length ?? 0), 0);
@@ -81,13 +96,18 @@ async function measure(options: NexmarkInProcessOptions): Promise<BenchRow[]> {
       exact &&= isExact(checkQuery(query.name, parsed, output)) && late === 0 && deadLetters === 0;
       const rate = events / (run.cpuMs / 1000);
       process.stderr.write(
-        `${query.name} ${rep < 0 ? 'warm-up' : `rep ${rep + 1}`}: ${Math.round(rate)} events/CPU-s (decode floor ${Math.round(floor)}), ` +
+        `${query.name} ${rep < 0 ? 'warm-up' : `rep ${rep + 1}`}: ${Math.round(rate)} events/CPU-s (decode floor ${Math.round(floor)}` +
+          `${writeFloor === undefined ? '' : `, + stringify ${Math.round(writeFloor)}`}), ` +
           `${output.length} rows, ${run.stages.map((s) => `${s.stageId} ${Math.round(s.cpuMs)} ms`).join(', ')}\n`,
       );
       if (rep < 0) continue;
       rates.push(rate);
       ratios.push(rate / floor);
       floors.push(floor);
+      if (writeFloor !== undefined) {
+        writeRatios.push(rate / writeFloor);
+        writeFloors.push(writeFloor);
+      }
     }
     const rate = Math.round(median(rates));
     rows.push(
@@ -102,6 +122,15 @@ async function measure(options: NexmarkInProcessOptions): Promise<BenchRow[]> {
         value: exact ? Number(median(ratios).toFixed(3)) : 0,
         unit: 'ratio',
       },
+      ...(writes
+        ? [
+            {
+              name: `nexmark ${query.name}, in process: / decode + JSON.stringify floor of its events`,
+              value: exact ? Number(median(writeRatios).toFixed(3)) : 0,
+              unit: 'ratio',
+            },
+          ]
+        : []),
       {
         name: `nexmark ${query.name}, in process: output equals the reference computation`,
         value: exact ? 1 : 0,
@@ -116,6 +145,13 @@ async function measure(options: NexmarkInProcessOptions): Promise<BenchRow[]> {
     value: Math.round(median(floors)),
     unit: 'events/CPU-s',
   });
+  if (writeFloors.length > 0) {
+    rows.splice(1, 0, {
+      name: `nexmark decode + JSON.stringify floor: the same, each event written back as JSON`,
+      value: Math.round(median(writeFloors)),
+      unit: 'events/CPU-s',
+    });
+  }
   return rows;
 }
 

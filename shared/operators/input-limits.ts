@@ -4,8 +4,9 @@ import { DeadLetterReasons, RecordProcessingError } from './record-errors.js';
 /**
  * What a source stage agrees to parse. A source record is read from a stream that producers outside
  * the pipeline write: a record over either limit goes to the dead-letter stream with the reason,
- * without being parsed (no JSON.parse, no schema), so a hostile or broken producer cannot make a
- * stage spend its memory or time on it.
+ * without its schema running (and, over 64 KiB, without JSON.parse: decode.ts parses a small record
+ * first when its schema bounds the depth), so a hostile or broken producer cannot make a stage spend
+ * its memory or time on it.
  */
 export interface InputLimits {
   /** Largest payload, in bytes. @default 1 MiB (1,048,576), Kinesis' usual record limit */

@@ -13,7 +13,14 @@ import type { z } from 'zod';
  * issues that name the field, as before. `undefined` when the schema has a part the check does not
  * know: then zod parses every record.
  */
-export type PlainCheck = (value: unknown) => boolean;
+export interface PlainCheck {
+  (value: unknown): boolean;
+  /**
+   * The deepest nesting of objects and arrays a value this check passes can have (input-limits.ts
+   * counts depth the same way): the schema bounds it, as the check knows no recursive schema.
+   */
+  readonly maxDepth: number;
+}
 
 /** Within a union: what zod makes of the value, when this check can tell. */
 const Verdict = {
@@ -48,7 +55,29 @@ interface Schema {
 
 export function compilePlainCheck(schema: z.ZodType): PlainCheck | undefined {
   const check = compile(schema as unknown as Schema);
-  return check === undefined ? undefined : (value) => check(value) === Verdict.Same;
+  if (check === undefined) return undefined;
+  return Object.assign((value: unknown) => check(value) === Verdict.Same, {
+    maxDepth: depthOf(schema as unknown as Schema),
+  });
+}
+
+/** Nesting of objects and arrays of a schema {@link compile} knows: `{}` and `[]` are 1, a scalar 0. */
+function depthOf(schema: Schema): number {
+  const def = schema._zod.def;
+  const deepest = (schemas: readonly Schema[]) => Math.max(0, ...schemas.map(depthOf));
+  switch (def.type) {
+    case 'object':
+      return 1 + deepest(Object.values(def.shape ?? {}));
+    case 'array':
+      return 1 + deepest(def.element === undefined ? [] : [def.element]);
+    case 'optional':
+    case 'nullable':
+      return deepest(def.innerType === undefined ? [] : [def.innerType]);
+    case 'union':
+      return deepest(def.options ?? []);
+    default:
+      return 0;
+  }
 }
 
 const noChecks = (def: Def) => def.checks === undefined || def.checks.length === 0;

@@ -49,9 +49,7 @@ export class BatchSender {
       refusedLetters.length === 0 ? { failed: [], requests: 0 } : await this.deadLetters.send(refusedLetters, deadline);
     // A refusal whose letter could not be sent fails its input record: Lambda delivers it again.
     const unsentRefusals = new Set(refusals.failed.map((letter) => letter.output));
-    const refusedOutputs = new Set((outcome.refused ?? []).map((refused) => refused.record));
-    const failed = new Set(outcome.failed);
-    const written = countByStream(outputs.filter((record) => !failed.has(record) && !refusedOutputs.has(record)));
+    const written = countByStream(outputs, [...outcome.failed, ...(outcome.refused ?? []).map((r) => r.record)]);
     const delivered = letters.length - sent.failed.length + refusedLetters.length - unsentRefusals.size;
     if (delivered > 0) written[this.deadLetterTo] = (written[this.deadLetterTo] ?? 0) + delivered;
     return {
@@ -77,9 +75,13 @@ export class BatchSender {
   }
 }
 
-/** Records per logical stream. */
-function countByStream(records: readonly OutputRecord[]): Record<string, number> {
+/** Records per logical stream, but for those `unwritten` (usually none: then no copy of the batch is made). */
+function countByStream(records: readonly OutputRecord[], unwritten: readonly OutputRecord[]): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const record of records) counts[record.stream] = (counts[record.stream] ?? 0) + 1;
+  const skipped = new Set(unwritten);
+  for (const record of records) {
+    if (skipped.size > 0 && skipped.has(record)) continue;
+    counts[record.stream] = (counts[record.stream] ?? 0) + 1;
+  }
   return counts;
 }

@@ -80,3 +80,22 @@ export function correlationIdOf(position: RecordPosition): string {
   const id = `${position.stream}/${position.shardId}/${position.sequenceNumber}`;
   return position.subSequenceNumber === undefined ? id : `${id}:${position.subSequenceNumber}`;
 }
+
+/**
+ * {@link correlationIdOf} for the records of a stage's batches, which come a shard at a time: the
+ * `<stream>/<shardId>/` prefix is made once per shard, and each id is that prefix and one string more.
+ */
+export function correlationIds(): (position: RecordPosition) => string {
+  let stream: string | undefined;
+  let shardId: string | undefined;
+  let prefix = '';
+  return (position) => {
+    if (position.subSequenceNumber !== undefined) return correlationIdOf(position);
+    if (position.stream !== stream || position.shardId !== shardId) {
+      stream = position.stream;
+      shardId = position.shardId;
+      prefix = `${stream}/${shardId}/`;
+    }
+    return prefix + position.sequenceNumber;
+  };
+}

@@ -44,14 +44,14 @@ export class ShuffleOutputs {
     watermark: number | undefined,
     lastOrigin: string,
     inInputOrder: boolean,
-  ): Promise<OutputRecord[]> {
+  ): Promise<readonly OutputRecord[]> {
     // The watermark goes only to shuffle streams: a stage that writes none writes its outputs as they are.
-    if (this.#shuffleStreams.size === 0) return [...outputs];
+    if (this.#shuffleStreams.size === 0) return outputs;
     const shuffled: OutputRecord[] = [];
     const others: OutputRecord[] = [];
     for (const record of outputs) (this.#shuffleStreams.has(record.stream) ? shuffled : others).push(record);
     const sendsTime = watermark !== undefined && this.watermarks.targets.length > 0;
-    if (shuffled.length === 0 && !sendsTime) return [...outputs];
+    if (shuffled.length === 0 && !sendsTime) return outputs;
     const shards = new Map<string, readonly OpenShard[]>();
     for (const stream of this.#shuffleStreams) shards.set(stream, await this.directory.openShards(stream));
     // Positions must rise within each destination shard: order the envelopes by input record.
