@@ -15,7 +15,10 @@
  * constructs the AWS SDK clients the stage uses during init (Kinesis; DynamoDB and its document
  * client for a stateful stage; the SSM and SQS clients are imported later, on first use), and one
  * that imports nothing. Everything is also built and timed with `tracing: false` (EddyPipelineProps.tracing:
- * no X-Ray SDK in the stage bundles, nor in the Powertools baseline). Unless `--no-compare`, everything is also built and timed with the other two
+ * no X-Ray SDK in the stage bundles, nor in the Powertools baseline); with `tracing: false` and the
+ * entry points as they were before one per stage kind (every stateful operator in every stage's
+ * bundle), to measure that lever on its own; and lean, `awsSdk: 'runtime'` with `tracing: false`,
+ * beside baselines that load the same clients from node_modules. Unless `--no-compare`, everything is also built and timed with the other two
  * `awsSdk` settings (infra/stage-function.ts, AwsSdkSource): `'bundle'` (all of the SDK in the
  * bundle) and `'runtime'` (none of it), the baselines each built the same way.
  *
