@@ -15,7 +15,10 @@
  * constructs the AWS SDK clients the stage uses during init (Kinesis; DynamoDB and its document
  * client for a stateful stage; the SSM and SQS clients are imported later, on first use), and one
  * that imports nothing. Everything is also built and timed with `tracing: false` (EddyPipelineProps.tracing:
- * no X-Ray SDK in the stage bundles, nor in the Powertools baseline). Unless `--no-compare`, everything is also built and timed with the other two
+ * no X-Ray SDK in the stage bundles, nor in the Powertools baseline); with `tracing: false` and the
+ * entry points as they were before one per stage kind (every stateful operator in every stage's
+ * bundle), to measure that lever on its own; and lean, `awsSdk: 'runtime'` with `tracing: false`,
+ * beside baselines that load the same clients from node_modules. Unless `--no-compare`, everything is also built and timed with the other two
  * `awsSdk` settings (infra/stage-function.ts, AwsSdkSource): `'bundle'` (all of the SDK in the
  * bundle) and `'runtime'` (none of it), the baselines each built the same way.
  *
@@ -35,7 +38,9 @@ import {
   DEFAULT_HANDLER_ENTRY,
   IDLENESS_HANDLER_ENTRY,
   PACKAGE_ROOT,
+  STATEFUL_HANDLER_ENTRIES,
   STATELESS_HANDLER_ENTRY,
+  TABLE_HANDLER_ENTRY,
 } from '../infra/paths.js';
 import { pipelineBundling, sourceMapOptions } from '../infra/stage-function.js';
 import type { Pipeline } from '../shared/dsl/pipeline.js';
@@ -55,9 +60,9 @@ export const DEFAULT_PIPELINES: readonly string[] = [
 /** The issue's targets. */
 export const TARGET_BUNDLE_KB = 300;
 export const TARGET_INIT_RATIO = 2;
-/** The variants held to the targets: the default, and the lever a user can pick (`tracing: false`). */
-const TARGETED_VARIANTS = new Set(['deployed', 'untraced']);
-const TARGETED_LABELS = new Set(['as deployed', 'tracing off']);
+/** The variants held to the targets: the default, and the levers a user can pick (`tracing: false`, `lean`). */
+const TARGETED_VARIANTS = new Set(['deployed', 'untraced', 'lean']);
+const TARGETED_LABELS = new Set(['as deployed', 'tracing off', 'lean']);
 
 /**
  * NodejsFunction's externals when `externalModules` is not given, for nodejs18.x and later, with the
@@ -120,6 +125,32 @@ export function esbuildOptionsOf(
     metafile: true,
     logLevel: 'silent',
   };
+}
+
+/** How one variant of every function is built. */
+interface BuildMode {
+  readonly label: string;
+  readonly variant: string;
+  readonly bundling: (pipelineEntry: string) => nodejs.BundlingOptions;
+  /** The entry point built instead of the one infra picks. @default infra's */
+  readonly entryOf?: (entry: string) => string;
+}
+
+/**
+ * The entry points as they were before one per stage kind: a stateless stage's without DynamoDB but
+ * with every stateful operator (written into `dir`: no such entry ships), every other stage's
+ * functions/stage-handler.ts.
+ */
+function everyKindEntriesIn(dir: string): (entry: string) => string {
+  const stateless = join(dir, 'every-kind-stateless-stage-handler.ts');
+  writeFileSync(
+    stateless,
+    "import pipeline from '@eddy/user-pipeline';\n" +
+      `import { createLambdaStageHandler } from '${join(PACKAGE_ROOT, 'shared/runtime/lambda-handler.js')}';\n` +
+      'export const handler = createLambdaStageHandler(pipeline);\n',
+  );
+  return (entry) =>
+    entry === STATELESS_HANDLER_ENTRY ? stateless : entry === IDLENESS_HANDLER_ENTRY ? entry : DEFAULT_HANDLER_ENTRY;
 }
 
 /** Which AWS SDK clients a function constructs: the empty handler it is compared with constructs the same. */
@@ -248,9 +279,9 @@ function casesOf(pipelineFile: string, pipeline: Pipeline): FunctionCase[] {
     // The clients the stage constructs during init. The SSM client (secrets) and the SQS client (dead
     // letters to a queue) are imported dynamically, after the module's evaluation: their load is paid
     // by the first secret read or dead letter, not by init, so the baseline leaves them out too.
-    const entry = handlerEntryOf(stage);
+    const entry = handlerEntryOf(pipeline.graph, stage);
     const clients: Client[] = ['kinesis'];
-    if (entry === DEFAULT_HANDLER_ENTRY) clients.push('dynamodb');
+    if (entry !== STATELESS_HANDLER_ENTRY) clients.push('dynamodb');
     return {
       pipelineFile,
       pipeline,
@@ -306,10 +337,28 @@ export async function run(options: ColdStartOptions = {}): Promise<BenchRow[]> {
   const log = options.log ?? ((line: string) => console.log(line));
   const runs = options.runs ?? (options.scale === 'full' ? 31 : 15);
   const pipelineFiles = options.pipelines ?? DEFAULT_PIPELINES;
-  const sdkModes: { label: string; variant: string; bundling: (entry: string) => nodejs.BundlingOptions }[] = [
+  const srcDir = join(OUT_DIR, 'src');
+  mkdirSync(srcDir, { recursive: true });
+  const everyKindEntries = everyKindEntriesIn(srcDir);
+  const sdkModes: BuildMode[] = [
     { label: 'as deployed', variant: 'deployed', bundling: (entry) => pipelineBundling(entry) },
     // The lever of EddyPipelineProps.tracing: the same functions without the X-Ray SDK.
     { label: 'tracing off', variant: 'untraced', bundling: (entry) => pipelineBundling(entry, { tracing: false }) },
+    // The lever of the entry points per stage kind, on its own: tracing off, and every stage built as
+    // before it, with every stateful operator in its bundle.
+    {
+      label: 'tracing off, every kind bundled',
+      variant: 'untraced-every-kind',
+      bundling: (entry) => pipelineBundling(entry, { tracing: false }),
+      entryOf: everyKindEntries,
+    },
+    // No AWS SDK in the bundle (the runtime's) and no tracer: beside empty handlers that load the
+    // same clients from the runtime too.
+    {
+      label: 'lean',
+      variant: 'lean',
+      bundling: (entry) => pipelineBundling(entry, { awsSdk: 'runtime', tracing: false }),
+    },
   ];
   if (options.compare ?? true) {
     for (const awsSdk of ['bundle', 'runtime'] as const) {
@@ -326,8 +375,6 @@ export async function run(options: ColdStartOptions = {}): Promise<BenchRow[]> {
   const cases: FunctionCase[] = [];
   for (const file of pipelineFiles) cases.push(...casesOf(file, await loadPipeline(file)));
 
-  const srcDir = join(OUT_DIR, 'src');
-  mkdirSync(srcDir, { recursive: true });
   const loader = join(OUT_DIR, 'init.mjs');
   writeFileSync(loader, LOADER);
   const rows: BenchRow[] = [];
@@ -366,7 +413,8 @@ export async function run(options: ColdStartOptions = {}): Promise<BenchRow[]> {
     for (const c of cases) {
       const pipelineEntry = resolve(PACKAGE_ROOT, c.pipelineFile);
       const pipelineName = basename(c.pipelineFile, '.ts');
-      const bundle = await bundleOf(`${pipelineName}-${basename(c.entry, '.ts')}`, c.entry, pipelineEntry);
+      const entry = mode.entryOf?.(c.entry) ?? c.entry;
+      const bundle = await bundleOf(`${pipelineName}-${basename(entry, '.ts')}`, entry, pipelineEntry);
       const label = `${pipelineName}/${c.stageId ?? 'idleness'}`;
       const fn = variantOf(label, bundle, lambdaEnvironment(label.replace(/\W/g, '-'), c.env, sourceMaps));
       const sdkBaseline = variantOf(
@@ -503,7 +551,13 @@ if (isMain(import.meta.url)) {
     for (const file of values.pipeline ?? DEFAULT_PIPELINES.slice(0, 2)) {
       const synthSizes = synthAssetSizes(file);
       const name = basename(file, '.ts');
-      const built = [DEFAULT_HANDLER_ENTRY, STATELESS_HANDLER_ENTRY, IDLENESS_HANDLER_ENTRY]
+      const built = [
+        DEFAULT_HANDLER_ENTRY,
+        STATELESS_HANDLER_ENTRY,
+        TABLE_HANDLER_ENTRY,
+        ...Object.values(STATEFUL_HANDLER_ENTRIES),
+        IDLENESS_HANDLER_ENTRY,
+      ]
         .map((entry) => join(OUT_DIR, 'deployed', `${name}-${basename(entry, '.ts')}`, 'index.mjs'))
         .map((f) => statSync(f, { throwIfNoEntry: false })?.size)
         .filter((size): size is number => size !== undefined)

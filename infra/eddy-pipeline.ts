@@ -11,8 +11,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { PipelineGraph } from '../shared/dag/pipeline-graph.js';
 import type { StageSpec } from '../shared/dag/plan-types.js';
 import { tracesByDefault } from '../shared/dag/profile.js';
+import { statefulNodeOf } from '../shared/dag/stage-kind.js';
 import type { Pipeline, PipelinePlan, StreamRole } from '../shared/index.js';
 import { stageSecrets } from '../shared/operators/secrets.js';
 import { processingTimeInputs } from '../shared/runtime/idleness.js';
@@ -25,7 +27,12 @@ import { IdlenessFunction } from './idleness-function.js';
 import { acceptDeadLetterQueueWithoutDlq, acceptFailureQueueWithoutDlq } from './nag.js';
 import { deploymentName, physicalNamePrefix } from './names.js';
 import { DEFAULT_ITERATOR_AGE_THRESHOLD, PipelineObservability, validateAlarmOptions } from './observability.js';
-import { DEFAULT_HANDLER_ENTRY, STATELESS_HANDLER_ENTRY } from './paths.js';
+import {
+  DEFAULT_HANDLER_ENTRY,
+  STATEFUL_HANDLER_ENTRIES,
+  STATELESS_HANDLER_ENTRY,
+  TABLE_HANDLER_ENTRY,
+} from './paths.js';
 import { DESTINATIONS_ENV, PipelineDestinations } from './pipeline-destinations.js';
 import { PipelineTables } from './pipeline-tables.js';
 import { SourceTables } from './source-tables.js';
@@ -369,7 +376,7 @@ export class EddyPipeline extends Construct {
         stage,
         pipelineName: this.plan.pipeline,
         pipelineEntry: settings.pipelineEntry,
-        handlerEntry: settings.handlerEntry ?? handlerEntryOf(stage),
+        handlerEntry: settings.handlerEntry ?? handlerEntryOf(graph, stage),
         streamNamePrefix: settings.streamNamePrefix,
         ...(inputTable === undefined ? { inputStream: this.#streams.get(stage.input) } : { inputTable }),
         outputStreams: stage.outputs.map((name) => this.#streams.get(name)),
@@ -702,9 +709,17 @@ function startingPositionOf(
     : { startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: settings.replayStartedAt };
 }
 
-/** Eddy's entry point for a stage: only the stages that need DynamoDB bundle it. */
-export function handlerEntryOf(stage: StageSpec): string {
-  return stage.stateful || stage.tables !== undefined ? DEFAULT_HANDLER_ENTRY : STATELESS_HANDLER_ENTRY;
+/**
+ * Eddy's entry point for a stage, by its kind: a bundle holds DynamoDB only for a stage that keeps
+ * state or uses tables, and the stateful operator of its own kind only (docs/operations.md, "Bundles
+ * and cold starts").
+ */
+export function handlerEntryOf(graph: PipelineGraph | undefined, stage: StageSpec): string {
+  // A plan-only stand-in has no graph to tell the kind: the entry that runs every kind.
+  const stateful = graph === undefined ? undefined : statefulNodeOf(graph, stage);
+  if (stateful !== undefined) return STATEFUL_HANDLER_ENTRIES[stateful.kind];
+  if (stage.stateful) return DEFAULT_HANDLER_ENTRY;
+  return stage.tables !== undefined ? TABLE_HANDLER_ENTRY : STATELESS_HANDLER_ENTRY;
 }
 
 /** The absolute path of a file that must exist: esbuild would otherwise fail later, less clearly. */

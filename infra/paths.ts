@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { StatefulKind } from '../shared/dag/stage-kind.js';
 import { siblingModule } from '../shared/util/sibling-module.js';
 
 /** Whether Eddy runs compiled (dist/infra/paths.js, installed) rather than from its sources (infra/paths.ts). */
@@ -26,14 +27,24 @@ export const PACKAGE_LOCK_FILE: string = findLockFile(EDDY_ROOT) ?? join(EDDY_RO
  */
 export const PACKAGE_ROOT: string = dirname(PACKAGE_LOCK_FILE);
 
-/** The Lambda entry point of the stages that keep state or use tables (with DynamoDB in its bundle). */
+/** The Lambda entry point that runs any stage: every stateful operator, DynamoDB. */
 export const DEFAULT_HANDLER_ENTRY: string = siblingModule('../functions/stage-handler.ts', import.meta.url);
 
-/** The Lambda entry point of the other stages: the same handler, without DynamoDB. */
+/** The Lambda entry point of the stages that keep no state and use no table: no DynamoDB, no stateful operator. */
 export const STATELESS_HANDLER_ENTRY: string = siblingModule(
   '../functions/stateless-stage-handler.ts',
   import.meta.url,
 );
+
+/** The entry point of the stages that use tables and keep no state: DynamoDB, no stateful operator. */
+export const TABLE_HANDLER_ENTRY: string = siblingModule('../functions/table-stage-handler.ts', import.meta.url);
+
+/** The entry points of the stateful stages, one per kind: DynamoDB and that kind's operator only. */
+export const STATEFUL_HANDLER_ENTRIES: Readonly<Record<StatefulKind, string>> = {
+  window: siblingModule('../functions/window-stage-handler.ts', import.meta.url),
+  join: siblingModule('../functions/join-stage-handler.ts', import.meta.url),
+  process: siblingModule('../functions/process-stage-handler.ts', import.meta.url),
+};
 
 /**
  * What stage functions bundle in place of Powertools' tracer when tracing is off

@@ -18,6 +18,7 @@ import {
   stageSecrets,
 } from '../operators/secrets.js';
 import { isTumblingWindowEvent, type WindowStateResponse, withWindowState } from './dynamodb-stream-event.js';
+import { EVERY_STATEFUL_KIND } from './every-stateful-kind.js';
 import type { DeadLetterSink } from './io/dead-letter-sink.js';
 import { DestinationWriter, type DestinationWriterOptions, destinationClients } from './io/destination-writer.js';
 import type { StageStoresLoader } from './io/dynamodb-stores.js';
@@ -30,7 +31,8 @@ import type { StateStore } from './io/state-store.js';
 import type { TableStore } from './io/table-store.js';
 import { operatorMetricDocuments } from './operator-metrics.js';
 import { dynamoDbStreamArns, inputRecordsOf, readsDynamoDbStream } from './stage-input.js';
-import { type BatchReport, StageRunner } from './stage-runner.js';
+import { type BatchReport, StageRunnerCore } from './stage-runner.js';
+import { type StatefulRunnerFactory, statefulRunnerOf } from './stateful-runner.js';
 import { END_OF_TIME } from './watermark-records.js';
 
 export interface LambdaStageHandlerOptions {
@@ -90,6 +92,13 @@ export interface LambdaStageHandlerOptions {
    * @default DescribeStream on the stream ARN in EDDY_DYNAMODB_STREAMS, for a stage that reads one
    */
   readonly dynamoDbStreams?: DynamoDbStreamShards;
+  /**
+   * The stateful operators this function runs (statefulRunnerOf of stateful-runner.ts): an entry point
+   * of one stage kind gives its own, so that its bundle holds no other (functions/).
+   * @default every kind with createLambdaStageHandler; none with createStageHandler, which then
+   * refuses a stage that keeps state at init
+   */
+  readonly stateful?: StatefulRunnerFactory;
 }
 
 /** EDDY_DESTINATIONS: the construct's JSON object of each destination's queue URL, bus or delivery stream. */
@@ -120,6 +129,18 @@ export type StageHandler = (event: StageEvent, context: Context) => Promise<Stag
  * export const handler = createLambdaStageHandler(pipeline); // EDDY_STAGE_ID picks the stage
  */
 export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStageHandlerOptions = {}): StageHandler {
+  return createStageHandler(pipeline, {
+    ...options,
+    stateful: options.stateful ?? statefulRunnerOf(EVERY_STATEFUL_KIND),
+  });
+}
+
+/**
+ * {@link createLambdaStageHandler} with only the stateful operators of `options.stateful` (none by
+ * default): the Lambda entry points of functions/ build on it, each with its stage kind's operators,
+ * and esbuild leaves every other kind out of the bundle.
+ */
+export function createStageHandler(pipeline: Pipeline, options: LambdaStageHandlerOptions = {}): StageHandler {
   const stageId = options.stageId ?? process.env.EDDY_STAGE_ID;
   if (stageId === undefined || stageId === '') {
     throw new Error('EDDY_STAGE_ID is not set: the function does not know which stage of the pipeline it runs');
@@ -171,6 +192,7 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
     options.deadLetters ?? queueDeadLetterSinkFromEnvironment(pipeline.plan(), (c) => tracer.captureAWSv3Client(c));
   const runnerOptions = {
     pipeline,
+    ...(options.stateful !== undefined && { stateful: options.stateful }),
     stageId,
     writer,
     ...(deadLetters !== undefined && { deadLetters }),
@@ -183,12 +205,12 @@ export function createLambdaStageHandler(pipeline: Pipeline, options: LambdaStag
   const usesTables = options.tables === undefined && stage?.tables !== undefined;
   // The DynamoDB client and stores load only in stages that keep state or use tables (during
   // Lambda's init phase): a stateless stage's cold start does without them.
-  const runnerReady: StageRunner | Promise<StageRunner> =
+  const runnerReady: StageRunnerCore | Promise<StageRunnerCore> =
     stateTable !== undefined || usesTables
       ? storesLoader(options, stageId)(tracer, stateTable, usesTables).then(
-          (stores) => new StageRunner({ ...runnerOptions, ...stores }),
+          (stores) => new StageRunnerCore({ ...runnerOptions, ...stores }),
         )
-      : new StageRunner(runnerOptions);
+      : new StageRunnerCore(runnerOptions);
   if (runnerReady instanceof Promise) runnerReady.catch(() => undefined);
 
   // Secrets are loaded once per execution environment, starting now (Lambda's init phase); a failure

@@ -1,6 +1,7 @@
 import type { SourceNode, TableDefinition } from '../dag/graph.js';
 import type { StageSpec, TableSpec } from '../dag/plan-types.js';
 import type { ShuffleFormat } from '../dag/shuffle-format.js';
+import { statefulNodeOf } from '../dag/stage-kind.js';
 import type { Pipeline } from '../dsl/pipeline.js';
 import { RecordProcessingError } from '../operators/record-errors.js';
 import { latestUpdates } from '../tables/table-operator.js';
@@ -8,6 +9,7 @@ import { type BatchContext, type BatchCounts, deadLetterOf } from './batch-colle
 import { type ProcessedBatch, processBatch, type TableRowUpdate } from './batch-processor.js';
 import { BatchSender } from './batch-sender.js';
 import type { DeadLetterEnvelope } from './dead-letter.js';
+import { EVERY_STATEFUL_KIND } from './every-stateful-kind.js';
 import { type DeadLetterSink, StreamDeadLetterSink } from './io/dead-letter-sink.js';
 import type { RecordWriter } from './io/record-writer.js';
 import { type ShardDirectory, UniformShardDirectory } from './io/shard-directory.js';
@@ -17,7 +19,7 @@ import type { OperatorCount } from './operator-counts.js';
 import type { InputRecord } from './records.js';
 import { ShuffleOutputs } from './shuffle-outputs.js';
 import { compileStage, type StageProgram } from './stage-program.js';
-import { StatefulRunner } from './stateful-runner.js';
+import { type StatefulRunner, type StatefulRunnerFactory, statefulRunnerOf } from './stateful-runner.js';
 import { BatchLookups } from './table-lookups.js';
 import { WatermarkEmitter } from './watermark-emitter.js';
 import { END_OF_TIME } from './watermark-records.js';
@@ -49,6 +51,12 @@ export interface StageRunnerOptions {
    * @default the plan's
    */
   readonly shuffleFormat?: ShuffleFormat;
+  /**
+   * The runner of a stateful stage (window, join, process function), of the kinds this build runs
+   * (stateful-runner.ts, statefulRunnerOf). @default every kind with {@link StageRunner}; none with
+   * {@link StageRunnerCore}, which then refuses a stateful stage
+   */
+  readonly stateful?: StatefulRunnerFactory;
 }
 
 export interface BatchReport extends BatchCounts {
@@ -105,8 +113,12 @@ export class UnknownStageError extends Error {
  * outputs and dead letters, and tells which input records must be delivered again. Delivery is at
  * least once: when some outputs of a batch fail to be written, Lambda re-sends the batch from the
  * first affected record, and outputs of later records that had been written are written again.
+ *
+ * This class runs the stateful operators it is given (`stateful`) and no other: a Lambda entry point
+ * of one stage kind builds on it, so that esbuild leaves the other kinds out of its bundle.
+ * {@link StageRunner} runs every kind.
  */
-export class StageRunner {
+export class StageRunnerCore {
   readonly program: StageProgram;
   readonly #pipeline: Pipeline;
   readonly #deadLetterTo: string;
@@ -158,7 +170,7 @@ export class StageRunner {
     );
     this.#deadLetterTo = plan.deadLetter.name;
     this.#now = options.now ?? Date.now;
-    this.#stateful = StatefulRunner.of({
+    this.#stateful = (options.stateful ?? statelessOnly)({
       pipeline: options.pipeline,
       program: this.program,
       store: options.store,
@@ -287,6 +299,24 @@ export class StageRunner {
     return { unwritten: outcomes.flat(), refused };
   }
 }
+
+/** A {@link StageRunnerCore} that runs every stateful kind unless given `stateful`: what tests and the local stack use. */
+export class StageRunner extends StageRunnerCore {
+  constructor(options: StageRunnerOptions) {
+    super({ ...options, stateful: options.stateful ?? statefulRunnerOf(EVERY_STATEFUL_KIND) });
+  }
+}
+
+/** The stateful runner of a build with no stateful operator: a stage that keeps state is refused at init. */
+const statelessOnly: StatefulRunnerFactory = ({ pipeline, program }) => {
+  const stateful = statefulNodeOf(pipeline.graph, program.stage);
+  if (stateful === undefined) return undefined;
+  throw new Error(
+    `stage ${program.stage.id} keeps state for its ${stateful.kind} '${stateful.node.name}', and this function was ` +
+      'built for stages that keep none (functions/stateless-stage-handler.ts): deploy it with the entry point ' +
+      'infra picks for the stage (handlerEntryOf)',
+  );
+};
 
 /** The tables one stage reads and writes, with the store that holds them. */
 interface StageTables {

@@ -1,35 +1,30 @@
+import { type StatefulKind, type StatefulNodeOf, statefulNodeOf } from '../dag/stage-kind.js';
 import type { Pipeline } from '../dsl/pipeline.js';
-import { joinWatermarkHoldBack } from '../joins/join-operator.js';
 import type { RecordProcessingError } from '../operators/record-errors.js';
 import { backoffDelay, sleep } from '../util/backoff.js';
 import { BatchCollector, type BatchContext } from './batch-collector.js';
 import type { BatchSender } from './batch-sender.js';
 import type { ChannelWatermarks } from './channel-watermarks.js';
 import type { Decoded } from './decode.js';
-import type { JoinStore } from './io/join-store.js';
 import type { ShardDirectory } from './io/shard-directory.js';
 import { StateConflictError, WatermarkConflictError } from './io/state-errors.js';
-import type { StateStore, WatermarkStore, WindowChange, WindowStore } from './io/state-store.js';
-import { JoinBufferCache } from './join-buffer-cache.js';
-import { JoinStage, joinSpecOf } from './join-stage.js';
+import type { StateStore, WindowChange, WindowStore } from './io/state-store.js';
 import { lateRecordError } from './late-dead-letter.js';
 import { type OperatorCount, Slot } from './operator-counts.js';
-import { ProcessStage } from './process-stage.js';
 import type { InputRecord } from './records.js';
 import type { ShuffleOutputs } from './shuffle-outputs.js';
 import type { AppliedPositions } from './shuffle-pack.js';
-import { compileChildren, type StageProgram } from './stage-program.js';
+import type { StageProgram } from './stage-program.js';
 import type { BatchResult } from './stage-runner.js';
 import { StageBatchError } from './stage-runner.js';
 import type { StatefulBatchSink } from './stateful-batch.js';
 import { END_OF_TIME } from './watermark-records.js';
-import { WindowStage } from './window-stage.js';
 
 /** How many times a stateful batch is run again, in the same invocation, after a state conflict. */
 const CONFLICT_RETRIES = 3;
 
 /** What the runner needs of a stateful operator's batch, whatever the operator (window, join, process function). */
-interface StatefulOutcome {
+export interface StatefulOutcome {
   readonly watermark: number;
   readonly channels: ChannelWatermarks;
   readonly positions: AppliedPositions;
@@ -44,7 +39,7 @@ interface StatefulOutcome {
 }
 
 /** The one interface the stateful runner drives: a window, a join or a process function. */
-interface StatefulOperator {
+export interface StatefulOperator {
   process(
     records: readonly InputRecord[],
     decoded: readonly (readonly Decoded[] | RecordProcessingError)[],
@@ -53,7 +48,7 @@ interface StatefulOperator {
 }
 
 /** A stateful stage's operator, and what the runner needs to know about it. */
-interface StatefulStageOperator {
+export interface StatefulStageOperator {
   readonly operator: StatefulOperator;
   /** The window, join or process node. */
   readonly node: string;
@@ -70,6 +65,29 @@ interface StatefulStageOperator {
    * is past the watermark) or at a timer's (past the watermark until it fires): not held back.
    */
   readonly watermarkHoldBack: number;
+}
+
+/** What a stateful kind's factory gets: the runner's options, with the state store it needs and the input's producers. */
+export interface StatefulOperatorOptions extends StatefulRunnerOptions {
+  readonly state: StateStore;
+  readonly producers: readonly string[];
+}
+
+/** Makes the operator of one stateful kind (stateful-window.ts, stateful-process.ts, stateful-join.ts). */
+export type StatefulOperatorFactory<K extends StatefulKind> = (
+  options: StatefulOperatorOptions,
+  node: Extract<StatefulNodeOf, { kind: K }>['node'],
+) => StatefulStageOperator;
+
+/** The stateful operators a build can run, by kind: each one it leaves out stays out of its bundle. */
+export type StatefulKinds = { readonly [K in StatefulKind]?: StatefulOperatorFactory<K> };
+
+/** How a stage runner gets the runner of its stateful stage: undefined for a stateless one. */
+export type StatefulRunnerFactory = (options: StatefulRunnerOptions) => StatefulRunner | undefined;
+
+/** The {@link StatefulRunnerFactory} of the given kinds. */
+export function statefulRunnerOf(kinds: StatefulKinds): StatefulRunnerFactory {
+  return (options) => StatefulRunner.of(options, kinds);
 }
 
 export interface StatefulRunnerOptions {
@@ -95,9 +113,12 @@ export class StatefulRunner {
   readonly #stateful: StatefulStageOperator;
   readonly #store: StateStore;
 
-  /** Undefined when the stage keeps no state. */
-  static of(options: StatefulRunnerOptions): StatefulRunner | undefined {
-    const stateful = statefulOperatorOf(options);
+  /**
+   * Undefined when the stage keeps no state. `kinds` are the stateful operators this build can run:
+   * an entry point bundles only its own (functions/), and refuses, at init, a stage of another kind.
+   */
+  static of(options: StatefulRunnerOptions, kinds: StatefulKinds): StatefulRunner | undefined {
+    const stateful = statefulOperatorOf(options, kinds);
     return stateful === undefined ? undefined : new StatefulRunner(options, stateful);
   }
 
@@ -238,72 +259,35 @@ export class StatefulRunner {
 }
 
 /** The window, process function or join a stage keeps state for, as the one stateful interface. */
-function statefulOperatorOf(options: StatefulRunnerOptions): StatefulStageOperator | undefined {
-  const { pipeline, program, store, shards, now } = options;
-  const { graph } = pipeline;
+function statefulOperatorOf(options: StatefulRunnerOptions, kinds: StatefulKinds): StatefulStageOperator | undefined {
+  const { pipeline, program, store } = options;
   const stage = program.stage;
-  const input = graph.node(stage.nodes[0] ?? '');
-  const first = graph
-    .children(input.name)
-    .find((node) => (node.kind === 'window' || node.kind === 'process') && stage.nodes.includes(node.name));
+  const input = pipeline.graph.node(stage.nodes[0] ?? '');
   if (!stage.stateful && input.kind !== 'join') return undefined;
   if (stage.stateful && store === undefined) {
     throw new Error(`stage ${stage.id} keeps state: give the runner a state store`);
   }
-  const state = store as StateStore;
+  const stateful = statefulNodeOf(pipeline.graph, stage);
+  if (stateful === undefined) return undefined;
   const producers = pipeline.plan().streams.find((s) => s.name === stage.input)?.producers ?? [];
-  if (stage.stateful && first?.kind === 'window') {
-    const window = new WindowStage({
-      shards,
-      stage,
-      window: first,
-      store: state,
-      downstream: compileChildren(graph, first.name, program.operators),
-      now,
-      producers,
-    });
-    return {
-      operator: windowOperator(window, state),
-      node: first.name,
-      lateOutput: first.lateOutput,
-      watermarkHoldBack: first.allowedLateness,
-    };
+  const operatorOptions: StatefulOperatorOptions = { ...options, state: store as StateStore, producers };
+  const unbundled = () =>
+    new Error(
+      `stage ${stage.id} runs a ${stateful.kind === 'process' ? 'process function' : stateful.kind} ('${stateful.node.name}'), ` +
+        `and this function was built without it (its entry point bundles ${Object.keys(kinds).join(', ') || 'no stateful operator'}): ` +
+        'deploy it with the entry point infra picks for the stage (handlerEntryOf), or functions/stage-handler.ts',
+    );
+  switch (stateful.kind) {
+    case 'window':
+      if (kinds.window === undefined) throw unbundled();
+      return kinds.window(operatorOptions, stateful.node);
+    case 'process':
+      if (kinds.process === undefined) throw unbundled();
+      return kinds.process(operatorOptions, stateful.node);
+    case 'join':
+      if (kinds.join === undefined) throw unbundled();
+      return kinds.join(operatorOptions, stateful.node);
   }
-  if (stage.stateful && first?.kind === 'process') {
-    const process = new ProcessStage({
-      stage,
-      node: first,
-      store: state,
-      downstream: compileChildren(graph, first.name, program.operators),
-      now,
-      producers,
-    });
-    return {
-      operator: processOperator(process, state),
-      node: first.name,
-      lateOutput: undefined,
-      watermarkHoldBack: 0,
-    };
-  }
-  if (input.kind === 'join') {
-    const join = new JoinStage({
-      stage,
-      join: input,
-      watermarks: state,
-      buffers: state,
-      downstream: compileChildren(graph, input.name, program.operators),
-      producers,
-      cache: new JoinBufferCache(),
-      shards,
-    });
-    return {
-      operator: joinOperator(join, state, stage.id),
-      node: input.name,
-      lateOutput: input.lateOutput,
-      watermarkHoldBack: joinWatermarkHoldBack(joinSpecOf(input)),
-    };
-  }
-  return undefined;
 }
 
 /** The end of input stays the end of input: a bounded run closes every window downstream. */
@@ -311,84 +295,15 @@ function forwardedWatermark(watermark: number, holdBack: number): number {
   return watermark >= END_OF_TIME ? watermark : watermark - holdBack;
 }
 
-function windowOperator(stage: WindowStage, store: Pick<WindowStore, 'commitAll'>): StatefulOperator {
-  return {
-    process: async (records, decoded, sink) => {
-      const batch = await stage.process(records, decoded, sink);
-      // Puts before deletes (fixed windows have none; sessions share one item per key and need none).
-      return { ...batch, commit: () => commitInOrder(store, [batch.changes, batch.deletes]) };
-    },
-  };
-}
-
-/** A process function's batch: one conditional put per key touched or fired. */
-function processOperator(stage: ProcessStage, store: Pick<WindowStore, 'commitAll'>): StatefulOperator {
-  return {
-    process: async (records, decoded, sink) => {
-      const batch = await stage.process(records, decoded, sink);
-      return {
-        ...batch,
-        counts: { ...batch.counts, repeats: batch.repeats },
-        commit: () => commitInOrder(store, [batch.changes]),
-      };
-    },
-  };
-}
-
 /** Writes groups of conditional changes one group after the other; a version conflict throws. */
-async function commitInOrder(store: Pick<WindowStore, 'commitAll'>, groups: readonly WindowChange[][]): Promise<void> {
+export async function commitInOrder(
+  store: Pick<WindowStore, 'commitAll'>,
+  groups: readonly WindowChange[][],
+): Promise<void> {
   for (const changes of groups) {
     if (changes.length === 0) continue;
     const [first, ...others] = (await store.commitAll(changes)).conflicts;
     // Another attempt of this shard's batch wrote the items (after a timeout): run again on fresh state.
     if (first !== undefined) throw new StateConflictError([first, ...others]);
   }
-}
-
-/**
- * A join's batch: its buffer writes, after a claim that moves the shard's channel watermarks version
- * first, so that whoever cached the shard's buffers sees that someone wrote them, even if this batch
- * crashes among its writes (join-buffer-cache.ts).
- */
-function joinOperator(
-  stage: JoinStage,
-  store: Pick<JoinStore, 'writeBuffered'> & Pick<WatermarkStore, 'saveWatermarks'>,
-  stageId: string,
-): StatefulOperator {
-  return {
-    process: async (records, decoded, sink) => {
-      const batch = await stage.process(records, decoded, sink);
-      const shardId = (records[0] as InputRecord).position.shardId;
-      let channelsVersion = batch.channelsVersion;
-      return {
-        ...batch,
-        get channelsVersion() {
-          return channelsVersion;
-        },
-        counts: { late: batch.counts.late, duplicates: batch.counts.duplicates, repeats: batch.repeats },
-        commit: async () => {
-          if (batch.puts.length === 0) return;
-          const { loaded } = batch;
-          // The channels and positions as loaded, saved again: only the version moves.
-          const claimed = await store.saveWatermarks(
-            stageId,
-            shardId,
-            loaded?.channels ?? {},
-            channelsVersion,
-            loaded?.positions,
-          );
-          channelsVersion = claimed.version;
-          await store.writeBuffered(stageId, batch.puts, []);
-        },
-        committed: (version) =>
-          batch.cached?.commit(
-            stage.spec,
-            batch.puts.map((put) => put.record),
-            version,
-            batch.watermark,
-          ),
-        abandoned: () => batch.cached?.abandon(),
-      };
-    },
-  };
 }

@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fraudAlerts from '../../examples/fraud-alerts.js';
+import ordersPayments from '../../examples/orders-payments.js';
 import pageViewCounts from '../../examples/page-view-counts.js';
+import pageViewTable from '../../examples/page-view-table.js';
 import pageViews from '../../examples/page-views.js';
-import { EddyPipeline } from '../../infra/eddy-pipeline.js';
+import { EddyPipeline, handlerEntryOf } from '../../infra/eddy-pipeline.js';
 import { ALL_SDK_MODULES, ON_DEMAND_SDK_MODULES, pipelineBundling } from '../../infra/stage-function.js';
 import {
   type CfnTemplate,
@@ -24,6 +27,25 @@ describe('how the functions are bundled', () => {
     expect(pipelineBundling(PAGE_VIEWS_ENTRY, { awsSdk: 'bundle' }).externalModules).toEqual([]);
     expect(pipelineBundling(PAGE_VIEWS_ENTRY, { awsSdk: 'runtime' }).externalModules).toEqual(ALL_SDK_MODULES);
     expect(ALL_SDK_MODULES).toEqual(['@aws-sdk/*', '@smithy/*']);
+  });
+
+  it('builds each stage from the entry point of its kind', () => {
+    const entries = (p: typeof pageViews) =>
+      Object.fromEntries(p.plan().stages.map((stage) => [stage.id, basename(handlerEntryOf(p.graph, stage))]));
+    expect(entries(pageViewCounts)).toEqual({
+      'from-clicks': 'stateless-stage-handler.ts',
+      'from-page-view-counts-keyBy-1': 'window-stage-handler.ts',
+    });
+    expect(entries(ordersPayments)).toMatchObject({
+      'from-orders': 'stateless-stage-handler.ts',
+      'from-orders-with-payments-order-payment': 'join-stage-handler.ts',
+    });
+    expect(entries(fraudAlerts)).toMatchObject({ 'from-fraud-alerts-keyBy-1': 'process-stage-handler.ts' });
+    expect(entries(pageViewTable)).toMatchObject({ 'from-page-view-table-keyBy-2': 'table-stage-handler.ts' });
+    // Without a graph (a plan-only stand-in), the entry that runs every kind.
+    const windowStage = pageViewCounts.plan().stages.find((stage) => stage.stateful);
+    if (windowStage === undefined) throw new Error('page-view-counts has no stateful stage');
+    expect(basename(handlerEntryOf(undefined, windowStage))).toBe('stage-handler.ts');
   });
 
   describe('the asset cdk synth builds', () => {
@@ -80,6 +102,17 @@ describe('how the functions are bundled', () => {
       expect(code('from-clicks')).not.toContain('DynamoDB_20120810');
       expect(code(windowStage)).toContain('DynamoDB_20120810');
       expect(code(windowStage)).not.toMatch(/from"@aws-sdk\/client-dynamodb"/);
+    });
+
+    it('leaves the stateful operators out of a stateless stage, and the other kinds out of a stateful one', () => {
+      const windowStage = pageViewCounts.plan().stages.find((stage) => stage.stateful)?.id ?? '';
+      // Error messages of the window stage and of the join stage: minifying keeps them.
+      const windowCode = "cannot be stored with this batch's records of it";
+      const joinCode = 'record on the join stream has no side';
+      expect(code('from-clicks')).not.toContain(windowCode);
+      expect(code('from-clicks')).not.toContain(joinCode);
+      expect(code(windowStage)).toContain(windowCode);
+      expect(code(windowStage)).not.toContain(joinCode);
     });
 
     it('leaves the X-Ray SDK and X-Ray out of functions deployed with tracing off', () => {

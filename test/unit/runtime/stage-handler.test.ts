@@ -5,9 +5,13 @@ import * as z from 'zod';
 import { pipeline } from '../../../shared/index.js';
 import type { DeadLetterEnvelope } from '../../../shared/runtime/dead-letter.js';
 import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-writer.js';
+import { MemoryWindowStore } from '../../../shared/runtime/io/memory-window-store.js';
 import type { RecordWriter } from '../../../shared/runtime/io/record-writer.js';
-import { createLambdaStageHandler } from '../../../shared/runtime/lambda-handler.js';
+import { createLambdaStageHandler, createStageHandler } from '../../../shared/runtime/lambda-handler.js';
 import type { OutputRecord } from '../../../shared/runtime/records.js';
+import { joinOperatorOf } from '../../../shared/runtime/stateful-join.js';
+import { statefulRunnerOf } from '../../../shared/runtime/stateful-runner.js';
+import { windowOperatorOf } from '../../../shared/runtime/stateful-window.js';
 import { count, tumbling } from '../../../shared/windows/index.js';
 import { kinesisEvent, lambdaContext } from '../../helpers/kinesis-events.js';
 
@@ -190,6 +194,37 @@ describe('stage handler', () => {
     } finally {
       delete process.env.EDDY_STATE_TABLE;
     }
+  });
+
+  it('refuses, at init, a stateful stage of a kind the entry point does not bundle, and runs its own kind', () => {
+    // Prepare
+    const counts = pipeline('counts')
+      .source('clicks', { schema: Click, eventTime: (c) => c.ts })
+      .keyBy((c) => c.page)
+      .window(tumbling('1m'))
+      .aggregate(count())
+      .sink('counts');
+    const windowStage = counts.plan().stages.find((stage) => stage.stateful)?.id ?? '';
+    const store = new MemoryWindowStore();
+    const writer = new MemoryRecordWriter();
+
+    // Act / Assess: the stateless entry point's handler, then a join's, then a window's
+    expect(() => createStageHandler(counts, { stageId: windowStage, store, writer, ...quiet() })).toThrow(
+      `stage ${windowStage} keeps state for its window 'window-1', and this function was built for stages ` +
+        'that keep none (functions/stateless-stage-handler.ts)',
+    );
+    const joinOnly = statefulRunnerOf({ join: joinOperatorOf });
+    expect(() =>
+      createStageHandler(counts, { stageId: windowStage, store, writer, stateful: joinOnly, ...quiet() }),
+    ).toThrow(
+      `stage ${windowStage} runs a window ('window-1'), and this function was built without it (its entry point ` +
+        'bundles join)',
+    );
+    const windowOnly = statefulRunnerOf({ window: windowOperatorOf });
+    expect(() =>
+      createStageHandler(counts, { stageId: windowStage, store, writer, stateful: windowOnly, ...quiet() }),
+    ).not.toThrow();
+    expect(() => createStageHandler(counts, { stageId: 'from-clicks', writer, ...quiet() })).not.toThrow();
   });
 
   it('refuses a stage id that is not in the pipeline', () => {
