@@ -533,12 +533,11 @@ export class LocalPipeline {
                 }
                 throw error;
               }
-            });
+            }, shardOfEvent(event));
           } catch (error) {
             stats.functionErrors += 1;
             stats.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-            // An event record's eventID is `<shard id>:<sequence number>`.
-            options.onInvocationError?.(stage.id, error, event.Records[0]?.eventID.split(':')[0]);
+            options.onInvocationError?.(stage.id, error, shardOfEvent(event));
             throw error;
           } finally {
             const elapsed = performance.now() - started;
@@ -838,4 +837,9 @@ function stageLag(mapping: MappingStats): StageLag {
     if (lag.readAheadFull) backpressuredShards += 1;
   }
   return { lagMs, iteratorAgeMs, maxIteratorAgeMs, pendingRecords, backpressuredShards };
+}
+
+/** The shard an event's records come from: an event record's eventID is `<shard id>:<sequence number>`. */
+function shardOfEvent(event: { readonly Records: readonly { readonly eventID: string }[] }): string | undefined {
+  return event.Records[0]?.eventID.split(':')[0];
 }

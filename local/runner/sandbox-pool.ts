@@ -20,6 +20,8 @@ export interface SandboxPoolOptions<H> {
 export class SandboxPool<H> {
   readonly #idle: H[] = [];
   readonly #all = new Set<H>();
+  /** What each environment last ran (a shard): its next batch goes back there if it is idle. */
+  readonly #lastRan = new Map<H, string>();
   readonly #options: SandboxPoolOptions<H>;
   #created = 0;
   #replaced = 0;
@@ -46,14 +48,21 @@ export class SandboxPool<H> {
     return this.#options.alive?.(handler) ?? true;
   }
 
-  async with<T>(use: (handler: H) => Promise<T>): Promise<T> {
+  /**
+   * Runs `use` in an idle environment, or a new one. `affinity` (a shard id) prefers the idle
+   * environment that last ran the same one: what a stage keeps per shard in its environment (a join's
+   * buffer cache, docs/joins.md) then stays useful. Lambda does not promise this; a shard's batch
+   * that lands elsewhere only costs that environment's cache.
+   */
+  async with<T>(use: (handler: H) => Promise<T>, affinity?: string): Promise<T> {
     if (this.#closed) throw new Error('the function is shut down: no new environments');
-    let handler = this.#idle.pop();
+    let handler = this.#takeIdle(affinity);
     while (handler !== undefined && !this.#isAlive(handler)) {
       this.#drop(handler);
       handler = this.#idle.pop();
     }
     handler ??= this.#start();
+    if (affinity !== undefined) this.#lastRan.set(handler, affinity);
     this.#topUp();
     try {
       return await use(handler);
@@ -62,6 +71,12 @@ export class SandboxPool<H> {
       else this.#idle.push(handler);
       if (!this.#closed) this.#topUp();
     }
+  }
+
+  /** The idle environment that last ran `affinity`, else the one idle last (the warmest). */
+  #takeIdle(affinity: string | undefined): H | undefined {
+    const at = affinity === undefined ? -1 : this.#idle.findLastIndex((h) => this.#lastRan.get(h) === affinity);
+    return at < 0 ? this.#idle.pop() : this.#idle.splice(at, 1)[0];
   }
 
   #start(): H {
@@ -78,6 +93,7 @@ export class SandboxPool<H> {
   }
 
   #drop(handler: H): void {
+    this.#lastRan.delete(handler);
     if (!this.#all.delete(handler)) return;
     if (!this.#closed) this.#replaced += 1;
     void Promise.resolve(this.#options.dispose?.(handler)).catch(() => undefined);

@@ -22,7 +22,11 @@ export interface BufferedRecord {
   /** The record's correlation id: with side and time, its identity in the buffer. */
   readonly id: string;
   readonly value: unknown;
-  /** Whether it has joined any record so far (outer joins emit the ones that never did). */
+  /**
+   * Whether it has joined any record so far (outer joins emit the ones that never did). Kept up to
+   * date for records of an outer side only: a record of an inner side is not written again when it
+   * joins after it was buffered, as nothing reads its flag.
+   */
   readonly matched: boolean;
   /**
    * A tombstone: the watermark is done with the record (an outer join emitted it alone if it never
@@ -181,7 +185,7 @@ export function bufferIdentity(record: Pick<BufferedRecord, 'side' | 'time' | 'i
  * An arrival the buffer already holds was, unless its source repeated it, written by an attempt of
  * this batch that crashed among its buffer writes (the outputs go out before them, so its pairs are
  * out): it emits nothing, but marks again the partners it joins, as the crashed attempt may not have
- * written their marks. Marks only ever name a real pair, so a replay against any part of the crashed
+ * written their marks. Only records of an outer side are marked: nothing reads an inner side's flag. Marks only ever name a real pair, so a replay against any part of the crashed
  * attempt's writes ends with the same flags as a run without the crash.
  */
 export function joinKeyBatch(
@@ -195,8 +199,10 @@ export function joinKeyBatch(
   const outputs: JoinOutput[] = [];
   const late: JoinArrival[] = [];
   let duplicates = 0;
+  const outer = outerSides(spec.type);
+  // Only an outer side's flag is ever read: marking an inner side's record would be a write for nothing.
   const mark = (identity: string, record: BufferedRecord): BufferedRecord => {
-    if (record.matched) return record;
+    if (record.matched || !outer.has(record.side)) return record;
     const joined = { ...record, matched: true };
     buffer.set(identity, joined);
     changed.set(identity, joined);

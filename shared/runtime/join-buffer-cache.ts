@@ -115,12 +115,17 @@ export class CachedShard {
       records.set(identity, record);
       shard.expiries.push({ fireAt: joinFireAt(spec, record.side, record.time), key: record.key, identity });
     }
-    // Done with: no arrival that is not late can join it; an outer side's record stays until its tombstone.
+    // Done with: no arrival that is not late can join it; an outer side's record that never joined
+    // stays until its tombstone (one that joined is never written again).
     for (let next = shard.expiries.peek(); next !== undefined && next.fireAt <= watermark; ) {
       shard.expiries.pop();
       const records = shard.records.get(next.key);
       const record = records?.get(next.identity);
-      if (records !== undefined && record !== undefined && (record.done === true || !outer.has(record.side))) {
+      if (
+        records !== undefined &&
+        record !== undefined &&
+        (record.done === true || record.matched || !outer.has(record.side))
+      ) {
         records.delete(next.identity);
         if (records.size === 0) shard.records.delete(next.key);
         shard.size -= 1;

@@ -214,10 +214,14 @@ export class JoinStage {
       for (const [id, candidate] of candidates) {
         // What this batch changed wins over what the table held before it.
         const record = changed.get(id) ?? candidate;
+        const hasItem = stored.has(id) || read.has(id);
+        // Joined, and the table's index no longer shows it (its mark took it off): its mark, if this
+        // batch made it, is written with the batch's other changes, and no tombstone is needed.
+        if (record.matched && !stored.has(id) && hasItem) continue;
         done.add(id);
         // A record this batch buffered and is done with needs no item: a replay of the batch meets it
         // as an arrival again, against a buffer that lost nothing.
-        if (stored.has(id) || read.has(id)) puts.push(this.#put({ ...record, done: true }, outer, shardId));
+        if (hasItem) puts.push(this.#put({ ...record, done: true }, outer, shardId));
         if (record.matched) continue;
         counts.unmatched += 1;
         const output = record.side === 'left' ? { left: record, right: null } : { left: null, right: record };
@@ -264,9 +268,12 @@ export class JoinStage {
     );
   }
 
-  /** A record's item; on the fire-time index while an outer join may still emit it alone. */
+  /**
+   * A record's item; on the fire-time index while an outer join may still emit it alone: a record
+   * that joined never is, so it leaves the index with its mark and needs no tombstone.
+   */
   #put(record: BufferedRecord, outer: ReadonlySet<JoinSide>, shardId: string): BufferedPut {
-    const indexed = record.done !== true && outer.has(record.side);
+    const indexed = record.done !== true && !record.matched && outer.has(record.side);
     return {
       record,
       fireAt: joinFireAt(this.spec, record.side, record.time),

@@ -17,16 +17,24 @@ import { InvalidStateRequestError } from './state-errors.js';
 import { timerOf, windowPartitionKey } from './state-keys.js';
 import { expiresAtOf, isExpired } from './window-items.js';
 
-/** A buffered record with a timer, and its place in a scan of the table (for ties in fireAt). */
-interface BufferedSlot {
-  readonly item: Readonly<Record<string, unknown>>;
-  readonly fireAt: number;
-  readonly partitionRank: number;
-  readonly rank: number;
-  removed: boolean;
+/**
+ * A buffered record's item as the stand-in holds it, with what DynamoDB keeps beside an item: its
+ * size, and its place in a scan of the table (for ties in fireAt on the fire-time index).
+ */
+class StoredItem {
+  /** Taken out of its timer's index (replaced or deleted); dropped from the index lazily. */
+  removed = false;
+
+  constructor(
+    readonly item: Readonly<Record<string, unknown>>,
+    readonly bytes: number,
+    readonly fireAt: number,
+    readonly partitionRank: number,
+    readonly rank: number,
+  ) {}
 }
 
-function bySlotOrder(a: BufferedSlot, b: BufferedSlot): number {
+function byTableOrder(a: StoredItem, b: StoredItem): number {
   return a.fireAt - b.fireAt || a.partitionRank - b.partitionRank || a.rank - b.rank;
 }
 
@@ -36,44 +44,42 @@ function bySlotOrder(a: BufferedSlot, b: BufferedSlot): number {
  * finite number (which DynamoDB could not hold) are kept aside and merged in.
  */
 class TimerIndex {
-  /** By stored item: each is in at most one timer's index. */
-  readonly #live = new Map<object, BufferedSlot>();
-  #sorted: BufferedSlot[] = [];
+  #size = 0;
+  #sorted: StoredItem[] = [];
   #removed = 0;
-  readonly #odd = new Set<BufferedSlot>();
+  readonly #odd = new Set<StoredItem>();
 
   get size(): number {
-    return this.#live.size;
+    return this.#size;
   }
 
-  add(slot: BufferedSlot): void {
-    this.#live.set(slot.item, slot);
-    if (!Number.isFinite(slot.fireAt)) {
-      this.#odd.add(slot);
+  add(stored: StoredItem): void {
+    this.#size += 1;
+    if (!Number.isFinite(stored.fireAt)) {
+      this.#odd.add(stored);
       return;
     }
     // Records mostly come in fireAt order: the place is found from the end.
     const sorted = this.#sorted;
     let low = 0;
     let high = sorted.length;
-    if (high === 0 || bySlotOrder(sorted[high - 1] as BufferedSlot, slot) <= 0) {
-      sorted.push(slot);
+    if (high === 0 || byTableOrder(sorted[high - 1] as StoredItem, stored) <= 0) {
+      sorted.push(stored);
       return;
     }
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (bySlotOrder(sorted[middle] as BufferedSlot, slot) <= 0) low = middle + 1;
+      if (byTableOrder(sorted[middle] as StoredItem, stored) <= 0) low = middle + 1;
       else high = middle;
     }
-    sorted.splice(low, 0, slot);
+    sorted.splice(low, 0, stored);
   }
 
-  remove(item: object): void {
-    const slot = this.#live.get(item);
-    if (slot === undefined) return;
-    this.#live.delete(item);
-    if (this.#odd.delete(slot)) return;
-    slot.removed = true;
+  /** `stored` was added and is being replaced or deleted. */
+  remove(stored: StoredItem): void {
+    this.#size -= 1;
+    stored.removed = true;
+    if (this.#odd.delete(stored)) return;
     this.#removed += 1;
     if (this.#removed > 64 && this.#removed * 2 > this.#sorted.length) {
       this.#sorted = this.#sorted.filter((s) => !s.removed);
@@ -82,18 +88,24 @@ class TimerIndex {
   }
 
   /** The records with `fireAt <= watermark`, in (fireAt, table order). */
-  due(watermark: number): Readonly<Record<string, unknown>>[] {
-    const due: BufferedSlot[] = [];
-    for (const slot of this.#sorted) {
-      if (!(slot.fireAt <= watermark)) break;
-      if (!slot.removed) due.push(slot);
+  due(watermark: number): StoredItem[] {
+    const due: StoredItem[] = [];
+    for (const stored of this.#sorted) {
+      if (!(stored.fireAt <= watermark)) break;
+      if (!stored.removed) due.push(stored);
     }
     if (this.#odd.size > 0) {
-      for (const slot of this.#odd) if (slot.fireAt <= watermark) due.push(slot);
-      due.sort(bySlotOrder);
+      for (const stored of this.#odd) if (stored.fireAt <= watermark) due.push(stored);
+      due.sort(byTableOrder);
     }
-    return due.map((slot) => slot.item);
+    return due;
   }
+}
+
+/** A partition of the table: its items by sort key, and its place in a scan of the table. */
+interface Partition {
+  readonly items: Map<string, StoredItem>;
+  readonly rank: number;
 }
 
 /**
@@ -101,14 +113,10 @@ class TimerIndex {
  * per buffered record, their fire-time index, expiry, and the requests DynamoDB would have had.
  */
 export class MemoryJoinBuffers implements JoinStore {
-  /** pk → sk → a join's buffered record, as its DynamoDB item. */
-  readonly #buffered = new Map<string, Map<string, Readonly<Record<string, unknown>>>>();
+  /** pk → its buffered records' items. */
+  readonly #buffered = new Map<string, Partition>();
   /** timer → its buffered records in fireAt order: the fire-time GSI of join buffers. */
   readonly #bufferedByTimer = new Map<string, TimerIndex>();
-  /** Insertion ranks of `#buffered`'s partitions and items: the order a scan of the table meets them. */
-  readonly #partitionRanks = new WeakMap<Map<string, Readonly<Record<string, unknown>>>, number>();
-  /** Each stored item's rank in its partition's scan order, kept while it is overwritten in place. */
-  readonly #itemRanks = new WeakMap<object, number>();
   #nextRank = 0;
 
   /** @param counter shared with the store the buffers are part of */
@@ -121,11 +129,13 @@ export class MemoryJoinBuffers implements JoinStore {
     const result = new Map<string, BufferedRecord[]>();
     for (const { key, from, to } of ranges) {
       const { low, high } = bufferedSortKeyRange(from, to);
-      const items = [...(this.#buffered.get(windowPartitionKey(stageId, key)) ?? [])]
-        .filter(([sk]) => sk >= low && sk <= high)
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([, item]) => item);
-      const bytes = items.reduce((sum, item) => sum + estimateItemBytes(item), 0);
+      const found: [string, StoredItem][] = [];
+      for (const entry of this.#buffered.get(windowPartitionKey(stageId, key))?.items ?? []) {
+        if (entry[0] >= low && entry[0] <= high) found.push(entry);
+      }
+      found.sort(([a], [b]) => (a < b ? -1 : 1));
+      const items = found.map(([, stored]) => stored);
+      const bytes = items.reduce((sum, stored) => sum + stored.bytes, 0);
       this.counter.request('Query', Math.max(1, Math.ceil(bytes / PAGE_BYTES)), readUnits(bytes));
       result.set(key, this.#liveBuffered(items));
     }
@@ -145,20 +155,24 @@ export class MemoryJoinBuffers implements JoinStore {
       this.counter,
       records.map((record) => bufferedItemKey(stageId, record)),
       (pk, sk) => {
-        const item = this.#buffered.get(pk)?.get(sk);
-        return item === undefined ? undefined : { found: item, bytes: estimateItemBytes(item) };
+        const stored = this.#buffered.get(pk)?.items.get(sk);
+        return stored === undefined ? undefined : { found: stored, bytes: stored.bytes };
       },
     );
     return this.#liveBuffered(items);
   }
 
+  /**
+   * The items as DynamoDB would store them, at about the CPU the client pays to send them: each
+   * item built once (bufferedItem, as DynamoDbWindowStore sends it), its value copied once (the
+   * caller's objects stay theirs, as marshalling leaves them) and its size estimated once.
+   */
   async writeBuffered(
     stageId: string,
     puts: readonly BufferedPut[],
     deletes: readonly BufferedRecord[],
   ): Promise<void> {
     const now = this.options.now();
-    // The items as they will be stored: the value copied, so that the caller's objects stay theirs.
     const items = puts.map((put) =>
       bufferedItem(
         stageId,
@@ -169,13 +183,17 @@ export class MemoryJoinBuffers implements JoinStore {
     const deleted = deletes.map((record) => bufferedItemKey(stageId, record));
     // DynamoDB refuses a BatchWriteItem that names one item twice ("Provided list of item keys
     // contains duplicates"), and across its concurrent chunks the order would be undefined anyway.
-    const keys = new Set<string>();
+    const named = new Map<string, Set<string>>();
     for (const { pk, sk } of [...(items as { pk: string; sk: string }[]), ...deleted]) {
-      const key = `${pk}\u0000${sk}`;
-      if (keys.has(key)) {
+      let sortKeys = named.get(pk);
+      if (sortKeys === undefined) {
+        sortKeys = new Set();
+        named.set(pk, sortKeys);
+      }
+      if (sortKeys.has(sk)) {
         throw new InvalidStateRequestError(`one write of join buffers names the item ${pk} ${sk} twice`);
       }
-      keys.add(key);
+      sortKeys.add(sk);
     }
     const sizes = items.map((item) => {
       const size = estimateItemBytes(item);
@@ -185,65 +203,60 @@ export class MemoryJoinBuffers implements JoinStore {
       return size;
     });
     let bytes = 0;
-    for (const [index, stored] of items.entries()) {
-      bytes += sizes[index] as number;
-      const pk = stored.pk as string;
-      const sk = stored.sk as string;
+    for (const [index, item] of items.entries()) {
+      const size = sizes[index] as number;
+      bytes += size;
+      const pk = item.pk as string;
+      const sk = item.sk as string;
       let partition = this.#buffered.get(pk);
       if (partition === undefined) {
-        partition = new Map();
+        partition = { items: new Map(), rank: this.#nextRank++ };
         this.#buffered.set(pk, partition);
-        this.#partitionRanks.set(partition, this.#nextRank++);
       }
-      const previous = partition.get(sk);
+      const previous = partition.items.get(sk);
       // An item overwritten keeps its place in the partition (a Map keeps a key's first position).
-      const rank = previous === undefined ? this.#nextRank++ : (this.#itemRanks.get(previous) as number);
+      const rank = previous === undefined ? this.#nextRank++ : previous.rank;
       if (previous !== undefined) this.#unindexBuffered(previous);
-      this.#itemRanks.set(stored, rank);
-      partition.set(sk, stored);
-      if (typeof stored.timer === 'string') {
-        let byTimer = this.#bufferedByTimer.get(stored.timer);
+      const stored = new StoredItem(item, size, item.fireAt as number, partition.rank, rank);
+      partition.items.set(sk, stored);
+      if (typeof item.timer === 'string') {
+        let byTimer = this.#bufferedByTimer.get(item.timer);
         if (byTimer === undefined) {
           byTimer = new TimerIndex();
-          this.#bufferedByTimer.set(stored.timer, byTimer);
+          this.#bufferedByTimer.set(item.timer, byTimer);
         }
-        byTimer.add({
-          item: stored,
-          fireAt: stored.fireAt as number,
-          partitionRank: this.#partitionRanks.get(partition) as number,
-          rank,
-          removed: false,
-        });
+        byTimer.add(stored);
       }
     }
     for (const { pk, sk } of deleted) {
       const partition = this.#buffered.get(pk);
-      const previous = partition?.get(sk);
+      const previous = partition?.items.get(sk);
       if (partition === undefined || previous === undefined) continue;
       // DynamoDB charges a delete the size of the item it deletes.
-      bytes += estimateItemBytes(previous);
+      bytes += previous.bytes;
       this.#unindexBuffered(previous);
-      partition.delete(sk);
+      partition.items.delete(sk);
     }
     const requests = Math.ceil((puts.length + deletes.length) / 25);
     if (requests > 0) this.counter.request('BatchWriteItem', requests, writeUnits(bytes));
   }
 
   /** Takes a buffered record out of the fire-time index, before it is replaced or deleted. */
-  #unindexBuffered(item: Readonly<Record<string, unknown>>): void {
-    if (typeof item.timer !== 'string') return;
-    const byTimer = this.#bufferedByTimer.get(item.timer);
-    byTimer?.remove(item);
-    if (byTimer?.size === 0) this.#bufferedByTimer.delete(item.timer);
+  #unindexBuffered(stored: StoredItem): void {
+    const timer = stored.item.timer;
+    if (typeof timer !== 'string') return;
+    const byTimer = this.#bufferedByTimer.get(timer);
+    byTimer?.remove(stored);
+    if (byTimer?.size === 0) this.#bufferedByTimer.delete(timer);
   }
 
-  #liveBuffered(items: readonly Readonly<Record<string, unknown>>[]): BufferedRecord[] {
+  #liveBuffered(items: readonly StoredItem[]): BufferedRecord[] {
     const now = this.options.now();
-    return items.flatMap((item) => {
+    return items.flatMap(({ item }) => {
       if (isExpired(item.expiresAt as number, now)) return [];
       // Every member but the value is a string, number or boolean: only the value needs copying.
-      const record = toBufferedRecord(item);
-      return record === undefined ? [] : [{ ...record, value: cloneData(record.value) }];
+      const record = toBufferedRecord(item, item.kind === 'join' ? cloneData(item.v) : undefined);
+      return record === undefined ? [] : [record];
     });
   }
 }

@@ -42,6 +42,26 @@ describe('SandboxPool', () => {
     expect(sandboxes.created).toBe(2);
   });
 
+  it("sends a shard's batch back to the idle environment that last ran the shard", async () => {
+    // Prepare: shards a and b run at once, in environments 1 and 2; a's ends first, so 2 is idle last.
+    const { sandboxes } = pool();
+    const releases: (() => void)[] = [];
+    const hold = (shard: string) =>
+      sandboxes.with((e) => new Promise<number>((resolve) => releases.push(() => resolve(e.id))), shard);
+    const running = [hold('a'), hold('b')];
+    for (const release of releases) release();
+    await Promise.all(running);
+
+    // Act
+    const a = await sandboxes.with(async (e) => e.id, 'a');
+    const b = await sandboxes.with(async (e) => e.id, 'b');
+    const any = await sandboxes.with(async (e) => e.id);
+
+    // Assess: without affinity the environment idle last (2) would have taken a's batch.
+    expect([a, b, any]).toEqual([1, 2, 2]);
+    expect(sandboxes.created).toBe(2);
+  });
+
   it('replaces an environment that died during an invocation, and disposes of it', async () => {
     const { sandboxes, made } = pool();
     const error = await sandboxes
