@@ -497,6 +497,8 @@ async function prepare(options: Required<Omit<InProcessOptions, 'scale' | 'verbo
       stage: await joinPacks(joinCapture, 1, async (stageId, event) =>
         joinSourceHandlers.get(stageId)?.(event, context),
       ),
+      // Issue 18: five times the 0.045 of the decode floor the join stage ran at when it was filed.
+      target: { ratio: 0.225 },
     });
     if (options.only.includes('d2')) {
       // The same source batches through StageRunners that write format 2 (the example's plan says 1).

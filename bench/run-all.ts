@@ -3,7 +3,7 @@
  *
  * A benchmark is any bench/*.ts module that exports `run(options?: BenchOptions): Promise<BenchRow[]>`
  * (bench/results.ts) and runs standalone only as the entry point. Known ones run first, in this order:
- * cli-startup, in-process, state-requests, session-requests, join-requests, eddy-run, windows-100k, run-memory, then nexmark-in-process, nexmark, cold-start,
+ * cli-startup, in-process, state-requests, session-requests, join-requests, eddy-run, windows-100k, join-run, run-memory, then nexmark-in-process, nexmark, cold-start,
  * e2e-latency and cost-model when present, then any other that exports `run`. Each module runs in a
  * child process of its own (a crash, a hang or a leftover handle stays there), one after another.
  *
@@ -28,6 +28,7 @@ const ORDER = [
   'join-requests',
   'eddy-run',
   'windows-100k',
+  'join-run',
   'run-memory',
   'nexmark-in-process',
   'nexmark',
