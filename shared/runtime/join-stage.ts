@@ -20,6 +20,7 @@ import type { BufferedPut, JoinStore, KeyRange } from './io/join-store.js';
 import type { ShardDirectory } from './io/shard-directory.js';
 import type { StoredChannelWatermarks, WatermarkStore } from './io/state-store.js';
 import type { CachedShard, JoinBufferCache } from './join-buffer-cache.js';
+import { ownedValue } from './owned-value.js';
 import type { Element, InputRecord } from './records.js';
 import type { Step } from './stage-program.js';
 import {
@@ -241,7 +242,8 @@ export class JoinStage {
       const element: Element = {
         id,
         key: output.left?.key ?? output.right?.key ?? '',
-        value: [output.left?.value ?? null, output.right?.value ?? null],
+        // Copies: a buffered record is in other rows, in the cache and in the batch's writes.
+        value: [ownedValue(output.left?.value ?? null), ownedValue(output.right?.value ?? null)],
         eventTime: Math.max(...times),
       };
       this.options.downstream(element, {

@@ -20,6 +20,7 @@ import { compareSequenceNumbers, isApplied } from './io/sequence-numbers.js';
 import { InvalidStateRequestError } from './io/state-errors.js';
 import type { PutWindowChange, StoredWindow, WatermarkStore, WindowRef, WindowStore } from './io/state-store.js';
 import { stateItemBytes } from './io/window-items.js';
+import { ownedValue } from './owned-value.js';
 import type { Element, InputRecord } from './records.js';
 import type { Step } from './stage-program.js';
 import {
@@ -234,12 +235,16 @@ export class ProcessStage {
         );
         continue;
       }
-      this.#options.downstream(element, {
-        emit: (record) => sink.output(record, origin),
-        filtered: (operator) => sink.filtered(operator),
-        ...(sink.tally !== undefined && { tally: sink.tally }),
-        failed: (error) => sink.deadLetter(producedRecord(origin, element.value), error, element.id),
-      });
+      // A copy: what a function emits may be its state (or a CEP match's events), written after this.
+      this.#options.downstream(
+        { ...element, value: ownedValue(element.value) },
+        {
+          emit: (record) => sink.output(record, origin),
+          filtered: (operator) => sink.filtered(operator),
+          ...(sink.tally !== undefined && { tally: sink.tally }),
+          failed: (error) => sink.deadLetter(producedRecord(origin, element.value), error, element.id),
+        },
+      );
     }
     return { ...walked, changes, counts };
   }

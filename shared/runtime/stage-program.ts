@@ -17,6 +17,7 @@ import { enrichedValue, type RowUpdate } from '../tables/table-operator.js';
 import { type Decoder, shuffleDecoder, sourceDecoder } from './decode.js';
 import { MAX_ROW_BYTES } from './io/table-store.js';
 import { type OperatorIndex, type OperatorTally, operatorIndex, Slot, slotBase } from './operator-counts.js';
+import { ownedValue } from './owned-value.js';
 import type { Element, ShuffleEnvelope } from './records.js';
 import { MAX_RECORD_BYTES, PACK_OVERHEAD_BYTES } from './shuffle-pack.js';
 import type { LookupResult } from './table-lookups.js';
@@ -91,8 +92,12 @@ export function compileChildren(graph: PipelineGraph, parent: string, operators:
     .filter((child) => operators.has(child.name))
     .map((child) => compileNode(graph, child, operators));
   if (steps.length === 1 && steps[0] !== undefined) return steps[0];
+  const last = steps.length - 1;
+  // Every branch but the last gets a copy: a branch that changes its value must not change another's.
   return (element, sink) => {
-    for (const step of steps) step(element, sink);
+    steps.forEach((step, index) => {
+      step(index === last ? element : { ...element, value: ownedValue(element.value) }, sink);
+    });
   };
 }
 
@@ -139,7 +144,9 @@ function compileNode(graph: PipelineGraph, node: PipelineNode, operators: Operat
         const found = sink.lookup(node.table, key, node.name);
         // Not fetched yet: this pass over the batch only collects keys, its outputs are dropped.
         if (found.state === 'pending') return;
-        const value = enrichedValue(element.value, found.state === 'found' ? found.row : undefined, node.type);
+        // The row is every record of its key's in the batch: each gets a copy of its own.
+        const row = found.state === 'found' ? ownedValue(found.row) : undefined;
+        const value = enrichedValue(element.value, row, node.type);
         sink.tally?.count(value === undefined ? base + Slot.filtered : out);
         if (value === undefined) sink.filtered(node.name);
         else next({ ...element, value }, sink);

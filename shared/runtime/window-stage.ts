@@ -30,6 +30,7 @@ import type {
   WindowStore,
 } from './io/state-store.js';
 import { stateItemBytes } from './io/window-items.js';
+import { ownedValue } from './owned-value.js';
 import type { Element, InputRecord } from './records.js';
 import { isSessionsItem, packSessions, sessionsItemRef, unpackSessions } from './session-items.js';
 import type { AppliedPositions } from './shuffle-pack.js';
@@ -255,7 +256,8 @@ export class WindowStage {
       const element: Element = {
         id: `${stage.id}/${result.key}/${result.windowStart}/${result.windowEnd}/${result.revision}`,
         key: result.key,
-        value: result,
+        // A copy: an early result's accumulator is still the window's state, written after this.
+        value: ownedValue(result),
         eventTime: result.windowEnd - 1,
       };
       this.#options.downstream(element, {
