@@ -177,9 +177,11 @@ export interface KillWorkersOptions {
   /** The stages whose workers may be killed. @default every stage */
   readonly stages?: readonly string[];
   /**
-   * Until this many workers of a stage were killed, an invocation of it that follows `1 / rate` of
-   * its invocations without a kill is killed whatever the draw: a test that needs N kills in every
-   * stage gets them however the batches happen to be cut. @default 0
+   * Until this many workers of a stage were killed, an invocation that follows one without a kill
+   * (or `1 / rate` of them, if fewer) is killed whatever the draw: a test that needs N kills in every
+   * stage gets them however the batches happen to be cut, in any stage invoked twice or more (the
+   * first invocation is left to the draw, so that a crash after the first batch still happens).
+   * @default 0
    */
   readonly atLeast?: number;
 }
@@ -457,7 +459,7 @@ export class LocalPipeline {
       const killPoint = (): number | undefined => {
         if (!killable || kill === undefined) return undefined;
         kills.sinceLast += 1;
-        const owed = kills.total < (kill.atLeast ?? 0) && kills.sinceLast >= Math.ceil(1 / kill.rate);
+        const owed = kills.total < (kill.atLeast ?? 0) && kills.sinceLast >= Math.min(2, Math.ceil(1 / kill.rate));
         if (killRandom() >= kill.rate && !owed) return undefined;
         kills.total += 1;
         kills.sinceLast = 0;
