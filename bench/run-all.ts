@@ -5,7 +5,8 @@
  * (bench/results.ts) and runs standalone only as the entry point. Known ones run first, in this order:
  * cli-startup, in-process, state-requests, session-requests, join-requests, eddy-run, windows-100k, join-run, run-memory, then nexmark-in-process, nexmark, cold-start,
  * e2e-latency and cost-model when present, then any other that exports `run`. Each module runs in a
- * child process of its own (a crash, a hang or a leftover handle stays there), one after another.
+ * child process of its own (a crash, a hang or a leftover handle stays there), one after another;
+ * `--timeout` stops a module that has printed nothing for that many seconds (default 600).
  *
  *   npm run bench                                    # the default sizes, about 5 to 10 minutes
  *   npx tsx bench/run-all.ts --full                  # bigger runs (BenchOptions.scale 'full')
@@ -86,12 +87,28 @@ async function runModule(
     ...(options.scale === 'full' ? ['--full'] : []),
   ];
   const result = await new Promise<{ code: number | null; timedOut: boolean }>((done) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
+    // A deadline on progress, not on the whole run: a bench that still prints goes on (on a loaded
+    // machine cold-start and cost-model take several times their quiet length); one silent for
+    // `timeoutMs` is stopped.
+    let timer: NodeJS.Timeout | undefined;
+    const progressed = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, timeoutMs);
+    };
+    progressed();
+    child.stdout?.on('data', (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      progressed();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      progressed();
+    });
     child.on('exit', (code) => {
       clearTimeout(timer);
       done({ code, timedOut });
@@ -99,7 +116,8 @@ async function runModule(
   });
   const seconds = Number(((performance.now() - started) / 1000).toFixed(1));
   if (result.timedOut) {
-    return { rows: [], outcome: { bench: name, seconds, status: 'timeout', error: `over ${timeoutMs / 1000} s` } };
+    const error = `nothing printed for ${timeoutMs / 1000} s`;
+    return { rows: [], outcome: { bench: name, seconds, status: 'timeout', error } };
   }
   let rows: BenchRow[] = [];
   try {
@@ -129,7 +147,7 @@ if (isMain(import.meta.url)) {
       full: { type: 'boolean', default: false },
       only: { type: 'string' },
       skip: { type: 'string' },
-      /** Seconds a module may take before it is stopped. */
+      /** Seconds a module may go without printing anything before it is stopped. */
       timeout: { type: 'string', default: '600' },
       out: { type: 'string', default: 'bench/results.json' },
       child: { type: 'string' },
