@@ -515,6 +515,8 @@ export class LocalPipeline {
         invoke: async (event) => {
           const started = performance.now();
           stats.invocations += 1;
+          // This invocation's place among the stage's, read now: others start while it runs.
+          const ordinal = stats.invocations;
           try {
             return await pool.with(async (sandbox) => {
               const killAfter = killPoint();
@@ -525,7 +527,7 @@ export class LocalPipeline {
                   killAfter,
                 );
                 const crashable = options.crashStages?.includes(stage.id) ?? true;
-                if (crashable && (stats.invocations <= (options.crashFirstBatches ?? 0) || crashes()))
+                if (crashable && (ordinal <= (options.crashFirstBatches ?? 0) || crashes()))
                   throw new InjectedCrashError('injected crash after the batch was processed');
                 return input.readResponse(response);
               } catch (error) {
