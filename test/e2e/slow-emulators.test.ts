@@ -44,6 +44,8 @@ describe('eddy run on emulators whose calls are slow and time out (page-view-cou
           targets: ['Kinesis_20131202.PutRecords'],
           when: (call) => String(call.body.StreamName).endsWith('clicks'),
           rate: 0.5,
+          // Six or more rounds: the draws alone hit only one of them in a CI run.
+          atLeast: 2,
           delayMs: [1_500, 2_500],
           label: 'feeder past the timeout',
         },
