@@ -124,14 +124,17 @@ export class JoinStage {
     let loaded: StoredChannelWatermarks | undefined;
     const loader = {
       loadWatermarks: async (stageId: string, shard: string) => {
-        loaded = await this.options.watermarks.loadWatermarks(stageId, shard);
-        return loaded;
+        const found = await this.options.watermarks.loadWatermarks(stageId, shard);
+        // The shard's own item, not its parents' (read for their positions after a reshard).
+        if (shard === shardId) loaded = found;
+        return found;
       },
     };
     const walked = await walkBatch(loader, records, decoded, sink.deadLetter.bind(sink), {
       stageId: stage.id,
       producers: this.options.producers,
       operator: join.name,
+      ...(this.options.shards !== undefined && { lineage: { directory: this.options.shards, stream: stage.input } }),
     });
     const counts = { pairs: 0, unmatched: 0, duplicates: 0, late: 0 };
 

@@ -17,6 +17,7 @@ import { STORE_TIME_BOUND } from '../windows/event-time.js';
 import type { Decoded } from './decode.js';
 import { MAX_STATE_ITEM_BYTES } from './io/item-size.js';
 import { compareSequenceNumbers, isApplied } from './io/sequence-numbers.js';
+import type { ShardDirectory } from './io/shard-directory.js';
 import { InvalidStateRequestError } from './io/state-errors.js';
 import type { PutWindowChange, StoredWindow, WatermarkStore, WindowRef, WindowStore } from './io/state-store.js';
 import { stateItemBytes } from './io/window-items.js';
@@ -42,6 +43,8 @@ export interface ProcessStageOptions {
   /** The clock of processing-time timers and TTL: the same the window stage reads. */
   readonly now: () => number;
   readonly producers: readonly string[];
+  /** The input stream's shards: a shard born of a reshard starts from its parents' applied positions. */
+  readonly shards?: Pick<ShardDirectory, 'describeShard'>;
 }
 
 /** What a process stage did with one batch: one put per key touched or fired, written after the outputs. */
@@ -88,6 +91,7 @@ export class ProcessStage {
       stageId: stage.id,
       producers: this.#options.producers,
       operator: node.name,
+      ...(this.#options.shards !== undefined && { lineage: { directory: this.#options.shards, stream: stage.input } }),
     });
     const now = this.#options.now();
     const counts = { applied: 0, duplicates: 0, timers: 0, late: 0 };

@@ -127,30 +127,6 @@ function comparePositionsExactly(a: string, b: string): number {
   return Number(aIndex) - Number(bIndex);
 }
 
-/**
- * The highest position applied per channel, for one shard of a stateful stage: an envelope at or
- * below it is a repeat of one the producer wrote before its retry.
- */
-export class AppliedPositions {
-  readonly #highest: Map<string, string>;
-
-  constructor(stored: Readonly<Record<string, string>> = {}) {
-    this.#highest = new Map(Object.entries(stored));
-  }
-
-  /** True when the envelope is new, and it then becomes the channel's highest. */
-  admit(channel: string, position: string): boolean {
-    const highest = this.#highest.get(channel);
-    if (highest !== undefined && comparePositions(position, highest) <= 0) return false;
-    this.#highest.set(channel, position);
-    return true;
-  }
-
-  toRecord(): Record<string, string> {
-    return Object.fromEntries(this.#highest);
-  }
-}
-
 /** One shuffle envelope leaving a stage, serialised, with the input record it came from. */
 export interface ShuffleOutput {
   readonly stream: string;

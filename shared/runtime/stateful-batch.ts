@@ -1,12 +1,13 @@
 import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
 import { describeValue } from '../windows/duration.js';
+import type { AppliedPositions } from './applied-positions.js';
 import { ChannelWatermarks } from './channel-watermarks.js';
 import type { Decoded } from './decode.js';
+import { type PositionLineage, startingPositions } from './inherited-positions.js';
 import type { WatermarkStore } from './io/state-store.js';
 import type { JoinLateRecord } from './join-stage.js';
 import type { OperatorTally } from './operator-counts.js';
 import type { Element, InputRecord } from './records.js';
-import { AppliedPositions } from './shuffle-pack.js';
 import type { Emitted } from './stage-program.js';
 import { END_OF_TIME } from './watermark-records.js';
 import type { LateOutputRecord } from './window-stage.js';
@@ -65,6 +66,11 @@ export interface WalkOptions {
    * when the batch runs: a stage that lags behind its shard would otherwise call its own records late.
    */
   readonly processingTime?: boolean;
+  /**
+   * The input stream's shard list: a shard born of a reshard starts from its parents' applied
+   * positions (a producer's retry can write to it envelopes a parent applied).
+   */
+  readonly lineage?: PositionLineage;
 }
 
 /**
@@ -84,7 +90,7 @@ export async function walkBatch(
   if (first === undefined) throw new Error(`stage ${options.stageId} got an empty batch`);
   const loaded = await store.loadWatermarks(options.stageId, first.position.shardId);
   const channels = new ChannelWatermarks(loaded?.channels, options.producers);
-  const positions = new AppliedPositions(loaded?.positions);
+  const positions = await startingPositions(store, options.stageId, first.position.shardId, loaded, options.lineage);
   const processingTime = options.processingTime === true;
   // Processing time: the latest arrival read (Kinesis stamps a shard's records in order, ticks
   // included), or the end of time once every upstream channel has reached the end of its input.
@@ -121,7 +127,7 @@ export async function walkBatch(
         misrouted += 1;
         continue;
       }
-      if (item.from !== undefined && !positions.admit(item.from.channel, item.from.position)) {
+      if (item.from !== undefined && !positions.admit(item.from.channel, item.from.position, item.element.key)) {
         repeats += 1;
         continue;
       }

@@ -2,6 +2,7 @@ import { type StatefulKind, type StatefulNodeOf, statefulNodeOf } from '../dag/s
 import type { Pipeline } from '../dsl/pipeline.js';
 import type { RecordProcessingError } from '../operators/record-errors.js';
 import { backoffDelay, sleep } from '../util/backoff.js';
+import type { AppliedPositions } from './applied-positions.js';
 import { BatchCollector, type BatchContext } from './batch-collector.js';
 import type { BatchSender } from './batch-sender.js';
 import type { ChannelWatermarks } from './channel-watermarks.js';
@@ -13,7 +14,6 @@ import { lateRecordError } from './late-dead-letter.js';
 import { type OperatorCount, Slot } from './operator-counts.js';
 import type { InputRecord } from './records.js';
 import type { ShuffleOutputs } from './shuffle-outputs.js';
-import type { AppliedPositions } from './shuffle-pack.js';
 import type { StageProgram } from './stage-program.js';
 import type { BatchResult } from './stage-runner.js';
 import { StageBatchError } from './stage-runner.js';

@@ -14,6 +14,7 @@ import {
   type WindowSpec,
   windowFireAt,
 } from '../windows/window-operator.js';
+import type { AppliedPositions } from './applied-positions.js';
 import type { ChannelWatermarks } from './channel-watermarks.js';
 import type { Decoded } from './decode.js';
 import { MAX_STATE_ITEM_BYTES } from './io/item-size.js';
@@ -33,7 +34,6 @@ import { stateItemBytes } from './io/window-items.js';
 import { ownedValue } from './owned-value.js';
 import type { Element, InputRecord } from './records.js';
 import { isSessionsItem, packSessions, sessionsItemRef, unpackSessions } from './session-items.js';
-import type { AppliedPositions } from './shuffle-pack.js';
 import type { Step } from './stage-program.js';
 import { type Arrival, producedRecord, recordReaching, type StatefulBatchSink, walkBatch } from './stateful-batch.js';
 
@@ -113,6 +113,7 @@ export class WindowStage {
       producers: this.#options.producers,
       operator: this.#options.window.name,
       processingTime: this.spec.assigner.timeDomain === 'processing',
+      ...(this.#options.shards !== undefined && { lineage: { directory: this.#options.shards, stream: stage.input } }),
     });
     const { arrivals, watermark } = walked;
     const counts = { applied: 0, duplicates: 0, repeats: walked.repeats, late: 0 };

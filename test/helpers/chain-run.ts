@@ -142,7 +142,7 @@ export async function faultyDeliver(
  * A state store that crashes in the middle of a batch's writes now and then: part of a window's or
  * process function's conditional changes, or of a join's buffer writes, is written, then it throws.
  */
-function crashingStore(inner: MemoryWindowStore, random: () => number): StateStore {
+export function crashingStore(inner: MemoryWindowStore, random: () => number): StateStore {
   const crashes = () => random() < 0.15;
   return new Proxy(inner, {
     get(target, property, receiver) {

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import * as z from 'zod';
+import { pipeline } from '../../shared/index.js';
 import { aggregate } from '../../shared/windows/index.js';
 import type { WindowAssigner } from '../../shared/windows/types.js';
 import { referenceWindows, windowName } from '../unit/windows/reference.js';
@@ -16,6 +17,19 @@ export const ids = aggregate<IdEvent, string[], string[]>({
   merge: (a, b) => [...a, ...b],
   result: (acc) => [...acc].sort(),
 });
+
+/**
+ * The two stages of the window property tests: a source of IdEvents, keyed by `key` onto a shuffle
+ * stream (`p-by-key`), and a windowed stage collecting ids to the sink `out`.
+ */
+export function idWindowsPipeline(assigner: WindowAssigner, sourceShards: number, shuffleShards: number) {
+  return pipeline('p')
+    .source('events', { schema: IdEvent, eventTime: (e) => e.t, maxOutOfOrderness: 1000, shards: sourceShards })
+    .keyBy((e) => e.key, { name: 'by-key', shards: shuffleShards })
+    .window(assigner)
+    .aggregate(ids)
+    .sink('out');
+}
 
 /**
  * Asserts that the `ids` results a run emitted are the batch computation's windows over `events`,

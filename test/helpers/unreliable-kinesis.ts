@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { PutRecordsCommand, PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
+import type {
+  KinesisClient,
+  PutRecordsCommand,
+  PutRecordsRequestEntry,
+  PutRecordsResultEntry,
+} from '@aws-sdk/client-kinesis';
+import { KinesisRecordWriter } from '../../shared/runtime/io/kinesis-record-writer.js';
 import type { InputRecord } from '../../shared/runtime/records.js';
 import type { StageRunner } from '../../shared/runtime/stage-runner.js';
 import { CONTROL_PARTITION_KEY, END_OF_INPUT_DATA } from '../../shared/runtime/watermark-records.js';
@@ -22,25 +28,7 @@ export class UnreliableKinesis {
   }
 
   async send(command: PutRecordsCommand): Promise<{ FailedRecordCount: number; Records: PutRecordsResultEntry[] }> {
-    if (this.random() < 0.05) {
-      throw Object.assign(new Error('Rate exceeded for stream'), { name: 'ProvisionedThroughputExceededException' });
-    }
-    const results: PutRecordsResultEntry[] = [];
-    let failed = 0;
-    for (const entry of command.input.Records ?? []) {
-      if (this.random() < 0.2) {
-        failed += 1;
-        results.push({ ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard' });
-        continue;
-      }
-      const hash =
-        entry.ExplicitHashKey !== undefined
-          ? BigInt(entry.ExplicitHashKey)
-          : BigInt(
-              `0x${createHash('md5')
-                .update(entry.PartitionKey ?? '')
-                .digest('hex')}`,
-            );
+    return unreliablePutRecords(command, this.random, (entry, hash) => {
       // Shard i starts at floor(2^128 * i / n), as CreateStream splits the hash key space.
       const count = BigInt(this.shards.length);
       let index = this.shards.length - 1;
@@ -57,10 +45,52 @@ export class UnreliableKinesis {
         },
         data: entry.Data as Uint8Array,
       });
-      results.push({ SequenceNumber: this.#sequence.toString(), ShardId: shardId });
-    }
-    return { FailedRecordCount: failed, Records: results };
+      return { SequenceNumber: this.#sequence.toString(), ShardId: shardId };
+    });
   }
+}
+
+/**
+ * PutRecords as Kinesis answers it under load: now and then the whole call refused, a fifth of the
+ * entries refused (ProvisionedThroughputExceededException), the others taken in order by `put`,
+ * given the hash key that routes them (ExplicitHashKey, else MD5 of the partition key).
+ */
+export async function unreliablePutRecords(
+  command: PutRecordsCommand,
+  random: () => number,
+  put: (entry: PutRecordsRequestEntry, hash: bigint) => PutRecordsResultEntry,
+): Promise<{ FailedRecordCount: number; Records: PutRecordsResultEntry[] }> {
+  if (random() < 0.05) {
+    throw Object.assign(new Error('Rate exceeded for stream'), { name: 'ProvisionedThroughputExceededException' });
+  }
+  const results: PutRecordsResultEntry[] = [];
+  let failed = 0;
+  for (const entry of command.input.Records ?? []) {
+    if (random() < 0.2) {
+      failed += 1;
+      results.push({ ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard' });
+      continue;
+    }
+    const hash =
+      entry.ExplicitHashKey !== undefined
+        ? BigInt(entry.ExplicitHashKey)
+        : BigInt(
+            `0x${createHash('md5')
+              .update(entry.PartitionKey ?? '')
+              .digest('hex')}`,
+          );
+    results.push(put(entry, hash));
+  }
+  return { FailedRecordCount: failed, Records: results };
+}
+
+/** A KinesisRecordWriter over `client` that retries at once (no backoff) until its deadline. */
+export function instantWriter(client: unknown): KinesisRecordWriter {
+  return new KinesisRecordWriter({
+    client: client as KinesisClient,
+    backoff: { baseMs: 0, capMs: 0 },
+    safetyMarginMs: 0,
+  });
 }
 
 /**

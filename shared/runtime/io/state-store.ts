@@ -93,7 +93,7 @@ export interface CommitOutcome {
 
 /**
  * The channel watermarks of one (stage, input shard): channel id → watermark in epoch ms; and the
- * highest envelope position applied per channel (shuffle-pack.ts AppliedPositions).
+ * highest envelope position applied per channel (applied-positions.ts).
  */
 export interface StoredChannelWatermarks {
   readonly channels: Readonly<Record<string, number>>;

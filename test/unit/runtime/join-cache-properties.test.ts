@@ -118,9 +118,12 @@ async function runResharded(
     // Each source in small batches, the two sources' batches interleaved: many small packs.
     const batches = (['lefts', 'rights'] as const).map((stream) => {
       const list = stream === 'lefts' ? lefts : rights;
-      const values = part === 0 ? list.slice(0, cut) : list.slice(cut);
-      // The first part ends without the end of input: the stream goes on in the child shard.
-      const records = sourceShardRecords(stream, 0, values).slice(0, part === 0 ? values.length : undefined);
+      // One source shard cut in two: the first part ends without the end of input (the join's stream
+      // goes on in the child shard), and the second goes on with the shard's sequence numbers, the
+      // envelopes' positions (a child starts from its parent's positions, docs/shuffle.md).
+      const all = sourceShardRecords(stream, 0, list);
+      const at = Math.min(cut, list.length);
+      const records = part === 0 ? all.slice(0, at) : all.slice(at);
       const runner = new StageRunner({ pipeline: p, stageId: `from-${stream}`, writer: shuffle, shards: directory });
       return { runner, records };
     });

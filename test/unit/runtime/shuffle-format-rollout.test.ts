@@ -1,7 +1,6 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pipeline } from '../../../shared/index.js';
 import { KinesisRecordWriter } from '../../../shared/runtime/io/kinesis-record-writer.js';
 import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-writer.js';
 import { MemoryWindowStore } from '../../../shared/runtime/io/memory-window-store.js';
@@ -10,25 +9,8 @@ import { StageRunner } from '../../../shared/runtime/stage-runner.js';
 import { seededRandom } from '../../../shared/util/random.js';
 import { session, tumbling } from '../../../shared/windows/index.js';
 import type { WindowAssigner } from '../../../shared/windows/types.js';
-import { expectIdWindows, IdEvent, ids } from '../../helpers/id-windows.js';
+import { expectIdWindows, idWindowsPipeline } from '../../helpers/id-windows.js';
 import { deliver, sourceShardRecords, UnreliableKinesis } from '../../helpers/unreliable-kinesis.js';
-
-/**
- * A deployment that moves a pipeline from shuffle format 1 to 2 (docs/operations.md, "Changing the
- * shuffle format"), in process: the producing stage writes format 1, then, from an invocation drawn
- * at random, format 2 (its function updated mid-stream), while Kinesis fails some of its writes and
- * Lambda retries and re-delivers its batches; retries after the switch write again, in format 2,
- * envelopes first written in format 1. The consuming stage, which reads both, must count each record
- * once: its windows equal the batch computation.
- */
-function twoStages(assigner: WindowAssigner, sourceShards: number, shuffleShards: number) {
-  return pipeline('p')
-    .source('events', { schema: IdEvent, eventTime: (e) => e.t, maxOutOfOrderness: 1000, shards: sourceShards })
-    .keyBy((e) => e.key, { name: 'by-key', shards: shuffleShards })
-    .window(assigner)
-    .aggregate(ids)
-    .sink('out');
-}
 
 /** Lambda's event source mapping over one shard (helpers' deliver), with the function updated after `switchAt` invocations. */
 async function deliverAcrossUpdate(
@@ -49,6 +31,14 @@ async function deliverAcrossUpdate(
 
 const formatOf = (record: InputRecord) => (JSON.parse(Buffer.from(record.data).toString()).f === 2 ? 2 : 1);
 
+/**
+ * A deployment that moves a pipeline from shuffle format 1 to 2 (docs/operations.md, "Changing the
+ * shuffle format"), in process: the producing stage writes format 1, then, from an invocation drawn
+ * at random, format 2 (its function updated mid-stream), while Kinesis fails some of its writes and
+ * Lambda retries and re-delivers its batches; retries after the switch write again, in format 2,
+ * envelopes first written in format 1. The consuming stage, which reads both, must count each record
+ * once: its windows equal the batch computation.
+ */
 describe('a rollout of shuffle format 2: the producer switches mid-stream, the consumer stays exact', () => {
   it.each([
     ['tumbling', tumbling(100)],
@@ -71,7 +61,7 @@ describe('a rollout of shuffle format 2: the producer switches mid-stream, the c
             // Prepare
             const events = raw.map((e, i) => ({ key: e.key, t: e.t + i * 5, id: `e${i}` }));
             const random = seededRandom(seed);
-            const p = twoStages(assigner, sourceShards, shuffleShards);
+            const p = idWindowsPipeline(assigner, sourceShards, shuffleShards);
             const kinesis = new UnreliableKinesis('p-by-key', shuffleShards, random);
             const producer = (shuffleFormat: 1 | 2) =>
               new StageRunner({

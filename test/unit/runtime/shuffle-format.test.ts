@@ -4,10 +4,11 @@ import { z } from 'zod';
 import type { ShuffleFormat } from '../../../shared/dag/shuffle-format.js';
 import { pipeline } from '../../../shared/index.js';
 import { RecordProcessingError } from '../../../shared/operators/record-errors.js';
+import { AppliedPositions } from '../../../shared/runtime/applied-positions.js';
 import { type Decoded, shuffleDecoder } from '../../../shared/runtime/decode.js';
 import { UniformShardDirectory } from '../../../shared/runtime/io/shard-directory.js';
 import type { OutputRecord } from '../../../shared/runtime/records.js';
-import { AppliedPositions, packShuffleOutputs, type ShuffleOutput } from '../../../shared/runtime/shuffle-pack.js';
+import { packShuffleOutputs, type ShuffleOutput } from '../../../shared/runtime/shuffle-pack.js';
 
 const STREAM = 'p-by-key';
 const directory = new UniformShardDirectory(new Map([[STREAM, 3]]));

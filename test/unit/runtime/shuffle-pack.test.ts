@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { AppliedPositions } from '../../../shared/runtime/applied-positions.js';
 import { UniformShardDirectory } from '../../../shared/runtime/io/shard-directory.js';
 import {
-  AppliedPositions,
   comparePositions,
   packShuffleOutputs,
   type ShuffleOutput,

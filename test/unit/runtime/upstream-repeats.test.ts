@@ -1,25 +1,13 @@
-import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pipeline } from '../../../shared/index.js';
-import { KinesisRecordWriter } from '../../../shared/runtime/io/kinesis-record-writer.js';
 import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-writer.js';
 import { MemoryWindowStore } from '../../../shared/runtime/io/memory-window-store.js';
 import { StageRunner } from '../../../shared/runtime/stage-runner.js';
 import { seededRandom } from '../../../shared/util/random.js';
 import { hopping, session, tumbling } from '../../../shared/windows/index.js';
 import type { WindowAssigner } from '../../../shared/windows/types.js';
-import { expectIdWindows, IdEvent, ids } from '../../helpers/id-windows.js';
-import { deliver, sourceShardRecords, UnreliableKinesis } from '../../helpers/unreliable-kinesis.js';
-
-function twoStages(assigner: WindowAssigner, sourceShards: number, shuffleShards: number) {
-  return pipeline('p')
-    .source('events', { schema: IdEvent, eventTime: (e) => e.t, maxOutOfOrderness: 1000, shards: sourceShards })
-    .keyBy((e) => e.key, { name: 'by-key', shards: shuffleShards })
-    .window(assigner)
-    .aggregate(ids)
-    .sink('out');
-}
+import { expectIdWindows, idWindowsPipeline } from '../../helpers/id-windows.js';
+import { deliver, instantWriter, sourceShardRecords, UnreliableKinesis } from '../../helpers/unreliable-kinesis.js';
 
 const assigners: [string, WindowAssigner][] = [
   ['tumbling', tumbling(100)],
@@ -46,18 +34,14 @@ describe('two stages: the windows count each record once although the stage befo
             // Prepare
             const events = raw.map((e, i) => ({ key: e.key, t: e.t + i * 5, id: `e${i}` }));
             const random = seededRandom(seed);
-            const p = twoStages(assigner, sourceShards, shuffleShards);
+            const p = idWindowsPipeline(assigner, sourceShards, shuffleShards);
             const kinesis = new UnreliableKinesis('p-by-key', shuffleShards, random);
             // Small packs: a batch writes several to a shard, which a partial failure could reorder.
             const upstream = new StageRunner({
               pipeline: p,
               stageId: 'from-events',
               maxPackBytes,
-              writer: new KinesisRecordWriter({
-                client: kinesis as unknown as KinesisClient,
-                backoff: { baseMs: 0, capMs: 0 },
-                safetyMarginMs: 0,
-              }),
+              writer: instantWriter(kinesis),
             });
             const sink = new MemoryRecordWriter();
             const downstream = new StageRunner({
