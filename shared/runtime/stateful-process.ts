@@ -13,6 +13,7 @@ export const processOperatorOf: StatefulOperatorFactory<'process'> = (options, n
     downstream: compileChildren(pipeline.graph, node.name, program.operators),
     now: options.now,
     producers: options.producers,
+    shards: options.shards,
   });
   return { operator: processOperator(stage, state), node: node.name, lateOutput: undefined, watermarkHoldBack: 0 };
 };
