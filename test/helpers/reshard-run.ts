@@ -4,7 +4,7 @@ import type { OpenShard, ShardDirectory, ShardLineage } from '../../shared/runti
 import type { StateStore } from '../../shared/runtime/io/state-store.js';
 import type { InputRecord } from '../../shared/runtime/records.js';
 import { StageRunner } from '../../shared/runtime/stage-runner.js';
-import { CONTROL_PARTITION_KEY, END_OF_INPUT_DATA } from '../../shared/runtime/watermark-records.js';
+import { CONTROL_PARTITION_KEY, END_OF_INPUT_DATA, TICK_DATA } from '../../shared/runtime/watermark-records.js';
 
 /** One reshard of a keyed stream: 1 shard split into 2, or 2 merged into 1. */
 export type Reshard = 'split' | 'merge';
@@ -91,6 +91,10 @@ export interface ReshardRun {
   /** The keyed stage's state, shared by its shards and execution environments. */
   readonly store: StateStore;
   readonly random: () => number;
+  /** The keyed stage's clock (processing-time timers). @default Date.now */
+  readonly now?: () => number;
+  /** Clock ticks appended to each shard after the reshard: batches after the last record. @default 0 */
+  readonly ticks?: number;
 }
 
 /**
@@ -141,9 +145,26 @@ export async function runResharded(run: ReshardRun): Promise<MemoryRecordWriter>
       });
     }
   }
+  for (const shardId of directory.lineage.phases[1]) {
+    const list = byShard.get(shardId) ?? [];
+    byShard.set(shardId, list);
+    for (let i = 0; i < (run.ticks ?? 0); i += 1) {
+      sequence += 1n;
+      const position = { stream: keyed, shardId, sequenceNumber: `${sequence}`, arrivalTime: 0 };
+      list.push({ position: { ...position, partitionKey: CONTROL_PARTITION_KEY }, data: Buffer.from(TICK_DATA) });
+    }
+  }
   const sink = new MemoryRecordWriter();
   const environments = [0, 1].map(
-    () => new StageRunner({ pipeline, stageId: `from-${keyed}`, writer: sink, store: run.store, shards: directory }),
+    () =>
+      new StageRunner({
+        pipeline,
+        stageId: `from-${keyed}`,
+        writer: sink,
+        store: run.store,
+        shards: directory,
+        ...(run.now !== undefined && { now: run.now }),
+      }),
   );
   for (const shards of directory.lineage.phases) {
     await deliverTogether(

@@ -128,7 +128,7 @@ describe('timers on a parent shard after a reshard (property-based)', () => {
     expect(crashes).toBeGreaterThan(30);
   });
 
-  it('a process function with event-time timers: every record closed by exactly one timer of its key', async () => {
+  it('a process function with event-time or processing-time timers: every record closed by exactly one timer of its key', async () => {
     let crashes = 0;
     await fc.assert(
       fc.asyncProperty(
@@ -137,16 +137,19 @@ describe('timers on a parent shard after a reshard (property-based)', () => {
         reshards,
         fc.nat({ max: 30 }),
         crashRates,
+        fc.constantFrom<Domain>('event', 'processing'),
         fc.integer(),
-        async (list, bound, reshard, cut, crashRate, seed) => {
+        async (list, bound, reshard, cut, crashRate, domain, seed) => {
           // Arrange
           const random = seededRandom(seed);
           const p = pipeline('p');
           p.source('events', { schema: IdEvent, eventTime: (e) => e.t, maxOutOfOrderness: bound })
             .keyBy((e) => e.key, { name: 'by-key' })
-            .process(closing, { state: declared })
+            .process(closing(domain), { state: declared, processingTimers: domain === 'processing' })
             .sink('out');
           const count = { count: 0 };
+          // Every batch a step later than the one before: a timer a step ahead is due in the shard's next batch.
+          let clock = 0;
 
           // Act
           const sink = await runResharded({
@@ -157,6 +160,12 @@ describe('timers on a parent shard after a reshard (property-based)', () => {
             cut,
             store: crashingStore(random, crashRate, count),
             random,
+            now: () => {
+              clock += STEP;
+              return clock;
+            },
+            // Batches after the last record: its processing-time timers are due there.
+            ticks: 12,
           });
 
           // Assess: the batch computation is each record's bucket; its id closed once, by its key.
@@ -199,11 +208,18 @@ interface Closed {
 
 const declared = { fired: state.value<number>(), pending: state.list<string>() };
 
-/** Keeps each record pending until an event-time timer at the end of its bucket closes it. */
-const closing: ProcessFunction<IdEvent, Closed, typeof declared> = {
+type Domain = 'event' | 'processing';
+const STEP = 10;
+
+/**
+ * Keeps each record pending until a timer closes it: an event-time timer at the end of its bucket, or
+ * a processing-time timer half a clock step ahead.
+ */
+const closing = (domain: Domain): ProcessFunction<IdEvent, Closed, typeof declared> => ({
   processElement(event, context) {
     context.state.pending.add(event.id);
-    context.timers.registerEventTimeTimer(bucketEnd(context.timestamp));
+    if (domain === 'event') context.timers.registerEventTimeTimer(bucketEnd(context.timestamp));
+    else context.timers.registerProcessingTimeTimer(context.timers.currentProcessingTime() + STEP / 2);
   },
   onTimer(time, context) {
     const n = (context.state.fired.value() ?? 0) + 1;
@@ -211,4 +227,4 @@ const closing: ProcessFunction<IdEvent, Closed, typeof declared> = {
     context.emit({ key: context.key, n, time, ids: [...context.state.pending.get()].sort() });
     context.state.pending.clear();
   },
-};
+});
