@@ -7,7 +7,8 @@ import type { BufferedPut } from '../../../shared/runtime/io/join-store.js';
 import { MemoryWindowStore } from '../../../shared/runtime/io/memory-window-store.js';
 import type { StateStore, WindowChange } from '../../../shared/runtime/io/state-store.js';
 import { seededRandom } from '../../../shared/util/random.js';
-import { IdEvent } from '../../helpers/id-windows.js';
+import { tumbling } from '../../../shared/windows/index.js';
+import { expectIdWindows, IdEvent, ids } from '../../helpers/id-windows.js';
 import { outputsOf } from '../../helpers/join-run.js';
 import { nestedLoopJoin } from '../../helpers/nested-loop-join.js';
 import { type Reshard, runResharded } from '../../helpers/reshard-run.js';
@@ -126,6 +127,46 @@ describe('timers on a parent shard after a reshard (property-based)', () => {
       { numRuns: 150 },
     );
     expect(crashes).toBeGreaterThan(30);
+  });
+
+  it("tumbling windows (the ancestors' timers, as windows had them first): every window once, with its records", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        events('w', 10),
+        fc.integer({ min: 0, max: 300 }),
+        reshards,
+        fc.nat({ max: 30 }),
+        crashRates,
+        fc.integer(),
+        async (drawn, bound, reshard, cut, crashRate, seed) => {
+          // Arrange: in time order, so that no record is late (the windows' late output is not compared).
+          const list = [...drawn].sort((a, b) => a.t - b.t).map((e, i) => ({ ...e, id: `w${i}` }));
+          const random = seededRandom(seed);
+          const assigner = tumbling(100);
+          const p = pipeline('p');
+          p.source('events', { schema: IdEvent, eventTime: (e) => e.t, maxOutOfOrderness: bound })
+            .keyBy((e) => e.key, { name: 'by-key' })
+            .window(assigner)
+            .aggregate(ids)
+            .sink('out');
+
+          // Act
+          const sink = await runResharded({
+            pipeline: p,
+            sources: [{ stream: 'events', values: list }],
+            keyed: 'p-by-key',
+            reshard,
+            cut,
+            store: crashingStore(random, crashRate, { count: 0 }),
+            random,
+          });
+
+          // Assess
+          expectIdWindows(sink.values('out'), list, assigner);
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 
   it('a process function with event-time or processing-time timers: every record closed by exactly one timer of its key', async () => {
