@@ -53,8 +53,14 @@ function crashingStore(random: () => number, crashRate: number, crashes: { count
   });
 }
 
-const reshards = fc.constantFrom<Reshard>('split', 'merge');
-const crashRates = fc.constantFrom(0, 0.3);
+/** Where the input is cut by the reshard, which one, the sources' bound, and the faults. */
+const reshardCases = fc.record({
+  bound: fc.integer({ min: 0, max: 300 }),
+  reshard: fc.constantFrom<Reshard>('split', 'merge'),
+  cut: fc.nat({ max: 30 }),
+  crashRate: fc.constantFrom(0, 0.3),
+  seed: fc.integer(),
+});
 
 describe('timers on a parent shard after a reshard (property-based)', () => {
   it('interval joins, inner and every outer type: every pair and every unmatched row, once', async () => {
@@ -65,12 +71,8 @@ describe('timers on a parent shard after a reshard (property-based)', () => {
         events('r', 15),
         fc.record({ before: fc.integer({ min: 0, max: 200 }), after: fc.integer({ min: 0, max: 200 }) }),
         fc.constantFrom<JoinType>('inner', 'left', 'right', 'full'),
-        fc.integer({ min: 0, max: 300 }),
-        reshards,
-        fc.nat({ max: 30 }),
-        crashRates,
-        fc.integer(),
-        async (drawnLefts, drawnRights, within, type, bound, reshard, cut, crashRate, seed) => {
+        reshardCases,
+        async (drawnLefts, drawnRights, within, type, { bound, reshard, cut, crashRate, seed }) => {
           // Arrange: the records after the reshard no earlier than those before it. A record behind the
           // parent's watermark would reach a child whose channel watermarks start empty, and be taken
           // as on time there (a limit of its own, docs/reliability.md "Resharding"; not what this tests).
@@ -131,40 +133,32 @@ describe('timers on a parent shard after a reshard (property-based)', () => {
 
   it("tumbling windows (the ancestors' timers, as windows had them first): every window once, with its records", async () => {
     await fc.assert(
-      fc.asyncProperty(
-        events('w', 10),
-        fc.integer({ min: 0, max: 300 }),
-        reshards,
-        fc.nat({ max: 30 }),
-        crashRates,
-        fc.integer(),
-        async (drawn, bound, reshard, cut, crashRate, seed) => {
-          // Arrange: in time order, so that no record is late (the windows' late output is not compared).
-          const list = [...drawn].sort((a, b) => a.t - b.t).map((e, i) => ({ ...e, id: `w${i}` }));
-          const random = seededRandom(seed);
-          const assigner = tumbling(100);
-          const p = pipeline('p');
-          p.source('events', { schema: IdEvent, eventTime: (e) => e.t, maxOutOfOrderness: bound })
-            .keyBy((e) => e.key, { name: 'by-key' })
-            .window(assigner)
-            .aggregate(ids)
-            .sink('out');
+      fc.asyncProperty(events('w', 10), reshardCases, async (drawn, { bound, reshard, cut, crashRate, seed }) => {
+        // Arrange: in time order, so that no record is late (the windows' late output is not compared).
+        const list = [...drawn].sort((a, b) => a.t - b.t).map((e, i) => ({ ...e, id: `w${i}` }));
+        const random = seededRandom(seed);
+        const assigner = tumbling(100);
+        const p = pipeline('p');
+        p.source('events', { schema: IdEvent, eventTime: (e) => e.t, maxOutOfOrderness: bound })
+          .keyBy((e) => e.key, { name: 'by-key' })
+          .window(assigner)
+          .aggregate(ids)
+          .sink('out');
 
-          // Act
-          const sink = await runResharded({
-            pipeline: p,
-            sources: [{ stream: 'events', values: list }],
-            keyed: 'p-by-key',
-            reshard,
-            cut,
-            store: crashingStore(random, crashRate, { count: 0 }),
-            random,
-          });
+        // Act
+        const sink = await runResharded({
+          pipeline: p,
+          sources: [{ stream: 'events', values: list }],
+          keyed: 'p-by-key',
+          reshard,
+          cut,
+          store: crashingStore(random, crashRate, { count: 0 }),
+          random,
+        });
 
-          // Assess
-          expectIdWindows(sink.values('out'), list, assigner);
-        },
-      ),
+        // Assess
+        expectIdWindows(sink.values('out'), list, assigner);
+      }),
       { numRuns: 100 },
     );
   });
@@ -174,13 +168,9 @@ describe('timers on a parent shard after a reshard (property-based)', () => {
     await fc.assert(
       fc.asyncProperty(
         events('e', 10),
-        fc.integer({ min: 0, max: 300 }),
-        reshards,
-        fc.nat({ max: 30 }),
-        crashRates,
         fc.constantFrom<Domain>('event', 'processing'),
-        fc.integer(),
-        async (list, bound, reshard, cut, crashRate, domain, seed) => {
+        reshardCases,
+        async (list, domain, { bound, reshard, cut, crashRate, seed }) => {
           // Arrange
           const random = seededRandom(seed);
           const p = pipeline('p');
