@@ -15,6 +15,7 @@ import {
 import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
 import { compareStrings } from '../util/compare-strings.js';
 import type { Decoded } from './decode.js';
+import { inheritedDue } from './inherited-timers.js';
 import { MAX_STATE_ITEM_BYTES } from './io/item-size.js';
 import type { BufferedPut, JoinStore, KeyRange } from './io/join-store.js';
 import type { ShardDirectory } from './io/shard-directory.js';
@@ -44,7 +45,10 @@ export interface JoinStageOptions {
   readonly producers: readonly string[];
   /** The execution environment's cache of the buffers (join-buffer-cache.ts); none: every key is Queried. */
   readonly cache?: JoinBufferCache;
-  /** Whether a shard of the join's stream has parents (a reshard): its keys' records are not all its own. */
+  /**
+   * The join stream's shards: whether a shard has parents (a reshard: its keys' records are not all
+   * its own, and records timed on the parents that it owns by hash key are its to emit).
+   */
   readonly shards?: Pick<ShardDirectory, 'describeShard'>;
 }
 
@@ -303,7 +307,19 @@ export class JoinStage {
   ): Promise<BufferedRecord[]> {
     const { stage, buffers } = this.options;
     const found = await buffers.dueBuffered(stage.id, shardId, watermark);
-    const reread = found.filter((r) => !changed.has(slotOf(r)));
+    // Records still timed on a finished ancestor shard (their key's records came on it before a
+    // reshard, and none since): the one shard whose hash key range holds their key emits them.
+    const inherited = await inheritedDue(
+      this.options.shards,
+      stage.input,
+      shardId,
+      (ancestor) => buffers.dueBuffered(stage.id, ancestor, watermark),
+      (record) => record.key,
+    );
+    // Each once: an index that lags can show a record under an ancestor's timer and under this shard's.
+    const reread = [...new Map([...found, ...inherited].map((r) => [slotOf(r), r])).values()].filter(
+      (r) => !changed.has(slotOf(r)),
+    );
     if (reread.length === 0) return [];
     return (await buffers.getBuffered(stage.id, reread)).filter((record) => record.done !== true);
   }

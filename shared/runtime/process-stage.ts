@@ -15,10 +15,12 @@ import {
 import { compareStrings } from '../util/compare-strings.js';
 import { STORE_TIME_BOUND } from '../windows/event-time.js';
 import type { Decoded } from './decode.js';
+import { inheritedDue } from './inherited-timers.js';
 import { MAX_STATE_ITEM_BYTES } from './io/item-size.js';
 import { compareSequenceNumbers, isApplied } from './io/sequence-numbers.js';
 import type { ShardDirectory } from './io/shard-directory.js';
 import { InvalidStateRequestError } from './io/state-errors.js';
+import { timerOf } from './io/state-keys.js';
 import type { PutWindowChange, StoredWindow, WatermarkStore, WindowRef, WindowStore } from './io/state-store.js';
 import { stateItemBytes } from './io/window-items.js';
 import { ownedValue } from './owned-value.js';
@@ -43,7 +45,10 @@ export interface ProcessStageOptions {
   /** The clock of processing-time timers and TTL: the same the window stage reads. */
   readonly now: () => number;
   readonly producers: readonly string[];
-  /** The input stream's shards: a shard born of a reshard starts from its parents' applied positions. */
+  /**
+   * The input stream's shards, for their lineage: a shard born of a reshard starts from its parents'
+   * applied positions, and fires keys timed on its finished parents.
+   */
   readonly shards?: Pick<ShardDirectory, 'describeShard'>;
 }
 
@@ -182,18 +187,33 @@ export class ProcessStage {
     // Below NO_TIMER: the end of input (a watermark past every time) must not find the keys with no timer.
     const bound = Math.min(node.processingTimers ? Math.max(walked.watermark, now) : walked.watermark, NO_TIMER - 1);
     if (Number.isFinite(bound)) {
-      const candidates = (await store.dueWindows<KeyState>(stage.id, shardId, bound)).filter(
-        (w) => !byKey.has(w.state.key),
+      const found = await store.dueWindows<KeyState>(stage.id, shardId, bound);
+      // Keys still timed on a finished ancestor shard (none of their records came since a reshard):
+      // the one shard whose hash key range holds the key fires them.
+      const inherited = await inheritedDue(
+        this.#options.shards,
+        stage.input,
+        shardId,
+        (ancestor) => store.dueWindows<KeyState>(stage.id, ancestor, bound),
+        (w) => w.state.key,
       );
+      // The timer each key was found under, once per key (a lagging index can show it under two).
+      const foundUnder = new Map<string, string>();
+      for (const w of [...found, ...inherited]) {
+        if (!byKey.has(w.state.key) && !foundUnder.has(w.state.key)) foundUnder.set(w.state.key, w.timer);
+      }
+      const own = timerOf(stage.id, shardId);
+      // As the table holds them now; a key whose timer moved since the index saw it to a shard other
+      // than this one is that shard's to fire.
       const due =
-        candidates.length === 0
+        foundUnder.size === 0
           ? []
-          : (
-              await store.getWindows<KeyState>(
-                stage.id,
-                candidates.map((w) => refOf(w.state.key)),
-              )
-            ).filter((w) => w.state.closed !== true && w.fireAt <= bound);
+          : (await store.getWindows<KeyState>(stage.id, [...foundUnder.keys()].map(refOf))).filter(
+              (w) =>
+                w.state.closed !== true &&
+                w.fireAt <= bound &&
+                (w.timer === own || w.timer === foundUnder.get(w.state.key)),
+            );
       for (const item of due) {
         const options = {
           idPrefix: stage.id,

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { WindowNode } from '../dag/graph.js';
 import type { StageSpec } from '../dag/plan-types.js';
 import { DeadLetterReasons, RecordProcessingError } from '../operators/record-errors.js';
@@ -17,6 +16,7 @@ import {
 import type { AppliedPositions } from './applied-positions.js';
 import type { ChannelWatermarks } from './channel-watermarks.js';
 import type { Decoded } from './decode.js';
+import { inheritedDue } from './inherited-timers.js';
 import { MAX_STATE_ITEM_BYTES } from './io/item-size.js';
 import { isApplied } from './io/sequence-numbers.js';
 import type { ShardDirectory } from './io/shard-directory.js';
@@ -202,23 +202,17 @@ export class WindowStage {
     // Windows closed by the watermark that this batch did not touch: their keys sent nothing new.
     // Before every channel has spoken the watermark is -Infinity: nothing can be due.
     const candidates = Number.isFinite(watermark) ? await store.dueWindows(stage.id, shardId, watermark) : [];
-    // Windows still timed on a finished parent shard (Lambda reads a child only after its parents):
+    // Windows still timed on a finished ancestor shard (Lambda reads a child only after its parents):
     // the child whose hash key range holds their key fires them.
-    const directory = this.#options.shards;
-    if (Number.isFinite(watermark) && directory?.describeShard !== undefined) {
-      const own = await directory.describeShard(stage.input, shardId);
-      const seen = new Set<string>();
-      const ancestors = [...(own?.parents ?? [])];
-      while (own !== undefined && ancestors.length > 0) {
-        const ancestor = ancestors.shift() as string;
-        if (seen.has(ancestor)) continue;
-        seen.add(ancestor);
-        ancestors.push(...((await directory.describeShard(stage.input, ancestor))?.parents ?? []));
-        for (const w of await store.dueWindows(stage.id, ancestor, watermark)) {
-          const hash = BigInt(`0x${createHash('md5').update(w.state.key, 'utf8').digest('hex')}`);
-          if (own.startingHashKey <= hash && hash <= own.endingHashKey) candidates.push(w);
-        }
-      }
+    if (Number.isFinite(watermark)) {
+      const inherited = await inheritedDue(
+        this.#options.shards,
+        stage.input,
+        shardId,
+        (ancestor) => store.dueWindows(stage.id, ancestor, watermark),
+        (w) => w.state.key,
+      );
+      candidates.push(...inherited);
     }
     const due = await this.#reread(
       candidates.filter((w) => !touched.has(windowId(w.state))),
