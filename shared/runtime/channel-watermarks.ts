@@ -5,7 +5,7 @@ import type { WatermarkRecord } from './watermark-records.js';
  * it, of the highest watermark each has sent (docs/watermarks.md). Kept in DynamoDB between
  * batches as a flat map: channel id -> watermark, `#n:<producer>` -> the producer's channel count,
  * `#idle:<channel>` -> 1 while the channel is idle, `#arrived` -> the latest arrival read (processing
- * time).
+ * time), and the stage's own notes about the shard ({@link note}).
  */
 export class ChannelWatermarks {
   readonly #entries: Map<string, number>;
@@ -91,6 +91,20 @@ export class ChannelWatermarks {
   /** Takes a record's arrival stamp in; the progress never goes back. */
   arrive(stamp: number): void {
     if (stamp > this.arrivedBy()) this.#entries.set(ARRIVED, stamp);
+  }
+
+  /**
+   * A note the stage keeps about the shard beside its watermarks (a `#` name, out of the minimum),
+   * saved with them once the batch's state is written: what a session stage knows of its upgrade.
+   */
+  note(name: `#${string}`): number | undefined {
+    return this.#entries.get(name);
+  }
+
+  /** Sets a {@link note}, or removes it (undefined). */
+  setNote(name: `#${string}`, value: number | undefined): void {
+    if (value === undefined) this.#entries.delete(name);
+    else this.#entries.set(name, value);
   }
 
   toRecord(): Record<string, number> {

@@ -28,9 +28,23 @@ export interface PackedSession<A = unknown> {
   readonly emitted: number;
 }
 
+/**
+ * A session stored in an item of its own (the layout before the sessions item) that the sessions
+ * item took in: its bounds and version tell a copy left behind by a crash before its delete, and its
+ * fence which records the stage before the upgrade applied to it (session-upgrade.ts).
+ */
+export interface AbsorbedSession {
+  readonly start: number;
+  readonly end: number;
+  readonly version: number;
+  readonly fence: Readonly<Record<string, string>>;
+}
+
 /** The accumulator attribute of a sessions item. */
 export interface SessionsAccumulator<A = unknown> {
   readonly sessions: readonly PackedSession<A>[];
+  /** Per-session items taken in, kept while the shard may still meet them (an upgrade). */
+  readonly absorbed?: readonly AbsorbedSession[];
 }
 
 /** The sessions item of a key, to read. */
@@ -52,6 +66,11 @@ export function unpackSessions<A>(item: StoredWindow): WindowState<A>[] {
     .sort((a, b) => a.start - b.start);
 }
 
+/** The per-session items a sessions item took in. */
+export function absorbedSessions(item: StoredWindow | undefined): readonly AbsorbedSession[] {
+  return (item?.state.accumulator as SessionsAccumulator | undefined)?.absorbed ?? [];
+}
+
 /**
  * The sessions item holding a key's open sessions, and its `fireAt`: the earliest of its sessions',
  * so that the fire-time index finds the item when its first session is due. With no session left the
@@ -63,6 +82,7 @@ export function packSessions<A>(
   sessions: readonly WindowState<A>[],
   allowedLateness: number,
   lastFireAt: number,
+  absorbed: readonly AbsorbedSession[] = [],
 ): { readonly state: WindowState<SessionsAccumulator<A>>; readonly fireAt: number } {
   const packed = sessions.map(({ start, end, accumulator, count, emitted }) => ({
     start,
@@ -76,7 +96,7 @@ export function packSessions<A>(
     state: {
       key,
       ...SESSIONS_ITEM_BOUNDS,
-      accumulator: { sessions: packed },
+      accumulator: absorbed.length === 0 ? { sessions: packed } : { sessions: packed, absorbed },
       count: sessions.reduce((n, s) => n + s.count, 0),
       emitted: 0,
       ...(sessions.length === 0 && { closed: true }),

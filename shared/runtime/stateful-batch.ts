@@ -42,6 +42,8 @@ export interface WalkedBatch {
   readonly arrivals: Arrival[];
   /** The watermark after the whole batch. */
   readonly watermark: number;
+  /** The watermark before the batch: what the batches before it left. */
+  readonly watermarkBefore: number;
   /** The watermark after each record of the batch, by index: where time moved (recordReaching). */
   readonly watermarkAfter: readonly number[];
   readonly channels: ChannelWatermarks;
@@ -96,6 +98,7 @@ export async function walkBatch(
   // included), or the end of time once every upstream channel has reached the end of its input.
   const watermarkNow = () =>
     !processingTime || channels.current() >= END_OF_TIME ? channels.current() : channels.arrivedBy();
+  const watermarkBefore = watermarkNow();
   const arrivals: Arrival[] = [];
   const watermarkAfter: number[] = [];
   let repeats = 0;
@@ -151,6 +154,7 @@ export async function walkBatch(
   return {
     arrivals,
     watermark: watermarkNow(),
+    watermarkBefore,
     watermarkAfter,
     channels,
     positions,

@@ -33,9 +33,34 @@ import type {
 import { stateItemBytes } from './io/window-items.js';
 import { ownedValue } from './owned-value.js';
 import type { Element, InputRecord } from './records.js';
-import { isSessionsItem, packSessions, sessionsItemRef, unpackSessions } from './session-items.js';
+import {
+  type AbsorbedSession,
+  absorbedSessions,
+  isSessionsItem,
+  packSessions,
+  sessionsItemRef,
+  unpackSessions,
+} from './session-items.js';
+import {
+  absorbedOf,
+  appliedBeforeUpgrade,
+  firstUpgradeState,
+  readsOldItems,
+  sortOldItems,
+  UpgradeNotes,
+  type UpgradeState,
+  upgradeStateAfter,
+} from './session-upgrade.js';
 import type { Step } from './stage-program.js';
-import { type Arrival, producedRecord, recordReaching, type StatefulBatchSink, walkBatch } from './stateful-batch.js';
+import {
+  type Arrival,
+  producedRecord,
+  recordReaching,
+  type StatefulBatchSink,
+  type WalkedBatch,
+  walkBatch,
+} from './stateful-batch.js';
+import { END_OF_TIME } from './watermark-records.js';
 
 /** What a window stage did with one batch: the state to write once its outputs are written. */
 export interface WindowBatch {
@@ -77,7 +102,15 @@ export interface WindowStageOptions {
   readonly now: () => number;
   /** The stages that write the input stream. */
   readonly producers: readonly string[];
+  /**
+   * The most records Lambda puts in one batch of the stage: how far past its first record an attempt
+   * of the stage before an upgrade can have written (session-upgrade.ts). @default 10,000 (Kinesis)
+   */
+  readonly maxBatchRecords?: number;
 }
+
+/** The most records Lambda's Kinesis event source mapping puts in one batch (its BatchSize limit). */
+const KINESIS_MAX_BATCH_RECORDS = 10_000;
 
 /**
  * One batch of a windowed stage: the watermark walked through the batch, the touched keys' windows
@@ -131,24 +164,59 @@ export class WindowStage {
       if (list === undefined) byKey.set(arrival.key, [arrival]);
       else list.push(arrival);
     }
-    const stored = await this.#load(byKey);
+    const session = this.spec.assigner.kind === 'session';
+    // A session stage upgraded from one item per session reads the old items while they can matter.
+    const upgrade = session ? await this.#upgrade(walked, shardId) : undefined;
+    const readOld = upgrade !== undefined && readsOldItems(upgrade.state, walked.watermarkBefore);
+    const stored = await this.#load(byKey, readOld);
     const changes: WindowChange[] = [];
     const deletes: WindowChange[] = [];
     const touched = new Set<string>();
     const results: { result: ReturnType<typeof fireWindows>['results'][number]; origin: InputRecord }[] = [];
 
-    const session = this.spec.assigner.kind === 'session';
-    for (const [key, keyArrivals] of byKey) {
-      const windows = stored.get(key) ?? [];
+    const runKey = (key: string, keyArrivals: readonly Arrival[], windows: readonly StoredWindow[]) => {
       for (const w of windows) touched.add(windowId(w.state));
       let fresh: readonly Arrival[];
       let target: KeyTarget;
       if (session) {
         // One item holds the key's sessions and one fence: a record is applied when the fence reaches it.
-        const item = windows[0];
+        const item = windows.find((w) => isSessionsItem(w.state));
         const fence = item?.fence ?? {};
-        fresh = item === undefined ? keyArrivals : keyArrivals.filter((a) => !applied(fence, sequenceOf(a)));
-        target = { kind: 'sessions', item, open: item === undefined ? [] : unpackSessions(item) };
+        const old = readOld
+          ? sortOldItems(
+              item,
+              windows.filter((w) => !isSessionsItem(w.state)),
+              shardId,
+            )
+          : undefined;
+        fresh =
+          item === undefined && old === undefined
+            ? keyArrivals
+            : keyArrivals.filter(
+                (a) =>
+                  !applied(fence, sequenceOf(a)) &&
+                  !(old !== undefined && appliedBeforeUpgrade(old.holders, a.time, sequenceOf(a), applied)),
+              );
+        const open = item === undefined ? [] : unpackSessions(item);
+        if (old === undefined || (old.open.length === 0 && old.leftovers.length === 0)) {
+          target = {
+            kind: 'sessions',
+            item,
+            open,
+            absorbed: readOld ? absorbedSessions(item) : [],
+            moved: [],
+            copies: [],
+          };
+        } else {
+          target = {
+            kind: 'sessions',
+            item,
+            open: [...open, ...old.open.map((w) => w.state)].sort((a, b) => a.start - b.start),
+            absorbed: [...absorbedSessions(item), ...old.open.map(absorbedOf)],
+            moved: old.open,
+            copies: old.leftovers,
+          };
+        }
       } else {
         const open = windows.filter((w) => w.state.closed !== true);
         // Whether an earlier attempt can have applied any of these records: only if a stored window's
@@ -182,7 +250,7 @@ export class WindowStage {
       changes.push(...outcome.changes);
       deletes.push(...outcome.deletes);
       counts.applied += fresh.length - outcome.late.length - outcome.failed.length;
-      const lastOfKey = (keyArrivals.at(-1) as Arrival).record;
+      const lastOfKey = (keyArrivals.at(-1)?.record ?? records.at(-1)) as InputRecord;
       for (const result of outcome.results) results.push({ result, origin: originOf(result) ?? lastOfKey });
       for (const late of outcome.late) this.#emitLate(sink, late, fresh, key, counts);
       for (const failed of outcome.failedWindows) this.#windowFailed(sink, failed, lastOfKey);
@@ -197,28 +265,26 @@ export class WindowStage {
           arrival.element.id,
         );
       }
-    }
+    };
+    for (const [key, keyArrivals] of byKey) runKey(key, keyArrivals, stored.get(key) ?? []);
 
     // Windows closed by the watermark that this batch did not touch: their keys sent nothing new.
     // Before every channel has spoken the watermark is -Infinity: nothing can be due.
-    const candidates = Number.isFinite(watermark) ? await store.dueWindows(stage.id, shardId, watermark) : [];
-    // Windows still timed on a finished ancestor shard (Lambda reads a child only after its parents):
-    // the child whose hash key range holds their key fires them.
-    if (Number.isFinite(watermark)) {
-      const inherited = await inheritedDue(
-        this.#options.shards,
-        stage.input,
-        shardId,
-        (ancestor) => store.dueWindows(stage.id, ancestor, watermark),
-        (w) => w.state.key,
-      );
-      candidates.push(...inherited);
+    const candidates = !Number.isFinite(watermark)
+      ? []
+      : upgrade?.found !== undefined
+        ? upgrade.found.all.filter((w) => w.fireAt <= watermark)
+        : (await this.#timed(shardId, watermark)).all;
+    let untouched = candidates.filter((w) => !touched.has(windowId(w.state)));
+    if (readOld) {
+      // A key with a due old item is run as a key of the batch without records: its old sessions move
+      // into its sessions item (or a copy left by a crash is deleted), and what is due fires from there.
+      const keys = [...new Set(untouched.filter((w) => !isSessionsItem(w.state)).map((w) => w.state.key))];
+      const loaded = keys.length === 0 ? new Map<string, StoredWindow[]>() : await store.queryWindows(stage.id, keys);
+      for (const key of keys) runKey(key, [], loaded.get(key) ?? []);
+      untouched = untouched.filter((w) => !touched.has(windowId(w.state)) && !keys.includes(w.state.key));
     }
-    const due = await this.#reread(
-      candidates.filter((w) => !touched.has(windowId(w.state))),
-      watermark,
-      shardId,
-    );
+    const due = await this.#reread(untouched, watermark, shardId);
     const fireDue = (states: readonly WindowState<unknown>[]) => {
       const fired = fireWindows(this.spec, states, [], watermark);
       for (const failed of fired.failed) this.#windowFailed(sink, failed, records.at(-1) as InputRecord);
@@ -231,7 +297,9 @@ export class WindowStage {
     const sessionItems = session ? due.filter((w) => isSessionsItem(w.state)) : [];
     for (const item of sessionItems) {
       const fired = fireDue(unpackSessions(item));
-      if (fired.removed.length > 0) changes.push(this.#sessionsPut(item, fired.windows, shardId, lastSequence));
+      const absorbed = readOld ? absorbedSessions(item) : [];
+      if (fired.removed.length > 0)
+        changes.push(this.#sessionsPut(item, fired.windows, shardId, lastSequence, absorbed));
     }
     // Windows of their own (a session stage's too, stored before sessions shared an item) leave a tombstone.
     const windowItems = session ? due.filter((w) => !isSessionsItem(w.state)) : due;
@@ -263,6 +331,12 @@ export class WindowStage {
         failed: (error) => sink.deadLetter(producedRecord(origin, result), error, element.id),
       });
     }
+    if (upgrade !== undefined) {
+      const after = upgradeStateAfter(upgrade.state, new Set(records.map(sequenceOfRecord)).size, watermark);
+      walked.channels.setNote(UpgradeNotes.decided, 1);
+      walked.channels.setNote(UpgradeNotes.until, after.until);
+      walked.channels.setNote(UpgradeNotes.owed, after.owed);
+    }
     return {
       changes,
       deletes,
@@ -272,6 +346,48 @@ export class WindowStage {
       channelsVersion: walked.channelsVersion,
       counts,
     };
+  }
+
+  /**
+   * What a session stage knows of its upgrade from one item per session (session-upgrade.ts): from
+   * the shard's notes, or, the first time the sessions-item code runs on the shard, from the items
+   * open on it and its ancestors, which are then also the batch's due candidates (`found`): a fresh
+   * shard whose batch has a watermark makes no request for it.
+   */
+  async #upgrade(walked: WalkedBatch, shardId: string): Promise<{ state: UpgradeState; found?: TimedWindows }> {
+    const notes = walked.channels;
+    if (notes.note(UpgradeNotes.decided) !== undefined) {
+      const until = notes.note(UpgradeNotes.until);
+      const owed = notes.note(UpgradeNotes.owed);
+      return { state: { ...(until !== undefined && { until }), ...(owed !== undefined && { owed }) } };
+    }
+    const found = await this.#timed(shardId, END_OF_TIME);
+    const old = (windows: readonly StoredWindow[]) => windows.filter((w) => !isSessionsItem(w.state));
+    const state = firstUpgradeState({
+      savedBefore: walked.channelsVersion > 0,
+      oldOwn: old(found.own),
+      oldInherited: old(found.inherited),
+      maxBatchRecords: this.#options.maxBatchRecords ?? KINESIS_MAX_BATCH_RECORDS,
+    });
+    return { state, found };
+  }
+
+  /**
+   * The live windows timed on the shard with `fireAt <= bound`, and those still timed on a finished
+   * parent shard whose key is in this shard's hash key range (Lambda reads a child only after its
+   * parents): the child that holds their key fires them.
+   */
+  async #timed(shardId: string, bound: number): Promise<TimedWindows> {
+    const { store, stage } = this.#options;
+    const own = await store.dueWindows(stage.id, shardId, bound);
+    const inherited = await inheritedDue(
+      this.#options.shards,
+      stage.input,
+      shardId,
+      (ancestor) => store.dueWindows(stage.id, ancestor, bound),
+      (w) => w.state.key,
+    );
+    return { own, inherited, all: [...own, ...inherited] };
   }
 
   /**
@@ -341,9 +457,19 @@ export class WindowStage {
       skip,
     );
     if (target.kind === 'sessions') {
-      const changed = outcome.put.length > 0 || outcome.deleted.length > 0 || outcome.results.length > 0;
-      const changes = changed ? [this.#sessionsPut(target.item ?? key, outcome.windows, shardId, lastSequence)] : [];
-      return { ...outcome, changes, deletes: [], unfit: this.#unfitSessions(key, changes[0], outcome.put) };
+      const changed =
+        outcome.put.length > 0 || outcome.deleted.length > 0 || outcome.results.length > 0 || target.moved.length > 0;
+      const changes = changed
+        ? [this.#sessionsPut(target.item ?? key, outcome.windows, shardId, lastSequence, target.absorbed)]
+        : [];
+      // Old items go after the sessions item that took them in is written (puts before deletes).
+      const deletes: WindowChange[] = [...target.moved, ...target.copies].map((w) => ({
+        kind: 'delete',
+        stageId: this.#options.stage.id,
+        window: w.state,
+        expectedVersion: w.version,
+      }));
+      return { ...outcome, changes, deletes, unfit: this.#unfitSessions(key, changes[0], outcome.put) };
     }
     const changes: PutWindowChange[] = [];
     const deletes: WindowChange[] = [];
@@ -382,11 +508,12 @@ export class WindowStage {
     sessions: readonly WindowState<unknown>[],
     shardId: string,
     lastSequence: string,
+    absorbed: readonly AbsorbedSession[],
   ): PutWindowChange {
     const stored = typeof item === 'string' ? undefined : item;
     const key = stored?.state.key ?? (item as string);
     // With no session left, the item keeps its fence until TTL; it expires counting from its last fireAt.
-    const { state, fireAt } = packSessions(key, sessions, this.spec.allowedLateness, stored?.fireAt ?? 0);
+    const { state, fireAt } = packSessions(key, sessions, this.spec.allowedLateness, stored?.fireAt ?? 0, absorbed);
     return {
       kind: 'put',
       stageId: this.#options.stage.id,
@@ -466,9 +593,13 @@ export class WindowStage {
     sink.deadLetter(record, error, id);
   }
 
-  /** Loads the windows the batch can touch: exact windows for fixed assigners, each key's sessions item for sessions. */
-  async #load(byKey: Map<string, Arrival[]>): Promise<Map<string, StoredWindow[]>> {
+  /**
+   * Loads the windows the batch can touch: exact windows for fixed assigners, each key's sessions item
+   * for sessions, and with `readOld` every item of each key (a Query), per-session items of an upgrade too.
+   */
+  async #load(byKey: Map<string, Arrival[]>, readOld: boolean): Promise<Map<string, StoredWindow[]>> {
     const { store, stage } = this.#options;
+    if (readOld) return byKey.size === 0 ? new Map() : store.queryWindows(stage.id, [...byKey.keys()]);
     // Each window once, in the order first met; a key's fixed windows differ by their start.
     const refs: WindowRef[] = [];
     if (this.spec.assigner.kind === 'session') for (const key of byKey.keys()) refs.push(sessionsItemRef(key));
@@ -600,12 +731,29 @@ type KeyTarget =
       readonly kind: 'sessions';
       /** The key's sessions item, when it has one. */
       readonly item: StoredWindow | undefined;
-      /** Its open sessions. */
+      /** Its open sessions, and those of per-session items it takes in. */
       readonly open: readonly WindowState<unknown>[];
+      /** What the item records of the per-session items it took in (kept while they can matter). */
+      readonly absorbed: readonly AbsorbedSession[];
+      /** Per-session items it takes in now: deleted after it is written. */
+      readonly moved: readonly StoredWindow[];
+      /** Per-session items that are copies (taken in before, or a merge's leftovers): deleted. */
+      readonly copies: readonly StoredWindow[];
     };
+
+/** Windows found through the fire-time index: timed on the shard, on its ancestors (its keys), and both. */
+interface TimedWindows {
+  readonly own: readonly StoredWindow[];
+  readonly inherited: readonly StoredWindow[];
+  readonly all: readonly StoredWindow[];
+}
 
 function sequenceOf(arrival: Arrival): string {
   return arrival.record.position.sequenceNumber;
+}
+
+function sequenceOfRecord(record: InputRecord): string {
+  return record.position.sequenceNumber;
 }
 
 /** A window whose item would not fit in DynamoDB: too large (`bytes`), or not storable at all (`problem`). */

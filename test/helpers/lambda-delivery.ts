@@ -57,13 +57,16 @@ export interface KeyedEvent {
 
 /**
  * The shuffle records a keyed stage reads from `<stream>`: envelopes, with the source's watermark
- * (`highest - bound`) after every `every` of them, and the end of input last.
+ * (`highest - bound`) after every `every` of them, and the end of input last. `packed`: each envelope
+ * in a pack of its own, with its position, as Eddy's stages write them (a batch that commits any of
+ * them saves the shard's channel watermarks item).
  */
 export function shuffleRecords(
   events: readonly KeyedEvent[],
   bound: number,
   every: number,
   stream = 'p-by-key',
+  packed = false,
 ): InputRecord[] {
   const records: InputRecord[] = [];
   const push = (data: unknown, partitionKey: string) => {
@@ -75,7 +78,10 @@ export function shuffleRecords(
   };
   let highest = Number.NEGATIVE_INFINITY;
   events.forEach((event, index) => {
-    push({ id: event.id, k: event.key, t: event.t, v: event }, event.key);
+    const envelope = { id: event.id, k: event.key, t: event.t, v: event };
+    // A pack carries its envelopes' positions in the producer's channel, which the stage saves.
+    if (packed) push({ ch: 'from-events/shardId-000000000000', e: [{ ...envelope, q: `${index + 1}` }] }, event.key);
+    else push(envelope, event.key);
     highest = Math.max(highest, event.t);
     if ((index + 1) % every === 0) push({ wm: highest - bound, ch: 'from-events/shardId-000000000000', n: 1 }, 'wm');
   });
@@ -90,26 +96,34 @@ export function arrivals<E>(records: readonly InputRecord[]): { event: E; waterm
   for (const record of records) {
     const data = JSON.parse(record.data.toString());
     if ('wm' in data) watermark = Math.max(watermark, data.wm);
-    else out.push({ event: data.v as E, watermark });
+    else out.push({ event: ('e' in data ? data.e[0].v : data.v) as E, watermark });
   }
   return out;
 }
 
-/** Lambda's event source mapping, reduced: in order, retrying a failed batch, bisecting it on error. */
+/** The most records {@link deliver} puts in one batch (Lambda's Kinesis mapping: 10,000). */
+export const MAX_DELIVERED_BATCH = 40;
+
+/**
+ * Lambda's event source mapping, reduced: in order, retrying a failed batch, bisecting it on error,
+ * in batches of at most {@link MAX_DELIVERED_BATCH} records. `runner` may change with the attempt
+ * (its number, from 1): an upgrade of the function between two attempts, a failed one's retry included.
+ */
 export async function deliver(
-  runner: StageRunner,
+  runner: StageRunner | ((attempt: number) => StageRunner),
   records: readonly InputRecord[],
   random: () => number,
 ): Promise<number> {
+  const runnerOf = typeof runner === 'function' ? runner : () => runner;
   let cursor = 0;
   let attempts = 0;
   while (cursor < records.length) {
-    let size = 1 + Math.floor(random() * 40);
+    let size = 1 + Math.floor(random() * MAX_DELIVERED_BATCH);
     for (;;) {
       attempts += 1;
       if (attempts > 10_000) throw new Error('no progress');
       try {
-        await runner.run(records.slice(cursor, cursor + size), Date.now() + 60_000);
+        await runnerOf(attempts).run(records.slice(cursor, cursor + size), Date.now() + 60_000);
         cursor += size;
         break;
       } catch {
