@@ -100,12 +100,19 @@ export class BatchCollector {
     }
     let data = 0;
     let invalid = 0;
+    let packed = false;
     for (const item of items) {
-      if (item.kind === 'data' || item.kind === 'invalid') data += 1;
-      if (item.kind === 'invalid') invalid += 1;
+      if (item.kind === 'data') {
+        data += 1;
+        packed ||= item.from !== undefined;
+      } else if (item.kind === 'invalid') {
+        data += 1;
+        invalid += 1;
+      }
     }
     this.#countIn(data, invalid);
-    this.traces.addAll(items);
+    // Only packed envelopes carry an upstream trace: a source record's items are not looked at again.
+    if (packed) this.traces.addAll(items);
     return items;
   }
 

@@ -130,9 +130,10 @@ function compileNode(graph: PipelineGraph, node: PipelineNode, operators: Operat
         const values = applyFlatMap(node.name, node.fn, element.value);
         sink.tally?.count(out, values.length);
         // Each output gets its own id so that a sink can tell repeats of one output from distinct outputs.
-        values.forEach((value, index) => {
-          next({ ...element, id: `${element.id}/${index}`, value }, sink);
-        });
+        // A loop rather than forEach: no closure made per element.
+        for (let index = 0; index < values.length; index += 1) {
+          next({ ...element, id: `${element.id}/${index}`, value: values[index] }, sink);
+        }
       });
     }
     case 'enrich': {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RecordProcessingError } from '../../../shared/operators/record-errors.js';
 import { deadLetterOf } from '../../../shared/runtime/batch-collector.js';
@@ -71,5 +72,35 @@ describe('BatchSender: outputs a destination refused for good', () => {
 
     expect(outcome.failed.map((record) => record.origin)).toEqual(['2']);
     expect(outcome.written).toEqual({ alerts: 1 });
+  });
+});
+
+describe('BatchSender: records written per stream', () => {
+  it('counts each stream’s written records, streams in the order of their first record, however they interleave', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ stream: fc.constantFrom('a', 'b', 'c'), fails: fc.boolean() }), { maxLength: 40 }),
+        async (plan) => {
+          // Prepare
+          const outputs = plan.map(({ stream }, n): OutputRecord => ({ ...output(n), stream }));
+          const failing = new Set(outputs.filter((_, n) => plan[n]?.fails));
+          const writer: RecordWriter = {
+            write: async (records) => ({ failed: records.filter((r) => failing.has(r)), requests: 1 }),
+          };
+          const sender = new BatchSender(writer, new MemoryDeadLetterSink(), 'orders-dead-letters');
+
+          // Act
+          const outcome = await sender.send(outputs, [], Date.now() + 10_000);
+
+          // Assess: what one lookup per record counts
+          const expected: Record<string, number> = {};
+          for (const record of outputs) {
+            if (!failing.has(record)) expected[record.stream] = (expected[record.stream] ?? 0) + 1;
+          }
+          expect(Object.entries(outcome.written)).toEqual(Object.entries(expected));
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
