@@ -20,6 +20,7 @@ import type { BufferedPut, JoinStore, KeyRange } from './io/join-store.js';
 import type { ShardDirectory } from './io/shard-directory.js';
 import type { StoredChannelWatermarks, WatermarkStore } from './io/state-store.js';
 import type { CachedShard, JoinBufferCache } from './join-buffer-cache.js';
+import { jsonBytesAbove } from './json-bytes.js';
 import { ownedValue } from './owned-value.js';
 import type { Element, InputRecord } from './records.js';
 import type { Step } from './stage-program.js';
@@ -141,7 +142,7 @@ export class JoinStage {
         sink.deadLetter(arrival.record, this.#error('record on the join stream has no side'), arrival.element.id);
         continue;
       }
-      if (Buffer.byteLength(JSON.stringify(arrival.element.value)) > MAX_STATE_ITEM_BYTES - ITEM_OVERHEAD_BYTES) {
+      if (jsonBytesAbove(arrival.element.value, MAX_STATE_ITEM_BYTES - ITEM_OVERHEAD_BYTES)) {
         const error = this.#error('record is too large to be buffered in a DynamoDB item', 'stateTooLarge');
         sink.deadLetter(arrival.record, error, arrival.element.id);
         continue;
