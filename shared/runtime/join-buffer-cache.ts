@@ -8,7 +8,6 @@ import {
   joinFireAt,
   outerSides,
 } from '../joins/join-operator.js';
-import { cloneData } from './io/memory-data.js';
 
 /**
  * A join stage's buffers per shard, kept in the execution environment between invocations
@@ -76,8 +75,11 @@ export class CachedShard {
   ) {}
 
   /**
-   * A key's buffered records with times in [from, to], as a Query would return them (copies), or
-   * undefined when one of its arrivals needs a record the cache may have dropped.
+   * A key's buffered records with times in [from, to], as a Query would return them, or undefined when
+   * one of its arrivals needs a record the cache may have dropped. The records themselves, not copies:
+   * nothing in the stage changes a buffered record (a mark is a new object), and each row that hands
+   * a value to the operators after the join copies it (docs/architecture.md, "A value an operator
+   * receives is its own").
    */
   lookup(
     spec: JoinSpec,
@@ -90,7 +92,7 @@ export class CachedShard {
     if (!arrivals.every((arrival) => arrivalAboveFloors(spec, arrival, floors))) return undefined;
     const found: BufferedRecord[] = [];
     for (const record of this.shard.records.get(key)?.values() ?? []) {
-      if (record.time >= from && record.time <= to) found.push({ ...record, value: cloneData(record.value) });
+      if (record.time >= from && record.time <= to) found.push(record);
     }
     return found;
   }
