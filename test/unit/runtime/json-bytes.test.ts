@@ -14,10 +14,11 @@ describe('jsonBytesAbove', () => {
       fc.double({ noNaN: false }),
       fc.constantFrom(-0.0000012345678901234567, -1.7976931348623157e308, 1e21, -2.2250738585072014e-308),
     );
+    const json = fc.jsonValue({ maxDepth: 3 });
     const values = fc.oneof(
-      fc.jsonValue(),
-      fc.array(fc.oneof(odd, fc.constant(undefined))),
-      fc.dictionary(fc.string({ unit: 'binary' }), fc.oneof(odd, fc.constant(undefined), fc.jsonValue())),
+      json,
+      fc.array(fc.oneof(odd, fc.constant(undefined)), { maxLength: 12 }),
+      fc.dictionary(fc.string({ unit: 'binary' }), fc.oneof(odd, fc.constant(undefined), json), { maxKeys: 8 }),
     );
     fc.assert(
       fc.property(values, fc.integer({ min: -3, max: 3 }), (value, offset) => {
