@@ -150,11 +150,16 @@ export function joinWatermarkHoldBack(spec: JoinSpec): number {
   return allowedLateness + 1 + reach;
 }
 
-/** The sides whose records that never joined are emitted alone. */
+const OUTER_SIDES: Readonly<Record<JoinType, ReadonlySet<JoinSide>>> = {
+  inner: new Set<JoinSide>(),
+  left: new Set<JoinSide>(['left']),
+  right: new Set<JoinSide>(['right']),
+  full: new Set<JoinSide>(['left', 'right']),
+};
+
+/** The sides whose records that never joined are emitted alone (one shared set per type: it is asked per key). */
 export function outerSides(type: JoinType): ReadonlySet<JoinSide> {
-  return new Set<JoinSide>(
-    type === 'full' ? ['left', 'right'] : type === 'left' ? ['left'] : type === 'right' ? ['right'] : [],
-  );
+  return OUTER_SIDES[type];
 }
 
 /** The time range of buffered records a key's arrivals can touch: their partners, and themselves. */
@@ -177,6 +182,29 @@ export function bufferIdentity(record: Pick<BufferedRecord, 'side' | 'time' | 'i
 }
 
 /**
+ * Whether two records have one identity in a key's buffer: what equal {@link bufferIdentity} strings
+ * say, compared field by field, so that the per-record path builds and hashes no string (a time is
+ * a finite number, whose string names it alone; 0 and -0 print alike and compare equal).
+ */
+export function sameIdentity(
+  a: Pick<BufferedRecord, 'side' | 'time' | 'id'>,
+  b: Pick<BufferedRecord, 'side' | 'time' | 'id'>,
+): boolean {
+  return a.time === b.time && a.id === b.id && a.side === b.side;
+}
+
+/** Where a record with `record`'s identity is in `records`, or -1. */
+export function indexOfIdentity(
+  records: readonly Pick<BufferedRecord, 'side' | 'time' | 'id'>[],
+  record: Pick<BufferedRecord, 'side' | 'time' | 'id'>,
+): number {
+  for (let index = 0; index < records.length; index += 1) {
+    if (sameIdentity(records[index] as BufferedRecord, record)) return index;
+  }
+  return -1;
+}
+
+/**
  * One key's arrivals, in arrival order, against its buffer: each arrival that is new and not late
  * joins the buffered records of the other side in its range (and the arrivals before it in the
  * batch), and is buffered itself. Pairs are emitted as soon as both records are there, as Flink's
@@ -194,29 +222,37 @@ export function joinKeyBatch(
   buffered: readonly BufferedRecord[],
   arrivals: readonly JoinArrival[],
 ): KeyJoinOutcome {
-  const buffer = new Map(buffered.map((record) => [bufferIdentity(record), record]));
-  const changed = new Map<string, BufferedRecord>();
+  // The key's buffer as an array in first-seen order, each slot's place in `changed` beside it: a
+  // key holds few records, and a scan of them (partnersIn scans them all anyway) costs less than an
+  // identity string built and hashed per record.
+  const buffer = buffered.slice();
+  const changedAt: number[] = new Array<number>(buffer.length).fill(-1);
+  const changed: BufferedRecord[] = [];
   const outputs: JoinOutput[] = [];
   const late: JoinArrival[] = [];
   let duplicates = 0;
   const outer = outerSides(spec.type);
+  const store = (slot: number, record: BufferedRecord) => {
+    buffer[slot] = record;
+    const at = changedAt[slot] as number;
+    if (at >= 0) changed[at] = record;
+    else changedAt[slot] = changed.push(record) - 1;
+  };
   // Only an outer side's flag is ever read: marking an inner side's record would be a write for nothing.
-  const mark = (identity: string, record: BufferedRecord): BufferedRecord => {
+  const mark = (slot: number, record: BufferedRecord): BufferedRecord => {
     if (record.matched || !outer.has(record.side)) return record;
     const joined = { ...record, matched: true };
-    buffer.set(identity, joined);
-    changed.set(identity, joined);
+    store(slot, joined);
     return joined;
   };
   for (const arrival of arrivals) {
-    const identity = bufferIdentity(arrival);
-    const held = buffer.get(identity);
+    const heldAt = indexOfIdentity(buffer, arrival);
     const ranges = partnerRanges(spec, arrival.side, arrival.time, arrival.watermark);
-    if (held !== undefined) {
+    if (heldAt >= 0) {
       duplicates += 1;
       const partners = partnersIn(buffer, other(arrival.side), ranges);
-      for (const { identity: partnerIdentity, partner } of partners) mark(partnerIdentity, partner);
-      if (partners.length > 0) mark(identity, held);
+      for (const { slot, partner } of partners) mark(slot, partner);
+      if (partners.length > 0) mark(heldAt, buffer[heldAt] as BufferedRecord);
       continue;
     }
     if (ranges.length === 0) {
@@ -232,29 +268,30 @@ export function joinKeyBatch(
       matched: false,
     };
     const partners = partnersIn(buffer, other(arrival.side), ranges);
-    for (const { identity: partnerIdentity, partner, window } of partners) {
+    for (const { slot, partner, window } of partners) {
       const [left, right] = arrival.side === 'left' ? [record, partner] : [partner, record];
-      outputs.push({ left, right, ...(window !== undefined && { window }) });
-      mark(partnerIdentity, partner);
+      outputs.push(window === undefined ? { left, right } : { left, right, window });
+      mark(slot, partner);
     }
     const stored = partners.length > 0 ? { ...record, matched: true } : record;
-    buffer.set(identity, stored);
-    changed.set(identity, stored);
+    changedAt.push(-1);
+    store(buffer.push(stored) - 1, stored);
   }
-  return { outputs, late, duplicates, changed: [...changed.values()] };
+  return { outputs, late, duplicates, changed };
 }
 
 /** The buffered records of `side` in each range, once per range (window joins: per shared window). */
 function partnersIn(
-  buffer: ReadonlyMap<string, BufferedRecord>,
+  buffer: readonly BufferedRecord[],
   side: JoinSide,
   ranges: readonly PartnerRange[],
-): { identity: string; partner: BufferedRecord; window?: PartnerRange['window'] }[] {
-  const found: { identity: string; partner: BufferedRecord; window?: PartnerRange['window'] }[] = [];
+): { slot: number; partner: BufferedRecord; window?: PartnerRange['window'] }[] {
+  const found: { slot: number; partner: BufferedRecord; window?: PartnerRange['window'] }[] = [];
   for (const range of ranges) {
-    for (const [identity, partner] of buffer) {
+    for (let slot = 0; slot < buffer.length; slot += 1) {
+      const partner = buffer[slot] as BufferedRecord;
       if (partner.side !== side || partner.time < range.from || partner.time > range.to) continue;
-      found.push({ identity, partner, ...(range.window !== undefined && { window: range.window }) });
+      found.push(range.window === undefined ? { slot, partner } : { slot, partner, window: range.window });
     }
   }
   return found;

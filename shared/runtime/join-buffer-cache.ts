@@ -2,13 +2,12 @@ import type { JoinSide } from '../dag/graph.js';
 import {
   arrivalAboveFloors,
   type BufferedRecord,
-  bufferIdentity,
+  indexOfIdentity,
   type JoinArrival,
   type JoinSpec,
   joinFireAt,
   outerSides,
 } from '../joins/join-operator.js';
-import { cloneData } from './io/memory-data.js';
 
 /**
  * A join stage's buffers per shard, kept in the execution environment between invocations
@@ -76,8 +75,11 @@ export class CachedShard {
   ) {}
 
   /**
-   * A key's buffered records with times in [from, to], as a Query would return them (copies), or
-   * undefined when one of its arrivals needs a record the cache may have dropped.
+   * A key's buffered records with times in [from, to], as a Query would return them, or undefined when
+   * one of its arrivals needs a record the cache may have dropped. The records themselves, not copies:
+   * nothing in the stage changes a buffered record (a mark is a new object), and each row that hands
+   * a value to the operators after the join copies it (docs/architecture.md, "A value an operator
+   * receives is its own").
    */
   lookup(
     spec: JoinSpec,
@@ -87,10 +89,10 @@ export class CachedShard {
     to: number,
   ): BufferedRecord[] | undefined {
     const { floors } = this.shard;
-    if (!arrivals.every((arrival) => arrivalAboveFloors(spec, arrival, floors))) return undefined;
+    for (const arrival of arrivals) if (!arrivalAboveFloors(spec, arrival, floors)) return undefined;
     const found: BufferedRecord[] = [];
-    for (const record of this.shard.records.get(key)?.values() ?? []) {
-      if (record.time >= from && record.time <= to) found.push({ ...record, value: cloneData(record.value) });
+    for (const record of this.shard.records.get(key) ?? []) {
+      if (record.time >= from && record.time <= to) found.push(record);
     }
     return found;
   }
@@ -105,29 +107,34 @@ export class CachedShard {
     const shard = this.shard;
     const outer = outerSides(spec.type);
     for (const record of puts) {
-      let records = shard.records.get(record.key);
+      const records = shard.records.get(record.key);
       if (records === undefined) {
-        records = new Map();
-        shard.records.set(record.key, records);
+        shard.records.set(record.key, [record]);
+        shard.size += 1;
+      } else {
+        // A key's records keep the place they were first written at, as a Query's map kept them.
+        const at = indexOfIdentity(records, record);
+        if (at < 0) {
+          records.push(record);
+          shard.size += 1;
+        } else records[at] = record;
       }
-      const identity = bufferIdentity(record);
-      if (!records.has(identity)) shard.size += 1;
-      records.set(identity, record);
-      shard.expiries.push({ fireAt: joinFireAt(spec, record.side, record.time), key: record.key, identity });
+      shard.expiries.push({ fireAt: joinFireAt(spec, record.side, record.time), record });
     }
     // Done with: no arrival that is not late can join it; an outer side's record that never joined
     // stays until its tombstone (one that joined is never written again).
     for (let next = shard.expiries.peek(); next !== undefined && next.fireAt <= watermark; ) {
       shard.expiries.pop();
-      const records = shard.records.get(next.key);
-      const record = records?.get(next.identity);
+      const records = shard.records.get(next.record.key);
+      const at = records === undefined ? -1 : indexOfIdentity(records, next.record);
+      const record = records?.[at];
       if (
         records !== undefined &&
         record !== undefined &&
         (record.done === true || record.matched || !outer.has(record.side))
       ) {
-        records.delete(next.identity);
-        if (records.size === 0) shard.records.delete(next.key);
+        records.splice(at, 1);
+        if (records.length === 0) shard.records.delete(record.key);
         shard.size -= 1;
         shard.floors[record.side] = Math.max(shard.floors[record.side], record.time);
       }
@@ -147,22 +154,24 @@ export class CachedShard {
 }
 
 class ShardBuffers {
-  /** key → identity → the record as the table holds it. */
-  readonly records = new Map<string, Map<string, BufferedRecord>>();
+  /** key → the key's records as the table holds them, in the order they were first written. */
+  readonly records = new Map<string, BufferedRecord[]>();
   /** Each side's latest time dropped: below or at it, a key's records may be missing. */
   readonly floors: Record<JoinSide, number> = { left: Number.NEGATIVE_INFINITY, right: Number.NEGATIVE_INFINITY };
-  readonly expiries = new MinHeap<{ fireAt: number; key: string; identity: string }>((a, b) => a.fireAt - b.fireAt);
+  /** Each write's fireAt, with the record written (its key and identity name the record cached now). */
+  readonly expiries = new FireAtHeap<{ readonly fireAt: number; readonly record: BufferedRecord }>();
   size = 0;
   version = 0;
   /** A batch has it open. */
   running = false;
 }
 
-/** A binary heap: records are done with in fireAt order, which is mostly, not always, their write order. */
-class MinHeap<T> {
+/**
+ * A binary heap on fireAt: records are done with in fireAt order, which is mostly, not always, their
+ * write order. The comparison is written out (not a comparator passed in): it runs log n times a write.
+ */
+class FireAtHeap<T extends { readonly fireAt: number }> {
   readonly #items: T[] = [];
-
-  constructor(private readonly compare: (a: T, b: T) => number) {}
 
   peek(): T | undefined {
     return this.#items[0];
@@ -174,7 +183,7 @@ class MinHeap<T> {
     let at = items.length - 1;
     while (at > 0) {
       const parent = (at - 1) >> 1;
-      if (this.compare(items[parent] as T, item) <= 0) break;
+      if ((items[parent] as T).fireAt <= item.fireAt) break;
       items[at] = items[parent] as T;
       at = parent;
     }
@@ -191,8 +200,8 @@ class MinHeap<T> {
       const left = 2 * at + 1;
       if (left >= items.length) break;
       const right = left + 1;
-      const child = right < items.length && this.compare(items[right] as T, items[left] as T) < 0 ? right : left;
-      if (this.compare(items[child] as T, last) >= 0) break;
+      const child = right < items.length && (items[right] as T).fireAt < (items[left] as T).fireAt ? right : left;
+      if ((items[child] as T).fireAt >= last.fireAt) break;
       items[at] = items[child] as T;
       at = child;
     }

@@ -4,6 +4,7 @@ import {
   type BufferedRecord,
   bufferIdentity,
   bufferRange,
+  indexOfIdentity,
   type JoinArrival,
   type JoinOutput,
   type JoinSpec,
@@ -21,6 +22,7 @@ import type { BufferedPut, JoinStore, KeyRange } from './io/join-store.js';
 import type { ShardDirectory } from './io/shard-directory.js';
 import type { StoredChannelWatermarks, WatermarkStore } from './io/state-store.js';
 import type { CachedShard, JoinBufferCache } from './join-buffer-cache.js';
+import { jsonBytesAbove } from './json-bytes.js';
 import { ownedValue } from './owned-value.js';
 import type { Element, InputRecord } from './records.js';
 import type { Step } from './stage-program.js';
@@ -77,23 +79,36 @@ export interface JoinBatch extends WalkedBatch {
 }
 
 /**
+ * One key's share of a batch: its arrivals in shard order (the walked arrival and what the pure join
+ * takes from it, index by index), the buffered records read for it, and the records it changed.
+ */
+interface KeyGroup {
+  readonly arrivals: Arrival[];
+  readonly joins: JoinArrival[];
+  buffered: readonly BufferedRecord[];
+  changed: readonly BufferedRecord[];
+}
+
+/**
  * The record a pair is reported under: that of its member that arrived last in this batch (the other
  * was buffered before, or arrived earlier in the batch). Any attempt of the batch meets that member
  * again, as an arrival or as a replay of one, so the pair keeps its position on a shuffle stream
  * (docs/shuffle.md) however Lambda cuts the batch.
  */
-function pairOrigin(list: readonly { arrival: Arrival; join: JoinArrival }[], output: JoinOutput): InputRecord {
-  const member = (l: { join: JoinArrival }) => (l.join.side === 'left' ? output.left : output.right)?.id === l.join.id;
-  return (list.findLast(member) ?? (list.at(-1) as { arrival: Arrival })).arrival.record;
+function pairOrigin(group: KeyGroup, output: JoinOutput): InputRecord {
+  for (let index = group.joins.length - 1; index >= 0; index -= 1) {
+    const join = group.joins[index] as JoinArrival;
+    if ((join.side === 'left' ? output.left : output.right)?.id === join.id) {
+      return (group.arrivals[index] as Arrival).record;
+    }
+  }
+  return (group.arrivals.at(-1) as Arrival).record;
 }
 
 /** The semantics of a join node, as the pure operator takes them. */
 export function joinSpecOf(join: JoinNode): JoinSpec {
   return { condition: join.condition, type: join.type, allowedLateness: join.allowedLateness };
 }
-
-/** A buffered record's place in the stage's buffers: its key and its identity within the key. */
-const slotOf = (record: BufferedRecord): string => `${record.key}\u0000${bufferIdentity(record)}`;
 
 /** Room kept in an item beside a buffered record's value. */
 const ITEM_OVERHEAD_BYTES = 1024;
@@ -142,61 +157,62 @@ export class JoinStage {
     });
     const counts = { pairs: 0, unmatched: 0, duplicates: 0, late: 0 };
 
-    const byKey = new Map<string, { arrival: Arrival; join: JoinArrival }[]>();
+    const byKey = new Map<string, KeyGroup>();
     for (const arrival of walked.arrivals) {
-      if (arrival.element.side === undefined) {
-        sink.deadLetter(arrival.record, this.#error('record on the join stream has no side'), arrival.element.id);
+      const { element } = arrival;
+      if (element.side === undefined) {
+        sink.deadLetter(arrival.record, this.#error('record on the join stream has no side'), element.id);
         continue;
       }
-      if (Buffer.byteLength(JSON.stringify(arrival.element.value)) > MAX_STATE_ITEM_BYTES - ITEM_OVERHEAD_BYTES) {
+      if (jsonBytesAbove(element.value, MAX_STATE_ITEM_BYTES - ITEM_OVERHEAD_BYTES)) {
         const error = this.#error('record is too large to be buffered in a DynamoDB item', 'stateTooLarge');
-        sink.deadLetter(arrival.record, error, arrival.element.id);
+        sink.deadLetter(arrival.record, error, element.id);
         continue;
       }
-      const joinArrival: JoinArrival = {
-        side: arrival.element.side,
+      const join: JoinArrival = {
+        side: element.side,
         time: arrival.time,
-        id: arrival.element.id,
-        value: arrival.element.value,
+        id: element.id,
+        value: element.value,
         watermark: arrival.watermark,
       };
-      const list = byKey.get(arrival.key);
-      if (list === undefined) byKey.set(arrival.key, [{ arrival, join: joinArrival }]);
-      else list.push({ arrival, join: joinArrival });
+      const group = byKey.get(arrival.key);
+      if (group === undefined)
+        byKey.set(arrival.key, { arrivals: [arrival], joins: [join], buffered: [], changed: [] });
+      else {
+        group.arrivals.push(arrival);
+        group.joins.push(join);
+      }
     }
 
     const cached = await this.options.cache?.open(stage.id, shardId, walked.channelsVersion, () =>
       this.#startsEmpty(shardId),
     );
-    const buffered = new Map<string, BufferedRecord[]>();
     const toQuery: KeyRange[] = [];
-    for (const [key, list] of byKey) {
-      const arrivals = list.map((l) => l.join);
-      const { from, to } = bufferRange(this.spec, arrivals);
-      const hit = cached?.lookup(this.spec, key, arrivals, from, to);
-      if (hit !== undefined) buffered.set(key, hit);
+    for (const [key, group] of byKey) {
+      const { from, to } = bufferRange(this.spec, group.joins);
+      const hit = cached?.lookup(this.spec, key, group.joins, from, to);
+      if (hit !== undefined) group.buffered = hit;
       else toQuery.push({ key, from, to });
     }
-    if (toQuery.length > 0)
-      for (const [key, list] of await buffers.queryBuffered(stage.id, toQuery)) buffered.set(key, list);
+    if (toQuery.length > 0) {
+      for (const [key, list] of await buffers.queryBuffered(stage.id, toQuery)) {
+        const group = byKey.get(key);
+        if (group !== undefined) group.buffered = list;
+      }
+    }
     const outer = outerSides(this.spec.type);
-    const changed = new Map<string, BufferedRecord>();
     const emitted: { output: JoinOutput; origin: InputRecord }[] = [];
-    for (const [key, list] of byKey) {
-      const outcome = joinKeyBatch(
-        this.spec,
-        key,
-        buffered.get(key) ?? [],
-        list.map((l) => l.join),
-      );
+    for (const [key, group] of byKey) {
+      const outcome = joinKeyBatch(this.spec, key, group.buffered, group.joins);
       counts.duplicates += outcome.duplicates;
-      for (const output of outcome.outputs) emitted.push({ output, origin: pairOrigin(list, output) });
+      for (const output of outcome.outputs) emitted.push({ output, origin: pairOrigin(group, output) });
       counts.pairs += outcome.outputs.length;
-      for (const record of outcome.changed) changed.set(slotOf(record), record);
+      group.changed = outcome.changed;
       for (const late of outcome.late) {
-        const { arrival } = list.find((l) => l.join === late) as { arrival: Arrival };
+        const { record } = group.arrivals[group.joins.indexOf(late)] as Arrival;
         counts.late += 1;
-        sink.late(arrival.record, {
+        sink.late(record, {
           id: late.id,
           key,
           side: late.side,
@@ -210,48 +226,52 @@ export class JoinStage {
 
     // Outer sides: records the watermark is done with that never joined are emitted alone, once.
     const puts: BufferedPut[] = [];
-    const done = new Set<string>();
+    const doneWith = (record: BufferedRecord, hasItem: boolean) => {
+      // A record this batch buffered and is done with needs no item: a replay of the batch meets it
+      // as an arrival again, against a buffer that lost nothing.
+      if (hasItem) puts.push(this.#put({ ...record, done: true }, outer, shardId));
+      if (record.matched) return;
+      counts.unmatched += 1;
+      const output = record.side === 'left' ? { left: record, right: null } : { left: null, right: record };
+      // Under the record that moved the watermark past it, whichever attempt emits it (recordReaching).
+      const origin = recordReaching(records, walked, joinFireAt(this.spec, record.side, record.time));
+      emitted.push({ output, origin });
+    };
+    // The records this batch changed that it is also done with: written as tombstones, or not at all.
+    const finished = new Set<BufferedRecord>();
     if (outer.size > 0 && Number.isFinite(walked.watermark)) {
-      const stored = new Map((await this.#dueFromTable(shardId, walked.watermark, changed)).map((r) => [slotOf(r), r]));
-      // The records this batch's Query read have an item, whether or not the index shows it yet.
-      const read = new Set([...buffered.values()].flatMap((list: BufferedRecord[]) => list.map(slotOf)));
-      const candidates = new Map(stored);
-      for (const [id, record] of changed) {
-        if (this.#due(record, outer, walked.watermark)) candidates.set(id, record);
-      }
-      for (const [id, candidate] of candidates) {
-        // What this batch changed wins over what the table held before it.
-        const record = changed.get(id) ?? candidate;
-        const hasItem = stored.has(id) || read.has(id);
-        // Joined, and the table's index no longer shows it (its mark took it off): its mark, if this
-        // batch made it, is written with the batch's other changes, and no tombstone is needed.
-        if (record.matched && !stored.has(id) && hasItem) continue;
-        done.add(id);
-        // A record this batch buffered and is done with needs no item: a replay of the batch meets it
-        // as an arrival again, against a buffer that lost nothing.
-        if (hasItem) puts.push(this.#put({ ...record, done: true }, outer, shardId));
-        if (record.matched) continue;
-        counts.unmatched += 1;
-        const output = record.side === 'left' ? { left: record, right: null } : { left: null, right: record };
-        // Under the record that moved the watermark past it, whichever attempt emits it (recordReaching).
-        const origin = recordReaching(records, walked, joinFireAt(this.spec, record.side, record.time));
-        emitted.push({ output, origin });
+      // What the table held before this batch, for records the batch did not change: each has an item.
+      for (const record of await this.#dueFromTable(shardId, walked.watermark, byKey)) doneWith(record, true);
+      for (const group of byKey.values()) {
+        for (const record of group.changed) {
+          if (!this.#due(record, outer, walked.watermark)) continue;
+          // The records this batch's Query read have an item, whether or not the index shows it yet.
+          const hasItem = indexOfIdentity(group.buffered, record) >= 0;
+          // Joined, and the table's index no longer shows it (its mark took it off): its mark, if this
+          // batch made it, is written with the batch's other changes, and no tombstone is needed.
+          if (record.matched && hasItem) continue;
+          finished.add(record);
+          doneWith(record, hasItem);
+        }
       }
     }
-    for (const [id, record] of changed) if (!done.has(id)) puts.push(this.#put(record, outer, shardId));
+    for (const group of byKey.values()) {
+      for (const record of group.changed) if (!finished.has(record)) puts.push(this.#put(record, outer, shardId));
+    }
 
     // Outputs reported under one record take their positions in this order (shuffle-pack.ts): an order
     // of their own, not of the batch's keys, which depends on where the batch was cut.
-    const outputs = emitted.map((e) => ({ ...e, id: joinOutputId(stage.id, e.output) }));
+    const outputs = emitted.map(({ output, origin }) => ({ output, origin, id: joinOutputId(stage.id, output) }));
     outputs.sort((a, b) => compareStrings(a.id, b.id));
     for (const { output, origin, id } of outputs) {
-      const times = [output.left?.time, output.right?.time].filter((t): t is number => t !== undefined);
+      const { left, right } = output;
       const element: Element = {
         id,
-        key: output.left?.key ?? output.right?.key ?? '',
+        key: left?.key ?? right?.key ?? '',
         // Copies: a buffered record is in other rows, in the cache and in the batch's writes.
-        value: [ownedValue(output.left?.value ?? null), ownedValue(output.right?.value ?? null)],
-        eventTime: Math.max(...times),
+        value: [ownedValue(left?.value ?? null), ownedValue(right?.value ?? null)],
+        eventTime:
+          left === null ? (right as BufferedRecord).time : right === null ? left.time : Math.max(left.time, right.time),
       };
       this.options.downstream(element, {
         emit: (record) => sink.output(record, origin),
@@ -303,7 +323,7 @@ export class JoinStage {
   async #dueFromTable(
     shardId: string,
     watermark: number,
-    changed: ReadonlyMap<string, BufferedRecord>,
+    byKey: ReadonlyMap<string, KeyGroup>,
   ): Promise<BufferedRecord[]> {
     const { stage, buffers } = this.options;
     const found = await buffers.dueBuffered(stage.id, shardId, watermark);
@@ -316,10 +336,13 @@ export class JoinStage {
       (ancestor) => buffers.dueBuffered(stage.id, ancestor, watermark),
       (record) => record.key,
     );
+    const changed = (r: BufferedRecord) => {
+      const group = byKey.get(r.key);
+      return group !== undefined && indexOfIdentity(group.changed, r) >= 0;
+    };
     // Each once: an index that lags can show a record under an ancestor's timer and under this shard's.
-    const reread = [...new Map([...found, ...inherited].map((r) => [slotOf(r), r])).values()].filter(
-      (r) => !changed.has(slotOf(r)),
-    );
+    const slots = new Map([...found, ...inherited].map((r) => [`${r.key}\u0000${bufferIdentity(r)}`, r]));
+    const reread = [...slots.values()].filter((r) => !changed(r));
     if (reread.length === 0) return [];
     return (await buffers.getBuffered(stage.id, reread)).filter((record) => record.done !== true);
   }
