@@ -36,10 +36,14 @@ import type { StreamRole } from '../shared/dag/plan-types.js';
 import { tracesByDefault } from '../shared/dag/profile.js';
 import type { Pipeline } from '../shared/dsl/pipeline.js';
 import { type PipelineOptions, pipeline } from '../shared/index.js';
-import type { DeadLetterSink } from '../shared/runtime/io/dead-letter-sink.js';
 import { MemoryWindowStore } from '../shared/runtime/io/memory-window-store.js';
 import type { RecordWriter, WriteOutcome } from '../shared/runtime/io/record-writer.js';
 import { UniformShardDirectory } from '../shared/runtime/io/shard-directory.js';
+import {
+  type SqsBatchClient,
+  SqsDeadLetterSink,
+  sqsAttributeBytes,
+} from '../shared/runtime/io/sqs-dead-letter-sink.js';
 import { OperatorMetricNames, operatorMetricDocuments } from '../shared/runtime/operator-metrics.js';
 import type { InputRecord, OutputRecord } from '../shared/runtime/records.js';
 import { type BatchReport, StageRunner } from '../shared/runtime/stage-runner.js';
@@ -435,8 +439,13 @@ export interface Measured {
   readonly seconds: number;
   readonly streams: ReadonlyMap<string, StreamTraffic>;
   readonly stages: readonly StageUse[];
-  /** Dead letters sent to an SQS queue (`deadLetter: { queue: true }`): one request each at most. */
+  /** Dead letters sent to an SQS queue (`deadLetter: { queue: true }`). */
   readonly deadLetterMessages: number;
+  /**
+   * The SQS requests they are billed as: SqsDeadLetterSink's SendMessageBatch calls (up to 10
+   * messages and 256 KiB each, per batch), each 64 KiB of a call's payload one request.
+   */
+  readonly deadLetterRequests: number;
   /**
    * Whether EddyPipeline traces the functions when its `tracing` prop is not given: what the plans'
    * `profile` implies (tracesByDefault).
@@ -569,7 +578,7 @@ async function simulate(job: Job, rate: number, maxEvents: number, shardCounts?:
   }
 
   const stages: StageUse[] = [];
-  let deadLetterMessages = 0;
+  const queue = new BilledSqsQueue();
   let inputStream = job.input;
   for (const p of job.pipelines) {
     const plan = p.plan();
@@ -584,13 +593,8 @@ async function simulate(job: Job, rate: number, maxEvents: number, shardCounts?:
       traffic(stage.input).readers += 1;
       const writer = new CapturingWriter();
       const store = new MemoryWindowStore();
-      // Dead letters to a queue are SQS messages, not records of a stream.
-      const deadLetters: DeadLetterSink = {
-        send: async (letters) => {
-          deadLetterMessages += letters.length;
-          return { failed: [], requests: letters.length };
-        },
-      };
+      // Dead letters to a queue are SQS messages, not records of a stream, sent as the Lambda sends them.
+      const deadLetters = new SqsDeadLetterSink({ client: queue, queueUrl: `${p.name}-dead-letters` });
       const runner = new StageRunner({
         pipeline: p,
         stageId: stage.id,
@@ -679,9 +683,39 @@ async function simulate(job: Job, rate: number, maxEvents: number, shardCounts?:
     seconds,
     streams,
     stages,
-    deadLetterMessages,
+    deadLetterMessages: queue.messages,
+    deadLetterRequests: queue.billedRequests,
     tracesByDefault: job.pipelines.every((p) => tracesByDefault(p.plan())),
   } satisfies Measured;
+}
+
+/** SQS bills each 64 KiB of a request's payload as one request (https://aws.amazon.com/sqs/pricing/). */
+const SQS_BILLED_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * A dead-letter queue that accepts every message and counts what SQS would bill: each
+ * SendMessageBatch call is ceil(payload / 64 KiB) requests, its payload the messages' bodies and
+ * attributes (names, types, values), as the sink measures them.
+ */
+export class BilledSqsQueue implements SqsBatchClient {
+  messages = 0;
+  billedRequests = 0;
+
+  async send(command: Parameters<SqsBatchClient['send']>[0]): ReturnType<SqsBatchClient['send']> {
+    const entries = command.input.Entries ?? [];
+    const bytes = entries.reduce(
+      (sum, entry) =>
+        sum + Buffer.byteLength(entry.MessageBody ?? '') + sqsAttributeBytes(entry.MessageAttributes ?? {}),
+      0,
+    );
+    this.messages += entries.length;
+    this.billedRequests += Math.max(1, Math.ceil(bytes / SQS_BILLED_CHUNK_BYTES));
+    return {
+      Successful: entries.map((entry) => ({ Id: entry.Id, MessageId: entry.Id, MD5OfMessageBody: '' })),
+      Failed: [],
+      $metadata: {},
+    };
+  }
 }
 
 /** Shards for each stream at this rate: its records and bytes per second at `shardUtilization` of a shard. */
@@ -945,8 +979,8 @@ export function estimate(
     },
     { item: 'X-Ray traces', perHour: tracing ? (traces / 1e6) * PRICES.xray.perMillionTracesRecorded : 0 },
     {
-      item: 'SQS dead letters (a request each)',
-      perHour: (perHour(m.deadLetterMessages) / 1e6) * PRICES.sqs.perMillionRequests,
+      item: 'SQS dead letters (SendMessageBatch, up to 10 a request)',
+      perHour: (perHour(m.deadLetterRequests) / 1e6) * PRICES.sqs.perMillionRequests,
     },
   ];
   // Flink: the job's KPUs (at least one) and the orchestration KPU, and the same input and sink streams.

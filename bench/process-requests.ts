@@ -13,7 +13,7 @@ import { begin, type Pipeline, pipeline, state } from '../shared/index.js';
 import { MemoryRecordWriter } from '../shared/runtime/io/memory-record-writer.js';
 import { MemoryWindowStore } from '../shared/runtime/io/memory-window-store.js';
 import { StageRunner } from '../shared/runtime/stage-runner.js';
-import { type BenchRow, isMain } from './results.js';
+import { type BenchOptions, type BenchRow, isMain } from './results.js';
 import { shuffleBatches } from './state-requests.js';
 
 const MINUTE = 60_000;
@@ -50,7 +50,9 @@ const aThenB = keyed()
   )
   .sink('matches');
 
-export async function run(events: number): Promise<BenchRow[]> {
+/** `events` defaults to 100,000 (1,000,000 at `scale: 'full'`), as in bench/state-requests.ts. */
+export async function run(options: BenchOptions & { readonly events?: number } = {}): Promise<BenchRow[]> {
+  const events = options.events ?? (options.scale === 'full' ? 1_000_000 : 100_000);
   return [...(await measure(perMinute, '', events)), ...(await measure(aThenB, 'cep, ', events))];
 }
 
@@ -96,7 +98,7 @@ async function measure(built: Pipeline, label: string, events: number): Promise<
 
 if (isMain(import.meta.url)) {
   const { values } = parseArgs({ options: { events: { type: 'string', default: '100000' } } });
-  for (const r of await run(Number(values.events))) {
+  for (const r of await run({ events: Number(values.events) })) {
     console.log(
       `${r.name.padEnd(62)} ${String(r.value).padStart(8)} ${r.unit}${r.baseline ? `   (${r.baseline})` : ''}`,
     );

@@ -68,18 +68,18 @@ export function formatSummary(summary: RunSummary, maxDeadLetters = 10): string 
   for (const line of tableWriteLines(summary)) lines.push(line);
   for (const output of summary.outputs)
     lines.push(`wrote ${integer.format(output.records)} records of ${output.stream} to ${output.file}`);
-  const records = summary.stages.reduce((sum, s) => sum + s.stats.recordsIn, 0);
-  const out = summary.stages.reduce((sum, s) => sum + s.stats.recordsOut, 0);
-  const failed = summary.stages.reduce((sum, s) => sum + s.stats.failedRecords, 0);
-  lines.push(
-    `records in ${integer.format(records)}, out ${integer.format(out)}, failed ${integer.format(failed)}, dead-lettered ${integer.format(summary.deadLetterCount)} (all stages)`,
-  );
+  lines.push(totalsLine(summary));
   if (summary.deadLetterCount > 0) {
     lines.push('');
     const to = summary.deadLetter ?? { kind: 'stream', name: `${summary.pipeline}-dead-letters` };
     const where =
       to.kind === 'queue' ? `in queue ${to.name}, kept in process locally (no SQS emulator)` : `in stream ${to.name}`;
-    lines.push(`dead letters (${integer.format(summary.deadLetterCount)}, ${where}):`);
+    const late = summary.lateDeadLetterCount;
+    const count =
+      late === 0
+        ? integer.format(summary.deadLetterCount)
+        : `${integer.format(summary.deadLetterCount)}: ${integer.format(summary.deadLetterCount - late)} bad records, ${integer.format(late)} late`;
+    lines.push(`dead letters (${count}, ${where}):`);
     for (const { envelope, origin } of summary.deadLetters.slice(0, maxDeadLetters)) {
       const where = origin === undefined ? envelope.correlationId : `${origin.file}:${origin.line}`;
       lines.push(`  ${where}: ${envelope.error.reason} in ${envelope.error.operator}: ${envelope.error.message}`);
@@ -95,6 +95,26 @@ export function formatSummary(summary: RunSummary, maxDeadLetters = 10): string 
     for (const batch of summary.failedBatches) lines.push(`  ${describeDiscardedBatch(batch)}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * The run's totals over all stages. `dead-lettered` means what the stage table's column means, bad
+ * records; late records sent to the dead letters (`lateRecords: 'dead-letter'`) are the stage
+ * table's `late`, and are named apart when there are any.
+ */
+export function totalsLine(summary: Pick<RunSummary, 'stages' | 'deadLetterCount' | 'lateDeadLetterCount'>): string {
+  const total = (count: (stats: RunSummary['stages'][number]['stats']) => number) =>
+    integer.format(summary.stages.reduce((sum, s) => sum + count(s.stats), 0));
+  const late = summary.lateDeadLetterCount;
+  return [
+    `records in ${total((s) => s.recordsIn)}`,
+    `out ${total((s) => s.recordsOut)}`,
+    `failed ${total((s) => s.failedRecords)}`,
+    `dead-lettered ${integer.format(summary.deadLetterCount - late)}`,
+    ...(late > 0 ? [`late to the dead letters ${integer.format(late)}`] : []),
+  ]
+    .join(', ')
+    .concat(' (all stages)');
 }
 
 /**

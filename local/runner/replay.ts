@@ -132,7 +132,7 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplaySumm
     for (const stream of plan.streams.filter((s) => s.role === 'sink')) {
       sinkRecords[stream.name] = await countRecords(filterPages(local.streamPages(stream.name), replayed));
     }
-    const { deadLetters, deadLetterCount } = await sampleDeadLetters(
+    const { deadLetters, deadLetterCount, lateDeadLetterCount } = await sampleDeadLetters(
       local.deadLetterPages(),
       undefined,
       (letter) => letter.arrivalTime >= startedAt.getTime(),
@@ -146,6 +146,7 @@ export async function replayPipeline(options: ReplayOptions): Promise<ReplaySumm
       sinkRecords,
       deadLetters,
       deadLetterCount,
+      lateDeadLetterCount,
       deadLetter: plan.deadLetter,
       failedBatches: local.failedBatches,
       generation: replay,

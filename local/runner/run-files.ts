@@ -108,6 +108,8 @@ export interface RunSummary {
   readonly deadLetters: readonly DeadLetterReport[];
   /** Every dead letter of the run, counted page by page. */
   readonly deadLetterCount: number;
+  /** Those of them that are late records (`lateRecords: 'dead-letter'`) rather than bad ones. */
+  readonly lateDeadLetterCount: number;
   /**
    * Where the dead letters went: the dead-letter stream, or the dead-letter queue, whose local
    * stand-in is an in-process sink (LocalDeadLetterQueue).
@@ -329,8 +331,9 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
     const fedInputs = options.inputs
       .filter((input) => !tableSources.has(input.stream))
       .map((input) => ({ stream: local.physicalName(input.stream), file: input.file }));
-    const { deadLetters, deadLetterCount } = await sampleDeadLetters(local.deadLetterPages(), (envelope) =>
-      originOf(local.kinesis, fedInputs, envelope),
+    const { deadLetters, deadLetterCount, lateDeadLetterCount } = await sampleDeadLetters(
+      local.deadLetterPages(),
+      (envelope) => originOf(local.kinesis, fedInputs, envelope),
     );
     return {
       pipeline: plan.pipeline,
@@ -341,6 +344,7 @@ export async function runPipelineOnFiles(options: RunFilesOptions): Promise<RunS
       sinkRecords,
       deadLetters,
       deadLetterCount,
+      lateDeadLetterCount,
       deadLetter: plan.deadLetter,
       failedBatches: local.failedBatches,
     };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ALL_LEVERS,
+  BilledSqsQueue,
   chooseMode,
   DEFAULT_ASSUMPTIONS,
   DEFAULT_LEVERS,
@@ -14,6 +15,8 @@ import {
   streamCostPerHour,
   withoutOneShardShuffles,
 } from '../../bench/cost-model.js';
+import { SqsDeadLetterSink } from '../../shared/runtime/io/sqs-dead-letter-sink.js';
+import { deadLetter } from '../helpers/dead-letters.js';
 
 const HOUR = 3600;
 
@@ -66,6 +69,7 @@ function measured(sourceShards: number): Measured {
       stage('from-shuffle', 'shuffle', ['counts', 'late', 'dead'], true),
     ],
     deadLetterMessages: 0,
+    deadLetterRequests: 0,
     tracesByDefault: true,
   };
 }
@@ -104,11 +108,15 @@ describe('cost model', () => {
   it('charges the late and dead-letter streams the plan has, empty or not, and the shared streams to both sides', () => {
     const defaults = estimate(job, measured(1), DEFAULT_LEVERS);
     const streams = new Map([...measured(1).streams].filter(([name]) => name !== 'late' && name !== 'dead'));
-    // Late records and dead letters in SQS: the plan has neither stream; 36 letters an hour, a request each.
-    const inSqs = estimate(job, { ...measured(1), streams, deadLetterMessages: 36 }, DEFAULT_LEVERS);
+    // Late records and dead letters in SQS: the plan has neither stream; 36 letters an hour in 4 requests.
+    const inSqs = estimate(
+      job,
+      { ...measured(1), streams, deadLetterMessages: 36, deadLetterRequests: 4 },
+      DEFAULT_LEVERS,
+    );
     const total = (lines: readonly { perHour: number }[]) => lines.reduce((sum, line) => sum + line.perHour, 0);
-    // Two empty one-shard streams: two shard-hours, against 36 SQS requests.
-    expect(total(defaults.eddy) - total(inSqs.eddy)).toBeCloseTo(2 * 0.015 - (36 / 1e6) * 0.4, 9);
+    // Two empty one-shard streams: two shard-hours, against 4 SQS requests.
+    expect(total(defaults.eddy) - total(inSqs.eddy)).toBeCloseTo(2 * 0.015 - (4 / 1e6) * 0.4, 9);
     // Input and sink: one shard each and a PUT payload unit per record, on both sides.
     expect(defaults.sharedStreamsPerHour).toBeCloseTo(2 * 0.015 + ((11 * HOUR) / 1e6) * 0.014, 9);
     expect(total(defaults.flink) - defaults.sharedStreamsPerHour).toBeCloseTo(2 * 0.11 + (50 * 0.1) / 730, 9);
@@ -147,5 +155,23 @@ describe('cost model', () => {
       'source',
     ]);
     expect(defaults.stages.some((stage) => stage.operatorLogBytes > 0)).toBe(true);
+  });
+
+  it('prices dead letters in SQS as the sender sends them: 10 a SendMessageBatch, each 64 KiB of one a request', async () => {
+    const queue = new BilledSqsQueue();
+    const sink = new SqsDeadLetterSink({ client: queue, queueUrl: 'q' });
+    // 23 small letters of one batch: calls of 10, 10 and 3, each under 64 KiB.
+    await sink.send(
+      Array.from({ length: 23 }, (_, n) => deadLetter(n)),
+      Date.now() + 60_000,
+    );
+    expect(queue).toMatchObject({ messages: 23, billedRequests: 3 });
+    // Four letters of about 100 KiB (base64 of 75 KiB): two a call (256 KiB at most), each call
+    // over 192 KiB, so billed as 4 requests.
+    await sink.send(
+      [1, 2, 3, 4].map((n) => deadLetter(n, 75 * 1024)),
+      Date.now() + 60_000,
+    );
+    expect(queue).toMatchObject({ messages: 27, billedRequests: 3 + 2 * 4 });
   });
 });

@@ -150,5 +150,8 @@ describe("eddy run with profile: 'cost': a late record is a dead letter in the l
     expect(formatSummary(summary)).toContain('late in per-minute: late for window');
     const windowed = summary.stages.find((s) => s.stage.stateful)?.stats;
     expect(windowed).toMatchObject({ late: 1, deadLettered: 0 });
+    // The totals agree with the stage table: the late letter is late, not a bad record.
+    expect(summary.lateDeadLetterCount).toBe(1);
+    expect(formatSummary(summary)).toContain('dead-lettered 0, late to the dead letters 1 (all stages)');
   });
 });

@@ -1,4 +1,4 @@
-import type { FaultRule } from './fault-proxy.js';
+import { type FaultRule, owingHits } from './fault-proxy.js';
 
 /**
  * The fault types, one rule set each, for runs of examples/page-view-counts.ts through the fault
@@ -92,11 +92,4 @@ const cases: readonly FaultCase[] = [
 ];
 
 /** Each labelled rule hits at least the calls its case asserts, when the run makes enough calls. */
-export const faultCases: readonly FaultCase[] = cases.map((c) => ({
-  ...c,
-  rules: c.rules.map((rule) =>
-    rule.label !== undefined && c.atLeast[rule.label] !== undefined
-      ? { ...rule, atLeast: c.atLeast[rule.label] }
-      : rule,
-  ),
-}));
+export const faultCases: readonly FaultCase[] = cases.map((c) => ({ ...c, rules: owingHits(c.rules, c.atLeast) }));

@@ -76,6 +76,17 @@ export interface FaultRule {
   readonly when?: (call: { readonly target: string; readonly body: Readonly<Record<string, unknown>> }) => boolean;
 }
 
+/**
+ * The rules, each labelled one that `atLeast` names owing that many hits (FaultRule.atLeast): a test
+ * that asserts a minimum of hits per label then gets them however few calls the draws hit, as long
+ * as the run makes `atLeast / rate` matching calls.
+ */
+export function owingHits(rules: readonly FaultRule[], atLeast: Readonly<Record<string, number>>): FaultRule[] {
+  return rules.map((rule) =>
+    rule.label !== undefined && atLeast[rule.label] !== undefined ? { ...rule, atLeast: atLeast[rule.label] } : rule,
+  );
+}
+
 export interface FaultProxyOptions {
   /**
    * Where calls go: one endpoint for everything, or one per service (calls are routed on their

@@ -94,7 +94,9 @@ describe('resharding', () => {
     );
     await waitForStreamActive(kinesis, streamName);
     await putRecords(kinesis, streamName, keyedRecords(60, 6, counters));
-    await waitUntil(() => fn.delivered().length >= 180 && mapping.isCaughtUp(), 'all 180 records are delivered');
+    await waitUntil(() => fn.delivered().length >= 180 && mapping.isCaughtUp(), 'all 180 records are delivered', {
+      progress: () => fn.delivered().length,
+    });
 
     // Assess
     const { Shards: shards = [] } = await kinesis.send(new ListShardsCommand({ StreamName: streamName }));
@@ -150,11 +152,15 @@ describe('resharding', () => {
     await putRecords(kinesis, streamName, makeRecords(6, undefined, 3));
 
     // Act
-    await waitUntil(() => fn.calls.length >= 5, 'the parent batch was retried a few times');
+    await waitUntil(() => fn.calls.length >= 5, 'the parent batch was retried a few times', {
+      progress: () => fn.calls.length,
+    });
     const shardsWhileFailing = mapping.stats().shards.map((shard) => [shard.shardId, shard.state]);
     const childCallsWhileFailing = fn.calls.filter((call) => call.shardId !== 'shardId-000000000000').length;
     parentFails = false;
-    await waitUntil(() => fn.delivered().length === 9 && mapping.isCaughtUp(), 'all records are delivered');
+    await waitUntil(() => fn.delivered().length === 9 && mapping.isCaughtUp(), 'all records are delivered', {
+      progress: () => fn.delivered().length,
+    });
 
     // Assess
     expect(childCallsWhileFailing).toBe(0);
@@ -184,7 +190,9 @@ describe('parallelization factor', () => {
 
     // Act
     const mapping = await mappings.start({ streamName, invoke: fn.invoke, batchSize: 5, parallelizationFactor: 4 });
-    await waitUntil(() => fn.delivered().length === 120 && mapping.isCaughtUp(), 'all records are delivered');
+    await waitUntil(() => fn.delivered().length === 120 && mapping.isCaughtUp(), 'all records are delivered', {
+      progress: () => fn.delivered().length,
+    });
 
     // Assess
     expect(maxInFlight).toBeGreaterThan(1);
@@ -231,7 +239,9 @@ describe('parallelization factor', () => {
       parallelizationFactor: 4,
       checkpoints,
     });
-    await waitUntil(() => fn.delivered().length === 40 && mapping?.isCaughtUp() === true, 'all records are delivered');
+    await waitUntil(() => fn.delivered().length === 40 && mapping?.isCaughtUp() === true, 'all records are delivered', {
+      progress: () => fn.delivered().length,
+    });
 
     // Assess
     expect(seenWhileFailing).toHaveLength(4);
@@ -310,7 +320,9 @@ describe('life cycle', () => {
 
     // Act
     await putRecords(kinesis, streamName, makeRecords(4, undefined, 6));
-    await waitUntil(() => fn.delivered().length === 4 && mapping.isCaughtUp(), 'the new records are delivered');
+    await waitUntil(() => fn.delivered().length === 4 && mapping.isCaughtUp(), 'the new records are delivered', {
+      progress: () => fn.delivered().length,
+    });
 
     // Assess
     expect(fn.delivered().sort()).toEqual(['r6', 'r7', 'r8', 'r9']);
@@ -333,7 +345,9 @@ describe('life cycle', () => {
       startingPosition: 'AT_TIMESTAMP',
       startingPositionTimestamp: timestamp,
     });
-    await waitUntil(() => fn.delivered().length === 2 && mapping.isCaughtUp(), 'the later records are delivered');
+    await waitUntil(() => fn.delivered().length === 2 && mapping.isCaughtUp(), 'the later records are delivered', {
+      progress: () => fn.delivered().length,
+    });
 
     // Assess
     expect(fn.delivered()).toEqual(['r3', 'r4']);
@@ -376,7 +390,9 @@ describe('Kinesis errors', () => {
       onInternalError: (error) => errors.push((error as Error).name),
     });
     await putRecords(kinesis, streamName, makeRecords(2, undefined, 4));
-    await waitUntil(() => fn.delivered().length === 6 && mapping.isCaughtUp(), 'all records are delivered');
+    await waitUntil(() => fn.delivered().length === 6 && mapping.isCaughtUp(), 'all records are delivered', {
+      progress: () => fn.delivered().length,
+    });
     flaky.destroy();
 
     // Assess

@@ -146,7 +146,14 @@ function messageOf(letter: DeadLetter): Pending {
     stage: { DataType: 'String', StringValue: envelope.stage },
     correlationId: { DataType: 'String', StringValue: envelope.correlationId },
   };
-  const attributeBytes = Object.entries(attributes).reduce(
+  const attributeBytes = sqsAttributeBytes(attributes);
+  const { data: body } = fitDeadLetter(envelope, SQS_MAX_MESSAGE_BYTES - attributeBytes, 'an SQS message (256 KiB)');
+  return { letter, body, attributes, bytes: Buffer.byteLength(body) + attributeBytes };
+}
+
+/** What a message's attributes add to its size: each one's name, data type and value, in bytes. */
+export function sqsAttributeBytes(attributes: Record<string, MessageAttributeValue>): number {
+  return Object.entries(attributes).reduce(
     (sum, [name, value]) =>
       sum +
       Buffer.byteLength(name) +
@@ -154,8 +161,6 @@ function messageOf(letter: DeadLetter): Pending {
       Buffer.byteLength(value.StringValue ?? ''),
     0,
   );
-  const { data: body } = fitDeadLetter(envelope, SQS_MAX_MESSAGE_BYTES - attributeBytes, 'an SQS message (256 KiB)');
-  return { letter, body, attributes, bytes: Buffer.byteLength(body) + attributeBytes };
 }
 
 /** Batches of at most 10 messages and 256 KiB. */

@@ -4,8 +4,10 @@ import { deadLetterSampleSize, sampleDeadLetters } from '../../../local/runner/d
 import type { ArrivedDeadLetter } from '../../../local/runner/local-pipeline.js';
 import type { DeadLetterEnvelope } from '../../../shared/runtime/dead-letter.js';
 
+// Every third letter is a late record (`lateRecords: 'dead-letter'`), the others bad records.
+const reasonOf = (n: number) => (n % 3 === 0 ? 'late' : 'schema-violation');
 const letter = (n: number): ArrivedDeadLetter => ({
-  envelope: { correlationId: `clicks/shardId-0/${n}` } as DeadLetterEnvelope,
+  envelope: { correlationId: `clicks/shardId-0/${n}`, error: { reason: reasonOf(n) } } as DeadLetterEnvelope,
   arrivalTime: n,
 });
 
@@ -15,7 +17,7 @@ async function* pagesOf(sizes: readonly number[]): AsyncGenerator<ArrivedDeadLet
 }
 
 describe('sampleDeadLetters', () => {
-  it('counts every letter that passes, and keeps the first of them up to the sample size, in order', async () => {
+  it('counts every letter that passes (the late ones apart), and keeps the first of them up to the sample size, in order', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.integer({ min: 0, max: 700 }), { maxLength: 6 }),
@@ -23,7 +25,7 @@ describe('sampleDeadLetters', () => {
         async (sizes, every) => {
           const keep = (l: ArrivedDeadLetter) => l.arrivalTime % every === 0;
           const lookups: string[] = [];
-          const { deadLetters, deadLetterCount } = await sampleDeadLetters(
+          const { deadLetters, deadLetterCount, lateDeadLetterCount } = await sampleDeadLetters(
             pagesOf(sizes),
             async (envelope) => {
               lookups.push(envelope.correlationId);
@@ -34,6 +36,7 @@ describe('sampleDeadLetters', () => {
           const total = sizes.reduce((a, b) => a + b, 0);
           const passing = Array.from({ length: total }, (_, n) => n).filter((n) => n % every === 0);
           expect(deadLetterCount).toBe(passing.length);
+          expect(lateDeadLetterCount).toBe(passing.filter((n) => reasonOf(n) === 'late').length);
           const sample = passing.slice(0, deadLetterSampleSize);
           expect(deadLetters.map((d) => d.origin?.line)).toEqual(sample.map((n) => n + 1));
           // Origins are looked up for the sample only: two requests per letter would not scale.

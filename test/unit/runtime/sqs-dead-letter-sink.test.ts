@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { pipeline } from '../../../shared/index.js';
 import type { DeadLetterEnvelope } from '../../../shared/runtime/dead-letter.js';
-import type { DeadLetter } from '../../../shared/runtime/io/dead-letter-sink.js';
 import { MemoryRecordWriter } from '../../../shared/runtime/io/memory-record-writer.js';
 import { MemoryWindowStore } from '../../../shared/runtime/io/memory-window-store.js';
 import {
@@ -17,6 +16,7 @@ import {
 import type { InputRecord } from '../../../shared/runtime/records.js';
 import { StageBatchError, StageRunner } from '../../../shared/runtime/stage-runner.js';
 import { count, tumbling } from '../../../shared/windows/index.js';
+import { deadLetter as letter } from '../../helpers/dead-letters.js';
 
 type Entry = NonNullable<SendMessageBatchCommand['input']['Entries']>[number];
 type Respond = (entries: readonly Entry[], call: number) => Partial<SendMessageBatchCommandOutput> | Error;
@@ -46,29 +46,6 @@ class FakeSqs implements SqsBatchClient {
   bodies(): DeadLetterEnvelope[] {
     return this.calls.flat().map((entry) => JSON.parse(entry.MessageBody ?? '') as DeadLetterEnvelope);
   }
-}
-
-function letter(n: number, payloadBytes = 10): DeadLetter {
-  const sequenceNumber = String(1000 + n);
-  const envelope: DeadLetterEnvelope = {
-    pipeline: 'p',
-    stage: 'from-in',
-    correlationId: `in/shardId-000000000000/${sequenceNumber}`,
-    error: { reason: 'schema-violation', message: 'bad', operator: 'in', issues: [{ field: 'page', message: 'x' }] },
-    source: {
-      stream: 'in',
-      shardId: 'shardId-000000000000',
-      sequenceNumber,
-      partitionKey: 'pk',
-      arrivalTime: 0,
-    },
-    payload: Buffer.alloc(payloadBytes, 'a').toString('base64'),
-    deadLetteredAt: 1,
-  };
-  return {
-    envelope,
-    output: { stream: 'q', partitionKey: 'pk', data: JSON.stringify(envelope), origin: sequenceNumber },
-  };
 }
 
 const far = () => Date.now() + 60_000;
