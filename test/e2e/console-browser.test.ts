@@ -30,7 +30,7 @@ describe.skipIf(skipWithoutChromium())('the web console in a real browser', () =
     page = await browser.newPage();
     await page.setViewport({ width: 1400, height: 1000 });
     await page.goto(`${session.server.url}/`);
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await browser?.close();

@@ -61,5 +61,5 @@ describe('eddy run: message sinks written to files', () => {
     expect(JSON.stringify(letters[0])).toMatch(
       /record is \d+ bytes, over 1024000 bytes, for Firehose delivery stream 'orders-archive'/,
     );
-  }, 300_000);
+  });
 });

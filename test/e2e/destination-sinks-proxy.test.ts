@@ -90,64 +90,60 @@ describe('message sinks through the fault proxy and under worker kills: effect a
     ],
   ];
 
-  it.each(cases)(
-    '%s',
-    async (name, { rules, atLeast, options, killsPerStage }) => {
-      // Prepare: the proxy starts once the stand-in has, in front of it.
-      let proxy: FaultProxy | undefined;
-      try {
-        // Act
-        const run = await runPipelineWithFaults({
-          ...options,
-          pipeline: orderMessages,
-          endpoint: emulators().kinesisEndpoint,
-          dynamodbEndpoint: emulators().dynamodbEndpoint ?? '',
-          directKinesisEndpoint: emulators().kinesisEndpoint,
-          destinationEndpoint: async (standIn) => {
-            // Each rule owes the hits asserted below: the draws alone can fall short on a short run.
-            proxy = await startFaultProxy({
-              upstream: { destinations: standIn },
-              rules: owingHits(rules, atLeast),
-              seed: 29,
-            });
-            return proxy.endpoint;
-          },
-          inputs: [{ stream: 'orders', file: input }],
-          outputs: [],
-          destinations: [FIFO, 'orders-queue', 'shop-events', 'orders-archive'],
-        });
+  it.each(cases)('%s', async (name, { rules, atLeast, options, killsPerStage }) => {
+    // Prepare: the proxy starts once the stand-in has, in front of it.
+    let proxy: FaultProxy | undefined;
+    try {
+      // Act
+      const run = await runPipelineWithFaults({
+        ...options,
+        pipeline: orderMessages,
+        endpoint: emulators().kinesisEndpoint,
+        dynamodbEndpoint: emulators().dynamodbEndpoint ?? '',
+        directKinesisEndpoint: emulators().kinesisEndpoint,
+        destinationEndpoint: async (standIn) => {
+          // Each rule owes the hits asserted below: the draws alone can fall short on a short run.
+          proxy = await startFaultProxy({
+            upstream: { destinations: standIn },
+            rules: owingHits(rules, atLeast),
+            seed: 29,
+          });
+          return proxy.endpoint;
+        },
+        inputs: [{ stream: 'orders', file: input }],
+        outputs: [],
+        destinations: [FIFO, 'orders-queue', 'shop-events', 'orders-archive'],
+      });
 
-        // Assess
-        const counts = proxy?.counts();
-        const at = <T>(destination: string) => (run.destinations.get(destination) ?? []) as T[];
-        type Line = Order & { eddyId: string };
-        const big = orders.filter((order) => order.amount >= 50);
-        const figures = {
-          fifo: expectDelivered(FIFO, queued(at<StoredMessage>(FIFO), true), orders, { exactlyOnce: true }),
-          standard: expectDelivered('orders-queue', queued(at<StoredMessage>('orders-queue'), false), orders),
-          bus: expectDelivered('shop-events', withId(at<{ detail: Line }>('shop-events').map((e) => e.detail)), big),
-          firehose: expectDelivered('orders-archive', withId(at<Line>('orders-archive')), orders),
-        };
-        console.log(
-          `${name}: ${run.fed} orders in ${(run.elapsedMs / 1000).toFixed(1)} s; rule hits ${JSON.stringify(counts?.byLabel)}; ` +
-            `entries failed in partial batches ${counts?.partialRecords.failed ?? 0}; workers killed ${run.workerKills}; ` +
-            `FIFO repeats dropped by deduplication ${run.destinationCalls?.deduplicated ?? 0}\n` +
-            `taken / distinct / duplicates: ${JSON.stringify(figures)}\n${describeStages(run.stages)}`,
-        );
-        expect(run.failedBatches).toEqual([]);
-        for (const [label, minimum] of Object.entries(atLeast)) {
-          expect(counts?.byLabel[label] ?? 0, `hits of '${label}'`).toBeGreaterThanOrEqual(minimum);
-        }
-        if (killsPerStage !== undefined) {
-          for (const stageId of [SOURCE_STAGE, FIFO_STAGE]) {
-            const stage = run.stages.find((status) => status.stage.id === stageId);
-            expect(stage?.stats.sandboxKills ?? 0, `${stageId} workers killed`).toBeGreaterThanOrEqual(killsPerStage);
-          }
-        }
-      } finally {
-        await proxy?.stop();
+      // Assess
+      const counts = proxy?.counts();
+      const at = <T>(destination: string) => (run.destinations.get(destination) ?? []) as T[];
+      type Line = Order & { eddyId: string };
+      const big = orders.filter((order) => order.amount >= 50);
+      const figures = {
+        fifo: expectDelivered(FIFO, queued(at<StoredMessage>(FIFO), true), orders, { exactlyOnce: true }),
+        standard: expectDelivered('orders-queue', queued(at<StoredMessage>('orders-queue'), false), orders),
+        bus: expectDelivered('shop-events', withId(at<{ detail: Line }>('shop-events').map((e) => e.detail)), big),
+        firehose: expectDelivered('orders-archive', withId(at<Line>('orders-archive')), orders),
+      };
+      console.log(
+        `${name}: ${run.fed} orders in ${(run.elapsedMs / 1000).toFixed(1)} s; rule hits ${JSON.stringify(counts?.byLabel)}; ` +
+          `entries failed in partial batches ${counts?.partialRecords.failed ?? 0}; workers killed ${run.workerKills}; ` +
+          `FIFO repeats dropped by deduplication ${run.destinationCalls?.deduplicated ?? 0}\n` +
+          `taken / distinct / duplicates: ${JSON.stringify(figures)}\n${describeStages(run.stages)}`,
+      );
+      expect(run.failedBatches).toEqual([]);
+      for (const [label, minimum] of Object.entries(atLeast)) {
+        expect(counts?.byLabel[label] ?? 0, `hits of '${label}'`).toBeGreaterThanOrEqual(minimum);
       }
-    },
-    300_000,
-  );
+      if (killsPerStage !== undefined) {
+        for (const stageId of [SOURCE_STAGE, FIFO_STAGE]) {
+          const stage = run.stages.find((status) => status.stage.id === stageId);
+          expect(stage?.stats.sandboxKills ?? 0, `${stageId} workers killed`).toBeGreaterThanOrEqual(killsPerStage);
+        }
+      }
+    } finally {
+      await proxy?.stop();
+    }
+  });
 });

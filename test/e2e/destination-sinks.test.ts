@@ -42,46 +42,42 @@ describe('toSqs, toEventBridge, toFirehose under faults and kills', () => {
     ],
   ];
 
-  it.each(cases)(
-    '%s',
-    async (name, options) => {
-      // Act
-      const run = await runPipelineWithFaults({
-        ...options,
-        pipeline: orderDestinations,
-        endpoint: emulators().kinesisEndpoint,
-        dynamodbEndpoint: emulators().dynamodbEndpoint ?? '',
-        directKinesisEndpoint: emulators().kinesisEndpoint,
-        destinationFaults: { rate: 0.3, seed: 17 },
-        inputs: [{ stream: 'orders', file: input }],
-        outputs: [],
-        destinations: ['orders-by-account.fifo', 'shop-events', 'orders-archive'],
-      });
+  it.each(cases)('%s', async (name, options) => {
+    // Act
+    const run = await runPipelineWithFaults({
+      ...options,
+      pipeline: orderDestinations,
+      endpoint: emulators().kinesisEndpoint,
+      dynamodbEndpoint: emulators().dynamodbEndpoint ?? '',
+      directKinesisEndpoint: emulators().kinesisEndpoint,
+      destinationFaults: { rate: 0.3, seed: 17 },
+      inputs: [{ stream: 'orders', file: input }],
+      outputs: [],
+      destinations: ['orders-by-account.fifo', 'shop-events', 'orders-archive'],
+    });
 
-      // Assess: FIFO each order once, in its account's group; the bus and the delivery stream at least
-      // once with a deterministic id.
-      type Line = Order & { eddyId: string };
-      const at = <T>(destination: string) => (run.destinations.get(destination) ?? []) as T[];
-      const figures = {
-        fifo: expectDelivered('fifo', queued(at<StoredMessage>('orders-by-account.fifo'), true), orders, {
-          exactlyOnce: true,
-        }),
-        bus: expectDelivered(
-          'bus',
-          withId(at<{ detail: Line }>('shop-events').map((event) => event.detail)),
-          orders.filter((o) => o.amount >= 50),
-        ),
-        firehose: expectDelivered('firehose', withId(at<Line>('orders-archive')), orders),
-      };
-      console.log(
-        `${name}: ${run.fed} orders in ${(run.elapsedMs / 1000).toFixed(1)} s; taken / distinct / duplicates ` +
-          `${JSON.stringify(figures)}; stand-in calls ${JSON.stringify(run.destinationCalls)}; ` +
-          `workers killed ${run.workerKills}\n${describeStages(run.stages)}`,
-      );
-      expect(run.failedBatches).toEqual([]);
-      expect(run.destinationCalls?.faults ?? 0).toBeGreaterThan(0);
-      if (options.killWorkers !== undefined) expect(run.workerKills).toBeGreaterThanOrEqual(2);
-    },
-    300_000,
-  );
+    // Assess: FIFO each order once, in its account's group; the bus and the delivery stream at least
+    // once with a deterministic id.
+    type Line = Order & { eddyId: string };
+    const at = <T>(destination: string) => (run.destinations.get(destination) ?? []) as T[];
+    const figures = {
+      fifo: expectDelivered('fifo', queued(at<StoredMessage>('orders-by-account.fifo'), true), orders, {
+        exactlyOnce: true,
+      }),
+      bus: expectDelivered(
+        'bus',
+        withId(at<{ detail: Line }>('shop-events').map((event) => event.detail)),
+        orders.filter((o) => o.amount >= 50),
+      ),
+      firehose: expectDelivered('firehose', withId(at<Line>('orders-archive')), orders),
+    };
+    console.log(
+      `${name}: ${run.fed} orders in ${(run.elapsedMs / 1000).toFixed(1)} s; taken / distinct / duplicates ` +
+        `${JSON.stringify(figures)}; stand-in calls ${JSON.stringify(run.destinationCalls)}; ` +
+        `workers killed ${run.workerKills}\n${describeStages(run.stages)}`,
+    );
+    expect(run.failedBatches).toEqual([]);
+    expect(run.destinationCalls?.faults ?? 0).toBeGreaterThan(0);
+    if (options.killWorkers !== undefined) expect(run.workerKills).toBeGreaterThanOrEqual(2);
+  });
 });

@@ -87,5 +87,5 @@ describe('eddy run: a DynamoDB table sink written to a file', () => {
     expect(refused).toBeGreaterThan(0);
     expect(refused).toBeLessThanOrEqual((writes ?? 0) - 300);
     console.log(`orders-by-id: ${writes} writes, ${refused} refused`);
-  }, 300_000);
+  });
 });

@@ -58,46 +58,42 @@ describe('toDynamoDb under faults: the table ends exactly as the batch computati
     ],
   ];
 
-  it.each(cases)(
-    '%s',
-    async (name, rules, options) => {
-      // Prepare
-      const proxy = await startFaultProxy({
-        upstream: { kinesis: emulators().kinesisEndpoint, dynamodb: emulators().dynamodbEndpoint ?? '' },
-        rules,
-        seed: 23,
+  it.each(cases)('%s', async (name, rules, options) => {
+    // Prepare
+    const proxy = await startFaultProxy({
+      upstream: { kinesis: emulators().kinesisEndpoint, dynamodb: emulators().dynamodbEndpoint ?? '' },
+      rules,
+      seed: 23,
+    });
+    try {
+      // Act
+      const run = await runPipelineWithFaults({
+        ...options,
+        pipeline: pageViewTable,
+        endpoint: proxy.endpoint,
+        dynamodbEndpoint: proxy.endpoint,
+        directKinesisEndpoint: emulators().kinesisEndpoint,
+        inputs: [{ stream: 'clicks', file: input }],
+        outputs: ['late-clicks'],
+        tables: { names: [TABLE], directDynamoDbEndpoint: emulators().dynamodbEndpoint ?? '' },
       });
-      try {
-        // Act
-        const run = await runPipelineWithFaults({
-          ...options,
-          pipeline: pageViewTable,
-          endpoint: proxy.endpoint,
-          dynamodbEndpoint: proxy.endpoint,
-          directKinesisEndpoint: emulators().kinesisEndpoint,
-          inputs: [{ stream: 'clicks', file: input }],
-          outputs: ['late-clicks'],
-          tables: { names: [TABLE], directDynamoDbEndpoint: emulators().dynamodbEndpoint ?? '' },
-        });
 
-        // Assess
-        const items = run.tables.get(TABLE) ?? [];
-        console.log(
-          `${name}: ${run.fed} clicks in ${(run.elapsedMs / 1000).toFixed(1)} s, ${items.length} items; ` +
-            `faults ${JSON.stringify(proxy.counts().faults)}; workers killed ${run.workerKills}\n${describeStages(run.stages)}`,
-        );
-        expect(items.filter((item) => item.eddyDeleted !== undefined)).toEqual([]);
-        expect(viewsOf(items)).toEqual(pageViewCountsOf(input));
-        expect(run.outputs.get('late-clicks')).toEqual([]);
-        expect(run.failedBatches).toEqual([]);
-        // The sink's writes (PutItem, as the window store's) were among the calls faulted.
-        const putItemFaults = Object.values(proxy.counts().faults['DynamoDB_20120810.PutItem'] ?? {});
-        if (rules.length > 0) expect(putItemFaults.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
-        else expect(run.workerKills).toBeGreaterThanOrEqual(1);
-      } finally {
-        await proxy.stop();
-      }
-    },
-    300_000,
-  );
+      // Assess
+      const items = run.tables.get(TABLE) ?? [];
+      console.log(
+        `${name}: ${run.fed} clicks in ${(run.elapsedMs / 1000).toFixed(1)} s, ${items.length} items; ` +
+          `faults ${JSON.stringify(proxy.counts().faults)}; workers killed ${run.workerKills}\n${describeStages(run.stages)}`,
+      );
+      expect(items.filter((item) => item.eddyDeleted !== undefined)).toEqual([]);
+      expect(viewsOf(items)).toEqual(pageViewCountsOf(input));
+      expect(run.outputs.get('late-clicks')).toEqual([]);
+      expect(run.failedBatches).toEqual([]);
+      // The sink's writes (PutItem, as the window store's) were among the calls faulted.
+      const putItemFaults = Object.values(proxy.counts().faults['DynamoDB_20120810.PutItem'] ?? {});
+      if (rules.length > 0) expect(putItemFaults.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+      else expect(run.workerKills).toBeGreaterThanOrEqual(1);
+    } finally {
+      await proxy.stop();
+    }
+  });
 });

@@ -123,7 +123,7 @@ describe('a dynamoDbStream source on DynamoDB Local', () => {
     expect(totals).toEqual(expectedTotals(lines));
     expect(deadLetters).toEqual([]);
     expect(failed).toEqual([]);
-  }, 240_000);
+  });
 
   it('stays exact when workers of both stages are killed mid-batch and invocations crash after their batch', async () => {
     const lines = tableWrites(11, 120);
@@ -148,7 +148,7 @@ describe('a dynamoDbStream source on DynamoDB Local', () => {
       expect(kills, String(stage)).toBeGreaterThanOrEqual(1);
       expect(errors, String(stage)).toBeGreaterThan(kills as number);
     }
-  }, 240_000);
+  });
 });
 
 describe('eddy run --input <dynamoDbStream source>=file', () => {
@@ -217,5 +217,5 @@ describe('eddy run --input <dynamoDbStream source>=file', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 120_000);
+  });
 });

@@ -128,5 +128,5 @@ describe("examples/order-changes.ts: a table's changes to a DynamoDB view and an
     expect(cancellations.sort(byKey as never)).toEqual(cancelled.sort(byKey));
     expect(read('order-changes-dead-letters')).toEqual([]);
     expect(read('late-order-changes')).toEqual([]);
-  }, 300_000);
+  });
 });

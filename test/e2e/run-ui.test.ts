@@ -43,5 +43,5 @@ describe('eddy run --ui', () => {
     expect(await exited).toBe(0);
     expect(stdout).toContain('pipeline page-views: 20,000 input records');
     await expect(fetch(`${url}/status`)).rejects.toThrow();
-  }, 180_000);
+  });
 });

@@ -54,5 +54,5 @@ describe('producing into eddy dev with the AWS SDK v3', () => {
     } finally {
       await session.stop();
     }
-  }, 60_000);
+  });
 });

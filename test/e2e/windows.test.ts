@@ -51,39 +51,35 @@ describe('eddy run: event-time windows on the embedded stack equal the batch com
     ['session count by user', session('3s'), (c) => c.user, 'count'],
   ];
 
-  it.each(cases)(
-    '%s, with 2 source and 3 shuffle shards',
-    async (name, assigner, keyOf, kind) => {
-      // Prepare: the generator's disorder is under 5 s, so with this bound nothing is late.
-      const output = join(dir, `${name.replace(/ /g, '-')}.jsonl`);
-      const value = kind === 'count' ? () => 1 : (c: Click) => c.ts % 7;
-      const p = pipeline('win', { eventSource: { maxBatchingWindowSeconds: 0 } });
-      p.source('clicks', { schema: ClickSchema, eventTime: (c) => c.ts, maxOutOfOrderness: '5s', shards: 2 })
-        .filter((c) => c.kind === 'view')
-        .keyBy(keyOf, { shards: 3 })
-        .window(assigner)
-        .aggregate(kind === 'count' ? count() : sum(value))
-        .sink('results');
+  it.each(cases)('%s, with 2 source and 3 shuffle shards', async (name, assigner, keyOf, kind) => {
+    // Prepare: the generator's disorder is under 5 s, so with this bound nothing is late.
+    const output = join(dir, `${name.replace(/ /g, '-')}.jsonl`);
+    const value = kind === 'count' ? () => 1 : (c: Click) => c.ts % 7;
+    const p = pipeline('win', { eventSource: { maxBatchingWindowSeconds: 0 } });
+    p.source('clicks', { schema: ClickSchema, eventTime: (c) => c.ts, maxOutOfOrderness: '5s', shards: 2 })
+      .filter((c) => c.kind === 'view')
+      .keyBy(keyOf, { shards: 3 })
+      .window(assigner)
+      .aggregate(kind === 'count' ? count() : sum(value))
+      .sink('results');
 
-      // Act
-      const summary = await runPipelineOnFiles({
-        pipeline: p,
-        inputs: [{ stream: 'clicks', file: input }],
-        outputs: [
-          { stream: 'results', file: output },
-          { stream: 'win-window-1-late', file: `${output}.late` },
-        ],
-      });
+    // Act
+    const summary = await runPipelineOnFiles({
+      pipeline: p,
+      inputs: [{ stream: 'clicks', file: input }],
+      outputs: [
+        { stream: 'results', file: output },
+        { stream: 'win-window-1-late', file: `${output}.late` },
+      ],
+    });
 
-      // Assess
-      const results = readLines<Result>(output);
-      expect(results.every((r) => r.kind === 'final')).toBe(true);
-      expect(asMap(results)).toEqual(reference(views(input), keyOf, assigner, value));
-      expect(readLines(`${output}.late`)).toEqual([]);
-      expect(summary.failedBatches).toEqual([]);
-    },
-    180_000,
-  );
+    // Assess
+    const results = readLines<Result>(output);
+    expect(results.every((r) => r.kind === 'final')).toBe(true);
+    expect(asMap(results)).toEqual(reference(views(input), keyOf, assigner, value));
+    expect(readLines(`${output}.late`)).toEqual([]);
+    expect(summary.failedBatches).toEqual([]);
+  });
 
   it('fires processing-time windows at the end of a bounded input, every record counted once', async () => {
     const output = join(dir, 'processing-time.jsonl');

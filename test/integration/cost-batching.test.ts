@@ -66,5 +66,5 @@ describe("batching: 'cost' in the local stack", () => {
     }
     expect(actual).toEqual(expected);
     expect(summary.failedBatches).toEqual([]);
-  }, 180_000);
+  });
 });

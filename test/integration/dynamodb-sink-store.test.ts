@@ -105,7 +105,7 @@ describe.each(['kinesalite+dynalite', 'kinesis-mock+dynamodb-local'] as const)(
         ),
         { numRuns: 40 },
       );
-    }, 120_000);
+    });
 
     it('replaces an item that has no version (written by someone else) and counts older writes', async () => {
       await seedTable(client, tableName, [{ user: 'other', game: 1, note: 'not written by Eddy' }]);

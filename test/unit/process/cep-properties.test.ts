@@ -134,7 +134,7 @@ describe('CEP patterns equal a brute-force matcher over all subsequences (proper
         ...(process.env.SEED && { seed: Number(process.env.SEED), path: process.env.FCPATH, endOnFailure: true }),
       },
     );
-  }, 300_000);
+  });
 
   it('the matcher alone, on longer patterns with optional stages side by side (where runs of one start part)', () => {
     // Without the delivery machinery, so more patterns and events: ties between matches of one start

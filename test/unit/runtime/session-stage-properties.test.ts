@@ -47,6 +47,5 @@ describe('session stage: merges in one item per key stay the batch computation (
         { numRuns: 300 },
       );
     },
-    120_000,
   );
 });

@@ -62,6 +62,5 @@ describe('session stage upgraded from one item per session to one per key (prope
         { numRuns: 300 },
       );
     },
-    120_000,
   );
 });

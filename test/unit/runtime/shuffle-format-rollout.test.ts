@@ -119,6 +119,5 @@ describe('a rollout of shuffle format 2: the producer switches mid-stream, the c
       expect(seen.repeatsAcrossFormats).toBeGreaterThan(5);
       expect(seen.mixedBatches).toBeGreaterThan(5);
     },
-    120_000,
   );
 });

@@ -60,6 +60,5 @@ describe('windowed stage: exactly-once results under retries, crashes and partia
         { numRuns: 500 },
       );
     },
-    120_000,
   );
 });

@@ -240,5 +240,5 @@ describe('DestinationWriter', () => {
     } finally {
       standIn.faults = undefined;
     }
-  }, 120_000);
+  });
 });
