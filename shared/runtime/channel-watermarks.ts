@@ -1,3 +1,4 @@
+import { WatermarkFloors } from './watermark-floors.js';
 import type { WatermarkRecord } from './watermark-records.js';
 
 /**
@@ -5,13 +6,16 @@ import type { WatermarkRecord } from './watermark-records.js';
  * it, of the highest watermark each has sent (docs/watermarks.md). Kept in DynamoDB between
  * batches as a flat map: channel id -> watermark, `#n:<producer>` -> the producer's channel count,
  * `#idle:<channel>` -> 1 while the channel is idle, `#arrived` -> the latest arrival read (processing
- * time), and the stage's own notes about the shard ({@link note}).
+ * time); for a shard born of a reshard, `#floor` and `#floor:<range>` -> what its parents had acted on
+ * (watermark-floors.ts), below which the shard's watermark never is; and the stage's own notes about
+ * the shard ({@link note}).
  */
 export class ChannelWatermarks {
   readonly #entries: Map<string, number>;
   readonly #producers: readonly string[];
   /** current(), until the entries change: a batch asks for it once per record. */
   #current: number | undefined;
+  #floors: WatermarkFloors;
 
   /**
    * @param producers the stages that write the input stream (a join has two): until each has spoken,
@@ -20,6 +24,34 @@ export class ChannelWatermarks {
   constructor(stored: Readonly<Record<string, number>> = {}, producers: readonly string[] = []) {
     this.#entries = new Map(Object.entries(stored));
     this.#producers = producers;
+    this.#floors = WatermarkFloors.fromRecord(stored);
+  }
+
+  /**
+   * Takes in the watermarks a shard's parents had acted on (`floors`, over its hash key `range`),
+   * read on its first batch: the shard's watermark starts from them. Taking them in again (a retried
+   * first batch) changes nothing: the parents are finished.
+   */
+  inherit(floors: WatermarkFloors, range: { readonly start: bigint; readonly end: bigint }): void {
+    this.#current = undefined;
+    for (const name of [...this.#entries.keys()]) if (name.startsWith(FLOOR)) this.#entries.delete(name);
+    this.#floors = floors;
+    for (const [name, watermark] of Object.entries(floors.toRecord())) this.#entries.set(name, watermark);
+    const whole = floors.under(range);
+    if (whole > Number.NEGATIVE_INFINITY) this.#entries.set(FLOOR, whole);
+  }
+
+  /** What the shard inherited from its parents, per part of its hash key range. */
+  get floors(): WatermarkFloors {
+    return this.#floors;
+  }
+
+  /**
+   * The watermark a record of `key` is checked against: the shard's, or the one the parent that
+   * owned the key had acted on, if higher (a record behind it is late, on whatever shard it arrives).
+   */
+  currentFor(key: string): number {
+    return Math.max(this.current(), this.#floors.of(key));
   }
 
   /** Takes a watermark record in; watermarks of a channel never go back. */
@@ -43,9 +75,10 @@ export class ChannelWatermarks {
   /**
    * -Infinity until every producer's channels have all spoken (one that has not may still send
    * anything); then the minimum over the channels that are not idle. All idle: the highest seen.
+   * Never below what every key's parent had acted on (inherit).
    */
   current(): number {
-    this.#current ??= this.#compute();
+    this.#current ??= Math.max(this.#compute(), this.#entries.get(FLOOR) ?? Number.NEGATIVE_INFINITY);
     return this.#current;
   }
 
@@ -124,6 +157,8 @@ export class ChannelWatermarks {
 
 /** Not a channel: entries named `#…` stay out of the minimum. */
 const ARRIVED = '#arrived';
+/** Not a channel: the watermark every key of the shard inherited (`#floor`), and per range (`#floor:…`). */
+const FLOOR = '#floor';
 
 /** `<producing stage>/<shard>` -> `<producing stage>` */
 function producerOf(channel: string): string {

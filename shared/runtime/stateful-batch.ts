@@ -3,7 +3,7 @@ import { describeValue } from '../windows/duration.js';
 import type { AppliedPositions } from './applied-positions.js';
 import { ChannelWatermarks } from './channel-watermarks.js';
 import type { Decoded } from './decode.js';
-import { type PositionLineage, startingPositions } from './inherited-positions.js';
+import { type PositionLineage, startingPoint } from './inherited-positions.js';
 import type { WatermarkStore } from './io/state-store.js';
 import type { JoinLateRecord } from './join-stage.js';
 import type { OperatorTally } from './operator-counts.js';
@@ -70,7 +70,8 @@ export interface WalkOptions {
   readonly processingTime?: boolean;
   /**
    * The input stream's shard list: a shard born of a reshard starts from its parents' applied
-   * positions (a producer's retry can write to it envelopes a parent applied).
+   * positions (a producer's retry can write to it envelopes a parent applied) and from the watermarks
+   * they had acted on (a record behind them is late).
    */
   readonly lineage?: PositionLineage;
 }
@@ -92,7 +93,15 @@ export async function walkBatch(
   if (first === undefined) throw new Error(`stage ${options.stageId} got an empty batch`);
   const loaded = await store.loadWatermarks(options.stageId, first.position.shardId);
   const channels = new ChannelWatermarks(loaded?.channels, options.producers);
-  const positions = await startingPositions(store, options.stageId, first.position.shardId, loaded, options.lineage);
+  const { positions, inherited } = await startingPoint(
+    store,
+    options.stageId,
+    first.position.shardId,
+    loaded,
+    options.lineage,
+    options.producers,
+  );
+  if (inherited !== undefined) channels.inherit(inherited.floors, inherited.range);
   const processingTime = options.processingTime === true;
   // Processing time: the latest arrival read (Kinesis stamps a shard's records in order, ticks
   // included), or the end of time once every upstream channel has reached the end of its input.
@@ -146,7 +155,10 @@ export async function walkBatch(
         deadLetter(record, error, element.id);
         continue;
       }
-      arrivals.push({ record, element, key: element.key ?? '', time, watermark: watermarkNow() });
+      const key = element.key ?? '';
+      // A record behind what its key's parent shard had acted on is late here too (docs/watermarks.md).
+      const watermark = processingTime ? watermarkNow() : channels.currentFor(key);
+      arrivals.push({ record, element, key, time, watermark });
     }
     if (processingTime) channels.arrive(pack.position.arrivalTime);
     watermarkAfter.push(watermarkNow());

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppliedPositions, hashKeyOf } from '../../../shared/runtime/applied-positions.js';
-import { startingPositions } from '../../../shared/runtime/inherited-positions.js';
+import { ChannelWatermarks } from '../../../shared/runtime/channel-watermarks.js';
+import { startingPoint } from '../../../shared/runtime/inherited-positions.js';
 import type { ShardLineage } from '../../../shared/runtime/io/shard-directory.js';
 import type { StoredChannelWatermarks } from '../../../shared/runtime/io/state-store.js';
 
@@ -10,23 +11,39 @@ const HALF = 2n ** 127n;
 const low = ['a', 'b', 'c', 'd', 'e', 'f'].find((k) => hashKeyOf(k) < HALF) as string;
 const high = ['a', 'b', 'c', 'd', 'e', 'f'].find((k) => hashKeyOf(k) >= HALF) as string;
 
-/** Shards and their stored positions, with the reads counted. */
-function world(shards: ShardLineage[], stored: Record<string, Record<string, string>>) {
+/** Shards and their stored positions (and channel watermarks), with the reads counted. */
+function world(
+  shards: ShardLineage[],
+  stored: Record<string, Record<string, string>>,
+  channels: Record<string, Record<string, number>> = {},
+) {
   const loads: string[] = [];
   const store = {
     loadWatermarks: async (_stage: string, shard: string): Promise<StoredChannelWatermarks | undefined> => {
       loads.push(shard);
       const positions = stored[shard];
-      return positions === undefined ? undefined : { channels: {}, positions, version: 1 };
+      return positions === undefined ? undefined : { channels: channels[shard] ?? {}, positions, version: 1 };
     },
   };
   const directory = { describeShard: async (_stream: string, id: string) => shards.find((s) => s.shardId === id) };
-  const start = async (shard: string) =>
-    startingPositions(store, 'stage', shard, (await store.loadWatermarks('stage', shard)) ?? undefined, {
-      directory,
-      stream: 'shuffle',
-    });
-  return { start, loads };
+  const begin = async (shard: string) =>
+    startingPoint(
+      store,
+      'stage',
+      shard,
+      (await store.loadWatermarks('stage', shard)) ?? undefined,
+      { directory, stream: 'shuffle' },
+      ['up'],
+    );
+  /** The shard's channel watermarks once its first batch has read its parents. */
+  const watermarks = async (shard: string) => {
+    const { inherited } = await begin(shard);
+    const own = new ChannelWatermarks({}, ['up']);
+    if (inherited !== undefined) own.inherit(inherited.floors, inherited.range);
+    return own;
+  };
+  const start = async (shard: string) => (await begin(shard)).positions;
+  return { start, watermarks, loads };
 }
 
 const shard = (shardId: string, parents: string[], startingHashKey: bigint, endingHashKey: bigint): ShardLineage => ({
@@ -117,5 +134,56 @@ describe('the positions a shard born of a reshard starts from', () => {
     await start('c');
     await start('p');
     expect(loads).toEqual(['c', 'p']);
+  });
+});
+
+describe('the watermarks a shard born of a reshard starts from', () => {
+  /** A channel watermark of the one upstream producer, with its count. */
+  const heard = (watermark: number) => ({ 'up/0': watermark, '#n:up': 1 });
+
+  it("a split child starts from its parent's watermark, for every key", async () => {
+    const { watermarks } = world(
+      [shard('p', [], 0n, TOP), shard('c1', ['p'], 0n, HALF - 1n), shard('c2', ['p'], HALF, TOP)],
+      { p: { '#parents': '' } },
+      { p: heard(106) },
+    );
+    const child = await watermarks('c2');
+    expect(child.current()).toBe(106);
+    expect(child.currentFor(high)).toBe(106);
+    // Kept with the child's channels: the next batch starts from it without reading the parent.
+    expect(new ChannelWatermarks(child.toRecord(), ['up']).current()).toBe(106);
+  });
+
+  it("a merged child takes each parent's watermark for the keys of its range, and the lower for the shard", async () => {
+    const { watermarks } = world(
+      [shard('a', [], 0n, HALF - 1n), shard('b', [], HALF, TOP), shard('m', ['a', 'b'], 0n, TOP)],
+      { a: { '#parents': '' }, b: { '#parents': '' } },
+      { a: heard(50), b: heard(120) },
+    );
+    const child = await watermarks('m');
+    expect(child.currentFor(low)).toBe(50);
+    expect(child.currentFor(high)).toBe(120);
+    expect(child.current()).toBe(50);
+    const restored = new ChannelWatermarks(child.toRecord(), ['up']);
+    expect([restored.currentFor(low), restored.currentFor(high)]).toEqual([50, 120]);
+  });
+
+  it('a parent that never had a batch passes on what its own parents had acted on; one never heard from, nothing', async () => {
+    const { watermarks } = world(
+      [
+        shard('p', [], 0n, TOP),
+        shard('c1', ['p'], 0n, HALF - 1n),
+        shard('c2', ['p'], HALF, TOP),
+        shard('m', ['c1', 'c2'], 0n, TOP),
+        shard('q', [], 0n, TOP),
+        shard('r', ['q'], 0n, TOP),
+      ],
+      { p: { '#parents': '' }, c2: { '#parents': 'p' }, q: { '#parents': '' } },
+      { p: heard(30), c2: { ...heard(80), '#floor': 30 } },
+    );
+    const merged = await watermarks('m');
+    expect([merged.currentFor(low), merged.currentFor(high), merged.current()]).toEqual([30, 80, 30]);
+    // q saved no channel watermarks: -Infinity, as for a shard without parents.
+    expect((await watermarks('r')).current()).toBe(Number.NEGATIVE_INFINITY);
   });
 });
